@@ -43,6 +43,19 @@ Value ValuePool::intern_json(const nlohmann::json& json) {
   return Value{id};
 }
 
+std::optional<Value> ValuePool::find_json(const nlohmann::json& json) const {
+  if (json.is_null()) return kNull;
+  if (json.is_number_integer()) {
+    auto it = integer_ids_.find(json.get<std::int64_t>());
+    if (it == integer_ids_.end()) return std::nullopt;
+    return Value{it->second};
+  }
+  const auto& ids = json.is_string() ? string_ids_ : nested_ids_;
+  auto it = ids.find(json.is_string() ? json.get_ref<const std::string&>() : json.dump());
+  if (it == ids.end()) return std::nullopt;
+  return Value{it->second};
+}
+
 nlohmann::json ValuePool::to_json(Value value) const {
   switch (kinds_[value.id]) {
     case Kind::null:

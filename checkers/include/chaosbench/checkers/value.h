@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -29,6 +30,8 @@ class ValuePool {
   Value intern_int(std::int64_t number);
   Value intern_string(std::string_view text);
   Value intern_json(const nlohmann::json& json);  // any JSON, canonicalised
+  // The handle of a value already interned, without interning it.
+  std::optional<Value> find_json(const nlohmann::json& json) const;
 
   bool is_int(Value value) const { return kinds_[value.id] == Kind::integer; }
   bool is_string(Value value) const { return kinds_[value.id] == Kind::string; }

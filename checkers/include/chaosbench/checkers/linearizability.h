@@ -1,0 +1,67 @@
+// Linearizability checker: Wing-Gong/Lowe search with memoised (linearized set,
+// state) pairs, per-key partitioning (P-compositionality) checked in parallel,
+// info ops that may take effect at any later point or never, fail ops dropped.
+// A time or memory limit yields `unknown`, never a guess. Pure function of the history.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "chaosbench/checkers/history.h"
+#include "chaosbench/checkers/model.h"
+#include "chaosbench/checkers/verdict.h"
+
+namespace chaosbench::checkers {
+
+struct LinearizabilityOptions {
+  ModelOptions model;
+  bool partition_by_key = true;
+  std::chrono::milliseconds time_limit{0};          // 0: no limit
+  std::size_t memory_limit_bytes = std::size_t{8} << 30;  // memo tables of all partitions together
+  unsigned threads = 0;                             // 0: all cores
+  // Evidence (counterexample) for invalid partitions costs a second search of
+  // that partition; turn it off when only the verdict matters.
+  bool collect_evidence = true;
+};
+
+// Why one partition (usually one key) is not linearizable, or was not decided.
+struct PartitionReport {
+  std::string key;  // "" when the history has no keys or is not partitioned
+  Verdict verdict = Verdict::valid;
+  std::string reason;
+  std::size_t operations = 0;       // ops searched (fail ops and unknown reads dropped)
+  std::uint64_t states_explored = 0;
+  // Evidence for invalid: the op whose completion came before any linearization
+  // could place it, ops concurrent with it, the states the object could be in
+  // just before it, and the longest linearizable prefix found (in order).
+  std::string blocking_operation;
+  std::uint32_t blocking_invocation = 0;
+  std::vector<std::uint32_t> concurrent_invocations;
+  std::vector<std::string> concurrent_operations;
+  std::vector<std::string> states_before;
+  std::vector<std::uint32_t> longest_prefix;  // invocation indices
+};
+
+struct LinearizabilityResult {
+  Verdict verdict = Verdict::valid;
+  std::string reason;  // one line
+  std::size_t partitions = 0;
+  std::size_t operations = 0;
+  std::uint64_t states_explored = 0;
+  double elapsed_seconds = 0;
+  std::vector<PartitionReport> reports;  // only partitions that are invalid or unknown
+};
+
+// Throws HistoryError on malformed histories (unpaired ops, unknown functions).
+LinearizabilityResult check_linearizability(const History& history, const LinearizabilityOptions& options);
+
+nlohmann::json to_json(const LinearizabilityResult& result);
+// Several lines for a terminal: verdict, then per reported partition its evidence.
+std::string describe(const LinearizabilityResult& result, const History& history);
+
+}  // namespace chaosbench::checkers

@@ -1,0 +1,516 @@
+#include "chaosbench/checkers/linearizability.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <set>
+#include <thread>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace chaosbench::checkers {
+namespace {
+
+constexpr std::uint32_t kInfinitePosition = 0xffffffffu;
+
+std::uint64_t mix64(std::uint64_t value) {
+  value ^= value >> 33;
+  value *= 0xff51afd7ed558ccdULL;
+  value ^= value >> 33;
+  value *= 0xc4ceb9fe1a85ec53ULL;
+  value ^= value >> 33;
+  return value;
+}
+
+// Limits shared by every partition of one check.
+struct SearchLimits {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::size_t memory_limit = 0;
+  std::atomic<std::size_t>* memory_used = nullptr;
+};
+
+// Set of (linearized-op bitset, state) pairs already explored. Open addressing
+// on a Zobrist hash of the bitset mixed with the state; bitsets in one arena.
+class ExploredSet {
+ public:
+  ExploredSet(std::size_t words_per_set, const SearchLimits& limits)
+      : words_(words_per_set), limits_(limits), slots_(1024) {
+    account(slots_.size() * sizeof(Slot));
+  }
+  ~ExploredSet() { limits_.memory_used->fetch_sub(accounted_); }
+  ExploredSet(const ExploredSet&) = delete;
+  ExploredSet& operator=(const ExploredSet&) = delete;
+
+  // Inserts; false when the pair was there already.
+  bool insert(std::uint64_t set_hash, std::uint32_t state, const std::uint64_t* bits) {
+    std::uint64_t hash = mix64(set_hash ^ (state * 0x9E3779B97F4A7C15ULL)) | 1;
+    std::size_t mask = slots_.size() - 1;
+    for (std::size_t index = hash & mask;; index = (index + 1) & mask) {
+      Slot& slot = slots_[index];
+      if (slot.hash == 0) {
+        slot.hash = hash;
+        slot.state = state;
+        slot.bits = static_cast<std::uint32_t>(arena_.size() / words_);
+        std::size_t before = arena_.capacity();
+        arena_.insert(arena_.end(), bits, bits + words_);
+        if (arena_.capacity() != before) account((arena_.capacity() - before) * sizeof(std::uint64_t));
+        if (++count_ * 2 > slots_.size()) grow();
+        return true;
+      }
+      if (slot.hash == hash && slot.state == state &&
+          std::memcmp(&arena_[std::size_t{slot.bits} * words_], bits, words_ * sizeof(std::uint64_t)) == 0) {
+        return false;
+      }
+    }
+  }
+
+  std::size_t size() const { return count_; }
+  bool over_memory_limit() const { return limits_.memory_used->load(std::memory_order_relaxed) > limits_.memory_limit; }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t state = 0;
+    std::uint32_t bits = 0;
+  };
+
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    account(old.size() * sizeof(Slot));
+    std::size_t mask = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.hash == 0) continue;
+      std::size_t index = slot.hash & mask;
+      while (slots_[index].hash != 0) index = (index + 1) & mask;
+      slots_[index] = slot;
+    }
+    limits_.memory_used->fetch_sub(old.size() * sizeof(Slot));
+    accounted_ -= old.size() * sizeof(Slot);
+  }
+
+  void account(std::size_t bytes) {
+    accounted_ += bytes;
+    limits_.memory_used->fetch_add(bytes, std::memory_order_relaxed);
+  }
+
+  std::size_t words_;
+  const SearchLimits& limits_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint64_t> arena_;
+  std::size_t count_ = 0;
+  std::size_t accounted_ = 0;
+};
+
+// Where the deepest search got stuck; in the evidence pass also the prefix and
+// the states seen at that point.
+struct SearchOutcome {
+  Verdict verdict = Verdict::valid;
+  std::string limit_reason;
+  std::uint64_t states_explored = 0;
+  std::size_t best_depth = 0;
+  std::uint32_t blocking_op = 0;
+  std::vector<std::uint32_t> prefix_ops;
+  std::vector<std::uint32_t> states_before;
+};
+
+struct EvidenceRequest {
+  std::size_t depth;
+  std::uint32_t blocking_op;
+};
+
+// Wing & Gong's search with Lowe's memoisation over a doubly linked list of call
+// and return entries (as in Porcupine), for one partition.
+class PartitionSearch {
+ public:
+  PartitionSearch(std::span<const ModelOperation> operations, Model& model, const SearchLimits& limits)
+      : operations_(operations), model_(model), limits_(limits) {
+    build_entries();
+    zobrist_.resize(operations.size());
+    for (std::size_t op = 0; op < operations.size(); ++op) zobrist_[op] = mix64(op * 0x9E3779B97F4A7C15ULL + 1);
+  }
+
+  SearchOutcome run(const EvidenceRequest* evidence) {
+    SearchOutcome outcome;
+    const std::size_t words = (operations_.size() + 63) / 64 + 1;
+    ExploredSet explored(words, limits_);
+    std::vector<std::uint64_t> bits(words, 0);
+    std::uint64_t set_hash = 0;
+    std::size_t remaining = 0;
+    for (const ModelOperation& op : operations_) remaining += op.outcome_unknown ? 0 : 1;
+    std::uint32_t state = model_.initial_state();
+    struct Frame {
+      std::int32_t entry;
+      std::uint32_t previous_state;
+    };
+    std::vector<Frame> stack;
+    stack.reserve(operations_.size());
+    std::set<std::uint32_t> states_at_block;
+
+    if (remaining == 0) return outcome;
+    std::int32_t current = entries_[0].next;
+    std::uint64_t iterations = 0;
+    while (true) {
+      if ((++iterations & 1023) == 0) {
+        if (std::chrono::steady_clock::now() > limits_.deadline) {
+          outcome.verdict = Verdict::unknown;
+          outcome.limit_reason = "time limit reached";
+          break;
+        }
+        if (explored.over_memory_limit()) {
+          outcome.verdict = Verdict::unknown;
+          outcome.limit_reason = "memory limit reached";
+          break;
+        }
+      }
+      const Entry& entry = entries_[current];
+      if (entry.is_call) {
+        std::uint32_t next_state = model_.step(state, entry.op);
+        if (next_state != Model::kImpossible) {
+          std::uint64_t bit = std::uint64_t{1} << (entry.op & 63);
+          bits[entry.op >> 6] |= bit;
+          std::uint64_t next_hash = set_hash ^ zobrist_[entry.op];
+          if (explored.insert(next_hash, next_state, bits.data())) {
+            stack.push_back(Frame{current, state});
+            state = next_state;
+            set_hash = next_hash;
+            lift(current);
+            if (!operations_[entry.op].outcome_unknown && --remaining == 0) break;  // the rest may all be "never"
+            current = entries_[0].next;
+            continue;
+          }
+          bits[entry.op >> 6] &= ~bit;
+        }
+        current = entry.next;
+        continue;
+      }
+      // A return entry whose call is not linearized yet: this path is stuck.
+      if (stack.size() > outcome.best_depth) {
+        outcome.best_depth = stack.size();
+        outcome.blocking_op = entry.op;
+      }
+      if (evidence && entry.op == evidence->blocking_op) {
+        if (outcome.prefix_ops.empty() && stack.size() == evidence->depth) {
+          for (const Frame& frame : stack) outcome.prefix_ops.push_back(entries_[frame.entry].op);
+        }
+        if (states_at_block.size() < 16) states_at_block.insert(state);
+      }
+      if (stack.empty()) {
+        outcome.verdict = Verdict::invalid;
+        break;
+      }
+      Frame frame = stack.back();
+      stack.pop_back();
+      std::uint32_t op = entries_[frame.entry].op;
+      bits[op >> 6] &= ~(std::uint64_t{1} << (op & 63));
+      set_hash ^= zobrist_[op];
+      state = frame.previous_state;
+      unlift(frame.entry);
+      if (!operations_[op].outcome_unknown) ++remaining;
+      current = entries_[frame.entry].next;
+    }
+    outcome.states_explored = explored.size();
+    outcome.states_before.assign(states_at_block.begin(), states_at_block.end());
+    return outcome;
+  }
+
+ private:
+  struct Entry {
+    std::int32_t previous = -1;
+    std::int32_t next = -1;
+    std::int32_t match = -1;  // a call's return entry
+    std::uint32_t op = 0;
+    bool is_call = false;
+  };
+
+  void build_entries() {
+    struct Event {
+      std::uint32_t position;
+      std::uint32_t op;
+      bool is_call;
+    };
+    std::vector<Event> events;
+    events.reserve(operations_.size() * 2);
+    for (std::uint32_t op = 0; op < operations_.size(); ++op) {
+      const ModelOperation& operation = operations_[op];
+      events.push_back(Event{operation.invocation, op, true});
+      // An info op may take effect at any point after its invocation: its return is at infinity.
+      std::uint32_t return_position = operation.outcome_unknown ? kInfinitePosition : operation.completion;
+      events.push_back(Event{return_position, op, false});
+    }
+    std::sort(events.begin(), events.end(), [](const Event& left, const Event& right) {
+      if (left.position != right.position) return left.position < right.position;
+      return left.op < right.op;
+    });
+    entries_.resize(events.size() + 1);  // entry 0 is the head sentinel
+    std::vector<std::int32_t> call_entry(operations_.size(), -1);
+    for (std::size_t index = 0; index < events.size(); ++index) {
+      auto entry_index = static_cast<std::int32_t>(index + 1);
+      Entry& entry = entries_[entry_index];
+      entry.op = events[index].op;
+      entry.is_call = events[index].is_call;
+      entry.previous = entry_index - 1;
+      entry.next = index + 1 < events.size() ? entry_index + 1 : -1;
+      if (entry.is_call) {
+        call_entry[entry.op] = entry_index;
+      } else {
+        entries_[call_entry[entry.op]].match = entry_index;
+      }
+    }
+    entries_[0].next = events.empty() ? -1 : 1;
+  }
+
+  void lift(std::int32_t call) {
+    Entry& entry = entries_[call];
+    entries_[entry.previous].next = entry.next;
+    entries_[entry.next].previous = entry.previous;
+    Entry& match = entries_[entry.match];
+    entries_[match.previous].next = match.next;
+    if (match.next != -1) entries_[match.next].previous = match.previous;
+  }
+
+  void unlift(std::int32_t call) {
+    Entry& entry = entries_[call];
+    Entry& match = entries_[entry.match];
+    entries_[match.previous].next = entry.match;
+    if (match.next != -1) entries_[match.next].previous = entry.match;
+    entries_[entry.previous].next = call;
+    entries_[entry.next].previous = call;
+  }
+
+  std::span<const ModelOperation> operations_;
+  Model& model_;
+  const SearchLimits& limits_;
+  std::vector<Entry> entries_;
+  std::vector<std::uint64_t> zobrist_;
+};
+
+struct Partition {
+  std::string key;
+  std::vector<ModelOperation> operations;
+  std::uint32_t key_count = 1;
+};
+
+PartitionReport check_partition(const Partition& partition, const LinearizabilityOptions& options,
+                                const OperationDecoder& decoder, const SearchLimits& limits) {
+  PartitionReport report;
+  report.key = partition.key;
+  report.operations = partition.operations.size();
+  auto model = make_model(options.model, decoder, partition.operations, partition.key_count);
+  PartitionSearch search(partition.operations, *model, limits);
+  SearchOutcome outcome = search.run(nullptr);
+  report.verdict = outcome.verdict;
+  report.states_explored = outcome.states_explored;
+  if (outcome.verdict == Verdict::unknown) {
+    report.reason = fmt::format("{} after {} explored states", outcome.limit_reason, outcome.states_explored);
+    return report;
+  }
+  if (outcome.verdict == Verdict::valid) return report;
+
+  const ModelOperation& blocking = partition.operations[outcome.blocking_op];
+  report.blocking_invocation = blocking.invocation;
+  report.blocking_operation = describe_operation(decoder, blocking);
+  report.reason = fmt::format("{} cannot be linearized", report.blocking_operation);
+  if (!options.collect_evidence) return report;
+  EvidenceRequest request{outcome.best_depth, outcome.blocking_op};
+  SearchOutcome evidence = search.run(&request);
+  for (std::uint32_t state : evidence.states_before) report.states_before.push_back(model->describe_state(state));
+  for (std::uint32_t op : evidence.prefix_ops) report.longest_prefix.push_back(partition.operations[op].invocation);
+  // Concurrent: intervals overlapping the blocking op's (an op with no known end overlaps everything after it).
+  auto end_of = [](const ModelOperation& op) {
+    return op.outcome_unknown || op.completion == OperationPair::kNoCompletion ? kInfinitePosition : op.completion;
+  };
+  for (const ModelOperation& op : partition.operations) {
+    if (op.invocation == blocking.invocation) continue;
+    if (op.invocation < end_of(blocking) && end_of(op) > blocking.invocation) {
+      report.concurrent_invocations.push_back(op.invocation);
+      if (report.concurrent_operations.size() < 20) report.concurrent_operations.push_back(describe_operation(decoder, op));
+    }
+  }
+  return report;
+}
+
+// Drops register writes and cas ops with an unknown outcome whose written value
+// nobody ever observes (no read returns it, no cas expects it). Sound: in any
+// linearization containing such an op, the ops between it and the next write see
+// a value they do not depend on, so the linearization without it is valid too
+// (a cas it made fail is one that may equally never have happened). This keeps
+// the search from trying every subset of timed-out writes.
+void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations) {
+  using Kind = ModelOperation::Kind;
+  auto slot_value = [](const ModelOperation& op, Value value) {
+    return (static_cast<std::uint64_t>(op.key_slot) << 32) | value.id;
+  };
+  while (true) {
+    std::unordered_set<std::uint64_t> observed;
+    for (const ModelOperation& op : operations) {
+      if (op.kind == Kind::read && !op.argument.is_null()) observed.insert(slot_value(op, op.argument));
+      if (op.kind == Kind::cas) observed.insert(slot_value(op, op.argument));
+    }
+    std::size_t before = operations.size();
+    std::erase_if(operations, [&](const ModelOperation& op) {
+      if (!op.outcome_unknown) return false;
+      if (op.kind == Kind::write) return !observed.contains(slot_value(op, op.argument));
+      if (op.kind == Kind::cas) return !observed.contains(slot_value(op, op.second));
+      return false;
+    });
+    if (operations.size() == before) return;
+  }
+}
+
+std::vector<Partition> build_partitions(const History& history, const LinearizabilityOptions& options,
+                                        OperationDecoder& decoder, std::size_t& operation_count) {
+  std::vector<Partition> partitions;
+  std::map<std::uint32_t, std::size_t> partition_of_key;  // key id -> partition (ordered by key id)
+  std::map<std::uint32_t, std::uint32_t> slot_of_key;     // unpartitioned: key id -> slot
+  if (!options.partition_by_key) partitions.emplace_back();
+  for (const OperationPair& pair : pair_operations(history)) {
+    if (pair.outcome == OpType::fail) continue;  // definitely did not happen
+    ModelOperation op = decoder.decode(pair);
+    if (op.outcome_unknown && is_read_only(op)) continue;  // constrains nothing
+    std::uint32_t key = history.operations[pair.invocation].key;
+    if (options.partition_by_key) {
+      auto [it, inserted] = partition_of_key.try_emplace(key, partitions.size());
+      if (inserted) {
+        partitions.emplace_back();
+        partitions.back().key = history.keys.name(key);
+      }
+      partitions[it->second].operations.push_back(op);
+    } else {
+      auto [it, inserted] = slot_of_key.try_emplace(key, static_cast<std::uint32_t>(slot_of_key.size()));
+      op.key_slot = it->second;
+      partitions[0].operations.push_back(op);
+    }
+    ++operation_count;
+  }
+  if (!options.partition_by_key) partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
+  if (options.model.kind == ModelKind::cas_register) {
+    for (Partition& partition : partitions) {
+      std::size_t before = partition.operations.size();
+      drop_unobserved_unknown_writes(partition.operations);
+      operation_count -= before - partition.operations.size();
+    }
+  }
+  return partitions;
+}
+
+}  // namespace
+
+LinearizabilityResult check_linearizability(const History& history, const LinearizabilityOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  LinearizabilityResult result;
+  OperationDecoder decoder(history, options.model.kind);
+  std::vector<Partition> partitions = build_partitions(history, options, decoder, result.operations);
+  result.partitions = partitions.size();
+
+  std::atomic<std::size_t> memory_used{0};
+  SearchLimits limits;
+  limits.memory_limit = options.memory_limit_bytes;
+  limits.memory_used = &memory_used;
+  if (options.time_limit.count() > 0) limits.deadline = started + options.time_limit;
+
+  // Largest partitions first, so the slowest ones start early on the worker threads.
+  std::vector<std::size_t> order(partitions.size());
+  for (std::size_t index = 0; index < order.size(); ++index) order[index] = index;
+  std::sort(order.begin(), order.end(), [&](std::size_t left, std::size_t right) {
+    return partitions[left].operations.size() > partitions[right].operations.size();
+  });
+  std::vector<PartitionReport> reports(partitions.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t taken = next++; taken < order.size(); taken = next++) {
+      std::size_t index = order[taken];
+      reports[index] = check_partition(partitions[index], options, decoder, limits);
+    }
+  };
+  unsigned thread_count = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  thread_count = static_cast<unsigned>(std::min<std::size_t>(thread_count, partitions.size()));
+  if (thread_count <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> threads;
+    for (unsigned index = 0; index < thread_count; ++index) threads.emplace_back(worker);
+    for (auto& thread : threads) thread.join();
+  }
+
+  std::size_t unknown_count = 0;
+  for (PartitionReport& report : reports) {
+    result.states_explored += report.states_explored;
+    result.verdict = combine(result.verdict, report.verdict);
+    if (report.verdict == Verdict::unknown) ++unknown_count;
+    if (report.verdict != Verdict::valid) result.reports.push_back(std::move(report));
+  }
+  auto key_label = [](const PartitionReport& report) {
+    return report.key.empty() ? std::string() : fmt::format("key {}: ", report.key);
+  };
+  if (result.verdict == Verdict::valid) {
+    result.reason = fmt::format("{} operations in {} partition(s) are linearizable", result.operations,
+                                result.partitions);
+  } else if (result.verdict == Verdict::invalid) {
+    auto first = std::find_if(result.reports.begin(), result.reports.end(),
+                              [](const PartitionReport& report) { return report.verdict == Verdict::invalid; });
+    result.reason = key_label(*first) + first->reason;
+  } else {
+    result.reason = fmt::format("{} of {} partition(s) undecided: {}{}", unknown_count, result.partitions,
+                                key_label(result.reports.front()), result.reports.front().reason);
+  }
+  result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+nlohmann::json to_json(const LinearizabilityResult& result) {
+  nlohmann::json partitions = nlohmann::json::array();
+  for (const PartitionReport& report : result.reports) {
+    nlohmann::json entry{{"key", report.key},
+                         {"verdict", to_string(report.verdict)},
+                         {"reason", report.reason},
+                         {"operations", report.operations},
+                         {"states_explored", report.states_explored}};
+    if (report.verdict == Verdict::invalid) {
+      entry["blocking_operation"] = report.blocking_operation;
+      entry["blocking_index"] = report.blocking_invocation;
+      entry["concurrent_indices"] = report.concurrent_invocations;
+      entry["concurrent_operations"] = report.concurrent_operations;
+      entry["states_before"] = report.states_before;
+      entry["longest_linearizable_prefix"] = report.longest_prefix;
+    }
+    partitions.push_back(std::move(entry));
+  }
+  return nlohmann::json{{"checker", "linearizable"},
+                        {"verdict", to_string(result.verdict)},
+                        {"reason", result.reason},
+                        {"operations", result.operations},
+                        {"partitions", result.partitions},
+                        {"states_explored", result.states_explored},
+                        {"elapsed_seconds", result.elapsed_seconds},
+                        {"anomalies", std::move(partitions)}};
+}
+
+std::string describe(const LinearizabilityResult& result, const History& history) {
+  std::string text = fmt::format("{}: {}\n", to_string(result.verdict), result.reason);
+  for (const PartitionReport& report : result.reports) {
+    text += fmt::format("  {}{}: {}\n", report.key.empty() ? "" : "key " + report.key + " ",
+                        to_string(report.verdict), report.reason);
+    if (report.verdict != Verdict::invalid) continue;
+    if (!report.states_before.empty()) {
+      std::string states;
+      for (const std::string& state : report.states_before) states += (states.empty() ? "" : ", ") + state;
+      text += fmt::format("    possible states just before it: {}\n", states);
+    }
+    text += fmt::format("    {} concurrent op(s)\n", report.concurrent_invocations.size());
+    for (const std::string& op : report.concurrent_operations) text += fmt::format("      {}\n", op);
+    text += fmt::format("    longest linearizable prefix: {} op(s)", report.longest_prefix.size());
+    std::size_t shown = std::min<std::size_t>(report.longest_prefix.size(), 8);
+    if (shown) text += ", ending with";
+    for (std::size_t index = report.longest_prefix.size() - shown; index < report.longest_prefix.size(); ++index) {
+      std::uint32_t invocation = report.longest_prefix[index];
+      text += fmt::format(" #{} {}", invocation, history.function_name(history.operations[invocation]));
+    }
+    text += "\n";
+  }
+  return text;
+}
+
+}  // namespace chaosbench::checkers
