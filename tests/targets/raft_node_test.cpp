@@ -1,0 +1,116 @@
+// Directed tests of single Raft rules, delivering messages by hand.
+#include <gtest/gtest.h>
+
+#include "raft/raft_node.h"
+
+namespace chaosbench::raft {
+namespace {
+
+RaftConfig config_for(const std::string& id, RaftBugs bugs = {}) {
+  RaftConfig config;
+  config.id = id;
+  config.members = {"n1", "n2", "n3"};
+  config.election_ticks = 10;
+  config.heartbeat_ticks = 2;
+  config.bugs = bugs;
+  return config;
+}
+
+Message vote_request(std::uint64_t term, std::uint64_t last_index, std::uint64_t last_term) {
+  Message message;
+  message.type = MessageType::vote;
+  message.from = "n2";
+  message.to = "n1";
+  message.term = term;
+  message.last_log_index = last_index;
+  message.last_log_term = last_term;
+  return message;
+}
+
+PersistentState state_with_log(std::uint64_t term, std::vector<std::uint64_t> entry_terms) {
+  PersistentState state;
+  state.hard_state.term = term;
+  for (std::size_t position = 0; position < entry_terms.size(); ++position) {
+    state.entries.push_back(LogEntry{entry_terms[position], position + 1, EntryKind::command, "c"});
+  }
+  return state;
+}
+
+
+TEST(RaftNode, RefusesVoteToCandidateWithStaleLog) {
+  targets::ManualClock clock;
+  RaftNode node(config_for("n1"), state_with_log(3, {1, 3}), clock);
+  RaftNode* voter = &node;
+  voter->take_ready();
+  // Advance past the startup stickiness without reaching the election timeout.
+  for (int tick = 0; tick < 10; ++tick) voter->tick();
+  voter->take_ready();
+  voter->step(vote_request(4, 5, 2));  // longer log, older last term
+  Ready ready = voter->take_ready();
+  ASSERT_EQ(ready.messages.size(), 1u);
+  EXPECT_FALSE(ready.messages[0].granted);
+  EXPECT_EQ(voter->term(), 4u);
+}
+
+TEST(RaftNode, BugGrantsVoteToCandidateWithStaleLog) {
+  targets::ManualClock clock;
+  RaftBugs bugs;
+  bugs.no_vote_log_check = true;
+  RaftNode node(config_for("n1", bugs), state_with_log(3, {1, 3}), clock);
+  for (int tick = 0; tick < 10; ++tick) node.tick();
+  node.take_ready();
+  node.step(vote_request(4, 5, 2));
+  Ready ready = node.take_ready();
+  ASSERT_EQ(ready.messages.size(), 1u);
+  EXPECT_TRUE(ready.messages[0].granted);
+  ASSERT_TRUE(ready.hard_state.has_value());  // the vote must be persisted with the reply
+  EXPECT_EQ(ready.hard_state->voted_for, "n2");
+}
+
+TEST(RaftNode, FollowerTruncatesConflictAndReportsConflictTerm) {
+  targets::ManualClock clock;
+  RaftNode node(config_for("n1"), state_with_log(2, {1, 2, 2, 2}), clock);
+  Message append;
+  append.type = MessageType::append_entries;
+  append.from = "n2";
+  append.to = "n1";
+  append.term = 3;
+  append.previous_log_index = 3;
+  append.previous_log_term = 3;  // we have term 2 there
+  node.step(append);
+  Ready ready = node.take_ready();
+  ASSERT_EQ(ready.messages.size(), 1u);
+  EXPECT_FALSE(ready.messages[0].success);
+  EXPECT_EQ(ready.messages[0].conflict_term, 2u);
+  EXPECT_EQ(ready.messages[0].conflict_index, 2u);  // first index of term 2
+  append.previous_log_index = 1;
+  append.previous_log_term = 1;
+  append.entries = {LogEntry{3, 2, EntryKind::command, "new"}};
+  append.leader_commit = 2;
+  node.step(append);
+  ready = node.take_ready();
+  EXPECT_EQ(node.last_index(), 2u);
+  EXPECT_EQ(node.entry_at(2)->command, "new");
+  ASSERT_EQ(ready.entries.size(), 1u);
+  EXPECT_EQ(ready.entries[0].index, 2u);
+  EXPECT_EQ(ready.committed_entries.size(), 2u);
+}
+
+TEST(RaftNode, SingleNodeElectsItselfAndCommits) {
+  targets::ManualClock clock;
+  RaftConfig config = config_for("n1");
+  config.members = {"n1"};
+  RaftNode node(config, PersistentState{}, clock);
+  for (int tick = 0; tick < 25 && node.role() != Role::leader; ++tick) node.tick();
+  ASSERT_EQ(node.role(), Role::leader);
+  auto proposed = node.propose("x");
+  ASSERT_TRUE(proposed.has_value());
+  ASSERT_TRUE(node.request_read(7, ReadMode::read_index));
+  Ready ready = node.take_ready();
+  EXPECT_EQ(node.commit_index(), proposed->first);
+  ASSERT_EQ(ready.reads.size(), 1u);
+  EXPECT_EQ(ready.reads[0].context, 7u);
+}
+
+}  // namespace
+}  // namespace chaosbench::raft

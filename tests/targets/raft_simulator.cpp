@@ -1,0 +1,319 @@
+#include "raft_simulator.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace chaosbench::raft::simulation {
+namespace {
+
+constexpr std::int64_t kTickNanoseconds = 10'000'000;
+
+struct SimulationFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
+RaftSimulator::RaftSimulator(SimulationOptions options) : options_(std::move(options)), random_(options_.seed) {
+  for (int position = 0; position < options_.node_count; ++position) {
+    SimulatedNode node;
+    node.id = fmt::format("n{}", position + 1);
+    nodes_.push_back(std::move(node));
+  }
+  for (auto& node : nodes_) start_node(node);
+}
+
+void RaftSimulator::start_node(SimulatedNode& node) {
+  RaftConfig config;
+  config.id = node.id;
+  for (const auto& member : nodes_) config.members.push_back(member.id);
+  config.election_ticks = 10;
+  config.heartbeat_ticks = 2;
+  config.tick_nanoseconds = kTickNanoseconds;
+  config.clock_drift_bound_nanoseconds = kTickNanoseconds;
+  config.max_entries_per_message = options_.max_entries_per_message;
+  config.random_seed = random_();
+  config.bugs = options_.bugs;
+  node.core = std::make_unique<RaftNode>(config, node.disk, clock_);
+  node.machine.restore(node.disk.snapshot.data);
+  node.applied_index = node.disk.snapshot.index;
+}
+
+RaftSimulator::SimulatedNode& RaftSimulator::node_by_id(const NodeId& id) {
+  for (auto& node : nodes_) {
+    if (node.id == id) return node;
+  }
+  throw std::logic_error("unknown node " + id);
+}
+
+bool RaftSimulator::connected(const NodeId& from, const NodeId& to) const {
+  int from_group = -1;
+  int to_group = -2;
+  for (const auto& node : nodes_) {
+    if (node.id == from) from_group = node.group;
+    if (node.id == to) to_group = node.group;
+  }
+  return from_group == to_group;
+}
+
+void RaftSimulator::fail(const std::string& message) {
+  throw SimulationFailure(fmt::format("seed {} step {}: {}", options_.seed, step_, message));
+}
+
+void RaftSimulator::enqueue(const Message& message, bool faulty) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  if (faulty && unit(random_) < options_.drop_probability) return;
+  int copies = faulty && unit(random_) < options_.duplicate_probability ? 2 : 1;
+  for (int copy = 0; copy < copies; ++copy) {
+    const std::int64_t delay =
+        options_.max_delay_ticks > 0 ? static_cast<std::int64_t>(random_() % (options_.max_delay_ticks + 1)) : 0;
+    network_.push(InFlight{now_ticks_ + delay, sequence_++, message});
+  }
+}
+
+void RaftSimulator::process_ready(SimulatedNode& node) {
+  if (!node.core) return;
+  Ready ready = node.core->take_ready();
+  // 1. Persist, exactly as the WAL would.
+  if (ready.snapshot) {
+    persist_snapshot(node.disk, *ready.snapshot);
+    if (ready.restore_state_machine) {
+      node.machine.restore(ready.snapshot->data);
+      node.applied_index = ready.snapshot->index;
+      ++result_.snapshots_installed;
+    }
+  }
+  persist_entries(node.disk, ready.entries);
+  if (ready.hard_state) node.disk.hard_state = *ready.hard_state;
+  // 2. Send.
+  for (const auto& message : ready.messages) enqueue(message, true);
+  // 3. Apply, checking state machine safety entry by entry.
+  for (const auto& entry : ready.committed_entries) {
+    if (entry.index != node.applied_index + 1) {
+      fail(fmt::format("{} applies index {} after {}", node.id, entry.index, node.applied_index));
+    }
+    auto found = committed_.find(entry.index);
+    if (found == committed_.end()) {
+      committed_.emplace(entry.index, CommittedEntry{entry.term, entry.command, node.core->term()});
+      ++result_.committed_entries;
+    } else if (found->second.term != entry.term || found->second.command != entry.command) {
+      fail(fmt::format("state machine safety: {} applies index {} term {} but term {} was committed there",
+                       node.id, entry.index, entry.term, found->second.term));
+    }
+    if (entry.kind == EntryKind::command) node.machine.apply(nlohmann::json::parse(entry.command));
+    node.applied_index = entry.index;
+    acknowledged_index_ = std::max(acknowledged_index_, entry.index);
+  }
+  // 4. Reads: a served read must reflect every write acknowledged before it began.
+  for (const auto& read : ready.reads) {
+    auto required = read_required_index_.find(read.context);
+    if (required == read_required_index_.end()) fail(fmt::format("unknown read context {}", read.context));
+    if (read.index < required->second || node.applied_index < required->second) {
+      fail(fmt::format("stale read on {}: read index {}, applied {}, but index {} was acknowledged before it",
+                       node.id, read.index, node.applied_index, required->second));
+    }
+    read_required_index_.erase(required);
+    ++result_.reads_served;
+  }
+  for (auto context : ready.failed_reads) read_required_index_.erase(context);
+  // 5. Compact.
+  if (node.core->applied_index() >= node.core->snapshot_index() + options_.compact_every) {
+    node.core->compact(node.core->applied_index(), node.machine.snapshot());
+  }
+  if (node.core->role() == Role::leader) {
+    auto [position, inserted] = leader_of_term_.emplace(node.core->term(), node.id);
+    if (inserted) ++result_.leaders_elected;
+    if (position->second != node.id) {
+      fail(fmt::format("election safety: {} and {} both leaders of term {}", position->second, node.id,
+                       node.core->term()));
+    }
+  }
+}
+
+void RaftSimulator::inject_faults() {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  if (unit(random_) < options_.crash_probability) {
+    auto& victim = nodes_[random_() % nodes_.size()];
+    victim.core.reset();  // everything not yet taken through a Ready is lost
+  }
+  if (unit(random_) < options_.leader_fault_probability) {
+    for (auto& node : nodes_) {
+      if (!node.core || node.core->role() != Role::leader) continue;
+      if (random_() % 2 == 0) {
+        node.core.reset();
+      } else {
+        for (auto& other : nodes_) other.group = 0;
+        node.group = 1;  // isolate the leader
+      }
+      break;
+    }
+  }
+  for (auto& node : nodes_) {
+    if (!node.core && unit(random_) < options_.restart_probability) start_node(node);
+  }
+  if (unit(random_) < options_.partition_probability) {
+    for (auto& node : nodes_) node.group = static_cast<int>(random_() % 2);
+  }
+  if (unit(random_) < options_.heal_probability) {
+    for (auto& node : nodes_) node.group = 0;
+  }
+}
+
+void RaftSimulator::client_activity(bool faulty) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<SimulatedNode*> leaders;
+  for (auto& node : nodes_) {
+    if (node.core && node.core->role() == Role::leader) leaders.push_back(&node);
+  }
+  if (leaders.empty()) return;
+  SimulatedNode& leader = *leaders[random_() % leaders.size()];
+  if (!faulty || unit(random_) < options_.propose_probability) {
+    nlohmann::json command{{"op", "append"}, {"key", fmt::format("k{}", random_() % 4)}, {"value", next_command_++}};
+    leader.core->propose(command.dump());
+  }
+  if (unit(random_) < options_.read_probability) {
+    const std::uint64_t context = next_read_context_++;
+    read_required_index_[context] = acknowledged_index_;
+    const ReadMode mode = unit(random_) < 0.5 ? ReadMode::read_index : ReadMode::lease;
+    if (!leader.core->request_read(context, mode)) read_required_index_.erase(context);
+  }
+  process_ready(leader);
+}
+
+void RaftSimulator::deliver_due_messages(bool faulty) {
+  while (!network_.empty() && network_.top().deliver_at <= now_ticks_) {
+    InFlight in_flight = network_.top();
+    network_.pop();
+    const Message& message = in_flight.message;
+    if (faulty && !connected(message.from, message.to)) continue;
+    SimulatedNode& recipient = node_by_id(message.to);
+    if (!recipient.core) continue;
+    recipient.core->step(message);
+    process_ready(recipient);
+  }
+}
+
+void RaftSimulator::check_invariants() {
+  std::vector<const SimulatedNode*> live;
+  for (const auto& node : nodes_) {
+    if (node.core) live.push_back(&node);
+  }
+  for (const SimulatedNode* node : live) {
+    const RaftNode& core = *node->core;
+    if (core.commit_index() > core.last_index()) {
+      fail(fmt::format("{} commit {} beyond last index {}", node->id, core.commit_index(), core.last_index()));
+    }
+    // Committed prefixes agree with what was committed anywhere.
+    for (std::uint64_t index = core.snapshot_index() + 1; index <= core.commit_index(); ++index) {
+      const LogEntry* entry = core.entry_at(index);
+      auto found = committed_.find(index);
+      if (found == committed_.end()) {
+        committed_.emplace(index, CommittedEntry{entry->term, entry->command, core.term()});
+        ++result_.committed_entries;
+      } else if (found->second.term != entry->term || found->second.command != entry->command) {
+        fail(fmt::format("state machine safety: {} has committed index {} with term {}, expected term {}",
+                         node->id, index, entry->term, found->second.term));
+      }
+    }
+    // Leader completeness: a leader holds every entry committed in an earlier term.
+    if (core.role() == Role::leader) {
+      for (auto it = committed_.upper_bound(core.snapshot_index()); it != committed_.end(); ++it) {
+        if (it->second.commit_term >= core.term()) continue;
+        const LogEntry* entry = core.entry_at(it->first);
+        if (entry == nullptr || entry->term != it->second.term) {
+          fail(fmt::format("leader completeness: leader {} of term {} lacks index {} (term {}) committed in term {}",
+                           node->id, core.term(), it->first, it->second.term, it->second.commit_term));
+        }
+      }
+    }
+  }
+  // Log matching: equal (index, term) implies equal prefixes.
+  for (std::size_t first = 0; first < live.size(); ++first) {
+    for (std::size_t second = first + 1; second < live.size(); ++second) {
+      const RaftNode& a = *live[first]->core;
+      const RaftNode& b = *live[second]->core;
+      const std::uint64_t low = std::max(a.snapshot_index(), b.snapshot_index()) + 1;
+      const std::uint64_t high = std::min(a.last_index(), b.last_index());
+      std::uint64_t matching = 0;
+      for (std::uint64_t index = high; index >= low && index > 0; --index) {
+        if (a.entry_at(index)->term == b.entry_at(index)->term) {
+          matching = index;
+          break;
+        }
+      }
+      for (std::uint64_t index = low; index <= matching; ++index) {
+        if (!(*a.entry_at(index) == *b.entry_at(index))) {
+          fail(fmt::format("log matching: {} and {} agree at index {} but differ at {}", live[first]->id,
+                           live[second]->id, matching, index));
+        }
+      }
+    }
+  }
+}
+
+SimulationResult RaftSimulator::run() {
+  try {
+    for (step_ = 0; step_ < options_.chaos_steps; ++step_) {
+      ++now_ticks_;
+      clock_.set(now_ticks_ * kTickNanoseconds);
+      inject_faults();
+      client_activity(true);
+      for (auto& node : nodes_) {
+        if (!node.core) continue;
+        node.core->tick();
+        process_ready(node);
+      }
+      deliver_due_messages(true);
+      check_invariants();
+    }
+    // Heal everything, then demand a leader and progress on every node.
+    for (auto& node : nodes_) {
+      node.group = 0;
+      if (!node.core) start_node(node);
+    }
+    std::optional<std::uint64_t> marker_index;
+    std::uint64_t marker_term = 0;
+    for (int heal_step = 0; heal_step < options_.heal_steps; ++heal_step, ++step_) {
+      ++now_ticks_;
+      clock_.set(now_ticks_ * kTickNanoseconds);
+      for (auto& node : nodes_) {
+        if (node.core->role() == Role::leader && node.core->term() != marker_term) {
+          marker_index = node.core->propose(nlohmann::json{{"op", "write"}, {"key", "heal"}, {"value", step_}}.dump())
+                             ->first;
+          marker_term = node.core->term();
+        }
+      }
+      for (auto& node : nodes_) {
+        node.core->tick();
+        process_ready(node);
+      }
+      deliver_due_messages(false);
+      check_invariants();
+      if (marker_index) {
+        auto committed = committed_.find(*marker_index);
+        bool everywhere = committed != committed_.end() && committed->second.term == marker_term;
+        for (const auto& node : nodes_) everywhere = everywhere && node.applied_index >= *marker_index;
+        if (everywhere) return result_;
+      }
+    }
+    fail(fmt::format("liveness: no write committed on every node within {} ticks after healing", options_.heal_steps));
+  } catch (const SimulationFailure& failure) {
+    result_.ok = false;
+    result_.failure = failure.what();
+  }
+  return result_;
+}
+
+SimulationResult run_seeds(SimulationOptions options, std::uint64_t first_seed, int seed_count) {
+  SimulationResult last;
+  for (int offset = 0; offset < seed_count; ++offset) {
+    options.seed = first_seed + static_cast<std::uint64_t>(offset);
+    last = RaftSimulator(options).run();
+    if (!last.ok) return last;
+  }
+  return last;
+}
+
+}  // namespace chaosbench::raft::simulation

@@ -1,0 +1,114 @@
+// RaftSimulator: runs a cluster of RaftNode cores in one thread over a
+// simulated network that drops, duplicates, delays and reorders messages,
+// partitions nodes and crashes/restarts them from their persisted state.
+// After every step it checks Raft's safety properties; run() returns the first
+// violation (naming seed and step) or, after healing, a liveness failure.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/kv_state_machine.h"
+#include "raft/raft_node.h"
+
+namespace chaosbench::raft::simulation {
+
+struct SimulationOptions {
+  std::uint64_t seed = 1;
+  int node_count = 3;
+  int chaos_steps = 400;        // ticks with faults
+  int heal_steps = 400;         // ticks allowed to recover after healing
+  double drop_probability = 0.05;
+  double duplicate_probability = 0.02;
+  int max_delay_ticks = 3;
+  double crash_probability = 0.01;     // per step, one random node
+  double restart_probability = 0.05;   // per step, per crashed node
+  double partition_probability = 0.01; // per step: new random partition
+  double heal_probability = 0.02;      // per step: partition heals
+  double leader_fault_probability = 0.0;  // per step: crash or isolate a current leader
+  double propose_probability = 0.5;    // per step: a client write at the leader
+  double read_probability = 0.2;       // per step: a ReadIndex read at the leader
+  std::size_t max_entries_per_message = 3;
+  std::uint64_t compact_every = 20;    // applied entries between snapshots
+  RaftBugs bugs;
+};
+
+struct SimulationResult {
+  bool ok = true;
+  std::string failure;  // "seed S step N: ..." when !ok
+  std::uint64_t committed_entries = 0;
+  std::uint64_t leaders_elected = 0;
+  std::uint64_t reads_served = 0;
+  std::uint64_t snapshots_installed = 0;
+};
+
+class RaftSimulator {
+ public:
+  explicit RaftSimulator(SimulationOptions options);
+  SimulationResult run();
+
+ private:
+  struct SimulatedNode {
+    NodeId id;
+    std::unique_ptr<RaftNode> core;  // null while crashed
+    PersistentState disk;
+    targets::KvStateMachine machine;
+    std::uint64_t applied_index = 0;
+    int group = 0;  // partition group
+  };
+  struct InFlight {
+    std::int64_t deliver_at;
+    std::uint64_t sequence;
+    Message message;
+    bool operator>(const InFlight& other) const {
+      return deliver_at != other.deliver_at ? deliver_at > other.deliver_at : sequence > other.sequence;
+    }
+  };
+  struct CommittedEntry {
+    std::uint64_t term;
+    std::string command;
+    std::uint64_t commit_term;  // term of the leader that committed it
+  };
+
+  void start_node(SimulatedNode& node);
+  void process_ready(SimulatedNode& node);
+  void enqueue(const Message& message, bool faulty);
+  void inject_faults();
+  void client_activity(bool faulty);
+  void deliver_due_messages(bool faulty);
+  bool connected(const NodeId& from, const NodeId& to) const;
+  SimulatedNode& node_by_id(const NodeId& id);
+  void check_invariants();
+  void fail(const std::string& message);
+
+  SimulationOptions options_;
+  std::mt19937_64 random_;
+  targets::ManualClock clock_;
+  std::vector<SimulatedNode> nodes_;
+  std::priority_queue<InFlight, std::vector<InFlight>, std::greater<>> network_;
+  std::uint64_t sequence_ = 0;
+  std::int64_t now_ticks_ = 0;
+  int step_ = 0;
+  std::uint64_t next_command_ = 0;
+  std::uint64_t next_read_context_ = 1;
+
+  // Ghost state for the invariants.
+  std::map<std::uint64_t, NodeId> leader_of_term_;
+  std::map<std::uint64_t, CommittedEntry> committed_;
+  std::map<std::uint64_t, std::uint64_t> read_required_index_;  // context -> index acknowledged before the read
+  std::uint64_t acknowledged_index_ = 0;  // highest index a client has been told is committed
+  SimulationResult result_;
+};
+
+// Runs `seed_count` seeds from `first_seed`; returns the first failing result
+// (or the last successful one).
+SimulationResult run_seeds(SimulationOptions options, std::uint64_t first_seed, int seed_count);
+
+}  // namespace chaosbench::raft::simulation
