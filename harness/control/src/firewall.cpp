@@ -1,0 +1,57 @@
+#include "chaosbench/harness/control/firewall.h"
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "chaosbench/harness/control/control_error.h"
+
+namespace chaosbench::harness::control {
+namespace {
+
+// -w: wait for the xtables lock when several rules change at once.
+Command iptables(std::vector<std::string> arguments) {
+  arguments.insert(arguments.begin(), {"iptables", "-w", "5"});
+  return Command(std::move(arguments)).with_timeout(std::chrono::seconds(15));
+}
+
+void ensure_chain(Host& host) {
+  if (!host.run(iptables({"-n", "-L", kFirewallChain})).succeeded()) host.run_checked(iptables({"-N", kFirewallChain}));
+  if (!host.run(iptables({"-C", "INPUT", "-j", kFirewallChain})).succeeded())
+    host.run_checked(iptables({"-I", "INPUT", "1", "-j", kFirewallChain}));
+}
+
+}  // namespace
+
+void drop_traffic_from(Host& host, const std::vector<std::string>& addresses) {
+  ensure_chain(host);
+  for (const std::string& address : addresses)
+    host.run_checked(iptables({"-A", kFirewallChain, "-s", address, "-j", "DROP"}));
+}
+
+void drop_random_traffic(Host& host, double probability) {
+  if (!(probability > 0.0 && probability <= 1.0))
+    throw ControlError(fmt::format("{}: packet loss probability {} is outside (0, 1]", host.name(), probability));
+  ensure_chain(host);
+  host.run_checked(iptables({"-A", kFirewallChain, "-m", "statistic", "--mode", "random", "--probability",
+                             fmt::format("{:.6f}", probability), "-j", "DROP"}));
+}
+
+void heal_network(Host& host) {
+  ensure_chain(host);
+  host.run_checked(iptables({"-F", kFirewallChain}));
+}
+
+std::vector<std::string> firewall_rules(Host& host) {
+  ensure_chain(host);
+  CommandResult result = host.run_checked(iptables({"-S", kFirewallChain}));
+  std::vector<std::string> rules;
+  std::istringstream lines(result.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("-A ", 0) == 0) rules.push_back(line);
+  }
+  return rules;
+}
+
+}  // namespace chaosbench::harness::control
