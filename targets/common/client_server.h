@@ -1,0 +1,77 @@
+// ClientServer: the newline-delimited JSON client protocol of DESIGN.md on a
+// Boost.Asio io_context. Each line is parsed and handed to the RequestHandler
+// with a ClientConnection to reply on, possibly later and out of order.
+// Malformed lines get {"id":null,"error":"malformed","definite":true} and the
+// connection stays open; a line over kMaxLineBytes gets an error and the
+// connection is closed. Single-threaded, like the io_context it runs on.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/logger.h"
+
+namespace chaosbench::targets {
+
+class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
+ public:
+  ClientConnection(boost::asio::ip::tcp::socket socket, Logger& logger);
+  // Queues one reply line; a no-op once the connection has closed.
+  void reply(const nlohmann::json& message);
+  // Sends `message`, then closes once it has been written.
+  void reply_and_close(const nlohmann::json& message);
+  bool open() const { return open_ && !closing_; }
+  const std::string& remote() const { return remote_; }
+
+ private:
+  friend class ClientServer;
+  void write_next();
+  void close();
+
+  boost::asio::ip::tcp::socket socket_;
+  Logger& logger_;
+  std::string remote_;
+  bool open_ = true;
+  bool closing_ = false;
+  bool writing_ = false;
+  std::string read_buffer_;
+  std::string pending_output_;
+  std::string in_flight_;
+  char chunk_[16384];
+};
+
+class ClientServer {
+ public:
+  static constexpr std::size_t kMaxLineBytes = 1u << 20;
+  using RequestHandler = std::function<void(const std::shared_ptr<ClientConnection>&, nlohmann::json request)>;
+
+  ClientServer(boost::asio::io_context& io_context, std::string host, std::uint16_t port, Logger& logger,
+               RequestHandler handler);
+  ~ClientServer();
+  void start();  // throws std::system_error if the port cannot be bound
+
+ private:
+  void accept_next();
+  void read_next(const std::shared_ptr<ClientConnection>& connection);
+  void handle_bytes(const std::shared_ptr<ClientConnection>& connection, std::size_t count);
+
+  boost::asio::io_context& io_context_;
+  std::string host_;
+  std::uint16_t port_;
+  Logger& logger_;
+  RequestHandler handler_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Builds an error reply: {"id":id,"error":code,"definite":definite[, extra fields]}.
+nlohmann::json error_reply(const nlohmann::json& id, const std::string& code, bool definite,
+                           nlohmann::json extra = nlohmann::json::object());
+
+}  // namespace chaosbench::targets

@@ -1,0 +1,37 @@
+// Logger: one line per event on stderr, "<UTC time> <node> <role> term=<t> <text>",
+// written with a single write so lines from concurrent processes do not mix.
+// The runtime updates role and term as they change. Single-threaded use.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace chaosbench::targets {
+
+class Logger {
+ public:
+  explicit Logger(std::string node_id) : node_id_(std::move(node_id)) {}
+
+  void set_state(std::string role, std::uint64_t term) {
+    role_ = std::move(role);
+    term_ = term;
+  }
+
+  template <typename... Args>
+  void info(fmt::format_string<Args...> format, Args&&... args) {
+    write(fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  void write(std::string_view text);
+
+ private:
+  std::string node_id_;
+  std::string role_ = "starting";
+  std::uint64_t term_ = 0;
+};
+
+}  // namespace chaosbench::targets

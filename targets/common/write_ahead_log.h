@@ -1,0 +1,63 @@
+// WriteAheadLog: an append-only file of records, each [u32 length][u32
+// CRC32C][payload] (little-endian). Appends are buffered; sync() writes them
+// and fdatasyncs once (group commit). Opening recovers: a torn tail (a record
+// cut short, or a bad checksum on the final record) is truncated away; a bad
+// record followed by more data is real corruption and throws WalCorruption.
+// Not thread-safe. All I/O errors throw std::system_error.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace chaosbench::targets {
+
+class WalCorruption : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class WriteAheadLog {
+ public:
+  static constexpr std::uint32_t kMaxRecordBytes = 1u << 30;
+
+  // Opens (creating if absent) and recovers; the surviving records are in recovered().
+  WriteAheadLog(std::filesystem::path path, bool fsync_enabled);
+  ~WriteAheadLog();
+  WriteAheadLog(const WriteAheadLog&) = delete;
+  WriteAheadLog& operator=(const WriteAheadLog&) = delete;
+
+  const std::vector<std::string>& recovered() const { return recovered_; }
+  void release_recovered() { recovered_.clear(); recovered_.shrink_to_fit(); }
+  std::uint64_t truncated_tail_bytes() const { return truncated_tail_bytes_; }
+
+  void append(std::string_view payload);
+  // Writes everything appended so far and makes it durable with one fdatasync.
+  void sync();
+  // Atomically replaces the whole log with `records` (write to a temporary
+  // file, fsync, rename, fsync the directory). Used after a snapshot.
+  void rewrite(const std::vector<std::string>& records);
+
+  std::uint64_t size_bytes() const { return file_size_ + buffer_.size(); }
+  std::uint64_t sync_count() const { return sync_count_; }
+
+  // Writes `payload` as a single-record file atomically (snapshots), and reads it back.
+  static void write_file_atomically(const std::filesystem::path& path, std::string_view payload, bool fsync_enabled);
+  static std::string read_checked_file(const std::filesystem::path& path);
+
+ private:
+  void recover();
+
+  std::filesystem::path path_;
+  bool fsync_enabled_;
+  int descriptor_ = -1;
+  std::string buffer_;
+  std::uint64_t file_size_ = 0;
+  std::uint64_t truncated_tail_bytes_ = 0;
+  std::uint64_t sync_count_ = 0;
+  std::vector<std::string> recovered_;
+};
+
+}  // namespace chaosbench::targets

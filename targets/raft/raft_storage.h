@@ -1,0 +1,36 @@
+// RaftStorage: a Raft node's stable storage in its data directory: wal.log (a
+// WriteAheadLog of hard-state, entries and snapshot-marker records) and
+// snapshot.bin (the latest snapshot, replaced atomically). save(ready) makes
+// one Ready durable with a single fsync, before the caller sends messages.
+// Construction recovers the PersistentState; corruption throws WalCorruption.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "common/logger.h"
+#include "common/write_ahead_log.h"
+#include "raft/persistent_state.h"
+#include "raft/raft_node.h"
+
+namespace chaosbench::raft {
+
+class RaftStorage {
+ public:
+  RaftStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger);
+
+  const PersistentState& state() const { return state_; }
+  void save(const Ready& ready);
+  std::uint64_t sync_count() const { return wal_->sync_count(); }
+
+ private:
+  void recover();
+
+  std::filesystem::path data_directory_;
+  bool fsync_enabled_;
+  targets::Logger& logger_;
+  std::unique_ptr<targets::WriteAheadLog> wal_;
+  PersistentState state_;  // mirror of what is durable, for rewriting the WAL after a snapshot
+};
+
+}  // namespace chaosbench::raft
