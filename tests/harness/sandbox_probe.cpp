@@ -27,7 +27,7 @@
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/faketime.h"
-#include "chaosbench/harness/control/firewall.h"
+#include "chaosbench/harness/control/network_faults.h"
 #include "chaosbench/harness/control/process.h"
 #include "chaosbench/harness/control/sandbox.h"
 #include "chaosbench/harness/control/sandbox_session.h"
@@ -197,6 +197,17 @@ json scenario_network(const control::SandboxSession& session, const std::filesys
   control::drop_random_traffic(n3, 0.25);
   result["loss_quarter_rules_n3"] = control::firewall_rules(n3);
   control::heal_network(n3);
+  try {
+    control::delay_traffic(n1, 100ms);
+    result["delay"] = "applied";
+    result["delay_qdisc"] = n1.run_checked({"tc", "qdisc", "show", "dev", "eth0", "root"}).out;
+    control::clear_delay(n1);
+  } catch (const control::FaultUnsupported& error) {
+    result["delay"] = "unsupported";
+    result["delay_error"] = error.what();
+  }
+  control::clear_delay(n1);  // nothing to remove: must not fail
+  result["qdisc_after_clear"] = n1.run_checked({"tc", "qdisc", "show", "dev", "eth0", "root"}).out;
   for (auto& listener : listeners) result["listeners_alive_before_teardown"].push_back(listener->alive());
   listeners.clear();
   sandbox.teardown();

@@ -115,6 +115,14 @@ void check_network_scenario(const json& result) {
   EXPECT_NE(result["loss_quarter_rules_n3"][0].get<std::string>().find("--probability 0.25"), std::string::npos);
   EXPECT_TRUE(result["loss_healed"]["n1->n3"].get<bool>());
   EXPECT_TRUE(result["loss_healed"]["n2->n3"].get<bool>());
+  if (result["delay"] == "unsupported") {
+    EXPECT_NE(result["delay_error"].get<std::string>().find("n1: packet delay is unsupported on this kernel"),
+              std::string::npos);
+  } else {
+    EXPECT_EQ(result["delay"], "applied");
+    EXPECT_NE(result["delay_qdisc"].get<std::string>().find("netem"), std::string::npos);
+  }
+  EXPECT_EQ(result["qdisc_after_clear"].get<std::string>().find("netem"), std::string::npos);
   EXPECT_EQ(result["listeners_alive_before_teardown"], json::array({true, true, true}));
 }
 

@@ -1,4 +1,4 @@
-#include "chaosbench/harness/control/firewall.h"
+#include "chaosbench/harness/control/network_faults.h"
 
 #include <sstream>
 
@@ -40,6 +40,25 @@ void drop_random_traffic(Host& host, double probability) {
 void heal_network(Host& host) {
   ensure_chain(host);
   host.run_checked(iptables({"-F", kFirewallChain}));
+}
+
+void delay_traffic(Host& host, std::chrono::milliseconds delay, const std::string& device) {
+  std::vector<std::string> argv = {"tc", "qdisc", "replace", "dev", device, "root", "netem", "delay",
+                                   fmt::format("{}ms", delay.count())};
+  CommandResult result = host.run(Command(argv).with_timeout(std::chrono::seconds(15)));
+  if (result.succeeded()) return;
+  if (result.err.find("qdisc kind is unknown") != std::string::npos) {
+    throw FaultUnsupported(fmt::format("{}: packet delay is unsupported on this kernel (no netem qdisc): `{}`: {}",
+                                       host.name(), format_command(argv), one_line(result.err)));
+  }
+  throw CommandFailed(fmt::format("{}: `{}` {}: {}", host.name(), format_command(argv), result.status.describe(),
+                                  one_line(result.err.empty() ? result.out : result.err)));
+}
+
+void clear_delay(Host& host, const std::string& device) {
+  CommandResult qdiscs = host.run_checked({"tc", "qdisc", "show", "dev", device, "root"});
+  if (qdiscs.out.find("netem") == std::string::npos) return;
+  host.run_checked({"tc", "qdisc", "del", "dev", device, "root"});
 }
 
 std::vector<std::string> firewall_rules(Host& host) {
