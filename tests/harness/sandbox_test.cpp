@@ -252,7 +252,8 @@ std::string host_iptables_rules() {
 
 enum class Victim { outer_process, sandbox_init, controller };
 
-void kill_and_check(Victim victim, bool unprivileged) {
+// Sends signal to the victim; expected_exit is how the outer process ends.
+void kill_and_check(Victim victim, bool unprivileged, int signal = SIGKILL) {
   TempDirectory workdir;
   std::string token = fmt::format("cb-token-{}-{}", ::getpid(), static_cast<int>(victim));
   auto interfaces_before = interface_names();
@@ -287,11 +288,16 @@ void kill_and_check(Victim victim, bool unprivileged) {
   pid_t controller = only_child_of(init);
   ASSERT_GT(controller, 0);
   pid_t target = victim == Victim::outer_process ? outer : victim == Victim::sandbox_init ? init : controller;
-  ASSERT_EQ(::kill(target, SIGKILL), 0);
+  ASSERT_EQ(::kill(target, signal), 0);
 
   auto status = probe->wait_for(10s);
-  ASSERT_TRUE(status) << "the outer process did not exit after SIGKILL of pid " << target;
-  EXPECT_EQ(status->describe(), victim == Victim::outer_process ? "killed by SIGKILL" : "exited with 137");
+  ASSERT_TRUE(status) << "the outer process did not exit after signal " << signal << " to pid " << target;
+  if (signal == SIGKILL) {
+    EXPECT_EQ(status->describe(), victim == Victim::outer_process ? "killed by SIGKILL" : "exited with 137");
+  } else {
+    // Forwarded to the controller (which dies of it here); the exit status says so.
+    EXPECT_EQ(status->describe(), fmt::format("exited with {}", 128 + signal));
+  }
   // The kernel tears the PID namespace down asynchronously (the dying init
   // waits for its members), so allow it a moment.
   auto survivors = [&] {
@@ -317,6 +323,9 @@ void kill_and_check(Victim victim, bool unprivileged) {
 TEST(SandboxTeardown, KillingTheSandboxInitLeavesNothing) { kill_and_check(Victim::sandbox_init, false); }
 TEST(SandboxTeardown, KillingTheOuterProcessLeavesNothing) { kill_and_check(Victim::outer_process, false); }
 TEST(SandboxTeardown, KillingTheControllerLeavesNothing) { kill_and_check(Victim::controller, false); }
+TEST(SandboxTeardown, SigtermToTheOuterProcessReachesTheController) {
+  kill_and_check(Victim::outer_process, false, SIGTERM);
+}
 TEST(SandboxTeardown, KillingTheSandboxInitLeavesNothingUnprivileged) { kill_and_check(Victim::sandbox_init, true); }
 
 }  // namespace
