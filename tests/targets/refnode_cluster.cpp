@@ -1,0 +1,251 @@
+#include "refnode_cluster.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace chaosbench::testing {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::filesystem::path refnode_binary() { return std::filesystem::path(CHAOSBENCH_BINARY_DIR) / "bin" / "refnode"; }
+
+std::uint16_t pick_free_port() {
+  int descriptor = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  if (::bind(descriptor, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(descriptor);
+    throw std::runtime_error(std::string("bind: ") + std::strerror(errno));
+  }
+  socklen_t length = sizeof address;
+  ::getsockname(descriptor, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(descriptor);
+  return ntohs(address.sin_port);
+}
+
+LineClient::LineClient(std::uint16_t port, std::chrono::milliseconds connect_timeout) {
+  const auto deadline = Clock::now() + connect_timeout;
+  while (true) {
+    descriptor_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port);
+    if (::connect(descriptor_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) break;
+    ::close(descriptor_);
+    descriptor_ = -1;
+    if (Clock::now() > deadline) throw std::runtime_error(fmt::format("cannot connect to port {}", port));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  int one = 1;
+  ::setsockopt(descriptor_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+LineClient::~LineClient() {
+  if (descriptor_ >= 0) ::close(descriptor_);
+}
+
+void LineClient::send_raw(const std::string& bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t count = ::send(descriptor_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (count < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+    }
+    sent += static_cast<std::size_t>(count);
+  }
+}
+
+std::optional<std::string> LineClient::read_line(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    const auto newline = buffer_.find('\n');
+    if (newline != std::string::npos) {
+      std::string line = buffer_.substr(0, newline);
+      buffer_.erase(0, newline + 1);
+      return line;
+    }
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (remaining <= 0) return std::nullopt;
+    pollfd poll_descriptor{descriptor_, POLLIN, 0};
+    int ready = ::poll(&poll_descriptor, 1, static_cast<int>(remaining));
+    if (ready <= 0) continue;
+    char chunk[65536];
+    ssize_t count = ::recv(descriptor_, chunk, sizeof chunk, 0);
+    if (count <= 0) return std::nullopt;
+    buffer_.append(chunk, static_cast<std::size_t>(count));
+  }
+}
+
+json LineClient::call(const json& request, std::chrono::milliseconds timeout) {
+  send_raw(request.dump() + "\n");
+  auto line = read_line(timeout);
+  if (!line) throw std::runtime_error(fmt::format("no reply to {}", request.dump()));
+  return json::parse(*line);
+}
+
+RefnodeCluster::RefnodeCluster(int size, std::vector<std::string> extra_arguments)
+    : extra_arguments_(std::move(extra_arguments)) {
+  char pattern[] = "/tmp/chaosbench-refnode-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  root_ = pattern;
+  for (int node = 0; node < size; ++node) {
+    Node entry;
+    entry.peer_port = pick_free_port();
+    entry.client_port = pick_free_port();
+    nodes_.push_back(entry);
+  }
+}
+
+RefnodeCluster::~RefnodeCluster() {
+  for (int node = 0; node < size(); ++node) {
+    if (nodes_[node].pid > 0) {
+      ::kill(nodes_[node].pid, SIGCONT);
+      kill(node);
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(root_, ignored);
+}
+
+std::vector<std::string> RefnodeCluster::arguments_for(int node) const {
+  std::string peers;
+  for (int other = 0; other < size(); ++other) {
+    if (!peers.empty()) peers += ",";
+    peers += fmt::format("{}=127.0.0.1:{}", id(other), nodes_[other].peer_port);
+  }
+  std::vector<std::string> arguments{refnode_binary().string(),
+                                     "--protocol", "raft",
+                                     "--id", id(node),
+                                     "--peers", peers,
+                                     "--client-host", "127.0.0.1",
+                                     "--client-port", std::to_string(nodes_[node].client_port),
+                                     "--data-dir", (root_ / id(node)).string()};
+  arguments.insert(arguments.end(), extra_arguments_.begin(), extra_arguments_.end());
+  return arguments;
+}
+
+std::filesystem::path RefnodeCluster::log_path(int node) const { return root_ / (id(node) + ".log"); }
+
+std::string RefnodeCluster::log_text(int node) const {
+  std::ifstream input(log_path(node));
+  std::stringstream text;
+  text << input.rdbuf();
+  return text.str();
+}
+
+void RefnodeCluster::start(int node) {
+  if (nodes_[node].pid > 0) throw std::runtime_error(id(node) + " already running");
+  auto arguments = arguments_for(node);
+  const std::string log = log_path(node).string();
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int log_descriptor = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (log_descriptor >= 0) {
+      ::dup2(log_descriptor, STDERR_FILENO);
+      ::dup2(log_descriptor, STDOUT_FILENO);
+    }
+    std::vector<char*> argv;
+    for (auto& argument : arguments) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  nodes_[node].pid = pid;
+}
+
+void RefnodeCluster::start_all() {
+  for (int node = 0; node < size(); ++node) start(node);
+}
+
+void RefnodeCluster::signal(int node, int signal_number) {
+  if (nodes_[node].pid <= 0) throw std::runtime_error(id(node) + " is not running");
+  ::kill(nodes_[node].pid, signal_number);
+}
+
+void RefnodeCluster::kill(int node) {
+  if (nodes_[node].pid <= 0) return;
+  ::kill(nodes_[node].pid, SIGKILL);
+  int status = 0;
+  ::waitpid(nodes_[node].pid, &status, 0);
+  nodes_[node].pid = -1;
+}
+
+void RefnodeCluster::wipe_data(int node) { std::filesystem::remove_all(root_ / id(node)); }
+
+std::optional<json> RefnodeCluster::status(int node) {
+  if (nodes_[node].pid <= 0) return std::nullopt;
+  try {
+    LineClient client(nodes_[node].client_port, std::chrono::milliseconds(300));
+    json reply = client.call({{"id", 0}, {"op", "status"}}, std::chrono::milliseconds(500));
+    if (reply.value("ok", false)) return reply["value"];
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+int RefnodeCluster::wait_for_leader(std::chrono::milliseconds timeout, std::optional<int> excluding) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    for (int node = 0; node < size(); ++node) {
+      if (excluding && *excluding == node) continue;
+      auto current = status(node);
+      if (current && (*current)["role"] == "leader") return node;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error(fmt::format("no leader within {} ms", timeout.count()));
+}
+
+json RefnodeCluster::request_leader(json request, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  int target = 0;
+  json last_reply;
+  while (Clock::now() < deadline) {
+    if (nodes_[target].pid > 0) {
+      try {
+        LineClient client(nodes_[target].client_port, std::chrono::milliseconds(300));
+        last_reply = client.call(request, std::chrono::seconds(6));
+        if (last_reply.value("ok", false)) return last_reply;
+        if (last_reply.value("error", "") == "precondition_failed") return last_reply;
+        if (last_reply.value("error", "") == "not_leader" && last_reply["leader"].is_string()) {
+          target = index_of(last_reply["leader"].get<std::string>());
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          continue;
+        }
+      } catch (const std::exception&) {
+      }
+    }
+    target = (target + 1) % size();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error(fmt::format("{} not acknowledged within {} ms; last reply {}", request.dump(),
+                                       timeout.count(), last_reply.dump()));
+}
+
+json RefnodeCluster::write(const std::string& key, const json& value, std::chrono::milliseconds timeout) {
+  return request_leader({{"id", 1}, {"op", "write"}, {"key", key}, {"value", value}}, timeout);
+}
+
+}  // namespace chaosbench::testing

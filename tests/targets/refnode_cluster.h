@@ -1,0 +1,83 @@
+// Test helpers for process tests: RefnodeCluster starts real refnode
+// processes on 127.0.0.1 (ports picked by the kernel, data dirs under a fresh
+// temporary directory), signals them by PID and SIGKILLs whatever is still
+// running when destroyed; LineClient speaks the JSON client protocol with
+// timeouts. Failures throw std::runtime_error with the reason.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace chaosbench::testing {
+
+class LineClient {
+ public:
+  explicit LineClient(std::uint16_t port, std::chrono::milliseconds connect_timeout = std::chrono::seconds(5));
+  ~LineClient();
+  LineClient(const LineClient&) = delete;
+  LineClient& operator=(const LineClient&) = delete;
+
+  void send_raw(const std::string& bytes);
+  // The next line, or nullopt on timeout or when the server closed the connection.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Sends one request and returns its reply (throws on timeout or close).
+  nlohmann::json call(const nlohmann::json& request, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+ private:
+  int descriptor_ = -1;
+  std::string buffer_;
+};
+
+std::uint16_t pick_free_port();
+
+class RefnodeCluster {
+ public:
+  RefnodeCluster(int size, std::vector<std::string> extra_arguments = {});
+  ~RefnodeCluster();
+
+  int size() const { return static_cast<int>(nodes_.size()); }
+  void start(int node);
+  void start_all();
+  void signal(int node, int signal_number);
+  void kill(int node);              // SIGKILL and reap
+  bool running(int node) const { return nodes_[node].pid > 0; }
+  void wipe_data(int node);
+  std::uint16_t client_port(int node) const { return nodes_[node].client_port; }
+  std::uint16_t peer_port(int node) const { return nodes_[node].peer_port; }
+  std::string id(int node) const { return "n" + std::to_string(node + 1); }
+  int index_of(const std::string& id) const { return std::stoi(id.substr(1)) - 1; }
+  std::filesystem::path log_path(int node) const;
+  std::string log_text(int node) const;
+  // Status of a node, or nullopt if it does not answer.
+  std::optional<nlohmann::json> status(int node);
+  // Waits until some running node reports itself leader; returns its index.
+  int wait_for_leader(std::chrono::milliseconds timeout, std::optional<int> excluding = std::nullopt);
+  // Sends a write to the leader, following not_leader hints until it is acknowledged.
+  nlohmann::json write(const std::string& key, const nlohmann::json& value,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  nlohmann::json request_leader(nlohmann::json request, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+ private:
+  struct Node {
+    std::uint16_t peer_port = 0;
+    std::uint16_t client_port = 0;
+    pid_t pid = -1;
+  };
+  std::vector<std::string> arguments_for(int node) const;
+
+  std::filesystem::path root_;
+  std::vector<Node> nodes_;
+  std::vector<std::string> extra_arguments_;
+};
+
+std::filesystem::path refnode_binary();
+
+}  // namespace chaosbench::testing

@@ -1,0 +1,306 @@
+// Process tests: real refnode clusters on 127.0.0.1, faults by signal to the
+// PIDs these tests started, and hostile input on both ports.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "refnode_cluster.h"
+
+namespace chaosbench::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+json read_at_leader(RefnodeCluster& cluster, const std::string& key) {
+  return cluster.request_leader({{"id", 2}, {"op", "read"}, {"key", key}});
+}
+
+void expect_all_readable(RefnodeCluster& cluster, const std::map<std::string, int>& acknowledged) {
+  for (const auto& [key, value] : acknowledged) {
+    json reply = read_at_leader(cluster, key);
+    ASSERT_EQ(reply["value"], value) << "acknowledged write " << key << "=" << value << " lost";
+  }
+}
+
+void wait_until_caught_up(RefnodeCluster& cluster, int node, int leader, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::uint64_t target = 0;
+  if (auto leader_status = cluster.status(leader)) target = (*leader_status)["commit"].get<std::uint64_t>();
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto current = cluster.status(node);
+    if (current && (*current)["applied"].get<std::uint64_t>() >= target && target > 0) return;
+    std::this_thread::sleep_for(20ms);
+  }
+  FAIL() << cluster.id(node) << " did not catch up to commit " << target;
+}
+
+void check_cluster_basics(RefnodeCluster& cluster) {
+  cluster.start_all();
+  const int leader = cluster.wait_for_leader(10s);
+  LineClient client(cluster.client_port(leader));
+  for (int value = 0; value < 50; ++value) {
+    json reply = client.call({{"id", value}, {"op", "write"}, {"key", "x"}, {"value", value}});
+    ASSERT_EQ(reply["ok"], true) << reply.dump();
+    ASSERT_EQ(reply["id"], value);
+  }
+  json read = client.call({{"id", "r"}, {"op", "read"}, {"key", "x"}});
+  EXPECT_EQ(read["value"], 49);
+  EXPECT_EQ(client.call({{"id", 1}, {"op", "read"}, {"key", "missing"}})["value"], nullptr);
+  EXPECT_EQ(client.call({{"id", 2}, {"op", "cas"}, {"key", "x"}, {"from", 49}, {"to", 50}})["ok"], true);
+  json failed_cas = client.call({{"id", 3}, {"op", "cas"}, {"key", "x"}, {"from", 49}, {"to", 51}});
+  EXPECT_EQ(failed_cas["error"], "precondition_failed");
+  EXPECT_EQ(failed_cas["definite"], true);
+  EXPECT_EQ(client.call({{"id", 4}, {"op", "append"}, {"key", "l"}, {"value", 1}})["ok"], true);
+  EXPECT_EQ(client.call({{"id", 5}, {"op", "add"}, {"key", "c"}, {"value", 2}})["ok"], true);
+  json txn = client.call(
+      {{"id", 6}, {"op", "txn"}, {"value", json::array({json::array({"append", "l", 2}), json::array({"r", "l", nullptr})})}});
+  EXPECT_EQ(txn["value"][1][2], json::array({1, 2}));
+  EXPECT_EQ(client.call({{"id", 7}, {"op", "sync"}})["ok"], true);
+  // Followers refuse with a hint instead of forwarding.
+  const int follower = (leader + 1) % cluster.size();
+  LineClient follower_client(cluster.client_port(follower));
+  json refused = follower_client.call({{"id", 8}, {"op", "write"}, {"key", "x"}, {"value", 0}});
+  EXPECT_EQ(refused["error"], "not_leader");
+  EXPECT_EQ(refused["definite"], true);
+  EXPECT_EQ(refused["leader"], cluster.id(leader));
+  EXPECT_EQ(follower_client.call({{"id", 9}, {"op", "read"}, {"key", "x"}})["error"], "not_leader");
+  // Pipelined requests on one connection all come back, matched by id.
+  std::string batch;
+  for (int request = 0; request < 20; ++request) {
+    batch += json{{"id", 100 + request}, {"op", "add"}, {"key", "p"}, {"value", 1}}.dump() + "\n";
+  }
+  client.send_raw(batch);
+  std::set<int> ids;
+  for (int request = 0; request < 20; ++request) {
+    auto line = client.read_line();
+    ASSERT_TRUE(line.has_value());
+    ids.insert(json::parse(*line)["id"].get<int>());
+  }
+  EXPECT_EQ(ids.size(), 20u);
+  EXPECT_EQ(client.call({{"id", 10}, {"op", "read"}, {"key", "p"}})["value"], 20);
+}
+
+TEST(RefnodeProcess, ThreeNodesServeWritesAndReads) {
+  RefnodeCluster cluster(3);
+  check_cluster_basics(cluster);
+}
+
+TEST(RefnodeProcess, FiveNodesServeWritesAndReads) {
+  RefnodeCluster cluster(5);
+  check_cluster_basics(cluster);
+}
+
+void kill_leader_keeps_acknowledged_writes(int size) {
+  RefnodeCluster cluster(size);
+  cluster.start_all();
+  const int old_leader = cluster.wait_for_leader(10s);
+  std::map<std::string, int> acknowledged;
+  for (int value = 0; value < 100; ++value) {
+    const std::string key = fmt::format("k{}", value % 17);
+    ASSERT_EQ(cluster.write(key, value)["ok"], true);
+    acknowledged[key] = value;
+  }
+  cluster.kill(old_leader);
+  const auto killed_at = std::chrono::steady_clock::now();
+  const int new_leader = cluster.wait_for_leader(10s, old_leader);
+  EXPECT_NE(new_leader, old_leader);
+  ASSERT_EQ(cluster.write("after", 1)["ok"], true);
+  const auto failover = std::chrono::steady_clock::now() - killed_at;
+  std::printf("%d nodes: failover (kill to first acknowledged write) %lld ms\n", size,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(failover).count()));
+  acknowledged["after"] = 1;
+  expect_all_readable(cluster, acknowledged);
+  // The old leader restarts from its WAL and catches up.
+  cluster.start(old_leader);
+  wait_until_caught_up(cluster, old_leader, cluster.wait_for_leader(10s), 10s);
+  auto status = cluster.status(old_leader);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ((*status)["role"], "follower");
+  // Kill another majority member's worth: the restarted node's log must carry the data.
+  cluster.kill(cluster.wait_for_leader(10s));
+  cluster.wait_for_leader(10s);
+  expect_all_readable(cluster, acknowledged);
+}
+
+TEST(RefnodeProcess, ThreeNodesSurviveLeaderKill) { kill_leader_keeps_acknowledged_writes(3); }
+
+TEST(RefnodeProcess, FiveNodesSurviveLeaderKill) { kill_leader_keeps_acknowledged_writes(5); }
+
+TEST(RefnodeProcess, PausedLeaderIsReplacedAndStepsDownAfterResume) {
+  RefnodeCluster cluster(3);
+  cluster.start_all();
+  const int paused = cluster.wait_for_leader(10s);
+  ASSERT_EQ(cluster.write("x", 1)["ok"], true);
+  cluster.signal(paused, SIGSTOP);
+  const int replacement = cluster.wait_for_leader(10s, paused);
+  EXPECT_NE(replacement, paused);
+  ASSERT_EQ(cluster.write("x", 2)["ok"], true);
+  cluster.signal(paused, SIGCONT);
+  // The resumed node learns the newer term and follows.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  bool follows = false;
+  while (!follows && std::chrono::steady_clock::now() < deadline) {
+    auto status = cluster.status(paused);
+    follows = status && (*status)["role"] == "follower" && (*status)["applied"].get<int>() >= 3;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(follows) << "resumed leader did not step down and catch up";
+  EXPECT_EQ(read_at_leader(cluster, "x")["value"], 2);
+}
+
+TEST(RefnodeProcess, EmptyDataDirCatchesUpBySnapshot) {
+  RefnodeCluster cluster(3, {"--snapshot-every", "50"});
+  cluster.start_all();
+  int leader = cluster.wait_for_leader(10s);
+  const int wiped = (leader + 1) % 3;
+  for (int value = 0; value < 300; ++value) ASSERT_EQ(cluster.write(fmt::format("k{}", value % 7), value)["ok"], true);
+  cluster.kill(wiped);
+  cluster.wipe_data(wiped);
+  for (int value = 300; value < 400; ++value) ASSERT_EQ(cluster.write(fmt::format("k{}", value % 7), value)["ok"], true);
+  cluster.start(wiped);
+  leader = cluster.wait_for_leader(10s);
+  wait_until_caught_up(cluster, wiped, leader, 15s);
+  EXPECT_NE(cluster.log_text(wiped).find("installed snapshot"), std::string::npos)
+      << "the wiped node caught up without an InstallSnapshot";
+  // Prove its state is complete: make it necessary for a majority.
+  const int other = 3 - leader - wiped;
+  cluster.kill(other);
+  ASSERT_EQ(cluster.write("final", 1)["ok"], true);
+  for (int key = 0; key < 7; ++key) {
+    const int expected = 399 - ((399 - key) % 7);
+    EXPECT_EQ(read_at_leader(cluster, fmt::format("k{}", key))["value"], expected);
+  }
+}
+
+TEST(RefnodeProcess, HostileInputGetsErrorsNotCrashes) {
+  RefnodeCluster cluster(3);
+  cluster.start_all();
+  const int leader = cluster.wait_for_leader(10s);
+  LineClient client(cluster.client_port(leader));
+  client.send_raw("this is not json\n");
+  json malformed = json::parse(client.read_line().value());
+  EXPECT_EQ(malformed["error"], "malformed");
+  EXPECT_EQ(malformed["definite"], true);
+  client.send_raw("[1,2,3]\n");
+  EXPECT_EQ(json::parse(client.read_line().value())["error"], "malformed");
+  EXPECT_EQ(client.call({{"id", 1}, {"op", "teleport"}, {"key", "x"}})["error"], "unknown_op");
+  EXPECT_EQ(client.call({{"id", 2}, {"op", "write"}, {"key", 5}})["error"], "malformed");
+  EXPECT_EQ(client.call({{"id", 3}, {"op", "add"}, {"key", "c"}, {"value", "NaN"}})["definite"], true);
+  EXPECT_EQ(client.call({{"id", 4}})["error"], "malformed");
+  // The connection is still usable after all of that.
+  EXPECT_EQ(client.call({{"id", 5}, {"op", "write"}, {"key", "x"}, {"value", 1}})["ok"], true);
+
+  // Oversize line: an error, then the server closes that connection.
+  LineClient oversize(cluster.client_port(leader));
+  oversize.send_raw(std::string(2u << 20, 'a') + "\n");
+  auto reply = oversize.read_line();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(json::parse(*reply)["error"], "line_too_long");
+  EXPECT_FALSE(oversize.read_line(2s).has_value());
+
+  // Garbage on every peer port: an absurd frame length, and a small frame of non-CBOR.
+  for (int node = 0; node < 3; ++node) {
+    LineClient absurd(cluster.peer_port(node));
+    absurd.send_raw(std::string("\xff\xff\xff\xff garbage", 12));
+    LineClient junk(cluster.peer_port(node));
+    junk.send_raw(std::string("\x00\x00\x00\x05hello", 9));
+    LineClient wrong_shape(cluster.peer_port(node));
+    wrong_shape.send_raw(std::string("\x00\x00\x00\x01\xa0", 5));  // CBOR {} is not a message
+  }
+  std::this_thread::sleep_for(300ms);
+  for (int node = 0; node < 3; ++node) {
+    ASSERT_TRUE(cluster.status(node).has_value()) << cluster.id(node) << " stopped answering";
+  }
+  EXPECT_EQ(cluster.write("x", 2)["ok"], true);
+  EXPECT_EQ(read_at_leader(cluster, "x")["value"], 2);
+  bool logged = false;
+  for (int node = 0; node < 3; ++node) logged = logged || cluster.log_text(node).find("garbage") != std::string::npos;
+  EXPECT_TRUE(logged) << "garbage on the peer port was not logged";
+}
+
+int run_refnode(const std::vector<std::string>& arguments) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<std::string> full{refnode_binary().string()};
+    full.insert(full.end(), arguments.begin(), arguments.end());
+    std::vector<char*> argv;
+    for (auto& argument : full) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    if (!::freopen("/dev/null", "w", stderr) || !::freopen("/dev/null", "w", stdout)) ::_exit(126);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(RefnodeProcess, BadFlagsExitWithCodeThree) {
+  EXPECT_EQ(run_refnode({"--bogus"}), 3);
+  EXPECT_EQ(run_refnode({"--protocol", "raft"}), 3);
+  EXPECT_EQ(run_refnode({"--protocol", "paxos", "--id", "n1", "--peers", "n1=127.0.0.1:1", "--client-port", "2",
+                         "--data-dir", "/tmp/x"}),
+            3);
+  EXPECT_EQ(run_refnode({"--protocol", "raft", "--id", "n9", "--peers", "n1=127.0.0.1:1", "--client-port", "2",
+                         "--data-dir", "/tmp/x"}),
+            3);
+  EXPECT_EQ(run_refnode({"--protocol", "raft", "--id", "n1", "--peers", "n1=127.0.0.1:1", "--client-port", "2",
+                         "--data-dir", "/tmp/x", "--bug", "everything"}),
+            3);
+  EXPECT_EQ(run_refnode({"--config", "/nonexistent/config.json"}), 3);
+  EXPECT_EQ(run_refnode({"--help"}), 0);
+}
+
+TEST(RefnodeProcess, StartsFromJsonConfigFile) {
+  char pattern[] = "/tmp/chaosbench-config-XXXXXX";
+  ASSERT_NE(::mkdtemp(pattern), nullptr);
+  const std::filesystem::path directory = pattern;
+  const std::uint16_t peer_port = pick_free_port();
+  const std::uint16_t client_port = pick_free_port();
+  {
+    std::ofstream config(directory / "node.json");
+    config << json{{"protocol", "raft"},
+                   {"id", "n1"},
+                   {"peers", {{"n1", fmt::format("127.0.0.1:{}", peer_port)}}},
+                   {"client_port", client_port},
+                   {"data_dir", (directory / "data").string()}}
+                  .dump();
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string binary = refnode_binary().string();
+    std::string flag = "--config";
+    std::string path = (directory / "node.json").string();
+    char* argv[] = {binary.data(), flag.data(), path.data(), nullptr};
+    if (!::freopen("/dev/null", "w", stderr)) ::_exit(126);
+    ::execv(argv[0], argv);
+    ::_exit(127);
+  }
+  bool served = false;
+  try {
+    LineClient client(client_port);
+    for (int attempt = 0; attempt < 100 && !served; ++attempt) {
+      served = client.call({{"id", 1}, {"op", "write"}, {"key", "x"}, {"value", 1}}).value("ok", false);
+      if (!served) std::this_thread::sleep_for(50ms);
+    }
+  } catch (const std::exception& error) {
+    ADD_FAILURE() << error.what();
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  std::filesystem::remove_all(directory);
+  EXPECT_TRUE(served) << "single node started from a config file did not accept a write";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "SIGTERM should shut down cleanly";
+}
+
+}  // namespace
+}  // namespace chaosbench::testing
