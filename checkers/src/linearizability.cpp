@@ -14,6 +14,7 @@ namespace chaosbench::checkers {
 namespace {
 
 constexpr std::uint32_t kInfinitePosition = 0xffffffffu;
+constexpr const char* kStoppedReason = "not checked: another partition is invalid";
 
 std::uint64_t mix64(std::uint64_t value) {
   value ^= value >> 33;
@@ -29,6 +30,7 @@ struct SearchLimits {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::size_t memory_limit = 0;
   std::atomic<std::size_t>* memory_used = nullptr;
+  std::atomic<bool>* stop = nullptr;  // set when another partition was found invalid
 };
 
 // Set of (linearized-op bitset, state) pairs already explored. Open addressing
@@ -154,6 +156,11 @@ class PartitionSearch {
     std::uint64_t iterations = 0;
     while (true) {
       if ((++iterations & 1023) == 0) {
+        if (limits_.stop->load(std::memory_order_relaxed)) {
+          outcome.verdict = Verdict::unknown;
+          outcome.limit_reason = kStoppedReason;
+          break;
+        }
         if (std::chrono::steady_clock::now() > limits_.deadline) {
           outcome.verdict = Verdict::unknown;
           outcome.limit_reason = "time limit reached";
@@ -304,7 +311,9 @@ PartitionReport check_partition(const Partition& partition, const Linearizabilit
   report.verdict = outcome.verdict;
   report.states_explored = outcome.states_explored;
   if (outcome.verdict == Verdict::unknown) {
-    report.reason = fmt::format("{} after {} explored states", outcome.limit_reason, outcome.states_explored);
+    report.reason = outcome.limit_reason == kStoppedReason
+                        ? kStoppedReason
+                        : fmt::format("{} after {} explored states", outcome.limit_reason, outcome.states_explored);
     return report;
   }
   if (outcome.verdict == Verdict::valid) return report;
@@ -406,23 +415,33 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
   result.partitions = partitions.size();
 
   std::atomic<std::size_t> memory_used{0};
+  std::atomic<bool> stop{false};
   SearchLimits limits;
+  limits.stop = &stop;
   limits.memory_limit = options.memory_limit_bytes;
   limits.memory_used = &memory_used;
   if (options.time_limit.count() > 0) limits.deadline = started + options.time_limit;
 
-  // Largest partitions first, so the slowest ones start early on the worker threads.
+  // Smallest partitions first: an invalid history is usually decided by a quick
+  // partition, before a large one has explored much.
   std::vector<std::size_t> order(partitions.size());
   for (std::size_t index = 0; index < order.size(); ++index) order[index] = index;
-  std::sort(order.begin(), order.end(), [&](std::size_t left, std::size_t right) {
-    return partitions[left].operations.size() > partitions[right].operations.size();
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t left, std::size_t right) {
+    return partitions[left].operations.size() < partitions[right].operations.size();
   });
   std::vector<PartitionReport> reports(partitions.size());
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t taken = next++; taken < order.size(); taken = next++) {
       std::size_t index = order[taken];
+      if (stop.load()) {
+        reports[index].key = partitions[index].key;
+        reports[index].verdict = Verdict::unknown;
+        reports[index].reason = kStoppedReason;
+        continue;
+      }
       reports[index] = check_partition(partitions[index], options, decoder, limits);
+      if (reports[index].verdict == Verdict::invalid && !options.check_every_partition) stop = true;
     }
   };
   unsigned thread_count = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -438,6 +457,10 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
   std::size_t unknown_count = 0;
   for (PartitionReport& report : reports) {
     result.states_explored += report.states_explored;
+    if (report.reason == kStoppedReason) {
+      ++result.partitions_not_checked;  // only ever alongside an invalid partition
+      continue;
+    }
     result.verdict = combine(result.verdict, report.verdict);
     if (report.verdict == Verdict::unknown) ++unknown_count;
     if (report.verdict != Verdict::valid) result.reports.push_back(std::move(report));
@@ -452,6 +475,9 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
     auto first = std::find_if(result.reports.begin(), result.reports.end(),
                               [](const PartitionReport& report) { return report.verdict == Verdict::invalid; });
     result.reason = key_label(*first) + first->reason;
+    if (result.partitions_not_checked) {
+      result.reason += fmt::format(" ({} other partition(s) not checked)", result.partitions_not_checked);
+    }
   } else {
     result.reason = fmt::format("{} of {} partition(s) undecided: {}{}", unknown_count, result.partitions,
                                 key_label(result.reports.front()), result.reports.front().reason);
@@ -483,6 +509,7 @@ nlohmann::json to_json(const LinearizabilityResult& result) {
                         {"reason", result.reason},
                         {"operations", result.operations},
                         {"partitions", result.partitions},
+                        {"partitions_not_checked", result.partitions_not_checked},
                         {"states_explored", result.states_explored},
                         {"elapsed_seconds", result.elapsed_seconds},
                         {"anomalies", std::move(partitions)}};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "chaosbench/checkers/errors.h"
+#include "flat_map.h"
 
 namespace chaosbench::checkers {
 
@@ -191,21 +192,27 @@ class RegisterModel final : public Model {
   std::span<const ModelOperation> operations_;
 };
 
-// Key-value string register with append; state = id of the whole string in a
-// table owned by the model. Initial value "" (a null read means "").
+// Key-value string register with append. A state is a node of a trie of
+// appended values (put v = append v to ""), identified canonically by the
+// string's length and polynomial hash, with equality verified on the rare hash
+// match between different paths, so no state string is ever built while
+// searching. Initial value "" (a null read means "").
 class KvModel final : public Model {
  public:
   KvModel(const ModelOptions& options, const OperationDecoder& decoder, std::span<const ModelOperation> operations)
-      : options_(options), operations_(operations), argument_ids_(operations.size()) {
-    intern("");
+      : options_(options), operations_(operations), argument_texts_(operations.size()) {
+    nodes_.push_back(Node{0, {}, 0, 0});  // "" is state 0
+    canonical_.insert(canonical_key(0, 0), 0);
     const ValuePool& values = decoder.history().values;
     for (std::size_t index = 0; index < operations.size(); ++index) {
       Value argument = operations[index].argument;
-      if (argument.is_null() || !values.is_string(argument)) {
-        argument_ids_[index] = argument.is_null() ? 0 : kImpossible;  // a non-string read never matches
+      if (!argument.is_null() && values.is_string(argument)) {
+        argument_texts_[index] = Text{values.as_string(argument), true};
       } else {
-        argument_ids_[index] = intern(values.as_string(argument));
+        argument_texts_[index] = Text{{}, argument.is_null()};  // a non-string read never matches
       }
+      argument_texts_[index].hash = polynomial_hash(argument_texts_[index].text);
+      argument_texts_[index].power = power_of_base(argument_texts_[index].text.size());
     }
   }
 
@@ -213,42 +220,128 @@ class KvModel final : public Model {
 
   std::uint32_t step(std::uint32_t state, std::uint32_t index) override {
     const ModelOperation& op = operations_[index];
-    std::uint32_t argument = argument_ids_[index];
     switch (op.kind) {
       case Kind::read:
-        if (argument == state) return state;
         if (op.argument.is_null() && options_.nil_read == NilRead::any) return state;
-        return kImpossible;
+        return reads(state, index) ? state : kImpossible;
       case Kind::write:
-        return argument;
-      case Kind::append: {
-        std::uint64_t memo_key = (static_cast<std::uint64_t>(state) << 32) | argument;
-        auto found = appended_.find(memo_key);
-        if (found != appended_.end()) return found->second;
-        std::uint32_t result = intern(strings_[state] + strings_[argument]);
-        appended_.emplace(memo_key, result);
-        return result;
-      }
+        return append(0, index);
+      case Kind::append:
+        return append(state, index);
       default:
         return kImpossible;
     }
   }
 
-  std::string describe_state(std::uint32_t state) const override { return nlohmann::json(strings_[state]).dump(); }
+  std::string describe_state(std::uint32_t state) const override { return nlohmann::json(materialise(state)).dump(); }
 
  private:
-  std::uint32_t intern(const std::string& text) {
-    auto [it, inserted] = ids_.try_emplace(text, static_cast<std::uint32_t>(strings_.size()));
-    if (inserted) strings_.push_back(text);
-    return it->second;
+  static constexpr std::uint64_t kModulus = (std::uint64_t{1} << 61) - 1;
+  static constexpr std::uint64_t kBase = 1'000'003;
+
+  struct Text {
+    std::string_view text;
+    bool valid = true;
+    std::uint64_t hash = 0;
+    std::uint64_t power = 1;  // kBase ^ size
+  };
+  struct Node {
+    std::uint32_t parent;
+    std::string_view appended;
+    std::uint64_t length;
+    std::uint64_t hash;
+  };
+
+  static std::uint64_t multiply(std::uint64_t left, std::uint64_t right) {
+    unsigned __int128 product = static_cast<unsigned __int128>(left) * right;
+    std::uint64_t folded = static_cast<std::uint64_t>(product & kModulus) + static_cast<std::uint64_t>(product >> 61);
+    return folded >= kModulus ? folded - kModulus : folded;
+  }
+  static std::uint64_t add(std::uint64_t left, std::uint64_t right) {
+    std::uint64_t sum = left + right;
+    return sum >= kModulus ? sum - kModulus : sum;
+  }
+  static std::uint64_t polynomial_hash(std::string_view text) {
+    std::uint64_t hash = 0;
+    for (unsigned char character : text) hash = add(multiply(hash, kBase), character + 1);
+    return hash;
+  }
+  static std::uint64_t power_of_base(std::size_t exponent) {
+    std::uint64_t result = 1, base = kBase;
+    for (; exponent; exponent >>= 1, base = multiply(base, base)) {
+      if (exponent & 1) result = multiply(result, base);
+    }
+    return result;
+  }
+  static std::uint64_t canonical_key(std::uint64_t length, std::uint64_t hash) {
+    return (hash ^ (length * 0x9E3779B97F4A7C15ULL)) & ~(std::uint64_t{1} << 63);  // never FlatMap64::kEmpty
+  }
+
+  std::uint32_t append(std::uint32_t state, std::uint32_t index) {
+    const Text& argument = argument_texts_[index];
+    std::uint64_t memo_key = (static_cast<std::uint64_t>(state) << 32) | index;
+    if (const std::uint32_t* found = transitions_.find(memo_key)) return *found;
+    const Node& parent = nodes_[state];
+    Node node{state, argument.text, parent.length + argument.text.size(),
+              add(multiply(parent.hash, argument.power), argument.hash)};
+    std::uint32_t result;
+    std::uint64_t key = canonical_key(node.length, node.hash);
+    const std::uint32_t* same = canonical_.find(key);
+    if (same && (argument.text.empty() ? *same == state : materialise(*same) == materialise(state) + std::string(argument.text))) {
+      result = *same;
+    } else {
+      result = static_cast<std::uint32_t>(nodes_.size());
+      nodes_.push_back(node);
+      if (!same) canonical_.insert(key, result);  // on a true hash collision the new node stays unshared
+    }
+    transitions_.insert(memo_key, result);
+    return result;
+  }
+
+  bool reads(std::uint32_t state, std::uint32_t index) {
+    const Text& argument = argument_texts_[index];
+    if (!argument.valid) return false;
+    const Node& node = nodes_[state];
+    if (node.length != argument.text.size() || node.hash != argument.hash) return false;
+    std::uint64_t memo_key = (static_cast<std::uint64_t>(state) << 32) | index;
+    if (const std::uint32_t* found = read_results_.find(memo_key)) return *found != 0;
+    bool equal = ends_with_state(argument.text, state);
+    read_results_.insert(memo_key, equal ? 1 : 0);
+    return equal;
+  }
+
+  // True when `text` equals the string of `state` (lengths already equal).
+  bool ends_with_state(std::string_view text, std::uint32_t state) const {
+    std::size_t end = text.size();
+    for (std::uint32_t current = state; current != 0 || nodes_[current].length != 0; current = nodes_[current].parent) {
+      const Node& node = nodes_[current];
+      if (node.appended.size() > end || text.substr(end - node.appended.size(), node.appended.size()) != node.appended) {
+        return false;
+      }
+      end -= node.appended.size();
+      if (current == 0) break;
+    }
+    return end == 0;
+  }
+
+  std::string materialise(std::uint32_t state) const {
+    std::string text(nodes_[state].length, '\0');
+    std::size_t end = text.size();
+    for (std::uint32_t current = state; current != 0; current = nodes_[current].parent) {
+      const Node& node = nodes_[current];
+      end -= node.appended.size();
+      text.replace(end, node.appended.size(), node.appended);
+    }
+    return text;
   }
 
   ModelOptions options_;
   std::span<const ModelOperation> operations_;
-  std::vector<std::uint32_t> argument_ids_;
-  std::vector<std::string> strings_;
-  std::unordered_map<std::string, std::uint32_t> ids_;
-  std::unordered_map<std::uint64_t, std::uint32_t> appended_;
+  std::vector<Text> argument_texts_;
+  std::vector<Node> nodes_;
+  detail::FlatMap64 canonical_;    // (length, hash) -> first node with that string
+  detail::FlatMap64 transitions_;  // (state, op) -> state
+  detail::FlatMap64 read_results_;  // (state, op) -> 0/1
 };
 
 class MutexModel final : public Model {

@@ -21,6 +21,9 @@ namespace chaosbench::checkers {
 struct LinearizabilityOptions {
   ModelOptions model;
   bool partition_by_key = true;
+  // One invalid partition makes the history invalid: by default the search of
+  // the other partitions stops then (they are reported as not checked).
+  bool check_every_partition = false;
   std::chrono::milliseconds time_limit{0};          // 0: no limit
   std::size_t memory_limit_bytes = std::size_t{8} << 30;  // memo tables of all partitions together
   unsigned threads = 0;                             // 0: all cores
@@ -51,6 +54,7 @@ struct LinearizabilityResult {
   Verdict verdict = Verdict::valid;
   std::string reason;  // one line
   std::size_t partitions = 0;
+  std::size_t partitions_not_checked = 0;  // stopped because another partition was invalid
   std::size_t operations = 0;
   std::uint64_t states_explored = 0;
   double elapsed_seconds = 0;

@@ -1,0 +1,31 @@
+// `harness check`: reads history files (JSONL, Jepsen EDN, Porcupine logs),
+// checks each for linearizability and prints one line per file, with the
+// evidence below an invalid one. Returns the exit code (0 all valid, 1 any
+// invalid, 2 any unknown, 3 bad input); files after a bad one are still checked.
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chaosbench::harness {
+
+struct CheckCommandOptions {
+  std::vector<std::string> files;
+  std::string format = "auto";
+  std::string model;     // "" = inferred from the operations' functions
+  std::string nil_read;  // "" = follows the input format
+  std::string initial;   // JSON text; "" = none
+  std::string time_limit = "0";
+  unsigned threads = 0;
+  bool partition_by_key = true;
+  bool check_every_partition = false;
+  bool quiet = false;  // no evidence lines
+  std::string output;  // results.json path, "" = none
+};
+
+int run_check_command(const CheckCommandOptions& options, std::ostream& out, std::ostream& errors);
+
+}  // namespace chaosbench::harness
