@@ -6,6 +6,7 @@
 // Not thread-safe. All I/O errors throw std::system_error.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -56,7 +57,7 @@ class WriteAheadLog {
   std::string buffer_;
   std::uint64_t file_size_ = 0;
   std::uint64_t truncated_tail_bytes_ = 0;
-  std::uint64_t sync_count_ = 0;
+  std::atomic<std::uint64_t> sync_count_ = 0;
   std::vector<std::string> recovered_;
 };
 

@@ -48,7 +48,8 @@ RaftServer::RaftServer(asio::io_context& io_context, targets::NodeConfig config,
                      [this](const std::shared_ptr<ClientConnection>& connection, json request) {
                        handle_request(connection, std::move(request));
                      }),
-      tick_timer_(io_context_) {
+      tick_timer_(io_context_),
+      storage_worker_(std::make_unique<targets::StorageWorker>(io_context_, [this] { storage_.sync(); })) {
   // lease-wall-clock (bug): the lease is timed with the wall clock, which
   // clock skew (libfaketime) moves; the correct node uses the monotonic clock.
   const targets::Clock& lease_clock =
@@ -101,50 +102,86 @@ void RaftServer::schedule_flush() {
 
 void RaftServer::flush() {
   while (true) {
-    Ready ready = node_->take_ready();
-    if (ready.empty()) break;
-    // 1. Durable before anything depending on it leaves the process.
-    storage_.save(ready);
-    if (ready.snapshot && ready.restore_state_machine) {
-      machine_.restore(ready.snapshot->data);
-      applied_index_ = ready.snapshot->index;
-      logger_.info("installed snapshot at index {} term {}", ready.snapshot->index, ready.snapshot->term);
-      // Proposals the snapshot swallowed have an unknown outcome.
-      for (auto it = proposals_.begin(); it != proposals_.end() && it->first <= applied_index_;) {
-        if (auto connection = it->second.connection.lock()) {
-          connection->reply(error_reply(it->second.id, "unknown_outcome", false));
-        }
-        it = proposals_.erase(it);
+    Ready taken = node_->take_ready();
+    if (taken.empty()) break;
+    auto ready = std::make_shared<Ready>(std::move(taken));
+    // A leader's entries may go out before its own fsync (Raft allows the
+    // leader to write its log in parallel with replication): it counts itself
+    // towards a commit only when handling a response, and acknowledges clients
+    // only in complete(), after its own sync. Everything else waits for the disk.
+    auto after_sync = std::make_shared<std::vector<Message>>();
+    for (auto& message : ready->messages) {
+      const bool replication = node_->role() == Role::leader && message.term == node_->term() &&
+                               !ready->hard_state &&
+                               (message.type == MessageType::append_entries ||
+                                message.type == MessageType::install_snapshot);
+      if (replication) {
+        transport_.send(message.to, encode_message(message));
+      } else {
+        after_sync->push_back(std::move(message));
       }
     }
-    // 2. Send.
-    for (const auto& message : ready.messages) transport_.send(message.to, encode_message(message));
-    // 3. Apply.
-    for (const auto& entry : ready.committed_entries) apply_entry(entry);
-    // 4. Reads released by ReadIndex / lease.
-    for (const auto& read : ready.reads) {
-      auto found = reads_.find(read.context);
-      if (found == reads_.end()) continue;
-      if (auto connection = found->second.connection.lock()) {
-        if (found->second.op == "sync") {
-          connection->reply(json{{"id", found->second.id}, {"ok", true}});
-        } else {
-          connection->reply(json{{"id", found->second.id}, {"ok", true}, {"value", machine_.read(found->second.key)}});
-        }
+    ready->messages.clear();
+    const bool needs_disk = ready->snapshot || !ready->entries.empty() || ready->hard_state;
+    if (!needs_disk && pending_syncs_ == 0) {
+      complete(*ready, *after_sync);
+      continue;
+    }
+    // FIFO through the storage worker keeps every Ready's effects in order.
+    ++pending_syncs_;
+    storage_worker_->submit(
+        needs_disk ? std::function<void()>([this, ready] { storage_.stage(*ready); }) : std::function<void()>(),
+        [this, ready, after_sync] {
+          --pending_syncs_;
+          complete(*ready, *after_sync);
+        });
+  }
+  log_state_changes();
+}
+
+void RaftServer::complete(const Ready& ready, const std::vector<Message>& messages) {
+  if (ready.snapshot && ready.restore_state_machine) {
+    machine_.restore(ready.snapshot->data);
+    applied_index_ = ready.snapshot->index;
+    logger_.info("installed snapshot at index {} term {}", ready.snapshot->index, ready.snapshot->term);
+    // Proposals the snapshot swallowed have an unknown outcome.
+    for (auto it = proposals_.begin(); it != proposals_.end() && it->first <= applied_index_;) {
+      if (auto connection = it->second.connection.lock()) {
+        connection->reply(error_reply(it->second.id, "unknown_outcome", false));
       }
-      reads_.erase(found);
-    }
-    for (auto context : ready.failed_reads) {
-      auto found = reads_.find(context);
-      if (found == reads_.end()) continue;
-      if (auto connection = found->second.connection.lock()) reply_not_leader(connection, found->second.id);
-      reads_.erase(found);
-    }
-    if (applied_index_ >= node_->snapshot_index() + config_.snapshot_every) {
-      node_->compact(applied_index_, machine_.snapshot());
-      logger_.info("snapshot at index {}", applied_index_);
+      it = proposals_.erase(it);
     }
   }
+  for (const auto& message : messages) transport_.send(message.to, encode_message(message));
+  for (const auto& entry : ready.committed_entries) apply_entry(entry);
+  // Reads released by ReadIndex / lease: their index is applied by now.
+  for (const auto& read : ready.reads) {
+    auto found = reads_.find(read.context);
+    if (found == reads_.end()) continue;
+    if (auto connection = found->second.connection.lock()) {
+      if (found->second.op == "sync") {
+        connection->reply(json{{"id", found->second.id}, {"ok", true}});
+      } else {
+        connection->reply(json{{"id", found->second.id}, {"ok", true}, {"value", machine_.read(found->second.key)}});
+      }
+    }
+    reads_.erase(found);
+  }
+  for (auto context : ready.failed_reads) {
+    auto found = reads_.find(context);
+    if (found == reads_.end()) continue;
+    if (auto connection = found->second.connection.lock()) reply_not_leader(connection, found->second.id);
+    reads_.erase(found);
+  }
+  if (applied_index_ >= node_->snapshot_index() + config_.snapshot_every) {
+    node_->compact(applied_index_, machine_.snapshot());
+    logger_.info("snapshot at index {}", applied_index_);
+    schedule_flush();
+  }
+  log_state_changes();
+}
+
+void RaftServer::log_state_changes() {
   if (node_->role() != logged_role_ || node_->term() != logged_term_ || node_->leader_id() != logged_leader_) {
     logger_.set_state(role_name(node_->role()), node_->term());
     logger_.info("now {} in term {}, leader {}", role_name(node_->role()), node_->term(),

@@ -1,10 +1,12 @@
 // RaftServer: a complete Raft node process. Wires the deterministic RaftNode
-// to the runtime: a tick timer, PeerTransport, RaftStorage (WAL, group commit:
-// one fsync per Ready however many requests it carries), the KvStateMachine
+// to the runtime: a tick timer, PeerTransport, RaftStorage on a StorageWorker
+// thread (WAL group commit: one fsync for every Ready queued while the previous
+// fsync ran, however many requests they carry), the KvStateMachine
 // and the ClientServer. Followers answer updates and linearizable reads with
 // {"error":"not_leader","definite":true,"leader":<hint>} (no forwarding), so
-// the client decides where to retry. Runs on one io_context thread; errors
-// from storage propagate out of io_context::run() and stop the node.
+// the client decides where to retry. Runs on one io_context thread (plus the
+// storage thread); storage errors propagate out of io_context::run() and stop
+// the node.
 #pragma once
 
 #include <chrono>
@@ -21,6 +23,7 @@
 #include "common/logger.h"
 #include "common/node_config.h"
 #include "common/peer_transport.h"
+#include "common/storage_worker.h"
 #include "raft/raft_node.h"
 #include "raft/raft_storage.h"
 
@@ -50,6 +53,8 @@ class RaftServer {
   void schedule_tick();
   void schedule_flush();
   void flush();
+  void complete(const Ready& ready, const std::vector<Message>& messages);
+  void log_state_changes();
   void apply_entry(const LogEntry& entry);
   void expire_requests();
   bool handle_peer_frame(std::string payload);
@@ -76,6 +81,9 @@ class RaftServer {
   std::map<std::uint64_t, PendingProposal> proposals_;  // by log index
   std::map<std::uint64_t, PendingRead> reads_;          // by read context
   std::uint64_t next_read_context_ = 1;
+  // Declared after everything its jobs touch, so it is destroyed (thread joined) first.
+  std::unique_ptr<targets::StorageWorker> storage_worker_;
+  int pending_syncs_ = 0;
   Role logged_role_ = Role::follower;
   std::uint64_t logged_term_ = 0;
   std::string logged_leader_;

@@ -94,7 +94,7 @@ void RaftStorage::recover() {
                state_.snapshot.index + state_.entries.size());
 }
 
-void RaftStorage::save(const Ready& ready) {
+void RaftStorage::stage(const Ready& ready) {
   if (ready.snapshot) {
     const Snapshot& snapshot = *ready.snapshot;
     WriteAheadLog::write_file_atomically(
@@ -118,7 +118,6 @@ void RaftStorage::save(const Ready& ready) {
     wal_->append(hard_state_record(*ready.hard_state));
     state_.hard_state = *ready.hard_state;
   }
-  wal_->sync();
 }
 
 }  // namespace chaosbench::raft

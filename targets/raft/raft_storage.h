@@ -1,8 +1,10 @@
 // RaftStorage: a Raft node's stable storage in its data directory: wal.log (a
 // WriteAheadLog of hard-state, entries and snapshot-marker records) and
-// snapshot.bin (the latest snapshot, replaced atomically). save(ready) makes
-// one Ready durable with a single fsync, before the caller sends messages.
-// Construction recovers the PersistentState; corruption throws WalCorruption.
+// snapshot.bin (the latest snapshot, replaced atomically). stage(ready) writes
+// a Ready's snapshot, entries and hard state; sync() makes everything staged
+// durable with one fsync (group commit); save() is both. Construction recovers
+// the PersistentState; corruption throws WalCorruption. After construction,
+// use from one thread at a time (the StorageWorker's).
 #pragma once
 
 #include <filesystem>
@@ -20,7 +22,12 @@ class RaftStorage {
   RaftStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger);
 
   const PersistentState& state() const { return state_; }
-  void save(const Ready& ready);
+  void stage(const Ready& ready);
+  void sync() { wal_->sync(); }
+  void save(const Ready& ready) {
+    stage(ready);
+    sync();
+  }
   std::uint64_t sync_count() const { return wal_->sync_count(); }
 
  private:

@@ -1,0 +1,292 @@
+// raft_cluster_bench: starts a 3-node refnode Raft cluster on loopback (fsync
+// on by default), drives N concurrent closed-loop clients and reports
+// acknowledged writes/s, linearizable reads/s, p50/p99/p999 latency and
+// leader failover time (SIGKILL to the first acknowledged write). A program,
+// not a timed test: run it by hand or through scripts/bench-raft.sh.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+std::uint16_t free_port() {
+  asio::io_context io_context;
+  tcp::acceptor acceptor(io_context, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+struct Cluster {
+  std::filesystem::path root;
+  std::filesystem::path binary;
+  std::vector<std::uint16_t> peer_ports, client_ports;
+  std::vector<pid_t> pids;
+  std::vector<std::string> extra;
+
+  std::string id(int node) const { return fmt::format("n{}", node + 1); }
+
+  void start(int node) {
+    std::string peers;
+    for (std::size_t other = 0; other < peer_ports.size(); ++other) {
+      peers += fmt::format("{}{}=127.0.0.1:{}", other ? "," : "", id(static_cast<int>(other)), peer_ports[other]);
+    }
+    std::vector<std::string> arguments{binary.string(), "--protocol", "raft", "--id", id(node), "--peers", peers,
+                                       "--client-host", "127.0.0.1", "--client-port",
+                                       std::to_string(client_ports[node]), "--data-dir", (root / id(node)).string()};
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    const std::string log = (root / (id(node) + ".log")).string();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (!::freopen(log.c_str(), "a", stderr)) ::_exit(126);
+      std::vector<char*> argv;
+      for (auto& argument : arguments) argv.push_back(argument.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    pids[node] = pid;
+  }
+
+  void kill(int node) {
+    if (pids[node] <= 0) return;
+    ::kill(pids[node], SIGKILL);
+    ::waitpid(pids[node], nullptr, 0);
+    pids[node] = -1;
+  }
+
+  ~Cluster() {
+    for (std::size_t node = 0; node < pids.size(); ++node) kill(static_cast<int>(node));
+    std::error_code ignored;
+    std::filesystem::remove_all(root, ignored);
+  }
+};
+
+// Blocking request on a fresh connection; nullopt if the node does not answer.
+std::optional<json> request_once(std::uint16_t port, const json& request, std::chrono::milliseconds timeout) {
+  asio::io_context io_context;
+  tcp::socket socket(io_context);
+  std::optional<json> result;
+  asio::streambuf buffer;
+  std::string line = request.dump() + "\n";
+  socket.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](boost::system::error_code error) {
+    if (error) return;
+    asio::async_write(socket, asio::buffer(line), [&](boost::system::error_code write_error, std::size_t) {
+      if (write_error) return;
+      asio::async_read_until(socket, buffer, '\n', [&](boost::system::error_code read_error, std::size_t) {
+        if (read_error) return;
+        std::istream input(&buffer);
+        std::string reply;
+        std::getline(input, reply);
+        result = json::parse(reply, nullptr, false);
+      });
+    });
+  });
+  io_context.run_for(timeout);
+  return result;
+}
+
+int find_leader(Cluster& cluster, std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (SteadyClock::now() < deadline) {
+    for (std::size_t node = 0; node < cluster.pids.size(); ++node) {
+      if (cluster.pids[node] <= 0) continue;
+      auto reply = request_once(cluster.client_ports[node], {{"id", 0}, {"op", "status"}}, std::chrono::milliseconds(200));
+      if (reply && reply->value("ok", false) && (*reply)["value"]["role"] == "leader") return static_cast<int>(node);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("no leader");
+}
+
+// A closed-loop client: one request in flight, the next sent when it returns.
+struct LoadClient : std::enable_shared_from_this<LoadClient> {
+  LoadClient(asio::io_context& io_context, std::string op, int number)
+      : socket(io_context), op(std::move(op)), number(number) {}
+  tcp::socket socket;
+  std::string op;
+  int number;
+  std::uint64_t sequence = 0;
+  asio::streambuf buffer;
+  std::string line;
+  SteadyClock::time_point sent_at;
+  bool stopping = false;
+  std::vector<std::int64_t>* latencies = nullptr;
+  std::uint64_t errors = 0;
+
+  void next() {
+    if (stopping) return;
+    ++sequence;
+    json request{{"id", sequence}, {"op", op}, {"key", fmt::format("k{}", (number * 7919 + sequence) % 1000)}};
+    if (op == "write") request["value"] = sequence;
+    line = request.dump() + "\n";
+    sent_at = SteadyClock::now();
+    asio::async_write(socket, asio::buffer(line), [self = shared_from_this()](boost::system::error_code error, std::size_t) {
+      if (error) return;
+      asio::async_read_until(self->socket, self->buffer, '\n', [self](boost::system::error_code read_error, std::size_t) {
+        if (read_error) return;
+        std::istream input(&self->buffer);
+        std::string reply;
+        std::getline(input, reply);
+        const auto latency = SteadyClock::now() - self->sent_at;
+        if (reply.find("\"ok\":true") != std::string::npos) {
+          self->latencies->push_back(std::chrono::duration_cast<std::chrono::microseconds>(latency).count());
+        } else {
+          ++self->errors;
+        }
+        self->next();
+      });
+    });
+  }
+};
+
+struct PhaseResult {
+  double operations_per_second = 0;
+  double p50_ms = 0, p99_ms = 0, p999_ms = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t operations = 0;
+};
+
+PhaseResult run_phase(std::uint16_t port, const std::string& op, int clients, std::chrono::seconds duration) {
+  asio::io_context io_context;
+  std::vector<std::shared_ptr<LoadClient>> load;
+  std::vector<std::vector<std::int64_t>> latencies(clients);
+  for (int number = 0; number < clients; ++number) {
+    auto client = std::make_shared<LoadClient>(io_context, op, number);
+    client->socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    client->socket.set_option(tcp::no_delay(true));
+    client->latencies = &latencies[number];
+    latencies[number].reserve(1 << 20);
+    load.push_back(client);
+  }
+  // Warm-up second, then measure.
+  for (auto& client : load) client->next();
+  io_context.run_for(std::chrono::seconds(1));
+  for (auto& series : latencies) series.clear();
+  for (auto& client : load) client->errors = 0;
+  const auto started = SteadyClock::now();
+  io_context.run_for(duration);
+  const double elapsed = std::chrono::duration<double>(SteadyClock::now() - started).count();
+  for (auto& client : load) {
+    client->stopping = true;
+    boost::system::error_code ignored;
+    client->socket.close(ignored);
+  }
+  std::vector<std::int64_t> all;
+  PhaseResult result;
+  for (auto& series : latencies) all.insert(all.end(), series.begin(), series.end());
+  for (auto& client : load) result.errors += client->errors;
+  std::sort(all.begin(), all.end());
+  auto percentile = [&](double fraction) {
+    if (all.empty()) return 0.0;
+    return all[std::min(all.size() - 1, static_cast<std::size_t>(fraction * all.size()))] / 1000.0;
+  };
+  result.operations = all.size();
+  result.operations_per_second = all.size() / elapsed;
+  result.p50_ms = percentile(0.50);
+  result.p99_ms = percentile(0.99);
+  result.p999_ms = percentile(0.999);
+  return result;
+}
+
+// Writes continuously at the leader, SIGKILLs it, and returns the time from the
+// kill to the first write acknowledged by any node.
+double measure_failover(Cluster& cluster) {
+  const int leader = find_leader(cluster, std::chrono::seconds(10));
+  cluster.kill(leader);
+  const auto killed_at = SteadyClock::now();
+  std::uint64_t attempt = 0;
+  while (SteadyClock::now() - killed_at < std::chrono::seconds(20)) {
+    for (std::size_t node = 0; node < cluster.pids.size(); ++node) {
+      if (cluster.pids[node] <= 0) continue;
+      auto reply = request_once(cluster.client_ports[node],
+                                {{"id", ++attempt}, {"op", "write"}, {"key", "failover"}, {"value", attempt}},
+                                std::chrono::milliseconds(500));
+      if (reply && reply->value("ok", false)) {
+        const double seconds = std::chrono::duration<double>(SteadyClock::now() - killed_at).count();
+        cluster.start(leader);
+        return seconds;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  throw std::runtime_error("no write acknowledged within 20 s of killing the leader");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"raft_cluster_bench: throughput, latency and failover of a 3-node refnode Raft cluster"};
+  int clients = 64;
+  int seconds = 10;
+  int failovers = 5;
+  std::string fsync = "on";
+  std::string read_mode = "read-index";
+  std::string data_root = "/tmp";
+  app.add_option("--clients", clients, "concurrent closed-loop clients (default 64)");
+  app.add_option("--seconds", seconds, "measured seconds per phase (default 10)");
+  app.add_option("--failovers", failovers, "leader kills to time (default 5)");
+  app.add_option("--fsync", fsync, "on | off (default on)");
+  app.add_option("--read-mode", read_mode, "read-index | lease (default read-index)");
+  app.add_option("--data-root", data_root, "where the nodes' data dirs go (default /tmp)");
+  CLI11_PARSE(app, argc, argv);
+
+  Cluster cluster;
+  char pattern[4096];
+  std::snprintf(pattern, sizeof pattern, "%s/chaosbench-raft-bench-XXXXXX", data_root.c_str());
+  if (::mkdtemp(pattern) == nullptr) {
+    std::fprintf(stderr, "mkdtemp under %s failed\n", data_root.c_str());
+    return 3;
+  }
+  cluster.root = pattern;
+  cluster.binary = std::filesystem::canonical("/proc/self/exe").parent_path() / "refnode";
+  cluster.extra = {"--fsync", fsync, "--read-mode", read_mode};
+  for (int node = 0; node < 3; ++node) {
+    cluster.peer_ports.push_back(free_port());
+    cluster.client_ports.push_back(free_port());
+    cluster.pids.push_back(-1);
+  }
+  for (int node = 0; node < 3; ++node) cluster.start(node);
+  int leader = find_leader(cluster, std::chrono::seconds(10));
+  std::printf("3 nodes, fsync %s, read mode %s, %d clients, %d s per phase\n", fsync.c_str(), read_mode.c_str(),
+              clients, seconds);
+  PhaseResult writes = run_phase(cluster.client_ports[leader], "write", clients, std::chrono::seconds(seconds));
+  PhaseResult reads = run_phase(cluster.client_ports[leader], "read", clients, std::chrono::seconds(seconds));
+  auto status = request_once(cluster.client_ports[leader], {{"id", 0}, {"op", "status"}}, std::chrono::seconds(1));
+  std::printf("| phase | ops/s | p50 ms | p99 ms | p999 ms | errors |\n|---|---|---|---|---|---|\n");
+  std::printf("| write | %.0f | %.2f | %.2f | %.2f | %llu |\n", writes.operations_per_second, writes.p50_ms, writes.p99_ms,
+              writes.p999_ms, static_cast<unsigned long long>(writes.errors));
+  std::printf("| read (%s) | %.0f | %.2f | %.2f | %.2f | %llu |\n", read_mode.c_str(), reads.operations_per_second,
+              reads.p50_ms, reads.p99_ms, reads.p999_ms, static_cast<unsigned long long>(reads.errors));
+  if (status) std::printf("leader status after load: %s\n", (*status)["value"].dump().c_str());
+  std::vector<double> failover_times;
+  for (int round = 0; round < failovers; ++round) {
+    failover_times.push_back(measure_failover(cluster));
+    std::printf("failover %d: %.3f s\n", round + 1, failover_times.back());
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // let the restarted node rejoin
+  }
+  if (!failover_times.empty()) {
+    std::sort(failover_times.begin(), failover_times.end());
+    std::printf("failover (kill to first acknowledged write): min %.3f s, median %.3f s, max %.3f s\n",
+                failover_times.front(), failover_times[failover_times.size() / 2], failover_times.back());
+  }
+  return 0;
+}
