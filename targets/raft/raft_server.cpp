@@ -273,6 +273,7 @@ void RaftServer::handle_request(const std::shared_ptr<ClientConnection>& connect
   const json id = request.contains("id") ? request["id"] : json(nullptr);
   auto op_field = request.find("op");
   if (op_field == request.end() || !op_field->is_string()) {
+    logger_.info("client {}: request without an op", connection->remote());
     connection->reply(error_reply(id, "malformed", true, {{"message", "missing string field op"}}));
     return;
   }
@@ -308,6 +309,7 @@ void RaftServer::handle_request(const std::shared_ptr<ClientConnection>& connect
     return;
   }
   if (!targets::KvStateMachine::is_update(op)) {
+    logger_.info("client {}: unknown op '{}'", connection->remote(), op);
     connection->reply(error_reply(id, "unknown_op", true, {{"message", fmt::format("unknown op '{}'", op)}}));
     return;
   }
