@@ -101,5 +101,26 @@ TEST(RaftSimulation, CatchesCommitOfPreviousTermEntries) {
   std::printf("caught commit-previous-term: %s\n", result.failure.c_str());
 }
 
+TEST(RaftSimulation, MonotonicLeasesIgnoreWallClockJumps) {
+  SimulationOptions options;
+  options.node_count = 3;
+  options.read_probability = 0.8;
+  options.leader_fault_probability = 0.05;
+  options.clock_bump_probability = 0.05;  // moves wall clocks the correct node never reads
+  run_many(options, 400000, 500);
+}
+
+TEST(RaftSimulation, CatchesLeaseTimedWithWallClock) {
+  SimulationOptions options;
+  options.node_count = 3;
+  options.lease_wall_clock = true;
+  options.read_probability = 0.8;
+  options.leader_fault_probability = 0.05;
+  options.clock_bump_probability = 0.05;
+  SimulationResult result = find_violation(options, 3000);
+  ASSERT_FALSE(result.ok) << "lease-wall-clock survived 3000 seeds: the read check is too weak";
+  std::printf("caught lease-wall-clock: %s\n", result.failure.c_str());
+}
+
 }  // namespace
 }  // namespace chaosbench::raft::simulation

@@ -36,7 +36,9 @@ void RaftSimulator::start_node(SimulatedNode& node) {
   config.max_entries_per_message = options_.max_entries_per_message;
   config.random_seed = random_();
   config.bugs = options_.bugs;
-  node.core = std::make_unique<RaftNode>(config, node.disk, clock_);
+  const targets::Clock& lease_clock =
+      options_.lease_wall_clock ? static_cast<const targets::Clock&>(*node.wall_clock) : clock_;
+  node.core = std::make_unique<RaftNode>(config, node.disk, lease_clock);
   node.machine.restore(node.disk.snapshot.data);
   node.applied_index = node.disk.snapshot.index;
 }
@@ -153,6 +155,12 @@ void RaftSimulator::inject_faults() {
   for (auto& node : nodes_) {
     if (!node.core && unit(random_) < options_.restart_probability) start_node(node);
   }
+  if (unit(random_) < options_.clock_bump_probability) {
+    auto& skewed = nodes_[random_() % nodes_.size()];
+    // Up to three election timeouts either way.
+    const std::int64_t range = 3 * 10 * kTickNanoseconds;
+    skewed.wall_offset_nanoseconds = static_cast<std::int64_t>(random_() % (2 * range + 1)) - range;
+  }
   if (unit(random_) < options_.partition_probability) {
     for (auto& node : nodes_) node.group = static_cast<int>(random_() % 2);
   }
@@ -258,6 +266,7 @@ SimulationResult RaftSimulator::run() {
     for (step_ = 0; step_ < options_.chaos_steps; ++step_) {
       ++now_ticks_;
       clock_.set(now_ticks_ * kTickNanoseconds);
+      for (auto& node : nodes_) node.wall_clock->set(clock_.now_nanoseconds() + node.wall_offset_nanoseconds);
       inject_faults();
       client_activity(true);
       for (auto& node : nodes_) {
@@ -278,6 +287,7 @@ SimulationResult RaftSimulator::run() {
     for (int heal_step = 0; heal_step < options_.heal_steps; ++heal_step, ++step_) {
       ++now_ticks_;
       clock_.set(now_ticks_ * kTickNanoseconds);
+      for (auto& node : nodes_) node.wall_clock->set(clock_.now_nanoseconds() + node.wall_offset_nanoseconds);
       for (auto& node : nodes_) {
         if (node.core->role() == Role::leader && node.core->term() != marker_term) {
           marker_index = node.core->propose(nlohmann::json{{"op", "write"}, {"key", "heal"}, {"value", step_}}.dump())

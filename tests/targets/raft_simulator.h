@@ -38,6 +38,10 @@ struct SimulationOptions {
   std::size_t max_entries_per_message = 3;
   std::uint64_t compact_every = 20;    // applied entries between snapshots
   RaftBugs bugs;
+  // lease-wall-clock: leases are timed with each node's wall clock, which the
+  // clock nemesis steps back and forth; otherwise with the shared monotonic clock.
+  bool lease_wall_clock = false;
+  double clock_bump_probability = 0.0;  // per step: one node's wall clock jumps
 };
 
 struct SimulationResult {
@@ -58,6 +62,8 @@ class RaftSimulator {
   struct SimulatedNode {
     NodeId id;
     std::unique_ptr<RaftNode> core;  // null while crashed
+    std::unique_ptr<targets::ManualClock> wall_clock = std::make_unique<targets::ManualClock>();
+    std::int64_t wall_offset_nanoseconds = 0;
     PersistentState disk;
     targets::KvStateMachine machine;
     std::uint64_t applied_index = 0;
