@@ -284,14 +284,16 @@ void RaftNode::advance_reads() {
   const std::uint64_t confirmed_round = rounds[quorum() - 1];
   // The lease runs from when the confirmed round was sent: each acknowledging
   // follower refuses votes for election_ticks after it received it.
-  for (const auto& [round, sent_at] : round_send_times_) {
-    if (round == confirmed_round) {
-      const std::int64_t expiry = sent_at + config_.election_ticks * config_.tick_nanoseconds -
-                                  config_.clock_drift_bound_nanoseconds;
-      if (!lease_valid_ || expiry > lease_expiry_nanoseconds_) lease_expiry_nanoseconds_ = expiry;
-      lease_valid_ = true;
-      break;
-    }
+  // Rounds in round_send_times_ are consecutive, so the confirmed one is found by offset.
+  if (!round_send_times_.empty() && confirmed_round >= round_send_times_.front().first &&
+      confirmed_round <= round_send_times_.back().first) {
+    const std::int64_t sent_at = round_send_times_[confirmed_round - round_send_times_.front().first].second;
+    const std::int64_t expiry =
+        sent_at + config_.election_ticks * config_.tick_nanoseconds - config_.clock_drift_bound_nanoseconds;
+    if (!lease_valid_ || expiry > lease_expiry_nanoseconds_) lease_expiry_nanoseconds_ = expiry;
+    lease_valid_ = true;
+    // Older rounds can never matter again.
+    while (round_send_times_.front().first < confirmed_round) round_send_times_.pop_front();
   }
   if (commit_index_ < term_start_index_) return;
   std::deque<PendingRead> waiting;
