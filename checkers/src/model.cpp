@@ -277,24 +277,34 @@ class KvModel final : public Model {
     return (hash ^ (length * 0x9E3779B97F4A7C15ULL)) & ~(std::uint64_t{1} << 63);  // never FlatMap64::kEmpty
   }
 
+  // The state after appending op `index`'s text to `state`. The canonical node for
+  // the resulting (length, hash) is normally the child of `state` made by this
+  // very text, which needs no further check; only a node reached by another path
+  // (e.g. "ab"+"c" against "a"+"bc") is compared character by character.
   std::uint32_t append(std::uint32_t state, std::uint32_t index) {
     const Text& argument = argument_texts_[index];
-    std::uint64_t memo_key = (static_cast<std::uint64_t>(state) << 32) | index;
-    if (const std::uint32_t* found = transitions_.find(memo_key)) return *found;
+    if (argument.text.empty()) return state;
     const Node& parent = nodes_[state];
     Node node{state, argument.text, parent.length + argument.text.size(),
               add(multiply(parent.hash, argument.power), argument.hash)};
-    std::uint32_t result;
     std::uint64_t key = canonical_key(node.length, node.hash);
     const std::uint32_t* same = canonical_.find(key);
-    if (same && (argument.text.empty() ? *same == state : materialise(*same) == materialise(state) + std::string(argument.text))) {
-      result = *same;
-    } else {
-      result = static_cast<std::uint32_t>(nodes_.size());
-      nodes_.push_back(node);
-      if (!same) canonical_.insert(key, result);  // on a true hash collision the new node stays unshared
+    if (same) {
+      const Node& candidate = nodes_[*same];
+      if (candidate.parent == state && candidate.appended == argument.text) return *same;
+      std::uint64_t memo_key = (static_cast<std::uint64_t>(state) << 32) | index;
+      if (const std::uint32_t* found = transitions_.find(memo_key)) return *found;
+      std::uint32_t result = *same;
+      if (materialise(*same) != materialise(state) + std::string(argument.text)) {
+        result = static_cast<std::uint32_t>(nodes_.size());  // a true hash collision: an unshared node
+        nodes_.push_back(node);
+      }
+      transitions_.insert(memo_key, result);
+      return result;
     }
-    transitions_.insert(memo_key, result);
+    auto result = static_cast<std::uint32_t>(nodes_.size());
+    nodes_.push_back(node);
+    canonical_.insert(key, result);
     return result;
   }
 
@@ -340,7 +350,7 @@ class KvModel final : public Model {
   std::vector<Text> argument_texts_;
   std::vector<Node> nodes_;
   detail::FlatMap64 canonical_;    // (length, hash) -> first node with that string
-  detail::FlatMap64 transitions_;  // (state, op) -> state
+  detail::FlatMap64 transitions_;  // (state, op) -> state, for appends reaching a string by another path
   detail::FlatMap64 read_results_;  // (state, op) -> 0/1
 };
 
