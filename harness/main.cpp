@@ -1,11 +1,16 @@
 // harness: chaosbench's controller command line. Exit codes (DESIGN.md):
 // 0 valid, 1 invalid, 2 unknown, 3 the harness itself failed (bad input included).
+#include <filesystem>
 #include <iostream>
+#include <stdexcept>
 
 #include <CLI/CLI.hpp>
 
 #include "chaosbench/harness/check_command.h"
+#include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/harness/control/sandbox_session.h"
 #include "chaosbench/harness/exit_code.h"
+#include "chaosbench/harness/run_command.h"
 
 using namespace chaosbench::harness;
 
@@ -37,6 +42,55 @@ int main(int argc, char** argv) {
   check_app->add_flag("-q,--quiet", check.quiet, "Only the one-line verdict per file, no evidence");
   check_app->add_option("-o,--output", check.output, "Write machine-readable results (JSON) to this file");
 
+  RunOptions run;
+  std::uint64_t seed = 0;
+  CLI::App* run_app = app.add_subcommand(
+      "run",
+      "Deploy a cluster in a local sandbox, run a workload under faults, check the history. Exit codes: 0 valid, "
+      "1 invalid, 2 unknown, 3 the harness failed");
+  run_app->add_option("--target", run.target, "What runs on the nodes: raft (refnode --protocol raft)")
+      ->capture_default_str();
+  run_app->add_option("--nodes", run.nodes, "Number of nodes (1-250)")->capture_default_str();
+  run_app->add_option("--workload", run.workload, "register (read/write/cas) or kv (get/put/append)")
+      ->capture_default_str();
+  run_app->add_option("--nemesis", run.nemesis,
+                      "Faults, comma-separated: partition, kill, pause, clock, loss, delay; or none")
+      ->capture_default_str();
+  run_app->add_option("--nemesis-interval", run.nemesis_interval,
+                      "Typical time between a fault kind's windows; each window lasts 0.5-1 interval")
+      ->capture_default_str();
+  run_app->add_option("--partition-shapes", run.partition_shapes,
+                      "Partition shapes to draw from: halves, random-halves, isolate-one, isolate-leader, "
+                      "majorities-ring, bridge, or all")
+      ->capture_default_str();
+  run_app->add_option("--clock-bump", run.clock_bump_max_seconds, "Largest clock offset in seconds (bump and strobe)")
+      ->capture_default_str();
+  run_app->add_option("--concurrency", run.concurrency, "Logical client processes")->capture_default_str();
+  run_app->add_option("--rate", run.rate, "Intended operations per second, open loop; 0 = closed loop")
+      ->capture_default_str();
+  run_app->add_option("--time-limit", run.time_limit, "How long the workload runs (90, 90s, 2m, 500ms)")
+      ->capture_default_str();
+  run_app->add_option("--seed", seed, "Seed of the operation mix and the fault schedule (default: random, printed)");
+  run_app->add_option("--target-arg", run.target_arguments,
+                      "Extra flag for every node, repeatable: --target-arg=--read-mode=lease "
+                      "--target-arg=--bug=lease-wall-clock")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  run_app->add_option("--store", run.store, "Store directory; the run goes to STORE/<test>/<timestamp>/")
+      ->capture_default_str();
+  run_app->add_option("--test-name", run.test_name, "Test name in the store (default: <target>-<workload>)");
+  run_app->add_option("--ops-per-key", run.ops_per_key, "Operations per key before moving to a fresh key (N or A-B)")
+      ->capture_default_str();
+  run_app->add_option("--op-timeout", run.operation_timeout,
+                      "Client timeout per operation; a timed-out op is info and its process is replaced")
+      ->capture_default_str();
+  run_app->add_option("--recovery-time", run.recovery_time, "Pause after healing before the final reads")
+      ->capture_default_str();
+  run_app->add_option("--check-time-limit", run.check_time_limit, "Linearizability search limit (then: unknown)")
+      ->capture_default_str();
+  run_app->add_option("--refnode", run.refnode, "The node executable (default: refnode next to harness)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -46,6 +100,31 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     std::cerr << "harness: " << error.what() << " (see harness --help)\n";
     return kExitHarnessFailed;
+  }
+
+  if (run_app->parsed()) {
+    if (run_app->count("--seed")) run.seed = seed;
+    run.command_line.assign(argv, argv + argc);
+    RunPlan plan;
+    try {
+      std::error_code ignored;  // /proc/self/exe missing: fall back to argv[0]
+      auto executable = std::filesystem::read_symlink("/proc/self/exe", ignored);
+      if (executable.empty()) executable = std::filesystem::absolute(argv[0]);
+      plan = plan_run(run, executable);
+    } catch (const std::invalid_argument& error) {
+      std::cerr << "harness run: " << error.what() << "\n";
+      return kExitHarnessFailed;
+    }
+    try {
+      auto session = control::SandboxSession::enter();
+      return run_test(plan, session, std::cout, std::cerr);
+    } catch (const control::SandboxUnavailable& error) {
+      std::cerr << "harness run: the local sandbox is unavailable here: " << error.what() << "\n";
+      return kExitHarnessFailed;
+    } catch (const std::exception& error) {
+      std::cerr << "harness run: " << error.what() << "\n";
+      return kExitHarnessFailed;
+    }
   }
 
   try {

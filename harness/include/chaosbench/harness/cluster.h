@@ -1,0 +1,80 @@
+// The deployed cluster: one refnode per sandbox host, with its data dir and log
+// under the run's store (nodes/<n>/{data,log}), optionally under libfaketime.
+// Implements the nemesis's NemesisTarget (kill/restart/pause/resume, leader).
+// Thread-safe: clients, the nemesis and the run loop may use it together.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "chaosbench/harness/control/host.h"
+#include "chaosbench/harness/control/sandbox.h"
+#include "chaosbench/nemesis/nemesis_target.h"
+
+namespace chaosbench::harness {
+
+struct ClusterOptions {
+  std::filesystem::path refnode;              // the node executable
+  std::vector<std::string> target_arguments;  // extra refnode flags (--target-arg)
+  std::filesystem::path nodes_directory;      // <run>/nodes
+  bool faketime = false;                      // start nodes under libfaketime (clock faults)
+  std::uint16_t peer_port = 7000;
+  std::uint16_t client_port = 8000;
+};
+
+struct NodeEndpoint {
+  std::string name;
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+class Cluster : public nemesis::NemesisTarget {
+ public:
+  Cluster(const control::Sandbox& sandbox, ClusterOptions options);
+  ~Cluster() override;  // kills every node still running
+
+  void start_all();
+  // Until every node answers `status` and one is leader. Throws ControlError
+  // naming the nodes that did not come up, with the tail of their logs.
+  void wait_until_ready(std::chrono::milliseconds timeout);
+  // Until some node answers as leader; false at the timeout.
+  bool wait_for_leader(std::chrono::milliseconds timeout);
+  // SIGTERM, then SIGKILL after grace. Resumes paused nodes first.
+  void stop_all(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+
+  std::vector<NodeEndpoint> endpoints() const;
+  nlohmann::json layout() const;  // for test.json
+  std::string log_tail(const std::string& node, std::size_t lines = 10) const;
+
+  std::vector<std::string> node_names() const override;
+  control::Host& host(const std::string& node) override;
+  void kill(const std::string& node) override;
+  void restart(const std::string& node) override;
+  void pause(const std::string& node) override;
+  void resume(const std::string& node) override;
+  std::optional<std::string> leader() override;
+  std::optional<std::filesystem::path> clock_file(const std::string& node) const override;
+
+ private:
+  struct Node {
+    std::shared_ptr<control::Host> host;
+    control::DaemonSpec spec;
+    std::unique_ptr<control::Daemon> daemon;
+    bool paused = false;
+    std::mutex mutex;
+  };
+  Node& node(const std::string& name) const;
+  void start_locked(Node& node);
+
+  ClusterOptions options_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+};
+
+}  // namespace chaosbench::harness

@@ -1,0 +1,72 @@
+// `harness run`: deploys a cluster in the local sandbox, drives a workload
+// while the nemesis injects faults, heals, runs final reads, checks the
+// history and prints a summary; everything lands in the store (run_store.h).
+// validate_run_options() runs before anything starts (bad input: one-line
+// std::invalid_argument, exit 3); run_test() returns the exit code
+// (0 valid, 1 invalid, 2 unknown, 3 the harness failed).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chaosbench/harness/control/sandbox_session.h"
+#include "chaosbench/nemesis/fault.h"
+#include "chaosbench/nemesis/partition.h"
+#include "chaosbench/workloads/workload.h"
+
+namespace chaosbench::harness {
+
+// As given on the command line (the defaults are the default test).
+struct RunOptions {
+  std::string target = "raft";
+  int nodes = 5;
+  std::string workload = "register";
+  std::string nemesis = "partition,kill,clock";
+  std::string nemesis_interval = "10s";
+  std::string partition_shapes = "all";
+  double clock_bump_max_seconds = 10;
+  int concurrency = 10;
+  double rate = 200;  // 0: closed loop
+  std::string time_limit = "60s";
+  std::optional<std::uint64_t> seed;  // default: drawn at random and printed
+  std::vector<std::string> target_arguments;
+  std::string store = "store";
+  std::string test_name;  // default <target>-<workload>
+  std::string ops_per_key = "100-300";
+  std::string operation_timeout = "2s";
+  std::string recovery_time = "5s";
+  std::string check_time_limit = "120s";
+  std::string refnode;  // default: refnode next to the harness executable
+  std::vector<std::string> command_line;
+};
+
+// Parsed and checked.
+struct RunPlan {
+  RunOptions options;
+  std::uint64_t seed = 0;
+  std::vector<nemesis::FaultKind> faults;
+  std::vector<nemesis::PartitionShape> partition_shapes;
+  workloads::KeyRotation rotation;
+  std::chrono::milliseconds nemesis_interval{0}, time_limit{0}, operation_timeout{0}, recovery_time{0},
+      check_time_limit{0};
+  std::filesystem::path refnode;
+  std::string test_name;
+};
+
+const std::vector<std::string>& known_targets();  // "raft"
+
+// Throws std::invalid_argument with a one-line reason for any bad option.
+// `harness_executable` locates the default refnode.
+RunPlan plan_run(const RunOptions& options, const std::filesystem::path& harness_executable);
+
+// Runs the test inside an entered sandbox. Call before any thread exists:
+// it blocks SIGINT/SIGTERM/SIGHUP and handles them (heal, stop, check what
+// was recorded).
+int run_test(const RunPlan& plan, const control::SandboxSession& session, std::ostream& out, std::ostream& errors);
+
+}  // namespace chaosbench::harness

@@ -1,0 +1,224 @@
+#include "chaosbench/harness/cluster.h"
+
+#include <deque>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/harness/node_status.h"
+
+namespace chaosbench::harness {
+
+namespace {
+constexpr std::chrono::milliseconds kStatusTimeout{300};
+}
+
+Cluster::Cluster(const control::Sandbox& sandbox, ClusterOptions options) : options_(std::move(options)) {
+  std::string peers;
+  for (const auto& host : sandbox.hosts()) {
+    if (!peers.empty()) peers += ",";
+    peers += fmt::format("{}={}:{}", host->name(), host->address(), options_.peer_port);
+  }
+  for (const auto& host : sandbox.hosts()) {
+    auto node = std::make_unique<Node>();
+    node->host = host;
+    const auto directory = options_.nodes_directory / host->name();
+    std::filesystem::create_directories(directory / "data");
+    node->spec.argv = {options_.refnode.string(),
+                       "--protocol",
+                       "raft",
+                       "--id",
+                       host->name(),
+                       "--peers",
+                       peers,
+                       "--client-port",
+                       std::to_string(options_.client_port),
+                       "--data-dir",
+                       (directory / "data").string()};
+    for (const auto& argument : options_.target_arguments) node->spec.argv.push_back(argument);
+    node->spec.log_file = directory / "log";
+    if (options_.faketime) node->spec.faketime_file = directory / "clock-offset";
+    nodes_.push_back(std::move(node));
+  }
+}
+
+Cluster::~Cluster() {
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    node->daemon.reset();  // SIGKILL and reap
+  }
+}
+
+Cluster::Node& Cluster::node(const std::string& name) const {
+  for (const auto& node : nodes_) {
+    if (node->host->name() == name) return *node;
+  }
+  throw control::UnknownHost(fmt::format("no node named {} in the cluster", name));
+}
+
+void Cluster::start_locked(Node& node) {
+  node.daemon = node.host->start_daemon(node.spec);
+  node.paused = false;
+}
+
+void Cluster::start_all() {
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    start_locked(*node);
+  }
+}
+
+std::string Cluster::log_tail(const std::string& name, std::size_t lines) const {
+  std::ifstream input(node(name).spec.log_file);
+  std::deque<std::string> tail;
+  std::string line;
+  while (std::getline(input, line)) {
+    tail.push_back(line);
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string text;
+  for (const auto& kept : tail) text += "\n    " + kept;
+  return text.empty() ? "\n    (log is empty)" : text;
+}
+
+void Cluster::wait_until_ready(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<std::string> silent;
+  while (true) {
+    silent.clear();
+    bool leader_seen = false;
+    for (auto& node : nodes_) {
+      {
+        std::lock_guard lock(node->mutex);
+        if (!node->daemon->alive()) {
+          auto status = node->daemon->wait_for(std::chrono::milliseconds(0));
+          throw control::ControlError(fmt::format("{} exited during startup ({}); its log:{}", node->host->name(),
+                                                  status ? status->describe() : "unknown status",
+                                                  log_tail(node->host->name())));
+        }
+      }
+      auto status = query_status(node->host->address(), options_.client_port, kStatusTimeout);
+      if (!status) {
+        silent.push_back(node->host->name());
+      } else if (status->value("role", "") == "leader") {
+        leader_seen = true;
+      }
+    }
+    if (silent.empty() && leader_seen) return;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string message = silent.empty()
+                            ? fmt::format("the cluster elected no leader within {} ms", timeout.count())
+                            : fmt::format("nodes did not answer status within {} ms:", timeout.count());
+  const auto& culprits = silent.empty() ? node_names() : silent;
+  for (const auto& name : culprits) message += fmt::format("\n  {} log tail:{}", name, log_tail(name));
+  throw control::ControlError(message);
+}
+
+bool Cluster::wait_for_leader(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (leader()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+void Cluster::stop_all(std::chrono::milliseconds grace) {
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    if (!node->daemon) continue;
+    if (node->paused) node->daemon->signal(control::Signal::cont);
+    node->daemon->signal(control::Signal::term);
+  }
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    if (!node->daemon) continue;
+    if (!node->daemon->wait_for(grace)) node->daemon->signal(control::Signal::kill);
+    node->daemon.reset();
+  }
+}
+
+std::vector<NodeEndpoint> Cluster::endpoints() const {
+  std::vector<NodeEndpoint> endpoints;
+  for (const auto& node : nodes_) endpoints.push_back({node->host->name(), node->host->address(), options_.client_port});
+  return endpoints;
+}
+
+nlohmann::json Cluster::layout() const {
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& node : nodes_) {
+    nodes.push_back({{"name", node->host->name()},
+                     {"address", node->host->address()},
+                     {"client_port", options_.client_port},
+                     {"peer_port", options_.peer_port},
+                     {"command", node->spec.argv},
+                     {"faketime", node->spec.faketime_file.has_value()}});
+  }
+  return nodes;
+}
+
+std::vector<std::string> Cluster::node_names() const {
+  std::vector<std::string> names;
+  for (const auto& node : nodes_) names.push_back(node->host->name());
+  return names;
+}
+
+control::Host& Cluster::host(const std::string& name) { return *node(name).host; }
+
+void Cluster::kill(const std::string& name) {
+  Node& target = node(name);
+  std::lock_guard lock(target.mutex);
+  if (!target.daemon) return;
+  target.daemon->signal(control::Signal::kill);
+  if (!target.daemon->wait_for(std::chrono::seconds(10))) {
+    throw control::ControlError(fmt::format("{} survived SIGKILL for 10 s", target.daemon->describe()));
+  }
+  target.daemon.reset();
+  target.paused = false;
+}
+
+void Cluster::restart(const std::string& name) {
+  Node& target = node(name);
+  std::lock_guard lock(target.mutex);
+  if (target.daemon && target.daemon->alive()) return;
+  target.daemon.reset();
+  start_locked(target);
+}
+
+void Cluster::pause(const std::string& name) {
+  Node& target = node(name);
+  std::lock_guard lock(target.mutex);
+  if (target.daemon && target.daemon->signal(control::Signal::stop)) target.paused = true;
+}
+
+void Cluster::resume(const std::string& name) {
+  Node& target = node(name);
+  std::lock_guard lock(target.mutex);
+  if (target.daemon && target.paused) target.daemon->signal(control::Signal::cont);
+  target.paused = false;
+}
+
+std::optional<std::string> Cluster::leader() {
+  std::optional<std::string> best;
+  std::int64_t best_term = -1;
+  for (const auto& node : nodes_) {
+    auto status = query_status(node->host->address(), options_.client_port, kStatusTimeout);
+    if (!status || status->value("role", "") != "leader") continue;
+    const std::int64_t term = status->value("term", std::int64_t{0});
+    if (term > best_term) {
+      best_term = term;
+      best = node->host->name();
+    }
+  }
+  return best;
+}
+
+std::optional<std::filesystem::path> Cluster::clock_file(const std::string& name) const {
+  return node(name).spec.faketime_file;
+}
+
+}  // namespace chaosbench::harness

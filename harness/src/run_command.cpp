@@ -1,0 +1,395 @@
+#include "chaosbench/harness/run_command.h"
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <functional>
+#include <mutex>
+#include <ostream>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "chaosbench/checkers/errors.h"
+#include "chaosbench/checkers/linearizability.h"
+#include "chaosbench/harness/client_pool.h"
+#include "chaosbench/harness/cluster.h"
+#include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/harness/control/faketime.h"
+#include "chaosbench/harness/control/sandbox.h"
+#include "chaosbench/harness/duration.h"
+#include "chaosbench/harness/exit_code.h"
+#include "chaosbench/harness/history_recorder.h"
+#include "chaosbench/harness/run_results.h"
+#include "chaosbench/harness/run_store.h"
+#include "chaosbench/nemesis/nemesis.h"
+#include "chaosbench/nemesis/schedule.h"
+
+#ifndef CHAOSBENCH_VERSION
+#define CHAOSBENCH_VERSION "unknown"
+#endif
+
+namespace chaosbench::harness {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::chrono::milliseconds flag_duration(const std::string& flag, const std::string& text) {
+  try {
+    return parse_duration(text);
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(fmt::format("{}: {}", flag, error.what()));
+  }
+}
+
+// Blocks SIGINT, SIGTERM and SIGHUP for the whole process (call before any
+// thread starts) and turns them into one callback on a watcher thread.
+class SignalWatcher {
+ public:
+  SignalWatcher() {
+    sigemptyset(&signals_);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals_, signal);
+    if (int error = pthread_sigmask(SIG_BLOCK, &signals_, nullptr); error != 0) {
+      throw std::system_error(error, std::generic_category(), "pthread_sigmask");
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    thread_ = std::jthread([this](std::stop_token stop) {
+      const timespec poll{0, 100'000'000};
+      while (!stop.stop_requested()) {
+        const int signal = sigtimedwait(&signals_, nullptr, &poll);
+        if (signal <= 0) continue;
+        std::lock_guard lock(mutex_);
+        if (!received_.exchange(signal)) {
+          if (handler_) handler_(signal);
+        }
+      }
+    });
+  }
+  // Runs handler at the first signal (at once if one already came).
+  void set_handler(std::function<void(int)> handler) {
+    std::lock_guard lock(mutex_);
+    handler_ = std::move(handler);
+    if (received_ && handler_) handler_(received_);
+  }
+  void clear_handler() {
+    std::lock_guard lock(mutex_);
+    handler_ = nullptr;
+  }
+  int received() const { return received_; }
+
+ private:
+  sigset_t signals_;
+  std::mutex mutex_;
+  std::function<void(int)> handler_;
+  std::atomic<int> received_{0};
+  std::jthread thread_;
+};
+
+std::string iso_time(std::chrono::system_clock::time_point when) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S%z", &local);
+  return text;
+}
+
+json options_json(const RunPlan& plan) {
+  const RunOptions& options = plan.options;
+  return {{"target", options.target},
+          {"nodes", options.nodes},
+          {"workload", options.workload},
+          {"nemesis", options.nemesis},
+          {"nemesis_interval", options.nemesis_interval},
+          {"partition_shapes", options.partition_shapes},
+          {"clock_bump_max_seconds", options.clock_bump_max_seconds},
+          {"concurrency", options.concurrency},
+          {"rate", options.rate},
+          {"time_limit", options.time_limit},
+          {"seed", plan.seed},
+          {"target_arguments", options.target_arguments},
+          {"store", options.store},
+          {"test_name", plan.test_name},
+          {"ops_per_key", options.ops_per_key},
+          {"operation_timeout", options.operation_timeout},
+          {"recovery_time", options.recovery_time},
+          {"check_time_limit", options.check_time_limit},
+          {"refnode", plan.refnode.string()}};
+}
+
+long peak_rss_kilobytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+}  // namespace
+
+const std::vector<std::string>& known_targets() {
+  static const std::vector<std::string> targets = {"raft"};
+  return targets;
+}
+
+RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) {
+  RunPlan plan;
+  plan.options = options;
+  if (std::find(known_targets().begin(), known_targets().end(), options.target) == known_targets().end()) {
+    throw std::invalid_argument(fmt::format("--target: unknown target '{}' (known: raft)", options.target));
+  }
+  if (options.nodes < 1 || options.nodes > 250) {
+    throw std::invalid_argument(fmt::format("--nodes: {} is out of range (1-250)", options.nodes));
+  }
+  const auto& workloads = workloads::workload_names();
+  if (std::find(workloads.begin(), workloads.end(), options.workload) == workloads.end()) {
+    throw std::invalid_argument(fmt::format("--workload: unknown workload '{}' (known: register, kv)", options.workload));
+  }
+  try {
+    plan.faults = nemesis::parse_fault_list(options.nemesis);
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(fmt::format("--nemesis: {}", error.what()));
+  }
+  if (options.partition_shapes == "all") {
+    plan.partition_shapes = nemesis::all_partition_shapes();
+  } else {
+    std::size_t begin = 0;
+    const std::string& text = options.partition_shapes;
+    while (begin <= text.size()) {
+      const std::size_t comma = std::min(text.find(',', begin), text.size());
+      const std::string name = text.substr(begin, comma - begin);
+      auto shape = nemesis::parse_partition_shape(name);
+      if (!shape) {
+        throw std::invalid_argument(fmt::format(
+            "--partition-shapes: unknown shape '{}' (known: halves, random-halves, isolate-one, isolate-leader, "
+            "majorities-ring, bridge, or all)",
+            name));
+      }
+      plan.partition_shapes.push_back(*shape);
+      begin = comma + 1;
+    }
+  }
+  plan.nemesis_interval = flag_duration("--nemesis-interval", options.nemesis_interval);
+  plan.time_limit = flag_duration("--time-limit", options.time_limit);
+  plan.operation_timeout = flag_duration("--op-timeout", options.operation_timeout);
+  plan.recovery_time = flag_duration("--recovery-time", options.recovery_time);
+  plan.check_time_limit = flag_duration("--check-time-limit", options.check_time_limit);
+  if (plan.time_limit.count() <= 0) throw std::invalid_argument("--time-limit: must be more than 0");
+  if (plan.nemesis_interval.count() <= 0 && !plan.faults.empty()) {
+    throw std::invalid_argument("--nemesis-interval: must be more than 0");
+  }
+  if (plan.operation_timeout.count() <= 0) throw std::invalid_argument("--op-timeout: must be more than 0");
+  if (options.concurrency < 1 || options.concurrency > 10000) {
+    throw std::invalid_argument(fmt::format("--concurrency: {} is out of range (1-10000)", options.concurrency));
+  }
+  if (!(options.rate >= 0) || options.rate > 1e7) {
+    throw std::invalid_argument(fmt::format("--rate: {} is out of range (0 = closed loop, up to 1e7)", options.rate));
+  }
+  if (!(options.clock_bump_max_seconds >= 0.5)) throw std::invalid_argument("--clock-bump: must be at least 0.5 s");
+  try {
+    plan.rotation = workloads::parse_key_rotation(options.ops_per_key);
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(error.what());
+  }
+  plan.test_name = options.test_name.empty() ? options.target + "-" + options.workload : options.test_name;
+  if (plan.test_name.find('/') != std::string::npos || plan.test_name == "." || plan.test_name == ".." ||
+      plan.test_name == "latest") {
+    throw std::invalid_argument(fmt::format("--test-name: '{}' is not a plain directory name", plan.test_name));
+  }
+  plan.refnode = options.refnode.empty() ? harness_executable.parent_path() / "refnode" : fs::path(options.refnode);
+  if (access(plan.refnode.c_str(), X_OK) != 0) {
+    throw std::invalid_argument(fmt::format("--refnode: {} is not an executable file", plan.refnode.string()));
+  }
+  plan.refnode = fs::absolute(plan.refnode);
+  plan.seed = options.seed ? *options.seed : std::random_device{}() % 1'000'000;
+  return plan;
+}
+
+int run_test(const RunPlan& plan, const control::SandboxSession& session, std::ostream& out, std::ostream& errors) {
+  SignalWatcher signals;  // first: every later thread inherits the blocked signals
+  const RunOptions& options = plan.options;
+  const auto started_at = std::chrono::system_clock::now();
+  const fs::path run_directory = fs::absolute(create_run_directory(options.store, plan.test_name, started_at));
+  const auto schedule = nemesis::build_schedule(plan.faults, plan.nemesis_interval, plan.time_limit, plan.seed);
+  std::string fault_names;
+  for (auto kind : plan.faults) fault_names += (fault_names.empty() ? "" : ",") + std::string(nemesis::to_string(kind));
+  out << fmt::format("harness: {} seed {}: {} x {} node{}, {} workload, nemesis {} every {} ms, {} ms\n", plan.test_name,
+                     plan.seed, options.target, options.nodes, options.nodes == 1 ? "" : "s", options.workload,
+                     fault_names.empty() ? "none" : fault_names, plan.nemesis_interval.count(), plan.time_limit.count());
+  out << fmt::format("harness: store {}\n", run_directory.string()) << std::flush;
+
+  const bool clock_faults =
+      std::find(plan.faults.begin(), plan.faults.end(), nemesis::FaultKind::clock) != plan.faults.end();
+  bool faketime = clock_faults;
+  if (clock_faults) {
+    control::find_libfaketime();  // throws (naming the package) when it is missing
+    if (!control::honours_ld_preload(plan.refnode)) {
+      errors << fmt::format(
+          "harness: warning: {} is statically linked, so LD_PRELOAD (libfaketime) has no effect on it: clock faults "
+          "will be recorded as errors and not applied\n",
+          plan.refnode.string());
+      faketime = false;
+    }
+  }
+
+  json schedule_json = json::array();
+  for (const auto& event : schedule) {
+    schedule_json.push_back({{"at_ms", event.at.count()},
+                             {"fault", nemesis::to_string(event.fault)},
+                             {"action", event.start ? "start" : "stop"}});
+  }
+
+  control::Sandbox sandbox(session, control::SandboxOptions{options.nodes});
+  ClusterOptions cluster_options;
+  cluster_options.refnode = plan.refnode;
+  cluster_options.target_arguments = options.target_arguments;
+  cluster_options.nodes_directory = run_directory / "nodes";
+  cluster_options.faketime = faketime;
+  Cluster cluster(sandbox, cluster_options);
+
+  json test = {{"test", plan.test_name},
+               {"version", fmt::format("chaosbench {}", CHAOSBENCH_VERSION)},
+               {"command_line", options.command_line},
+               {"started_at", iso_time(started_at)},
+               {"seed", plan.seed},
+               {"options", options_json(plan)},
+               {"controller_address", sandbox.controller_address()},
+               {"nodes", cluster.layout()},
+               {"nemesis_schedule", schedule_json}};
+  write_json_file(run_directory / "test.json", test);
+
+  cluster.start_all();
+  cluster.wait_until_ready(std::chrono::seconds(30));
+  out << fmt::format("harness: cluster up ({} node{}, leader {})\n", options.nodes, options.nodes == 1 ? "" : "s",
+                     cluster.leader().value_or("unknown"))
+      << std::flush;
+
+  auto workload = workloads::make_workload(options.workload, plan.seed, plan.rotation);
+  HistoryRecorder recorder(run_directory / "history.jsonl", std::chrono::steady_clock::now());
+  nemesis::NemesisOptions nemesis_options;
+  nemesis_options.partition_shapes = plan.partition_shapes;
+  nemesis_options.clock_bump_max_seconds = options.clock_bump_max_seconds;
+  nemesis::Nemesis nemesis(
+      cluster, nemesis_options,
+      [&recorder](bool completion, const std::string& function, const json& value) {
+        recorder.record(completion ? checkers::OpType::info : checkers::OpType::invoke, checkers::kNemesisProcess,
+                        function, "", value, "");
+      },
+      errors);
+  ClientPoolOptions pool_options;
+  pool_options.endpoints = cluster.endpoints();
+  pool_options.concurrency = options.concurrency;
+  pool_options.rate = options.rate;
+  pool_options.operation_timeout = plan.operation_timeout;
+  ClientPool pool(pool_options, *workload, recorder);
+
+  std::atomic<bool> interrupted{false};
+  signals.set_handler([&](int signal) {
+    interrupted = true;
+    errors << fmt::format("\nharness: {} received: stopping, healing, checking what was recorded\n",
+                          signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP");
+    pool.request_stop();
+    nemesis.request_stop();
+  });
+
+  const auto workload_start = recorder.start();
+  {
+    std::jthread nemesis_thread([&] { nemesis.run(schedule, workload_start); });
+    pool.run(plan.time_limit);
+    nemesis.request_stop();
+  }
+  const auto workload_end = std::chrono::steady_clock::now();
+
+  bool harness_failed = false;
+  try {
+    nemesis.heal_all();
+  } catch (const control::ControlError& error) {
+    errors << "harness: " << error.what() << "\n";
+    harness_failed = true;
+  }
+  if (!interrupted) {
+    if (!cluster.wait_for_leader(std::max(plan.recovery_time, std::chrono::milliseconds(10'000)))) {
+      errors << "harness: warning: no leader after healing; final reads will likely fail\n";
+    }
+    std::this_thread::sleep_for(std::min(plan.recovery_time, std::chrono::milliseconds(1000)));
+    pool.run_final_reads(workload->final_reads());
+  }
+  signals.clear_handler();
+  recorder.close();
+  cluster.stop_all();
+  try {
+    sandbox.teardown();
+  } catch (const control::ControlError& error) {
+    errors << "harness: " << error.what() << "\n";
+    harness_failed = true;
+  }
+
+  const checkers::History& history = recorder.history();
+  checkers::LinearizabilityOptions check;
+  check.model.kind = workload->model();
+  check.model.nil_read = checkers::NilRead::absent;
+  check.time_limit = plan.check_time_limit;
+  checkers::LinearizabilityResult result = checkers::check_linearizability(history, check);
+
+  const OutcomeCounts counts = count_outcomes(history);
+  const LatencySummary latency = summarize_latencies(pool.statistics().ok_latencies_nanoseconds);
+  const auto availability = availability_by_fault(history, pool.statistics().completions);
+  const double workload_seconds = std::chrono::duration<double>(workload_end - workload_start).count();
+  json starts = json::object();
+  for (const auto& [kind, count] : nemesis.starts()) starts[std::string(nemesis::to_string(kind))] = count;
+  json results = {{"test", plan.test_name},
+                  {"seed", plan.seed},
+                  {"verdict", checkers::to_string(result.verdict)},
+                  {"interrupted", interrupted.load()},
+                  {"harness_failed", harness_failed},
+                  {"checker", {{"linearizable", checkers::to_json(result)}}},
+                  {"operations", to_json(counts)},
+                  {"throughput_ok_per_second", workload_seconds > 0 ? static_cast<double>(counts.ok) / workload_seconds : 0},
+                  {"workload_seconds", workload_seconds},
+                  {"latency_from_intended_send", to_json(latency)},
+                  {"availability", to_json(availability)},
+                  {"faults_started", starts},
+                  {"client_redirects", pool.statistics().redirects},
+                  {"intended_not_sent", pool.statistics().intended_not_sent},
+                  {"controller_peak_rss_bytes", peak_rss_kilobytes() * 1024}};
+  write_json_file(run_directory / "results.json", results);
+
+  std::string fault_summary;
+  for (const auto& [kind, count] : nemesis.starts()) {
+    fault_summary += fmt::format("{}{} {}", fault_summary.empty() ? "" : ", ", nemesis::to_string(kind), count);
+  }
+  out << fmt::format("\n{} ops: {} ok, {} fail, {} info  ({:.0f} ok/s over {:.1f} s{})\n", counts.invoked, counts.ok,
+                     counts.fail, counts.info, workload_seconds > 0 ? counts.ok / workload_seconds : 0.0,
+                     workload_seconds, interrupted ? ", interrupted" : "");
+  out << fmt::format("latency (ok ops, from intended send): p50 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms\n",
+                     latency.p50_ms, latency.p99_ms, latency.max_ms);
+  std::string availability_text;
+  for (const auto& [fault, entry] : availability) {
+    availability_text += fmt::format("{}{} {:.0f}%", availability_text.empty() ? "" : ", ",
+                                     fault == "none" ? "no fault" : fault, 100 * entry.ratio());
+  }
+  out << fmt::format("faults: {}; availability: {}\n", fault_summary.empty() ? "none" : fault_summary,
+                     availability_text.empty() ? "n/a" : availability_text);
+  out << fmt::format("verdict: {} ({})\n", checkers::to_string(result.verdict), result.reason);
+  if (result.verdict != checkers::Verdict::valid) {
+    std::string evidence = checkers::describe(result, history);
+    std::size_t lines = 0, position = 0;
+    while (position < evidence.size() && lines < 20) {
+      const std::size_t end = std::min(evidence.find('\n', position), evidence.size());
+      out << "  " << evidence.substr(position, end - position) << "\n";
+      position = end + 1;
+      ++lines;
+    }
+  }
+  out << fmt::format("store: {} (test.json, history.jsonl, results.json, nodes/)\n", run_directory.string());
+  if (harness_failed) return kExitHarnessFailed;
+  return exit_code_for(result.verdict);
+}
+
+}  // namespace chaosbench::harness

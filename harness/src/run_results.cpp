@@ -1,0 +1,100 @@
+#include "chaosbench/harness/run_results.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <cstdint>
+#include <set>
+
+namespace chaosbench::harness {
+
+using checkers::OpType;
+
+OutcomeCounts count_outcomes(const checkers::History& history) {
+  OutcomeCounts counts;
+  std::uint64_t completions = 0;
+  for (const auto& operation : history.operations) {
+    if (operation.process == checkers::kNemesisProcess) continue;
+    switch (operation.type) {
+      case OpType::invoke: ++counts.invoked; break;
+      case OpType::ok: ++counts.ok; ++completions; break;
+      case OpType::fail: ++counts.fail; ++completions; break;
+      case OpType::info: ++counts.info; ++completions; break;
+    }
+  }
+  counts.info += counts.invoked - std::min(counts.invoked, completions);  // never completed
+  return counts;
+}
+
+LatencySummary summarize_latencies(std::vector<std::int64_t> nanoseconds) {
+  LatencySummary summary;
+  summary.count = nanoseconds.size();
+  if (nanoseconds.empty()) return summary;
+  std::sort(nanoseconds.begin(), nanoseconds.end());
+  auto rank = [&](double percentile) {
+    const auto position = static_cast<std::size_t>(std::ceil(percentile / 100.0 * static_cast<double>(nanoseconds.size())));
+    return static_cast<double>(nanoseconds[std::clamp<std::size_t>(position, 1, nanoseconds.size()) - 1]) / 1e6;
+  };
+  summary.p50_ms = rank(50);
+  summary.p90_ms = rank(90);
+  summary.p99_ms = rank(99);
+  summary.p999_ms = rank(99.9);
+  summary.max_ms = static_cast<double>(nanoseconds.back()) / 1e6;
+  summary.mean_ms = std::accumulate(nanoseconds.begin(), nanoseconds.end(), 0.0) / static_cast<double>(nanoseconds.size()) / 1e6;
+  return summary;
+}
+
+std::map<std::string, Availability> availability_by_fault(const checkers::History& history,
+                                                          const std::vector<CompletionSample>& samples) {
+  std::map<std::string, Availability> availability;
+  std::multiset<std::string> active;
+  auto sample = samples.begin();
+  auto count_until = [&](std::int64_t time) {
+    for (; sample != samples.end() && sample->time < time; ++sample) {
+      auto count = [&](const std::string& key) {
+        auto& entry = availability[key];
+        ++entry.completed;
+        if (sample->available) ++entry.available;
+      };
+      if (active.empty()) {
+        count("none");
+      } else {
+        for (auto kind = active.begin(); kind != active.end(); kind = active.upper_bound(*kind)) count(*kind);
+      }
+    }
+  };
+  for (const auto& operation : history.operations) {
+    if (operation.process != checkers::kNemesisProcess || operation.type != OpType::invoke) continue;
+    count_until(operation.time);
+    const std::string& function = history.function_name(operation);
+    if (function.rfind("start-", 0) == 0) {
+      active.insert(function.substr(6));
+      availability[function.substr(6)];  // listed even when nothing completed
+    } else if (function.rfind("stop-", 0) == 0) {
+      auto found = active.find(function.substr(5));
+      if (found != active.end()) active.erase(found);
+    }
+  }
+  count_until(INT64_MAX);
+  return availability;
+}
+
+nlohmann::json to_json(const OutcomeCounts& counts) {
+  return {{"invoked", counts.invoked}, {"ok", counts.ok}, {"fail", counts.fail}, {"info", counts.info}};
+}
+
+nlohmann::json to_json(const LatencySummary& summary) {
+  return {{"count", summary.count},   {"p50_ms", summary.p50_ms},   {"p90_ms", summary.p90_ms},
+          {"p99_ms", summary.p99_ms}, {"p999_ms", summary.p999_ms}, {"max_ms", summary.max_ms},
+          {"mean_ms", summary.mean_ms}};
+}
+
+nlohmann::json to_json(const std::map<std::string, Availability>& availability) {
+  nlohmann::json document = nlohmann::json::object();
+  for (const auto& [fault, entry] : availability) {
+    document[fault] = {{"available", entry.available}, {"completed", entry.completed}, {"availability", entry.ratio()}};
+  }
+  return document;
+}
+
+}  // namespace chaosbench::harness

@@ -1,0 +1,89 @@
+// The nemesis executor: runs a schedule (schedule.h) against a NemesisTarget,
+// recording each fault's start and stop through a callback (the harness writes
+// them as `nemesis` ops: an invoke with the plan, an info with what was done).
+// Network faults (partition, loss) are one combined desired state per node,
+// re-applied on each change, so stopping one never heals the other.
+// run() and heal_all() are called from one thread; request_stop() from any.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <ostream>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "chaosbench/nemesis/nemesis_target.h"
+#include "chaosbench/nemesis/partition.h"
+#include "chaosbench/nemesis/schedule.h"
+
+namespace chaosbench::nemesis {
+
+struct NemesisOptions {
+  std::vector<PartitionShape> partition_shapes = all_partition_shapes();
+  double clock_bump_max_seconds = 10.0;  // bumps are +-[0.5, max] s
+  std::chrono::milliseconds strobe_period{100};
+  std::chrono::milliseconds delay{100};
+};
+
+class Nemesis {
+ public:
+  // completion false: the fault's invoke (value = plan); true: its info.
+  using Recorder = std::function<void(bool completion, const std::string& function, const nlohmann::json& value)>;
+  using Clock = std::chrono::steady_clock;
+
+  Nemesis(NemesisTarget& target, NemesisOptions options, Recorder recorder, std::ostream& warnings);
+  ~Nemesis();
+
+  // Executes the events at start + event.at until the schedule ends or
+  // request_stop(). A failing fault is recorded (info with "error") and warned
+  // about once per kind; the run goes on.
+  void run(const std::vector<NemesisEvent>& schedule, Clock::time_point start);
+  void request_stop();
+  // Stops every active fault (reset clocks, heal network, resume, restart) and
+  // records each stop. Throws ControlError naming every step that failed.
+  void heal_all();
+
+  // How many fault starts were recorded, per kind.
+  const std::map<FaultKind, int>& starts() const { return starts_; }
+
+ private:
+  void start_fault(const NemesisEvent& event);
+  void stop_fault(FaultKind kind);
+  nlohmann::json start_partition(std::mt19937_64& random);
+  nlohmann::json start_loss(std::mt19937_64& random);
+  nlohmann::json start_process_fault(FaultKind kind, std::mt19937_64& random);
+  nlohmann::json start_clock(std::mt19937_64& random);
+  nlohmann::json start_delay();
+  void apply_network();
+  void stop_strobe();
+  std::vector<std::string> random_minority(std::mt19937_64& random);
+  void warn_once(FaultKind kind, const std::string& message);
+
+  NemesisTarget& target_;
+  NemesisOptions options_;
+  Recorder recorder_;
+  std::ostream& warnings_;
+  std::set<std::string> warned_;
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_changed_;
+  bool stop_requested_ = false;
+
+  std::set<FaultKind> active_;
+  std::map<FaultKind, int> starts_;
+  Grudge grudge_;
+  std::map<std::string, double> loss_;            // node -> drop probability
+  std::vector<std::string> killed_, paused_, delayed_;
+  std::map<std::string, double> clock_offsets_;  // nodes whose offset is not 0
+  std::jthread strobe_;
+};
+
+}  // namespace chaosbench::nemesis

@@ -1,0 +1,34 @@
+// What the nemesis acts on: the deployed cluster, implemented by the harness.
+// Network faults go through each node's Host (harness/control); process faults
+// (kill, restart, pause, resume) and the leader query through this interface.
+// Implementations must be safe to call from the nemesis thread while clients run.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chaosbench/harness/control/host.h"
+
+namespace chaosbench::nemesis {
+
+class NemesisTarget {
+ public:
+  virtual ~NemesisTarget() = default;
+  virtual std::vector<std::string> node_names() const = 0;
+  virtual harness::control::Host& host(const std::string& node) = 0;
+  // SIGKILL and wait for the process to die. No-op if it is already down.
+  virtual void kill(const std::string& node) = 0;
+  // Starts the node again from its data dir. No-op if it is running.
+  virtual void restart(const std::string& node) = 0;
+  virtual void pause(const std::string& node) = 0;   // SIGSTOP
+  virtual void resume(const std::string& node) = 0;  // SIGCONT
+  // The node that currently claims leadership with the highest term (asks
+  // `status`), or nullopt when none answers as leader.
+  virtual std::optional<std::string> leader() = 0;
+  // The node's libfaketime offset file, or nullopt when it runs without faketime.
+  virtual std::optional<std::filesystem::path> clock_file(const std::string& node) const = 0;
+};
+
+}  // namespace chaosbench::nemesis

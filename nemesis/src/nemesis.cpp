@@ -1,0 +1,316 @@
+#include "chaosbench/nemesis/nemesis.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/harness/control/faketime.h"
+#include "chaosbench/harness/control/network_faults.h"
+
+namespace chaosbench::nemesis {
+
+namespace control = harness::control;
+using nlohmann::json;
+
+namespace {
+
+// A fraction in [low, high] with 1/1000 resolution, drawn portably.
+double draw_fraction(std::mt19937_64& random, double low, double high) {
+  return low + (high - low) * static_cast<double>(random() % 1001) / 1000.0;
+}
+
+std::vector<std::string> random_subset(std::vector<std::string> nodes, std::size_t count, std::mt19937_64& random) {
+  for (std::size_t index = nodes.size(); index > 1; --index) std::swap(nodes[index - 1], nodes[random() % index]);
+  nodes.resize(std::min(count, nodes.size()));
+  std::sort(nodes.begin(), nodes.end());
+  return nodes;
+}
+
+double round_to_millis(double seconds) { return static_cast<double>(static_cast<long long>(seconds * 1000)) / 1000; }
+
+}  // namespace
+
+Nemesis::Nemesis(NemesisTarget& target, NemesisOptions options, Recorder recorder, std::ostream& warnings)
+    : target_(target), options_(std::move(options)), recorder_(std::move(recorder)), warnings_(warnings) {
+  if (options_.partition_shapes.empty()) options_.partition_shapes = all_partition_shapes();
+}
+
+Nemesis::~Nemesis() { stop_strobe(); }
+
+void Nemesis::request_stop() {
+  std::lock_guard lock(stop_mutex_);
+  stop_requested_ = true;
+  stop_changed_.notify_all();
+}
+
+void Nemesis::run(const std::vector<NemesisEvent>& schedule, Clock::time_point start) {
+  for (const NemesisEvent& event : schedule) {
+    {
+      std::unique_lock lock(stop_mutex_);
+      if (stop_changed_.wait_until(lock, start + event.at, [this] { return stop_requested_; })) return;
+    }
+    if (event.start) {
+      if (!active_.count(event.fault)) start_fault(event);
+    } else if (active_.count(event.fault)) {
+      try {
+        stop_fault(event.fault);
+      } catch (const control::ControlError& error) {
+        warn_once(event.fault, error.what());  // also recorded in the history by stop_fault
+      }
+    }
+  }
+}
+
+void Nemesis::warn_once(FaultKind kind, const std::string& message) {
+  const std::string key = fmt::format("{}: {}", to_string(kind), message);
+  if (warned_.insert(key).second) warnings_ << "harness: warning: nemesis " << key << "\n";
+}
+
+void Nemesis::start_fault(const NemesisEvent& event) {
+  std::mt19937_64 random(event.seed);
+  const std::string function = fmt::format("start-{}", to_string(event.fault));
+  try {
+    json done;
+    switch (event.fault) {
+      case FaultKind::partition: done = start_partition(random); break;
+      case FaultKind::loss: done = start_loss(random); break;
+      case FaultKind::kill:
+      case FaultKind::pause: done = start_process_fault(event.fault, random); break;
+      case FaultKind::clock: done = start_clock(random); break;
+      case FaultKind::delay: done = start_delay(); break;
+    }
+    recorder_(true, function, done);
+    if (!done.is_object() || !done.contains("error")) {
+      active_.insert(event.fault);
+      ++starts_[event.fault];
+    }
+  } catch (const control::ControlError& error) {
+    // Partly applied: keep it active so the stop (or the final heal) undoes it.
+    active_.insert(event.fault);
+    ++starts_[event.fault];
+    recorder_(true, function, json{{"error", error.what()}});
+    warn_once(event.fault, error.what());
+  }
+}
+
+std::vector<std::string> Nemesis::random_minority(std::mt19937_64& random) {
+  const auto nodes = target_.node_names();
+  const std::size_t most = std::max<std::size_t>(1, (nodes.size() - 1) / 2);
+  return random_subset(nodes, 1 + random() % most, random);
+}
+
+json Nemesis::start_partition(std::mt19937_64& random) {
+  const PartitionShape shape = options_.partition_shapes[random() % options_.partition_shapes.size()];
+  std::optional<std::string> leader;
+  if (shape == PartitionShape::isolate_leader) leader = target_.leader();
+  grudge_ = partition_grudge(shape, target_.node_names(), random, leader);
+  json plan = json::parse(describe_grudge(grudge_));
+  recorder_(false, "start-partition", plan);
+  apply_network();
+  json done = {{"shape", to_string(shape)}, {"grudge", plan}};
+  if (shape == PartitionShape::isolate_leader) done["leader"] = leader ? json(*leader) : json(nullptr);
+  return done;
+}
+
+json Nemesis::start_loss(std::mt19937_64& random) {
+  const auto nodes = target_.node_names();
+  const auto chosen = random_subset(nodes, 1 + random() % nodes.size(), random);
+  const double probability = round_to_millis(draw_fraction(random, 0.1, 0.5));
+  json plan = json::object();
+  for (const auto& node : chosen) {
+    loss_[node] = probability;
+    plan[node] = probability;
+  }
+  recorder_(false, "start-loss", plan);
+  apply_network();
+  return plan;
+}
+
+json Nemesis::start_process_fault(FaultKind kind, std::mt19937_64& random) {
+  auto chosen = random_minority(random);
+  recorder_(false, fmt::format("start-{}", to_string(kind)), chosen);
+  for (const auto& node : chosen) {
+    if (kind == FaultKind::kill) {
+      target_.kill(node);
+      killed_.push_back(node);
+    } else {
+      target_.pause(node);
+      paused_.push_back(node);
+    }
+  }
+  return chosen;
+}
+
+json Nemesis::start_clock(std::mt19937_64& random) {
+  const auto nodes = target_.node_names();
+  for (const auto& node : nodes) {
+    if (!target_.clock_file(node)) {
+      recorder_(false, "start-clock", nullptr);
+      return json{{"error", fmt::format("{} runs without libfaketime: clock faults are off", node)}};
+    }
+  }
+  const bool strobe = random() % 3 == 0;
+  const auto chosen = random_subset(nodes, 1 + random() % nodes.size(), random);
+  std::map<std::string, double> offsets;
+  json plan = {{"mode", strobe ? "strobe" : "bump"}, {"offsets", json::object()}};
+  for (const auto& node : chosen) {
+    const double magnitude = draw_fraction(random, 0.5, options_.clock_bump_max_seconds);
+    const double offset = round_to_millis(random() % 2 == 0 ? -magnitude : magnitude);
+    offsets[node] = offset;
+    plan["offsets"][node] = offset;
+  }
+  if (strobe) plan["period_ms"] = options_.strobe_period.count();
+  recorder_(false, "start-clock", plan);
+  for (const auto& [node, offset] : offsets) {
+    control::set_clock_offset(target_.host(node), *target_.clock_file(node), offset);
+    clock_offsets_[node] = offset;
+  }
+  if (strobe) {
+    std::vector<std::pair<std::string, double>> strobed(offsets.begin(), offsets.end());
+    std::vector<std::pair<control::Host*, std::filesystem::path>> files;
+    for (const auto& [node, offset] : strobed) files.emplace_back(&target_.host(node), *target_.clock_file(node));
+    strobe_ = std::jthread([this, strobed, files](std::stop_token stop) {
+      bool shifted = true;
+      std::mutex mutex;
+      std::condition_variable_any wake;
+      while (!stop.stop_requested()) {
+        {
+          std::unique_lock lock(mutex);
+          if (wake.wait_for(lock, stop, options_.strobe_period, [] { return false; })) break;
+        }
+        if (stop.stop_requested()) break;
+        shifted = !shifted;
+        for (std::size_t index = 0; index < strobed.size(); ++index) {
+          try {
+            control::set_clock_offset(*files[index].first, files[index].second, shifted ? strobed[index].second : 0.0);
+          } catch (const control::ControlError& error) {
+            warnings_ << "harness: warning: nemesis clock strobe: " << error.what() << "\n";
+            return;
+          }
+        }
+      }
+    });
+  }
+  return plan;
+}
+
+json Nemesis::start_delay() {
+  recorder_(false, "start-delay", json{{"delay_ms", options_.delay.count()}});
+  json done = {{"delay_ms", options_.delay.count()}, {"nodes", json::array()}};
+  for (const auto& node : target_.node_names()) {
+    try {
+      control::delay_traffic(target_.host(node), options_.delay);
+    } catch (const control::FaultUnsupported& error) {
+      warn_once(FaultKind::delay, fmt::format("unsupported on this kernel ({}); the run goes on without delays",
+                                              error.what()));
+      return json{{"error", "unsupported on this kernel"}, {"detail", error.what()}};
+    }
+    delayed_.push_back(node);
+    done["nodes"].push_back(node);
+  }
+  return done;
+}
+
+void Nemesis::stop_strobe() {
+  if (strobe_.joinable()) {
+    strobe_.request_stop();
+    strobe_.join();
+  }
+}
+
+void Nemesis::apply_network() {
+  std::vector<std::string> failures;
+  for (const auto& node : target_.node_names()) {
+    try {
+      control::Host& host = target_.host(node);
+      control::heal_network(host);
+      auto grudge = grudge_.find(node);
+      if (grudge != grudge_.end() && !grudge->second.empty()) {
+        std::vector<std::string> addresses;
+        for (const auto& other : grudge->second) addresses.push_back(target_.host(other).address());
+        control::drop_traffic_from(host, addresses);
+      }
+      auto loss = loss_.find(node);
+      if (loss != loss_.end()) control::drop_random_traffic(host, loss->second);
+    } catch (const control::ControlError& error) {
+      failures.push_back(error.what());
+    }
+  }
+  if (!failures.empty()) {
+    std::string message = failures.front();
+    for (std::size_t index = 1; index < failures.size(); ++index) message += "; " + failures[index];
+    throw control::ControlError(message);
+  }
+}
+
+void Nemesis::stop_fault(FaultKind kind) {
+  const std::string function = fmt::format("stop-{}", to_string(kind));
+  active_.erase(kind);
+  json plan;
+  switch (kind) {
+    case FaultKind::partition: plan = describe_grudge(grudge_); break;
+    case FaultKind::loss: plan = json(loss_); break;
+    case FaultKind::kill: plan = killed_; break;
+    case FaultKind::pause: plan = paused_; break;
+    case FaultKind::clock: plan = json(clock_offsets_); break;
+    case FaultKind::delay: plan = delayed_; break;
+  }
+  if (kind == FaultKind::partition) plan = json::parse(plan.get<std::string>());
+  recorder_(false, function, plan);
+  try {
+    switch (kind) {
+      case FaultKind::partition:
+        grudge_.clear();
+        apply_network();
+        break;
+      case FaultKind::loss:
+        loss_.clear();
+        apply_network();
+        break;
+      case FaultKind::kill:
+        for (const auto& node : killed_) target_.restart(node);
+        killed_.clear();
+        break;
+      case FaultKind::pause:
+        for (const auto& node : paused_) target_.resume(node);
+        paused_.clear();
+        break;
+      case FaultKind::clock:
+        stop_strobe();
+        for (const auto& node : target_.node_names()) {
+          if (auto file = target_.clock_file(node)) control::set_clock_offset(target_.host(node), *file, 0.0);
+        }
+        clock_offsets_.clear();
+        break;
+      case FaultKind::delay:
+        for (const auto& node : delayed_) control::clear_delay(target_.host(node));
+        delayed_.clear();
+        break;
+    }
+    recorder_(true, function, plan);
+  } catch (const control::ControlError& error) {
+    recorder_(true, function, json{{"error", error.what()}});
+    throw;
+  }
+}
+
+void Nemesis::heal_all() {
+  std::vector<std::string> failures;
+  for (FaultKind kind : {FaultKind::clock, FaultKind::partition, FaultKind::loss, FaultKind::delay, FaultKind::pause,
+                         FaultKind::kill}) {
+    if (!active_.count(kind)) continue;
+    try {
+      stop_fault(kind);
+    } catch (const control::ControlError& error) {
+      failures.push_back(fmt::format("{}: {}", to_string(kind), error.what()));
+    }
+  }
+  if (!failures.empty()) {
+    std::string message = "healing failed: " + failures.front();
+    for (std::size_t index = 1; index < failures.size(); ++index) message += "; " + failures[index];
+    throw control::ControlError(message);
+  }
+}
+
+}  // namespace chaosbench::nemesis

@@ -1,0 +1,33 @@
+// The register workload: read / write / cas on small integers (0-4), all
+// clients on one key at a time, moving to a fresh key ("r0", "r1", ...) every
+// few hundred operations so each key's sub-history stays small enough for the
+// linearizability checker (cas-register model, a null read means absent).
+#pragma once
+
+#include <cstdint>
+#include <random>
+
+#include "chaosbench/workloads/workload.h"
+
+namespace chaosbench::workloads {
+
+class RegisterWorkload : public Workload {
+ public:
+  RegisterWorkload(std::uint64_t seed, KeyRotation rotation);
+  std::string_view name() const override { return "register"; }
+  ClientOperation next() override;
+  std::vector<ClientOperation> final_reads() const override;
+  nlohmann::json request(const ClientOperation& operation) const override;
+  nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
+  checkers::ModelKind model() const override { return checkers::ModelKind::cas_register; }
+
+ private:
+  std::string current_key() const;
+  std::mt19937_64 random_;
+  KeyRotation rotation_;
+  std::uint64_t key_index_ = 0;
+  std::uint64_t keys_started_ = 0;
+  std::uint64_t operations_left_on_key_ = 0;
+};
+
+}  // namespace chaosbench::workloads

@@ -1,0 +1,53 @@
+#include "chaosbench/workloads/register_workload.h"
+
+#include <fmt/format.h>
+
+namespace chaosbench::workloads {
+namespace {
+constexpr std::uint64_t kValueCount = 5;  // values 0..4: small, so reads often match writes
+}
+
+RegisterWorkload::RegisterWorkload(std::uint64_t seed, KeyRotation rotation) : random_(seed), rotation_(rotation) {}
+
+std::string RegisterWorkload::current_key() const { return fmt::format("r{}", key_index_); }
+
+ClientOperation RegisterWorkload::next() {
+  if (operations_left_on_key_ == 0) {
+    if (keys_started_ > 0) ++key_index_;
+    ++keys_started_;
+    operations_left_on_key_ = rotation_.minimum + random_() % (rotation_.maximum - rotation_.minimum + 1);
+  }
+  --operations_left_on_key_;
+  ClientOperation operation;
+  operation.key = current_key();
+  const std::uint64_t choice = random_() % 4;
+  if (choice < 2) {
+    operation.function = "read";
+  } else if (choice == 2) {
+    operation.function = "write";
+    operation.value = static_cast<std::int64_t>(random_() % kValueCount);
+  } else {
+    operation.function = "cas";
+    const auto expected = static_cast<std::int64_t>(random_() % kValueCount);
+    const auto replacement = static_cast<std::int64_t>(random_() % kValueCount);
+    operation.value = nlohmann::json::array({expected, replacement});
+  }
+  return operation;
+}
+
+std::vector<ClientOperation> RegisterWorkload::final_reads() const {
+  return {ClientOperation{"read", current_key(), nullptr}};
+}
+
+nlohmann::json RegisterWorkload::request(const ClientOperation& operation) const {
+  if (operation.function == "read") return {{"op", "read"}, {"key", operation.key}};
+  if (operation.function == "write") return {{"op", "write"}, {"key", operation.key}, {"value", operation.value}};
+  return {{"op", "cas"}, {"key", operation.key}, {"from", operation.value[0]}, {"to", operation.value[1]}};
+}
+
+nlohmann::json RegisterWorkload::completion_value(const ClientOperation& operation,
+                                                  const nlohmann::json& reply_value) const {
+  return operation.function == "read" ? reply_value : operation.value;
+}
+
+}  // namespace chaosbench::workloads

@@ -1,0 +1,50 @@
+#include "chaosbench/workloads/workload.h"
+
+#include <charconv>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "chaosbench/workloads/kv_workload.h"
+#include "chaosbench/workloads/register_workload.h"
+
+namespace chaosbench::workloads {
+namespace {
+
+std::uint64_t parse_count(std::string_view text, std::string_view whole) {
+  std::uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value == 0) {
+    throw std::invalid_argument(
+        fmt::format("--ops-per-key '{}': expected a positive count or a range like 100-300", whole));
+  }
+  return value;
+}
+
+}  // namespace
+
+KeyRotation parse_key_rotation(std::string_view text) {
+  const auto dash = text.find('-');
+  if (dash == std::string_view::npos) {
+    const auto count = parse_count(text, text);
+    return KeyRotation{count, count};
+  }
+  KeyRotation rotation{parse_count(text.substr(0, dash), text), parse_count(text.substr(dash + 1), text)};
+  if (rotation.minimum > rotation.maximum) {
+    throw std::invalid_argument(fmt::format("--ops-per-key '{}': the range's low end is above its high end", text));
+  }
+  return rotation;
+}
+
+const std::vector<std::string>& workload_names() {
+  static const std::vector<std::string> names = {"register", "kv"};
+  return names;
+}
+
+std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t seed, KeyRotation rotation) {
+  if (name == "register") return std::make_unique<RegisterWorkload>(seed, rotation);
+  if (name == "kv") return std::make_unique<KvWorkload>(seed, rotation);
+  throw std::invalid_argument(fmt::format("unknown workload '{}' (known: register, kv)", name));
+}
+
+}  // namespace chaosbench::workloads
