@@ -387,54 +387,90 @@ std::unique_ptr<Model> make_single_key_model(const ModelOptions& options, const 
   return nullptr;
 }
 
-// Several keys in one state: a tuple of per-key states, interned. Used when the
-// history is not partitioned by key, so one search covers every key at once.
+// Several keys in one state: a tuple of per-key states, interned by a hash that
+// is updated per slot (no tuple is hashed whole) and verified slot by slot. Used
+// when the history is not partitioned by key, so one search covers every key.
 class MultiKeyModel final : public Model {
  public:
   MultiKeyModel(const ModelOptions& options, const OperationDecoder& decoder,
                 std::span<const ModelOperation> operations, std::uint32_t key_count)
-      : operations_(operations) {
+      : operations_(operations), key_count_(key_count) {
     for (std::uint32_t key = 0; key < key_count; ++key) {
       per_key_.push_back(make_single_key_model(options, decoder, operations));
     }
   }
 
   std::uint32_t initial_state() override {
-    std::u32string tuple;
-    for (auto& model : per_key_) tuple.push_back(model->initial_state());
-    return intern(std::move(tuple));
+    if (!tuples_.empty()) return 0;
+    std::uint64_t hash = 0;
+    for (std::uint32_t slot = 0; slot < key_count_; ++slot) {
+      std::uint32_t initial = per_key_[slot]->initial_state();
+      tuples_.push_back(initial);
+      hash += slot_term(slot, initial);
+    }
+    hashes_.push_back(hash);
+    canonical_.insert(hash & kHashMask, 0);
+    return 0;
   }
 
   std::uint32_t step(std::uint32_t state, std::uint32_t index) override {
     std::uint32_t slot = operations_[index].key_slot;
-    std::uint32_t next = per_key_[slot]->step(tuples_[state][slot], index);
+    std::uint32_t current = tuples_[std::size_t{state} * key_count_ + slot];
+    std::uint32_t next = per_key_[slot]->step(current, index);
     if (next == kImpossible) return kImpossible;
-    if (next == tuples_[state][slot]) return state;
-    std::u32string tuple = tuples_[state];
-    tuple[slot] = next;
-    return intern(std::move(tuple));
+    if (next == current) return state;
+    std::uint64_t hash = hashes_[state] - slot_term(slot, current) + slot_term(slot, next);
+    // Probe successive keys from the hash until the same tuple or a free key.
+    for (std::uint64_t probe = hash & kHashMask;; probe = (probe + 1) & kHashMask) {
+      const std::uint32_t* candidate = canonical_.find(probe);
+      if (!candidate) {
+        auto result = static_cast<std::uint32_t>(hashes_.size());
+        tuples_.insert(tuples_.end(), tuples_.begin() + std::size_t{state} * key_count_,
+                       tuples_.begin() + std::size_t{state + 1} * key_count_);
+        tuples_[std::size_t{result} * key_count_ + slot] = next;
+        hashes_.push_back(hash);
+        canonical_.insert(probe, result);
+        return result;
+      }
+      if (same_tuple_except(*candidate, state, slot, next)) return *candidate;
+    }
   }
 
   std::string describe_state(std::uint32_t state) const override {
     std::string text = "{";
-    for (std::size_t slot = 0; slot < per_key_.size(); ++slot) {
+    for (std::uint32_t slot = 0; slot < key_count_; ++slot) {
       if (slot) text += ", ";
-      text += fmt::format("#{}: {}", slot, per_key_[slot]->describe_state(tuples_[state][slot]));
+      text += fmt::format("#{}: {}", slot,
+                          per_key_[slot]->describe_state(tuples_[std::size_t{state} * key_count_ + slot]));
     }
     return text + "}";
   }
 
  private:
-  std::uint32_t intern(std::u32string tuple) {
-    auto [it, inserted] = ids_.try_emplace(tuple, static_cast<std::uint32_t>(tuples_.size()));
-    if (inserted) tuples_.push_back(std::move(tuple));
-    return it->second;
+  static constexpr std::uint64_t kHashMask = ~(std::uint64_t{1} << 63);  // never FlatMap64::kEmpty
+
+  static std::uint64_t slot_term(std::uint32_t slot, std::uint32_t value) {
+    std::uint64_t mixed = (static_cast<std::uint64_t>(slot) << 32 | value) * 0x9E3779B97F4A7C15ULL;
+    mixed ^= mixed >> 29;
+    return mixed * 0xBF58476D1CE4E5B9ULL;
+  }
+
+  // Is tuple `candidate` equal to tuple `state` with `slot` set to `value`?
+  bool same_tuple_except(std::uint32_t candidate, std::uint32_t state, std::uint32_t slot, std::uint32_t value) const {
+    const std::uint32_t* left = &tuples_[std::size_t{candidate} * key_count_];
+    const std::uint32_t* right = &tuples_[std::size_t{state} * key_count_];
+    for (std::uint32_t index = 0; index < key_count_; ++index) {
+      if (left[index] != (index == slot ? value : right[index])) return false;
+    }
+    return true;
   }
 
   std::span<const ModelOperation> operations_;
+  std::uint32_t key_count_;
   std::vector<std::unique_ptr<Model>> per_key_;
-  std::vector<std::u32string> tuples_;
-  std::unordered_map<std::u32string, std::uint32_t> ids_;
+  std::vector<std::uint32_t> tuples_;  // key_count_ entries per state
+  std::vector<std::uint64_t> hashes_;
+  detail::FlatMap64 canonical_;  // hash (then successive probes) -> state
 };
 
 }  // namespace
