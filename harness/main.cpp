@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
   check_app->add_option("--initial", check.initial, "Initial register value as JSON, with --nil-read any");
   check_app->add_option("--time-limit", check.time_limit, "Give up with 'unknown' after this long per file (0: never)")
       ->capture_default_str();
+  check_app->add_option("--memory-limit", check.memory_limit_megabytes,
+                        "Give up with 'unknown' when the search's memo tables exceed this many MiB")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   check_app->add_option("--threads", check.threads, "Worker threads for per-key partitions (0: all cores)")
       ->capture_default_str();
   check_app->add_flag("!--no-partition", check.partition_by_key,

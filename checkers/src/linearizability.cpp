@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <map>
 #include <set>
 #include <thread>
@@ -61,8 +60,7 @@ class ExploredSet {
         if (++count_ * 2 > slots_.size()) grow();
         return true;
       }
-      if (slot.hash == hash && slot.state == state &&
-          std::memcmp(&arena_[std::size_t{slot.bits} * words_], bits, words_ * sizeof(std::uint64_t)) == 0) {
+      if (slot.hash == hash && slot.state == state && same_bits(&arena_[std::size_t{slot.bits} * words_], bits)) {
         return false;
       }
     }
@@ -77,6 +75,14 @@ class ExploredSet {
     std::uint32_t state = 0;
     std::uint32_t bits = 0;
   };
+
+  // Bitsets are a few words long: an inline loop beats a memcmp call.
+  bool same_bits(const std::uint64_t* left, const std::uint64_t* right) const {
+    for (std::size_t word = 0; word < words_; ++word) {
+      if (left[word] != right[word]) return false;
+    }
+    return true;
+  }
 
   void grow() {
     std::vector<Slot> old(slots_.size() * 2);
@@ -136,7 +142,7 @@ class PartitionSearch {
 
   SearchOutcome run(const EvidenceRequest* evidence) {
     SearchOutcome outcome;
-    const std::size_t words = (operations_.size() + 63) / 64 + 1;
+    const std::size_t words = std::max<std::size_t>(1, (operations_.size() + 63) / 64);
     ExploredSet explored(words, limits_);
     std::vector<std::uint64_t> bits(words, 0);
     std::uint64_t set_hash = 0;

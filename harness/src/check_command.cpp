@@ -54,6 +54,7 @@ FileOutcome check_file(const std::string& file, const CheckCommandOptions& optio
   check.partition_by_key = options.partition_by_key;
   check.check_every_partition = options.check_every_partition;
   check.time_limit = time_limit;
+  check.memory_limit_bytes = options.memory_limit_megabytes << 20;
   check.threads = options.threads;
 
   checkers::LinearizabilityResult result = checkers::check_linearizability(history, check);

@@ -19,6 +19,7 @@ struct CheckCommandOptions {
   std::string nil_read;  // "" = follows the input format
   std::string initial;   // JSON text; "" = none
   std::string time_limit = "0";
+  std::size_t memory_limit_megabytes = 8192;  // memo tables of one file's search
   unsigned threads = 0;
   bool partition_by_key = true;
   bool check_every_partition = false;
