@@ -23,6 +23,12 @@ void ClientConnection::reply(const json& message) {
   if (!open_) return;
   pending_output_ += message.dump(-1, ' ', false, json::error_handler_t::replace);
   pending_output_ += '\n';
+  if (pending_output_.size() > ClientServer::kMaxPendingOutputBytes) {
+    logger_.info("client {}: {} bytes of replies unread, disconnecting", remote_, pending_output_.size());
+    pending_output_.clear();
+    close();
+    return;
+  }
   write_next();
 }
 

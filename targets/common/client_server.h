@@ -49,6 +49,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 class ClientServer {
  public:
   static constexpr std::size_t kMaxLineBytes = 1u << 20;
+  // A client that stops reading replies is disconnected once this much is queued for it.
+  static constexpr std::size_t kMaxPendingOutputBytes = 64u << 20;
   using RequestHandler = std::function<void(const std::shared_ptr<ClientConnection>&, nlohmann::json request)>;
 
   ClientServer(boost::asio::io_context& io_context, std::string host, std::uint16_t port, Logger& logger,

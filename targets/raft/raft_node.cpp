@@ -27,6 +27,7 @@ RaftNode::RaftNode(RaftConfig config, const PersistentState& restored, const tar
     }
   }
   unstable_from_ = last_index() + 1;
+  durable_index_ = last_index();
   commit_index_ = snapshot_.index;
   applied_index_ = snapshot_.index;
   reset_election_timer();
@@ -228,6 +229,7 @@ bool RaftNode::log_is_up_to_date(std::uint64_t last_log_term, std::uint64_t last
 void RaftNode::truncate_from(std::uint64_t index) {
   entries_.resize(index - snapshot_.index - 1);
   unstable_from_ = std::min(unstable_from_, index);
+  durable_index_ = std::min(durable_index_, index - 1);
 }
 
 void RaftNode::append_entry(LogEntry entry) {
@@ -237,7 +239,8 @@ void RaftNode::append_entry(LogEntry entry) {
 
 void RaftNode::maybe_commit() {
   if (role_ != Role::leader) return;
-  std::vector<std::uint64_t> matches{last_index()};
+  // The leader's own log counts only as far as it is on disk.
+  std::vector<std::uint64_t> matches{std::min(last_index(), durable_index_)};
   for (const auto& [peer, progress] : progress_) matches.push_back(progress.match_index);
   std::sort(matches.begin(), matches.end(), std::greater<>());
   const std::uint64_t replicated = matches[quorum() - 1];
@@ -475,6 +478,7 @@ void RaftNode::handle_install_snapshot(const Message& message) {
     entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(snapshot.index - snapshot_.index));
   } else {
     entries_.clear();
+    durable_index_ = std::min(durable_index_, snapshot.index);
   }
   snapshot_ = snapshot;
   unstable_from_ = std::max(unstable_from_, snapshot_.index + 1);
@@ -517,6 +521,13 @@ void RaftNode::handle_append_entries_response(const Message& message) {
     send_append(message.from);
   }
   advance_reads();
+}
+
+void RaftNode::acknowledge_persisted(std::uint64_t index, std::uint64_t term) {
+  if (index <= snapshot_.index || term_at(index) == term) {
+    durable_index_ = std::max(durable_index_, std::min(index, last_index()));
+    maybe_commit();
+  }
 }
 
 Ready RaftNode::take_ready() {

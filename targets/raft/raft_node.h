@@ -84,6 +84,11 @@ class RaftNode {
 
   Ready take_ready();
 
+  // The driver reports that the entries of a Ready, up to (index, term), are
+  // on stable storage. A leader counts its own log towards a commit only up to
+  // here, because it sends AppendEntries before its own write completes.
+  void acknowledge_persisted(std::uint64_t index, std::uint64_t term);
+
   // Introspection for the runtime, status replies and the simulator's invariants.
   const NodeId& id() const { return config_.id; }
   Role role() const { return role_; }
@@ -147,6 +152,7 @@ class RaftNode {
   Snapshot snapshot_;
   std::vector<LogEntry> entries_;  // entries_[i].index == snapshot_.index + 1 + i
   std::uint64_t unstable_from_;    // lowest index changed since the last Ready
+  std::uint64_t durable_index_;    // the log is on disk up to here (acknowledge_persisted)
   bool snapshot_unpersisted_ = false;
   bool restore_state_machine_ = false;
 

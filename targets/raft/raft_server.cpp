@@ -106,9 +106,9 @@ void RaftServer::flush() {
     if (taken.empty()) break;
     auto ready = std::make_shared<Ready>(std::move(taken));
     // A leader's entries may go out before its own fsync (Raft allows the
-    // leader to write its log in parallel with replication): it counts itself
-    // towards a commit only when handling a response, and acknowledges clients
-    // only in complete(), after its own sync. Everything else waits for the disk.
+    // leader to write its log in parallel with replication): it counts its own
+    // log towards a commit only once complete() reports it durable
+    // (acknowledge_persisted). Everything else waits for the disk.
     auto after_sync = std::make_shared<std::vector<Message>>();
     for (auto& message : ready->messages) {
       const bool replication = node_->role() == Role::leader && message.term == node_->term() &&
@@ -140,6 +140,11 @@ void RaftServer::flush() {
 }
 
 void RaftServer::complete(const Ready& ready, const std::vector<Message>& messages) {
+  if (ready.snapshot) node_->acknowledge_persisted(ready.snapshot->index, ready.snapshot->term);
+  if (!ready.entries.empty()) {
+    node_->acknowledge_persisted(ready.entries.back().index, ready.entries.back().term);
+    schedule_flush();  // the leader may now count its own log towards a commit
+  }
   if (ready.snapshot && ready.restore_state_machine) {
     machine_.restore(ready.snapshot->data);
     applied_index_ = ready.snapshot->index;
@@ -281,6 +286,10 @@ void RaftServer::handle_request(const std::shared_ptr<ClientConnection>& connect
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.request_timeout_milliseconds);
   if (op == "status") {
     connection->reply(json{{"id", id}, {"ok", true}, {"value", status_value()}});
+    return;
+  }
+  if (proposals_.size() + reads_.size() >= kMaxPendingRequests) {
+    connection->reply(error_reply(id, "overloaded", true, {{"message", "too many requests in flight"}}));
     return;
   }
   if (op == "read" || op == "sync") {

@@ -31,6 +31,9 @@ namespace chaosbench::raft {
 
 class RaftServer {
  public:
+  // Requests beyond this many in flight get {"error":"overloaded","definite":true}.
+  static constexpr std::size_t kMaxPendingRequests = 100000;
+
   RaftServer(boost::asio::io_context& io_context, targets::NodeConfig config, targets::Logger& logger);
   void start();  // binds the ports, starts ticking; throws std::system_error on bind failure
 

@@ -40,16 +40,14 @@ PersistentState state_with_log(std::uint64_t term, std::vector<std::uint64_t> en
 TEST(RaftNode, RefusesVoteToCandidateWithStaleLog) {
   targets::ManualClock clock;
   RaftNode node(config_for("n1"), state_with_log(3, {1, 3}), clock);
-  RaftNode* voter = &node;
-  voter->take_ready();
-  // Advance past the startup stickiness without reaching the election timeout.
-  for (int tick = 0; tick < 10; ++tick) voter->tick();
-  voter->take_ready();
-  voter->step(vote_request(4, 5, 2));  // longer log, older last term
-  Ready ready = voter->take_ready();
+  // Past the start-up stickiness, before the earliest election timeout ends.
+  for (int tick = 0; tick < 10; ++tick) node.tick();
+  node.take_ready();
+  node.step(vote_request(4, 5, 2));  // longer log, older last term
+  Ready ready = node.take_ready();
   ASSERT_EQ(ready.messages.size(), 1u);
   EXPECT_FALSE(ready.messages[0].granted);
-  EXPECT_EQ(voter->term(), 4u);
+  EXPECT_EQ(node.term(), 4u);
 }
 
 TEST(RaftNode, BugGrantsVoteToCandidateWithStaleLog) {
@@ -107,9 +105,54 @@ TEST(RaftNode, SingleNodeElectsItselfAndCommits) {
   ASSERT_TRUE(proposed.has_value());
   ASSERT_TRUE(node.request_read(7, ReadMode::read_index));
   Ready ready = node.take_ready();
+  // Not committed until the leader's own disk has it.
+  EXPECT_LT(node.commit_index(), proposed->first);
+  EXPECT_TRUE(ready.reads.empty());
+  ASSERT_FALSE(ready.entries.empty());
+  node.acknowledge_persisted(ready.entries.back().index, ready.entries.back().term);
   EXPECT_EQ(node.commit_index(), proposed->first);
+  ready = node.take_ready();
   ASSERT_EQ(ready.reads.size(), 1u);
   EXPECT_EQ(ready.reads[0].context, 7u);
+  EXPECT_EQ(ready.committed_entries.back().index, proposed->first);
+}
+
+// Regression: refnode sends AppendEntries before the leader's own fsync, so a
+// follower's acknowledgement plus the leader's unsynced copy is not a majority
+// of durable copies. (The simulator found this as a leader completeness
+// violation once it modelled asynchronous disks.)
+TEST(RaftNode, LeaderCountsItsOwnLogOnlyOnceDurable) {
+  targets::ManualClock clock;
+  RaftNode node(config_for("n1"), PersistentState{}, clock);
+  for (int tick = 0; tick < 25 && node.role() == Role::follower; ++tick) node.tick();
+  ASSERT_EQ(node.role(), Role::pre_candidate);
+  Message pre_vote;
+  pre_vote.type = MessageType::pre_vote_response;
+  pre_vote.from = "n2";
+  pre_vote.to = "n1";
+  pre_vote.term = 1;
+  pre_vote.granted = true;
+  node.step(pre_vote);
+  ASSERT_EQ(node.role(), Role::candidate);
+  Message vote = pre_vote;
+  vote.type = MessageType::vote_response;
+  node.step(vote);
+  ASSERT_EQ(node.role(), Role::leader);
+  node.take_ready();
+  auto proposed = node.propose("x");
+  ASSERT_TRUE(proposed.has_value());
+  node.take_ready();
+  Message acknowledgement;
+  acknowledgement.type = MessageType::append_entries_response;
+  acknowledgement.from = "n2";
+  acknowledgement.to = "n1";
+  acknowledgement.term = 1;
+  acknowledgement.success = true;
+  acknowledgement.match_index = proposed->first;
+  node.step(acknowledgement);
+  EXPECT_EQ(node.commit_index(), 0u) << "committed with one durable copy out of three";
+  node.acknowledge_persisted(proposed->first, proposed->second);
+  EXPECT_EQ(node.commit_index(), proposed->first);
 }
 
 }  // namespace

@@ -76,75 +76,119 @@ void RaftSimulator::enqueue(const Message& message, bool faulty) {
 }
 
 void RaftSimulator::process_ready(SimulatedNode& node) {
+  // Like refnode: a leader's AppendEntries leave at once, everything else of a
+  // Ready waits until its disk write completes (FIFO).
+  while (node.core) {
+    Ready ready = node.core->take_ready();
+    if (ready.empty()) break;
+    std::vector<Message> after_sync;
+    const bool leader = node.core->role() == Role::leader;
+    for (auto& message : ready.messages) {
+      const bool replication = leader && message.term == node.core->term() && !ready.hard_state &&
+                               (message.type == MessageType::append_entries ||
+                                message.type == MessageType::install_snapshot);
+      if (replication) {
+        enqueue(message, true);
+      } else {
+        after_sync.push_back(std::move(message));
+      }
+    }
+    ready.messages = std::move(after_sync);
+    node.unsynced.push_back(std::move(ready));
+    if (leader) {
+      auto [position, inserted] = leader_of_term_.emplace(node.core->term(), node.id);
+      if (inserted) ++result_.leaders_elected;
+      if (position->second != node.id) {
+        fail(fmt::format("election safety: {} and {} both leaders of term {}", position->second, node.id,
+                         node.core->term()));
+      }
+    }
+    if (!chaos_phase_ || !options_.asynchronous_disk) {
+      complete_disk_writes(node);
+    } else {
+      return;
+    }
+  }
+}
+
+void RaftSimulator::complete_disk_writes(SimulatedNode& node) {
+  while (node.core && !node.unsynced.empty()) {
+    Ready ready = std::move(node.unsynced.front());
+    node.unsynced.pop_front();
+    // 1. Persist, exactly as the WAL would.
+    if (ready.snapshot) {
+      persist_snapshot(node.disk, *ready.snapshot);
+      if (ready.restore_state_machine) {
+        node.machine.restore(ready.snapshot->data);
+        node.applied_index = ready.snapshot->index;
+        ++result_.snapshots_installed;
+      }
+    }
+    persist_entries(node.disk, ready.entries);
+    if (ready.hard_state) node.disk.hard_state = *ready.hard_state;
+    if (!ready.entries.empty()) {
+      node.core->acknowledge_persisted(ready.entries.back().index, ready.entries.back().term);
+    }
+    // 2. Send.
+    for (const auto& message : ready.messages) enqueue(message, true);
+    // 3. Apply, checking state machine safety entry by entry.
+    for (const auto& entry : ready.committed_entries) {
+      if (entry.index != node.applied_index + 1) {
+        fail(fmt::format("{} applies index {} after {}", node.id, entry.index, node.applied_index));
+      }
+      auto found = committed_.find(entry.index);
+      if (found == committed_.end()) {
+        committed_.emplace(entry.index, CommittedEntry{entry.term, entry.command, node.core->term()});
+        ++result_.committed_entries;
+      } else if (found->second.term != entry.term || found->second.command != entry.command) {
+        fail(fmt::format("state machine safety: {} applies index {} term {} but term {} was committed there",
+                         node.id, entry.index, entry.term, found->second.term));
+      }
+      if (entry.kind == EntryKind::command) node.machine.apply(nlohmann::json::parse(entry.command));
+      node.applied_index = entry.index;
+      acknowledged_index_ = std::max(acknowledged_index_, entry.index);
+    }
+    // 4. Reads: a served read must reflect every write acknowledged before it began.
+    for (const auto& read : ready.reads) {
+      auto required = read_required_index_.find(read.context);
+      if (required == read_required_index_.end()) fail(fmt::format("unknown read context {}", read.context));
+      if (read.index < required->second || node.applied_index < required->second) {
+        fail(fmt::format("stale read on {}: read index {}, applied {}, but index {} was acknowledged before it",
+                         node.id, read.index, node.applied_index, required->second));
+      }
+      read_required_index_.erase(required);
+      ++result_.reads_served;
+    }
+    for (auto context : ready.failed_reads) read_required_index_.erase(context);
+  }
   if (!node.core) return;
-  Ready ready = node.core->take_ready();
-  // 1. Persist, exactly as the WAL would.
-  if (ready.snapshot) {
-    persist_snapshot(node.disk, *ready.snapshot);
-    if (ready.restore_state_machine) {
-      node.machine.restore(ready.snapshot->data);
-      node.applied_index = ready.snapshot->index;
-      ++result_.snapshots_installed;
-    }
-  }
-  persist_entries(node.disk, ready.entries);
-  if (ready.hard_state) node.disk.hard_state = *ready.hard_state;
-  // 2. Send.
-  for (const auto& message : ready.messages) enqueue(message, true);
-  // 3. Apply, checking state machine safety entry by entry.
-  for (const auto& entry : ready.committed_entries) {
-    if (entry.index != node.applied_index + 1) {
-      fail(fmt::format("{} applies index {} after {}", node.id, entry.index, node.applied_index));
-    }
-    auto found = committed_.find(entry.index);
-    if (found == committed_.end()) {
-      committed_.emplace(entry.index, CommittedEntry{entry.term, entry.command, node.core->term()});
-      ++result_.committed_entries;
-    } else if (found->second.term != entry.term || found->second.command != entry.command) {
-      fail(fmt::format("state machine safety: {} applies index {} term {} but term {} was committed there",
-                       node.id, entry.index, entry.term, found->second.term));
-    }
-    if (entry.kind == EntryKind::command) node.machine.apply(nlohmann::json::parse(entry.command));
-    node.applied_index = entry.index;
-    acknowledged_index_ = std::max(acknowledged_index_, entry.index);
-  }
-  // 4. Reads: a served read must reflect every write acknowledged before it began.
-  for (const auto& read : ready.reads) {
-    auto required = read_required_index_.find(read.context);
-    if (required == read_required_index_.end()) fail(fmt::format("unknown read context {}", read.context));
-    if (read.index < required->second || node.applied_index < required->second) {
-      fail(fmt::format("stale read on {}: read index {}, applied {}, but index {} was acknowledged before it",
-                       node.id, read.index, node.applied_index, required->second));
-    }
-    read_required_index_.erase(required);
-    ++result_.reads_served;
-  }
-  for (auto context : ready.failed_reads) read_required_index_.erase(context);
   // 5. Compact.
-  if (node.core->applied_index() >= node.core->snapshot_index() + options_.compact_every) {
-    node.core->compact(node.core->applied_index(), node.machine.snapshot());
+  if (node.applied_index >= node.core->snapshot_index() + options_.compact_every) {
+    node.core->compact(node.applied_index, node.machine.snapshot());
   }
-  if (node.core->role() == Role::leader) {
-    auto [position, inserted] = leader_of_term_.emplace(node.core->term(), node.id);
-    if (inserted) ++result_.leaders_elected;
-    if (position->second != node.id) {
-      fail(fmt::format("election safety: {} and {} both leaders of term {}", position->second, node.id,
-                       node.core->term()));
-    }
-  }
+  process_ready(node);  // persisting may have advanced the commit index
 }
 
 void RaftSimulator::inject_faults() {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   if (unit(random_) < options_.crash_probability) {
     auto& victim = nodes_[random_() % nodes_.size()];
-    victim.core.reset();  // everything not yet taken through a Ready is lost
+    victim.core.reset();  // everything not yet on its disk is lost
+    victim.unsynced.clear();
+    victim.held.clear();
+    victim.paused_until_tick = 0;
   }
   if (unit(random_) < options_.leader_fault_probability) {
     for (auto& node : nodes_) {
       if (!node.core || node.core->role() != Role::leader) continue;
-      if (random_() % 2 == 0) {
+      const auto fault = random_() % 3;
+      if (fault == 0) {
         node.core.reset();
+        node.unsynced.clear();
+        node.held.clear();
+        node.paused_until_tick = 0;
+      } else if (fault == 1) {
+        node.paused_until_tick = now_ticks_ + 1 + static_cast<std::int64_t>(random_() % options_.max_pause_ticks);
       } else {
         for (auto& other : nodes_) other.group = 0;
         node.group = 1;  // isolate the leader
@@ -173,7 +217,9 @@ void RaftSimulator::client_activity(bool faulty) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<SimulatedNode*> leaders;
   for (auto& node : nodes_) {
-    if (node.core && node.core->role() == Role::leader) leaders.push_back(&node);
+    if (node.core && node.core->role() == Role::leader && node.paused_until_tick <= now_ticks_) {
+      leaders.push_back(&node);
+    }
   }
   if (leaders.empty()) return;
   SimulatedNode& leader = *leaders[random_() % leaders.size()];
@@ -198,6 +244,10 @@ void RaftSimulator::deliver_due_messages(bool faulty) {
     if (faulty && !connected(message.from, message.to)) continue;
     SimulatedNode& recipient = node_by_id(message.to);
     if (!recipient.core) continue;
+    if (recipient.paused_until_tick > now_ticks_) {
+      recipient.held.push_back(message);  // sits in the socket buffer until it resumes
+      continue;
+    }
     recipient.core->step(message);
     process_ready(recipient);
   }
@@ -267,20 +317,36 @@ SimulationResult RaftSimulator::run() {
       ++now_ticks_;
       clock_.set(now_ticks_ * kTickNanoseconds);
       for (auto& node : nodes_) node.wall_clock->set(clock_.now_nanoseconds() + node.wall_offset_nanoseconds);
+      for (auto& node : nodes_) {
+        if (node.paused_until_tick != 0 && node.paused_until_tick <= now_ticks_) {
+          node.paused_until_tick = 0;
+          for (auto& message : node.held) network_.push(InFlight{now_ticks_, sequence_++, std::move(message)});
+          node.held.clear();
+        }
+      }
       inject_faults();
       client_activity(true);
       for (auto& node : nodes_) {
-        if (!node.core) continue;
+        if (!node.core || node.paused_until_tick > now_ticks_) continue;
         node.core->tick();
         process_ready(node);
       }
       deliver_due_messages(true);
+      std::uniform_real_distribution<double> unit(0.0, 1.0);
+      for (auto& node : nodes_) {
+        if (unit(random_) < options_.disk_completion_probability) complete_disk_writes(node);
+      }
       check_invariants();
     }
     // Heal everything, then demand a leader and progress on every node.
+    chaos_phase_ = false;
     for (auto& node : nodes_) {
       node.group = 0;
+      node.paused_until_tick = 0;
+      for (auto& message : node.held) network_.push(InFlight{now_ticks_, sequence_++, std::move(message)});
+      node.held.clear();
       if (!node.core) start_node(node);
+      complete_disk_writes(node);
     }
     std::optional<std::uint64_t> marker_index;
     std::uint64_t marker_term = 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,7 +33,14 @@ struct SimulationOptions {
   double restart_probability = 0.05;   // per step, per crashed node
   double partition_probability = 0.01; // per step: new random partition
   double heal_probability = 0.02;      // per step: partition heals
-  double leader_fault_probability = 0.0;  // per step: crash or isolate a current leader
+  double leader_fault_probability = 0.0;  // per step: crash, isolate or pause a current leader
+  int max_pause_ticks = 40;               // a paused node neither ticks nor receives (SIGSTOP, GC)
+  // Disk writes complete asynchronously, as with refnode's storage thread: a
+  // Ready's effects wait for its write, which completes with this probability
+  // per step; a leader's AppendEntries go out before it. A crash loses
+  // whatever has not completed.
+  bool asynchronous_disk = true;
+  double disk_completion_probability = 0.5;
   double propose_probability = 0.5;    // per step: a client write at the leader
   double read_probability = 0.2;       // per step: a ReadIndex read at the leader
   std::size_t max_entries_per_message = 3;
@@ -67,6 +75,9 @@ class RaftSimulator {
     PersistentState disk;
     targets::KvStateMachine machine;
     std::uint64_t applied_index = 0;
+    std::deque<Ready> unsynced;  // taken from the core, not yet on disk
+    std::int64_t paused_until_tick = 0;
+    std::vector<Message> held;   // arrived while paused
     int group = 0;  // partition group
   };
   struct InFlight {
@@ -85,6 +96,7 @@ class RaftSimulator {
 
   void start_node(SimulatedNode& node);
   void process_ready(SimulatedNode& node);
+  void complete_disk_writes(SimulatedNode& node);
   void enqueue(const Message& message, bool faulty);
   void inject_faults();
   void client_activity(bool faulty);
@@ -102,6 +114,7 @@ class RaftSimulator {
   std::uint64_t sequence_ = 0;
   std::int64_t now_ticks_ = 0;
   int step_ = 0;
+  bool chaos_phase_ = true;
   std::uint64_t next_command_ = 0;
   std::uint64_t next_read_context_ = 1;
 

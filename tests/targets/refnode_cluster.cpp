@@ -192,6 +192,19 @@ void RefnodeCluster::kill(int node) {
   nodes_[node].pid = -1;
 }
 
+int RefnodeCluster::wait_for_exit(int node, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(nodes_[node].pid, &status, WNOHANG) == nodes_[node].pid) {
+      nodes_[node].pid = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error(id(node) + " did not exit");
+}
+
 void RefnodeCluster::wipe_data(int node) { std::filesystem::remove_all(root_ / id(node)); }
 
 std::optional<json> RefnodeCluster::status(int node) {

@@ -50,6 +50,9 @@ class RefnodeCluster {
   void kill(int node);              // SIGKILL and reap
   bool running(int node) const { return nodes_[node].pid > 0; }
   void wipe_data(int node);
+  std::filesystem::path data_dir(int node) const { return root_ / id(node); }
+  // Waits for a node to exit by itself; returns its exit code (-1 if killed by a signal).
+  int wait_for_exit(int node, std::chrono::milliseconds timeout);
   std::uint16_t client_port(int node) const { return nodes_[node].client_port; }
   std::uint16_t peer_port(int node) const { return nodes_[node].peer_port; }
   std::string id(int node) const { return "n" + std::to_string(node + 1); }

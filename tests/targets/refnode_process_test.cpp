@@ -321,6 +321,45 @@ TEST(RefnodeProcess, HostileInputGetsErrorsNotCrashes) {
   EXPECT_TRUE(logged) << "garbage on the peer port was not logged";
 }
 
+TEST(RefnodeProcess, CorruptedWalIsRefusedLoudly) {
+  RefnodeCluster cluster(3);
+  cluster.start_all();
+  cluster.wait_for_leader(10s);
+  for (int value = 0; value < 20; ++value) ASSERT_EQ(cluster.write("x", value)["ok"], true);
+  cluster.kill(0);
+  const auto wal = cluster.data_dir(0) / "wal.log";
+  ASSERT_GT(std::filesystem::file_size(wal), 64u);
+  {
+    std::fstream file(wal, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(12);  // inside the first record's payload, with records after it
+    file.put('\x7f');
+  }
+  cluster.start(0);
+  const int exit_code = cluster.wait_for_exit(0, 10s);
+  EXPECT_EQ(exit_code, 1);
+  const std::string log = cluster.log_text(0);
+  EXPECT_NE(log.find("fatal"), std::string::npos) << log;
+  EXPECT_NE(log.find("checksum mismatch"), std::string::npos) << log;
+}
+
+TEST(RefnodeProcess, TornWalTailIsTruncatedAndTheNodeRejoins) {
+  RefnodeCluster cluster(3);
+  cluster.start_all();
+  cluster.wait_for_leader(10s);
+  for (int value = 0; value < 20; ++value) ASSERT_EQ(cluster.write("x", value)["ok"], true);
+  const int node = (cluster.wait_for_leader(10s) + 1) % 3;
+  cluster.kill(node);
+  const auto wal = cluster.data_dir(node) / "wal.log";
+  {
+    std::ofstream file(wal, std::ios::binary | std::ios::app);
+    file << std::string("\x40\x00\x00\x00\x12\x34", 6);  // half a header of a record that never finished
+  }
+  cluster.start(node);
+  const int leader = cluster.wait_for_leader(10s);
+  wait_until_caught_up(cluster, node, leader, 10s);
+  EXPECT_NE(cluster.log_text(node).find("torn tail"), std::string::npos);
+}
+
 int run_refnode(const std::vector<std::string>& arguments) {
   pid_t pid = ::fork();
   if (pid == 0) {
