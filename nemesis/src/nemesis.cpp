@@ -128,7 +128,12 @@ json Nemesis::start_loss(std::mt19937_64& random) {
 }
 
 json Nemesis::start_process_fault(FaultKind kind, std::mt19937_64& random) {
-  auto chosen = random_minority(random);
+  // Half the time the leader (the node whose loss matters most), else a random minority.
+  std::vector<std::string> chosen;
+  if (random() % 2 == 0) {
+    if (auto leader = target_.leader()) chosen = {*leader};
+  }
+  if (chosen.empty()) chosen = random_minority(random);
   recorder_(false, fmt::format("start-{}", to_string(kind)), chosen);
   for (const auto& node : chosen) {
     if (kind == FaultKind::kill) {
@@ -151,7 +156,14 @@ json Nemesis::start_clock(std::mt19937_64& random) {
     }
   }
   const bool strobe = random() % 3 == 0;
-  const auto chosen = random_subset(nodes, 1 + random() % nodes.size(), random);
+  auto chosen = random_subset(nodes, 1 + random() % nodes.size(), random);
+  if (random() % 2 == 0) {
+    // Half the time the leader's clock moves for sure: leases live there.
+    if (auto leader = target_.leader(); leader && std::find(chosen.begin(), chosen.end(), *leader) == chosen.end()) {
+      chosen.push_back(*leader);
+      std::sort(chosen.begin(), chosen.end());
+    }
+  }
   std::map<std::string, double> offsets;
   json plan = {{"mode", strobe ? "strobe" : "bump"}, {"offsets", json::object()}};
   for (const auto& node : chosen) {

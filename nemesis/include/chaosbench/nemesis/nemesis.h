@@ -2,7 +2,9 @@
 // recording each fault's start and stop through a callback (the harness writes
 // them as `nemesis` ops: an invoke with the plan, an info with what was done).
 // Network faults (partition, loss) are one combined desired state per node,
-// re-applied on each change, so stopping one never heals the other.
+// re-applied on each change, so stopping one never heals the other. Kill and
+// pause hit the leader half the time, otherwise a random minority; clock
+// faults move a random subset of clocks, half the time including the leader's.
 // run() and heal_all() are called from one thread; request_stop() from any.
 #pragma once
 
