@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -158,14 +159,38 @@ struct LoadClient : std::enable_shared_from_this<LoadClient> {
   }
 };
 
+// CPU seconds (user + system) a process has used so far, from /proc.
+double cpu_seconds(pid_t pid) {
+  std::FILE* file = std::fopen(fmt::format("/proc/{}/stat", pid).c_str(), "r");
+  if (file == nullptr) return 0;
+  char buffer[4096];
+  const std::size_t length = std::fread(buffer, 1, sizeof buffer - 1, file);
+  std::fclose(file);
+  buffer[length] = '\0';
+  const char* after_name = std::strrchr(buffer, ')');
+  if (after_name == nullptr) return 0;
+  unsigned long user = 0, system = 0;
+  // Fields after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  if (std::sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &user, &system) != 2) return 0;
+  return static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 struct PhaseResult {
   double operations_per_second = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
   std::uint64_t errors = 0;
   std::uint64_t operations = 0;
+  double node_cpu_microseconds_per_operation = 0;
+  double client_cpu_microseconds_per_operation = 0;
 };
 
-PhaseResult run_phase(std::uint16_t port, const std::string& op, int clients, std::chrono::seconds duration) {
+PhaseResult run_phase(const std::vector<pid_t>& node_pids, std::uint16_t port, const std::string& op, int clients,
+                      std::chrono::seconds duration) {
+  auto node_cpu = [&] {
+    double total = 0;
+    for (pid_t pid : node_pids) total += pid > 0 ? cpu_seconds(pid) : 0;
+    return total;
+  };
   asio::io_context io_context;
   std::vector<std::shared_ptr<LoadClient>> load;
   std::vector<std::vector<std::int64_t>> latencies(clients);
@@ -183,7 +208,11 @@ PhaseResult run_phase(std::uint16_t port, const std::string& op, int clients, st
   for (auto& series : latencies) series.clear();
   for (auto& client : load) client->errors = 0;
   const auto started = SteadyClock::now();
+  const double node_cpu_before = node_cpu();
+  const double client_cpu_before = cpu_seconds(::getpid());
   io_context.run_for(duration);
+  const double node_cpu_used = node_cpu() - node_cpu_before;
+  const double client_cpu_used = cpu_seconds(::getpid()) - client_cpu_before;
   const double elapsed = std::chrono::duration<double>(SteadyClock::now() - started).count();
   for (auto& client : load) {
     client->stopping = true;
@@ -200,6 +229,10 @@ PhaseResult run_phase(std::uint16_t port, const std::string& op, int clients, st
     return all[std::min(all.size() - 1, static_cast<std::size_t>(fraction * all.size()))] / 1000.0;
   };
   result.operations = all.size();
+  if (!all.empty()) {
+    result.node_cpu_microseconds_per_operation = node_cpu_used * 1e6 / static_cast<double>(all.size());
+    result.client_cpu_microseconds_per_operation = client_cpu_used * 1e6 / static_cast<double>(all.size());
+  }
   result.operations_per_second = all.size() / elapsed;
   result.p50_ms = percentile(0.50);
   result.p99_ms = percentile(0.99);
@@ -268,14 +301,20 @@ int main(int argc, char** argv) {
   int leader = find_leader(cluster, std::chrono::seconds(10));
   std::printf("3 nodes, fsync %s, read mode %s, %d clients, %d s per phase\n", fsync.c_str(), read_mode.c_str(),
               clients, seconds);
-  PhaseResult writes = run_phase(cluster.client_ports[leader], "write", clients, std::chrono::seconds(seconds));
-  PhaseResult reads = run_phase(cluster.client_ports[leader], "read", clients, std::chrono::seconds(seconds));
+  PhaseResult writes =
+      run_phase(cluster.pids, cluster.client_ports[leader], "write", clients, std::chrono::seconds(seconds));
+  PhaseResult reads =
+      run_phase(cluster.pids, cluster.client_ports[leader], "read", clients, std::chrono::seconds(seconds));
   auto status = request_once(cluster.client_ports[leader], {{"id", 0}, {"op", "status"}}, std::chrono::seconds(1));
-  std::printf("| phase | ops/s | p50 ms | p99 ms | p999 ms | errors |\n|---|---|---|---|---|---|\n");
-  std::printf("| write | %.0f | %.2f | %.2f | %.2f | %llu |\n", writes.operations_per_second, writes.p50_ms, writes.p99_ms,
-              writes.p999_ms, static_cast<unsigned long long>(writes.errors));
-  std::printf("| read (%s) | %.0f | %.2f | %.2f | %.2f | %llu |\n", read_mode.c_str(), reads.operations_per_second,
-              reads.p50_ms, reads.p99_ms, reads.p999_ms, static_cast<unsigned long long>(reads.errors));
+  std::printf(
+      "| phase | ops/s | p50 ms | p99 ms | p999 ms | errors | node CPU us/op (3 nodes) | client CPU us/op |\n"
+      "|---|---|---|---|---|---|---|---|\n");
+  for (const auto& [name, result] : {std::pair<std::string, const PhaseResult&>{"write", writes},
+                                     std::pair<std::string, const PhaseResult&>{"read (" + read_mode + ")", reads}}) {
+    std::printf("| %s | %.0f | %.2f | %.2f | %.2f | %llu | %.1f | %.1f |\n", name.c_str(), result.operations_per_second,
+                result.p50_ms, result.p99_ms, result.p999_ms, static_cast<unsigned long long>(result.errors),
+                result.node_cpu_microseconds_per_operation, result.client_cpu_microseconds_per_operation);
+  }
   if (status) std::printf("leader status after load: %s\n", (*status)["value"].dump().c_str());
   std::vector<double> failover_times;
   for (int round = 0; round < failovers; ++round) {
