@@ -64,7 +64,7 @@ bool RaftNode::in_leader_lease() const {
 }
 
 void RaftNode::tick() {
-  ++ticks_since_start_;
+  if (ticks_since_start_ < config_.election_ticks) ++ticks_since_start_;  // saturates: only "< election_ticks" matters
   if (role_ == Role::leader) {
     ++heartbeat_elapsed_;
     ++election_elapsed_;
