@@ -111,8 +111,9 @@ void RaftServer::flush() {
     // (acknowledge_persisted). Everything else waits for the disk.
     auto after_sync = std::make_shared<std::vector<Message>>();
     for (auto& message : ready->messages) {
+      // ...but never ahead of a term or vote that is not yet durable.
       const bool replication = node_->role() == Role::leader && message.term == node_->term() &&
-                               !ready->hard_state &&
+                               !ready->hard_state && unsynced_hard_states_ == 0 &&
                                (message.type == MessageType::append_entries ||
                                 message.type == MessageType::install_snapshot);
       if (replication) {
@@ -129,10 +130,12 @@ void RaftServer::flush() {
     }
     // FIFO through the storage worker keeps every Ready's effects in order.
     ++pending_syncs_;
+    if (ready->hard_state) ++unsynced_hard_states_;
     storage_worker_->submit(
         needs_disk ? std::function<void()>([this, ready] { storage_.stage(*ready); }) : std::function<void()>(),
         [this, ready, after_sync] {
           --pending_syncs_;
+          if (ready->hard_state) --unsynced_hard_states_;
           complete(*ready, *after_sync);
         });
   }

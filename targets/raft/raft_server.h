@@ -87,6 +87,7 @@ class RaftServer {
   // Declared after everything its jobs touch, so it is destroyed (thread joined) first.
   std::unique_ptr<targets::StorageWorker> storage_worker_;
   int pending_syncs_ = 0;
+  int unsynced_hard_states_ = 0;  // Readies with a term/vote change still on their way to disk
   Role logged_role_ = Role::follower;
   std::uint64_t logged_term_ = 0;
   std::string logged_leader_;

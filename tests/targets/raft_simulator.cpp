@@ -83,8 +83,11 @@ void RaftSimulator::process_ready(SimulatedNode& node) {
     if (ready.empty()) break;
     std::vector<Message> after_sync;
     const bool leader = node.core->role() == Role::leader;
+    bool unsynced_hard_state = false;
+    for (const auto& pending : node.unsynced) unsynced_hard_state = unsynced_hard_state || pending.hard_state.has_value();
     for (auto& message : ready.messages) {
       const bool replication = leader && message.term == node.core->term() && !ready.hard_state &&
+                               !unsynced_hard_state &&
                                (message.type == MessageType::append_entries ||
                                 message.type == MessageType::install_snapshot);
       if (replication) {
