@@ -10,6 +10,7 @@
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/sandbox_session.h"
 #include "chaosbench/harness/exit_code.h"
+#include "chaosbench/harness/report_command.h"
 #include "chaosbench/harness/run_command.h"
 
 using namespace chaosbench::harness;
@@ -95,6 +96,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_app->add_option("--refnode", run.refnode, "The node executable (default: refnode next to harness)");
 
+  ReportCommandOptions report;
+  CLI::App* report_app = app.add_subcommand(
+      "report", "Regenerate a run's report.html and junit.xml (RUN_DIR), or the store's index.html (--index)");
+  report_app->add_option("run_directory", report.run_directory, "Run directory: STORE/<test>/<timestamp>");
+  report_app->add_flag("--index", report.index, "Regenerate STORE/index.html, listing every run in the store");
+  report_app->add_option("--store", report.store, "Store directory, with --index")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -133,6 +141,7 @@ int main(int argc, char** argv) {
 
   try {
     if (check_app->parsed()) return run_check_command(check, std::cout, std::cerr);
+    if (report_app->parsed()) return run_report_command(report, std::cout, std::cerr);
   } catch (const std::exception& error) {
     std::cerr << "harness: " << error.what() << "\n";
     return kExitHarnessFailed;

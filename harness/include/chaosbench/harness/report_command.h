@@ -1,0 +1,20 @@
+// `harness report RUN_DIR` regenerates a run's report.html and junit.xml;
+// `harness report --index [--store DIR]` regenerates STORE/index.html.
+// Returns the exit code: 0 when the files were written, 3 (one-line message on
+// `errors`) when an input is missing or malformed or a file cannot be written.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+namespace chaosbench::harness {
+
+struct ReportCommandOptions {
+  std::string run_directory;  // "" with index
+  bool index = false;
+  std::string store = "store";
+};
+
+int run_report_command(const ReportCommandOptions& options, std::ostream& out, std::ostream& errors);
+
+}  // namespace chaosbench::harness
