@@ -1,0 +1,106 @@
+// Elle-style transactional anomaly checker for list-append and rw-register txn
+// histories: infers ww/wr/rw (and process/real-time) dependencies, finds cycles
+// (Tarjan SCCs, then shortest cycles per SCC by BFS), names each anomaly (G0,
+// G1a, G1b, G1c, G-single, G2-item, internal, lost-update, ...) and explains it
+// in plain words. Pure function of the history; a time limit yields `unknown`.
+//
+// Txn values (DESIGN.md): [["append","x",3],["r","y",[1,2]]] for list-append,
+// [["w","x",3],["r","y",2]] for rw-register; keys are strings or integers. An ok
+// txn is read from its completion, info and fail txns from their invocation.
+// Assumptions (as in Elle): appended (written) values are unique per key.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "chaosbench/checkers/history.h"
+#include "chaosbench/checkers/verdict.h"
+
+namespace chaosbench::checkers {
+
+// Named consistency models and the anomalies each forbids (Adya / Elle):
+//  read-uncommitted      G0
+//  read-committed        G0 G1a G1b G1c
+//  monotonic-atomic-view G0 G1a G1b G1c (as read-committed; no item-level check)
+//  consistent-view       + G-single
+//  snapshot-isolation    + G-single lost-update
+//  repeatable-read       + G-single G2-item lost-update
+//  serializable          + G-single G2-item lost-update
+//  strong-session-serializable  serializable + the -process variants
+//  strict-serializable   serializable + the -process and -realtime variants
+// Every model forbids the data anomalies: internal, incompatible-order,
+// duplicate-elements, garbage-read. `-process`/`-realtime` variants are cycles
+// that need a process-order or real-time edge; those edges are only inferred
+// for the models that forbid them.
+enum class ConsistencyModel {
+  read_uncommitted,
+  read_committed,
+  monotonic_atomic_view,
+  consistent_view,
+  snapshot_isolation,
+  repeatable_read,
+  serializable,
+  strong_session_serializable,
+  strict_serializable,
+};
+std::optional<ConsistencyModel> parse_consistency_model(std::string_view text);
+std::string_view to_string(ConsistencyModel model);
+std::vector<std::string> forbidden_anomalies(ConsistencyModel model);
+bool model_forbids(ConsistencyModel model, std::string_view anomaly);
+
+enum class TxnWorkload { list_append, rw_register };
+
+struct ElleOptions {
+  ConsistencyModel model = ConsistencyModel::serializable;
+  std::chrono::milliseconds time_limit{0};  // 0: no limit (cycle search only)
+  std::size_t max_anomalies_per_type = 8;   // evidence kept per anomaly type
+  std::size_t max_cycle_search_starts = 256;  // BFS starts per SCC and search level
+};
+
+// One step of a cycle: txn `from` -> txn `to`, of `kind` (ww, wr, rw, process,
+// realtime), with why in plain words.
+struct CycleStep {
+  std::uint32_t from = 0;  // history index of the txn's invocation
+  std::uint32_t to = 0;
+  std::string kind;
+  std::string explanation;
+};
+
+struct Anomaly {
+  std::string type;        // e.g. "G-single", "G1a", "lost-update"
+  bool forbidden = true;   // by the options' model
+  std::string explanation; // one or more sentences
+  std::vector<std::uint32_t> operations;  // history indices (invocations) involved
+  std::vector<CycleStep> cycle;           // empty for non-cycle anomalies
+};
+
+struct ElleResult {
+  Verdict verdict = Verdict::valid;
+  std::string reason;
+  ConsistencyModel model = ConsistencyModel::serializable;
+  std::size_t transactions = 0;      // ok + info txns in the graph
+  std::size_t edges = 0;
+  std::size_t strongly_connected_components = 0;  // non-trivial ones
+  // type -> count (every anomaly found, including ones the model allows).
+  std::vector<std::pair<std::string, std::size_t>> anomaly_counts;
+  std::vector<Anomaly> anomalies;    // evidence, up to max_anomalies_per_type per type
+  std::vector<std::string> models_ruled_out;  // named models some found anomaly violates
+  double elapsed_seconds = 0;
+};
+
+// Throws HistoryError ("op N: field 'value': ...") on malformed txn values or
+// on a value appended (written) twice to one key.
+ElleResult check_list_append(const History& history, const ElleOptions& options);
+ElleResult check_rw_register(const History& history, const ElleOptions& options);
+ElleResult check_transactions(const History& history, TxnWorkload workload, const ElleOptions& options);
+
+nlohmann::json to_json(const ElleResult& result);
+std::string describe(const ElleResult& result);
+
+}  // namespace chaosbench::checkers

@@ -1,0 +1,523 @@
+#include "chaosbench/checkers/sequential.h"
+
+#include "chaosbench/checkers/linearizability.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <thread>
+#include <set>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace chaosbench::checkers {
+namespace {
+
+constexpr const char* kStoppedReason = "not checked: another partition is invalid";
+constexpr std::uint32_t kNoCandidate = 0xffffffffu;
+constexpr std::uint32_t kExhausted = 0xfffffffeu;  // a node whose only child failed
+
+std::uint64_t mix64(std::uint64_t value) {
+  value ^= value >> 33;
+  value *= 0xff51afd7ed558ccdULL;
+  value ^= value >> 33;
+  value *= 0xc4ceb9fe1a85ec53ULL;
+  value ^= value >> 33;
+  return value;
+}
+
+struct Limits {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::size_t memory_limit = 0;
+  std::atomic<std::size_t>* memory_used = nullptr;
+  std::atomic<bool>* stop = nullptr;
+};
+
+// Set of (per-process positions, state) pairs already explored; positions in one arena.
+class VisitedSet {
+ public:
+  VisitedSet(std::size_t width, const Limits& limits) : width_(width), limits_(limits), slots_(1024) {
+    account(slots_.size() * sizeof(Slot));
+  }
+  ~VisitedSet() { limits_.memory_used->fetch_sub(accounted_); }
+  VisitedSet(const VisitedSet&) = delete;
+  VisitedSet& operator=(const VisitedSet&) = delete;
+
+  bool insert(std::uint64_t positions_hash, std::uint32_t state, const std::uint32_t* positions) {
+    std::uint64_t hash = mix64(positions_hash ^ (state * 0x9E3779B97F4A7C15ULL)) | 1;
+    std::size_t mask = slots_.size() - 1;
+    for (std::size_t index = hash & mask;; index = (index + 1) & mask) {
+      Slot& slot = slots_[index];
+      if (slot.hash == 0) {
+        slot = Slot{hash, state, static_cast<std::uint32_t>(arena_.size() / width_)};
+        std::size_t before = arena_.capacity();
+        arena_.insert(arena_.end(), positions, positions + width_);
+        if (arena_.capacity() != before) account((arena_.capacity() - before) * sizeof(std::uint32_t));
+        if (++count_ * 2 > slots_.size()) grow();
+        return true;
+      }
+      if (slot.hash == hash && slot.state == state &&
+          std::memcmp(&arena_[std::size_t{slot.positions} * width_], positions, width_ * sizeof(std::uint32_t)) == 0) {
+        return false;
+      }
+    }
+  }
+  std::size_t size() const { return count_; }
+  bool over_memory_limit() const { return limits_.memory_used->load(std::memory_order_relaxed) > limits_.memory_limit; }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t state = 0;
+    std::uint32_t positions = 0;
+  };
+  void grow() {
+    std::vector<Slot> old(slots_.size() * 2);
+    old.swap(slots_);
+    account(slots_.size() * sizeof(Slot));
+    std::size_t mask = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.hash == 0) continue;
+      std::size_t index = slot.hash & mask;
+      while (slots_[index].hash != 0) index = (index + 1) & mask;
+      slots_[index] = slot;
+    }
+    limits_.memory_used->fetch_sub(old.size() * sizeof(Slot));
+    accounted_ -= old.size() * sizeof(Slot);
+  }
+  void account(std::size_t bytes) {
+    accounted_ += bytes;
+    limits_.memory_used->fetch_add(bytes, std::memory_order_relaxed);
+  }
+  std::size_t width_;
+  const Limits& limits_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> arena_;
+  std::size_t count_ = 0;
+  std::size_t accounted_ = 0;
+};
+
+struct Partition {
+  std::string key;
+  std::vector<ModelOperation> operations;
+  std::uint32_t key_count = 1;
+};
+
+struct Outcome {
+  Verdict verdict = Verdict::valid;
+  std::string limit_reason;
+  std::uint64_t states_explored = 0;
+  std::size_t best_depth = 0;
+  // Evidence pass: at the first dead end of depth best_depth.
+  bool evidence_taken = false;
+  std::vector<std::uint32_t> order;
+  std::vector<std::uint32_t> positions;
+  std::uint32_t state = 0;
+};
+
+class SequentialSearch {
+ public:
+  SequentialSearch(const std::vector<ModelOperation>& operations, Model& model, const Limits& limits)
+      : operations_(operations), model_(model), limits_(limits) {}
+
+  // Per-process op lists (indices into operations), in invocation order.
+  void set_processes(std::vector<std::vector<std::uint32_t>> processes) {
+    processes_ = std::move(processes);
+    zobrist_offset_.assign(processes_.size() + 1, 0);
+    for (std::size_t process = 0; process < processes_.size(); ++process) {
+      zobrist_offset_[process + 1] = zobrist_offset_[process] + static_cast<std::uint32_t>(processes_[process].size()) + 1;
+    }
+    zobrist_.resize(zobrist_offset_.back());
+    for (std::size_t index = 0; index < zobrist_.size(); ++index) zobrist_[index] = mix64(index * 0x9E3779B97F4A7C15ULL + 7);
+  }
+
+  Outcome run(bool want_evidence, std::size_t evidence_depth) {
+    Outcome outcome;
+    const std::size_t width = processes_.size();
+    std::vector<std::uint32_t> positions(width, 0);
+    std::uint64_t hash = 0;
+    for (std::size_t process = 0; process < width; ++process) hash ^= zobrist_[zobrist_offset_[process]];
+    std::size_t remaining = 0;
+    for (const ModelOperation& op : operations_) remaining += op.outcome_unknown ? 0 : 1;
+    if (remaining == 0) return outcome;
+    VisitedSet visited(std::max<std::size_t>(width, 1), limits_);
+    std::uint32_t state = model_.initial_state();
+    visited.insert(hash, state, positions.data());
+
+    struct Frame {
+      std::uint32_t process;
+      std::uint32_t previous_state;
+      bool parent_forced;
+    };
+    std::vector<Frame> stack;
+    std::uint32_t last_tried = kNoCandidate;  // none tried yet at this node
+    bool had_child = false;
+    std::uint64_t iterations = 0;
+    auto invocation_of_next = [&](std::size_t process) {
+      return positions[process] < processes_[process].size()
+                 ? operations_[processes_[process][positions[process]]].invocation
+                 : kNoCandidate;
+    };
+    while (true) {
+      if ((++iterations & 1023) == 0) {
+        if (limits_.stop->load(std::memory_order_relaxed)) {
+          outcome.verdict = Verdict::unknown;
+          outcome.limit_reason = kStoppedReason;
+          break;
+        }
+        if (std::chrono::steady_clock::now() > limits_.deadline) {
+          outcome.verdict = Verdict::unknown;
+          outcome.limit_reason = "time limit reached";
+          break;
+        }
+        if (visited.over_memory_limit()) {
+          outcome.verdict = Verdict::unknown;
+          outcome.limit_reason = "memory limit reached";
+          break;
+        }
+      }
+      // A read that can go now is the only child worth trying: if any order of
+      // the rest works, one that starts with this read works too (it changes no
+      // state and only ops of other processes move behind it).
+      std::uint32_t chosen = kNoCandidate;
+      std::uint32_t chosen_invocation = kNoCandidate;
+      bool forced = false;
+      if (last_tried == kNoCandidate) {
+        for (std::size_t process = 0; process < width && !forced; ++process) {
+          if (positions[process] >= processes_[process].size()) continue;
+          std::uint32_t op = processes_[process][positions[process]];
+          if (!is_read_only(operations_[op]) || model_.step(state, op) == Model::kImpossible) continue;
+          forced = true;
+          chosen = static_cast<std::uint32_t>(process);
+          chosen_invocation = kExhausted;  // coming back here means this node failed
+        }
+      }
+      // Otherwise the process whose next op was invoked earliest after the last
+      // one tried here (real-time order first: valid histories finish fast).
+      for (std::size_t process = 0; process < width && !forced; ++process) {
+        std::uint32_t invocation = invocation_of_next(process);
+        if (invocation == kNoCandidate) continue;
+        if (last_tried != kNoCandidate && invocation <= last_tried) continue;
+        if (invocation < chosen_invocation) {
+          chosen_invocation = invocation;
+          chosen = static_cast<std::uint32_t>(process);
+        }
+      }
+      if (chosen == kNoCandidate) {
+        // Dead end (or every child explored): backtrack.
+        if (!had_child && stack.size() >= outcome.best_depth) {
+          outcome.best_depth = stack.size();
+          if (want_evidence && !outcome.evidence_taken && stack.size() == evidence_depth) {
+            outcome.evidence_taken = true;
+            for (const Frame& frame : stack) outcome.order.push_back(frame.process);
+            outcome.positions = positions;
+            outcome.state = state;
+          }
+        }
+        if (stack.empty()) {
+          outcome.verdict = Verdict::invalid;
+          break;
+        }
+        Frame frame = stack.back();
+        stack.pop_back();
+        --positions[frame.process];
+        std::uint32_t base = zobrist_offset_[frame.process];
+        hash ^= zobrist_[base + positions[frame.process] + 1] ^ zobrist_[base + positions[frame.process]];
+        std::uint32_t op = processes_[frame.process][positions[frame.process]];
+        if (!operations_[op].outcome_unknown) ++remaining;
+        state = frame.previous_state;
+        last_tried = frame.parent_forced ? kExhausted : operations_[op].invocation;
+        had_child = true;
+        continue;
+      }
+      last_tried = chosen_invocation;
+      std::uint32_t op = processes_[chosen][positions[chosen]];
+      std::uint32_t next_state = model_.step(state, op);
+      if (next_state == Model::kImpossible) continue;
+      std::uint32_t base = zobrist_offset_[chosen];
+      std::uint64_t next_hash = hash ^ zobrist_[base + positions[chosen]] ^ zobrist_[base + positions[chosen] + 1];
+      ++positions[chosen];
+      if (!visited.insert(next_hash, next_state, positions.data())) {
+        --positions[chosen];
+        continue;
+      }
+      stack.push_back(Frame{chosen, state, forced});
+      hash = next_hash;
+      state = next_state;
+      last_tried = kNoCandidate;
+      had_child = false;
+      if (!operations_[op].outcome_unknown && --remaining == 0) break;
+    }
+    outcome.states_explored = visited.size();
+    return outcome;
+  }
+
+  const std::vector<std::vector<std::uint32_t>>& processes() const { return processes_; }
+
+ private:
+  const std::vector<ModelOperation>& operations_;
+  Model& model_;
+  const Limits& limits_;
+  std::vector<std::vector<std::uint32_t>> processes_;
+  std::vector<std::uint32_t> zobrist_offset_;
+  std::vector<std::uint64_t> zobrist_;
+};
+
+// As in the linearizability checker: unknown writes nobody observed can be left out.
+void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations) {
+  using Kind = ModelOperation::Kind;
+  auto slot_value = [](const ModelOperation& op, Value value) {
+    return (static_cast<std::uint64_t>(op.key_slot) << 32) | value.id;
+  };
+  while (true) {
+    std::unordered_set<std::uint64_t> observed;
+    for (const ModelOperation& op : operations) {
+      if (op.kind == Kind::read && !op.argument.is_null()) observed.insert(slot_value(op, op.argument));
+      if (op.kind == Kind::cas) observed.insert(slot_value(op, op.argument));
+    }
+    std::size_t before = operations.size();
+    std::erase_if(operations, [&](const ModelOperation& op) {
+      if (!op.outcome_unknown) return false;
+      if (op.kind == Kind::write) return !observed.contains(slot_value(op, op.argument));
+      if (op.kind == Kind::cas) return !observed.contains(slot_value(op, op.second));
+      return false;
+    });
+    if (operations.size() == before) return;
+  }
+}
+
+SequentialPartitionReport check_partition(const History& history, const Partition& partition,
+                                          const SequentialOptions& options, const OperationDecoder& decoder,
+                                          const Limits& limits) {
+  SequentialPartitionReport report;
+  report.key = partition.key;
+  report.operations = partition.operations.size();
+  std::map<std::int64_t, std::uint32_t> slot_of_process;
+  std::vector<std::vector<std::uint32_t>> processes;
+  for (std::uint32_t index = 0; index < partition.operations.size(); ++index) {
+    std::int64_t process = history.operations[partition.operations[index].invocation].process;
+    auto [it, inserted] = slot_of_process.try_emplace(process, static_cast<std::uint32_t>(processes.size()));
+    if (inserted) processes.emplace_back();
+    processes[it->second].push_back(index);
+  }
+  report.processes = processes.size();
+  auto model = make_model(options.model, decoder, partition.operations, partition.key_count);
+  SequentialSearch search(partition.operations, *model, limits);
+  search.set_processes(std::move(processes));
+  Outcome outcome = search.run(false, 0);
+  report.verdict = outcome.verdict;
+  report.states_explored = outcome.states_explored;
+  if (outcome.verdict == Verdict::unknown) {
+    report.reason = outcome.limit_reason == kStoppedReason
+                        ? kStoppedReason
+                        : fmt::format("{} after {} explored states", outcome.limit_reason, outcome.states_explored);
+    return report;
+  }
+  if (outcome.verdict == Verdict::valid) return report;
+  report.reason = fmt::format("no order of the {} ops keeps every process's own order; the longest legal order has {} op(s)",
+                              partition.operations.size(), outcome.best_depth);
+  if (!options.collect_evidence) return report;
+  Outcome evidence = search.run(true, outcome.best_depth);
+  if (!evidence.evidence_taken) return report;
+  std::vector<std::uint32_t> cursor(search.processes().size(), 0);
+  for (std::uint32_t process : evidence.order) {
+    report.longest_order.push_back(partition.operations[search.processes()[process][cursor[process]++]].invocation);
+  }
+  report.state_after_longest_order = model->describe_state(evidence.state);
+  for (std::size_t process = 0; process < search.processes().size(); ++process) {
+    if (evidence.positions[process] >= search.processes()[process].size()) continue;
+    const ModelOperation& op = partition.operations[search.processes()[process][evidence.positions[process]]];
+    report.blocked_invocations.push_back(op.invocation);
+    if (report.blocked_operations.size() < 20) report.blocked_operations.push_back(describe_operation(decoder, op));
+  }
+  if (!report.blocked_operations.empty()) {
+    report.reason = fmt::format("after the longest legal order ({} ops, state {}), no process's next op can go next, e.g. {}",
+                                report.longest_order.size(), report.state_after_longest_order,
+                                report.blocked_operations.front());
+  }
+  return report;
+}
+
+}  // namespace
+
+SequentialResult check_sequential_consistency(const History& history, const SequentialOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  SequentialResult result;
+  result.per_key = options.partition_by_key;
+  // Linearizable implies sequentially consistent: the fast WGL search (real-time
+  // order prunes it) settles every partition it finds linearizable; the SC
+  // search runs only on the others.
+  LinearizabilityOptions linearizable;
+  linearizable.model = options.model;
+  linearizable.partition_by_key = options.partition_by_key;
+  linearizable.check_every_partition = true;
+  linearizable.time_limit = options.time_limit;
+  linearizable.memory_limit_bytes = options.memory_limit_bytes;
+  linearizable.threads = options.threads;
+  linearizable.collect_evidence = false;
+  LinearizabilityResult witness = check_linearizability(history, linearizable);
+  std::set<std::string> undecided_keys;
+  for (const PartitionReport& report : witness.reports) undecided_keys.insert(report.key);
+  result.linearizable_partitions = witness.partitions - undecided_keys.size();
+  OperationDecoder decoder(history, options.model.kind);
+  std::vector<Partition> partitions;
+  std::map<std::uint32_t, std::size_t> partition_of_key;
+  std::map<std::uint32_t, std::uint32_t> slot_of_key;
+  if (!options.partition_by_key) partitions.emplace_back();
+  for (const OperationPair& pair : pair_operations(history)) {
+    if (pair.outcome == OpType::fail) continue;
+    ModelOperation op = decoder.decode(pair);
+    if (op.outcome_unknown && is_read_only(op)) continue;
+    std::uint32_t key = history.operations[pair.invocation].key;
+    if (options.partition_by_key) {
+      if (!undecided_keys.contains(history.keys.name(key))) {
+        ++result.operations;
+        continue;
+      }
+      auto [it, inserted] = partition_of_key.try_emplace(key, partitions.size());
+      if (inserted) {
+        partitions.emplace_back();
+        partitions.back().key = history.keys.name(key);
+      }
+      partitions[it->second].operations.push_back(op);
+    } else {
+      auto [it, inserted] = slot_of_key.try_emplace(key, static_cast<std::uint32_t>(slot_of_key.size()));
+      op.key_slot = it->second;
+      partitions[0].operations.push_back(op);
+    }
+  }
+  if (!options.partition_by_key) {
+    partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
+    if (witness.verdict == Verdict::valid) {
+      result.operations += partitions[0].operations.size();
+      partitions.clear();
+    }
+  }
+  for (Partition& partition : partitions) {
+    if (options.model.kind == ModelKind::cas_register) drop_unobserved_unknown_writes(partition.operations);
+    result.operations += partition.operations.size();
+  }
+  result.partitions = partitions.size() + result.linearizable_partitions;
+
+  std::atomic<std::size_t> memory_used{0};
+  std::atomic<bool> stop{false};
+  Limits limits;
+  limits.stop = &stop;
+  limits.memory_limit = options.memory_limit_bytes;
+  limits.memory_used = &memory_used;
+  if (options.time_limit.count() > 0) limits.deadline = started + options.time_limit;
+
+  std::vector<std::size_t> order(partitions.size());
+  for (std::size_t index = 0; index < order.size(); ++index) order[index] = index;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t left, std::size_t right) {
+    return partitions[left].operations.size() < partitions[right].operations.size();
+  });
+  std::vector<SequentialPartitionReport> reports(partitions.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t taken = next++; taken < order.size(); taken = next++) {
+      std::size_t index = order[taken];
+      if (stop.load()) {
+        reports[index].key = partitions[index].key;
+        reports[index].verdict = Verdict::unknown;
+        reports[index].reason = kStoppedReason;
+        continue;
+      }
+      reports[index] = check_partition(history, partitions[index], options, decoder, limits);
+      if (reports[index].verdict == Verdict::invalid && !options.check_every_partition) stop = true;
+    }
+  };
+  unsigned thread_count = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  thread_count = static_cast<unsigned>(std::min<std::size_t>(thread_count, partitions.size()));
+  if (thread_count <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> threads;
+    for (unsigned index = 0; index < thread_count; ++index) threads.emplace_back(worker);
+    for (auto& thread : threads) thread.join();
+  }
+
+  std::size_t unknown_count = 0;
+  for (SequentialPartitionReport& report : reports) {
+    result.states_explored += report.states_explored;
+    if (report.reason == kStoppedReason) {
+      ++result.partitions_not_checked;
+      continue;
+    }
+    result.verdict = combine(result.verdict, report.verdict);
+    if (report.verdict == Verdict::unknown) ++unknown_count;
+    if (report.verdict != Verdict::valid) result.reports.push_back(std::move(report));
+  }
+  auto key_label = [](const SequentialPartitionReport& report) {
+    return report.key.empty() ? std::string() : fmt::format("key {}: ", report.key);
+  };
+  const char* scope = options.partition_by_key ? "per key" : "as a whole";
+  if (result.verdict == Verdict::valid) {
+    result.reason = fmt::format("{} operations in {} partition(s) are sequentially consistent ({})", result.operations,
+                                result.partitions, scope);
+  } else if (result.verdict == Verdict::invalid) {
+    auto first = std::find_if(result.reports.begin(), result.reports.end(),
+                              [](const SequentialPartitionReport& report) { return report.verdict == Verdict::invalid; });
+    result.reason = fmt::format("not sequentially consistent ({}): {}{}", scope, key_label(*first), first->reason);
+    if (result.partitions_not_checked) {
+      result.reason += fmt::format(" ({} other partition(s) not checked)", result.partitions_not_checked);
+    }
+  } else {
+    result.reason = fmt::format("{} of {} partition(s) undecided: {}{}", unknown_count, result.partitions,
+                                key_label(result.reports.front()), result.reports.front().reason);
+  }
+  result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+nlohmann::json to_json(const SequentialResult& result) {
+  nlohmann::json partitions = nlohmann::json::array();
+  for (const SequentialPartitionReport& report : result.reports) {
+    nlohmann::json entry{{"key", report.key},
+                         {"verdict", to_string(report.verdict)},
+                         {"reason", report.reason},
+                         {"operations", report.operations},
+                         {"processes", report.processes},
+                         {"states_explored", report.states_explored}};
+    if (report.verdict == Verdict::invalid) {
+      entry["longest_order"] = report.longest_order;
+      entry["state_after_longest_order"] = report.state_after_longest_order;
+      entry["blocked_indices"] = report.blocked_invocations;
+      entry["blocked_operations"] = report.blocked_operations;
+    }
+    partitions.push_back(std::move(entry));
+  }
+  return nlohmann::json{{"checker", "sequential"},
+                        {"verdict", to_string(result.verdict)},
+                        {"reason", result.reason},
+                        {"scope", result.per_key ? "per-key" : "whole-history"},
+                        {"operations", result.operations},
+                        {"partitions", result.partitions},
+                        {"linearizable_partitions", result.linearizable_partitions},
+                        {"partitions_not_checked", result.partitions_not_checked},
+                        {"states_explored", result.states_explored},
+                        {"elapsed_seconds", result.elapsed_seconds},
+                        {"anomalies", std::move(partitions)}};
+}
+
+std::string describe(const SequentialResult& result, const History& history) {
+  std::string text = fmt::format("{}: {}\n", to_string(result.verdict), result.reason);
+  for (const SequentialPartitionReport& report : result.reports) {
+    text += fmt::format("  {}{}: {}\n", report.key.empty() ? "" : "key " + report.key + " ", to_string(report.verdict),
+                        report.reason);
+    if (report.verdict != Verdict::invalid) continue;
+    std::size_t shown = std::min<std::size_t>(report.longest_order.size(), 8);
+    text += fmt::format("    longest legal order: {} op(s){}", report.longest_order.size(), shown ? ", ending with" : "");
+    for (std::size_t index = report.longest_order.size() - shown; index < report.longest_order.size(); ++index) {
+      std::uint32_t invocation = report.longest_order[index];
+      text += fmt::format(" #{} {}", invocation, history.function_name(history.operations[invocation]));
+    }
+    text += "\n    next op of each process, none possible then:\n";
+    for (const std::string& op : report.blocked_operations) text += fmt::format("      {}\n", op);
+  }
+  return text;
+}
+
+}  // namespace chaosbench::checkers
