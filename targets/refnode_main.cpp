@@ -1,11 +1,10 @@
 // refnode: runs one reference protocol node (currently Raft). Exit codes:
 // 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure (I/O error, corrupted
 // WAL), 3 bad flags or configuration (one-line message on stderr).
+#include <boost/asio.hpp>
 #include <csignal>
 #include <cstdio>
 #include <exception>
-
-#include <boost/asio.hpp>
 
 #include "common/logger.h"
 #include "common/node_config.h"

@@ -47,16 +47,15 @@ void ClientConnection::write_next() {
   writing_ = true;
   in_flight_.swap(pending_output_);
   pending_output_.clear();
-  asio::async_write(socket_, asio::buffer(in_flight_),
-                    [self = shared_from_this()](error_code error, std::size_t) {
-                      self->writing_ = false;
-                      self->in_flight_.clear();
-                      if (error) {
-                        self->close();
-                        return;
-                      }
-                      self->write_next();
-                    });
+  asio::async_write(socket_, asio::buffer(in_flight_), [self = shared_from_this()](error_code error, std::size_t) {
+    self->writing_ = false;
+    self->in_flight_.clear();
+    if (error) {
+      self->close();
+      return;
+    }
+    self->write_next();
+  });
 }
 
 void ClientConnection::close() {

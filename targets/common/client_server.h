@@ -6,14 +6,13 @@
 // connection is closed. Single-threaded, like the io_context it runs on.
 #pragma once
 
+#include <boost/asio.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <string>
-
-#include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "common/logger.h"
 

@@ -18,8 +18,7 @@ class Clock {
 class MonotonicClock final : public Clock {
  public:
   std::int64_t now_nanoseconds() const override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
 };
@@ -28,8 +27,7 @@ class MonotonicClock final : public Clock {
 class WallClock final : public Clock {
  public:
   std::int64_t now_nanoseconds() const override {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
 };

@@ -1,9 +1,9 @@
 #include "common/kv_state_machine.h"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace chaosbench::targets {
 namespace {

@@ -16,8 +16,8 @@ void Logger::write(std::string_view text) {
   gmtime_r(&seconds, &calendar);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &calendar);
-  std::string line = fmt::format("{}.{:03d}Z {} {} term={} {}\n", stamp, static_cast<int>(milliseconds), node_id_,
-                                 role_, term_, text);
+  std::string line =
+      fmt::format("{}.{:03d}Z {} {} term={} {}\n", stamp, static_cast<int>(milliseconds), node_id_, role_, term_, text);
   std::string_view remaining = line;
   while (!remaining.empty()) {
     ssize_t written = ::write(STDERR_FILENO, remaining.data(), remaining.size());

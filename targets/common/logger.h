@@ -3,12 +3,12 @@
 // The runtime updates role and term as they change. Single-threaded use.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace chaosbench::targets {
 

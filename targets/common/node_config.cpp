@@ -1,11 +1,11 @@
 #include "common/node_config.h"
 
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace chaosbench::targets {
@@ -30,8 +30,10 @@ void load_config_file(const std::string& path, NodeConfig& config) {
     document = nlohmann::json::parse(input);
     if (!document.is_object()) throw ConfigError(fmt::format("--config {}: top level must be an object", path));
     for (auto& [key, value] : document.items()) {
-      if (key == "protocol") config.protocol = value.get<std::string>();
-      else if (key == "id") config.id = value.get<std::string>();
+      if (key == "protocol")
+        config.protocol = value.get<std::string>();
+      else if (key == "id")
+        config.id = value.get<std::string>();
       else if (key == "peers") {
         if (value.is_string()) {
           config.peers = parse_peer_list(value.get<std::string>());
@@ -41,19 +43,32 @@ void load_config_file(const std::string& path, NodeConfig& config) {
             config.peers.push_back(parse_peer_list(peer_id + "=" + address.get<std::string>()).front());
           }
         }
-      } else if (key == "client_host") config.client_host = value.get<std::string>();
-      else if (key == "client_port") config.client_port = parse_port(std::to_string(value.get<long>()), "client_port");
-      else if (key == "data_dir") config.data_dir = value.get<std::string>();
-      else if (key == "read_mode") config.read_mode = value.get<std::string>();
-      else if (key == "bugs") config.bugs = value.get<std::set<std::string>>();
-      else if (key == "fsync") config.fsync = value.get<bool>();
-      else if (key == "tick_ms") config.tick_milliseconds = value.get<int>();
-      else if (key == "election_ticks") config.election_ticks = value.get<int>();
-      else if (key == "heartbeat_ticks") config.heartbeat_ticks = value.get<int>();
-      else if (key == "snapshot_every") config.snapshot_every = value.get<std::uint64_t>();
-      else if (key == "clock_drift_bound_ms") config.clock_drift_bound_milliseconds = value.get<std::int64_t>();
-      else if (key == "request_timeout_ms") config.request_timeout_milliseconds = value.get<int>();
-      else throw ConfigError(fmt::format("--config {}: unknown key '{}'", path, key));
+      } else if (key == "client_host")
+        config.client_host = value.get<std::string>();
+      else if (key == "client_port")
+        config.client_port = parse_port(std::to_string(value.get<long>()), "client_port");
+      else if (key == "data_dir")
+        config.data_dir = value.get<std::string>();
+      else if (key == "read_mode")
+        config.read_mode = value.get<std::string>();
+      else if (key == "bugs")
+        config.bugs = value.get<std::set<std::string>>();
+      else if (key == "fsync")
+        config.fsync = value.get<bool>();
+      else if (key == "tick_ms")
+        config.tick_milliseconds = value.get<int>();
+      else if (key == "election_ticks")
+        config.election_ticks = value.get<int>();
+      else if (key == "heartbeat_ticks")
+        config.heartbeat_ticks = value.get<int>();
+      else if (key == "snapshot_every")
+        config.snapshot_every = value.get<std::uint64_t>();
+      else if (key == "clock_drift_bound_ms")
+        config.clock_drift_bound_milliseconds = value.get<std::int64_t>();
+      else if (key == "request_timeout_ms")
+        config.request_timeout_milliseconds = value.get<int>();
+      else
+        throw ConfigError(fmt::format("--config {}: unknown key '{}'", path, key));
     }
   } catch (const nlohmann::json::exception& error) {
     throw ConfigError(fmt::format("--config {}: {}", path, error.what()));

@@ -25,9 +25,9 @@ struct PeerAddress {
 };
 
 struct NodeConfig {
-  std::string protocol;              // raft (zab and quorum will join)
+  std::string protocol;  // raft (zab and quorum will join)
   std::string id;
-  std::vector<PeerAddress> peers;    // every member including this node
+  std::vector<PeerAddress> peers;  // every member including this node
   std::string client_host = "0.0.0.0";
   std::uint16_t client_port = 0;
   std::filesystem::path data_dir;
@@ -35,7 +35,7 @@ struct NodeConfig {
   std::set<std::string> bugs;
   bool fsync = true;
   int tick_milliseconds = 10;
-  int election_ticks = 30;           // 300-600 ms randomised election timeout
+  int election_ticks = 30;  // 300-600 ms randomised election timeout
   int heartbeat_ticks = 5;
   std::int64_t clock_drift_bound_milliseconds = 50;
   std::uint64_t snapshot_every = 10000;  // applied entries between snapshots

@@ -77,30 +77,29 @@ void PeerTransport::accept_next() {
 }
 
 void PeerTransport::read_header(const std::shared_ptr<Incoming>& incoming) {
-  asio::async_read(incoming->socket, asio::buffer(incoming->header),
-                   [this, incoming, alive = alive_](error_code error, std::size_t) {
-                     if (!*alive || error) return;  // peer closed: it will reconnect
-                     const std::uint32_t length = (std::uint32_t{incoming->header[0]} << 24) |
-                                                  (std::uint32_t{incoming->header[1]} << 16) |
-                                                  (std::uint32_t{incoming->header[2]} << 8) | incoming->header[3];
-                     if (length > kMaxFrameBytes) {
-                       logger_.info("peer connection from {}: frame of {} bytes exceeds limit, closing",
-                                    incoming->remote, length);
-                       return;  // dropping the last reference closes the socket
-                     }
-                     incoming->body.resize(length);
-                     asio::async_read(incoming->socket, asio::buffer(incoming->body),
-                                      [this, incoming, alive](error_code body_error, std::size_t) {
-                                        if (!*alive || body_error) return;
-                                        if (!handler_(std::move(incoming->body))) {
-                                          logger_.info("peer connection from {}: garbage frame, closing",
-                                                       incoming->remote);
-                                          return;
-                                        }
-                                        incoming->body.clear();
-                                        read_header(incoming);
-                                      });
-                   });
+  asio::async_read(
+      incoming->socket, asio::buffer(incoming->header),
+      [this, incoming, alive = alive_](error_code error, std::size_t) {
+        if (!*alive || error) return;  // peer closed: it will reconnect
+        const std::uint32_t length = (std::uint32_t{incoming->header[0]} << 24) |
+                                     (std::uint32_t{incoming->header[1]} << 16) |
+                                     (std::uint32_t{incoming->header[2]} << 8) | incoming->header[3];
+        if (length > kMaxFrameBytes) {
+          logger_.info("peer connection from {}: frame of {} bytes exceeds limit, closing", incoming->remote, length);
+          return;  // dropping the last reference closes the socket
+        }
+        incoming->body.resize(length);
+        asio::async_read(incoming->socket, asio::buffer(incoming->body),
+                         [this, incoming, alive](error_code body_error, std::size_t) {
+                           if (!*alive || body_error) return;
+                           if (!handler_(std::move(incoming->body))) {
+                             logger_.info("peer connection from {}: garbage frame, closing", incoming->remote);
+                             return;
+                           }
+                           incoming->body.clear();
+                           read_header(incoming);
+                         });
+      });
 }
 
 void PeerTransport::send(const std::string& peer_id, std::string payload) {

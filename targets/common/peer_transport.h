@@ -7,14 +7,13 @@
 // calls and callbacks run on the io_context's thread.
 #pragma once
 
+#include <boost/asio.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-
-#include <boost/asio.hpp>
 
 #include "common/logger.h"
 #include "common/node_config.h"

@@ -6,13 +6,12 @@
 // io_context thread (so it stops the node, never silently).
 #pragma once
 
+#include <boost/asio.hpp>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
-
-#include <boost/asio.hpp>
 
 namespace chaosbench::targets {
 

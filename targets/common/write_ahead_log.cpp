@@ -1,13 +1,12 @@
 #include "common/write_ahead_log.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "common/crc32c.h"
 
@@ -105,9 +104,10 @@ void WriteAheadLog::recover() {
     std::string_view payload(contents.data() + offset + 8, length);
     if (crc32c(payload) != checksum) {
       if (offset + 8 + length == contents.size()) break;  // the last write was torn mid-record
-      throw WalCorruption(fmt::format("{}: checksum mismatch in record at offset {} ({} bytes follow): refusing to "
-                                      "start on a corrupted log",
-                                      path_.string(), offset, contents.size() - offset - 8 - length));
+      throw WalCorruption(
+          fmt::format("{}: checksum mismatch in record at offset {} ({} bytes follow): refusing to "
+                      "start on a corrupted log",
+                      path_.string(), offset, contents.size() - offset - 8 - length));
     }
     recovered_.emplace_back(payload);
     offset += 8 + length;
@@ -173,7 +173,8 @@ std::string WriteAheadLog::read_checked_file(const std::filesystem::path& path) 
   const std::uint32_t length = get_u32(contents.data());
   const std::uint32_t checksum = get_u32(contents.data() + 4);
   if (contents.size() != 8 + static_cast<std::size_t>(length)) {
-    throw WalCorruption(fmt::format("{}: length {} does not match file size {}", path.string(), length, contents.size()));
+    throw WalCorruption(
+        fmt::format("{}: length {} does not match file size {}", path.string(), length, contents.size()));
   }
   std::string payload = contents.substr(8);
   if (crc32c(payload) != checksum) throw WalCorruption(fmt::format("{}: checksum mismatch", path.string()));

@@ -31,7 +31,10 @@ class WriteAheadLog {
   WriteAheadLog& operator=(const WriteAheadLog&) = delete;
 
   const std::vector<std::string>& recovered() const { return recovered_; }
-  void release_recovered() { recovered_.clear(); recovered_.shrink_to_fit(); }
+  void release_recovered() {
+    recovered_.clear();
+    recovered_.shrink_to_fit();
+  }
   std::uint64_t truncated_tail_bytes() const { return truncated_tail_bytes_; }
 
   void append(std::string_view payload);

@@ -1,9 +1,9 @@
 #include "raft/raft_node.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace chaosbench::raft {
 
@@ -201,7 +201,8 @@ void RaftNode::send_append(const NodeId& peer) {
   message.previous_log_term = term_at(message.previous_log_index).value();
   message.leader_commit = commit_index_;
   message.heartbeat_round = heartbeat_round_;
-  const std::uint64_t last = std::min<std::uint64_t>(last_index(), progress.next_index + config_.max_entries_per_message - 1);
+  const std::uint64_t last =
+      std::min<std::uint64_t>(last_index(), progress.next_index + config_.max_entries_per_message - 1);
   for (std::uint64_t index = progress.next_index; index <= last; ++index) message.entries.push_back(*entry_at(index));
   if (!message.entries.empty()) progress.next_index = last + 1;  // pipeline optimistically
   send(std::move(message));
@@ -339,8 +340,7 @@ void RaftNode::step(const Message& message) {
       }
       return;  // a live leader is known: do not let a disruptive candidate in
     }
-    if (message.type == MessageType::pre_vote ||
-        (message.type == MessageType::pre_vote_response && message.granted)) {
+    if (message.type == MessageType::pre_vote || (message.type == MessageType::pre_vote_response && message.granted)) {
       // Pre-vote never changes terms.
     } else {
       const bool from_leader =
@@ -365,13 +365,25 @@ void RaftNode::step(const Message& message) {
   }
 
   switch (message.type) {
-    case MessageType::pre_vote: handle_pre_vote(message); break;
-    case MessageType::vote: handle_vote(message); break;
+    case MessageType::pre_vote:
+      handle_pre_vote(message);
+      break;
+    case MessageType::vote:
+      handle_vote(message);
+      break;
     case MessageType::pre_vote_response:
-    case MessageType::vote_response: handle_vote_response(message); break;
-    case MessageType::append_entries: handle_append_entries(message); break;
-    case MessageType::install_snapshot: handle_install_snapshot(message); break;
-    case MessageType::append_entries_response: handle_append_entries_response(message); break;
+    case MessageType::vote_response:
+      handle_vote_response(message);
+      break;
+    case MessageType::append_entries:
+      handle_append_entries(message);
+      break;
+    case MessageType::install_snapshot:
+      handle_install_snapshot(message);
+      break;
+    case MessageType::append_entries_response:
+      handle_append_entries_response(message);
+      break;
   }
 }
 

@@ -32,8 +32,8 @@ struct RaftBugs {
 
 struct RaftConfig {
   NodeId id;
-  std::vector<NodeId> members;           // every voter, including id
-  int election_ticks = 30;               // randomised timeout in [election_ticks, 2*election_ticks)
+  std::vector<NodeId> members;  // every voter, including id
+  int election_ticks = 30;      // randomised timeout in [election_ticks, 2*election_ticks)
   int heartbeat_ticks = 5;
   std::int64_t tick_nanoseconds = 10'000'000;
   std::int64_t clock_drift_bound_nanoseconds = 50'000'000;  // subtracted from the lease
@@ -50,14 +50,14 @@ struct ReadState {
 };
 
 struct Ready {
-  std::optional<Snapshot> snapshot;           // persist; if restore_state_machine, also load it
+  std::optional<Snapshot> snapshot;  // persist; if restore_state_machine, also load it
   bool restore_state_machine = false;
-  std::vector<LogEntry> entries;              // persist; the first index replaces everything from there on
-  std::optional<HardState> hard_state;        // persist before sending messages
+  std::vector<LogEntry> entries;        // persist; the first index replaces everything from there on
+  std::optional<HardState> hard_state;  // persist before sending messages
   std::vector<Message> messages;
-  std::vector<LogEntry> committed_entries;    // apply in order
-  std::vector<ReadState> reads;               // serve after applying committed_entries
-  std::vector<std::uint64_t> failed_reads;    // contexts: leadership lost, answer not_leader
+  std::vector<LogEntry> committed_entries;  // apply in order
+  std::vector<ReadState> reads;             // serve after applying committed_entries
+  std::vector<std::uint64_t> failed_reads;  // contexts: leadership lost, answer not_leader
   bool empty() const {
     return !snapshot && entries.empty() && !hard_state && messages.empty() && committed_entries.empty() &&
            reads.empty() && failed_reads.empty();

@@ -1,8 +1,8 @@
 #include "raft/raft_server.h"
 
-#include <random>
-
 #include <fmt/format.h>
+
+#include <random>
 
 namespace chaosbench::raft {
 
@@ -43,7 +43,8 @@ RaftServer::RaftServer(asio::io_context& io_context, targets::NodeConfig config,
       config_(std::move(config)),
       logger_(logger),
       storage_(config_.data_dir, config_.fsync, logger_),
-      transport_(io_context_, config_, logger_, [this](std::string payload) { return handle_peer_frame(std::move(payload)); }),
+      transport_(io_context_, config_, logger_,
+                 [this](std::string payload) { return handle_peer_frame(std::move(payload)); }),
       client_server_(io_context_, config_.client_host, config_.client_port, logger_,
                      [this](const std::shared_ptr<ClientConnection>& connection, json request) {
                        handle_request(connection, std::move(request));
@@ -112,10 +113,10 @@ void RaftServer::flush() {
     auto after_sync = std::make_shared<std::vector<Message>>();
     for (auto& message : ready->messages) {
       // ...but never ahead of a term or vote that is not yet durable.
-      const bool replication = node_->role() == Role::leader && message.term == node_->term() &&
-                               !ready->hard_state && unsynced_hard_states_ == 0 &&
-                               (message.type == MessageType::append_entries ||
-                                message.type == MessageType::install_snapshot);
+      const bool replication =
+          node_->role() == Role::leader && message.term == node_->term() && !ready->hard_state &&
+          unsynced_hard_states_ == 0 &&
+          (message.type == MessageType::append_entries || message.type == MessageType::install_snapshot);
       if (replication) {
         transport_.send(message.to, encode_message(message));
       } else {
@@ -249,7 +250,8 @@ bool RaftServer::handle_peer_frame(std::string payload) {
     return false;
   }
   bool known_sender = false;
-  for (const auto& peer : config_.peers) known_sender = known_sender || (peer.id == message.from && peer.id != config_.id);
+  for (const auto& peer : config_.peers)
+    known_sender = known_sender || (peer.id == message.from && peer.id != config_.id);
   if (message.to != config_.id || !known_sender) {
     logger_.info("peer frame rejected: {} -> {} is not for this node", message.from, message.to);
     return false;
@@ -286,7 +288,8 @@ void RaftServer::handle_request(const std::shared_ptr<ClientConnection>& connect
     return;
   }
   const std::string op = op_field->get<std::string>();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.request_timeout_milliseconds);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.request_timeout_milliseconds);
   if (op == "status") {
     connection->reply(json{{"id", id}, {"ok", true}, {"value", status_value()}});
     return;

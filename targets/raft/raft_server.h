@@ -9,13 +9,12 @@
 // the node.
 #pragma once
 
+#include <boost/asio.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
-#include <string>
-
-#include <boost/asio.hpp>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "common/client_server.h"
 #include "common/clock.h"

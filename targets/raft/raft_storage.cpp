@@ -1,6 +1,7 @@
 #include "raft/raft_storage.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 namespace chaosbench::raft {
@@ -56,7 +57,8 @@ void RaftStorage::recover() {
         for (const auto& entry : record["e"]) entries.push_back(entry_from_json(entry));
         persist_entries(state_, entries);
       } else if (record.contains("s")) {
-        persist_snapshot(state_, Snapshot{record["s"].at(0).get<std::uint64_t>(), record["s"].at(1).get<std::uint64_t>(), ""});
+        persist_snapshot(state_,
+                         Snapshot{record["s"].at(0).get<std::uint64_t>(), record["s"].at(1).get<std::uint64_t>(), ""});
       } else {
         throw std::runtime_error("unknown record kind");
       }
@@ -86,8 +88,8 @@ void RaftStorage::recover() {
       persist_snapshot(state_, snapshot);  // crashed between writing the snapshot and rewriting the WAL
     }
   } else if (state_.snapshot.index > 0) {
-    throw WalCorruption(fmt::format("the WAL refers to snapshot {} but {} is missing", state_.snapshot.index,
-                                    snapshot_path.string()));
+    throw WalCorruption(
+        fmt::format("the WAL refers to snapshot {} but {} is missing", state_.snapshot.index, snapshot_path.string()));
   }
   logger_.info("recovered: term {} vote '{}' snapshot {} entries {}..{}", state_.hard_state.term,
                state_.hard_state.voted_for, state_.snapshot.index, state_.snapshot.index + 1,

@@ -8,23 +8,34 @@ using nlohmann::json;
 
 const char* role_name(Role role) {
   switch (role) {
-    case Role::follower: return "follower";
-    case Role::pre_candidate: return "candidate";  // DESIGN.md's roles: leader/follower/candidate
-    case Role::candidate: return "candidate";
-    case Role::leader: return "leader";
+    case Role::follower:
+      return "follower";
+    case Role::pre_candidate:
+      return "candidate";  // DESIGN.md's roles: leader/follower/candidate
+    case Role::candidate:
+      return "candidate";
+    case Role::leader:
+      return "leader";
   }
   return "unknown";
 }
 
 const char* message_type_name(MessageType type) {
   switch (type) {
-    case MessageType::pre_vote: return "pre_vote";
-    case MessageType::pre_vote_response: return "pre_vote_response";
-    case MessageType::vote: return "vote";
-    case MessageType::vote_response: return "vote_response";
-    case MessageType::append_entries: return "append_entries";
-    case MessageType::append_entries_response: return "append_entries_response";
-    case MessageType::install_snapshot: return "install_snapshot";
+    case MessageType::pre_vote:
+      return "pre_vote";
+    case MessageType::pre_vote_response:
+      return "pre_vote_response";
+    case MessageType::vote:
+      return "vote";
+    case MessageType::vote_response:
+      return "vote_response";
+    case MessageType::append_entries:
+      return "append_entries";
+    case MessageType::append_entries_response:
+      return "append_entries_response";
+    case MessageType::install_snapshot:
+      return "install_snapshot";
   }
   return "unknown";
 }
@@ -68,7 +79,8 @@ std::string encode_message(const Message& message) {
   document.push_back(message.conflict_term);
   document.push_back(message.snapshot.index);
   document.push_back(message.snapshot.term);
-  document.push_back(json::binary(std::vector<std::uint8_t>(message.snapshot.data.begin(), message.snapshot.data.end())));
+  document.push_back(
+      json::binary(std::vector<std::uint8_t>(message.snapshot.data.begin(), message.snapshot.data.end())));
   auto bytes = json::to_cbor(document);
   return std::string(bytes.begin(), bytes.end());
 }

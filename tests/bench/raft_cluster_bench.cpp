@@ -3,25 +3,24 @@
 // acknowledged writes/s, linearizable reads/s, p50/p99/p999 latency and
 // leader failover time (SIGKILL to the first acknowledged write). A program,
 // not a timed test: run it by hand or through scripts/bench-raft.sh.
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -50,9 +49,19 @@ struct Cluster {
     for (std::size_t other = 0; other < peer_ports.size(); ++other) {
       peers += fmt::format("{}{}=127.0.0.1:{}", other ? "," : "", id(static_cast<int>(other)), peer_ports[other]);
     }
-    std::vector<std::string> arguments{binary.string(), "--protocol", "raft", "--id", id(node), "--peers", peers,
-                                       "--client-host", "127.0.0.1", "--client-port",
-                                       std::to_string(client_ports[node]), "--data-dir", (root / id(node)).string()};
+    std::vector<std::string> arguments{binary.string(),
+                                       "--protocol",
+                                       "raft",
+                                       "--id",
+                                       id(node),
+                                       "--peers",
+                                       peers,
+                                       "--client-host",
+                                       "127.0.0.1",
+                                       "--client-port",
+                                       std::to_string(client_ports[node]),
+                                       "--data-dir",
+                                       (root / id(node)).string()};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     const std::string log = (root / (id(node) + ".log")).string();
     pid_t pid = ::fork();
@@ -110,7 +119,8 @@ int find_leader(Cluster& cluster, std::chrono::milliseconds timeout) {
   while (SteadyClock::now() < deadline) {
     for (std::size_t node = 0; node < cluster.pids.size(); ++node) {
       if (cluster.pids[node] <= 0) continue;
-      auto reply = request_once(cluster.client_ports[node], {{"id", 0}, {"op", "status"}}, std::chrono::milliseconds(200));
+      auto reply =
+          request_once(cluster.client_ports[node], {{"id", 0}, {"op", "status"}}, std::chrono::milliseconds(200));
       if (reply && reply->value("ok", false) && (*reply)["value"]["role"] == "leader") return static_cast<int>(node);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -140,22 +150,24 @@ struct LoadClient : std::enable_shared_from_this<LoadClient> {
     if (op == "write") request["value"] = sequence;
     line = request.dump() + "\n";
     sent_at = SteadyClock::now();
-    asio::async_write(socket, asio::buffer(line), [self = shared_from_this()](boost::system::error_code error, std::size_t) {
-      if (error) return;
-      asio::async_read_until(self->socket, self->buffer, '\n', [self](boost::system::error_code read_error, std::size_t) {
-        if (read_error) return;
-        std::istream input(&self->buffer);
-        std::string reply;
-        std::getline(input, reply);
-        const auto latency = SteadyClock::now() - self->sent_at;
-        if (reply.find("\"ok\":true") != std::string::npos) {
-          self->latencies->push_back(std::chrono::duration_cast<std::chrono::microseconds>(latency).count());
-        } else {
-          ++self->errors;
-        }
-        self->next();
-      });
-    });
+    asio::async_write(
+        socket, asio::buffer(line), [self = shared_from_this()](boost::system::error_code error, std::size_t) {
+          if (error) return;
+          asio::async_read_until(
+              self->socket, self->buffer, '\n', [self](boost::system::error_code read_error, std::size_t) {
+                if (read_error) return;
+                std::istream input(&self->buffer);
+                std::string reply;
+                std::getline(input, reply);
+                const auto latency = SteadyClock::now() - self->sent_at;
+                if (reply.find("\"ok\":true") != std::string::npos) {
+                  self->latencies->push_back(std::chrono::duration_cast<std::chrono::microseconds>(latency).count());
+                } else {
+                  ++self->errors;
+                }
+                self->next();
+              });
+        });
   }
 };
 

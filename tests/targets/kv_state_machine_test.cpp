@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "common/kv_state_machine.h"
+
+#include <gtest/gtest.h>
 
 namespace chaosbench::targets {
 namespace {
@@ -28,9 +28,9 @@ TEST(KvStateMachine, WriteReadCasAppendAdd) {
 
 TEST(KvStateMachine, TransactionIsAtomic) {
   KvStateMachine machine;
-  json reply = machine.apply(
-      {{"op", "txn"}, {"value", json::array({json::array({"append", "x", 1}), json::array({"r", "x", nullptr}),
-                                             json::array({"w", "y", 7})})}});
+  json reply = machine.apply({{"op", "txn"},
+                              {"value", json::array({json::array({"append", "x", 1}), json::array({"r", "x", nullptr}),
+                                                     json::array({"w", "y", 7})})}});
   ASSERT_EQ(reply["ok"], true);
   EXPECT_EQ(reply["value"][1][2], json::array({1}));
   EXPECT_EQ(machine.read("y"), 7);
@@ -46,7 +46,8 @@ TEST(KvStateMachine, ValidateRejectsMalformedCommands) {
   EXPECT_TRUE(KvStateMachine::validate({{"op", "frobnicate"}, {"key", "x"}}).has_value());
   EXPECT_TRUE(KvStateMachine::validate({{"op", "write"}, {"value", 1}}).has_value());
   EXPECT_TRUE(KvStateMachine::validate({{"op", "add"}, {"key", "x"}, {"value", "a"}}).has_value());
-  EXPECT_TRUE(KvStateMachine::validate({{"op", "txn"}, {"value", json::array({json::array({"zz", "x", 1})})}}).has_value());
+  EXPECT_TRUE(
+      KvStateMachine::validate({{"op", "txn"}, {"value", json::array({json::array({"zz", "x", 1})})}}).has_value());
   EXPECT_TRUE(KvStateMachine::validate(json::array()).has_value());
 }
 

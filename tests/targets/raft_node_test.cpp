@@ -1,7 +1,7 @@
 // Directed tests of single Raft rules, delivering messages by hand.
-#include <gtest/gtest.h>
-
 #include "raft/raft_node.h"
+
+#include <gtest/gtest.h>
 
 namespace chaosbench::raft {
 namespace {
@@ -35,7 +35,6 @@ PersistentState state_with_log(std::uint64_t term, std::vector<std::uint64_t> en
   }
   return state;
 }
-
 
 TEST(RaftNode, RefusesVoteToCandidateWithStaleLog) {
   targets::ManualClock clock;

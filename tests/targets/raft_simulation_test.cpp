@@ -1,9 +1,9 @@
 // Seeded whole-cluster simulations of the Raft core: safety after every step,
 // liveness after healing, and proof that the checks catch the opt-in bugs.
-#include <chrono>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
 
 #include "raft_simulator.h"
 

@@ -1,9 +1,9 @@
 #include "raft_simulator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace chaosbench::raft::simulation {
 namespace {
@@ -84,12 +84,12 @@ void RaftSimulator::process_ready(SimulatedNode& node) {
     std::vector<Message> after_sync;
     const bool leader = node.core->role() == Role::leader;
     bool unsynced_hard_state = false;
-    for (const auto& pending : node.unsynced) unsynced_hard_state = unsynced_hard_state || pending.hard_state.has_value();
+    for (const auto& pending : node.unsynced)
+      unsynced_hard_state = unsynced_hard_state || pending.hard_state.has_value();
     for (auto& message : ready.messages) {
-      const bool replication = leader && message.term == node.core->term() && !ready.hard_state &&
-                               !unsynced_hard_state &&
-                               (message.type == MessageType::append_entries ||
-                                message.type == MessageType::install_snapshot);
+      const bool replication =
+          leader && message.term == node.core->term() && !ready.hard_state && !unsynced_hard_state &&
+          (message.type == MessageType::append_entries || message.type == MessageType::install_snapshot);
       if (replication) {
         enqueue(message, true);
       } else {
@@ -144,8 +144,8 @@ void RaftSimulator::complete_disk_writes(SimulatedNode& node) {
         committed_.emplace(entry.index, CommittedEntry{entry.term, entry.command, node.core->term()});
         ++result_.committed_entries;
       } else if (found->second.term != entry.term || found->second.command != entry.command) {
-        fail(fmt::format("state machine safety: {} applies index {} term {} but term {} was committed there",
-                         node.id, entry.index, entry.term, found->second.term));
+        fail(fmt::format("state machine safety: {} applies index {} term {} but term {} was committed there", node.id,
+                         entry.index, entry.term, found->second.term));
       }
       if (entry.kind == EntryKind::command) node.machine.apply(nlohmann::json::parse(entry.command));
       node.applied_index = entry.index;
@@ -274,8 +274,8 @@ void RaftSimulator::check_invariants() {
         committed_.emplace(index, CommittedEntry{entry->term, entry->command, core.term()});
         ++result_.committed_entries;
       } else if (found->second.term != entry->term || found->second.command != entry->command) {
-        fail(fmt::format("state machine safety: {} has committed index {} with term {}, expected term {}",
-                         node->id, index, entry->term, found->second.term));
+        fail(fmt::format("state machine safety: {} has committed index {} with term {}, expected term {}", node->id,
+                         index, entry->term, found->second.term));
       }
     }
     // Leader completeness: a leader holds every entry committed in an earlier term.
@@ -359,8 +359,8 @@ SimulationResult RaftSimulator::run() {
       for (auto& node : nodes_) node.wall_clock->set(clock_.now_nanoseconds() + node.wall_offset_nanoseconds);
       for (auto& node : nodes_) {
         if (node.core->role() == Role::leader && node.core->term() != marker_term) {
-          marker_index = node.core->propose(nlohmann::json{{"op", "write"}, {"key", "heal"}, {"value", step_}}.dump())
-                             ->first;
+          marker_index =
+              node.core->propose(nlohmann::json{{"op", "write"}, {"key", "heal"}, {"value", step_}}.dump())->first;
           marker_term = node.core->term();
         }
       }

@@ -24,15 +24,15 @@ namespace chaosbench::raft::simulation {
 struct SimulationOptions {
   std::uint64_t seed = 1;
   int node_count = 3;
-  int chaos_steps = 400;        // ticks with faults
-  int heal_steps = 400;         // ticks allowed to recover after healing
+  int chaos_steps = 400;  // ticks with faults
+  int heal_steps = 400;   // ticks allowed to recover after healing
   double drop_probability = 0.05;
   double duplicate_probability = 0.02;
   int max_delay_ticks = 3;
-  double crash_probability = 0.01;     // per step, one random node
-  double restart_probability = 0.05;   // per step, per crashed node
-  double partition_probability = 0.01; // per step: new random partition
-  double heal_probability = 0.02;      // per step: partition heals
+  double crash_probability = 0.01;        // per step, one random node
+  double restart_probability = 0.05;      // per step, per crashed node
+  double partition_probability = 0.01;    // per step: new random partition
+  double heal_probability = 0.02;         // per step: partition heals
   double leader_fault_probability = 0.0;  // per step: crash, isolate or pause a current leader
   int max_pause_ticks = 40;               // a paused node neither ticks nor receives (SIGSTOP, GC)
   // Disk writes complete asynchronously, as with refnode's storage thread: a
@@ -41,10 +41,10 @@ struct SimulationOptions {
   // whatever has not completed.
   bool asynchronous_disk = true;
   double disk_completion_probability = 0.5;
-  double propose_probability = 0.5;    // per step: a client write at the leader
-  double read_probability = 0.2;       // per step: a ReadIndex read at the leader
+  double propose_probability = 0.5;  // per step: a client write at the leader
+  double read_probability = 0.2;     // per step: a ReadIndex read at the leader
   std::size_t max_entries_per_message = 3;
-  std::uint64_t compact_every = 20;    // applied entries between snapshots
+  std::uint64_t compact_every = 20;  // applied entries between snapshots
   RaftBugs bugs;
   // lease-wall-clock: leases are timed with each node's wall clock, which the
   // clock nemesis steps back and forth; otherwise with the shared monotonic clock.
@@ -77,8 +77,8 @@ class RaftSimulator {
     std::uint64_t applied_index = 0;
     std::deque<Ready> unsynced;  // taken from the core, not yet on disk
     std::int64_t paused_until_tick = 0;
-    std::vector<Message> held;   // arrived while paused
-    int group = 0;  // partition group
+    std::vector<Message> held;  // arrived while paused
+    int group = 0;              // partition group
   };
   struct InFlight {
     std::int64_t deliver_at;
@@ -122,7 +122,7 @@ class RaftSimulator {
   std::map<std::uint64_t, NodeId> leader_of_term_;
   std::map<std::uint64_t, CommittedEntry> committed_;
   std::map<std::uint64_t, std::uint64_t> read_required_index_;  // context -> index acknowledged before the read
-  std::uint64_t acknowledged_index_ = 0;  // highest index a client has been told is committed
+  std::uint64_t acknowledged_index_ = 0;                        // highest index a client has been told is committed
   SimulationResult result_;
 };
 

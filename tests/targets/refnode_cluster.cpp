@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -16,8 +17,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-#include <fmt/format.h>
 
 namespace chaosbench::testing {
 
@@ -135,12 +134,18 @@ std::vector<std::string> RefnodeCluster::arguments_for(int node) const {
     peers += fmt::format("{}=127.0.0.1:{}", id(other), nodes_[other].peer_port);
   }
   std::vector<std::string> arguments{refnode_binary().string(),
-                                     "--protocol", "raft",
-                                     "--id", id(node),
-                                     "--peers", peers,
-                                     "--client-host", "127.0.0.1",
-                                     "--client-port", std::to_string(nodes_[node].client_port),
-                                     "--data-dir", (root_ / id(node)).string()};
+                                     "--protocol",
+                                     "raft",
+                                     "--id",
+                                     id(node),
+                                     "--peers",
+                                     peers,
+                                     "--client-host",
+                                     "127.0.0.1",
+                                     "--client-port",
+                                     std::to_string(nodes_[node].client_port),
+                                     "--data-dir",
+                                     (root_ / id(node)).string()};
   arguments.insert(arguments.end(), extra_arguments_.begin(), extra_arguments_.end());
   return arguments;
 }

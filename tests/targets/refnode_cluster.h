@@ -10,11 +10,10 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace chaosbench::testing {
 
@@ -47,7 +46,7 @@ class RefnodeCluster {
   void start(int node);
   void start_all();
   void signal(int node, int signal_number);
-  void kill(int node);              // SIGKILL and reap
+  void kill(int node);  // SIGKILL and reap
   bool running(int node) const { return nodes_[node].pid > 0; }
   void wipe_data(int node);
   std::filesystem::path data_dir(int node) const { return root_ / id(node); }

@@ -1,5 +1,7 @@
 // Process tests: real refnode clusters on 127.0.0.1, faults by signal to the
 // PIDs these tests started, and hostile input on both ports.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,9 +10,6 @@
 #include <chrono>
 #include <fstream>
 #include <thread>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "refnode_cluster.h"
 
@@ -61,8 +60,9 @@ void check_cluster_basics(RefnodeCluster& cluster) {
   EXPECT_EQ(failed_cas["definite"], true);
   EXPECT_EQ(client.call({{"id", 4}, {"op", "append"}, {"key", "l"}, {"value", 1}})["ok"], true);
   EXPECT_EQ(client.call({{"id", 5}, {"op", "add"}, {"key", "c"}, {"value", 2}})["ok"], true);
-  json txn = client.call(
-      {{"id", 6}, {"op", "txn"}, {"value", json::array({json::array({"append", "l", 2}), json::array({"r", "l", nullptr})})}});
+  json txn = client.call({{"id", 6},
+                          {"op", "txn"},
+                          {"value", json::array({json::array({"append", "l", 2}), json::array({"r", "l", nullptr})})}});
   EXPECT_EQ(txn["value"][1][2], json::array({1, 2}));
   EXPECT_EQ(client.call({{"id", 7}, {"op", "sync"}})["ok"], true);
   // Followers refuse with a hint instead of forwarding.
@@ -149,7 +149,9 @@ TEST(RefnodeProcess, KillDuringConcurrentWritesLosesNoAcknowledgedWrite) {
       for (int sequence = 0; !stop; ++sequence) {
         try {
           LineClient client(cluster.client_port(target), 300ms);
-          json reply = client.call({{"id", sequence}, {"op", "write"}, {"key", fmt::format("w{}-{}", writer, sequence)},
+          json reply = client.call({{"id", sequence},
+                                    {"op", "write"},
+                                    {"key", fmt::format("w{}-{}", writer, sequence)},
                                     {"value", sequence}},
                                    3s);
           if (reply.value("ok", false)) {
@@ -259,7 +261,8 @@ TEST(RefnodeProcess, EmptyDataDirCatchesUpBySnapshot) {
   for (int value = 0; value < 300; ++value) ASSERT_EQ(cluster.write(fmt::format("k{}", value % 7), value)["ok"], true);
   cluster.kill(wiped);
   cluster.wipe_data(wiped);
-  for (int value = 300; value < 400; ++value) ASSERT_EQ(cluster.write(fmt::format("k{}", value % 7), value)["ok"], true);
+  for (int value = 300; value < 400; ++value)
+    ASSERT_EQ(cluster.write(fmt::format("k{}", value % 7), value)["ok"], true);
   cluster.start(wiped);
   leader = cluster.wait_for_leader(10s);
   wait_until_caught_up(cluster, wiped, leader, 15s);

@@ -1,15 +1,15 @@
 // WAL and Raft storage: records survive reopening, a torn tail is cut off,
 // real corruption is refused, snapshots and log rewrites recover exactly.
+#include "common/write_ahead_log.h"
+
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
-
 #include "common/crc32c.h"
 #include "common/logger.h"
-#include "common/write_ahead_log.h"
 #include "raft/raft_storage.h"
 
 namespace chaosbench::targets {
