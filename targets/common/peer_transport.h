@@ -22,7 +22,7 @@ namespace chaosbench::targets {
 
 class PeerTransport {
  public:
-  static constexpr std::uint32_t kMaxFrameBytes = 256u << 20;
+  static constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
   static constexpr std::size_t kMaxQueuedFrames = 8192;
   static constexpr std::size_t kMaxQueuedBytes = 256u << 20;
 
