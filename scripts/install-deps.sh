@@ -11,6 +11,7 @@ packages=(
   libssh-dev
   iproute2 iptables libfaketime util-linux procps
   python3
+  chromium
 )
 
 missing=()

@@ -344,7 +344,8 @@
     for (var i = 0; i < bucketCount; i++) hi = Math.max(hi, (B.ok[i] + B.fail[i] + B.info[i]) * perSecond);
     var x = linearScale(0, timeEnd, margin.left, margin.left + frame.plotWidth);
     var y = linearScale(0, hi * 1.05, margin.top + frame.plotHeight, margin.top);
-    drawYAxis(frame.svg, y.ticks(5), y, margin.left, frame.plotWidth, function (v) { return fmtCount(Math.round(v)); });
+    var countTicks = y.ticks(5).filter(function (v) { return hi >= 10 || Number.isInteger(v); });
+    drawYAxis(frame.svg, countTicks, y, margin.left, frame.plotWidth, function (v) { return v >= 10 || Number.isInteger(v) ? fmtCount(Math.round(v)) : v.toFixed(1); });
     drawFaults(frame.svg, x, margin.top, frame.plotHeight, true, margin.left, margin.left + frame.plotWidth);
     var barWidth = Math.max(x(B.width) - x(0) - 1, 1), drawn = 0;
     var g = svgEl('g', { 'class': 'bars' }, frame.svg);

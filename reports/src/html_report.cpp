@@ -16,7 +16,7 @@ using nlohmann::json;
 namespace {
 
 constexpr std::size_t kMaxBuckets = 150;
-constexpr std::size_t kMaxLanes = 200;
+constexpr std::size_t kMaxLanes = 48;
 constexpr std::size_t kMaxValueText = 200;
 
 // test.json keeps flags under "options"; results.json repeats some. First found wins.
