@@ -1,0 +1,89 @@
+#include "chaosbench/checkers/counter_checker.h"
+
+#include <chrono>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "chaosbench/checkers/errors.h"
+
+namespace chaosbench::checkers {
+
+CheckResult check_counter(const History& history, const CounterOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  CheckResult result;
+  result.checker = "counter";
+  std::vector<OperationPair> pairs = pair_operations(history);
+  // Per history index: what happens there.
+  std::unordered_map<std::uint32_t, const OperationPair*> by_invocation, by_completion;
+  for (const OperationPair& pair : pairs) {
+    by_invocation[pair.invocation] = &pair;
+    if (pair.completion != OperationPair::kNoCompletion) by_completion[pair.completion] = &pair;
+  }
+  auto integer = [&](Value value, std::uint32_t index, const char* what) {
+    if (!history.values.is_int(value)) {
+      throw HistoryError(fmt::format("op {}: field 'value': {} must be an integer, got {}", index, what,
+                                     history.values.to_text(value)));
+    }
+    return history.values.as_int(value);
+  };
+  std::int64_t lower = options.initial, upper = options.initial;
+  std::unordered_map<std::uint32_t, std::int64_t> lower_at_invoke;
+  std::size_t read_count = 0, errors = 0, adds_ok = 0, adds_unknown = 0;
+  for (std::uint32_t index = 0; index < history.size(); ++index) {
+    const Operation& op = history.operations[index];
+    if (op.process == kNemesisProcess) continue;
+    const std::string& function = history.function_name(op);
+    if (function != "add" && function != "read") {
+      throw HistoryError(fmt::format("op {}: field 'f': the counter checker knows add and read, got '{}'", index, function));
+    }
+    if (op.type == OpType::invoke) {
+      const OperationPair& pair = *by_invocation.at(index);
+      if (function == "read") {
+        lower_at_invoke[index] = lower;
+      } else if (pair.outcome != OpType::fail) {
+        std::int64_t amount = integer(op.value, index, "an add");
+        // It may take effect from now on.
+        if (amount > 0) upper += amount; else lower += amount;
+        if (pair.outcome == OpType::ok) ++adds_ok; else ++adds_unknown;
+      }
+      continue;
+    }
+    auto found = by_completion.find(index);
+    if (found == by_completion.end() || op.type != OpType::ok) continue;
+    const OperationPair& pair = *found->second;
+    if (function == "add") {
+      std::int64_t amount = integer(history.operations[pair.invocation].value, pair.invocation, "an add");
+      // It has certainly taken effect.
+      if (amount > 0) lower += amount; else upper += amount;
+      continue;
+    }
+    ++read_count;
+    std::int64_t value = integer(op.value, index, "a counter read");
+    std::int64_t minimum = lower_at_invoke[pair.invocation];
+    if (value < minimum || value > upper) {
+      ++errors;
+      if (result.evidence.size() < options.max_evidence) {
+        result.evidence.push_back(fmt::format("op {} read {}, outside the possible range [{}, {}]", pair.invocation, value,
+                                              minimum, upper));
+      }
+    }
+  }
+  result.details = {{"reads", read_count}, {"errors", errors}, {"adds_ok", adds_ok}, {"adds_unknown", adds_unknown},
+                    {"final_bounds", {lower, upper}}};
+  if (errors > 0) {
+    result.verdict = Verdict::invalid;
+    result.reason = fmt::format("{} of {} read(s) outside the bounds the adds allow", errors, read_count);
+  } else if (read_count == 0) {
+    result.verdict = Verdict::unknown;
+    result.reason = "no ok read: nothing to check";
+  } else {
+    result.verdict = Verdict::valid;
+    result.reason = fmt::format("{} read(s) within bounds ({} ok adds, {} unknown); final value in [{}, {}]", read_count,
+                                adds_ok, adds_unknown, lower, upper);
+  }
+  result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace chaosbench::checkers

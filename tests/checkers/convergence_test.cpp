@@ -1,0 +1,76 @@
+// Eventual convergence: final reads after the last nemesis op from every node.
+#include <gtest/gtest.h>
+
+#include "chaosbench/checkers/convergence.h"
+#include "history_builder.h"
+
+namespace chaosbench::checkers {
+namespace {
+
+using nlohmann::json;
+using testing::HistoryBuilder;
+
+// Sets node names on ops (by index) and times = index seconds.
+History with_nodes(History history, const std::vector<std::pair<std::size_t, std::string>>& nodes) {
+  for (std::size_t index = 0; index < history.size(); ++index) history.operations[index].time = static_cast<std::int64_t>(index) * 1'000'000'000;
+  for (const auto& [index, node] : nodes) {
+    history.operations[index].node = static_cast<std::uint16_t>(history.nodes.intern(node));
+  }
+  return history;
+}
+
+History nemesis_then_reads(const json& n1_final, const json& n2_final, const json& n2_first = nullptr) {
+  HistoryBuilder builder;
+  builder.invoke(0, "add", 1).ok(0, "add", 1);          // 0-1
+  builder.invoke(1, "add", 2).ok(1, "add", 2);          // 2-3
+  builder.invoke(kNemesisProcess, "stop-partition");    // 4: the heal
+  builder.invoke(2, "read", nullptr).ok(2, "read", n2_first.is_null() ? n2_final : n2_first);  // 5-6 on n2
+  builder.invoke(3, "read", nullptr).ok(3, "read", n1_final);  // 7-8 on n1
+  builder.invoke(2, "read", nullptr).ok(2, "read", n2_final);  // 9-10 on n2
+  return with_nodes(builder.take(), {{0, "n1"}, {2, "n2"}, {5, "n2"}, {7, "n1"}, {9, "n2"}});
+}
+
+TEST(Convergence, AgreeingNodesConverge) {
+  History history = nemesis_then_reads(json::array({1, 2}), json::array({2, 1}), json::array({1}));
+  CheckResult result = check_convergence(history);
+  EXPECT_EQ(result.verdict, Verdict::valid) << describe(result);
+  // n2 first read [1] at t=5 s, then [2 1] at t=9 s: converged 9 - 4 = 5 s after the heal.
+  EXPECT_DOUBLE_EQ(result.details["convergence_seconds"].get<double>(), 5.0);
+}
+
+TEST(Convergence, DivergentNodes) {
+  CheckResult result = check_convergence(nemesis_then_reads(json::array({1, 2}), json::array({1})));
+  EXPECT_EQ(result.verdict, Verdict::invalid);
+  EXPECT_EQ(result.details["divergent_keys"], 1);
+  EXPECT_TRUE(result.details["convergence_seconds"].is_null());
+}
+
+TEST(Convergence, LostAcknowledgedWrite) {
+  CheckResult result = check_convergence(nemesis_then_reads(json::array({1}), json::array({1})));
+  EXPECT_EQ(result.verdict, Verdict::invalid);
+  EXPECT_EQ(result.details["lost_writes"], 1);
+  ASSERT_FALSE(result.evidence.empty());
+  EXPECT_NE(result.evidence[0].find("op 2"), std::string::npos) << result.evidence[0];
+}
+
+TEST(Convergence, RegisterSuccessorAndFinalReadMarker) {
+  HistoryBuilder builder;
+  builder.invoke(0, "write", 1).ok(0, "write", 1);
+  builder.invoke(0, "write", 2).ok(0, "write", 2);
+  builder.invoke(1, "final-read", nullptr).ok(1, "final-read", 1);
+  builder.invoke(2, "final-read", nullptr).ok(2, "final-read", 1);
+  History history = with_nodes(builder.take(), {{0, "n1"}, {4, "n1"}, {6, "n2"}});
+  CheckResult result = check_convergence(history);
+  EXPECT_EQ(result.verdict, Verdict::invalid) << describe(result);  // write 2 came after 1 from the same process
+  EXPECT_EQ(result.details["final_reads_by"], "final-read ops");
+}
+
+TEST(Convergence, NoFinalReadsIsUnknown) {
+  HistoryBuilder builder;
+  builder.invoke(0, "write", 1).ok(0, "write", 1);
+  builder.invoke(kNemesisProcess, "stop-partition");
+  EXPECT_EQ(check_convergence(builder.history()).verdict, Verdict::unknown);
+}
+
+}  // namespace
+}  // namespace chaosbench::checkers
