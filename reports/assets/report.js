@@ -7,6 +7,7 @@
 (function () {
   'use strict';
 
+  var scriptStart = performance.now();  // includes parsing the embedded data
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var errors = [];
 
@@ -430,8 +431,8 @@
       while (lo < hi) { var mid = (lo + hi) >> 1; if (start[mid] < t) lo = mid + 1; else hi = mid; }
       return lo;
     }
-    var SEVERITY = [0, 2, 3, 1];  // ok < never completed < fail < info, for merged pixels
     function draw() {
+      var began = performance.now();
       var ctx = state.ctx, W = state.width, top = 2, plotW = W - labelWidth;
       ctx.clearRect(0, 0, W, height);
       ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, W, height);
@@ -448,14 +449,24 @@
       });
       ctx.globalAlpha = 1;
       var drawn = 0, visible = 0;
-      var laneLastPx = new Float64Array(laneCount).fill(-1), laneLastSev = new Int8Array(laneCount).fill(-1);
+      // Bars narrower than a pixel: counted per lane and pixel column, then drawn
+      // as one column split by the share of each outcome.
+      var laneLastPx = new Float64Array(laneCount).fill(-1), laneCounts = new Uint32Array(laneCount * 4);
       var barH = Math.max(laneHeight - (laneHeight > 6 ? 3 : 1), 1);
       function flush(lane) {
-        if (laneLastSev[lane] < 0) return;
-        var outcome = SEVERITY.indexOf(laneLastSev[lane]);
-        ctx.fillStyle = OUTCOME_COLORS[outcome];
-        ctx.fillRect(laneLastPx[lane], top + lane * laneHeight + 1, 1, barH);
-        laneLastSev[lane] = -1; drawn++;
+        var base = lane * 4, total = laneCounts[base] + laneCounts[base + 1] + laneCounts[base + 2] + laneCounts[base + 3];
+        if (!total) return;
+        var y = top + lane * laneHeight + 1 + barH;
+        for (var o = 0; o < 4; o++) {
+          var c = laneCounts[base + o];
+          if (!c) continue;
+          var h = Math.max(barH * c / total, 1);
+          ctx.fillStyle = OUTCOME_COLORS[o];
+          ctx.fillRect(laneLastPx[lane], y - h, 1, h);
+          y -= h;
+          laneCounts[base + o] = 0;
+        }
+        drawn++;
       }
       ctx.font = '10.5px system-ui, sans-serif';
       ctx.textBaseline = 'middle';
@@ -467,7 +478,7 @@
         if (b - a < 1.5) {
           var px = Math.floor(Math.max(a, labelWidth));
           if (px !== laneLastPx[lane]) { flush(lane); laneLastPx[lane] = px; }
-          laneLastSev[lane] = Math.max(laneLastSev[lane], SEVERITY[outcome]);
+          laneCounts[lane * 4 + outcome]++;
           return;
         }
         flush(lane);
@@ -518,6 +529,7 @@
       state.drawn = drawn;
       wrap.setAttribute('data-drawn', String(drawn));
       wrap.setAttribute('data-visible', String(visible));
+      wrap.setAttribute('data-draw-ms', String(Math.round(performance.now() - began)));
       status.textContent = fmtTime(Math.max(state.view0, 0)) + ' \u2013 ' + fmtTime(Math.min(state.view1, timeEnd)) + ' \u00b7 ' +
         fmtCount(visible) + ' of ' + fmtCount(N) + ' operations in view, ' + fmtCount(drawn) + ' marks drawn';
     }
@@ -906,7 +918,7 @@
     renderAvailability(main);
 
     var timelineCard = card('Timeline', 'One lane per process' + (data.lanes.packed ? ' (there are ' + fmtCount(data.processes.length) + ' processes, so processes that never overlap share a lane)' : '') +
-      '; bars run from invocation to completion, coloured by outcome (green ok, red fail, amber info, grey never completed). Scroll to zoom, drag to pan, hover for the operation. Only operations in view are drawn, and bars narrower than a pixel are merged per lane (showing the worst outcome), so it stays fast for a million operations.');
+      '; bars run from invocation to completion, coloured by outcome (green ok, red fail, amber info, grey never completed). Scroll to zoom, drag to pan, hover for the operation. Only operations in view are drawn, and bars narrower than a pixel are merged per lane into one column split by the share of each outcome, so it stays fast for a million operations.');
     timelineCard.id = 'timeline-card';
     main.appendChild(timelineCard);
     renderNodeLogs(main);
@@ -938,6 +950,10 @@
       var text = timeline.hoverRow(Math.floor(N / 2));
       body.setAttribute('data-selftest-hover', text && text.indexOf('op ') === 0 ? 'ok' : 'failed: ' + text);
     }
+    if (N && timeline) {
+      timeline.showRange(start[Math.floor(N / 2)], start[Math.floor(N / 2)] + (timed ? 200000 : 50));
+      body.setAttribute('data-selftest-zoom-ms', document.getElementById('timeline').getAttribute('data-draw-ms'));
+    }
     var link = document.querySelector('.op-link');
     if (link) {
       link.click();
@@ -948,6 +964,7 @@
 
   try {
     render();
+    document.body.setAttribute('data-render-ms', String(Math.round(performance.now() - scriptStart)));
     if (location.hash === '#selftest') selfTest();
     document.body.setAttribute('data-rendered', 'true');
   } catch (error) {

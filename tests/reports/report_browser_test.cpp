@@ -7,6 +7,7 @@
 // to build/tests/reports_browser_output/<test>/. Skipped without chromium.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -196,6 +197,29 @@ TEST_F(ReportBrowser, InvalidImportedHistoryShowsTheCounterexample) {
   }();
   EXPECT_NE(junit.find("<failure message=\"op 84: process 11 read -&gt; 2 (ok) cannot be linearized"), std::string::npos)
       << junit;
+}
+
+// A million operations: the page must still render and redraw the timeline quickly.
+TEST_F(ReportBrowser, MillionOperationsStayResponsive) {
+  const fs::path run_directory = testing::write_synthetic_run(output_ / "store" / "million" / "20261126T120000",
+                                                              {.operations = 1'000'000, .processes = 40});
+  const auto started = std::chrono::steady_clock::now();
+  const fs::path report = make_report(run_directory);
+  const double generate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const PageResult page = open_report(*chromium_, report, output_);
+  expect_healthy_page(page);
+  const std::string body = body_tag(page.dom);
+  std::smatch render, zoom;
+  ASSERT_TRUE(std::regex_search(body, render, std::regex("data-render-ms=\"([0-9]+)\""))) << body;
+  ASSERT_TRUE(std::regex_search(body, zoom, std::regex("data-selftest-zoom-ms=\"([0-9]+)\""))) << body;
+  std::cout << "1,000,000 operations: report.html " << fs::file_size(report) << " bytes, generated in "
+            << generate_seconds << " s; first render " << render[1] << " ms, zoomed timeline redraw " << zoom[1]
+            << " ms\n";
+  EXPECT_LT(std::stol(render[1]), 20000);
+  EXPECT_LT(std::stol(zoom[1]), 500);
+  // Keep the screenshot; the run (200 MB of history) and the DOM dump (the page's 30 MB of data) go.
+  fs::remove_all(output_ / "store");
+  fs::remove(output_ / (run_directory.filename().string() + ".dom.html"));
 }
 
 TEST(ReportCommand, BadInputExitsThreeWithOneLine) {

@@ -61,15 +61,14 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
   for (int slot = 0; slot < options.processes; ++slot) process_number[slot] = slot;
   std::int64_t next_process = options.processes;
   const std::int64_t step = 1'000'000;  // 1 ms between events
-  const std::int64_t total_time = static_cast<std::int64_t>(options.operations) * step / 2 + 10 * step;
   bool partition_on = false, kill_on = false;
   std::size_t invoked = 0;
   std::int64_t time = 1000;
   bool xss_written = false;
   while (invoked < options.operations || std::any_of(pending.begin(), pending.end(), [](const Pending& p) { return p.busy; })) {
     time += step / 2 + static_cast<std::int64_t>(random() % step);
-    const double phase = static_cast<double>(time) / static_cast<double>(total_time);
-    // Nemesis: a partition in 20-40% of the run, a kill in 55-70%, a clock event at 80%.
+    const double phase = static_cast<double>(invoked) / static_cast<double>(options.operations);
+    // Nemesis, by share of ops invoked: a partition in 20-40%, a kill in 55-70%; a check-offsets event at the end.
     auto nemesis = [&](bool& flag, bool want, const std::string& kind, const json& value) {
       if (flag == want) return;
       flag = want;
