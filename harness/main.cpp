@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
   CheckCommandOptions check;
-  CLI::App* check_app = app.add_subcommand("check", "Check history files for linearizability");
+  CLI::App* check_app = app.add_subcommand("check", "Check history files (linearizability unless --checker says otherwise)");
   check_app->add_option("files", check.files, "History files: chaosbench JSONL, Jepsen EDN or Porcupine logs")
       ->required()
       ->check(CLI::ExistingFile);
@@ -46,6 +46,14 @@ int main(int argc, char** argv) {
                       "Keep checking the other keys after one is found invalid (to list every bad key)");
   check_app->add_flag("-q,--quiet", check.quiet, "Only the one-line verdict per file, no evidence");
   check_app->add_option("-o,--output", check.output, "Write machine-readable results (JSON) to this file");
+  check_app->add_option("--checker", check.checkers,
+                        "Checker to run, repeatable: linearizable (default), sequential, session, convergence, set, "
+                        "counter, bank, elle-list-append, elle-rw-register");
+  check_app->add_option("--consistency-model", check.consistency_model,
+                        "Model for the elle-* checkers: read-uncommitted, read-committed, snapshot-isolation, "
+                        "repeatable-read, serializable, strong-session-serializable, strict-serializable, ...")
+      ->capture_default_str();
+  check_app->add_option("--bank-total", check.bank_total, "Expected total balance for the bank checker");
 
   RunOptions run;
   std::uint64_t seed = 0;

@@ -347,8 +347,8 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
         anomaly.operations.push_back(step.from);
         anomaly.cycle.push_back(std::move(step));
       }
-      anomaly.explanation = fmt::format("{}: {} txns in a strongly connected component of {} form {}.", name,
-                                        cycle->nodes.size(), components[id].size(), cycle_meaning(name));
+      anomaly.explanation = fmt::format("{} txns in a strongly connected component of {} form {}.", cycle->nodes.size(),
+                                        components[id].size(), cycle_meaning(name));
       for (const CycleStep& step : anomaly.cycle) anomaly.explanation += " " + step.explanation + ".";
       collector.add(std::move(anomaly));
     }

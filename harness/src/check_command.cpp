@@ -1,17 +1,30 @@
 #include "chaosbench/harness/check_command.h"
 
+#include <algorithm>
 #include <fstream>
 #include <ostream>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "chaosbench/checkers/bank_checker.h"
+#include "chaosbench/checkers/convergence.h"
+#include "chaosbench/checkers/counter_checker.h"
+#include "chaosbench/checkers/elle.h"
 #include "chaosbench/checkers/history_io.h"
 #include "chaosbench/checkers/linearizability.h"
+#include "chaosbench/checkers/sequential.h"
+#include "chaosbench/checkers/session.h"
+#include "chaosbench/checkers/set_checker.h"
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 
 namespace chaosbench::harness {
+
+const std::vector<std::string> kCheckerNames = {"linearizable", "sequential",  "session",
+                                                "convergence",  "set",         "counter",
+                                                "bank",         "elle-list-append", "elle-rw-register"};
+
 namespace {
 
 using checkers::HistoryFormat;
@@ -37,46 +50,118 @@ struct FileOutcome {
   nlohmann::json json;
 };
 
+// One checker's outcome on one file.
+struct CheckerOutcome {
+  checkers::Verdict verdict = checkers::Verdict::valid;
+  std::string reason;
+  double elapsed_seconds = 0;
+  std::string evidence;  // lines after the summary, "" when none
+  nlohmann::json json;
+};
+
+// describe() output without its first (summary) line.
+std::string evidence_lines(const std::string& described) {
+  std::size_t first_break = described.find('\n');
+  return first_break == std::string::npos ? std::string() : described.substr(first_break + 1);
+}
+
+CheckerOutcome run_checker(const std::string& name, checkers::History& history, const checkers::ModelOptions& model,
+                           const CheckCommandOptions& options, std::chrono::milliseconds time_limit) {
+  CheckerOutcome outcome;
+  auto from_simple = [&](const checkers::CheckResult& result) {
+    outcome.verdict = result.verdict;
+    outcome.reason = result.reason;
+    outcome.elapsed_seconds = result.elapsed_seconds;
+    outcome.evidence = evidence_lines(checkers::describe(result));
+    outcome.json = checkers::to_json(result);
+  };
+  if (name == "linearizable") {
+    checkers::LinearizabilityOptions check;
+    check.model = model;
+    check.partition_by_key = options.partition_by_key;
+    check.check_every_partition = options.check_every_partition;
+    check.time_limit = time_limit;
+    check.memory_limit_bytes = options.memory_limit_megabytes << 20;
+    check.threads = options.threads;
+    checkers::LinearizabilityResult result = checkers::check_linearizability(history, check);
+    outcome = {result.verdict, result.reason, result.elapsed_seconds, evidence_lines(checkers::describe(result, history)),
+               checkers::to_json(result)};
+  } else if (name == "sequential") {
+    checkers::SequentialOptions check;
+    check.model = model;
+    check.partition_by_key = options.partition_by_key;
+    check.check_every_partition = options.check_every_partition;
+    check.time_limit = time_limit;
+    check.memory_limit_bytes = options.memory_limit_megabytes << 20;
+    check.threads = options.threads;
+    checkers::SequentialResult result = checkers::check_sequential_consistency(history, check);
+    outcome = {result.verdict, result.reason, result.elapsed_seconds, evidence_lines(checkers::describe(result, history)),
+               checkers::to_json(result)};
+  } else if (name == "session") {
+    from_simple(checkers::check_session_guarantees(history).result);
+  } else if (name == "convergence") {
+    from_simple(checkers::check_convergence(history));
+  } else if (name == "set") {
+    from_simple(checkers::check_set(history));
+  } else if (name == "counter") {
+    from_simple(checkers::check_counter(history));
+  } else if (name == "bank") {
+    checkers::BankOptions bank;
+    bank.total = options.bank_total;
+    from_simple(checkers::check_bank(history, bank));
+  } else {
+    checkers::ElleOptions elle;
+    elle.model = *checkers::parse_consistency_model(options.consistency_model);
+    elle.time_limit = time_limit;
+    auto workload = name == "elle-list-append" ? checkers::TxnWorkload::list_append : checkers::TxnWorkload::rw_register;
+    checkers::ElleResult result = checkers::check_transactions(history, workload, elle);
+    outcome = {result.verdict, result.reason, result.elapsed_seconds, evidence_lines(checkers::describe(result)),
+               checkers::to_json(result)};
+  }
+  return outcome;
+}
+
 FileOutcome check_file(const std::string& file, const CheckCommandOptions& options, std::chrono::milliseconds time_limit,
                        HistoryFormat format, std::ostream& out) {
   FileOutcome outcome;
   HistoryFormat detected = format;
   checkers::History history = checkers::read_history_file(file, format, &detected);
 
-  checkers::LinearizabilityOptions check;
-  if (options.model.empty()) {
-    check.model.kind = infer_model(history);
-  } else {
-    check.model.kind = *checkers::parse_model_kind(options.model);
-  }
-  check.model.nil_read = options.nil_read.empty() ? default_nil_read(detected) : *checkers::parse_nil_read(options.nil_read);
-  if (!options.initial.empty()) check.model.initial = history.values.intern_json(nlohmann::json::parse(options.initial));
-  check.partition_by_key = options.partition_by_key;
-  check.check_every_partition = options.check_every_partition;
-  check.time_limit = time_limit;
-  check.memory_limit_bytes = options.memory_limit_megabytes << 20;
-  check.threads = options.threads;
+  checkers::ModelOptions model;
+  model.kind = options.model.empty() ? infer_model(history) : *checkers::parse_model_kind(options.model);
+  model.nil_read = options.nil_read.empty() ? default_nil_read(detected) : *checkers::parse_nil_read(options.nil_read);
+  if (!options.initial.empty()) model.initial = history.values.intern_json(nlohmann::json::parse(options.initial));
 
-  checkers::LinearizabilityResult result = checkers::check_linearizability(history, check);
-  out << fmt::format("{}: {}: {} ({} ops, {:.0f} ms)\n", file, to_string(result.verdict), result.reason,
-                     history.size(), result.elapsed_seconds * 1000);
-  if (!options.quiet && result.verdict != checkers::Verdict::valid) {
-    std::string evidence = checkers::describe(result, history);
-    // The first line repeats the summary; indent the rest under the file's line.
-    std::size_t first_break = evidence.find('\n');
-    for (std::size_t start = first_break + 1; start < evidence.size();) {
-      std::size_t end = evidence.find('\n', start);
-      out << "  " << evidence.substr(start, end - start) << "\n";
-      start = end + 1;
+  std::vector<std::string> names = options.checkers;
+  if (names.empty()) names.push_back("linearizable");
+  bool only_linearizable = names.size() == 1 && names[0] == "linearizable";
+  checkers::Verdict file_verdict = checkers::Verdict::valid;
+  nlohmann::json results = nlohmann::json::object();
+  for (const std::string& name : names) {
+    if (results.contains(name)) continue;  // asked twice
+    CheckerOutcome result = run_checker(name, history, model, options, time_limit);
+    // With only the default checker the line stays "FILE: VERDICT: REASON (...)".
+    std::string label = only_linearizable ? file : fmt::format("{}: {}", file, name);
+    out << fmt::format("{}: {}: {} ({} ops, {:.0f} ms)\n", label, to_string(result.verdict), result.reason,
+                       history.size(), result.elapsed_seconds * 1000);
+    if (!options.quiet && result.verdict != checkers::Verdict::valid) {
+      for (std::size_t start = 0; start < result.evidence.size();) {
+        std::size_t end = result.evidence.find('\n', start);
+        if (end == std::string::npos) end = result.evidence.size();
+        out << "  " << result.evidence.substr(start, end - start) << "\n";
+        start = end + 1;
+      }
     }
+    file_verdict = checkers::combine(file_verdict, result.verdict);
+    results[name] = std::move(result.json);
   }
-  outcome.exit_code = exit_code_for(result.verdict);
+  outcome.exit_code = exit_code_for(file_verdict);
   outcome.json = {{"file", file},
                   {"format", to_string(detected)},
-                  {"model", to_string(check.model.kind)},
-                  {"nil_read", to_string(check.model.nil_read)},
-                  {"verdict", to_string(result.verdict)},
-                  {"checkers", {{"linearizable", checkers::to_json(result)}}}};
+                  {"model", to_string(model.kind)},
+                  {"nil_read", to_string(model.nil_read)},
+                  {"verdict", to_string(file_verdict)},
+                  {"checkers", std::move(results)}};
   return outcome;
 }
 
@@ -99,6 +184,21 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
   }
   if (!options.initial.empty() && !nlohmann::json::accept(options.initial)) {
     errors << fmt::format("harness check: --initial '{}': not a JSON value (e.g. 0, \"x\", null)\n", options.initial);
+    return kExitHarnessFailed;
+  }
+  for (const std::string& name : options.checkers) {
+    if (std::find(kCheckerNames.begin(), kCheckerNames.end(), name) == kCheckerNames.end()) {
+      std::string known;
+      for (const std::string& candidate : kCheckerNames) known += (known.empty() ? "" : ", ") + candidate;
+      errors << fmt::format("harness check: --checker '{}': expected one of {}\n", name, known);
+      return kExitHarnessFailed;
+    }
+  }
+  if (!checkers::parse_consistency_model(options.consistency_model)) {
+    errors << fmt::format("harness check: --consistency-model '{}': expected read-uncommitted, read-committed, "
+                          "monotonic-atomic-view, consistent-view, snapshot-isolation, repeatable-read, serializable, "
+                          "strong-session-serializable or strict-serializable\n",
+                          options.consistency_model);
     return kExitHarnessFailed;
   }
   std::chrono::milliseconds time_limit;

@@ -1,10 +1,11 @@
 // `harness check`: reads history files (JSONL, Jepsen EDN, Porcupine logs),
-// checks each for linearizability and prints one line per file, with the
-// evidence below an invalid one. Returns the exit code (0 all valid, 1 any
+// runs the chosen checkers on each (default: linearizable) and prints one line
+// per file and checker, with the evidence below a non-valid one. Returns the exit code (0 all valid, 1 any
 // invalid, 2 any unknown, 3 bad input); files after a bad one are still checked.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -25,7 +26,16 @@ struct CheckCommandOptions {
   bool check_every_partition = false;
   bool quiet = false;  // no evidence lines
   std::string output;  // results.json path, "" = none
+  // Checker names (kCheckerNames); empty = {"linearizable"}. Each verdict goes
+  // to results.json files[].checkers.<name>; the file's verdict combines them.
+  std::vector<std::string> checkers;
+  std::string consistency_model = "serializable";  // for elle-list-append / elle-rw-register
+  std::optional<std::int64_t> bank_total;          // for bank; unset = the first read's total
 };
+
+// linearizable, sequential, session, convergence, set, counter, bank,
+// elle-list-append, elle-rw-register.
+extern const std::vector<std::string> kCheckerNames;
 
 int run_check_command(const CheckCommandOptions& options, std::ostream& out, std::ostream& errors);
 
