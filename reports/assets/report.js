@@ -141,16 +141,18 @@
     };
     return scale;
   }
+  // Log scale over whole decades; with at most two decades, 2x and 5x ticks too.
   function logScale(d0, d1, r0, r1) {
-    var l0 = Math.log10(d0), l1 = Math.log10(d1);
-    if (l1 - l0 < 1) { l0 = Math.floor(l0); l1 = l0 + Math.max(1, Math.ceil(l1 - l0)); }
-    var scale = function (v) { return r0 + (Math.log10(Math.max(v, d0 / 10)) - l0) / (l1 - l0) * (r1 - r0); };
+    var l0 = Math.floor(Math.log10(Math.max(d0, 1e-9))), l1 = Math.ceil(Math.log10(Math.max(d1, 1e-9)));
+    if (l1 <= l0) l1 = l0 + 1;
+    var scale = function (v) { return r0 + (Math.log10(Math.max(v, Math.pow(10, l0))) - l0) / (l1 - l0) * (r1 - r0); };
     scale.ticks = function () {
-      var out = [];
-      for (var p = Math.ceil(l0 - 1e-9); p <= Math.floor(l1 + 1e-9); p++) out.push(Math.pow(10, p));
+      var out = [], steps = l1 - l0 <= 2 ? [1, 2, 5] : [1];
+      for (var p = l0; p <= l1; p++) {
+        steps.forEach(function (m) { var v = m * Math.pow(10, p); if (p < l1 || m === 1) out.push(v); });
+      }
       return out;
     };
-    scale.domain = [Math.pow(10, l0), Math.pow(10, l1)];
     return scale;
   }
   function timeTicks(x, width) { return x.ticks(Math.max(2, Math.floor(width / 110))); }
@@ -665,16 +667,35 @@
       svgEl('line', { x1: bx, x2: bx, y1: topPad - 14, y2: height - 24, stroke: '#d3343b', 'stroke-dasharray': '4,3' }, svg);
       svgEl('text', { x: bx, y: topPad - 10, 'text-anchor': 'end', style: 'fill:#d3343b', text: 'must have taken effect by here \u25b8' }, svg);
     }
-    rows.forEach(function (row) {
+    // Where each bar lies, per lane, so a label that does not fit inside a bar
+    // can go beside it when the lane has room there.
+    var bars = rows.map(function (row) {
+      return { row: row, lane: processes.indexOf(processOf(row)), a: x(start[row]), b: O.o[row] === 3 ? width - right : x(end[row]) };
+    });
+    bars.forEach(function (bar) {
+      var row = bar.row, lane = bar.lane, a = bar.a, b = bar.b;
       var role = roles[opIndex[row]] || 'concurrent';
-      var lane = processes.indexOf(processOf(row));
-      var a = x(start[row]), b = O.o[row] === 3 ? width - right : x(end[row]);
       var g = svgEl('g', { 'class': 'op ' + role, 'data-op': opIndex[row] }, svg);
       svgEl('rect', { x: a, y: topPad + lane * laneH + 4, width: Math.max(b - a, 3), height: laneH - 8, rx: 3, fill: colors[role], 'fill-opacity': role === 'linearized' ? 0.55 : 0.85, stroke: role === 'blocking' ? '#7a1016' : 'none' }, g);
       var label = describeOp(row) + (O.o[row] === 2 || O.o[row] === 3 ? ' ?' : '');
-      var maxChars = Math.floor((b - a - 6) / 6.6);
-      var clipped = maxChars >= label.length ? label : maxChars > 3 ? label.slice(0, maxChars - 1) + '\u2026' : '';
-      if (clipped) svgEl('text', { x: a + 4, y: topPad + lane * laneH + laneH / 2 + 4, style: 'fill:' + (role === 'linearized' ? '#1d2330' : '#fff'), text: clipped }, g);
+      var textWidth = label.length * 6.7 + 8;
+      var leftRoom = a - left, rightRoom = width - right - b;
+      bars.forEach(function (other) {
+        if (other === bar || other.lane !== lane) return;
+        if (other.a >= b) rightRoom = Math.min(rightRoom, other.a - b);
+        if (other.b <= a) leftRoom = Math.min(leftRoom, a - other.b);
+      });
+      var textY = topPad + lane * laneH + laneH / 2 + 4;
+      if (textWidth <= b - a) {
+        svgEl('text', { x: a + 4, y: textY, style: 'fill:' + (role === 'linearized' ? '#1d2330' : '#fff'), text: label }, g);
+      } else if (textWidth <= rightRoom) {
+        svgEl('text', { x: b + 4, y: textY, style: 'fill:#1d2330', text: label }, g);
+      } else if (textWidth <= leftRoom) {
+        svgEl('text', { x: a - 4, y: textY, 'text-anchor': 'end', style: 'fill:#1d2330', text: label }, g);
+      } else {
+        var maxChars = Math.floor((Math.max(b - a, rightRoom) - 8) / 6.7);
+        if (maxChars > 3) svgEl('text', { x: b - a >= rightRoom ? a + 4 : b + 4, y: textY, style: 'fill:' + (b - a >= rightRoom && role !== 'linearized' ? '#fff' : '#1d2330'), text: label.slice(0, maxChars - 1) + '\u2026' }, g);
+      }
       svgTitle(g, 'op ' + opIndex[row] + ' (' + role + '), process ' + processOf(row) + ': ' + describeOp(row) + '\n' +
         fmtTime(start[row]) + ' \u2013 ' + (O.o[row] === 3 ? 'never completed' : fmtTime(end[row])) + '\nclick to show it in the timeline');
       g.addEventListener('click', function () { if (timeline) timeline.focusRow(row); });
