@@ -94,9 +94,11 @@
   function seriesColor(f) { return SERIES_COLORS[f % SERIES_COLORS.length]; }
 
   // Time formatting: ticks are microseconds (timed) or positions (untimed histories).
-  function fmtTime(ticks) {
+  // `step`, when given, is the spacing of neighbouring axis ticks: enough decimals to tell them apart.
+  function fmtTime(ticks, step) {
     if (!timed) return String(Math.round(ticks));
     var s = ticks / 1e6;
+    if (step) return s.toFixed(Math.min(6, Math.max(0, Math.ceil(-Math.log10(step / 1e6) - 1e-9)))) + ' s';
     if (Math.abs(s) >= 100) return s.toFixed(0) + ' s';
     if (Math.abs(s) >= 10) return s.toFixed(1) + ' s';
     return s.toFixed(2) + ' s';
@@ -136,7 +138,8 @@
     scale.invert = function (p) { return d0 + (p - r0) / k; };
     scale.ticks = function (count) {
       var step = niceStep(d1 - d0 || 1, count), out = [];
-      for (var v = Math.ceil(d0 / step) * step; v <= d1 + step * 1e-9; v += step) out.push(v);
+      for (var k = Math.ceil(d0 / step); k * step <= d1 + step * 1e-9; k++) out.push(k * step);
+      scale.step = step;
       return out;
     };
     return scale;
@@ -162,7 +165,7 @@
     timeTicks(x, width).forEach(function (t) {
       var px = x(t);
       svgEl('line', { x1: px, x2: px, y1: y0, y2: y0 + 4 }, g);
-      svgEl('text', { x: px, y: y0 + 16, 'text-anchor': 'middle', text: fmtTime(t) }, g);
+      svgEl('text', { x: px, y: y0 + 16, 'text-anchor': 'middle', text: fmtTime(t, x.step) }, g);
     });
     if (label) svgEl('text', { x: x(0) + width, y: y0 + 30, 'text-anchor': 'end', text: label }, g);
   }
@@ -525,7 +528,7 @@
       scale.ticks(Math.max(2, Math.floor(plotW / 110))).forEach(function (t) {
         var px = scale(t);
         ctx.beginPath(); ctx.moveTo(px, axisY); ctx.lineTo(px, axisY + 4); ctx.stroke();
-        ctx.fillText(fmtTime(t), px, axisY + 14);
+        ctx.fillText(fmtTime(t, scale.step), px, axisY + 14);
       });
       ctx.textAlign = 'left';
       state.drawn = drawn;
@@ -599,7 +602,7 @@
       resize: function () { setup(); draw(); },
       showRange: function (t0, t1) { var pad = Math.max((t1 - t0) * 0.1, timed ? 500 : 1); state.view0 = t0 - pad; state.view1 = t1 + pad; clampView(); draw(); },
       focusRow: function (row) {
-        var span = Math.max((end[row] - start[row]) * 6, timed ? 20000 : 20);
+        var span = Math.max((end[row] - start[row]) * 8, timeEnd / 100, timed ? 20000 : 20);
         var middle = (start[row] + end[row]) / 2;
         state.view0 = middle - span / 2; state.view1 = middle + span / 2; state.selected = row;
         clampView(); draw();
@@ -703,7 +706,7 @@
     var axisY = height - 22;
     svgEl('line', { x1: left, x2: width - right, y1: axisY, y2: axisY, stroke: '#c5cad3' }, svg);
     x.ticks(6).forEach(function (t) {
-      svgEl('text', { x: x(t), y: axisY + 14, 'text-anchor': 'middle', text: fmtTime(t) }, svg);
+      svgEl('text', { x: x(t), y: axisY + 14, 'text-anchor': 'middle', text: fmtTime(t, x.step) }, svg);
     });
     var box = el('div', { className: 'porcupine' }, [svg]);
     var legend = el('div', { className: 'legend' });
@@ -846,6 +849,8 @@
     stat(fmtCount(s.fail), 'fail');
     stat(fmtCount(s.info + s.pending), 'info' + (s.pending ? ' (' + fmtCount(s.pending) + ' never completed)' : ''));
     if (s.p50 !== undefined) { stat(fmtLatency(s.p50), 'p50 latency (ok)'); stat(fmtLatency(s.p99), 'p99 latency (ok)'); stat(fmtLatency(s.max), 'max latency (ok)'); }
+    var measured = data.results_latency;
+    if (measured && typeof measured.p99_ms === 'number') stat(measured.p99_ms.toFixed(1) + ' ms', 'p99 from intended send (results.json)');
     if (timed && data.run.duration_seconds > 0) stat((s.ok / data.run.duration_seconds).toFixed(0) + '/s', 'ok throughput');
     var faultCount = data.faults.filter(function (w) { return !w.instant; }).length;
     stat(String(faultCount), 'fault windows');
@@ -987,6 +992,8 @@
     render();
     document.body.setAttribute('data-render-ms', String(Math.round(performance.now() - scriptStart)));
     if (location.hash === '#selftest') selfTest();
+    var linked = /^#op=(\d+)$/.exec(location.hash);  // report.html#op=N opens the timeline at op N
+    if (linked && timeline && rowForHistoryIndex(linked[1]) >= 0) timeline.focusRow(rowForHistoryIndex(linked[1]));
     document.body.setAttribute('data-rendered', 'true');
   } catch (error) {
     recordError(error && error.stack ? error.stack : error);

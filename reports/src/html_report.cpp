@@ -86,7 +86,13 @@ json run_metadata(const RunInputs& inputs, double duration_seconds) {
   } else if (nodes.is_number()) {
     run["nodes"] = nodes;
   }
-  const std::string command = command_line_text(lookup(inputs, "command_line"));
+  std::string command = command_line_text(lookup(inputs, "command_line"));
+  // A run without --seed drew one at random: add it, so the line reproduces the run.
+  const json seed = lookup(inputs, "seed");
+  if (!command.empty() && !seed.is_null() && command.find(" run ") != std::string::npos &&
+      command.find("--seed") == std::string::npos) {
+    command += " --seed " + (seed.is_string() ? seed.get<std::string>() : seed.dump());
+  }
   if (!command.empty()) run["command_line"] = command;
   run["duration_seconds"] = duration_seconds;
   for (const char* flag : {"interrupted", "harness_failed"}) {
@@ -241,7 +247,15 @@ json build_report_data(const RunInputs& inputs) {
     summary["max"] = ok_latencies.back() / divisor;
   }
 
+  // The harness's own latency summary (measured from the intended send time, so
+  // queueing behind a slow system counts), shown beside the history's numbers.
+  json results_latency = nullptr;
+  for (const char* name : {"latency_from_intended_send", "latency"}) {
+    if (inputs.results.contains(name) && inputs.results[name].is_object()) results_latency = inputs.results[name];
+  }
+
   return {{"format", 1},
+          {"results_latency", results_latency},
           {"verdict", checkers::to_string(inputs.verdict)},
           {"run", run_metadata(inputs, duration_seconds)},
           {"time", {{"unit", untimed ? "position" : "us"}, {"end", span_ticks}}},

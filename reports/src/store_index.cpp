@@ -111,7 +111,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}tr:hover td{background
     html += "<p>No runs in this store yet.</p>\n";
   } else {
     html += "<table>\n<thead><tr><th>Verdict</th><th>Date</th><th>Test</th><th>Target</th><th>Workload</th>"
-            "<th>Nemesis</th><th>Ops</th><th>p99</th><th>Report</th></tr></thead>\n<tbody>\n";
+            "<th>Nemesis</th><th>Ops</th><th title=\"p99 latency of ok operations from results.json, measured from the intended send time\">p99</th><th>Report</th></tr></thead>\n<tbody>\n";
     for (const auto& run : runs) {
       const std::string verdict = run.error.empty() ? run.verdict : "broken";
       const std::string link = run.directory.generic_string() + "/" + (run.has_report ? "report.html" : "results.json");
