@@ -183,6 +183,33 @@ TEST(HtmlReport, UntimedHistoriesUsePositions) {
   EXPECT_EQ(data["verdict"], "valid");
 }
 
+TEST(NodeLogs, TailsOnlyForNodesThatLookCrashed) {
+  TemporaryDirectory directory;
+  const fs::path run = directory.path();
+  fs::create_directories(run / "nodes" / "n10");
+  fs::create_directories(run / "nodes" / "n2");
+  fs::create_directories(run / "nodes" / "n3");
+  std::ofstream(run / "nodes" / "n2" / "log") << "started\nleader\nsignal 15: shutting down\n";
+  {
+    std::ofstream log(run / "nodes" / "n3" / "log");
+    for (int line = 0; line < 100; ++line) log << "line " << line << "\n";
+    log << "fatal: WAL corrupted at offset 12\n";
+  }
+  auto logs = read_node_logs(run, json::object(), 5);
+  ASSERT_EQ(logs.size(), 3u);
+  EXPECT_EQ(logs[0].node, "n2");  // n2, n3, n10: numeric-looking order
+  EXPECT_EQ(logs[2].node, "n10");
+  EXPECT_FALSE(logs[0].tail.has_value());
+  ASSERT_TRUE(logs[1].tail.has_value());
+  EXPECT_EQ(*logs[1].tail, "line 96\nline 97\nline 98\nline 99\nfatal: WAL corrupted at offset 12\n");
+  EXPECT_FALSE(logs[2].exists);
+  EXPECT_NE(logs[2].tail_reason.find("no log"), std::string::npos);
+  // When the harness failed every log's tail is shown.
+  logs = read_node_logs(run, {{"harness_failed", true}}, 5);
+  EXPECT_TRUE(logs[0].tail.has_value());
+  EXPECT_EQ(logs[0].relative_path, "nodes/n2/log");
+}
+
 TEST(JunitReport, OneTestcasePerCheckerWithFailureReason) {
   TemporaryDirectory directory;
   const fs::path run = write_synthetic_run(directory.path() / "synthetic" / "r1", {.operations = 50, .verdict = "invalid"});
