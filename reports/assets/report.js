@@ -106,7 +106,7 @@
   function fmtLatency(ticks) {
     if (!timed) return Math.round(ticks) + ' pos';
     var ms = ticks / 1000;
-    if (ms >= 10000) return (ms / 1000).toFixed(1) + ' s';
+    if (ms >= 1000) return (ms / 1000).toFixed(ms >= 100000 ? 0 : 1) + ' s';
     if (ms >= 100) return ms.toFixed(0) + ' ms';
     if (ms >= 1) return ms.toFixed(1) + ' ms';
     return ms.toFixed(3) + ' ms';
@@ -654,7 +654,8 @@
     rows.forEach(function (row) { t0 = Math.min(t0, start[row]); t1 = Math.max(t1, O.o[row] === 3 ? start[row] + 1 : end[row]); });
     var blockingRow = rowForHistoryIndex(anomaly.blocking_index);
     if (blockingRow >= 0) t1 = Math.max(t1, end[blockingRow]);
-    var laneH = 30, left = 70, width = 900, right = 20, topPad = 22;
+    var app = document.getElementById('app');
+    var laneH = 30, left = 70, width = Math.max(Math.min((app ? app.clientWidth : 900) - 110, 1300), 560), right = 20, topPad = 22;
     var height = topPad + processes.length * laneH + 30;
     var svg = svgEl('svg', { width: '100%', viewBox: '0 0 ' + width + ' ' + height, 'class': 'porcupine-svg', 'data-ops': rows.length });
     var span = Math.max(t1 - t0, 1), pad = span * 0.04;
