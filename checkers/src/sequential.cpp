@@ -288,46 +288,6 @@ void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations) {
   }
 }
 
-// Linearizable implies sequentially consistent, and the WGL search (pruned by
-// real time) is usually much faster: try it first on the partition's ops, as a
-// history of its own, with at most half the time left (2 s without a limit).
-bool linearizable_witness(const History& history, const Partition& partition, const SequentialOptions& options,
-                          const Limits& limits) {
-  std::vector<std::uint32_t> indices;
-  for (const ModelOperation& op : partition.operations) {
-    indices.push_back(op.invocation);
-    if (op.completion != OperationPair::kNoCompletion) indices.push_back(op.completion);
-  }
-  std::sort(indices.begin(), indices.end());
-  History part;
-  part.operations.reserve(indices.size());
-  for (std::uint32_t index : indices) {
-    Operation op = history.operations[index];
-    op.value = part.values.intern_json(history.values.to_json(op.value));
-    op.function = part.functions.intern(history.functions.name(op.function));
-    op.key = op.key == 0 ? 0 : part.keys.intern(history.keys.name(op.key));
-    op.node = 0;
-    part.operations.push_back(op);
-  }
-  LinearizabilityOptions linearizable;
-  linearizable.model = options.model;
-  linearizable.model.initial = part.values.intern_json(history.values.to_json(options.model.initial));
-  linearizable.partition_by_key = options.partition_by_key;
-  linearizable.memory_limit_bytes = options.memory_limit_bytes;
-  linearizable.threads = 1;
-  linearizable.collect_evidence = false;
-  auto now = std::chrono::steady_clock::now();
-  if (limits.deadline == std::chrono::steady_clock::time_point::max()) {
-    linearizable.time_limit = std::chrono::seconds(2);
-  } else {
-    if (now >= limits.deadline) return false;
-    linearizable.time_limit =
-        std::max(std::chrono::milliseconds(1),
-                 std::chrono::duration_cast<std::chrono::milliseconds>((limits.deadline - now) / 2));
-  }
-  return check_linearizability(part, linearizable).verdict == Verdict::valid;
-}
-
 SequentialPartitionReport check_partition(const History& history, const Partition& partition,
                                           const SequentialOptions& options, const OperationDecoder& decoder,
                                           const Limits& limits) {
@@ -343,10 +303,6 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
     processes[it->second].push_back(index);
   }
   report.processes = processes.size();
-  if (linearizable_witness(history, partition, options, limits)) {
-    report.linearizable = true;
-    return report;
-  }
   auto model = make_model(options.model, decoder, partition.operations, partition.key_count);
   SequentialSearch search(partition.operations, *model, limits);
   search.set_processes(std::move(processes));
@@ -390,6 +346,21 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   auto started = std::chrono::steady_clock::now();
   SequentialResult result;
   result.per_key = options.partition_by_key;
+  // Linearizable implies sequentially consistent, and the WGL search (pruned by
+  // real time) is usually far faster: one pass over every partition, with at
+  // most half the time limit (2 s without one), settles the linearizable ones;
+  // only the others are searched for a sequential order.
+  LinearizabilityOptions linearizable;
+  linearizable.model = options.model;
+  linearizable.partition_by_key = options.partition_by_key;
+  linearizable.check_every_partition = true;
+  linearizable.memory_limit_bytes = options.memory_limit_bytes;
+  linearizable.threads = options.threads;
+  linearizable.collect_evidence = false;
+  linearizable.time_limit = options.time_limit.count() > 0 ? options.time_limit / 2 : std::chrono::milliseconds(2000);
+  LinearizabilityResult witness = check_linearizability(history, linearizable);
+  std::set<std::string> unsettled_keys;
+  for (const PartitionReport& report : witness.reports) unsettled_keys.insert(report.key);
   OperationDecoder decoder(history, options.model.kind);
   std::vector<Partition> partitions;
   std::map<std::uint32_t, std::size_t> partition_of_key;
@@ -414,11 +385,19 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
     }
   }
   if (!options.partition_by_key) partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
+  std::erase_if(partitions, [&](const Partition& partition) {
+    bool settled = options.partition_by_key ? !unsettled_keys.contains(partition.key) : witness.verdict == Verdict::valid;
+    if (settled) {
+      ++result.linearizable_partitions;
+      result.operations += partition.operations.size();
+    }
+    return settled;
+  });
   for (Partition& partition : partitions) {
     if (options.model.kind == ModelKind::cas_register) drop_unobserved_unknown_writes(partition.operations);
     result.operations += partition.operations.size();
   }
-  result.partitions = partitions.size();
+  result.partitions = partitions.size() + result.linearizable_partitions;
 
   std::atomic<std::size_t> memory_used{0};
   std::atomic<bool> stop{false};
@@ -461,7 +440,6 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   std::size_t unknown_count = 0;
   for (SequentialPartitionReport& report : reports) {
     result.states_explored += report.states_explored;
-    result.linearizable_partitions += report.linearizable;
     if (report.reason == kStoppedReason) {
       ++result.partitions_not_checked;
       continue;

@@ -3,8 +3,8 @@
 // real-time constraint. Depth-first search over (next op per process, model
 // state) with memoisation; info ops are their process's last and may be left
 // out; fail ops are dropped. Time/memory limits yield `unknown`. Pure function.
-// Each partition is first checked for linearizability (fast; at most half the
-// time left, 2 s without a limit): linearizable means SC. Only the others are searched.
+// Linearizability is checked first on every partition (fast; at most half the
+// time limit, 2 s without one): linearizable means SC. Only the others are searched.
 //
 // Sequential consistency is NOT compositional: a history whose every key is
 // sequentially consistent on its own ("per-key SC", partition_by_key = true,
@@ -43,7 +43,6 @@ struct SequentialPartitionReport {
   std::string reason;
   std::size_t operations = 0;
   std::size_t processes = 0;
-  bool linearizable = false;  // settled by the linearizability search
   std::uint64_t states_explored = 0;
   // Evidence for invalid: the longest legal order found (invocation indices),
   // the model state after it, and each process's next op, none of which could go next.
