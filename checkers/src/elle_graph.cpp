@@ -276,6 +276,8 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
   // process / real-time edges allowed.
   auto search_component = [&](std::uint32_t id) -> std::optional<FoundCycle> {
     const std::vector<std::uint32_t>& members = components[id];
+    // Each BFS costs O(component): fewer starts in huge components.
+    const std::size_t start_limit = std::min(max_starts, std::max<std::size_t>(4, 4'000'000 / (members.size() + 1)));
     std::vector<std::uint8_t> extras{0};
     if (extra_kinds != 0) extras.push_back(extra_kinds);
     for (std::uint8_t extra : extras) {
@@ -285,7 +287,7 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
           std::uint8_t mask = kWriteWrite | kWriteRead | extra;
           std::size_t tries = 0;
           for (std::uint32_t from : members) {
-            for (std::uint32_t edge = graph.begin(from); edge < graph.end(from) && tries < max_starts; ++edge) {
+            for (std::uint32_t edge = graph.begin(from); edge < graph.end(from) && tries < start_limit; ++edge) {
               if (!(graph.kinds(edge) & kReadWrite) || component[graph.target(edge)] != id) continue;
               ++tries;
               std::vector<std::uint32_t> back = search.shortest_path(graph.target(edge), from, id, mask);
@@ -297,7 +299,7 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
               best = cycle_from_path(path, mask, 0);
               if (best->nodes.size() == 2) break;
             }
-            if (tries >= max_starts || (best && best->nodes.size() == 2)) break;
+            if (tries >= start_limit || (best && best->nodes.size() == 2)) break;
           }
         } else {
           std::uint8_t base = level == 0   ? kWriteWrite
@@ -309,7 +311,7 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
           finder.run(&members, [&](std::uint32_t node) { return component[node] == id; }, mask,
                      [&](const std::vector<std::uint32_t>& sub) {
                        for (std::uint32_t node : sub) {
-                         if (starts.size() < max_starts) starts.push_back(node);
+                         if (starts.size() < start_limit) starts.push_back(node);
                        }
                      });
           for (std::uint32_t start : starts) {

@@ -57,6 +57,79 @@ TEST(ElleListAppend, SimulatedSerializableHistoriesAreValid) {
   }
 }
 
+// Injects a read-skew txn into a large valid simulated history: it reads key A
+// up to and including W's append but key B just before W's append, where W is
+// an ok txn that appended once to each. Exactly one G-single must come out.
+TEST(ElleListAppend, GSingleInjectedIntoLargeSimulatedHistory) {
+  testing::ListAppendSimulationOptions simulation;
+  simulation.seed = 99;
+  simulation.transactions = 20000;
+  simulation.active_keys = 5;
+  History history = testing::simulate_list_append_history(simulation);
+  // Version orders: the longest ok read of each key.
+  std::map<int, std::vector<std::int64_t>> longest;
+  std::vector<OperationPair> pairs = pair_operations(history);
+  for (const OperationPair& pair : pairs) {
+    if (pair.outcome != OpType::ok) continue;
+    for (const json& mop : history.values.to_json(history.operations[pair.completion].value)) {
+      if (mop[0] != "r") continue;
+      auto list = mop[2].get<std::vector<std::int64_t>>();
+      auto& best = longest[mop[1].get<int>()];
+      if (list.size() > best.size()) best = list;
+    }
+  }
+  auto position = [&](int key, std::int64_t element) -> std::ptrdiff_t {
+    const auto& order = longest[key];
+    auto found = std::find(order.begin(), order.end(), element);
+    return found == order.end() ? -1 : found - order.begin();
+  };
+  json skewed;
+  std::uint32_t writer_invocation = 0;
+  for (const OperationPair& pair : pairs) {
+    if (pair.outcome != OpType::ok) continue;
+    json value = history.values.to_json(history.operations[pair.completion].value);
+    std::vector<std::pair<int, std::int64_t>> appends;
+    std::set<int> keys;
+    bool single_per_key = true;
+    for (const json& mop : value) {
+      if (mop[0] != "append") continue;
+      single_per_key &= keys.insert(mop[1].get<int>()).second;
+      appends.emplace_back(mop[1].get<int>(), mop[2].get<std::int64_t>());
+    }
+    if (!single_per_key || appends.size() < 2) continue;
+    auto [key_a, element_a] = appends[0];
+    auto [key_b, element_b] = appends[1];
+    std::ptrdiff_t at_a = position(key_a, element_a), at_b = position(key_b, element_b);
+    if (at_a < 0 || at_b < 0) continue;
+    std::vector<std::int64_t> read_a(longest[key_a].begin(), longest[key_a].begin() + at_a + 1);
+    std::vector<std::int64_t> read_b(longest[key_b].begin(), longest[key_b].begin() + at_b);
+    skewed = json::array({json::array({"r", key_a, read_a}), json::array({"r", key_b, read_b})});
+    writer_invocation = pair.invocation;
+    break;
+  }
+  ASSERT_FALSE(skewed.is_null()) << "no ok txn appending to two keys";
+  auto inject = [&](History& target) {
+    for (OpType type : {OpType::invoke, OpType::ok}) {
+      Operation op;
+      op.type = type;
+      op.process = 100000;
+      op.function = target.functions.intern("txn");
+      op.value = target.values.intern_json(type == OpType::ok ? skewed : json::array());
+      op.time = target.operations.back().time + 1;
+      target.operations.push_back(op);
+    }
+  };
+  ASSERT_EQ(check(history).verdict, Verdict::valid);
+  auto injected_at = static_cast<std::uint32_t>(history.size());
+  inject(history);
+  ElleResult result = check(history, ConsistencyModel::serializable);
+  EXPECT_EQ(types(result), std::set<std::string>{"G-single"}) << describe(result);
+  ASSERT_EQ(result.anomalies.size(), 1u);
+  std::vector<std::uint32_t> involved = result.anomalies[0].operations;
+  std::sort(involved.begin(), involved.end());
+  EXPECT_EQ(involved, (std::vector<std::uint32_t>{writer_invocation, injected_at}));
+}
+
 TEST(ElleListAppend, G0WriteCycle) {
   HistoryBuilder builder;
   txn(builder, 0, json::parse(R"([["append","x",1],["append","y",1]])"));
