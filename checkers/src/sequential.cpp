@@ -117,14 +117,118 @@ struct Outcome {
   std::uint32_t state = 0;
 };
 
+// Finds blocked reads that can never go again, for the register and kv models.
+// A state only changes by "extensions" (kv appends: the text grows) and
+// "resets" (writes/puts, cas): a read whose value the current state cannot
+// extend to (register: differs; kv: the state is not a prefix of the text
+// read) can only go after an unexecuted reset whose value extends to it.
+class DeadReadDetector {
+ public:
+  DeadReadDetector(const std::vector<ModelOperation>& operations, Model& model, const ModelOptions& options,
+                   const OperationDecoder& decoder)
+      : operations_(operations), model_(model), options_(options), decoder_(decoder),
+        enabled_(options.kind == ModelKind::cas_register || options.kind == ModelKind::kv) {}
+
+  bool enabled() const { return enabled_; }
+
+  void set_processes(const std::vector<std::vector<std::uint32_t>>& processes) {
+    slot_.assign(operations_.size(), 0);
+    index_in_process_.assign(operations_.size(), 0);
+    for (std::uint32_t process = 0; process < processes.size(); ++process) {
+      for (std::uint32_t index = 0; index < processes[process].size(); ++index) {
+        slot_[processes[process][index]] = process;
+        index_in_process_[processes[process][index]] = index;
+      }
+    }
+    processes_ = &processes;
+    resets_for_read_.assign(operations_.size(), {});
+    computed_.assign(operations_.size(), 0);
+  }
+
+  bool some_read_is_dead(std::uint32_t state, const std::vector<std::uint32_t>& positions) {
+    for (std::size_t process = 0; process < positions.size(); ++process) {
+      if (positions[process] >= (*processes_)[process].size()) continue;
+      std::uint32_t read = (*processes_)[process][positions[process]];
+      const ModelOperation& op = operations_[read];
+      if (!is_read_only(op) || op.outcome_unknown) continue;
+      if (op.argument.is_null() && options_.nil_read == NilRead::any) continue;
+      if (extends_to(state, read)) continue;
+      if (!computed_[read]) compute_resets(read);
+      bool reachable = false;
+      for (std::uint32_t reset : resets_for_read_[read]) {
+        if (positions[slot_[reset]] <= index_in_process_[reset]) {
+          reachable = true;
+          break;
+        }
+      }
+      if (!reachable) return true;
+    }
+    return false;
+  }
+
+ private:
+  using Kind = ModelOperation::Kind;
+
+  std::string_view text(Value value) const {
+    const ValuePool& values = decoder_.history().values;
+    if (value.is_null() || value.id >= values.size() || !values.is_string(value)) return {};
+    return values.as_string(value);
+  }
+  const std::string& state_text(std::uint32_t state) {
+    if (state >= state_texts_.size()) {
+      state_texts_.resize(state + 1);
+      state_known_.resize(state + 1, 0);
+    }
+    if (!state_known_[state]) {
+      state_texts_[state] = nlohmann::json::parse(model_.describe_state(state)).get<std::string>();
+      state_known_[state] = 1;
+    }
+    return state_texts_[state];
+  }
+  bool extends_to(std::uint32_t state, std::uint32_t read) {
+    if (options_.kind == ModelKind::cas_register) return model_.step(state, read) != Model::kImpossible;
+    std::string_view wanted = text(operations_[read].argument);
+    return wanted.starts_with(state_text(state));
+  }
+  void compute_resets(std::uint32_t read) {
+    computed_[read] = 1;
+    const ModelOperation& target = operations_[read];
+    for (std::uint32_t index = 0; index < operations_.size(); ++index) {
+      const ModelOperation& op = operations_[index];
+      if (op.kind == Kind::write) {
+        bool leads = options_.kind == ModelKind::cas_register ? op.argument == target.argument
+                                                               : text(target.argument).starts_with(text(op.argument));
+        if (leads) resets_for_read_[read].push_back(index);
+      } else if (op.kind == Kind::cas && op.second == target.argument) {
+        resets_for_read_[read].push_back(index);
+      }
+    }
+  }
+
+  const std::vector<ModelOperation>& operations_;
+  Model& model_;
+  const ModelOptions& options_;
+  const OperationDecoder& decoder_;
+  bool enabled_;
+  const std::vector<std::vector<std::uint32_t>>* processes_ = nullptr;
+  std::vector<std::uint32_t> slot_;
+  std::vector<std::uint32_t> index_in_process_;
+  std::vector<std::vector<std::uint32_t>> resets_for_read_;
+  std::vector<char> computed_;
+  std::vector<std::string> state_texts_;
+  std::vector<char> state_known_;
+};
+
 class SequentialSearch {
  public:
-  SequentialSearch(const std::vector<ModelOperation>& operations, Model& model, const Limits& limits)
-      : operations_(operations), model_(model), limits_(limits) {}
+  SequentialSearch(const std::vector<ModelOperation>& operations, Model& model, const Limits& limits,
+                   const ModelOptions& options, const OperationDecoder& decoder)
+      : operations_(operations), model_(model), limits_(limits), reads_(operations, model, options, decoder) {}
 
   // Per-process op lists (indices into operations), in invocation order.
   void set_processes(std::vector<std::vector<std::uint32_t>> processes) {
     processes_ = std::move(processes);
+    reads_.set_processes(processes_);
     zobrist_offset_.assign(processes_.size() + 1, 0);
     for (std::size_t process = 0; process < processes_.size(); ++process) {
       zobrist_offset_[process + 1] = zobrist_offset_[process] + static_cast<std::uint32_t>(processes_[process].size()) + 1;
@@ -194,6 +298,10 @@ class SequentialSearch {
           chosen_invocation = kExhausted;  // coming back here means this node failed
         }
       }
+      // No read can go now. If some blocked read can never go again, this node is dead.
+      if (last_tried == kNoCandidate && !forced && reads_.enabled() && reads_.some_read_is_dead(state, positions)) {
+        last_tried = kExhausted;
+      }
       // Otherwise the process whose next op was invoked earliest after the last
       // one tried here (real-time order first: valid histories finish fast).
       for (std::size_t process = 0; process < width && !forced; ++process) {
@@ -260,6 +368,7 @@ class SequentialSearch {
   const std::vector<ModelOperation>& operations_;
   Model& model_;
   const Limits& limits_;
+  DeadReadDetector reads_;
   std::vector<std::vector<std::uint32_t>> processes_;
   std::vector<std::uint32_t> zobrist_offset_;
   std::vector<std::uint64_t> zobrist_;
@@ -304,7 +413,7 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
   }
   report.processes = processes.size();
   auto model = make_model(options.model, decoder, partition.operations, partition.key_count);
-  SequentialSearch search(partition.operations, *model, limits);
+  SequentialSearch search(partition.operations, *model, limits, options.model, decoder);
   search.set_processes(std::move(processes));
   Outcome outcome = search.run(false, 0);
   report.verdict = outcome.verdict;

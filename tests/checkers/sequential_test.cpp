@@ -145,20 +145,30 @@ TEST(Sequential, KvPorcupineHistoriesThatAreLinearizableAreSequential) {
 }
 
 TEST(Sequential, MemoryLimitGivesUnknown) {
-  // Many processes writing distinct values, then a read nobody wrote: the
-  // search must try every interleaving before answering.
+  // Six processes write and read back their own values (4 rounds); process 6 writes 1
+  // then 2, process 7 reads 1 then 2, process 8 reads 2 then 1: no order fits,
+  // but the search must try many interleavings of the others to learn that.
   HistoryBuilder builder;
-  for (int round = 0; round < 6; ++round) {
+  for (int round = 0; round < 4; ++round) {
     for (int process = 0; process < 6; ++process) {
-      builder.invoke(process, "write", process * 100 + round).ok(process, "write", process * 100 + round);
+      int value = 100 * (process + 1) + round;
+      builder.invoke(process, "write", value).ok(process, "write", value);
+      builder.invoke(process, "read", nullptr).ok(process, "read", value);
     }
   }
-  builder.invoke(9, "read", nullptr).ok(9, "read", 12345);
+  builder.invoke(6, "write", 1).ok(6, "write", 1);
+  builder.invoke(6, "write", 2).ok(6, "write", 2);
+  builder.invoke(7, "read", nullptr).ok(7, "read", 1);
+  builder.invoke(7, "read", nullptr).ok(7, "read", 2);
+  builder.invoke(8, "read", nullptr).ok(8, "read", 2);
+  builder.invoke(8, "read", nullptr).ok(8, "read", 1);
   SequentialOptions options;
   options.memory_limit_bytes = 1;
   SequentialResult result = check_sequential_consistency(builder.history(), options);
   EXPECT_EQ(result.verdict, Verdict::unknown) << result.reason;
-  EXPECT_NE(result.reason.find("memory limit"), std::string::npos);
+  EXPECT_NE(result.reason.find("memory limit"), std::string::npos) << result.reason;
+  // Without the limit it is found invalid.
+  EXPECT_EQ(check(builder.history()).verdict, Verdict::invalid);
 }
 
 // Brute force: every interleaving of the processes' ops (info ops optional).
