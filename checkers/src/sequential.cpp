@@ -456,13 +456,16 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   SequentialResult result;
   result.per_key = options.partition_by_key;
   // Linearizable implies sequentially consistent, and the WGL search (pruned by
-  // real time) is usually far faster: one pass over every partition, with at
+  // real time) is usually far faster: one pass over the partitions, with at
   // most half the time limit (2 s without one), settles the linearizable ones;
   // only the others are searched for a sequential order.
   LinearizabilityOptions linearizable;
   linearizable.model = options.model;
   linearizable.partition_by_key = options.partition_by_key;
-  linearizable.check_every_partition = true;
+  // By default it stops at the first non-linearizable partition (the rest stay
+  // unsettled and go to the SC search, smallest first), as the linearizability
+  // checker does: one hard partition then cannot eat the time limit.
+  linearizable.check_every_partition = options.check_every_partition;
   linearizable.memory_limit_bytes = options.memory_limit_bytes;
   linearizable.threads = options.threads;
   linearizable.collect_evidence = false;
@@ -470,6 +473,8 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   LinearizabilityResult witness = check_linearizability(history, linearizable);
   std::set<std::string> unsettled_keys;
   for (const PartitionReport& report : witness.reports) unsettled_keys.insert(report.key);
+  // Partitions the witness stopped before are not listed: then none is settled.
+  const bool witness_complete = witness.partitions_not_checked == 0;
   OperationDecoder decoder(history, options.model.kind);
   std::vector<Partition> partitions;
   std::map<std::uint32_t, std::size_t> partition_of_key;
@@ -495,7 +500,8 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   }
   if (!options.partition_by_key) partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
   std::erase_if(partitions, [&](const Partition& partition) {
-    bool settled = options.partition_by_key ? !unsettled_keys.contains(partition.key) : witness.verdict == Verdict::valid;
+    bool settled = options.partition_by_key ? witness_complete && !unsettled_keys.contains(partition.key)
+                                            : witness.verdict == Verdict::valid;
     if (settled) {
       ++result.linearizable_partitions;
       result.operations += partition.operations.size();
