@@ -442,9 +442,19 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
     if (report.blocked_operations.size() < 20) report.blocked_operations.push_back(describe_operation(decoder, op));
   }
   if (!report.blocked_operations.empty()) {
+    // Show a blocked read when there is one: it is what the state cannot satisfy.
+    std::string example = report.blocked_operations.front();
+    for (std::size_t index = 0; index < report.blocked_invocations.size() && index < report.blocked_operations.size(); ++index) {
+      std::uint32_t invocation = report.blocked_invocations[index];
+      auto found = std::find_if(partition.operations.begin(), partition.operations.end(),
+                                [&](const ModelOperation& op) { return op.invocation == invocation; });
+      if (found != partition.operations.end() && is_read_only(*found)) {
+        example = report.blocked_operations[index];
+        break;
+      }
+    }
     report.reason = fmt::format("after the longest legal order ({} ops, state {}), no process's next op can go next, e.g. {}",
-                                report.longest_order.size(), report.state_after_longest_order,
-                                report.blocked_operations.front());
+                                report.longest_order.size(), report.state_after_longest_order, example);
   }
   return report;
 }
