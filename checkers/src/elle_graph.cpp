@@ -338,7 +338,9 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
       }
       Anomaly anomaly;
       anomaly.type = name;
-      for (std::size_t index = 0; index < cycle->nodes.size(); ++index) {
+      // Evidence for at most kShownSteps steps of a long cycle.
+      constexpr std::size_t kShownSteps = 50;
+      for (std::size_t index = 0; index < std::min(cycle->nodes.size(), kShownSteps); ++index) {
         std::uint32_t from = cycle->nodes[index];
         std::uint32_t to = cycle->nodes[(index + 1) % cycle->nodes.size()];
         CycleStep step;
@@ -352,6 +354,9 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
       anomaly.explanation = fmt::format("{} txns in a strongly connected component of {} form {}.", cycle->nodes.size(),
                                         components[id].size(), cycle_meaning(name));
       for (const CycleStep& step : anomaly.cycle) anomaly.explanation += " " + step.explanation + ".";
+      if (cycle->nodes.size() > kShownSteps) {
+        anomaly.explanation += fmt::format(" ... and {} more steps back to the first txn.", cycle->nodes.size() - kShownSteps);
+      }
       collector.add(std::move(anomaly));
     }
   } catch (const DeadlineReached&) {

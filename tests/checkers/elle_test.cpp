@@ -270,6 +270,30 @@ TEST(ElleListAppend, RealtimeAndProcessVariants) {
   }
 }
 
+// A ring of 20,000 write skews (txn i reads key i empty and appends to key
+// i+1) is one G2-item cycle of 20,000 anti-dependencies: with a 1 ms limit the
+// search gives up (unknown); without one it is found.
+TEST(ElleListAppend, TimeLimitGivesUnknown) {
+  HistoryBuilder builder;
+  const int ring = 20000;
+  for (int index = 0; index < ring; ++index) {
+    std::string read_key = "k" + std::to_string(index);
+    std::string append_key = "k" + std::to_string((index + 1) % ring);
+    txn(builder, index, json::array({json::array({"r", read_key, json::array()}), json::array({"append", append_key, index})}));
+  }
+  ElleOptions limited;
+  limited.time_limit = std::chrono::milliseconds(1);
+  ElleResult unknown = check_list_append(builder.history(), limited);
+  EXPECT_EQ(unknown.verdict, Verdict::unknown) << unknown.reason;
+  EXPECT_NE(unknown.reason.find("time limit"), std::string::npos) << unknown.reason;
+  ElleResult found = check(builder.history());
+  EXPECT_EQ(types(found), std::set<std::string>{"G2-item"});
+  ASSERT_EQ(found.anomalies.size(), 1u);
+  EXPECT_EQ(found.anomalies[0].cycle.size(), 50u);  // evidence keeps the first 50 steps
+  EXPECT_NE(found.anomalies[0].explanation.find("20000 txns"), std::string::npos);
+  EXPECT_NE(found.anomalies[0].explanation.find("19950 more steps"), std::string::npos);
+}
+
 TEST(ElleListAppend, DuplicateAppendIsBadInput) {
   HistoryBuilder builder;
   txn(builder, 0, json::parse(R"([["append","x",1]])"));

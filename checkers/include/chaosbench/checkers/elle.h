@@ -77,7 +77,7 @@ struct Anomaly {
   bool forbidden = true;   // by the options' model
   std::string explanation; // one or more sentences
   std::vector<std::uint32_t> operations;  // history indices (invocations) involved
-  std::vector<CycleStep> cycle;           // empty for non-cycle anomalies
+  std::vector<CycleStep> cycle;           // empty for non-cycle anomalies; first 50 steps of a longer cycle
 };
 
 struct ElleResult {
