@@ -1,14 +1,16 @@
-// refnode: runs one reference protocol node (currently Raft). Exit codes:
+// refnode: runs one reference protocol node (Raft or ZAB). Exit codes:
 // 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure (I/O error, corrupted
 // WAL), 3 bad flags or configuration (one-line message on stderr).
 #include <boost/asio.hpp>
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <memory>
 
 #include "common/logger.h"
 #include "common/node_config.h"
 #include "raft/raft_server.h"
+#include "zab/zab_server.h"
 
 int main(int argc, char** argv) {
   chaosbench::targets::NodeConfig config;
@@ -22,8 +24,15 @@ int main(int argc, char** argv) {
   chaosbench::targets::Logger logger(config.id);
   try {
     boost::asio::io_context io_context(1);
-    chaosbench::raft::RaftServer server(io_context, config, logger);
-    server.start();
+    std::unique_ptr<chaosbench::raft::RaftServer> raft_server;
+    std::unique_ptr<chaosbench::zab::ZabServer> zab_server;
+    if (config.protocol == "zab") {
+      zab_server = std::make_unique<chaosbench::zab::ZabServer>(io_context, config, logger);
+      zab_server->start();
+    } else {
+      raft_server = std::make_unique<chaosbench::raft::RaftServer>(io_context, config, logger);
+      raft_server->start();
+    }
     boost::asio::signal_set signals(io_context, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int signal_number) {
       logger.info("signal {}: shutting down", signal_number);

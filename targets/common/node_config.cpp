@@ -90,6 +90,9 @@ const std::vector<std::pair<std::string, std::string>>& known_bugs() {
       {"commit-previous-term", "commit entries of earlier terms by counting replicas (no election no-op)"},
       {"lease-wall-clock", "measure the leader lease with the wall clock, so clock skew breaks it"},
       {"stale-follower-read", "followers answer reads from their local state"},
+      {"skip-truncate", "(zab) a follower ignores TRUNC and keeps uncommitted txns of an old epoch"},
+      {"commit-before-quorum", "(zab) the leader commits a proposal on its own ack"},
+      {"epoch-not-persisted", "(zab) acceptedEpoch/currentEpoch only in memory, derived from the last zxid on restart"},
   };
   return bugs;
 }
@@ -121,9 +124,9 @@ std::vector<PeerAddress> parse_peer_list(const std::string& text) {
 }
 
 void validate_node_config(const NodeConfig& config) {
-  if (config.protocol.empty()) throw ConfigError("--protocol is required (raft)");
-  if (config.protocol != "raft") {
-    throw ConfigError(fmt::format("--protocol {}: not implemented (available: raft)", config.protocol));
+  if (config.protocol.empty()) throw ConfigError("--protocol is required (raft or zab)");
+  if (config.protocol != "raft" && config.protocol != "zab") {
+    throw ConfigError(fmt::format("--protocol {}: not implemented (available: raft, zab)", config.protocol));
   }
   if (config.id.empty()) throw ConfigError("--id is required");
   if (config.peers.empty()) throw ConfigError("--peers is required");
@@ -135,8 +138,16 @@ void validate_node_config(const NodeConfig& config) {
   }
   for (const auto& bug : config.bugs) {
     bool known = false;
-    for (const auto& [name, description] : known_bugs()) known = known || name == bug;
+    bool for_zab = false;
+    for (const auto& [name, description] : known_bugs()) {
+      if (name != bug) continue;
+      known = true;
+      for_zab = description.rfind("(zab)", 0) == 0;
+    }
     if (!known) throw ConfigError(fmt::format("--bug {}: unknown (see --help)", bug));
+    if (for_zab != (config.protocol == "zab")) {
+      throw ConfigError(fmt::format("--bug {}: not a bug of protocol {} (see --help)", bug, config.protocol));
+    }
   }
   if (config.tick_milliseconds <= 0 || config.election_ticks <= 0 || config.heartbeat_ticks <= 0 ||
       config.heartbeat_ticks >= config.election_ticks) {
@@ -159,7 +170,7 @@ NodeConfig parse_node_config(int argc, const char* const* argv) {
   int tick_milliseconds = 0, election_ticks = 0, heartbeat_ticks = 0;
   std::uint64_t snapshot_every = 0;
   app.add_option("--config", config_path, "JSON config file (keys: protocol, id, peers, client_port, data_dir, ...)");
-  app.add_option("--protocol", protocol, "protocol to run: raft");
+  app.add_option("--protocol", protocol, "protocol to run: raft or zab");
   app.add_option("--id", id, "this node's id, one of --peers");
   app.add_option("--peers", peers, "every member: n1=host:port,n2=host:port,... (peer ports)");
   app.add_option("--client-host", client_host, "address the client port binds (default 0.0.0.0)");

@@ -25,7 +25,7 @@ struct PeerAddress {
 };
 
 struct NodeConfig {
-  std::string protocol;  // raft (zab and quorum will join)
+  std::string protocol;  // raft or zab (quorum will join)
   std::string id;
   std::vector<PeerAddress> peers;  // every member including this node
   std::string client_host = "0.0.0.0";

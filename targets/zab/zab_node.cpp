@@ -62,6 +62,8 @@ void ZabNode::advance_commit(const Zxid& zxid) {
 void ZabNode::fail_pending_syncs() {
   for (const auto& pending : pending_syncs_) failed_syncs_.push_back(pending.context);
   pending_syncs_.clear();
+  failed_syncs_.insert(failed_syncs_.end(), awaiting_sync_replies_.begin(), awaiting_sync_replies_.end());
+  awaiting_sync_replies_.clear();
 }
 
 void ZabNode::acknowledge_persisted(const Zxid& zxid) {
@@ -148,6 +150,7 @@ bool ZabNode::request_sync(std::uint64_t context) {
     request.epoch = session_epoch_;
     request.context = context;
     send(std::move(request));
+    awaiting_sync_replies_.push_back(context);
   }
   return true;
 }
@@ -361,6 +364,15 @@ void ZabNode::handle_leader_message(const Message& message) {
     handle_new_leader(message);
     return;
   }
+  if (message.type == MessageType::sync_reply) {
+    // Released once this replica has applied the leader's zxid, even if it
+    // must resynchronise first (the zxid is in the leader's log).
+    auto found = std::find(awaiting_sync_replies_.begin(), awaiting_sync_replies_.end(), message.context);
+    if (found == awaiting_sync_replies_.end()) return;
+    awaiting_sync_replies_.erase(found);
+    pending_syncs_.push_back(PendingSync{message.context, message.zxid});
+    return;
+  }
   // The channel is FIFO, but a lost message breaks it: everything else counts
   // only after this session's NEWLEADER (a resync resets it).
   if (!follower_synced_) return;
@@ -398,9 +410,6 @@ void ZabNode::handle_leader_message(const Message& message) {
       send(std::move(reply));
       break;
     }
-    case MessageType::sync_reply:
-      if (serving()) pending_syncs_.push_back(PendingSync{message.context, message.zxid});
-      break;
     default:
       break;
   }

@@ -183,6 +183,7 @@ class ZabNode {
   Zxid initial_history_last_;
   std::uint64_t counter_ = 0;
   std::vector<PendingSync> pending_syncs_;
+  std::vector<std::uint64_t> awaiting_sync_replies_;  // follower: sync requests sent to the leader
 
   std::vector<Message> outbox_;
   std::vector<std::uint64_t> released_syncs_;

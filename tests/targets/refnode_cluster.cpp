@@ -103,8 +103,8 @@ json LineClient::call(const json& request, std::chrono::milliseconds timeout) {
   return json::parse(*line);
 }
 
-RefnodeCluster::RefnodeCluster(int size, std::vector<std::string> extra_arguments)
-    : extra_arguments_(std::move(extra_arguments)) {
+RefnodeCluster::RefnodeCluster(int size, std::vector<std::string> extra_arguments, std::string protocol)
+    : extra_arguments_(std::move(extra_arguments)), protocol_(std::move(protocol)) {
   char pattern[] = "/tmp/chaosbench-refnode-XXXXXX";
   if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = pattern;
@@ -131,11 +131,14 @@ std::vector<std::string> RefnodeCluster::arguments_for(int node) const {
   std::string peers;
   for (int other = 0; other < size(); ++other) {
     if (!peers.empty()) peers += ",";
-    peers += fmt::format("{}=127.0.0.1:{}", id(other), nodes_[other].peer_port);
+    const std::uint16_t port = other != node && nodes_[other].advertised_peer_port != 0
+                                   ? nodes_[other].advertised_peer_port
+                                   : nodes_[other].peer_port;
+    peers += fmt::format("{}=127.0.0.1:{}", id(other), port);
   }
   std::vector<std::string> arguments{refnode_binary().string(),
                                      "--protocol",
-                                     "raft",
+                                     protocol_,
                                      "--id",
                                      id(node),
                                      "--peers",

@@ -39,7 +39,7 @@ std::uint16_t pick_free_port();
 
 class RefnodeCluster {
  public:
-  RefnodeCluster(int size, std::vector<std::string> extra_arguments = {});
+  RefnodeCluster(int size, std::vector<std::string> extra_arguments = {}, std::string protocol = "raft");
   ~RefnodeCluster();
 
   int size() const { return static_cast<int>(nodes_.size()); }
@@ -54,6 +54,9 @@ class RefnodeCluster {
   int wait_for_exit(int node, std::chrono::milliseconds timeout);
   std::uint16_t client_port(int node) const { return nodes_[node].client_port; }
   std::uint16_t peer_port(int node) const { return nodes_[node].peer_port; }
+  // The other nodes (started after this call) reach `node` at `port`, e.g. a
+  // test proxy in front of its peer_port; the node itself still listens on peer_port.
+  void advertise_peer_port(int node, std::uint16_t port) { nodes_[node].advertised_peer_port = port; }
   std::string id(int node) const { return "n" + std::to_string(node + 1); }
   int index_of(const std::string& id) const { return std::stoi(id.substr(1)) - 1; }
   std::filesystem::path log_path(int node) const;
@@ -70,6 +73,7 @@ class RefnodeCluster {
  private:
   struct Node {
     std::uint16_t peer_port = 0;
+    std::uint16_t advertised_peer_port = 0;  // 0: peer_port
     std::uint16_t client_port = 0;
     pid_t pid = -1;
   };
@@ -78,6 +82,7 @@ class RefnodeCluster {
   std::filesystem::path root_;
   std::vector<Node> nodes_;
   std::vector<std::string> extra_arguments_;
+  std::string protocol_;
 };
 
 std::filesystem::path refnode_binary();
