@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
   run_app->add_option("--test-name", run.test_name, "Test name in the store (default: <target>-<workload>)");
   run_app->add_option("--ops-per-key", run.ops_per_key, "Operations per key before moving to a fresh key (N or A-B)")
       ->capture_default_str();
+  run_app->add_option("--read-fraction", run.read_fraction,
+                      "Share of reads (register) or gets (kv); the rest are writes/cas or appends/puts")
+      ->capture_default_str();
   run_app->add_option("--op-timeout", run.operation_timeout,
                       "Client timeout per operation; a timed-out op is info and its process is replaced")
       ->capture_default_str();

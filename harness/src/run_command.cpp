@@ -67,21 +67,24 @@ class SignalWatcher {
         const int signal = sigtimedwait(&signals_, nullptr, &poll);
         if (signal <= 0) continue;
         std::lock_guard lock(mutex_);
-        if (!received_.exchange(signal)) {
-          if (handler_) handler_(signal);
+        received_ = signal;
+        if (handler_ && !handled_) {
+          handled_ = ever_handled_ = true;
+          handler_(signal);
         }
       }
     });
   }
-  // Runs handler at the first signal (at once if one already came).
+  // Runs handler once, at the next signal (at once if one came before any
+  // handler was set). Replacing the handler re-arms it.
   void set_handler(std::function<void(int)> handler) {
     std::lock_guard lock(mutex_);
     handler_ = std::move(handler);
-    if (received_ && handler_) handler_(received_);
-  }
-  void clear_handler() {
-    std::lock_guard lock(mutex_);
-    handler_ = nullptr;
+    handled_ = false;
+    if (received_ && !ever_handled_) {
+      handled_ = ever_handled_ = true;
+      handler_(received_);
+    }
   }
   int received() const { return received_; }
 
@@ -89,6 +92,8 @@ class SignalWatcher {
   sigset_t signals_;
   std::mutex mutex_;
   std::function<void(int)> handler_;
+  bool handled_ = false;
+  bool ever_handled_ = false;
   std::atomic<int> received_{0};
   std::jthread thread_;
 };
@@ -119,6 +124,7 @@ json options_json(const RunPlan& plan) {
           {"store", options.store},
           {"test_name", plan.test_name},
           {"ops_per_key", options.ops_per_key},
+          {"read_fraction", options.read_fraction},
           {"operation_timeout", options.operation_timeout},
           {"recovery_time", options.recovery_time},
           {"check_time_limit", options.check_time_limit},
@@ -190,6 +196,9 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   }
   if (!(options.rate >= 0) || options.rate > 1e7) {
     throw std::invalid_argument(fmt::format("--rate: {} is out of range (0 = closed loop, up to 1e7)", options.rate));
+  }
+  if (!(options.read_fraction >= 0 && options.read_fraction <= 1)) {
+    throw std::invalid_argument(fmt::format("--read-fraction: {} is not between 0 and 1", options.read_fraction));
   }
   if (!(options.clock_bump_max_seconds >= 0.5)) throw std::invalid_argument("--clock-bump: must be at least 0.5 s");
   try {
@@ -270,7 +279,7 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
                      cluster.leader().value_or("unknown"))
       << std::flush;
 
-  auto workload = workloads::make_workload(options.workload, plan.seed, plan.rotation);
+  auto workload = workloads::make_workload(options.workload, plan.seed, plan.rotation, options.read_fraction);
   HistoryRecorder recorder(run_directory / "history.jsonl", std::chrono::steady_clock::now());
   nemesis::NemesisOptions nemesis_options;
   nemesis_options.partition_shapes = plan.partition_shapes;
@@ -320,8 +329,13 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
     std::this_thread::sleep_for(std::min(plan.recovery_time, std::chrono::milliseconds(1000)));
     pool.run_final_reads(workload->final_reads());
   }
-  signals.clear_handler();
   recorder.close();
+  signals.set_handler([&errors, &run_directory](int) {
+    // Everything is on disk except results.json; the check cannot be interrupted.
+    errors << fmt::format("\nharness: interrupted during the check; the history is in {}\n",
+                          (run_directory / "history.jsonl").string());
+    std::_Exit(kExitHarnessFailed);
+  });
   cluster.stop_all();
   try {
     sandbox.teardown();
@@ -330,6 +344,7 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
     harness_failed = true;
   }
 
+  const long peak_rss_before_check = peak_rss_kilobytes();
   const checkers::History& history = recorder.history();
   checkers::LinearizabilityOptions check;
   check.model.kind = workload->model();
@@ -357,6 +372,7 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
                   {"faults_started", starts},
                   {"client_redirects", pool.statistics().redirects},
                   {"intended_not_sent", pool.statistics().intended_not_sent},
+                  {"controller_peak_rss_bytes_before_check", peak_rss_before_check * 1024},
                   {"controller_peak_rss_bytes", peak_rss_kilobytes() * 1024}};
   write_json_file(run_directory / "results.json", results);
 

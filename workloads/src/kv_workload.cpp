@@ -4,7 +4,8 @@
 
 namespace chaosbench::workloads {
 
-KvWorkload::KvWorkload(std::uint64_t seed, KeyRotation rotation) : random_(seed), rotation_(rotation) {
+KvWorkload::KvWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction)
+    : random_(seed), rotation_(rotation), reads_per_thousand_(static_cast<std::uint64_t>(read_fraction * 1000 + 0.5)) {
   operations_left_on_window_ = rotation_.minimum + random_() % (rotation_.maximum - rotation_.minimum + 1);
 }
 
@@ -16,10 +17,9 @@ ClientOperation KvWorkload::next() {
   --operations_left_on_window_;
   ClientOperation operation;
   operation.key = fmt::format("k{}", oldest_key_ + random_() % kLiveKeys);
-  const std::uint64_t choice = random_() % 20;
-  if (choice < 10) {
+  if (random_() % 1000 < reads_per_thousand_) {
     operation.function = "get";
-  } else if (choice < 17) {
+  } else if (random_() % 10 < 7) {
     operation.function = "append";
     operation.value = fmt::format("{};", next_token_++);
   } else {

@@ -7,7 +7,8 @@ namespace {
 constexpr std::uint64_t kValueCount = 5;  // values 0..4: small, so reads often match writes
 }
 
-RegisterWorkload::RegisterWorkload(std::uint64_t seed, KeyRotation rotation) : random_(seed), rotation_(rotation) {}
+RegisterWorkload::RegisterWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction)
+    : random_(seed), rotation_(rotation), reads_per_thousand_(static_cast<std::uint64_t>(read_fraction * 1000 + 0.5)) {}
 
 std::string RegisterWorkload::current_key() const { return fmt::format("r{}", key_index_); }
 
@@ -20,10 +21,9 @@ ClientOperation RegisterWorkload::next() {
   --operations_left_on_key_;
   ClientOperation operation;
   operation.key = current_key();
-  const std::uint64_t choice = random_() % 4;
-  if (choice < 2) {
+  if (random_() % 1000 < reads_per_thousand_) {
     operation.function = "read";
-  } else if (choice == 2) {
+  } else if (random_() % 2 == 0) {
     operation.function = "write";
     operation.value = static_cast<std::int64_t>(random_() % kValueCount);
   } else {

@@ -41,9 +41,13 @@ const std::vector<std::string>& workload_names() {
   return names;
 }
 
-std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t seed, KeyRotation rotation) {
-  if (name == "register") return std::make_unique<RegisterWorkload>(seed, rotation);
-  if (name == "kv") return std::make_unique<KvWorkload>(seed, rotation);
+std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t seed, KeyRotation rotation,
+                                        double read_fraction) {
+  if (!(read_fraction >= 0 && read_fraction <= 1)) {
+    throw std::invalid_argument(fmt::format("read fraction {} is not between 0 and 1", read_fraction));
+  }
+  if (name == "register") return std::make_unique<RegisterWorkload>(seed, rotation, read_fraction);
+  if (name == "kv") return std::make_unique<KvWorkload>(seed, rotation, read_fraction);
   throw std::invalid_argument(fmt::format("unknown workload '{}' (known: register, kv)", name));
 }
 

@@ -38,6 +38,7 @@ struct RunOptions {
   std::string store = "store";
   std::string test_name;  // default <target>-<workload>
   std::string ops_per_key = "100-300";
+  double read_fraction = 0.5;
   std::string operation_timeout = "2s";
   std::string recovery_time = "5s";
   std::string check_time_limit = "120s";

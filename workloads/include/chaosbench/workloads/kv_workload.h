@@ -15,7 +15,7 @@ namespace chaosbench::workloads {
 class KvWorkload : public Workload {
  public:
   static constexpr std::uint64_t kLiveKeys = 3;
-  KvWorkload(std::uint64_t seed, KeyRotation rotation);
+  KvWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction = 0.5);
   std::string_view name() const override { return "kv"; }
   ClientOperation next() override;
   std::vector<ClientOperation> final_reads() const override;
@@ -26,6 +26,7 @@ class KvWorkload : public Workload {
  private:
   std::mt19937_64 random_;
   KeyRotation rotation_;
+  std::uint64_t reads_per_thousand_;
   std::uint64_t oldest_key_ = 0;
   std::uint64_t operations_left_on_window_ = 0;
   std::uint64_t next_token_ = 1;

@@ -13,7 +13,7 @@ namespace chaosbench::workloads {
 
 class RegisterWorkload : public Workload {
  public:
-  RegisterWorkload(std::uint64_t seed, KeyRotation rotation);
+  RegisterWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction = 0.5);
   std::string_view name() const override { return "register"; }
   ClientOperation next() override;
   std::vector<ClientOperation> final_reads() const override;
@@ -25,6 +25,7 @@ class RegisterWorkload : public Workload {
   std::string current_key() const;
   std::mt19937_64 random_;
   KeyRotation rotation_;
+  std::uint64_t reads_per_thousand_;
   std::uint64_t key_index_ = 0;
   std::uint64_t keys_started_ = 0;
   std::uint64_t operations_left_on_key_ = 0;

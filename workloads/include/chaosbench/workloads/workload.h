@@ -50,7 +50,10 @@ class Workload {
 };
 
 // "register" or "kv"; throws std::invalid_argument naming the known workloads.
-std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t seed, KeyRotation rotation);
+// read_fraction (0..1): the share of reads (register) or gets (kv); the rest
+// splits evenly into write/cas (register) or 70/30 into append/put (kv).
+std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t seed, KeyRotation rotation,
+                                        double read_fraction = 0.5);
 const std::vector<std::string>& workload_names();
 
 }  // namespace chaosbench::workloads
