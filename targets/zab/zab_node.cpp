@@ -27,6 +27,26 @@ ZabNode::ZabNode(ZabConfig config, const PersistentState& restored)
 
 void ZabNode::send(Message message) {
   message.from = config_.id;
+  // Consecutive proposals to one follower travel as one message (the
+  // follower acks the batch once): far fewer frames under load.
+  auto last = last_message_to_.find(message.to);
+  if (message.type == MessageType::proposal && last != last_message_to_.end()) {
+    Message& previous = outbox_[last->second];
+    if (previous.type == MessageType::proposal && previous.epoch == message.epoch &&
+        previous.txns.back().zxid == message.previous_zxid) {
+      previous.txns.push_back(std::move(message.txns.front()));
+      return;
+    }
+  }
+  // Likewise consecutive forwarded updates to the leader.
+  if (message.type == MessageType::forward && last != last_message_to_.end()) {
+    Message& previous = outbox_[last->second];
+    if (previous.type == MessageType::forward && previous.epoch == message.epoch) {
+      previous.txns.push_back(std::move(message.txns.front()));
+      return;
+    }
+  }
+  last_message_to_[message.to] = outbox_.size();
   outbox_.push_back(std::move(message));
 }
 
@@ -45,6 +65,11 @@ void ZabNode::truncate_after(const Zxid& zxid) {
 void ZabNode::append(const Txn& txn) {
   mark_log_dirty(last_zxid());
   log_.push_back(txn);
+}
+
+std::vector<Txn>::const_iterator ZabNode::first_after(const Zxid& zxid) const {
+  return std::upper_bound(log_.begin(), log_.end(), zxid,
+                          [](const Zxid& value, const Txn& txn) { return value < txn.zxid; });
 }
 
 bool ZabNode::log_contains(const Zxid& zxid) const {
@@ -91,9 +116,7 @@ Ready ZabNode::take_ready() {
   }
   if (dirty_from_) {
     ready.truncate_after = *dirty_from_;
-    for (const auto& txn : log_) {
-      if (txn.zxid > *dirty_from_) ready.txns.push_back(txn);
-    }
+    ready.txns.assign(first_after(*dirty_from_), log_.cend());
     dirty_from_.reset();
   }
   if (epochs_dirty_) {
@@ -102,12 +125,11 @@ Ready ZabNode::take_ready() {
   }
   ready.messages = std::move(outbox_);
   outbox_.clear();
+  last_message_to_.clear();
   if (ready.restore_state_machine) applied_ = snapshot_.zxid;
-  for (const auto& txn : log_) {
-    if (txn.zxid > applied_ && txn.zxid <= commit_) {
-      ready.committed.push_back(txn);
-      applied_ = txn.zxid;
-    }
+  for (auto it = first_after(applied_); it != log_.cend() && it->zxid <= commit_; ++it) {
+    ready.committed.push_back(*it);
+    applied_ = it->zxid;
   }
   std::erase_if(pending_syncs_, [&](const PendingSync& pending) {
     if (pending.target > applied_) return false;
@@ -382,18 +404,26 @@ void ZabNode::handle_leader_message(const Message& message) {
       advance_commit(message.commit);
       break;
     case MessageType::proposal: {
-      const Txn& txn = message.txns.at(0);
-      if (txn.zxid <= last_zxid()) break;  // already have it
-      if (message.previous_zxid != last_zxid()) {
-        request_resync();  // a gap: the channel lost something
-        break;
+      // txns in zxid order; previous_zxid precedes the first.
+      Zxid previous = message.previous_zxid;
+      bool appended = false;
+      for (const Txn& txn : message.txns) {
+        const Zxid expected_previous = previous;
+        previous = txn.zxid;
+        if (txn.zxid <= last_zxid()) continue;  // already have it
+        if (expected_previous != last_zxid()) {
+          request_resync();  // a gap: the channel lost something
+          return;
+        }
+        append(txn);
+        appended = true;
       }
-      append(txn);
+      if (!appended) break;
       Message ack;
       ack.type = MessageType::ack;
       ack.to = leader_id_;
       ack.epoch = session_epoch_;
-      ack.zxid = txn.zxid;
+      ack.zxid = last_zxid();
       send(std::move(ack));
       break;
     }

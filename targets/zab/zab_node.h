@@ -117,6 +117,7 @@ class ZabNode {
   void truncate_after(const Zxid& zxid);
   void append(const Txn& txn);
   bool log_contains(const Zxid& zxid) const;
+  std::vector<Txn>::const_iterator first_after(const Zxid& zxid) const;  // first logged txn above zxid
   void advance_commit(const Zxid& zxid);
   void fail_pending_syncs();
 
@@ -186,6 +187,7 @@ class ZabNode {
   std::vector<std::uint64_t> awaiting_sync_replies_;  // follower: sync requests sent to the leader
 
   std::vector<Message> outbox_;
+  std::map<NodeId, std::size_t> last_message_to_;  // outbox position of the latest message per peer
   std::vector<std::uint64_t> released_syncs_;
   std::vector<std::uint64_t> failed_syncs_;
 };
