@@ -123,8 +123,9 @@ void ZabSimulator::deliver(SimulatedNode& node, const Txn& txn) {
   }
   node.machine.apply(nlohmann::json::parse(txn.command));
   node.applied = txn.zxid;
-  if (txn.origin == node.id && txn.context != 0 && node.core->role() == Role::following) {
-    ++result_.forwarded_updates_applied;
+  if (txn.origin == node.id && txn.context != 0) {
+    acknowledged_ = std::max(acknowledged_, txn.zxid);  // the origin answers its client now
+    if (node.core->role() == Role::following) ++result_.forwarded_updates_applied;
   }
 }
 
@@ -151,6 +152,16 @@ void ZabSimulator::complete_disk_writes(SimulatedNode& node) {
     for (const auto& message : ready.messages) enqueue(message);
     for (const auto& txn : ready.committed) deliver(node, txn);
     result_.syncs_released += ready.released_syncs.size();
+    for (auto context : ready.released_syncs) {
+      auto required = sync_required_.find(context);
+      if (required == sync_required_.end()) fail(fmt::format("{} releases unknown sync {}", node.id, context));
+      if (options_.check_sync_freshness && node.applied < required->second) {
+        fail(fmt::format("stale sync on {}: applied {} but {} was acknowledged before the sync began", node.id,
+                         to_string(node.applied), to_string(required->second)));
+      }
+      sync_required_.erase(required);
+    }
+    for (auto context : ready.failed_syncs) sync_required_.erase(context);
   }
   if (!node.core) return;
   std::uint64_t applied_since_snapshot = 0;
@@ -201,7 +212,10 @@ void ZabSimulator::client_activity() {
     submitted_commands_.insert(command.dump());
     node.core->submit(command.dump(), next_context_++);
   }
-  if (unit(random_) < options_.sync_probability) node.core->request_sync(next_context_++);
+  if (unit(random_) < options_.sync_probability) {
+    const std::uint64_t context = next_context_++;
+    if (node.core->request_sync(context)) sync_required_[context] = acknowledged_;
+  }
   process_ready(node);
 }
 
