@@ -64,10 +64,16 @@ std::map<std::string, Availability> availability_by_fault(const checkers::Histor
     }
   };
   for (const auto& operation : history.operations) {
-    if (operation.process != checkers::kNemesisProcess || operation.type != OpType::invoke) continue;
-    count_until(operation.time);
+    if (operation.process != checkers::kNemesisProcess) continue;
     const std::string& function = history.function_name(operation);
-    if (function.rfind("start-", 0) == 0) {
+    const bool start = function.rfind("start-", 0) == 0;
+    // A fault is active from its start's completion (when it has been applied;
+    // not at all when that completion reports an error) to its stop's invocation.
+    if (start ? operation.type != OpType::info : operation.type != OpType::invoke) continue;
+    count_until(operation.time);
+    if (start) {
+      const nlohmann::json done = history.values.to_json(operation.value);
+      if (done.is_object() && done.contains("error")) continue;
       active.insert(function.substr(6));
       availability[function.substr(6)];  // listed even when nothing completed
     } else if (function.rfind("stop-", 0) == 0) {

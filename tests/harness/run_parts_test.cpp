@@ -200,6 +200,9 @@ TEST(RunResults, CountsPercentilesAndAvailabilityPerFault) {
   op(history, OpType::invoke, 1, "read", 7);
   op(history, OpType::fail, 1, "read", 8);
   op(history, OpType::invoke, checkers::kNemesisProcess, "stop-partition", 9);
+  op(history, OpType::invoke, checkers::kNemesisProcess, "start-delay", 9);
+  op(history, OpType::info, checkers::kNemesisProcess, "start-delay", 9);
+  history.operations.back().value = history.values.intern_json({{"error", "unsupported on this kernel"}});
   op(history, OpType::invoke, 2, "read", 10);  // never completes
 
   auto counts = harness::count_outcomes(history);
@@ -214,6 +217,7 @@ TEST(RunResults, CountsPercentilesAndAvailabilityPerFault) {
   EXPECT_EQ(availability.at("none").available, 2u);
   EXPECT_EQ(availability.at("partition").completed, 2u);
   EXPECT_DOUBLE_EQ(availability.at("partition").ratio(), 0.5);
+  EXPECT_FALSE(availability.count("delay")) << "a fault that failed to start was never active";
 
   std::vector<std::int64_t> latencies;
   for (int index = 1; index <= 1000; ++index) latencies.push_back(index * 1'000'000);

@@ -49,7 +49,8 @@ struct Availability {
 };
 
 // Key: a fault kind ("partition", ...) for completions while it was active
-// (between the invokes of its start-<kind> and stop-<kind> nemesis ops), "none"
+// (from the completion of its start-<kind> nemesis op, unless that reports an
+// "error", to the invocation of its stop-<kind>), "none"
 // for completions while no fault was active. A completion during two faults
 // counts for both. `samples` must be in time order.
 std::map<std::string, Availability> availability_by_fault(const checkers::History& history,
