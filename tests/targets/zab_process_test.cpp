@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <thread>
@@ -85,6 +86,23 @@ json local_read(RefnodeCluster& cluster, int node, const std::string& key) {
   return client.call({{"id", "r"}, {"op", "read"}, {"key", key}})["value"];
 }
 
+// Restarts a killed node. Its ports were picked once, by the kernel; while it
+// was down another process's outgoing connection may briefly hold one of them
+// as an ephemeral port, so a restart that exits at once (bind failure) is retried.
+void restart(RefnodeCluster& cluster, int node) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    cluster.start(node);
+    try {
+      const int code = cluster.wait_for_exit(node, 300ms);
+      std::fprintf(stderr, "%s exited with %d on restart, retrying\n", cluster.id(node).c_str(), code);
+      std::this_thread::sleep_for(200ms);
+    } catch (const std::runtime_error&) {
+      return;  // still running
+    }
+  }
+  throw std::runtime_error(cluster.id(node) + " keeps exiting on restart:\n" + cluster.log_text(node));
+}
+
 int some_follower(RefnodeCluster& cluster, int leader) {
   for (int node = 0; node < cluster.size(); ++node) {
     if (node != leader && cluster.running(node)) {
@@ -130,8 +148,20 @@ TEST(ZabProcess, ServesEveryOpAndForwardsWritesFromFollowers) {
   EXPECT_EQ((*follower_status)["leader"], cluster.id(leader));
 }
 
+void kill_leader_keeps_acknowledged_writes_in(RefnodeCluster& cluster, int size);
+
 void kill_leader_keeps_acknowledged_writes(int size) {
   RefnodeCluster cluster(size, {}, "zab");
+  try {
+    kill_leader_keeps_acknowledged_writes_in(cluster, size);
+  } catch (const std::exception& error) {
+    std::string logs;
+    for (int node = 0; node < size; ++node) logs += "--- " + cluster.id(node) + "\n" + cluster.log_text(node);
+    FAIL() << error.what() << "\nnode logs:\n" << logs;
+  }
+}
+
+void kill_leader_keeps_acknowledged_writes_in(RefnodeCluster& cluster, int size) {
   cluster.start_all();
   const int leader = wait_for_zab_leader(cluster, 10s);
   std::map<std::string, int> acknowledged;
@@ -153,7 +183,7 @@ void kill_leader_keeps_acknowledged_writes(int size) {
     }
   }
   // The old leader rejoins as a follower and catches up.
-  cluster.start(leader);
+  restart(cluster, leader);
   wait_until_following(cluster, leader, 15s);
   for (const auto& [key, value] : acknowledged) EXPECT_EQ(synced_read(cluster, leader, key), value);
 }
