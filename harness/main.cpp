@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
       "run",
       "Deploy a cluster in a local sandbox, run a workload under faults, check the history. Exit codes: 0 valid, "
       "1 invalid, 2 unknown, 3 the harness failed");
-  run_app->add_option("--target", run.target, "What runs on the nodes: raft (refnode --protocol raft)")
+  run_app->add_option("--target", run.target, "What runs on the nodes: raft (refnode --protocol raft) or zab (refnode --protocol zab; reads are local, so plain reads need not be linearizable)")
       ->capture_default_str();
   run_app->add_option("--nodes", run.nodes, "Number of nodes (1-250)")->capture_default_str();
   run_app->add_option("--workload", run.workload, "register (read/write/cas) or kv (get/put/append)")

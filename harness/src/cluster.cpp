@@ -12,6 +12,11 @@
 namespace chaosbench::harness {
 
 namespace {
+// Raft says "leader", ZAB "leading" (DESIGN.md's status roles).
+bool is_leader_role(const std::string& role) { return role == "leader" || role == "leading"; }
+}  // namespace
+
+namespace {
 constexpr std::chrono::milliseconds kStatusTimeout{300};
 }
 
@@ -28,7 +33,7 @@ Cluster::Cluster(const control::Sandbox& sandbox, ClusterOptions options) : opti
     std::filesystem::create_directories(directory / "data");
     node->spec.argv = {options_.refnode.string(),
                        "--protocol",
-                       "raft",
+                       options_.protocol,
                        "--id",
                        host->name(),
                        "--peers",
@@ -102,7 +107,7 @@ void Cluster::wait_until_ready(std::chrono::milliseconds timeout) {
       auto status = query_status(node->host->address(), options_.client_port, kStatusTimeout);
       if (!status) {
         silent.push_back(node->host->name());
-      } else if (status->value("role", "") == "leader") {
+      } else if (is_leader_role(status->value("role", ""))) {
         leader_seen = true;
       }
     }
@@ -207,7 +212,7 @@ std::optional<std::string> Cluster::leader() {
   std::int64_t best_term = -1;
   for (const auto& node : nodes_) {
     auto status = query_status(node->host->address(), options_.client_port, kStatusTimeout);
-    if (!status || status->value("role", "") != "leader") continue;
+    if (!status || !is_leader_role(status->value("role", ""))) continue;
     const std::int64_t term = status->value("term", std::int64_t{0});
     if (term > best_term) {
       best_term = term;

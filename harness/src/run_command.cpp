@@ -30,6 +30,7 @@
 #include "chaosbench/harness/run_store.h"
 #include "chaosbench/nemesis/nemesis.h"
 #include "chaosbench/nemesis/schedule.h"
+#include "chaosbench/reports/run_report.h"
 
 #ifndef CHAOSBENCH_VERSION
 #define CHAOSBENCH_VERSION "unknown"
@@ -140,7 +141,7 @@ long peak_rss_kilobytes() {
 }  // namespace
 
 const std::vector<std::string>& known_targets() {
-  static const std::vector<std::string> targets = {"raft"};
+  static const std::vector<std::string> targets = {"raft", "zab"};
   return targets;
 }
 
@@ -148,7 +149,7 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   RunPlan plan;
   plan.options = options;
   if (std::find(known_targets().begin(), known_targets().end(), options.target) == known_targets().end()) {
-    throw std::invalid_argument(fmt::format("--target: unknown target '{}' (known: raft)", options.target));
+    throw std::invalid_argument(fmt::format("--target: unknown target '{}' (known: raft, zab)", options.target));
   }
   if (options.nodes < 1 || options.nodes > 250) {
     throw std::invalid_argument(fmt::format("--nodes: {} is out of range (1-250)", options.nodes));
@@ -258,6 +259,7 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
   ClusterOptions cluster_options;
   cluster_options.refnode = plan.refnode;
   cluster_options.target_arguments = options.target_arguments;
+  cluster_options.protocol = options.target;
   cluster_options.nodes_directory = run_directory / "nodes";
   cluster_options.faketime = faketime;
   Cluster cluster(sandbox, cluster_options);
@@ -403,7 +405,18 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
       ++lines;
     }
   }
-  out << fmt::format("store: {} (test.json, history.jsonl, results.json, nodes/)\n", run_directory.string());
+  // The report is a view of what is already on disk: failing to write it is
+  // harness failure (exit 3), but the history and results stay where they are.
+  try {
+    reports::write_run_report(run_directory);
+    reports::write_store_index(plan.options.store);
+    out << fmt::format("report: {}\n", (run_directory / "report.html").string());
+  } catch (const std::exception& error) {
+    out << fmt::format("harness: report not written: {}\n", error.what());
+    harness_failed = true;
+  }
+  out << fmt::format("store: {} (test.json, history.jsonl, results.json, report.html, junit.xml, nodes/)\n",
+                     run_directory.string());
   if (harness_failed) return kExitHarnessFailed;
   return exit_code_for(result.verdict);
 }

@@ -22,6 +22,7 @@ namespace chaosbench::harness {
 
 struct ClusterOptions {
   std::filesystem::path refnode;              // the node executable
+  std::string protocol = "raft";              // refnode --protocol: raft or zab
   std::vector<std::string> target_arguments;  // extra refnode flags (--target-arg)
   std::filesystem::path nodes_directory;      // <run>/nodes
   bool faketime = false;                      // start nodes under libfaketime (clock faults)
