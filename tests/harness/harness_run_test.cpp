@@ -79,7 +79,7 @@ TEST(HarnessRun, BadInputExitsThreeWithOneLineBeforeAnythingStarts) {
   TemporaryDirectory directory;
   const std::string store = (directory.path / "store").string();
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"--target", "zab"}, "unknown target 'zab'"},
+      {{"--target", "etcd"}, "unknown target 'etcd'"},
       {{"--workload", "bank"}, "unknown workload 'bank'"},
       {{"--nemesis", "partition,meteor"}, "unknown nemesis 'meteor'"},
       {{"--nodes", "0"}, "--nodes: 0 is out of range"},
