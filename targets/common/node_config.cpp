@@ -126,7 +126,7 @@ std::vector<PeerAddress> parse_peer_list(const std::string& text) {
 void validate_node_config(const NodeConfig& config) {
   if (config.protocol.empty()) throw ConfigError("--protocol is required (raft or zab)");
   if (config.protocol != "raft" && config.protocol != "zab") {
-    throw ConfigError(fmt::format("--protocol {}: not implemented (available: raft, zab)", config.protocol));
+    throw ConfigError(fmt::format("--protocol {}: unknown protocol (available: raft, zab)", config.protocol));
   }
   if (config.id.empty()) throw ConfigError("--id is required");
   if (config.peers.empty()) throw ConfigError("--peers is required");
