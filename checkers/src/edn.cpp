@@ -8,9 +8,13 @@
 #include <fmt/format.h>
 
 #include "chaosbench/checkers/errors.h"
+#include "text_escapes.h"
 
 namespace chaosbench::checkers {
 namespace {
+
+using detail::append_utf8;
+using detail::parse_hex4;
 
 // Deeper nesting than this is rejected instead of risking the stack.
 constexpr int kMaximumDepth = 512;
@@ -38,43 +42,6 @@ bool is_token_character(char character) {
 }
 
 bool is_digit(char character) { return character >= '0' && character <= '9'; }
-
-void append_utf8(std::string& out, std::uint32_t code_point) {
-  if (code_point < 0x80) {
-    out.push_back(static_cast<char>(code_point));
-  } else if (code_point < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (code_point >> 6)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
-  } else if (code_point < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (code_point >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (code_point >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
-  }
-}
-
-bool parse_hex4(std::string_view text, std::uint32_t& result) {
-  if (text.size() < 4) return false;
-  result = 0;
-  for (int i = 0; i < 4; ++i) {
-    char character = text[static_cast<std::size_t>(i)];
-    result <<= 4;
-    if (character >= '0' && character <= '9') {
-      result |= static_cast<std::uint32_t>(character - '0');
-    } else if (character >= 'a' && character <= 'f') {
-      result |= static_cast<std::uint32_t>(character - 'a' + 10);
-    } else if (character >= 'A' && character <= 'F') {
-      result |= static_cast<std::uint32_t>(character - 'A' + 10);
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string map_key_text(const EdnValue& key) {
   const EdnValue& bare = key.untagged();

@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "text_escapes.h"
+
 namespace chaosbench::checkers {
 namespace {
 
@@ -147,7 +149,7 @@ class JsonlReader {
           } else if (code_point >= 0xdc00 && code_point < 0xe000) {
             fail(field, "unpaired UTF-16 surrogate in \\u escape");
           }
-          append_utf8(code_point);
+          detail::append_utf8(scratch_, code_point);
           break;
         }
         default:
@@ -160,38 +162,9 @@ class JsonlReader {
   std::uint32_t parse_hex4(std::string_view field) {
     if (position_ + 4 > line_.size()) fail(field, "truncated \\u escape");
     std::uint32_t result = 0;
-    for (int i = 0; i < 4; ++i) {
-      char character = line_[position_++];
-      result <<= 4;
-      if (character >= '0' && character <= '9') {
-        result |= static_cast<std::uint32_t>(character - '0');
-      } else if (character >= 'a' && character <= 'f') {
-        result |= static_cast<std::uint32_t>(character - 'a' + 10);
-      } else if (character >= 'A' && character <= 'F') {
-        result |= static_cast<std::uint32_t>(character - 'A' + 10);
-      } else {
-        fail(field, "invalid \\u escape");
-      }
-    }
+    if (!detail::parse_hex4(line_.substr(position_, 4), result)) fail(field, "invalid \\u escape");
+    position_ += 4;
     return result;
-  }
-
-  void append_utf8(std::uint32_t code_point) {
-    if (code_point < 0x80) {
-      scratch_.push_back(static_cast<char>(code_point));
-    } else if (code_point < 0x800) {
-      scratch_.push_back(static_cast<char>(0xc0 | (code_point >> 6)));
-      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
-    } else if (code_point < 0x10000) {
-      scratch_.push_back(static_cast<char>(0xe0 | (code_point >> 12)));
-      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
-      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
-    } else {
-      scratch_.push_back(static_cast<char>(0xf0 | (code_point >> 18)));
-      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3f)));
-      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
-      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
-    }
   }
 
   // Skips a nested array or object, returning its exact text.
