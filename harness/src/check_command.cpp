@@ -75,28 +75,24 @@ CheckerOutcome run_checker(const std::string& name, checkers::History& history, 
     outcome.evidence = evidence_lines(checkers::describe(result));
     outcome.json = checkers::to_json(result);
   };
+  // The linearizability and sequential searches take the same limits and report alike.
+  auto with_search_limits = [&](auto check) {
+    check.model = model;
+    check.partition_by_key = options.partition_by_key;
+    check.check_every_partition = options.check_every_partition;
+    check.time_limit = time_limit;
+    check.memory_limit_bytes = options.memory_limit_megabytes << 20;
+    check.threads = options.threads;
+    return check;
+  };
+  auto from_search = [&](const auto& result) {
+    outcome = {result.verdict, result.reason, result.elapsed_seconds, evidence_lines(checkers::describe(result, history)),
+               checkers::to_json(result)};
+  };
   if (name == "linearizable") {
-    checkers::LinearizabilityOptions check;
-    check.model = model;
-    check.partition_by_key = options.partition_by_key;
-    check.check_every_partition = options.check_every_partition;
-    check.time_limit = time_limit;
-    check.memory_limit_bytes = options.memory_limit_megabytes << 20;
-    check.threads = options.threads;
-    checkers::LinearizabilityResult result = checkers::check_linearizability(history, check);
-    outcome = {result.verdict, result.reason, result.elapsed_seconds, evidence_lines(checkers::describe(result, history)),
-               checkers::to_json(result)};
+    from_search(checkers::check_linearizability(history, with_search_limits(checkers::LinearizabilityOptions{})));
   } else if (name == "sequential") {
-    checkers::SequentialOptions check;
-    check.model = model;
-    check.partition_by_key = options.partition_by_key;
-    check.check_every_partition = options.check_every_partition;
-    check.time_limit = time_limit;
-    check.memory_limit_bytes = options.memory_limit_megabytes << 20;
-    check.threads = options.threads;
-    checkers::SequentialResult result = checkers::check_sequential_consistency(history, check);
-    outcome = {result.verdict, result.reason, result.elapsed_seconds, evidence_lines(checkers::describe(result, history)),
-               checkers::to_json(result)};
+    from_search(checkers::check_sequential_consistency(history, with_search_limits(checkers::SequentialOptions{})));
   } else if (name == "session") {
     from_simple(checkers::check_session_guarantees(history).result);
   } else if (name == "convergence") {
