@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -25,20 +26,41 @@ using Clock = std::chrono::steady_clock;
 
 std::filesystem::path refnode_binary() { return std::filesystem::path(CHAOSBENCH_BINARY_DIR) / "bin" / "refnode"; }
 
-std::uint16_t pick_free_port() {
-  int descriptor = ::socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+// The lowest port the kernel hands out as an ephemeral (source) port.
+std::uint16_t lowest_ephemeral_port() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned low = 32768, high = 60999;
+  range >> low >> high;
+  return static_cast<std::uint16_t>(low);
+}
+
+bool can_bind(std::uint16_t port) {
+  int descriptor = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (descriptor < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  if (::bind(descriptor, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(descriptor);
-    throw std::runtime_error(std::string("bind: ") + std::strerror(errno));
-  }
-  socklen_t length = sizeof address;
-  ::getsockname(descriptor, reinterpret_cast<sockaddr*>(&address), &length);
+  address.sin_port = htons(port);
+  bool bound = ::bind(descriptor, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   ::close(descriptor);
-  return ntohs(address.sin_port);
+  return bound;
+}
+
+}  // namespace
+
+// A port below the ephemeral range: a port the kernel picked for us (bind to 0)
+// can be handed out again as another connection's source port before the node
+// binds it, which made node starts fail at random under parallel tests.
+std::uint16_t pick_free_port() {
+  static std::mt19937 random(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(Clock::now().time_since_epoch().count()));
+  const std::uint16_t low = 10000, high = lowest_ephemeral_port();
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    auto port = static_cast<std::uint16_t>(std::uniform_int_distribution<unsigned>(low, high - 1u)(random));
+    if (can_bind(port)) return port;
+  }
+  throw std::runtime_error(fmt::format("no free port in [{}, {})", low, high));
 }
 
 LineClient::LineClient(std::uint16_t port, std::chrono::milliseconds connect_timeout) {
