@@ -1,4 +1,4 @@
-// refnode: runs one reference protocol node (Raft or ZAB). Exit codes:
+// refnode: runs one reference protocol node (Raft, ZAB or quorum KV). Exit codes:
 // 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure (I/O error, corrupted
 // WAL), 3 bad flags or configuration (one-line message on stderr).
 #include <boost/asio.hpp>
@@ -9,6 +9,7 @@
 
 #include "common/logger.h"
 #include "common/node_config.h"
+#include "quorum/quorum_server.h"
 #include "raft/raft_server.h"
 #include "zab/zab_server.h"
 
@@ -26,7 +27,11 @@ int main(int argc, char** argv) {
     boost::asio::io_context io_context(1);
     std::unique_ptr<chaosbench::raft::RaftServer> raft_server;
     std::unique_ptr<chaosbench::zab::ZabServer> zab_server;
-    if (config.protocol == "zab") {
+    std::unique_ptr<chaosbench::quorum::QuorumServer> quorum_server;
+    if (config.protocol == "quorum") {
+      quorum_server = std::make_unique<chaosbench::quorum::QuorumServer>(io_context, config, logger);
+      quorum_server->start();
+    } else if (config.protocol == "zab") {
       zab_server = std::make_unique<chaosbench::zab::ZabServer>(io_context, config, logger);
       zab_server->start();
     } else {

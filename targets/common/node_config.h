@@ -25,7 +25,7 @@ struct PeerAddress {
 };
 
 struct NodeConfig {
-  std::string protocol;  // raft or zab (quorum will join)
+  std::string protocol;  // raft, zab or quorum
   std::string id;
   std::vector<PeerAddress> peers;  // every member including this node
   std::string client_host = "0.0.0.0";
@@ -40,6 +40,15 @@ struct NodeConfig {
   std::int64_t clock_drift_bound_milliseconds = 50;
   std::uint64_t snapshot_every = 10000;  // applied entries between snapshots
   int request_timeout_milliseconds = 5000;
+  // quorum (Dynamo-style): 0 for N means min(3, members), 0 for R/W a majority of N.
+  int quorum_n = 0;
+  int quorum_r = 0;
+  int quorum_w = 0;
+  bool sloppy_quorum = false;
+  std::string conflict = "vector-clocks";  // vector-clocks | lww
+  int virtual_nodes = 64;
+  std::int64_t anti_entropy_interval_milliseconds = 10000;  // 0: never
+  std::int64_t tombstone_grace_milliseconds = 600000;
 
   const PeerAddress& self() const;
   bool has_bug(const std::string& name) const { return bugs.count(name) != 0; }

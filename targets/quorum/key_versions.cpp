@@ -1,0 +1,132 @@
+#include "quorum/key_versions.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "quorum/hash_ring.h"
+
+namespace chaosbench::quorum {
+namespace {
+
+// Canonical order: by clock entries, then timestamp, writer, tombstone, value.
+bool canonical_less(const Version& a, const Version& b) {
+  if (a.clock.entries() != b.clock.entries()) return a.clock.entries() < b.clock.entries();
+  if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
+  if (a.writer != b.writer) return a.writer < b.writer;
+  if (a.tombstone != b.tombstone) return a.tombstone < b.tombstone;
+  return a.value.dump() < b.value.dump();
+}
+
+bool lww_less(const Version& a, const Version& b) {
+  if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
+  if (a.writer != b.writer) return a.writer < b.writer;
+  if (a.tombstone != b.tombstone) return a.tombstone > b.tombstone;  // a write beats a delete at a tie
+  return a.value.dump() < b.value.dump();
+}
+
+}  // namespace
+
+Siblings reconcile(const Siblings& a, const Siblings& b, ConflictMode mode) {
+  Siblings all;
+  all.reserve(a.size() + b.size());
+  all.insert(all.end(), a.begin(), a.end());
+  all.insert(all.end(), b.begin(), b.end());
+  if (all.empty()) return all;
+  if (mode == ConflictMode::last_write_wins) {
+    return Siblings{*std::max_element(all.begin(), all.end(), lww_less)};
+  }
+  Siblings survivors;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    bool dominated = false;
+    for (std::size_t j = 0; j < all.size() && !dominated; ++j) {
+      if (i == j) continue;
+      const ClockOrder order = all[i].clock.compare(all[j].clock);
+      if (order == ClockOrder::before) dominated = true;
+      // Equal clocks are one version: keep the canonically first copy.
+      if (order == ClockOrder::equal && (canonical_less(all[j], all[i]) || (!canonical_less(all[i], all[j]) && j < i))) {
+        dominated = true;
+      }
+    }
+    if (!dominated) survivors.push_back(all[i]);
+  }
+  std::sort(survivors.begin(), survivors.end(), canonical_less);
+  return survivors;
+}
+
+VectorClock merged_clock(const Siblings& siblings) {
+  VectorClock clock;
+  for (const auto& version : siblings) clock.merge(version.clock);
+  return clock;
+}
+
+bool all_tombstones(const Siblings& siblings) {
+  if (siblings.empty()) return false;
+  return std::all_of(siblings.begin(), siblings.end(), [](const Version& version) { return version.tombstone; });
+}
+
+std::int64_t latest_timestamp(const Siblings& siblings) {
+  std::int64_t latest = 0;
+  for (const auto& version : siblings) latest = std::max(latest, version.timestamp);
+  return latest;
+}
+
+std::vector<nlohmann::json> live_values(const Siblings& siblings) {
+  std::vector<nlohmann::json> values;
+  for (const auto& version : siblings) {
+    if (!version.tombstone) values.push_back(version.value);
+  }
+  return values;
+}
+
+nlohmann::json chosen_value(const Siblings& siblings) {
+  nlohmann::json chosen = nullptr;
+  bool any = false;
+  for (const auto& version : siblings) {
+    if (version.tombstone) continue;
+    if (!any || chosen < version.value) chosen = version.value;
+    any = true;
+  }
+  return chosen;
+}
+
+std::uint64_t digest(const Siblings& siblings) {
+  if (siblings.empty()) return 0;
+  return HashRing::hash(to_json(siblings).dump());
+}
+
+nlohmann::json to_json(const Version& version) {
+  nlohmann::json value = {{"v", version.value}, {"t", version.timestamp}, {"w", version.writer}};
+  if (!version.clock.empty()) value["c"] = version.clock.to_json();
+  if (version.tombstone) value["d"] = true;
+  return value;
+}
+
+Version version_from_json(const nlohmann::json& value) {
+  if (!value.is_object()) throw std::invalid_argument("a version must be an object");
+  Version version;
+  try {
+    version.value = value.at("v");
+    version.timestamp = value.at("t").get<std::int64_t>();
+    version.writer = value.at("w").get<std::string>();
+    if (value.contains("c")) version.clock = VectorClock::from_json(value["c"]);
+    version.tombstone = value.value("d", false);
+  } catch (const nlohmann::json::exception& error) {
+    throw std::invalid_argument(std::string("bad version: ") + error.what());
+  }
+  return version;
+}
+
+nlohmann::json to_json(const Siblings& siblings) {
+  nlohmann::json array = nlohmann::json::array();
+  for (const auto& version : siblings) array.push_back(to_json(version));
+  return array;
+}
+
+Siblings siblings_from_json(const nlohmann::json& value) {
+  if (!value.is_array()) throw std::invalid_argument("versions must be an array");
+  Siblings siblings;
+  for (const auto& item : value) siblings.push_back(version_from_json(item));
+  return siblings;
+}
+
+}  // namespace chaosbench::quorum
