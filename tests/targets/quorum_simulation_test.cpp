@@ -1,0 +1,243 @@
+// Deterministic simulations of the quorum store (QuorumSimulator): partitions
+// heal into convergence through anti-entropy without losing acknowledged
+// writes (vector clocks), LWW under clock skew loses acknowledged writes,
+// hinted handoff, and each bug flag caught by a scenario that passes without it.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "quorum_simulator.h"
+
+namespace chaosbench::quorum::testing {
+namespace {
+
+using nlohmann::json;
+constexpr std::int64_t kMs = QuorumSimulator::kMillisecond;
+constexpr std::int64_t kS = QuorumSimulator::kSecond;
+
+std::set<json> values_at(QuorumNode& node, const std::string& key) {
+  auto found = node.store().find(key);
+  if (found == node.store().end()) return {};
+  auto values = live_values(found->second);
+  return std::set<json>(values.begin(), values.end());
+}
+
+bool stores_identical(QuorumSimulator& simulator, const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    std::set<std::uint64_t> digests;
+    for (int node = 0; node < simulator.size(); ++node) {
+      auto found = simulator.node(node).store().find(key);
+      digests.insert(found == simulator.node(node).store().end() ? 0 : digest(found->second));
+    }
+    if (digests.size() != 1) return false;
+  }
+  return true;
+}
+
+class PartitionHealTest : public ::testing::TestWithParam<std::uint64_t> {};
+
+TEST_P(PartitionHealTest, VectorClocksConvergeAfterAntiEntropyAndKeepEveryAcknowledgedWrite) {
+  QuorumSimulator simulator(3, GetParam(), [](QuorumConfig& config) {
+    config.read_quorum = 1;
+    config.write_quorum = 1;
+    config.anti_entropy_interval_nanoseconds = 500 * kMs;
+  });
+  simulator.run_for(200 * kMs);
+  simulator.partition({0}, {1, 2});
+  std::vector<std::string> keys;
+  for (int key = 0; key < 20; ++key) keys.push_back("k" + std::to_string(key));
+  // Both sides keep writing the same keys; within a side writes are sequential at one coordinator.
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& key : keys) {
+      ASSERT_EQ(simulator.call(0, {{"op", "write"}, {"key", key}, {"value", "a" + std::to_string(round)}})["ok"], true);
+      ASSERT_EQ(simulator.call(1 + round % 2, {{"op", "write"}, {"key", key}, {"value", "b" + std::to_string(round)}})["ok"],
+                true);
+    }
+    simulator.run_for(100 * kMs);
+  }
+  EXPECT_FALSE(stores_identical(simulator, keys));
+  simulator.heal();
+  simulator.run_for(6 * kS);  // no client reads: only anti-entropy repairs
+  EXPECT_TRUE(stores_identical(simulator, keys));
+  std::uint64_t repaired = 0;
+  for (int node = 0; node < 3; ++node) repaired += simulator.node(node).statistics().anti_entropy_keys_repaired;
+  EXPECT_GT(repaired, 0u);
+  for (const auto& key : keys) {
+    // The last acknowledged write of each side survives as a sibling: none is lost.
+    EXPECT_EQ(values_at(simulator.node(2), key), (std::set<json>{"a2", "b2"})) << key;
+  }
+  // A read shows both siblings and the context; a write with that context supersedes them.
+  json read = simulator.call(2, {{"op", "read"}, {"key", "k0"}});
+  EXPECT_EQ(read["value"], "b2");  // the largest sibling, deterministically
+  EXPECT_EQ(read["siblings"].size(), 2u);
+  ASSERT_EQ(simulator.call(0, {{"op", "write"}, {"key", "k0"}, {"value", "merged"}, {"context", read["context"]}})["ok"],
+            true);
+  simulator.run_for(1 * kS);
+  read = simulator.call(1, {{"op", "read"}, {"key", "k0"}});
+  EXPECT_EQ(read["value"], "merged");
+  EXPECT_FALSE(read.contains("siblings"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, PartitionHealTest, ::testing::Values(1, 2, 3));
+
+// Writes "b" on the majority side, then one second later "a" on n1, whose wall
+// clock is 10 s behind; heals and lets anti-entropy run. Returns n3's values.
+std::set<json> concurrent_writes_under_skew(ConflictMode mode) {
+  QuorumSimulator simulator(3, 7, [mode](QuorumConfig& config) {
+    config.conflict = mode;
+    config.read_quorum = 1;
+    config.write_quorum = 1;
+    config.anti_entropy_interval_nanoseconds = 500 * kMs;
+  });
+  simulator.set_wall_offset(0, -10 * kS);
+  simulator.run_for(200 * kMs);
+  simulator.partition({0}, {1, 2});
+  EXPECT_EQ(simulator.call(1, {{"op", "write"}, {"key", "x"}, {"value", "b"}})["ok"], true);
+  simulator.run_for(1 * kS);
+  EXPECT_EQ(simulator.call(0, {{"op", "write"}, {"key", "x"}, {"value", "a"}})["ok"], true);
+  simulator.heal();
+  simulator.run_for(6 * kS);
+  EXPECT_TRUE(stores_identical(simulator, {"x"}));
+  return values_at(simulator.node(2), "x");
+}
+
+TEST(ClockSkewTest, LastWriteWinsLosesTheLaterAcknowledgedWriteOfASkewedNode) {
+  // Both writes were acknowledged; "a" was acknowledged later in real time, yet LWW keeps "b".
+  EXPECT_EQ(concurrent_writes_under_skew(ConflictMode::last_write_wins), (std::set<json>{"b"}));
+  // Vector clocks keep both as siblings: nothing acknowledged is lost.
+  EXPECT_EQ(concurrent_writes_under_skew(ConflictMode::vector_clocks), (std::set<json>{"a", "b"}));
+}
+
+TEST(ClockSkewTest, LastWriteWinsLosesASequentialOverwriteEvenWithoutPartitions) {
+  QuorumSimulator simulator(3, 11, [](QuorumConfig& config) { config.conflict = ConflictMode::last_write_wins; });
+  simulator.set_wall_offset(0, -10 * kS);
+  simulator.run_for(200 * kMs);
+  ASSERT_EQ(simulator.call(1, {{"op", "write"}, {"key", "x"}, {"value", "first"}})["ok"], true);
+  simulator.run_for(100 * kMs);
+  ASSERT_EQ(simulator.call(0, {{"op", "write"}, {"key", "x"}, {"value", "second"}})["ok"], true);
+  EXPECT_EQ(simulator.call(2, {{"op", "read"}, {"key", "x"}})["value"], "first");
+}
+
+class BugFlagTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(BugFlagTest, ReadRepairFixesAStaleReplica) {
+  const bool bug = GetParam();
+  QuorumSimulator simulator(3, 5, [bug](QuorumConfig& config) {
+    config.anti_entropy_interval_nanoseconds = 0;
+    config.bugs.no_read_repair = bug;
+  });
+  simulator.run_for(200 * kMs);
+  simulator.isolate(2);
+  ASSERT_EQ(simulator.call(0, {{"op", "write"}, {"key", "k"}, {"value", 1}})["ok"], true);
+  simulator.run_for(200 * kMs);
+  EXPECT_TRUE(values_at(simulator.node(2), "k").empty());
+  simulator.heal();
+  simulator.run_for(2 * kS);
+  EXPECT_EQ(simulator.call(0, {{"op", "read"}, {"key", "k"}})["value"], 1);
+  simulator.run_for(500 * kMs);
+  EXPECT_EQ(values_at(simulator.node(2), "k"), bug ? std::set<json>{} : std::set<json>{1});
+}
+
+TEST_P(BugFlagTest, TombstonesOutliveAPartitionUnlessCollectedEarly) {
+  const bool bug = GetParam();
+  QuorumSimulator simulator(3, 9, [bug](QuorumConfig& config) {
+    config.anti_entropy_interval_nanoseconds = 500 * kMs;
+    config.tombstone_grace_nanoseconds = 60 * kS;
+    config.bugs.tombstone_gc_early = bug;
+  });
+  simulator.run_for(200 * kMs);
+  ASSERT_EQ(simulator.call(0, {{"op", "write"}, {"key", "k"}, {"value", "doomed"}})["ok"], true);
+  simulator.run_for(300 * kMs);
+  simulator.isolate(2);
+  ASSERT_EQ(simulator.call(0, {{"op", "delete"}, {"key", "k"}})["ok"], true);
+  simulator.run_for(3 * kS);
+  simulator.heal();
+  simulator.run_for(6 * kS);
+  const json read = simulator.call(1, {{"op", "read"}, {"key", "k"}});
+  EXPECT_EQ(read["value"], bug ? json("doomed") : json(nullptr)) << read.dump();
+}
+
+TEST_P(BugFlagTest, AcknowledgedWritesAreOnWReplicas) {
+  const bool bug = GetParam();
+  QuorumSimulator simulator(3, 13, [bug](QuorumConfig& config) {
+    config.bugs.ack_before_write = bug;
+    config.request_timeout_nanoseconds = 1 * kS;
+  });
+  int violations = 0;
+  simulator.on_reply = [&](int, std::uint64_t, const json& body) {
+    if (!body.value("ok", false) || body.contains("value")) return;
+    int holders = 0;
+    for (int node = 0; node < simulator.size(); ++node) holders += values_at(simulator.node(node), "k").count("v") ? 1 : 0;
+    if (holders < 2) ++violations;
+  };
+  simulator.run_for(200 * kMs);
+  simulator.isolate(0);  // n1 still believes its peers are up: it sends and waits
+  const json reply = simulator.call(0, {{"op", "write"}, {"key", "k"}, {"value", "v"}});
+  EXPECT_EQ(reply.value("ok", false), bug) << reply.dump();
+  EXPECT_EQ(violations, bug ? 1 : 0);
+  // Lose the only copy: with the bug an acknowledged write is gone.
+  simulator.crash(0);
+  simulator.wipe(0);
+  simulator.heal();
+  simulator.restart(0);
+  simulator.run_for(2 * kS);
+  EXPECT_EQ(simulator.call(1, {{"op", "read"}, {"key", "k"}})["value"], nullptr);
+}
+
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutBug, BugFlagTest, ::testing::Bool());
+
+int member_index(const std::string& id) { return std::stoi(id.substr(1)) - 1; }
+
+TEST(HintedHandoffTest, SloppyQuorumStoresHintsAndReplaysThemWhenReplicasReturn) {
+  for (bool sloppy : {true, false}) {
+    QuorumSimulator simulator(5, 17, [sloppy](QuorumConfig& config) {
+      config.sloppy = sloppy;
+      config.anti_entropy_interval_nanoseconds = 0;  // only hints can repair
+    });
+    const auto primaries = simulator.node(0).ring().preference_list("h", 3);
+    const int coordinator = member_index(primaries[0]);
+    const int down_a = member_index(primaries[1]), down_b = member_index(primaries[2]);
+    simulator.run_for(200 * kMs);
+    simulator.crash(down_a);
+    simulator.crash(down_b);
+    simulator.run_for(2 * kS);  // the failure detector notices
+    const json reply = simulator.call(coordinator, {{"op", "write"}, {"key", "h"}, {"value", 42}});
+    if (!sloppy) {
+      EXPECT_EQ(reply["error"], "unavailable") << reply.dump();
+      continue;
+    }
+    ASSERT_EQ(reply["ok"], true) << reply.dump();
+    std::size_t hints = 0;
+    for (int node = 0; node < 5; ++node) hints += simulator.running(node) ? simulator.node(node).hint_count() : 0;
+    EXPECT_EQ(hints, 2u);
+    simulator.restart(down_a);
+    simulator.restart(down_b);
+    simulator.run_for(3 * kS);
+    EXPECT_EQ(values_at(simulator.node(down_a), "h"), (std::set<json>{42}));
+    EXPECT_EQ(values_at(simulator.node(down_b), "h"), (std::set<json>{42}));
+    for (int node = 0; node < 5; ++node) {
+      EXPECT_EQ(simulator.node(node).hint_count(), 0u) << node;
+      const bool replica = node == coordinator || node == down_a || node == down_b;
+      EXPECT_EQ(simulator.node(node).store().count("h"), replica ? 1u : 0u) << node;  // stand-ins dropped their copy
+    }
+  }
+}
+
+TEST(QuorumSimulationTest, AppendAndAddAreReadModifyWritesAndNodesRecoverAfterCrash) {
+  QuorumSimulator simulator(3, 23);
+  simulator.run_for(200 * kMs);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(simulator.call(i % 3, {{"op", "append"}, {"key", "list"}, {"value", i}})["ok"], true);
+    ASSERT_EQ(simulator.call(i % 3, {{"op", "add"}, {"key", "counter"}, {"value", 2}})["ok"], true);
+  }
+  for (int node = 0; node < 3; ++node) simulator.crash(node);
+  for (int node = 0; node < 3; ++node) simulator.restart(node);
+  simulator.run_for(200 * kMs);
+  EXPECT_EQ(simulator.call(1, {{"op", "read"}, {"key", "list"}})["value"], json::array({0, 1, 2, 3, 4}));
+  EXPECT_EQ(simulator.call(2, {{"op", "read"}, {"key", "counter"}})["value"], 10);
+  ASSERT_EQ(simulator.call(0, {{"op", "write"}, {"key", "counter"}, {"value", "text"}})["ok"], true);
+  EXPECT_EQ(simulator.call(0, {{"op", "add"}, {"key", "counter"}, {"value", 1}})["error"], "precondition_failed");
+}
+
+}  // namespace
+}  // namespace chaosbench::quorum::testing

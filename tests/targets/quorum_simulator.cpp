@@ -1,0 +1,164 @@
+#include "quorum_simulator.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace chaosbench::quorum::testing {
+
+using nlohmann::json;
+
+QuorumSimulator::QuorumSimulator(int nodes, std::uint64_t seed, std::function<void(QuorumConfig&)> adjust)
+    : seed_(seed), adjust_(std::move(adjust)), random_(seed) {
+  clock_.set(1'000 * kSecond);
+  nodes_.resize(static_cast<std::size_t>(nodes));
+  for (int index = 0; index < nodes; ++index) {
+    nodes_[index].wall = std::make_unique<OffsetClock>(clock_, 1'700'000'000 * kSecond);
+    start(index);
+  }
+}
+
+void QuorumSimulator::start(int index) {
+  QuorumConfig config;
+  config.id = id(index);
+  for (int other = 0; other < size(); ++other) config.members.push_back(id(other));
+  config.replicas = std::min(3, size());
+  config.read_quorum = config.replicas / 2 + 1;
+  config.write_quorum = config.replicas / 2 + 1;
+  config.random_seed = seed_ * 1000 + static_cast<std::uint64_t>(index) + 1;
+  if (adjust_) adjust_(config);
+  RecoveredState recovered{nodes_[index].durable};
+  nodes_[index].core = std::make_unique<QuorumNode>(config, clock_, *nodes_[index].wall, recovered);
+  drain(index);
+}
+
+void QuorumSimulator::partition(const std::vector<int>& side_a, const std::vector<int>& side_b) {
+  for (int a : side_a) {
+    for (int b : side_b) {
+      block(a, b);
+      block(b, a);
+    }
+  }
+}
+
+void QuorumSimulator::isolate(int index) {
+  for (int other = 0; other < size(); ++other) {
+    if (other == index) continue;
+    block(index, other);
+    block(other, index);
+  }
+}
+
+void QuorumSimulator::crash(int index) {
+  nodes_.at(index).core.reset();
+  in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(), [&](const InFlight& f) { return f.to == index; }),
+                   in_flight_.end());
+}
+
+void QuorumSimulator::restart(int index) {
+  if (running(index)) throw std::logic_error("restart of a running node " + id(index));
+  start(index);
+}
+
+void QuorumSimulator::wipe(int index) {
+  if (running(index)) throw std::logic_error("wipe of a running node " + id(index));
+  nodes_.at(index).durable.clear();
+}
+
+void QuorumSimulator::drain(int index) {
+  auto& simulated = nodes_[index];
+  Ready ready = simulated.core->take_ready();
+  // Durable first, then messages and replies leave (the server's order).
+  if (ready.rewrite) {
+    simulated.durable = std::move(*ready.rewrite);
+  } else {
+    simulated.durable.insert(simulated.durable.end(), ready.records.begin(), ready.records.end());
+  }
+  for (const auto& message : ready.messages) {
+    std::string bytes = encode_message(message);
+    bytes_[message.type] += bytes.size();
+    messages_[message.type] += 1;
+    const int to = std::stoi(message.to.substr(1)) - 1;
+    if (blocked_.count({index, to})) continue;
+    const std::int64_t latency = (1 + static_cast<std::int64_t>(random_() % 3)) * kMillisecond;
+    in_flight_.push_back(InFlight{now() + latency, sequence_++, to, std::move(bytes)});
+  }
+  for (const auto& answer : ready.replies) {
+    replies_[answer.request_id] = answer.body;
+    if (on_reply) on_reply(index, answer.request_id, answer.body);
+  }
+}
+
+std::uint64_t QuorumSimulator::submit(int index, json request) {
+  if (!running(index)) throw std::logic_error("request to a crashed node " + id(index));
+  const std::uint64_t request_id = next_request_++;
+  request_node_[request_id] = index;
+  nodes_[index].core->client_request(request_id, request);
+  drain(index);
+  return request_id;
+}
+
+std::optional<json> QuorumSimulator::reply(std::uint64_t request_id) const {
+  auto found = replies_.find(request_id);
+  if (found == replies_.end()) return std::nullopt;
+  return found->second;
+}
+
+json QuorumSimulator::call(int index, json request, std::int64_t limit) {
+  const std::uint64_t request_id = submit(index, request);
+  const std::int64_t deadline = now() + limit;
+  while (!reply(request_id)) {
+    if (now() >= deadline) throw std::runtime_error("no reply in time to " + request.dump() + " at " + id(index));
+    step();
+  }
+  return *reply(request_id);
+}
+
+void QuorumSimulator::step() {
+  clock_.advance(kMillisecond);
+  std::vector<InFlight> due;
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->deliver_at <= now()) {
+      due.push_back(std::move(*it));
+      it = in_flight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::sort(due.begin(), due.end(),
+            [](const InFlight& a, const InFlight& b) { return std::tie(a.deliver_at, a.sequence) < std::tie(b.deliver_at, b.sequence); });
+  for (const auto& flight : due) {
+    if (!running(flight.to)) continue;
+    const Message message = decode_message(flight.bytes);
+    const int from = std::stoi(message.from.substr(1)) - 1;
+    if (blocked_.count({from, flight.to})) continue;  // cut while in flight
+    nodes_[flight.to].core->receive(message);
+    drain(flight.to);
+  }
+  for (int index = 0; index < size(); ++index) {
+    if (!running(index)) continue;
+    nodes_[index].core->tick();
+    drain(index);
+  }
+}
+
+void QuorumSimulator::run_for(std::int64_t nanoseconds) {
+  const std::int64_t until = now() + nanoseconds;
+  while (now() < until) step();
+}
+
+std::uint64_t QuorumSimulator::bytes_sent(MessageType type) const {
+  auto found = bytes_.find(type);
+  return found == bytes_.end() ? 0 : found->second;
+}
+
+std::uint64_t QuorumSimulator::messages_sent(MessageType type) const {
+  auto found = messages_.find(type);
+  return found == messages_.end() ? 0 : found->second;
+}
+
+void QuorumSimulator::reset_counters() {
+  bytes_.clear();
+  messages_.clear();
+}
+
+}  // namespace chaosbench::quorum::testing
