@@ -122,6 +122,7 @@ TEST(QuorumProcess, ReplicaCutOffByAProxyConvergesAfterTheCutHeals) {
   cluster.start_all();
   wait_until_all_up(cluster, 10s);
   proxy.set_blocked(true);
+  std::this_thread::sleep_for(200ms);  // the proxy thread notices within one 20 ms poll
   for (int key = 0; key < 30; ++key) {
     ASSERT_EQ(call(cluster, key % 2, {{"op", "write"}, {"key", "k" + std::to_string(key)}, {"value", key}})["ok"], true);
   }
