@@ -1,5 +1,6 @@
 #include "chaosbench/harness/client_pool.h"
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <string>
@@ -104,6 +105,10 @@ class ClientPool::Implementation {
     std::uint64_t request_id = 0;
     std::size_t node = 0;
     int redirects = 0;
+    // Highest zxid any reply carried for this process (ZAB nodes send one):
+    // sent back as min_zxid, so a replica behind it waits instead of showing
+    // an older state, as ZooKeeper sessions do when they move between servers.
+    std::uint64_t session_zxid = 0;
     Clock::time_point intended;
     std::size_t final_read_position = 0;
   };
@@ -167,6 +172,7 @@ class ClientPool::Implementation {
     slot.request_id = ++next_request_id_;
     nlohmann::json request = workload_.request(slot.operation);
     request["id"] = slot.request_id;
+    if (slot.session_zxid > 0) request["min_zxid"] = slot.session_zxid;
     slot.request_line = request.dump() + "\n";
     ++statistics_.invoked;
     recorder_.record(OpType::invoke, slot.process, slot.operation.function, slot.operation.key, slot.operation.value,
@@ -241,6 +247,9 @@ class ClientPool::Implementation {
   }
 
   void handle_reply(Slot& slot, const nlohmann::json& reply) {
+    if (auto zxid = reply.find("zxid"); zxid != reply.end() && zxid->is_number_unsigned()) {
+      slot.session_zxid = std::max(slot.session_zxid, zxid->get<std::uint64_t>());
+    }
     if (reply.value("ok", false)) {
       auto value = reply.find("value");
       complete(slot, OpType::ok, workload_.completion_value(slot.operation, value == reply.end() ? nullptr : *value));
@@ -282,6 +291,7 @@ class ClientPool::Implementation {
       // The process may still have an operation in the system: it never issues
       // again. Its connections go too, so no late reply is mistaken for a new one.
       slot.process = next_process_++;
+      slot.session_zxid = 0;
       for (auto& connection : slot.connections) {
         if (connection) {
           boost::system::error_code ignored;  // closing a socket we abandon; nothing to report

@@ -18,6 +18,7 @@ ZabNode::ZabNode(ZabConfig config, const PersistentState& restored)
     // Nothing on disk: derive both epochs from the last logged zxid.
     epochs_.accepted_epoch = epochs_.current_epoch = last_zxid().epoch;
   }
+  incarnation_ = random_() | 1;
   durable_ = last_zxid();
   commit_ = applied_ = snapshot_.zxid;
   become_looking();
@@ -87,6 +88,10 @@ void ZabNode::advance_commit(const Zxid& zxid) {
 void ZabNode::fail_pending_syncs() {
   for (const auto& pending : pending_syncs_) failed_syncs_.push_back(pending.context);
   pending_syncs_.clear();
+  for (const auto& confirming : confirming_syncs_) {
+    if (confirming.origin.empty()) failed_syncs_.push_back(confirming.context);
+  }
+  confirming_syncs_.clear();  // a follower's request fails there when its session ends
   failed_syncs_.insert(failed_syncs_.end(), awaiting_sync_replies_.begin(), awaiting_sync_replies_.end());
   awaiting_sync_replies_.clear();
 }
@@ -108,6 +113,8 @@ void ZabNode::compact(const Zxid& zxid, std::string state_machine_data) {
 }
 
 Ready ZabNode::take_ready() {
+  // One ping round confirms every sync that arrived since the last round.
+  if (confirm_round_due_) send_confirmation_round();
   Ready ready;
   if (snapshot_dirty_) {
     ready.snapshot = snapshot_;
@@ -155,6 +162,7 @@ bool ZabNode::submit(std::string command, std::uint64_t context) {
     forward.type = MessageType::forward;
     forward.to = leader_id_;
     forward.epoch = session_epoch_;
+    forward.round = incarnation_;
     forward.txns.push_back(std::move(txn));
     send(std::move(forward));
   }
@@ -164,7 +172,7 @@ bool ZabNode::submit(std::string command, std::uint64_t context) {
 bool ZabNode::request_sync(std::uint64_t context) {
   if (!serving()) return false;
   if (role_ == Role::leading) {
-    pending_syncs_.push_back(PendingSync{context, last_zxid()});
+    confirm_sync(NodeId{}, context);
   } else {
     Message request;
     request.type = MessageType::sync_request;
@@ -223,6 +231,7 @@ void ZabNode::tick() {
           ping.to = peer;
           ping.epoch = session_epoch_;
           ping.commit = commit_;
+          ping.round = confirm_round_;
           send(std::move(ping));
         }
       }
@@ -402,6 +411,7 @@ void ZabNode::handle_leader_message(const Message& message) {
     case MessageType::up_to_date:
       phase_ = Phase::broadcasting;
       advance_commit(message.commit);
+      serving_since_ = commit_;
       break;
     case MessageType::proposal: {
       // txns in zxid order; previous_zxid precedes the first.
@@ -437,6 +447,7 @@ void ZabNode::handle_leader_message(const Message& message) {
       reply.to = leader_id_;
       reply.epoch = session_epoch_;
       reply.zxid = last_zxid();
+      reply.round = message.round;  // confirms the leader's sync round
       send(std::move(reply));
       break;
     }
@@ -489,6 +500,9 @@ void ZabNode::become_leading() {
   followers_.clear();
   epoch_chosen_ = epoch_established_ = false;
   counter_ = 0;
+  confirm_round_ = 0;
+  confirm_round_due_ = false;
+  forwarded_.clear();
   maybe_choose_epoch();
 }
 
@@ -571,6 +585,7 @@ void ZabNode::maybe_establish() {
   if (synced < quorum()) return;
   phase_ = Phase::broadcasting;
   advance_commit(initial_history_last_);  // the whole initial history is now committed
+  serving_since_ = commit_;
   for (const auto& [peer, session] : followers_) {
     if (!session.acked_new_leader) continue;
     Message up_to_date;
@@ -699,26 +714,76 @@ void ZabNode::handle_follower_message(const Message& message) {
       maybe_commit();
       break;
     case MessageType::ping_ack:
+      session.confirmed_round = std::max(session.confirmed_round, message.round);
+      release_confirmed_syncs();
       break;
     case MessageType::forward:
       if (phase_ == Phase::broadcasting) {
-        for (const auto& txn : message.txns) propose(txn);
+        auto& [incarnation, highest_context] = forwarded_[message.from];
+        for (const auto& txn : message.txns) {
+          if (incarnation == message.round && txn.context <= highest_context) continue;  // a duplicate
+          incarnation = message.round;
+          highest_context = txn.context;
+          propose(txn);
+        }
       }
       break;
     case MessageType::sync_request:
-      if (phase_ == Phase::broadcasting) {
-        Message reply;
-        reply.type = MessageType::sync_reply;
-        reply.to = message.from;
-        reply.epoch = session_epoch_;
-        reply.context = message.context;
-        reply.zxid = last_zxid();
-        send(std::move(reply));
-      }
+      if (phase_ == Phase::broadcasting) confirm_sync(message.from, message.context);
       break;
     default:
       break;
   }
+}
+
+void ZabNode::confirm_sync(NodeId origin, std::uint64_t context) {
+  // Everything acknowledged to a client before this request is in our log
+  // (if we still lead): the round below proves we still did after it arrived.
+  confirming_syncs_.push_back(ConfirmingSync{confirm_round_ + 1, std::move(origin), context, last_zxid()});
+  confirm_round_due_ = true;
+  release_confirmed_syncs();  // a single-node cluster
+}
+
+void ZabNode::send_confirmation_round() {
+  confirm_round_due_ = false;
+  ++confirm_round_;
+  for (const auto& [peer, session] : followers_) {
+    if (!session.synced) continue;
+    Message ping;
+    ping.type = MessageType::ping;
+    ping.to = peer;
+    ping.epoch = session_epoch_;
+    ping.commit = commit_;
+    ping.round = confirm_round_;
+    send(std::move(ping));
+  }
+  release_confirmed_syncs();
+}
+
+void ZabNode::release_confirmed_syncs() {
+  // A follower that answered round r was in this session after round r began,
+  // so it had not yet accepted a newer epoch: no newer leader had committed
+  // anything. A quorum of such answers (ours included) confirms our leadership.
+  std::erase_if(confirming_syncs_, [&](const ConfirmingSync& confirming) {
+    if (confirming.round > confirm_round_) return false;  // its round is not sent yet
+    std::size_t confirmed = 1;
+    for (const auto& [peer, session] : followers_) {
+      if (session.acked_new_leader && session.confirmed_round >= confirming.round) ++confirmed;
+    }
+    if (confirmed < quorum()) return false;
+    if (confirming.origin.empty()) {
+      pending_syncs_.push_back(PendingSync{confirming.context, confirming.target});
+    } else {
+      Message reply;
+      reply.type = MessageType::sync_reply;
+      reply.to = confirming.origin;
+      reply.epoch = session_epoch_;
+      reply.context = confirming.context;
+      reply.zxid = confirming.target;
+      send(std::move(reply));
+    }
+    return true;
+  });
 }
 
 // ---------------------------------------------------------------- dispatch

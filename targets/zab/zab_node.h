@@ -68,7 +68,9 @@ class ZabNode {
   bool submit(std::string command, std::uint64_t context);
 
   // A client sync: released (Ready::released_syncs) once this replica has
-  // applied everything the leader had proposed when it saw the request.
+  // applied everything the leader had proposed when it saw the request. The
+  // leader first confirms it still leads: a quorum must answer a ping round
+  // sent after the request (so a deposed leader cannot release a stale sync).
   bool request_sync(std::uint64_t context);
 
   // Replaces the log prefix up to `zxid` (<= applied) with a snapshot.
@@ -85,6 +87,10 @@ class ZabNode {
   Role role() const { return role_; }
   Phase phase() const { return phase_; }
   bool serving() const { return role_ != Role::looking && phase_ == Phase::broadcasting; }
+  // The commit point when this node last began serving: a replica answers
+  // reads only once it has applied at least this far (ZooKeeper applies the
+  // leader's sync before it serves clients).
+  const Zxid& serving_since() const { return serving_since_; }
   std::uint64_t accepted_epoch() const { return epochs_.accepted_epoch; }
   std::uint64_t current_epoch() const { return epochs_.current_epoch; }
   std::uint64_t session_epoch() const { return session_epoch_; }
@@ -105,6 +111,13 @@ class ZabNode {
     bool acked_new_leader = false;
     Zxid acked;  // highest zxid the follower logged
     int ticks_since_heard = 0;
+    std::uint64_t confirmed_round = 0;  // highest ping round it answered in this session
+  };
+  struct ConfirmingSync {  // leader: a sync waiting for its ping round to reach a quorum
+    std::uint64_t round;
+    NodeId origin;  // follower that asked; empty: a client of this node
+    std::uint64_t context;
+    Zxid target;
   };
   struct PendingSync {
     std::uint64_t context;
@@ -143,6 +156,9 @@ class ZabNode {
   void maybe_establish();
   void propose(Txn txn);
   void maybe_commit();
+  void confirm_sync(NodeId origin, std::uint64_t context);
+  void send_confirmation_round();
+  void release_confirmed_syncs();
 
   ZabConfig config_;
   std::mt19937_64 random_;
@@ -184,6 +200,15 @@ class ZabNode {
   Zxid initial_history_last_;
   std::uint64_t counter_ = 0;
   std::vector<PendingSync> pending_syncs_;
+  std::vector<ConfirmingSync> confirming_syncs_;
+  // Forwarded updates are proposed once even if a forward arrives twice: per
+  // origin, its incarnation and the highest request context proposed (a
+  // follower's contexts increase within one incarnation).
+  std::map<NodeId, std::pair<std::uint64_t, std::uint64_t>> forwarded_;
+  std::uint64_t incarnation_ = 0;  // random per process start, sent with forwards
+  std::uint64_t confirm_round_ = 0;  // last ping round sent in this leadership
+  bool confirm_round_due_ = false;   // a sync arrived since that round was sent
+  Zxid serving_since_;
   std::vector<std::uint64_t> awaiting_sync_replies_;  // follower: sync requests sent to the leader
 
   std::vector<Message> outbox_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <random>
 
 namespace chaosbench::zab {
@@ -58,6 +59,7 @@ ZabServer::ZabServer(asio::io_context& io_context, targets::NodeConfig config, t
       tick_timer_(io_context_),
       next_context_((std::random_device{}() | 1ull) << 20),
       storage_worker_(std::make_unique<targets::StorageWorker>(io_context_, [this] { storage_.sync(); })) {
+  sync_reads_ = config_.read_mode == "sync";
   node_ = std::make_unique<ZabNode>(make_zab_config(config_), storage_.state());
   machine_.restore(storage_.state().snapshot.data);
   applied_ = storage_.state().snapshot.zxid;
@@ -69,9 +71,9 @@ void ZabServer::start() {
   client_server_.start();
   std::string bugs;
   for (const auto& bug : config_.bugs) bugs += " " + bug;
-  logger_.info("zab node started: peers on {}:{}, clients on {}:{}, fsync {}, bugs:{}", config_.self().host,
-               config_.self().port, config_.client_host, config_.client_port, config_.fsync ? "on" : "off",
-               bugs.empty() ? " none" : bugs);
+  logger_.info("zab node started: peers on {}:{}, clients on {}:{}, reads {}, fsync {}, bugs:{}", config_.self().host,
+               config_.self().port, config_.client_host, config_.client_port, sync_reads_ ? "sync" : "local",
+               config_.fsync ? "on" : "off", bugs.empty() ? " none" : bugs);
   next_tick_ = std::chrono::steady_clock::now();
   schedule_tick();
   schedule_flush();  // the initial election notifications
@@ -143,7 +145,14 @@ void ZabServer::complete(const Ready& ready) {
   for (auto context : ready.released_syncs) {
     auto found = requests_.find(context);
     if (found == requests_.end()) continue;
-    if (auto connection = found->second.connection.lock()) connection->reply(json{{"id", found->second.id}, {"ok", true}});
+    const PendingRequest& request = found->second;
+    if (auto connection = request.connection.lock()) {
+      if (request.read_key) {
+        answer_or_park_read(connection, request.id, *request.read_key, request.min_zxid, request.deadline);
+      } else {
+        connection->reply(json{{"id", request.id}, {"ok", true}, {"zxid", packed(applied_)}});
+      }
+    }
     requests_.erase(found);
   }
   for (auto context : ready.failed_syncs) {
@@ -158,7 +167,38 @@ void ZabServer::complete(const Ready& ready) {
     logger_.info("snapshot at {}", to_string(applied_));
     schedule_flush();
   }
+  release_parked_reads();
   log_state_changes();
+}
+
+void ZabServer::answer_or_park_read(const std::shared_ptr<ClientConnection>& connection, const json& id,
+                                    const std::string& key, std::uint64_t min_zxid, SteadyTime deadline) {
+  const std::uint64_t floor = std::max(min_zxid, packed(node_->serving_since()));
+  if (packed(applied_) >= floor) {
+    connection->reply(json{{"id", id}, {"ok", true}, {"value", machine_.read(key)}, {"zxid", packed(applied_)}});
+    return;
+  }
+  parked_reads_.push_back(ParkedRead{connection, id, key, min_zxid, deadline});
+}
+
+void ZabServer::release_parked_reads() {
+  if (parked_reads_.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<ParkedRead> parked = std::move(parked_reads_);
+  parked_reads_.clear();
+  for (auto& read : parked) {
+    auto connection = read.connection.lock();
+    if (!connection) continue;
+    if (!node_->serving()) {
+      reply_not_serving(connection, read.id);
+    } else if (packed(applied_) >= std::max(read.min_zxid, packed(node_->serving_since()))) {
+      answer_or_park_read(connection, read.id, read.key, read.min_zxid, read.deadline);
+    } else if (read.deadline <= now) {
+      connection->reply(error_reply(read.id, "timeout", true, {{"message", "replica behind the session's zxid"}}));
+    } else {
+      parked_reads_.push_back(std::move(read));
+    }
+  }
 }
 
 void ZabServer::log_state_changes() {
@@ -185,6 +225,7 @@ void ZabServer::apply_txn(const Txn& txn) {
   if (found == requests_.end()) return;
   if (auto connection = found->second.connection.lock()) {
     result["id"] = found->second.id;
+    result["zxid"] = packed(txn.zxid);
     connection->reply(result);
   }
   requests_.erase(found);
@@ -203,6 +244,7 @@ void ZabServer::expire_requests() {
     }
     it = requests_.erase(it);
   }
+  release_parked_reads();  // times out reads that waited too long, fails them if we stopped serving
 }
 
 bool ZabServer::handle_peer_frame(std::string payload) {
@@ -269,8 +311,38 @@ void ZabServer::handle_request(const std::shared_ptr<ClientConnection>& connecti
       connection->reply(error_reply(id, "malformed", true, {{"message", "read needs a string key"}}));
       return;
     }
-    // Local read: whatever this replica has applied (sequentially consistent).
-    connection->reply(json{{"id", id}, {"ok", true}, {"value", machine_.read(key_field->get<std::string>())}});
+    std::uint64_t min_zxid = 0;
+    if (auto min_field = request.find("min_zxid"); min_field != request.end()) {
+      if (!min_field->is_number_unsigned()) {
+        connection->reply(error_reply(id, "malformed", true, {{"message", "min_zxid must be an unsigned integer"}}));
+        return;
+      }
+      min_zxid = min_field->get<std::uint64_t>();
+    }
+    // As in ZooKeeper, only a replica following (or leading) a synced epoch
+    // answers: a looking or just-restarted node may hold far older state.
+    if (!node_->serving()) {
+      reply_not_serving(connection, id);
+      return;
+    }
+    if (!sync_reads_) {
+      // Local read: what this replica has applied (sequentially consistent).
+      answer_or_park_read(connection, id, key_field->get<std::string>(), min_zxid, deadline);
+      return;
+    }
+    if (requests_.size() >= kMaxPendingRequests) {
+      connection->reply(error_reply(id, "overloaded", true, {{"message", "too many requests in flight"}}));
+      return;
+    }
+    // Sync read: a sync through the leader, then a local read (linearizable).
+    const std::uint64_t context = next_context_++;
+    if (!node_->request_sync(context)) {
+      reply_not_serving(connection, id);
+      return;
+    }
+    requests_.emplace(context,
+                      PendingRequest{connection, id, false, deadline, key_field->get<std::string>(), min_zxid});
+    schedule_flush();
     return;
   }
   if (requests_.size() >= kMaxPendingRequests) {
@@ -283,7 +355,7 @@ void ZabServer::handle_request(const std::shared_ptr<ClientConnection>& connecti
       reply_not_serving(connection, id);
       return;
     }
-    requests_.emplace(context, PendingRequest{connection, id, false, deadline});
+    requests_.emplace(context, PendingRequest{connection, id, false, deadline, std::nullopt, 0});
     schedule_flush();
     return;
   }
@@ -301,7 +373,7 @@ void ZabServer::handle_request(const std::shared_ptr<ClientConnection>& connecti
     reply_not_serving(connection, id);
     return;
   }
-  requests_.emplace(context, PendingRequest{connection, id, true, deadline});
+  requests_.emplace(context, PendingRequest{connection, id, true, deadline, std::nullopt, 0});
   schedule_flush();
 }
 

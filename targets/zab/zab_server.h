@@ -1,19 +1,23 @@
 // ZabServer: a complete ZAB node process. Wires the deterministic ZabNode to
 // the runtime: a tick timer, PeerTransport, ZabStorage on a StorageWorker
 // thread (group commit), the KvStateMachine and the ClientServer. Reads are
-// answered locally by whichever replica the client is connected to
-// (sequential consistency); `sync` first catches the replica up to what the
-// leader had proposed; updates sent to a follower are forwarded to the leader
-// and answered by the follower once it applies them. Runs on one io_context
-// thread (plus the storage thread); storage errors stop the node.
+// answered locally by a serving replica (sequential consistency; with
+// --read-mode sync each read is a sync then a local read); every reply
+// carries the zxid it reflects and a request's `min_zxid` makes the replica
+// wait until it has applied that far (ZooKeeper's session lastZxid). `sync`
+// catches the replica up to what the leader had proposed; updates sent to a
+// follower are forwarded to the leader and answered once applied here. Runs
+// on one io_context thread (plus the storage thread); storage errors stop it.
 #pragma once
 
 #include <boost/asio.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/client_server.h"
 #include "common/kv_state_machine.h"
@@ -41,6 +45,17 @@ class ZabServer {
     nlohmann::json id;
     bool update;  // an update (outcome unknown on timeout) or a sync (no effect)
     SteadyTime deadline;
+    std::optional<std::string> read_key;  // --read-mode sync: read this key once the sync is released
+    std::uint64_t min_zxid = 0;
+  };
+  // A read waiting until this replica has applied the client's min_zxid (or
+  // what it was synced to when it began serving).
+  struct ParkedRead {
+    std::weak_ptr<targets::ClientConnection> connection;
+    nlohmann::json id;
+    std::string key;
+    std::uint64_t min_zxid;
+    SteadyTime deadline;
   };
 
   void schedule_tick();
@@ -53,6 +68,9 @@ class ZabServer {
   bool handle_peer_frame(std::string payload);
   void handle_request(const std::shared_ptr<targets::ClientConnection>& connection, nlohmann::json request);
   void reply_not_serving(const std::shared_ptr<targets::ClientConnection>& connection, const nlohmann::json& id);
+  void answer_or_park_read(const std::shared_ptr<targets::ClientConnection>& connection, const nlohmann::json& id,
+                           const std::string& key, std::uint64_t min_zxid, SteadyTime deadline);
+  void release_parked_reads();
   nlohmann::json status_value() const;
 
   boost::asio::io_context& io_context_;
@@ -69,6 +87,8 @@ class ZabServer {
   int ticks_since_expiry_ = 0;
   bool flush_scheduled_ = false;
   std::map<std::uint64_t, PendingRequest> requests_;  // by context
+  std::vector<ParkedRead> parked_reads_;
+  bool sync_reads_ = false;  // --read-mode sync
   std::uint64_t next_context_;  // random start: a restarted node never reuses a context still in the log
   std::uint64_t txns_since_snapshot_ = 0;
   // Declared after everything its jobs touch, so it is destroyed (thread joined) first.

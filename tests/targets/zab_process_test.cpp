@@ -86,6 +86,11 @@ json local_read(RefnodeCluster& cluster, int node, const std::string& key) {
   return client.call({{"id", "r"}, {"op", "read"}, {"key", key}})["value"];
 }
 
+json local_read_reply(RefnodeCluster& cluster, int node, const std::string& key) {
+  LineClient client(cluster.client_port(node));
+  return client.call({{"id", "r"}, {"op", "read"}, {"key", key}});
+}
+
 // Restarts a killed node. Its ports were picked once, by the kernel; while it
 // was down another process's outgoing connection may briefly hold one of them
 // as an ephemeral port, so a restart that exits at once (bind failure) is retried.
@@ -191,7 +196,7 @@ void kill_leader_keeps_acknowledged_writes_in(RefnodeCluster& cluster, int size)
 TEST(ZabProcess, ThreeNodesKillLeaderLosesNoAcknowledgedWrite) { kill_leader_keeps_acknowledged_writes(3); }
 TEST(ZabProcess, FiveNodesKillLeaderLosesNoAcknowledgedWrite) { kill_leader_keeps_acknowledged_writes(5); }
 
-TEST(ZabProcess, PartitionedFollowerReadsStaleUntilItRejoins) {
+TEST(ZabProcess, PartitionedFollowerReadsStaleThenRefusesUntilItRejoins) {
   RefnodeCluster cluster(3, {}, "zab");
   std::vector<std::unique_ptr<TcpProxy>> proxies;
   for (int node = 0; node < 3; ++node) {
@@ -205,21 +210,58 @@ TEST(ZabProcess, PartitionedFollowerReadsStaleUntilItRejoins) {
   ASSERT_EQ(synced_read(cluster, follower, "x"), 1);
   // Cut everything the follower receives from its peers.
   proxies[follower]->set_blocked(true);
-  update(cluster, leader, {{"id", 2}, {"op", "write"}, {"key", "x"}, {"value", 2}});
-  const auto stale_until = Clock::now() + 1500ms;
-  while (Clock::now() < stale_until) {
-    ASSERT_EQ(local_read(cluster, follower, "x"), 1) << "a cut-off follower cannot know the new value";
-    std::this_thread::sleep_for(100ms);
+  const json written = update(cluster, leader, {{"id", 2}, {"op", "write"}, {"key", "x"}, {"value", 2}});
+  ASSERT_TRUE(written.contains("zxid")) << written.dump();
+  ASSERT_EQ(local_read(cluster, follower, "x"), 1) << "a cut-off follower cannot know the new value";
+  // A client that saw the write (ZooKeeper's session lastZxid) never gets the
+  // older value here: the read waits, then fails once the replica stops serving.
+  {
+    LineClient client(cluster.client_port(follower));
+    const json session_read =
+        client.call({{"id", "m"}, {"op", "read"}, {"key", "x"}, {"min_zxid", written["zxid"]}}, 7s);
+    EXPECT_FALSE(session_read.value("ok", false)) << "a read below the session's zxid: " << session_read.dump();
+    EXPECT_TRUE(session_read.value("definite", false)) << session_read.dump();
   }
-  // It notices the silent leader and stops serving syncs.
+  // While it still follows (until its 300 ms session timeout) it answers the
+  // old value; then, like a ZooKeeper server that lost its leader, it refuses.
+  int stale_reads = 1;
   const auto deadline = Clock::now() + 5s;
-  while (Clock::now() < deadline && serving_as(cluster, follower, "following")) std::this_thread::sleep_for(20ms);
+  json reply;
+  while (Clock::now() < deadline) {
+    reply = local_read_reply(cluster, follower, "x");
+    if (!reply.value("ok", false)) break;
+    ASSERT_EQ(reply["value"], 1) << "a cut-off follower cannot know the new value";
+    ++stale_reads;
+    std::this_thread::sleep_for(20ms);
+  }
+  std::printf("the cut-off follower answered %d stale read(s) before refusing\n", stale_reads);
+  EXPECT_EQ(reply.value("error", ""), "not_leader") << reply.dump();
+  EXPECT_TRUE(reply.value("definite", false)) << reply.dump();
   EXPECT_FALSE(serving_as(cluster, follower, "following"));
   // Heal: it rejoins, and a synced read is fresh.
   proxies[follower]->set_blocked(false);
   wait_until_following(cluster, follower, 15s);
   EXPECT_EQ(synced_read(cluster, follower, "x"), 2);
   EXPECT_EQ(local_read(cluster, follower, "x"), 2);
+}
+
+// --read-mode sync: every read is a sync through the leader, then a local
+// read, so a follower's read right after a write elsewhere sees it; replies
+// carry the zxid they reflect.
+TEST(ZabProcess, SyncReadModeReadsAreFreshAtFollowers) {
+  RefnodeCluster cluster(3, {"--read-mode", "sync"}, "zab");
+  cluster.start_all();
+  const int leader = wait_for_zab_leader(cluster, 10s);
+  const int follower = some_follower(cluster, leader);
+  wait_until_following(cluster, follower, 10s);
+  LineClient client(cluster.client_port(follower));
+  for (int value = 1; value <= 20; ++value) {
+    const json written = update(cluster, leader, {{"id", value}, {"op", "write"}, {"key", "z"}, {"value", value}});
+    const json read = client.call({{"id", "r"}, {"op", "read"}, {"key", "z"}});
+    ASSERT_TRUE(read.value("ok", false)) << read.dump();
+    ASSERT_EQ(read["value"], value) << "a sync read must see a write acknowledged before it began";
+    ASSERT_GE(read["zxid"].get<std::uint64_t>(), written["zxid"].get<std::uint64_t>());
+  }
 }
 
 TEST(ZabProcess, StoppedFollowerCatchesUpAfterSigcont) {

@@ -86,6 +86,11 @@ void ZabSimulator::enqueue(const Message& message) {
   std::int64_t& link_last = link_last_delivery_[{message.from, message.to}];
   link_last = std::max(link_last, now_ticks_ + delay);
   network_.push(InFlight{link_last, sequence_++, node_by_id(message.to).incarnation, message});
+  if (chaos_phase_ && unit(random_) < options_.duplicate_probability) {
+    // Same delivery time, next sequence: right behind the original, before
+    // anything sent later on this link (FIFO holds, the message comes twice).
+    network_.push(InFlight{link_last, sequence_++, node_by_id(message.to).incarnation, message});
+  }
 }
 
 void ZabSimulator::process_ready(SimulatedNode& node) {
@@ -118,6 +123,12 @@ void ZabSimulator::deliver(SimulatedNode& node, const Txn& txn) {
                        next->second));
     }
   } else {
+    // Integrity: a client's update is delivered once, even if a message
+    // carrying it (a forward) was duplicated.
+    if (!delivered_commands_.insert(txn.command).second) {
+      fail(fmt::format("integrity: {} delivers {} ({}), a command already delivered at another zxid", node.id,
+                       to_string(txn.zxid), txn.command));
+    }
     delivered_.emplace(txn.zxid, txn.command);
     ++result_.delivered_txns;
   }

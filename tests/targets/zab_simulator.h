@@ -1,5 +1,6 @@
 // ZabSimulator: runs a cluster of ZabNode cores in one thread over a simulated
-// network of FIFO links (like TCP) that drop messages and delay them by
+// network of FIFO links (like TCP) that drop messages, duplicate them (the copy
+// right behind the original, like a retransmission) and delay them by
 // different amounts per link (so messages from different senders reorder),
 // partitions nodes, pauses them, and crashes/restarts them from exactly what
 // reached their asynchronous disks. After every step it checks ZAB's
@@ -28,6 +29,7 @@ struct SimulationOptions {
   int chaos_steps = 400;  // ticks with faults
   int heal_steps = 400;   // ticks allowed to recover after healing
   double drop_probability = 0.03;
+  double duplicate_probability = 0.02;  // the copy follows the original on its link
   int max_delay_ticks = 3;
   double crash_probability = 0.01;        // per step, one random node
   double restart_probability = 0.05;      // per step, per crashed node
@@ -114,6 +116,7 @@ class ZabSimulator {
   // Ghost state for the invariants.
   std::set<std::string> submitted_commands_;
   std::map<Zxid, std::string> delivered_;   // every txn delivered anywhere, in zxid order
+  std::set<std::string> delivered_commands_;  // each submitted command at most once in that sequence
   std::map<std::uint64_t, NodeId> primary_of_epoch_;
   Zxid acknowledged_;                              // highest update acknowledged to its client
   std::map<std::uint64_t, Zxid> sync_required_;    // sync context -> acknowledged_ when it began
