@@ -1,8 +1,8 @@
 // zab_cluster_bench: starts a 3-node refnode ZAB cluster on loopback (fsync on
 // by default), drives N concurrent closed-loop clients and reports
 // acknowledged writes/s (at the leader and forwarded from a follower), local
-// reads/s (leader and follower), sync/s, p50/p99/p999 latency and leader
-// failover time. The same harness as raft_cluster_bench, for side-by-side
+// reads/s (leader and follower), sync/s, sync reads/s (the cluster restarted
+// with --read-mode sync), p50/p99/p999 latency and leader failover time. The same harness as raft_cluster_bench, for side-by-side
 // numbers. A program, not a timed test: run it by hand or through
 // scripts/bench-zab.sh.
 #include <fmt/format.h>
@@ -328,6 +328,18 @@ int main(int argc, char** argv) {
                        run_phase(cluster.pids, cluster.client_ports[follower], "read", clients, duration));
   results.emplace_back("sync at follower", run_phase(cluster.pids, cluster.client_ports[follower], "sync", clients, duration));
   auto status = request_once(cluster.client_ports[leader], {{"id", 0}, {"op", "status"}}, std::chrono::seconds(1));
+  // The same cluster restarted with --read-mode sync: every read is a sync
+  // through the leader (confirmed by a quorum ping round), then a local read.
+  for (int node = 0; node < 3; ++node) cluster.kill(node);
+  cluster.extra.insert(cluster.extra.end(), {"--read-mode", "sync"});
+  for (int node = 0; node < 3; ++node) cluster.start(node);
+  const int sync_leader = find_leader(cluster, std::chrono::seconds(10));
+  const int sync_follower = (sync_leader + 1) % 3;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  results.emplace_back("sync read at leader (--read-mode sync)",
+                       run_phase(cluster.pids, cluster.client_ports[sync_leader], "read", clients, duration));
+  results.emplace_back("sync read at follower (--read-mode sync)",
+                       run_phase(cluster.pids, cluster.client_ports[sync_follower], "read", clients, duration));
   std::printf(
       "| phase | ops/s | p50 ms | p99 ms | p999 ms | errors | node CPU us/op (3 nodes) | client CPU us/op |\n"
       "|---|---|---|---|---|---|---|---|\n");
