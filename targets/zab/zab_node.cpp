@@ -92,8 +92,10 @@ void ZabNode::fail_pending_syncs() {
     if (confirming.origin.empty()) failed_syncs_.push_back(confirming.context);
   }
   confirming_syncs_.clear();  // a follower's request fails there when its session ends
-  failed_syncs_.insert(failed_syncs_.end(), awaiting_sync_replies_.begin(), awaiting_sync_replies_.end());
-  awaiting_sync_replies_.clear();
+  failed_syncs_.insert(failed_syncs_.end(), unsent_syncs_.begin(), unsent_syncs_.end());
+  unsent_syncs_.clear();
+  for (const auto& [batch, contexts] : sync_batches_) failed_syncs_.insert(failed_syncs_.end(), contexts.begin(), contexts.end());
+  sync_batches_.clear();
 }
 
 void ZabNode::acknowledge_persisted(const Zxid& zxid) {
@@ -115,6 +117,17 @@ void ZabNode::compact(const Zxid& zxid, std::string state_machine_data) {
 Ready ZabNode::take_ready() {
   // One ping round confirms every sync that arrived since the last round.
   if (confirm_round_due_) send_confirmation_round();
+  // One sync request carries every client sync that arrived since the last.
+  if (!unsent_syncs_.empty() && role_ == Role::following) {
+    Message request;
+    request.type = MessageType::sync_request;
+    request.to = leader_id_;
+    request.epoch = session_epoch_;
+    request.context = ++next_sync_batch_;
+    sync_batches_[request.context] = std::move(unsent_syncs_);
+    unsent_syncs_.clear();
+    send(std::move(request));
+  }
   Ready ready;
   if (snapshot_dirty_) {
     ready.snapshot = snapshot_;
@@ -174,13 +187,7 @@ bool ZabNode::request_sync(std::uint64_t context) {
   if (role_ == Role::leading) {
     confirm_sync(NodeId{}, context);
   } else {
-    Message request;
-    request.type = MessageType::sync_request;
-    request.to = leader_id_;
-    request.epoch = session_epoch_;
-    request.context = context;
-    send(std::move(request));
-    awaiting_sync_replies_.push_back(context);
+    unsent_syncs_.push_back(context);  // sent with the others of this flush by take_ready
   }
   return true;
 }
@@ -398,10 +405,10 @@ void ZabNode::handle_leader_message(const Message& message) {
   if (message.type == MessageType::sync_reply) {
     // Released once this replica has applied the leader's zxid, even if it
     // must resynchronise first (the zxid is in the leader's log).
-    auto found = std::find(awaiting_sync_replies_.begin(), awaiting_sync_replies_.end(), message.context);
-    if (found == awaiting_sync_replies_.end()) return;
-    awaiting_sync_replies_.erase(found);
-    pending_syncs_.push_back(PendingSync{message.context, message.zxid});
+    auto found = sync_batches_.find(message.context);
+    if (found == sync_batches_.end()) return;
+    for (auto context : found->second) pending_syncs_.push_back(PendingSync{context, message.zxid});
+    sync_batches_.erase(found);
     return;
   }
   // The channel is FIFO, but a lost message breaks it: everything else counts

@@ -209,7 +209,11 @@ class ZabNode {
   std::uint64_t confirm_round_ = 0;  // last ping round sent in this leadership
   bool confirm_round_due_ = false;   // a sync arrived since that round was sent
   Zxid serving_since_;
-  std::vector<std::uint64_t> awaiting_sync_replies_;  // follower: sync requests sent to the leader
+  // Follower: client syncs not yet sent, and sent batches (one sync_request
+  // per flush, its context the batch number) awaiting the leader's reply.
+  std::vector<std::uint64_t> unsent_syncs_;
+  std::map<std::uint64_t, std::vector<std::uint64_t>> sync_batches_;
+  std::uint64_t next_sync_batch_ = 0;
 
   std::vector<Message> outbox_;
   std::map<NodeId, std::size_t> last_message_to_;  // outbox position of the latest message per peer
