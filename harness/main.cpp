@@ -12,6 +12,7 @@
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/report_command.h"
 #include "chaosbench/harness/run_command.h"
+#include "chaosbench/harness/suite_command.h"
 
 using namespace chaosbench::harness;
 
@@ -64,7 +65,9 @@ int main(int argc, char** argv) {
   run_app->add_option("--target", run.target, "What runs on the nodes: raft (refnode --protocol raft) or zab (refnode --protocol zab; reads are local, so plain reads need not be linearizable)")
       ->capture_default_str();
   run_app->add_option("--nodes", run.nodes, "Number of nodes (1-250)")->capture_default_str();
-  run_app->add_option("--workload", run.workload, "register (read/write/cas) or kv (get/put/append)")
+  run_app->add_option("--workload", run.workload,
+                      "register (read/write/cas), kv (get/put/append), set, counter, bank (guarded transfers), "
+                      "list-append or rw-register (txns)")
       ->capture_default_str();
   run_app->add_option("--nemesis", run.nemesis,
                       "Faults, comma-separated: partition, kill, pause, clock, loss, delay; or none")
@@ -106,6 +109,16 @@ int main(int argc, char** argv) {
   run_app->add_option("--check-time-limit", run.check_time_limit, "Linearizability search limit (then: unknown)")
       ->capture_default_str();
   run_app->add_option("--refnode", run.refnode, "The node executable (default: refnode next to harness)");
+  run_app->add_option("--checker", run.checker_names,
+                      "Checker to run on the history, repeatable (default: the workload's: linearizable for register "
+                      "and kv, set, counter, bank, elle-list-append, elle-rw-register); also sequential, session, "
+                      "convergence")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  run_app->add_option("--consistency-model", run.consistency_model,
+                      "Model for the elle-* checkers (default: strict-serializable): read-committed, "
+                      "snapshot-isolation, serializable, strict-serializable, ...");
 
   ReportCommandOptions report;
   CLI::App* report_app = app.add_subcommand(
@@ -113,6 +126,19 @@ int main(int argc, char** argv) {
   report_app->add_option("run_directory", report.run_directory, "Run directory: STORE/<test>/<timestamp>");
   report_app->add_flag("--index", report.index, "Regenerate STORE/index.html, listing every run in the store");
   report_app->add_option("--store", report.store, "Store directory, with --index")->capture_default_str();
+
+  SuiteCommandOptions suite;
+  CLI::App* suite_app = app.add_subcommand(
+      "suite", "Run a suite file's matrix of `harness run` entries; exit 1 if any verdict differs from its `expect`, "
+               "3 on a harness failure or a bad suite file (docs/suites.md)");
+  suite_app->add_option("file", suite.file, "Suite file (TOML), e.g. suites/smoke.toml")->required();
+  suite_app->add_option("--store", suite.store, "Store directory; the suite goes to STORE/<suite>/<timestamp>/")
+      ->capture_default_str();
+  suite_app->add_option("--parallel", suite.parallel,
+                        "Entries run at once (default: the file's `parallel`, else 1); each entry is a whole cluster")
+      ->check(CLI::PositiveNumber);
+  suite_app->add_option("--filter", suite.filter, "Run only entries whose id contains this text");
+  suite_app->add_flag("--list", suite.list, "Print the expanded entries and their `harness run` commands, run nothing");
 
   try {
     app.parse(argc, argv);
@@ -153,6 +179,12 @@ int main(int argc, char** argv) {
   try {
     if (check_app->parsed()) return run_check_command(check, std::cout, std::cerr);
     if (report_app->parsed()) return run_report_command(report, std::cout, std::cerr);
+    if (suite_app->parsed()) {
+      std::error_code ignored;  // /proc/self/exe missing: fall back to argv[0]
+      auto executable = std::filesystem::read_symlink("/proc/self/exe", ignored);
+      if (executable.empty()) executable = std::filesystem::absolute(argv[0]);
+      return run_suite_command(suite, executable, std::cout, std::cerr);
+    }
   } catch (const std::exception& error) {
     std::cerr << "harness: " << error.what() << "\n";
     return kExitHarnessFailed;

@@ -1,0 +1,71 @@
+// `harness suite FILE.toml`: expands a matrix of `harness run` entries, runs each as a child
+// process with its own store directory, and writes suite.json, junit.xml and index.html.
+// load_suite() throws std::invalid_argument "FILE:LINE: key 'K': reason" on a bad suite file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace chaosbench::harness {
+
+// One `harness run` of the expanded matrix.
+struct SuiteEntry {
+  std::string id;  // unique within the suite; also the run's test name
+  std::string target, workload, nemesis;
+  std::uint64_t seed = 0;
+  std::string expect;  // "valid" or "invalid"
+  std::string time_limit;
+  std::optional<int> nodes;
+  std::chrono::milliseconds timeout{0};  // wall-clock limit of the child; then it is killed (harness failure)
+  std::vector<std::string> arguments;    // extra `harness run` flags
+};
+
+struct Suite {
+  std::string name;
+  std::filesystem::path file;
+  int parallel = 1;
+  std::vector<SuiteEntry> entries;
+};
+
+Suite load_suite(const std::filesystem::path& file);
+
+// The `harness run` command line (without the executable) for one entry.
+std::vector<std::string> run_arguments(const SuiteEntry& entry, const std::filesystem::path& entry_store);
+
+// What a finished entry gave; filled from the child's exit code, results.json and history.jsonl.
+struct EntryOutcome {
+  int exit_code = -1;
+  std::string verdict;  // valid, invalid, unknown, harness-failed, timed-out
+  bool passed = false;
+  std::filesystem::path run_directory;  // empty when the run left none
+  double wall_seconds = 0;
+  std::optional<double> detection_seconds;       // completion of the first op the checker could not place
+  std::optional<double> first_evidence_seconds;  // invocation of the earliest op named in the evidence
+  std::string message;
+};
+
+// Reads RUN_DIRECTORY/results.json and history.jsonl to fill verdict and detection times.
+// Missing files leave the fields empty; a malformed results.json throws std::runtime_error.
+void read_run_outcome(const std::filesystem::path& run_directory, EntryOutcome& outcome);
+
+struct SuiteCommandOptions {
+  std::filesystem::path file;
+  std::string store = "store";
+  int parallel = 0;     // 0: the suite file's `parallel` (default 1)
+  std::string filter;   // run only entries whose id contains this
+  bool list = false;    // print the expanded entries and exit
+};
+
+// Returns 0 every entry as expected, 1 some verdict differs from its expectation,
+// 3 a harness failure (bad suite file, a child that failed, crashed or timed out).
+int run_suite_command(const SuiteCommandOptions& options, const std::filesystem::path& harness_executable,
+                      std::ostream& out, std::ostream& errors);
+
+}  // namespace chaosbench::harness

@@ -1,0 +1,488 @@
+#include "chaosbench/harness/suite_command.h"
+
+#define BOOST_PROCESS_V2_HEADER_ONLY 1
+#include <boost/asio/io_context.hpp>
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/stdio.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "chaosbench/harness/duration.h"
+#include "chaosbench/harness/exit_code.h"
+#include "chaosbench/harness/run_store.h"
+#include "chaosbench/reports/suite_report.h"
+
+namespace chaosbench::harness {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Settings an entry inherits from [defaults] and may override; the matrix
+// dimensions are lists (a single value is a list of one).
+struct EntrySettings {
+  std::vector<std::string> targets{"raft"}, workloads{"register"}, nemeses{"partition"};
+  std::vector<std::uint64_t> seeds{1};
+  std::string expect = "valid";
+  std::string time_limit = "20s";
+  std::optional<std::string> timeout;
+  std::optional<int> nodes;
+  std::vector<std::string> arguments;
+};
+
+class SuiteFileReader {
+ public:
+  explicit SuiteFileReader(fs::path file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const toml::node& node, std::string_view key, std::string_view reason) const {
+    throw std::invalid_argument(
+        fmt::format("{}:{}: key '{}': {}", file_.string(), node.source().begin.line, key, reason));
+  }
+
+  std::string string_of(const toml::node& node, std::string_view key) const {
+    if (!node.is_string()) fail(node, key, "expected a string");
+    return node.as_string()->get();
+  }
+
+  std::vector<std::string> strings_of(const toml::node& node, std::string_view key) const {
+    if (node.is_string()) return {node.as_string()->get()};
+    const toml::array* array = node.as_array();
+    if (!array || array->empty()) fail(node, key, "expected a string or a non-empty array of strings");
+    std::vector<std::string> values;
+    for (const toml::node& element : *array) values.push_back(string_of(element, key));
+    return values;
+  }
+
+  std::int64_t integer_of(const toml::node& node, std::string_view key, std::int64_t minimum) const {
+    if (!node.is_integer()) fail(node, key, "expected an integer");
+    const std::int64_t value = node.as_integer()->get();
+    if (value < minimum) fail(node, key, fmt::format("must be at least {}", minimum));
+    return value;
+  }
+
+  std::string duration_of(const toml::node& node, std::string_view key) const {
+    std::string text = node.is_integer() ? std::to_string(node.as_integer()->get()) : string_of(node, key);
+    try {
+      parse_duration(text);
+    } catch (const std::invalid_argument& error) {
+      fail(node, key, error.what());
+    }
+    return text;
+  }
+
+  // Applies the keys of `table` on top of `settings`; `name` is only allowed in entries.
+  void apply(const toml::table& table, EntrySettings& settings, std::string* name) const {
+    for (const auto& [key_node, value] : table) {
+      const std::string key(key_node.str());
+      if (key == "name" && name) {
+        *name = string_of(value, key);
+        if (name->empty() || name->find_first_of("/ \t") != std::string::npos) {
+          fail(value, key, "must be non-empty, without '/' or spaces");
+        }
+      } else if (key == "target") {
+        settings.targets = strings_of(value, key);
+      } else if (key == "workload") {
+        settings.workloads = strings_of(value, key);
+      } else if (key == "nemesis") {
+        settings.nemeses = strings_of(value, key);
+      } else if (key == "seed") {
+        settings.seeds = {static_cast<std::uint64_t>(integer_of(value, key, 0))};
+      } else if (key == "seeds") {
+        const toml::array* array = value.as_array();
+        if (!array || array->empty()) fail(value, key, "expected a non-empty array of integers");
+        settings.seeds.clear();
+        for (const toml::node& seed : *array) settings.seeds.push_back(static_cast<std::uint64_t>(integer_of(seed, key, 0)));
+      } else if (key == "expect") {
+        settings.expect = string_of(value, key);
+        if (settings.expect != "valid" && settings.expect != "invalid") fail(value, key, "expected \"valid\" or \"invalid\"");
+      } else if (key == "time_limit") {
+        settings.time_limit = duration_of(value, key);
+      } else if (key == "timeout") {
+        settings.timeout = duration_of(value, key);
+      } else if (key == "nodes") {
+        settings.nodes = static_cast<int>(integer_of(value, key, 1));
+      } else if (key == "args") {
+        const toml::array* array = value.as_array();
+        if (!array) fail(value, key, "expected an array of strings");
+        settings.arguments.clear();
+        for (const toml::node& argument : *array) settings.arguments.push_back(string_of(argument, key));
+      } else {
+        fail(value, key, name ? "unknown entry key (name, target, workload, nemesis, seed, seeds, expect, time_limit, "
+                                "timeout, nodes, args)"
+                              : "unknown [defaults] key (target, workload, nemesis, seed, seeds, expect, time_limit, "
+                                "timeout, nodes, args)");
+      }
+    }
+  }
+
+ private:
+  fs::path file_;
+};
+
+std::string id_part(std::string text) {
+  for (char& character : text) {
+    if (character == ',') character = '+';
+    if (character == '/' || character == ' ') character = '_';
+  }
+  return text;
+}
+
+std::string timestamp_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &utc);
+  return text;
+}
+
+}  // namespace
+
+Suite load_suite(const fs::path& file) {
+  toml::table document;
+  try {
+    document = toml::parse_file(file.string());
+  } catch (const toml::parse_error& error) {
+    throw std::invalid_argument(fmt::format("{}:{}: {}", file.string(), error.source().begin.line, error.description()));
+  }
+  SuiteFileReader reader(file);
+  Suite suite;
+  suite.file = file;
+  suite.name = file.stem().string();
+  EntrySettings defaults;
+  const toml::array* entries = nullptr;
+  for (const auto& [key_node, value] : document) {
+    const std::string key(key_node.str());
+    if (key == "name") {
+      suite.name = reader.string_of(value, key);
+      if (suite.name.empty() || suite.name.find_first_of("/ \t") != std::string::npos) {
+        reader.fail(value, key, "must be non-empty, without '/' or spaces");
+      }
+    } else if (key == "parallel") {
+      suite.parallel = static_cast<int>(reader.integer_of(value, key, 1));
+    } else if (key == "defaults") {
+      if (!value.is_table()) reader.fail(value, key, "expected a table [defaults]");
+    } else if (key == "entry") {
+      entries = value.as_array();
+      if (!entries || !entries->is_array_of_tables()) reader.fail(value, key, "expected [[entry]] tables");
+    } else {
+      reader.fail(value, key, "unknown top-level key (name, parallel, defaults, entry)");
+    }
+  }
+  if (const toml::table* table = document["defaults"].as_table()) reader.apply(*table, defaults, nullptr);
+  if (!entries || entries->empty()) {
+    throw std::invalid_argument(fmt::format("{}:1: key 'entry': the suite has no [[entry]]", file.string()));
+  }
+  std::set<std::string> ids;
+  for (const toml::node& node : *entries) {
+    const toml::table& table = *node.as_table();
+    EntrySettings settings = defaults;
+    std::string name;
+    reader.apply(table, settings, &name);
+    if (name.empty()) reader.fail(table, "name", "every [[entry]] needs a name");
+    for (const std::string& target : settings.targets) {
+      for (const std::string& workload : settings.workloads) {
+        for (const std::string& nemesis : settings.nemeses) {
+          for (std::uint64_t seed : settings.seeds) {
+            SuiteEntry entry;
+            entry.id = name;
+            if (settings.targets.size() > 1) entry.id += "-" + id_part(target);
+            if (settings.workloads.size() > 1) entry.id += "-" + id_part(workload);
+            if (settings.nemeses.size() > 1) entry.id += "-" + id_part(nemesis);
+            entry.id += fmt::format("-s{}", seed);
+            entry.target = target;
+            entry.workload = workload;
+            entry.nemesis = nemesis;
+            entry.seed = seed;
+            entry.expect = settings.expect;
+            entry.time_limit = settings.time_limit;
+            entry.nodes = settings.nodes;
+            entry.arguments = settings.arguments;
+            entry.timeout = settings.timeout ? parse_duration(*settings.timeout)
+                                             : 2 * parse_duration(settings.time_limit) + std::chrono::minutes(4);
+            if (!ids.insert(entry.id).second) reader.fail(table, "name", fmt::format("duplicate entry id '{}'", entry.id));
+            suite.entries.push_back(std::move(entry));
+          }
+        }
+      }
+    }
+  }
+  return suite;
+}
+
+std::vector<std::string> run_arguments(const SuiteEntry& entry, const fs::path& entry_store) {
+  std::vector<std::string> arguments{"run",
+                                     "--target=" + entry.target,
+                                     "--workload=" + entry.workload,
+                                     "--nemesis=" + entry.nemesis,
+                                     "--seed=" + std::to_string(entry.seed),
+                                     "--time-limit=" + entry.time_limit,
+                                     "--store=" + entry_store.string(),
+                                     "--test-name=" + entry.id};
+  if (entry.nodes) arguments.push_back("--nodes=" + std::to_string(*entry.nodes));
+  arguments.insert(arguments.end(), entry.arguments.begin(), entry.arguments.end());
+  return arguments;
+}
+
+void read_run_outcome(const fs::path& run_directory, EntryOutcome& outcome) {
+  std::ifstream results_file(run_directory / "results.json");
+  if (!results_file) return;
+  json results;
+  try {
+    results = json::parse(results_file);
+  } catch (const json::exception& error) {
+    throw std::runtime_error(fmt::format("{}: {}", (run_directory / "results.json").string(), error.what()));
+  }
+  if (results.contains("verdict") && results["verdict"].is_string()) outcome.verdict = results["verdict"];
+  // The ops the checker names: the blocking op of every invalid key, and the ops concurrent with it.
+  std::set<std::int64_t> blocking, named;
+  if (auto checker = results.find("checker"); checker != results.end() && checker->is_object()) {
+    for (const auto& [name, result] : checker->items()) {
+      if (!result.is_object() || !result.contains("anomalies")) continue;
+      for (const json& anomaly : result["anomalies"]) {
+        if (anomaly.value("verdict", "") != "invalid" || !anomaly.contains("blocking_index")) continue;
+        blocking.insert(anomaly["blocking_index"].get<std::int64_t>());
+        named.insert(anomaly["blocking_index"].get<std::int64_t>());
+        for (const json& index : anomaly.value("concurrent_indices", json::array())) named.insert(index.get<std::int64_t>());
+      }
+    }
+  }
+  if (blocking.empty()) return;
+  std::ifstream history(run_directory / "history.jsonl");
+  std::string line;
+  std::int64_t position = 0;
+  std::map<std::string, std::int64_t> awaiting_completion;  // process -> blocking invocation's index
+  while (std::getline(history, line)) {
+    json operation = json::parse(line, nullptr, false);
+    const std::int64_t index = operation.is_object() ? operation.value("index", position) : position;
+    ++position;
+    if (!operation.is_object() || !operation.contains("time")) continue;
+    const double seconds = operation["time"].get<double>() / 1e9;
+    const std::string process = operation.contains("process") ? operation["process"].dump() : "";
+    const std::string type = operation.value("type", "");
+    if (named.count(index) && type == "invoke" && !outcome.first_evidence_seconds) outcome.first_evidence_seconds = seconds;
+    if (blocking.count(index) && type == "invoke") {
+      awaiting_completion[process] = index;
+    } else if (type != "invoke" && awaiting_completion.count(process)) {
+      awaiting_completion.erase(process);
+      if (!outcome.detection_seconds || seconds < *outcome.detection_seconds) outcome.detection_seconds = seconds;
+    }
+  }
+}
+
+namespace {
+
+json entry_json(const SuiteEntry& entry, const EntryOutcome& outcome, const fs::path& suite_directory,
+                const std::vector<std::string>& command) {
+  auto optional_number = [](const std::optional<double>& value) { return value ? json(*value) : json(nullptr); };
+  json document{{"id", entry.id},
+                {"target", entry.target},
+                {"workload", entry.workload},
+                {"nemesis", entry.nemesis},
+                {"seed", entry.seed},
+                {"expect", entry.expect},
+                {"time_limit", entry.time_limit},
+                {"verdict", outcome.verdict},
+                {"passed", outcome.passed},
+                {"exit_code", outcome.exit_code},
+                {"wall_seconds", outcome.wall_seconds},
+                {"detection_seconds", optional_number(outcome.detection_seconds)},
+                {"first_evidence_seconds", optional_number(outcome.first_evidence_seconds)},
+                {"message", outcome.message},
+                {"command", command},
+                {"log", fs::relative(suite_directory / "entries" / entry.id / "harness.log", suite_directory).string()}};
+  if (!outcome.run_directory.empty()) {
+    document["run_directory"] = fs::relative(outcome.run_directory, suite_directory).string();
+    if (fs::exists(outcome.run_directory / "report.html")) {
+      document["report"] = fs::relative(outcome.run_directory / "report.html", suite_directory).string();
+    }
+  }
+  return document;
+}
+
+EntryOutcome run_entry(const SuiteEntry& entry, const fs::path& harness_executable, const fs::path& entry_store,
+                       const std::vector<std::string>& arguments) {
+  EntryOutcome outcome;
+  fs::create_directories(entry_store);
+  const fs::path log_path = entry_store / "harness.log";
+  std::unique_ptr<FILE, int (*)(FILE*)> log(std::fopen(log_path.c_str(), "w"), &std::fclose);
+  if (!log) throw std::runtime_error(fmt::format("cannot write {}", log_path.string()));
+  const auto start = std::chrono::steady_clock::now();
+  boost::asio::io_context context;
+  namespace process_v2 = boost::process::v2;
+  process_v2::process child(context, harness_executable.string(), arguments,
+                            process_v2::process_stdio{nullptr, log.get(), log.get()});
+  bool timed_out = false;
+  while (child.running()) {
+    if (std::chrono::steady_clock::now() - start > entry.timeout) {
+      child.terminate();  // SIGKILL; the sandbox's init dies with it and takes every node along
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  outcome.exit_code = child.exit_code();  // running() and terminate() have reaped it
+  outcome.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::error_code missing;
+  const fs::path latest = fs::read_symlink(entry_store / "latest", missing);
+  if (!missing) outcome.run_directory = fs::weakly_canonical(entry_store / latest);
+  if (!outcome.run_directory.empty()) read_run_outcome(outcome.run_directory, outcome);
+  if (timed_out) {
+    outcome.verdict = "timed-out";
+    outcome.message = fmt::format("killed after the entry's timeout of {} s", entry.timeout.count() / 1000);
+  } else if (outcome.exit_code == kExitHarnessFailed || outcome.exit_code > kExitHarnessFailed || outcome.exit_code < 0) {
+    outcome.verdict = "harness-failed";
+    outcome.message = fmt::format("harness run exited with {}; see {}", outcome.exit_code, log_path.string());
+  } else if (outcome.verdict.empty()) {
+    outcome.verdict = outcome.exit_code == kExitValid ? "valid" : outcome.exit_code == kExitInvalid ? "invalid" : "unknown";
+  }
+  outcome.passed = outcome.verdict == entry.expect;
+  if (!outcome.passed && outcome.message.empty()) {
+    outcome.message = fmt::format("expected {}, got {}", entry.expect, outcome.verdict);
+  }
+  return outcome;
+}
+
+}  // namespace
+
+int run_suite_command(const SuiteCommandOptions& options, const fs::path& harness_executable, std::ostream& out,
+                      std::ostream& errors) {
+  Suite suite;
+  try {
+    suite = load_suite(options.file);
+  } catch (const std::invalid_argument& error) {
+    errors << "harness suite: " << error.what() << "\n";
+    return kExitHarnessFailed;
+  }
+  std::vector<SuiteEntry> entries;
+  for (const SuiteEntry& entry : suite.entries) {
+    if (entry.id.find(options.filter) != std::string::npos) entries.push_back(entry);
+  }
+  if (entries.empty()) {
+    errors << fmt::format("harness suite: no entry of {} matches '{}'\n", options.file.string(), options.filter);
+    return kExitHarnessFailed;
+  }
+  if (options.list) {
+    for (const SuiteEntry& entry : entries) {
+      std::string command = "harness";
+      for (const std::string& argument : run_arguments(entry, "STORE")) command += " " + argument;
+      out << fmt::format("{}  expect {}  timeout {} s\n  {}\n", entry.id, entry.expect, entry.timeout.count() / 1000,
+                         command);
+    }
+    return kExitValid;
+  }
+  const int parallel = std::max(1, options.parallel > 0 ? options.parallel : suite.parallel);
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (static_cast<unsigned>(parallel) > cores) {
+    errors << fmt::format("harness suite: warning: --parallel {} on {} core(s); timings will be disturbed\n", parallel,
+                          cores);
+  }
+
+  fs::path suite_directory;
+  try {
+    const fs::path suite_root = fs::path(options.store) / suite.name;
+    suite_directory = suite_root / timestamp_now();
+    for (int suffix = 2; fs::exists(suite_directory); ++suffix) {
+      suite_directory = suite_root / fmt::format("{}-{}", timestamp_now(), suffix);
+    }
+    fs::create_directories(suite_directory / "entries");
+    suite_directory = fs::canonical(suite_directory);
+    fs::copy_file(options.file, suite_directory / "suite.toml");
+  } catch (const fs::filesystem_error& error) {
+    errors << "harness suite: " << error.what() << "\n";
+    return kExitHarnessFailed;
+  }
+  out << fmt::format("harness suite {}: {} entr{}, {} at a time; store {}\n", suite.name, entries.size(),
+                     entries.size() == 1 ? "y" : "ies", parallel, suite_directory.string());
+
+  std::vector<EntryOutcome> outcomes(entries.size());
+  std::vector<std::vector<std::string>> commands(entries.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex output_mutex;
+  std::size_t finished = 0;
+  const auto suite_start = std::chrono::steady_clock::now();
+  auto worker = [&] {
+    for (std::size_t index = next++; index < entries.size(); index = next++) {
+      const SuiteEntry& entry = entries[index];
+      const fs::path entry_store = suite_directory / "entries" / entry.id;
+      commands[index] = run_arguments(entry, entry_store);
+      try {
+        outcomes[index] = run_entry(entry, harness_executable, entry_store, commands[index]);
+      } catch (const std::exception& error) {
+        outcomes[index].verdict = "harness-failed";
+        outcomes[index].message = fmt::format("entry {}: {}", entry.id, error.what());
+      }
+      const EntryOutcome& outcome = outcomes[index];
+      std::lock_guard lock(output_mutex);
+      ++finished;
+      out << fmt::format("[{}/{}] {} {}: {} (expected {}), {:.1f} s{}{}\n", finished, entries.size(),
+                         outcome.passed ? "PASS" : "FAIL", entry.id, outcome.verdict, entry.expect,
+                         outcome.wall_seconds,
+                         outcome.detection_seconds ? fmt::format(", detected at {:.2f} s", *outcome.detection_seconds) : "",
+                         outcome.passed || outcome.message.empty() ? "" : "; " + outcome.message);
+      out.flush();
+    }
+  };
+  std::vector<std::thread> workers;
+  for (int worker_index = 1; worker_index < parallel; ++worker_index) workers.emplace_back(worker);
+  worker();
+  for (std::thread& thread : workers) thread.join();
+
+  std::size_t passed = 0, mismatched = 0, harness_failures = 0;
+  json entry_documents = json::array();
+  for (std::size_t index = 0; index < entries.size(); ++index) {
+    const EntryOutcome& outcome = outcomes[index];
+    if (outcome.passed) {
+      ++passed;
+    } else if (outcome.verdict == "harness-failed" || outcome.verdict == "timed-out") {
+      ++harness_failures;
+    } else {
+      ++mismatched;
+    }
+    entry_documents.push_back(entry_json(entries[index], outcome, suite_directory, commands[index]));
+  }
+  const json summary{{"suite", suite.name},
+                     {"file", options.file.string()},
+                     {"started", suite_directory.filename().string()},
+                     {"parallel", parallel},
+                     {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - suite_start).count()},
+                     {"passed", passed},
+                     {"mismatched", mismatched},
+                     {"harness_failures", harness_failures},
+                     {"entries", entry_documents}};
+  try {
+    write_json_file(suite_directory / "suite.json", summary);
+    std::ofstream(suite_directory / "junit.xml") << reports::render_suite_junit(summary);
+    std::ofstream(suite_directory / "index.html") << reports::render_suite_html(summary);
+    const fs::path latest = fs::path(options.store) / suite.name / "latest";
+    const fs::path temporary = latest.string() + ".new";
+    fs::remove(temporary);
+    fs::create_directory_symlink(suite_directory.filename(), temporary);
+    fs::rename(temporary, latest);
+  } catch (const std::exception& error) {
+    errors << "harness suite: writing the summary: " << error.what() << "\n";
+    return kExitHarnessFailed;
+  }
+  out << fmt::format("\nsuite {}: {} passed, {} verdict(s) not as expected, {} harness failure(s) in {:.0f} s\n",
+                     suite.name, passed, mismatched, harness_failures, summary["wall_seconds"].get<double>());
+  out << fmt::format("summary: {}\njunit: {}\n", (suite_directory / "index.html").string(),
+                     (suite_directory / "junit.xml").string());
+  if (harness_failures > 0) return kExitHarnessFailed;
+  return mismatched > 0 ? kExitInvalid : kExitValid;
+}
+
+}  // namespace chaosbench::harness
