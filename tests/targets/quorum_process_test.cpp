@@ -1,15 +1,20 @@
 // Process tests of `refnode --protocol quorum`: real 3-node clusters on
 // 127.0.0.1 (kernel-chosen ports). Every op over the client protocol, a
 // SIGKILLed replica that restarts from its WAL and catches up by anti-entropy,
-// a TCP proxy that cuts a replica's inbound peer traffic until healed, and
-// bad quorum flags rejected with exit code 3.
+// a TCP proxy that cuts a replica's inbound peer traffic until healed, LWW
+// losing an acknowledged write of a node whose clock libfaketime sets 10 s
+// behind, and bad quorum flags rejected with exit code 3.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
+#include "chaosbench/harness/control/faketime.h"
 #include "refnode_cluster.h"
 #include "tcp_proxy.h"
 
@@ -130,6 +135,41 @@ TEST(QuorumProcess, ReplicaCutOffByAProxyConvergesAfterTheCutHeals) {
   EXPECT_EQ(keys_at(cluster, 2), 0u);  // nothing reached n3
   proxy.set_blocked(false);
   wait_for_keys(cluster, 2, 30, 15s);
+}
+
+// n1 runs under libfaketime with its wall clock 10 s behind. "first" is
+// written through n2, then "second" through n1, each acknowledged by W=2; a
+// read afterwards returns what the conflict mode kept.
+json overwrite_through_a_slow_clock(const std::string& conflict) {
+  const auto library = harness::control::find_libfaketime();
+  RefnodeCluster cluster(3, {"--conflict", conflict}, "quorum");
+  const auto offset_file = std::filesystem::temp_directory_path() /
+                           ("chaosbench-quorum-offset-" + std::to_string(::getpid()) + "-" + conflict);
+  std::ofstream(offset_file) << harness::control::format_clock_offset(-10) << "\n";
+  const auto environment = harness::control::faketime_environment(library, offset_file);
+  for (const auto& [name, value] : environment) ::setenv(name.c_str(), value.c_str(), 1);
+  cluster.start(0);  // inherits the faketime environment
+  for (const auto& [name, value] : environment) ::unsetenv(name.c_str());
+  cluster.start(1);
+  cluster.start(2);
+  wait_until_all_up(cluster, 10s);
+  EXPECT_EQ(call(cluster, 1, {{"op", "write"}, {"key", "x"}, {"value", "first"}})["ok"], true);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(call(cluster, 0, {{"op", "write"}, {"key", "x"}, {"value", "second"}})["ok"], true);
+  std::this_thread::sleep_for(200ms);
+  const json value = call(cluster, 2, {{"op", "read"}, {"key", "x"}})["value"];
+  std::filesystem::remove(offset_file);
+  return value;
+}
+
+TEST(QuorumProcess, LastWriteWinsLosesAnAcknowledgedWriteOfANodeWhoseClockIsBehind) {
+  try {
+    harness::control::find_libfaketime();
+  } catch (const std::exception& error) {
+    GTEST_SKIP() << "libfaketime not installed: " << error.what();
+  }
+  EXPECT_EQ(overwrite_through_a_slow_clock("lww"), "first");  // "second" was acknowledged, then lost
+  EXPECT_EQ(overwrite_through_a_slow_clock("vector-clocks"), "second");
 }
 
 TEST(QuorumProcess, BadQuorumFlagsExitWithCodeThree) {
