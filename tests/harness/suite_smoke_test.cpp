@@ -1,0 +1,148 @@
+// harness suite end to end on real clusters: suites/smoke.toml passes (its
+// planted bug is found, with a detection time), a correct configuration that
+// is expected to be invalid fails the suite (exit 1, a JUnit <failure>), and an
+// entry that outlives its timeout is killed with every node (exit 3, <error>).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "chaosbench/harness/control/process.h"
+
+namespace control = chaosbench::harness::control;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
+
+struct TemporaryDirectory {
+  TemporaryDirectory() {
+    std::string pattern = (fs::temp_directory_path() / "cb-suite-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~TemporaryDirectory() {
+    std::error_code ignored_because_best_effort;
+    fs::remove_all(path, ignored_because_best_effort);
+  }
+  fs::path path;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream input(path);
+  std::stringstream buffer;
+  buffer << input.rdbuf();
+  return buffer.str();
+}
+
+control::CommandResult run_suite(const fs::path& file, const fs::path& store, std::chrono::seconds timeout) {
+  control::LocalProcessSpec spec;
+  spec.argv = {kHarness, "suite", file.string(), "--store", store.string()};
+  return control::run_local(spec, timeout, "localhost");
+}
+
+std::string describe(const control::CommandResult& result) {
+  return fmt::format("{}\nstdout:\n{}\nstderr:\n{}", result.status.describe(), result.out, result.err);
+}
+
+std::vector<int> processes_mentioning(const std::string& text) {
+  std::vector<int> found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string command_line = read_text(entry.path() / "cmdline");
+    std::replace(command_line.begin(), command_line.end(), '\0', ' ');
+    if (command_line.find(text) != std::string::npos && std::stoi(name) != ::getpid()) found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {
+  TemporaryDirectory directory;
+  const auto result = run_suite(fs::path(CHAOSBENCH_SOURCE_DIR) / "suites" / "smoke.toml", directory.path, 170s);
+  ASSERT_EQ(result.status.exit_code, 0) << describe(result);
+  const fs::path suite_directory = fs::canonical(directory.path / "smoke" / "latest");
+  const json suite = json::parse(read_text(suite_directory / "suite.json"));
+  ASSERT_GE(suite["entries"].size(), 3u);
+  bool found_invalid = false;
+  for (const json& entry : suite["entries"]) {
+    EXPECT_TRUE(entry["passed"].get<bool>()) << entry.dump();
+    EXPECT_EQ(entry["verdict"], entry["expect"]) << entry.dump();
+    ASSERT_TRUE(entry.contains("report")) << entry.dump();
+    EXPECT_TRUE(fs::exists(suite_directory / entry["report"].get<std::string>())) << entry.dump();
+    const json results = json::parse(read_text(suite_directory / entry["run_directory"].get<std::string>() / "results.json"));
+    EXPECT_EQ(results["seed"], entry["seed"]);
+    EXPECT_EQ(results["verdict"], entry["verdict"]);
+    if (entry["expect"] == "invalid") {
+      found_invalid = true;
+      ASSERT_TRUE(entry["detection_seconds"].is_number()) << entry.dump();
+      EXPECT_GT(entry["detection_seconds"].get<double>(), 0);
+      EXPECT_LT(entry["detection_seconds"].get<double>(), 60);
+    }
+  }
+  EXPECT_TRUE(found_invalid) << "the smoke suite must contain a planted bug";
+  const std::string junit = read_text(suite_directory / "junit.xml");
+  std::size_t testcases = 0;
+  for (std::size_t at = junit.find("<testcase"); at != std::string::npos; at = junit.find("<testcase", at + 1)) ++testcases;
+  EXPECT_EQ(testcases, suite["entries"].size());
+  EXPECT_EQ(junit.find("<failure"), std::string::npos) << junit;
+  const std::string page = read_text(suite_directory / "index.html");
+  EXPECT_NE(page.find("report.html\">report</a>"), std::string::npos);
+}
+
+TEST(SuiteSmoke, MissedExpectationFailsTheSuiteAndATimeoutIsAHarnessFailure) {
+  TemporaryDirectory directory;
+  const fs::path file = directory.path / "expect.toml";
+  std::ofstream(file) << R"(
+name = "expectations"
+[defaults]
+nodes = 3
+args = ["--recovery-time=1s", "--rate=50"]
+[[entry]]
+name = "correct-raft-expected-invalid"
+nemesis = "none"
+time_limit = "3s"
+expect = "invalid"
+[[entry]]
+name = "too-slow"
+nemesis = "partition"
+time_limit = "60s"
+timeout = "6s"
+)";
+  const auto result = run_suite(file, directory.path / "store", 150s);
+  EXPECT_EQ(result.status.exit_code, 3) << describe(result);  // a harness failure outranks a missed expectation
+  const fs::path suite_directory = fs::canonical(directory.path / "store" / "expectations" / "latest");
+  const json suite = json::parse(read_text(suite_directory / "suite.json"));
+  ASSERT_EQ(suite["entries"].size(), 2u);
+  EXPECT_EQ(suite["entries"][0]["verdict"], "valid");
+  EXPECT_FALSE(suite["entries"][0]["passed"].get<bool>());
+  EXPECT_EQ(suite["entries"][1]["verdict"], "timed-out");
+  EXPECT_LT(suite["entries"][1]["wall_seconds"].get<double>(), 20);
+  EXPECT_EQ(suite["mismatched"], 1);
+  EXPECT_EQ(suite["harness_failures"], 1);
+  const std::string junit = read_text(suite_directory / "junit.xml");
+  EXPECT_NE(junit.find("<failure message=\"expected invalid, got valid\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<error message=\"killed after"), std::string::npos) << junit;
+  EXPECT_TRUE(processes_mentioning(directory.path.string()).empty()) << "a node of the killed entry survived";
+
+  // The same suite without the slow entry: only the missed expectation, exit 1.
+  const auto filtered = [&] {
+    control::LocalProcessSpec spec;
+    spec.argv = {kHarness, "suite", file.string(), "--store", (directory.path / "store").string(), "--filter", "correct"};
+    return control::run_local(spec, 60s, "localhost");
+  }();
+  EXPECT_EQ(filtered.status.exit_code, 1) << describe(filtered);
+  EXPECT_NE(filtered.out.find("FAIL correct-raft-expected-invalid-s1: valid (expected invalid)"), std::string::npos)
+      << filtered.out;
+}
