@@ -36,19 +36,30 @@ HashRing::HashRing(std::vector<std::string> members, int virtual_nodes) : member
 }
 
 std::vector<std::string> HashRing::preference_list(std::string_view key, std::size_t count) const {
-  count = std::min(count, members_.size());
+  std::vector<std::size_t> indices;
+  preference_indices(hash(key), count, indices);
   std::vector<std::string> result;
-  std::vector<bool> taken(members_.size(), false);
-  const std::uint64_t position = hash(key);
-  auto start = std::lower_bound(tokens_.begin(), tokens_.end(), std::make_pair(position, std::size_t{0}));
-  std::size_t offset = static_cast<std::size_t>(start - tokens_.begin());
-  for (std::size_t step = 0; step < tokens_.size() && result.size() < count; ++step) {
-    const std::size_t member = tokens_[(offset + step) % tokens_.size()].second;
-    if (taken[member]) continue;
-    taken[member] = true;
-    result.push_back(members_[member]);
-  }
+  result.reserve(indices.size());
+  for (auto index : indices) result.push_back(members_[index]);
   return result;
+}
+
+void HashRing::preference_indices(std::uint64_t position, std::size_t count, std::vector<std::size_t>& out) const {
+  out.clear();
+  count = std::min(count, members_.size());
+  auto start = std::lower_bound(tokens_.begin(), tokens_.end(), std::make_pair(position, std::size_t{0}));
+  const std::size_t offset = static_cast<std::size_t>(start - tokens_.begin());
+  for (std::size_t step = 0; step < tokens_.size() && out.size() < count; ++step) {
+    const std::size_t member = tokens_[(offset + step) % tokens_.size()].second;
+    if (std::find(out.begin(), out.end(), member) == out.end()) out.push_back(member);
+  }
+}
+
+std::size_t HashRing::index_of(std::string_view member) const {
+  for (std::size_t index = 0; index < members_.size(); ++index) {
+    if (members_[index] == member) return index;
+  }
+  return members_.size();
 }
 
 }  // namespace chaosbench::quorum

@@ -21,6 +21,11 @@ class HashRing {
   std::vector<std::string> preference_list(std::string_view key, std::size_t count) const;
   // Every member, in the order met walking clockwise from the key.
   std::vector<std::string> walk(std::string_view key) const { return preference_list(key, members_.size()); }
+  // The same as member indices, for the ring position `position` (= hash(key)),
+  // written into `out` (reused to avoid allocating in hot loops).
+  void preference_indices(std::uint64_t position, std::size_t count, std::vector<std::size_t>& out) const;
+  // Index of `member` in members(), or members().size() if absent.
+  std::size_t index_of(std::string_view member) const;
   const std::vector<std::string>& members() const { return members_; }
   std::size_t token_count() const { return tokens_.size(); }
 

@@ -675,10 +675,16 @@ QuorumNode::Session& QuorumNode::session_for(std::uint64_t session_id, const std
   session.deadline = now() + 2 * config_.request_timeout_nanoseconds;
   session.tree = std::make_shared<MerkleTree>(config_.merkle_depth);
   const auto replicas = static_cast<std::size_t>(config_.replicas);
+  const std::size_t self_index = ring_.index_of(config_.id);
+  const std::size_t peer_index = ring_.index_of(peer);
+  std::vector<std::size_t> preference;
   for (const auto& [key, digest_value] : digests_) {
-    const auto preference = ring_.preference_list(key, replicas);
-    if (!contains(preference, config_.id) || !contains(preference, peer)) continue;
     const std::uint64_t key_hash = HashRing::hash(key);
+    ring_.preference_indices(key_hash, replicas, preference);
+    if (std::find(preference.begin(), preference.end(), self_index) == preference.end() ||
+        std::find(preference.begin(), preference.end(), peer_index) == preference.end()) {
+      continue;
+    }
     session.tree->add(key_hash, digest_value);
     session.keys_by_leaf[MerkleTree::leaf_of(key_hash, config_.merkle_depth)].emplace_back(key, digest_value);
   }
