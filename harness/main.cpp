@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "chaosbench/harness/bench_command.h"
 #include "chaosbench/harness/check_command.h"
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/sandbox_session.h"
@@ -140,6 +141,29 @@ int main(int argc, char** argv) {
   suite_app->add_option("--filter", suite.filter, "Run only entries whose id contains this text");
   suite_app->add_flag("--list", suite.list, "Print the expanded entries and their `harness run` commands, run nothing");
 
+  BenchOptions bench;
+  CLI::App* bench_app = app.add_subcommand(
+      "bench", "Same seeded open-loop load against each target under each fault kind (one `harness run` each); one "
+               "table of throughput, latency, availability and recovery (docs/bench-mode.md)");
+  bench_app->add_option("--targets", bench.targets, "Targets, comma-separated")->capture_default_str();
+  bench_app->add_option("--workload", bench.workload, "Workload of every run")->capture_default_str();
+  bench_app->add_option("--nemesis", bench.nemeses, "Fault kinds, comma-separated, one run each; none = no faults")
+      ->capture_default_str();
+  bench_app->add_option("--rate", bench.rate, "Intended operations per second (open loop)")->capture_default_str();
+  bench_app->add_option("--concurrency", bench.concurrency, "Logical client processes")->capture_default_str();
+  bench_app->add_option("--nodes", bench.nodes, "Nodes per cluster")->capture_default_str();
+  bench_app->add_option("--time-limit", bench.time_limit, "Workload time per run")->capture_default_str();
+  bench_app->add_option("--warmup", bench.warmup, "Operations invoked before this are left out")->capture_default_str();
+  bench_app->add_option("--nemesis-interval", bench.nemesis_interval, "As for harness run")->capture_default_str();
+  bench_app->add_option("--seed", bench.seed, "Seed of every run (same ops, same schedule)")->capture_default_str();
+  bench_app->add_option("--store", bench.store, "Store directory; the bench goes to STORE/bench/<timestamp>/")
+      ->capture_default_str();
+  bench_app->add_option("--run-arg", bench.run_arguments,
+                        "Extra `harness run` flag for every run, repeatable: --run-arg=--op-timeout=1s")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -179,6 +203,12 @@ int main(int argc, char** argv) {
   try {
     if (check_app->parsed()) return run_check_command(check, std::cout, std::cerr);
     if (report_app->parsed()) return run_report_command(report, std::cout, std::cerr);
+    if (bench_app->parsed()) {
+      std::error_code ignored;  // /proc/self/exe missing: fall back to argv[0]
+      auto executable = std::filesystem::read_symlink("/proc/self/exe", ignored);
+      if (executable.empty()) executable = std::filesystem::absolute(argv[0]);
+      return run_bench_command(bench, executable, std::cout, std::cerr);
+    }
     if (suite_app->parsed()) {
       std::error_code ignored;  // /proc/self/exe missing: fall back to argv[0]
       auto executable = std::filesystem::read_symlink("/proc/self/exe", ignored);

@@ -1,0 +1,339 @@
+#include "chaosbench/harness/bench_command.h"
+
+#define BOOST_PROCESS_V2_HEADER_ONLY 1
+#include <boost/asio/io_context.hpp>
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/stdio.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "chaosbench/harness/duration.h"
+#include "chaosbench/harness/exit_code.h"
+#include "chaosbench/harness/run_command.h"
+#include "chaosbench/harness/run_store.h"
+#include "chaosbench/reports/bench_report.h"
+
+namespace chaosbench::harness {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+double percentile(std::vector<double>& sorted, double fraction) {
+  if (sorted.empty()) return 0;
+  const auto rank = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+void fill_percentiles(WindowFigures& figures, std::vector<double> latencies) {
+  std::sort(latencies.begin(), latencies.end());
+  figures.p50_ms = percentile(latencies, 0.50);
+  figures.p99_ms = percentile(latencies, 0.99);
+  figures.p999_ms = percentile(latencies, 0.999);
+}
+
+struct ClientOp {
+  double invoke = 0, complete = 0;
+  bool ok = false;
+  std::string window;
+};
+
+struct FaultWindow {
+  std::string kind;
+  double start = 0;                // its start's completion (applied)
+  std::optional<double> stop;      // its stop's invocation (healing begins)
+  std::optional<double> healed;    // its stop's completion
+};
+
+}  // namespace
+
+BenchAnalysis analyze_bench_history(const fs::path& history_path, double warmup_seconds, double workload_seconds) {
+  std::ifstream history(history_path);
+  if (!history) throw std::runtime_error(fmt::format("cannot read {}", history_path.string()));
+  std::vector<ClientOp> operations;
+  std::map<std::string, std::size_t> open;  // client process -> its op in `operations`
+  std::vector<FaultWindow> windows;
+  std::multiset<std::string> active;
+  std::string line;
+  std::size_t line_number = 0;
+  while (std::getline(history, line)) {
+    ++line_number;
+    if (line.empty()) continue;
+    json operation;
+    try {
+      operation = json::parse(line);
+    } catch (const json::exception& error) {
+      throw std::runtime_error(fmt::format("{}:{}: {}", history_path.string(), line_number, error.what()));
+    }
+    const double time = operation.value("time", 0.0) / 1e9;
+    const std::string type = operation.value("type", "");
+    const std::string function = operation.value("f", "");
+    if (operation.value("process", json()) == "nemesis") {
+      const bool start = function.rfind("start-", 0) == 0, stop = function.rfind("stop-", 0) == 0;
+      if (start && type == "info") {
+        const json& done = operation["value"];
+        if (done.is_object() && done.contains("error")) continue;
+        windows.push_back(FaultWindow{function.substr(6), time, std::nullopt, std::nullopt});
+        active.insert(function.substr(6));
+      } else if (stop) {
+        const std::string kind = function.substr(5);
+        for (auto window = windows.rbegin(); window != windows.rend(); ++window) {
+          if (window->kind != kind) continue;
+          if (type == "invoke" && !window->stop) {
+            window->stop = time;
+            if (auto found = active.find(kind); found != active.end()) active.erase(found);
+            break;
+          }
+          if (type != "invoke" && window->stop && !window->healed) {
+            window->healed = time;
+            break;
+          }
+        }
+      }
+      continue;
+    }
+    const std::string process = operation.contains("process") ? operation["process"].dump() : "";
+    if (type == "invoke") {
+      open[process] = operations.size();
+      operations.push_back(ClientOp{time, 0, false, active.empty() ? "none" : *active.begin()});
+    } else if (auto found = open.find(process); found != open.end()) {
+      operations[found->second].complete = time;
+      operations[found->second].ok = type == "ok";
+      open.erase(found);
+    }
+  }
+
+  BenchAnalysis analysis;
+  analysis.measured_seconds = std::max(0.0, workload_seconds - warmup_seconds);
+  std::vector<double> all_latencies;
+  std::map<std::string, std::vector<double>> window_latencies;
+  std::vector<double> ok_times;
+  for (const ClientOp& operation : operations) {
+    if (operation.invoke < warmup_seconds || operation.invoke >= workload_seconds || operation.complete == 0) continue;
+    WindowFigures& window = analysis.by_window[operation.window];
+    ++analysis.overall.completed;
+    ++window.completed;
+    if (!operation.ok) continue;
+    ++analysis.overall.ok;
+    ++window.ok;
+    const double latency_ms = (operation.complete - operation.invoke) * 1e3;
+    all_latencies.push_back(latency_ms);
+    window_latencies[operation.window].push_back(latency_ms);
+    ok_times.push_back(operation.complete);
+  }
+  fill_percentiles(analysis.overall, std::move(all_latencies));
+  for (auto& [name, latencies] : window_latencies) fill_percentiles(analysis.by_window[name], std::move(latencies));
+  analysis.ok_per_second =
+      analysis.measured_seconds > 0 ? static_cast<double>(analysis.overall.ok) / analysis.measured_seconds : 0;
+
+  std::sort(ok_times.begin(), ok_times.end());
+  auto ok_between = [&](double from, double to) {
+    return static_cast<double>(std::lower_bound(ok_times.begin(), ok_times.end(), to) -
+                               std::lower_bound(ok_times.begin(), ok_times.end(), from));
+  };
+  for (const FaultWindow& window : windows) {
+    if (!window.healed || window.start < warmup_seconds) continue;
+    Recovery recovery{window.kind, window.start, *window.healed, std::nullopt, std::nullopt};
+    auto first_ok = std::lower_bound(ok_times.begin(), ok_times.end(), *window.healed);
+    if (first_ok != ok_times.end() && *first_ok < workload_seconds) recovery.first_ok_seconds = *first_ok - *window.healed;
+    const double baseline_from = std::max(warmup_seconds, window.start - 5.0);
+    if (window.start - baseline_from >= 1.0) {
+      const double baseline = ok_between(baseline_from, window.start) / (window.start - baseline_from);
+      for (double from = *window.healed; from + 1.0 <= workload_seconds; from += 0.1) {
+        if (ok_between(from, from + 1.0) >= 0.9 * baseline) {
+          recovery.throughput_back_seconds = from - *window.healed;
+          break;
+        }
+      }
+    }
+    analysis.recoveries.push_back(recovery);
+  }
+  return analysis;
+}
+
+json to_json(const BenchAnalysis& analysis) {
+  auto figures = [](const WindowFigures& window) {
+    return json{{"completed", window.completed}, {"ok", window.ok},         {"availability", window.availability()},
+                {"p50_ms", window.p50_ms},       {"p99_ms", window.p99_ms}, {"p999_ms", window.p999_ms}};
+  };
+  json windows = json::object();
+  for (const auto& [name, window] : analysis.by_window) windows[name] = figures(window);
+  json recoveries = json::array();
+  auto optional_number = [](const std::optional<double>& value) { return value ? json(*value) : json(nullptr); };
+  for (const Recovery& recovery : analysis.recoveries) {
+    recoveries.push_back({{"fault", recovery.fault},
+                          {"start_seconds", recovery.start_seconds},
+                          {"heal_seconds", recovery.heal_seconds},
+                          {"first_ok_seconds", optional_number(recovery.first_ok_seconds)},
+                          {"throughput_back_seconds", optional_number(recovery.throughput_back_seconds)}});
+  }
+  return {{"measured_seconds", analysis.measured_seconds},
+          {"ok_per_second", analysis.ok_per_second},
+          {"overall", figures(analysis.overall)},
+          {"by_window", windows},
+          {"recoveries", recoveries}};
+}
+
+namespace {
+
+std::string timestamp_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &utc);
+  return text;
+}
+
+// Runs `harness ARGUMENTS` with output to log; SIGKILL after timeout. Returns the exit code (-1: killed).
+int run_child(const fs::path& harness_executable, const std::vector<std::string>& arguments, const fs::path& log_path,
+              std::chrono::milliseconds timeout) {
+  std::unique_ptr<FILE, int (*)(FILE*)> log(std::fopen(log_path.c_str(), "w"), &std::fclose);
+  if (!log) throw std::runtime_error(fmt::format("cannot write {}", log_path.string()));
+  boost::asio::io_context context;
+  namespace process_v2 = boost::process::v2;
+  process_v2::process child(context, harness_executable.string(), arguments,
+                            process_v2::process_stdio{nullptr, log.get(), log.get()});
+  const auto start = std::chrono::steady_clock::now();
+  while (child.running()) {
+    if (std::chrono::steady_clock::now() - start > timeout) {
+      child.terminate();
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return child.exit_code();
+}
+
+std::string optional_seconds(const std::vector<Recovery>& recoveries, bool first_ok) {
+  std::vector<double> values;
+  std::size_t never = 0;
+  for (const Recovery& recovery : recoveries) {
+    const auto& value = first_ok ? recovery.first_ok_seconds : recovery.throughput_back_seconds;
+    value ? values.push_back(*value) : static_cast<void>(++never);
+  }
+  if (values.empty() && never == 0) return "-";
+  std::sort(values.begin(), values.end());
+  std::string text = values.empty() ? "never" : fmt::format("{:.2f}", values[(values.size() - 1) / 2]);
+  if (never) text += fmt::format(" ({} never)", never);
+  return text;
+}
+
+}  // namespace
+
+int run_bench_command(const BenchOptions& options, const fs::path& harness_executable, std::ostream& out,
+                      std::ostream& errors) {
+  const std::vector<std::string> targets = split_list(options.targets), nemeses = split_list(options.nemeses);
+  double warmup_seconds = 0;
+  std::chrono::milliseconds time_limit{0};
+  try {
+    if (targets.empty()) throw std::invalid_argument("--targets: empty list");
+    if (nemeses.empty()) throw std::invalid_argument("--nemesis: empty list");
+    for (const std::string& target : targets) {
+      const auto& known = known_targets();
+      if (std::find(known.begin(), known.end(), target) == known.end()) {
+        throw std::invalid_argument(fmt::format("--targets: unknown target '{}'", target));
+      }
+    }
+    if (options.rate <= 0) throw std::invalid_argument("--rate: the bench is open loop; give a rate above 0");
+    warmup_seconds = static_cast<double>(parse_duration(options.warmup).count()) / 1000;
+    time_limit = parse_duration(options.time_limit);
+    parse_duration(options.nemesis_interval);
+    if (warmup_seconds * 1000 >= static_cast<double>(time_limit.count())) {
+      throw std::invalid_argument("--warmup: must be shorter than --time-limit");
+    }
+  } catch (const std::invalid_argument& error) {
+    errors << "harness bench: " << error.what() << "\n";
+    return kExitHarnessFailed;
+  }
+
+  const fs::path bench_directory = fs::path(options.store) / "bench" / timestamp_now();
+  fs::create_directories(bench_directory / "runs");
+  out << fmt::format("harness bench: {} x {} runs of {} s ({} s warm-up), {} ops/s open loop, seed {}; {}\n",
+                     targets.size(), nemeses.size(), time_limit.count() / 1000, warmup_seconds, options.rate,
+                     options.seed, bench_directory.string());
+  json rows = json::array();
+  bool failed = false;
+  for (const std::string& target : targets) {
+    for (const std::string& nemesis : nemeses) {
+      const std::string name = fmt::format("{}-{}", target, nemesis == "none" ? "none" : nemesis);
+      std::vector<std::string> arguments = {"run",
+                                            "--target=" + target,
+                                            "--workload=" + options.workload,
+                                            "--nemesis=" + nemesis,
+                                            "--nemesis-interval=" + options.nemesis_interval,
+                                            "--seed=" + std::to_string(options.seed),
+                                            "--rate=" + fmt::format("{}", options.rate),
+                                            "--concurrency=" + std::to_string(options.concurrency),
+                                            "--nodes=" + std::to_string(options.nodes),
+                                            "--time-limit=" + options.time_limit,
+                                            "--store=" + (bench_directory / "runs").string(),
+                                            "--test-name=" + name};
+      arguments.insert(arguments.end(), options.run_arguments.begin(), options.run_arguments.end());
+      fs::create_directories(bench_directory / "runs" / name);
+      const int exit_code = run_child(harness_executable, arguments, bench_directory / "runs" / name / "harness.log",
+                                      2 * time_limit + std::chrono::minutes(4));
+      json row{{"target", target}, {"nemesis", nemesis}, {"exit_code", exit_code}};
+      std::error_code missing;
+      const fs::path run_directory = fs::canonical(bench_directory / "runs" / "latest", missing);
+      if (exit_code < 0 || exit_code >= kExitHarnessFailed || missing || !fs::exists(run_directory / "results.json") ||
+          run_directory.parent_path().filename() != name) {
+        errors << fmt::format("harness bench: run {} failed (exit {}); see {}\n", name, exit_code,
+                              (bench_directory / "runs" / name / "harness.log").string());
+        failed = true;
+        rows.push_back(row);
+        continue;
+      }
+      const json results = json::parse(std::ifstream(run_directory / "results.json"));
+      const BenchAnalysis analysis =
+          analyze_bench_history(run_directory / "history.jsonl", warmup_seconds, results.value("workload_seconds", 0.0));
+      row["verdict"] = results.value("verdict", "");
+      row["run_directory"] = fs::relative(run_directory, bench_directory).string();
+      row["analysis"] = to_json(analysis);
+      row["latency_from_intended_send"] = results.value("latency_from_intended_send", json::object());
+      row["intended_not_sent"] = results.value("intended_not_sent", 0);
+      row["recovery_first_ok_median"] = optional_seconds(analysis.recoveries, true);
+      row["recovery_throughput_median"] = optional_seconds(analysis.recoveries, false);
+      rows.push_back(row);
+      out << fmt::format("  {} done: {} ({:.0f} ok/s)\n", name, row["verdict"].get<std::string>(), analysis.ok_per_second);
+      out.flush();
+    }
+  }
+
+  const json document{{"targets", targets},         {"workload", options.workload}, {"nemeses", nemeses},
+                      {"rate", options.rate},        {"concurrency", options.concurrency},
+                      {"nodes", options.nodes},      {"time_limit", options.time_limit},
+                      {"warmup", options.warmup},    {"seed", options.seed},
+                      {"nemesis_interval", options.nemesis_interval}, {"rows", rows}};
+  write_json_file(bench_directory / "bench.json", document);
+  std::ofstream(bench_directory / "bench.csv") << reports::render_bench_csv(document);
+  std::ofstream(bench_directory / "bench.html") << reports::render_bench_html(document);
+  out << "\n" << reports::render_bench_table(document);
+  out << fmt::format("\nbench: {} (bench.json, bench.csv, runs/)\n", (bench_directory / "bench.html").string());
+  return failed ? kExitHarnessFailed : kExitValid;
+}
+
+}  // namespace chaosbench::harness
