@@ -7,23 +7,13 @@
 
 #include <fmt/format.h>
 
-#include "chaosbench/checkers/bank_checker.h"
-#include "chaosbench/checkers/convergence.h"
-#include "chaosbench/checkers/counter_checker.h"
 #include "chaosbench/checkers/elle.h"
 #include "chaosbench/checkers/history_io.h"
-#include "chaosbench/checkers/linearizability.h"
-#include "chaosbench/checkers/sequential.h"
-#include "chaosbench/checkers/session.h"
-#include "chaosbench/checkers/set_checker.h"
+#include "chaosbench/harness/checker_selection.h"
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 
 namespace chaosbench::harness {
-
-const std::vector<std::string> kCheckerNames = {"linearizable", "sequential",  "session",
-                                                "convergence",  "set",         "counter",
-                                                "bank",         "elle-list-append", "elle-rw-register"};
 
 namespace {
 
@@ -50,73 +40,6 @@ struct FileOutcome {
   nlohmann::json json;
 };
 
-// One checker's outcome on one file.
-struct CheckerOutcome {
-  checkers::Verdict verdict = checkers::Verdict::valid;
-  std::string reason;
-  double elapsed_seconds = 0;
-  std::string evidence;  // lines after the summary, "" when none
-  nlohmann::json json;
-};
-
-// describe() output without its first (summary) line.
-std::string evidence_lines(const std::string& described) {
-  std::size_t first_break = described.find('\n');
-  return first_break == std::string::npos ? std::string() : described.substr(first_break + 1);
-}
-
-CheckerOutcome run_checker(const std::string& name, checkers::History& history, const checkers::ModelOptions& model,
-                           const CheckCommandOptions& options, std::chrono::milliseconds time_limit) {
-  CheckerOutcome outcome;
-  auto from_simple = [&](const checkers::CheckResult& result) {
-    outcome.verdict = result.verdict;
-    outcome.reason = result.reason;
-    outcome.elapsed_seconds = result.elapsed_seconds;
-    outcome.evidence = evidence_lines(checkers::describe(result));
-    outcome.json = checkers::to_json(result);
-  };
-  // The linearizability and sequential searches take the same limits and report alike.
-  auto with_search_limits = [&](auto check) {
-    check.model = model;
-    check.partition_by_key = options.partition_by_key;
-    check.check_every_partition = options.check_every_partition;
-    check.time_limit = time_limit;
-    check.memory_limit_bytes = options.memory_limit_megabytes << 20;
-    check.threads = options.threads;
-    return check;
-  };
-  auto from_search = [&](const auto& result) {
-    outcome = {result.verdict, result.reason, result.elapsed_seconds, evidence_lines(checkers::describe(result, history)),
-               checkers::to_json(result)};
-  };
-  if (name == "linearizable") {
-    from_search(checkers::check_linearizability(history, with_search_limits(checkers::LinearizabilityOptions{})));
-  } else if (name == "sequential") {
-    from_search(checkers::check_sequential_consistency(history, with_search_limits(checkers::SequentialOptions{})));
-  } else if (name == "session") {
-    from_simple(checkers::check_session_guarantees(history).result);
-  } else if (name == "convergence") {
-    from_simple(checkers::check_convergence(history));
-  } else if (name == "set") {
-    from_simple(checkers::check_set(history));
-  } else if (name == "counter") {
-    from_simple(checkers::check_counter(history));
-  } else if (name == "bank") {
-    checkers::BankOptions bank;
-    bank.total = options.bank_total;
-    from_simple(checkers::check_bank(history, bank));
-  } else {
-    checkers::ElleOptions elle;
-    elle.model = *checkers::parse_consistency_model(options.consistency_model);
-    elle.time_limit = time_limit;
-    auto workload = name == "elle-list-append" ? checkers::TxnWorkload::list_append : checkers::TxnWorkload::rw_register;
-    checkers::ElleResult result = checkers::check_transactions(history, workload, elle);
-    outcome = {result.verdict, result.reason, result.elapsed_seconds, evidence_lines(checkers::describe(result)),
-               checkers::to_json(result)};
-  }
-  return outcome;
-}
-
 FileOutcome check_file(const std::string& file, const CheckCommandOptions& options, std::chrono::milliseconds time_limit,
                        HistoryFormat format, std::ostream& out) {
   FileOutcome outcome;
@@ -131,11 +54,20 @@ FileOutcome check_file(const std::string& file, const CheckCommandOptions& optio
   std::vector<std::string> names = options.checkers;
   if (names.empty()) names.push_back("linearizable");
   bool only_linearizable = names.size() == 1 && names[0] == "linearizable";
+  CheckerConfiguration configuration;
+  configuration.model = model;
+  configuration.partition_by_key = options.partition_by_key;
+  configuration.check_every_partition = options.check_every_partition;
+  configuration.time_limit = time_limit;
+  configuration.memory_limit_bytes = options.memory_limit_megabytes << 20;
+  configuration.threads = options.threads;
+  configuration.consistency_model = *checkers::parse_consistency_model(options.consistency_model);
+  configuration.bank.total = options.bank_total;
   checkers::Verdict file_verdict = checkers::Verdict::valid;
   nlohmann::json results = nlohmann::json::object();
   for (const std::string& name : names) {
     if (results.contains(name)) continue;  // asked twice
-    CheckerOutcome result = run_checker(name, history, model, options, time_limit);
+    CheckerOutcome result = run_checker(name, history, configuration);
     // With only the default checker the line stays "FILE: VERDICT: REASON (...)".
     std::string label = only_linearizable ? file : fmt::format("{}: {}", file, name);
     out << fmt::format("{}: {}: {} ({} ops, {:.0f} ms)\n", label, to_string(result.verdict), result.reason,
@@ -183,10 +115,8 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
     return kExitHarnessFailed;
   }
   for (const std::string& name : options.checkers) {
-    if (std::find(kCheckerNames.begin(), kCheckerNames.end(), name) == kCheckerNames.end()) {
-      std::string known;
-      for (const std::string& candidate : kCheckerNames) known += (known.empty() ? "" : ", ") + candidate;
-      errors << fmt::format("harness check: --checker '{}': expected one of {}\n", name, known);
+    if (!is_known_checker(name)) {
+      errors << fmt::format("harness check: --checker '{}': expected one of {}\n", name, known_checkers_text());
       return kExitHarnessFailed;
     }
   }

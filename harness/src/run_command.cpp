@@ -18,6 +18,7 @@
 
 #include "chaosbench/checkers/errors.h"
 #include "chaosbench/checkers/linearizability.h"
+#include "chaosbench/harness/checker_selection.h"
 #include "chaosbench/harness/client_pool.h"
 #include "chaosbench/harness/cluster.h"
 #include "chaosbench/harness/control/control_error.h"
@@ -129,7 +130,42 @@ json options_json(const RunPlan& plan) {
           {"operation_timeout", options.operation_timeout},
           {"recovery_time", options.recovery_time},
           {"check_time_limit", options.check_time_limit},
+          {"checkers", plan.checker_names},
+          {"consistency_model", plan.consistency_model ? std::string(checkers::to_string(*plan.consistency_model)) : ""},
           {"refnode", plan.refnode.string()}};
+}
+
+// The workload's setup operations (e.g. the bank's opening balances), each
+// until it is ok, by one client process before any other starts: a definite
+// failure (e.g. no leader yet) is retried; an unknown outcome or repeated
+// failure is a harness failure (std::runtime_error), since the workload's
+// checkers assume the setup happened.
+void run_setup_operations(workloads::Workload& workload, const std::vector<NodeEndpoint>& endpoints,
+                          std::chrono::milliseconds operation_timeout, HistoryRecorder& recorder, std::ostream& out) {
+  const std::vector<workloads::ClientOperation> setup = workload.setup_operations();
+  if (setup.empty()) return;
+  ClientPoolOptions setup_options;
+  setup_options.endpoints = endpoints;
+  setup_options.concurrency = 1;
+  setup_options.operation_timeout = operation_timeout;
+  ClientPool setup_pool(setup_options, workload, recorder);
+  constexpr int kAttempts = 10;
+  for (const workloads::ClientOperation& operation : setup) {
+    for (int attempt = 1;; ++attempt) {
+      setup_pool.run_final_reads({operation});
+      const checkers::OpType outcome = recorder.history().operations.back().type;
+      if (outcome == checkers::OpType::ok) break;
+      if (outcome == checkers::OpType::info || attempt == kAttempts) {
+        throw std::runtime_error(fmt::format("workload setup: '{}' {} ended {}; the {} workload cannot start",
+                                             operation.function, operation.value.dump(),
+                                             outcome == checkers::OpType::info ? "unknown (info)" : "failed",
+                                             workload.name()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  out << fmt::format("harness: workload setup done ({} op{})\n", setup.size(), setup.size() == 1 ? "" : "s")
+      << std::flush;
 }
 
 long peak_rss_kilobytes() {
@@ -156,7 +192,26 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   }
   const auto& workloads = workloads::workload_names();
   if (std::find(workloads.begin(), workloads.end(), options.workload) == workloads.end()) {
-    throw std::invalid_argument(fmt::format("--workload: unknown workload '{}' (known: register, kv)", options.workload));
+    throw std::invalid_argument(
+        fmt::format("--workload: unknown workload '{}' (known: {})", options.workload, workloads::known_workloads_text()));
+  }
+  for (const std::string& name : options.checker_names) {
+    if (!is_known_checker(name)) {
+      throw std::invalid_argument(fmt::format("--checker: unknown checker '{}' (known: {})", name, known_checkers_text()));
+    }
+  }
+  plan.checker_names = options.checker_names.empty()
+                           ? workloads::make_workload(options.workload, 0, {}, 0.5)->default_checkers()
+                           : options.checker_names;
+  if (!options.consistency_model.empty()) {
+    plan.consistency_model = checkers::parse_consistency_model(options.consistency_model);
+    if (!plan.consistency_model) {
+      throw std::invalid_argument(fmt::format(
+          "--consistency-model: unknown model '{}' (known: read-uncommitted, read-committed, monotonic-atomic-view, "
+          "consistent-view, snapshot-isolation, repeatable-read, serializable, strong-session-serializable, "
+          "strict-serializable)",
+          options.consistency_model));
+    }
   }
   try {
     plan.faults = nemesis::parse_fault_list(options.nemesis);
@@ -283,6 +338,7 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
 
   auto workload = workloads::make_workload(options.workload, plan.seed, plan.rotation, options.read_fraction);
   HistoryRecorder recorder(run_directory / "history.jsonl", std::chrono::steady_clock::now());
+  run_setup_operations(*workload, cluster.endpoints(), plan.operation_timeout, recorder, out);
   nemesis::NemesisOptions nemesis_options;
   nemesis_options.partition_shapes = plan.partition_shapes;
   nemesis_options.clock_bump_max_seconds = options.clock_bump_max_seconds;
@@ -348,11 +404,33 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
 
   const long peak_rss_before_check = peak_rss_kilobytes();
   const checkers::History& history = recorder.history();
-  checkers::LinearizabilityOptions check;
-  check.model.kind = workload->model();
-  check.model.nil_read = checkers::NilRead::absent;
-  check.time_limit = plan.check_time_limit;
-  checkers::LinearizabilityResult result = checkers::check_linearizability(history, check);
+  const workloads::CheckerSettings settings = workload->checker_settings();
+  CheckerConfiguration configuration;
+  configuration.model.kind = settings.model;
+  configuration.model.nil_read = checkers::NilRead::absent;
+  configuration.time_limit = plan.check_time_limit;
+  configuration.consistency_model = plan.consistency_model.value_or(settings.consistency_model);
+  configuration.bank = settings.bank;
+  // A checker that cannot read this history (e.g. one meant for another
+  // workload) is a harness failure; the other checkers still run.
+  std::vector<CheckerOutcome> outcomes;
+  json checker_results = json::object();
+  for (const std::string& name : plan.checker_names) {
+    CheckerOutcome outcome;
+    outcome.name = name;
+    try {
+      outcome = run_checker(name, history, configuration);
+      checker_results[name] = outcome.json;
+    } catch (const std::exception& error) {
+      outcome.verdict = checkers::Verdict::unknown;
+      outcome.reason = fmt::format("error: {}", error.what());
+      checker_results[name] = {{"verdict", "unknown"}, {"reason", outcome.reason}, {"error", error.what()}};
+      errors << fmt::format("harness: checker {}: {}\n", name, error.what());
+      harness_failed = true;
+    }
+    outcomes.push_back(std::move(outcome));
+  }
+  const checkers::Verdict verdict = overall_verdict(outcomes);
 
   const OutcomeCounts counts = count_outcomes(history);
   const LatencySummary latency = summarize_latencies(pool.statistics().ok_latencies_nanoseconds);
@@ -362,10 +440,10 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
   for (const auto& [kind, count] : nemesis.starts()) starts[std::string(nemesis::to_string(kind))] = count;
   json results = {{"test", plan.test_name},
                   {"seed", plan.seed},
-                  {"verdict", checkers::to_string(result.verdict)},
+                  {"verdict", checkers::to_string(verdict)},
                   {"interrupted", interrupted.load()},
                   {"harness_failed", harness_failed},
-                  {"checker", {{"linearizable", checkers::to_json(result)}}},
+                  {"checker", checker_results},
                   {"operations", to_json(counts)},
                   {"throughput_ok_per_second", workload_seconds > 0 ? static_cast<double>(counts.ok) / workload_seconds : 0},
                   {"workload_seconds", workload_seconds},
@@ -394,10 +472,14 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
   }
   out << fmt::format("faults: {}; availability: {}\n", fault_summary.empty() ? "none" : fault_summary,
                      availability_text.empty() ? "n/a" : availability_text);
-  out << fmt::format("verdict: {} ({})\n", checkers::to_string(result.verdict), result.reason);
-  if (result.verdict != checkers::Verdict::valid) {
-    std::string evidence = checkers::describe(result, history);
+  // One line per checker (with the evidence under a non-valid one), then the
+  // overall verdict when there are several.
+  for (const CheckerOutcome& outcome : outcomes) {
+    const std::string label = outcomes.size() == 1 ? "verdict" : fmt::format("checker {}", outcome.name);
+    out << fmt::format("{}: {} ({})\n", label, checkers::to_string(outcome.verdict), outcome.reason);
+    if (outcome.verdict == checkers::Verdict::valid) continue;
     std::size_t lines = 0, position = 0;
+    const std::string& evidence = outcome.evidence;
     while (position < evidence.size() && lines < 20) {
       const std::size_t end = std::min(evidence.find('\n', position), evidence.size());
       out << "  " << evidence.substr(position, end - position) << "\n";
@@ -405,6 +487,7 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
       ++lines;
     }
   }
+  if (outcomes.size() > 1) out << fmt::format("verdict: {}\n", checkers::to_string(verdict));
   // The report is a view of what is already on disk: failing to write it is
   // harness failure (exit 3), but the history and results stay where they are.
   try {
@@ -418,7 +501,7 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
   out << fmt::format("store: {} (test.json, history.jsonl, results.json, report.html, junit.xml, nodes/)\n",
                      run_directory.string());
   if (harness_failed) return kExitHarnessFailed;
-  return exit_code_for(result.verdict);
+  return exit_code_for(verdict);
 }
 
 }  // namespace chaosbench::harness

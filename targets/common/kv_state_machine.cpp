@@ -46,6 +46,15 @@ json apply_micro_op(std::map<std::string, json>& view, const std::string& functi
     }
     return value;
   }
+  if (function == "at-least") {
+    // A guard: the txn fails (and changes nothing) unless key holds an integer >= value.
+    if (found == view.end() || !found->second.is_number_integer() ||
+        found->second.get<std::int64_t>() < value.get<std::int64_t>()) {
+      throw std::invalid_argument(fmt::format("at-least: key {} holds {}, not at least {}", key,
+                                              found == view.end() ? "nothing" : found->second.dump(), value.dump()));
+    }
+    return found->second;
+  }
   throw std::invalid_argument(fmt::format("unknown micro-op {}", function));
 }
 
@@ -68,10 +77,12 @@ std::optional<std::string> KvStateMachine::validate(const json& request) {
         return "txn micro-op must be [f, key, value]";
       }
       const auto function = micro_op[0].get<std::string>();
-      if (function != "r" && function != "w" && function != "append" && function != "add") {
+      if (function != "r" && function != "w" && function != "append" && function != "add" && function != "at-least") {
         return fmt::format("unknown txn micro-op {}", function);
       }
-      if (function == "add" && !micro_op[2].is_number_integer()) return "txn add needs an integer";
+      if ((function == "add" || function == "at-least") && !micro_op[2].is_number_integer()) {
+        return fmt::format("txn {} needs an integer", function);
+      }
     }
     return std::nullopt;
   }

@@ -80,7 +80,7 @@ TEST(HarnessRun, BadInputExitsThreeWithOneLineBeforeAnythingStarts) {
   const std::string store = (directory.path / "store").string();
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--target", "etcd"}, "unknown target 'etcd'"},
-      {{"--workload", "bank"}, "unknown workload 'bank'"},
+      {{"--workload", "ledger"}, "unknown workload 'ledger'"},
       {{"--nemesis", "partition,meteor"}, "unknown nemesis 'meteor'"},
       {{"--nodes", "0"}, "--nodes: 0 is out of range"},
       {{"--time-limit", "ten"}, "--time-limit: 'ten' is not a duration"},

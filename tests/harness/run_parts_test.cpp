@@ -83,7 +83,7 @@ TEST(Workloads, KvAppendsAreListsOnTheNodeAndStringsInTheHistory) {
 }
 
 TEST(Workloads, BadNamesAndRotationsAreOneLineErrors) {
-  EXPECT_THROW(workloads::make_workload("bank", 1, {}), std::invalid_argument);
+  EXPECT_THROW(workloads::make_workload("ledger", 1, {}), std::invalid_argument);
   EXPECT_EQ(workloads::parse_key_rotation("150").minimum, 150u);
   EXPECT_EQ(workloads::parse_key_rotation("100-300").maximum, 300u);
   for (const char* bad : {"", "0", "x", "300-100", "1-", "-5"}) {

@@ -41,6 +41,35 @@ TEST(KvStateMachine, TransactionIsAtomic) {
   EXPECT_EQ(machine.read("x"), json::array({1}));
 }
 
+// The bank workload's transfer: a guard, then the two adds; an overdraft
+// fails definitely and moves no money.
+TEST(KvStateMachine, AtLeastGuardsATransfer) {
+  KvStateMachine machine;
+  auto transfer = [&](int amount) {
+    return machine.apply({{"op", "txn"},
+                          {"value", json::array({json::array({"at-least", "a", amount}),
+                                                 json::array({"add", "a", -amount}), json::array({"add", "b", amount})})}});
+  };
+  EXPECT_EQ(transfer(1)["error"], "precondition_failed") << "an absent account holds nothing";
+  machine.apply({{"op", "write"}, {"key", "a"}, {"value", 10}});
+  machine.apply({{"op", "write"}, {"key", "b"}, {"value", 10}});
+  json moved = transfer(10);
+  ASSERT_EQ(moved["ok"], true) << moved.dump();
+  EXPECT_EQ(moved["value"][0], json::array({"at-least", "a", 10}));
+  EXPECT_EQ(machine.read("a"), 0);
+  EXPECT_EQ(machine.read("b"), 20);
+  json overdraft = transfer(1);
+  EXPECT_EQ(overdraft["error"], "precondition_failed");
+  EXPECT_EQ(overdraft["definite"], true);
+  EXPECT_EQ(machine.read("a"), 0);
+  EXPECT_EQ(machine.read("b"), 20);
+  machine.apply({{"op", "write"}, {"key", "s"}, {"value", "text"}});
+  EXPECT_EQ(machine.apply({{"op", "txn"}, {"value", json::array({json::array({"at-least", "s", 0})})}})["error"],
+            "precondition_failed");
+  EXPECT_TRUE(KvStateMachine::validate({{"op", "txn"}, {"value", json::array({json::array({"at-least", "a", "x"})})}})
+                  .has_value());
+}
+
 TEST(KvStateMachine, ValidateRejectsMalformedCommands) {
   EXPECT_TRUE(KvStateMachine::validate({{"op", "write"}, {"key", "x"}, {"value", 1}}) == std::nullopt);
   EXPECT_TRUE(KvStateMachine::validate({{"op", "frobnicate"}, {"key", "x"}}).has_value());

@@ -5,8 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "chaosbench/workloads/bank_workload.h"
+#include "chaosbench/workloads/counter_workload.h"
 #include "chaosbench/workloads/kv_workload.h"
+#include "chaosbench/workloads/list_append_workload.h"
 #include "chaosbench/workloads/register_workload.h"
+#include "chaosbench/workloads/rw_register_workload.h"
+#include "chaosbench/workloads/set_workload.h"
 
 namespace chaosbench::workloads {
 namespace {
@@ -36,8 +41,15 @@ KeyRotation parse_key_rotation(std::string_view text) {
   return rotation;
 }
 
+std::string known_workloads_text() {
+  std::string text;
+  for (const std::string& name : workload_names()) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
 const std::vector<std::string>& workload_names() {
-  static const std::vector<std::string> names = {"register", "kv"};
+  static const std::vector<std::string> names = {"register", "kv", "set", "counter", "bank", "list-append",
+                                                 "rw-register"};
   return names;
 }
 
@@ -48,7 +60,12 @@ std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t see
   }
   if (name == "register") return std::make_unique<RegisterWorkload>(seed, rotation, read_fraction);
   if (name == "kv") return std::make_unique<KvWorkload>(seed, rotation, read_fraction);
-  throw std::invalid_argument(fmt::format("unknown workload '{}' (known: register, kv)", name));
+  if (name == "set") return std::make_unique<SetWorkload>(seed, read_fraction);
+  if (name == "counter") return std::make_unique<CounterWorkload>(seed, read_fraction);
+  if (name == "bank") return std::make_unique<BankWorkload>(seed, read_fraction);
+  if (name == "list-append") return std::make_unique<ListAppendWorkload>(seed, read_fraction);
+  if (name == "rw-register") return std::make_unique<RwRegisterWorkload>(seed, read_fraction);
+  throw std::invalid_argument(fmt::format("unknown workload '{}' (known: {})", name, known_workloads_text()));
 }
 
 }  // namespace chaosbench::workloads

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "chaosbench/harness/checker_selection.h"  // kCheckerNames
+
 namespace chaosbench::harness {
 
 struct CheckCommandOptions {
@@ -32,10 +34,6 @@ struct CheckCommandOptions {
   std::string consistency_model = "serializable";  // for elle-list-append / elle-rw-register
   std::optional<std::int64_t> bank_total;          // for bank; unset = the first read's total
 };
-
-// linearizable, sequential, session, convergence, set, counter, bank,
-// elle-list-append, elle-rw-register.
-extern const std::vector<std::string> kCheckerNames;
 
 int run_check_command(const CheckCommandOptions& options, std::ostream& out, std::ostream& errors);
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "chaosbench/checkers/elle.h"
 #include "chaosbench/harness/control/sandbox_session.h"
 #include "chaosbench/nemesis/fault.h"
 #include "chaosbench/nemesis/partition.h"
@@ -42,6 +43,8 @@ struct RunOptions {
   std::string operation_timeout = "2s";
   std::string recovery_time = "5s";
   std::string check_time_limit = "120s";
+  std::vector<std::string> checker_names;  // empty: the workload's default checkers
+  std::string consistency_model;      // elle-* checkers; "": the workload's (strict-serializable)
   std::string refnode;  // default: refnode next to the harness executable
   std::vector<std::string> command_line;
 };
@@ -53,6 +56,8 @@ struct RunPlan {
   std::vector<nemesis::FaultKind> faults;
   std::vector<nemesis::PartitionShape> partition_shapes;
   workloads::KeyRotation rotation;
+  std::vector<std::string> checker_names;  // named, or the workload's defaults
+  std::optional<checkers::ConsistencyModel> consistency_model;  // nullopt: the workload's
   std::chrono::milliseconds nemesis_interval{0}, time_limit{0}, operation_timeout{0}, recovery_time{0},
       check_time_limit{0};
   std::filesystem::path refnode;

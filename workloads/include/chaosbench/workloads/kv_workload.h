@@ -22,6 +22,7 @@ class KvWorkload : public Workload {
   nlohmann::json request(const ClientOperation& operation) const override;
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
   checkers::ModelKind model() const override { return checkers::ModelKind::kv; }
+  std::vector<std::string> default_checkers() const override { return {"linearizable"}; }
 
  private:
   std::mt19937_64 random_;

@@ -20,6 +20,7 @@ class RegisterWorkload : public Workload {
   nlohmann::json request(const ClientOperation& operation) const override;
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
   checkers::ModelKind model() const override { return checkers::ModelKind::cas_register; }
+  std::vector<std::string> default_checkers() const override { return {"linearizable"}; }
 
  private:
   std::string current_key() const;

@@ -1,7 +1,7 @@
 // A workload: which operations the clients issue, drawn from a seeded random
 // source (same seed, same sequence), how each maps onto the client protocol
-// (DESIGN.md) and back into the history, and which checker model applies.
-// Not thread-safe: one thread draws the operations.
+// (DESIGN.md) and back into the history, and which checkers (with which
+// settings) judge its history by default. Not thread-safe: one thread draws.
 #pragma once
 
 #include <cstdint>
@@ -12,16 +12,27 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chaosbench/checkers/bank_checker.h"
+#include "chaosbench/checkers/elle.h"
 #include "chaosbench/checkers/model.h"
 
 namespace chaosbench::workloads {
 
 // One operation as the history records it at invocation.
 struct ClientOperation {
-  std::string function;  // history "f": read/write/cas (register), get/put/append (kv)
-  std::string key;
+  std::string function;  // history "f": read/write/cas (register), get/put/append (kv), add, transfer, txn
+  std::string key;       // "" for workloads without per-op keys (set, counter, bank, txns)
   nlohmann::json value;  // null for reads
   bool is_read() const { return function == "read" || function == "get"; }
+};
+
+// The settings the checkers take from the workload (harness check takes them
+// from flags). Only the checkers that run use theirs.
+struct CheckerSettings {
+  checkers::ModelKind model = checkers::ModelKind::cas_register;  // linearizable, sequential
+  // elle-list-append, elle-rw-register: the model the history is judged against.
+  checkers::ConsistencyModel consistency_model = checkers::ConsistencyModel::serializable;
+  checkers::BankOptions bank;  // total, accounts, whether negative balances are allowed
 };
 
 // How many operations go to one key before the workload moves to a fresh key:
@@ -47,13 +58,28 @@ class Workload {
   // The history value of an ok completion, given the reply's "value" (or null).
   virtual nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const = 0;
   virtual checkers::ModelKind model() const = 0;
+  // Checker names (as `harness check --checker` takes them) that judge this
+  // workload's history when the user names none.
+  virtual std::vector<std::string> default_checkers() const = 0;
+  virtual CheckerSettings checker_settings() const {
+    CheckerSettings settings;
+    settings.model = model();
+    return settings;
+  }
+  // Operations that must succeed, in order, before the workload starts (e.g.
+  // the bank's opening balances); none by default.
+  virtual std::vector<ClientOperation> setup_operations() const { return {}; }
 };
 
-// "register" or "kv"; throws std::invalid_argument naming the known workloads.
-// read_fraction (0..1): the share of reads (register) or gets (kv); the rest
-// splits evenly into write/cas (register) or 70/30 into append/put (kv).
+// One of workload_names(); throws std::invalid_argument naming the known ones.
+// read_fraction (0..1): the share of reads (register, set, counter, bank) or
+// gets (kv) or of read micro-ops (list-append, rw-register); the rest splits
+// evenly into write/cas (register), 70/30 into append/put (kv), and is adds
+// (set, counter), transfers (bank) or appends/writes (the txn workloads).
+// `rotation` applies to register and kv.
 std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t seed, KeyRotation rotation,
                                         double read_fraction = 0.5);
 const std::vector<std::string>& workload_names();
+std::string known_workloads_text();  // "register, kv, set, ..."
 
 }  // namespace chaosbench::workloads

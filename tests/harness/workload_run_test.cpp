@@ -1,0 +1,170 @@
+// `harness run` with the set, counter, bank, list-append and rw-register
+// workloads on a real refnode Raft cluster under partitions: each is judged
+// valid by its default checker; a planted bug (followers answer reads from
+// their own state) is found by Elle under strict serializability; several
+// --checker flags each get a verdict in results.json, the summary, the report
+// and junit.xml. Runs are short (6 s of workload on 3 nodes).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "chaosbench/harness/control/process.h"
+
+namespace control = chaosbench::harness::control;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
+
+struct TemporaryDirectory {
+  TemporaryDirectory() {
+    std::string pattern = (fs::temp_directory_path() / "cb-workload-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~TemporaryDirectory() {
+    std::error_code ignored_because_best_effort;
+    fs::remove_all(path, ignored_because_best_effort);
+  }
+  fs::path path;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream input(path);
+  std::stringstream buffer;
+  buffer << input.rdbuf();
+  return buffer.str();
+}
+
+std::string describe(const control::CommandResult& result) {
+  return fmt::format("{}\nstdout:\n{}\nstderr:\n{}", result.status.describe(), result.out, result.err);
+}
+
+struct RunOutcome {
+  control::CommandResult result;
+  json results;  // results.json, null when the run left none
+  fs::path directory;
+};
+
+// A short run under partitions; `extra` adds flags.
+RunOutcome run_workload(const TemporaryDirectory& temporary, const std::string& workload,
+                 const std::vector<std::string>& extra = {}) {
+  const fs::path store = temporary.path / "store";
+  control::LocalProcessSpec spec;
+  spec.argv = {kHarness, "run", "--store", store.string(), "--workload", workload, "--nodes", "3", "--nemesis",
+               "partition", "--nemesis-interval", "2s", "--time-limit", "6s", "--rate", "150", "--concurrency", "6",
+               "--recovery-time", "1s", "--seed", "5"};
+  spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
+  RunOutcome run;
+  run.result = control::run_local(spec, 120s, "localhost");
+  if (fs::exists(store / "latest" / "results.json")) {
+    run.directory = fs::canonical(store / "latest");
+    run.results = json::parse(read_text(run.directory / "results.json"));
+  }
+  return run;
+}
+
+// Returns the history's text.
+std::string expect_valid_under_default_checker(const std::string& workload, const std::string& checker) {
+  TemporaryDirectory temporary;
+  RunOutcome run = run_workload(temporary, workload);
+  if (run.result.status.exit_code != 0 || !run.results.is_object()) {
+    ADD_FAILURE() << workload << ": " << describe(run.result);
+    return "";
+  }
+  EXPECT_NE(run.result.out.find("verdict: valid"), std::string::npos) << run.result.out;
+  EXPECT_EQ(run.results["verdict"], "valid");
+  EXPECT_TRUE(run.results["checker"].contains(checker)) << run.results["checker"].dump();
+  EXPECT_EQ(run.results["checker"].size(), 1u);
+  EXPECT_EQ(run.results["checker"][checker]["verdict"], "valid");
+  EXPECT_GT(run.results["operations"]["ok"].get<int>(), 300) << "the workload must have run";
+  const std::string history = read_text(run.directory / "history.jsonl");
+  EXPECT_NE(history.find("start-partition"), std::string::npos) << "partitions must have happened";
+  return history;
+}
+
+TEST(WorkloadRun, BadCheckerOrModelExitsThreeWithOneLine) {
+  TemporaryDirectory temporary;
+  for (const auto& [flag, value, reason] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--checker", "knossos", "unknown checker 'knossos'"},
+           {"--consistency-model", "acid", "unknown model 'acid'"}}) {
+    control::LocalProcessSpec spec;
+    spec.argv = {kHarness, "run", "--store", (temporary.path / "store").string(), "--workload", "list-append", flag,
+                 value};
+    auto result = control::run_local(spec, 20s, "localhost");
+    EXPECT_EQ(result.status.exit_code, 3) << describe(result);
+    EXPECT_NE(result.err.find(reason), std::string::npos) << describe(result);
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << describe(result);
+  }
+  EXPECT_FALSE(fs::exists(temporary.path / "store"));
+}
+
+TEST(WorkloadRun, SetIsValid) { expect_valid_under_default_checker("set", "set"); }
+TEST(WorkloadRun, CounterIsValid) { expect_valid_under_default_checker("counter", "counter"); }
+
+TEST(WorkloadRun, BankIsValidAndOverdraftsFail) {
+  const std::string history = expect_valid_under_default_checker("bank", "bank");
+  std::size_t failed_transfers = 0, setup = 0;
+  std::istringstream lines(history);
+  for (std::string line; std::getline(lines, line);) {
+    const json op = json::parse(line);
+    failed_transfers += op["f"] == "transfer" && op["type"] == "fail";
+    setup += op["f"] == "txn" && op["type"] == "ok";
+  }
+  EXPECT_EQ(setup, 1u) << "the opening balances, once";
+  EXPECT_GT(failed_transfers, 0u) << "some transfers must hit the at-least guard";
+}
+
+TEST(WorkloadRun, ListAppendIsStrictSerializable) {
+  expect_valid_under_default_checker("list-append", "elle-list-append");
+}
+
+TEST(WorkloadRun, RwRegisterIsStrictSerializable) {
+  expect_valid_under_default_checker("rw-register", "elle-rw-register");
+}
+
+TEST(WorkloadRun, StaleFollowerReadsAreFoundByElle) {
+  TemporaryDirectory temporary;
+  RunOutcome run = run_workload(temporary, "list-append", {"--target-arg=--bug=stale-follower-read"});
+  EXPECT_EQ(run.result.status.exit_code, 1) << describe(run.result);
+  EXPECT_NE(run.result.out.find("verdict: invalid"), std::string::npos) << run.result.out;
+  ASSERT_TRUE(run.results.is_object()) << describe(run.result);
+  EXPECT_EQ(run.results["verdict"], "invalid");
+  const json& elle = run.results["checker"]["elle-list-append"];
+  EXPECT_EQ(elle.value("verdict", ""), "invalid");
+  EXPECT_EQ(elle.value("consistency_model", ""), "strict-serializable");
+  EXPECT_NE(elle.dump().find("realtime"), std::string::npos) << "a stale read needs a real-time edge: " << elle.dump();
+}
+
+TEST(WorkloadRun, SeveralCheckersEachGetAVerdictLineReportAndTestcase) {
+  TemporaryDirectory temporary;
+  RunOutcome run = run_workload(temporary, "kv", {"--checker", "linearizable", "--checker", "sequential"});
+  ASSERT_EQ(run.result.status.exit_code, 0) << describe(run.result);
+  EXPECT_NE(run.result.out.find("checker linearizable: valid"), std::string::npos) << run.result.out;
+  EXPECT_NE(run.result.out.find("checker sequential: valid"), std::string::npos) << run.result.out;
+  EXPECT_NE(run.result.out.find("verdict: valid"), std::string::npos) << run.result.out;
+  ASSERT_TRUE(run.results.is_object());
+  EXPECT_EQ(run.results["checker"]["linearizable"]["verdict"], "valid");
+  EXPECT_EQ(run.results["checker"]["sequential"]["verdict"], "valid");
+  const std::string junit = read_text(run.directory / "junit.xml");
+  std::size_t testcases = 0;
+  for (std::size_t at = junit.find("<testcase"); at != std::string::npos; at = junit.find("<testcase", at + 1)) {
+    ++testcases;
+  }
+  EXPECT_GE(testcases, 2u) << junit;
+  EXPECT_NE(junit.find("sequential"), std::string::npos) << junit;
+  const std::string report = read_text(run.directory / "report.html");
+  EXPECT_NE(report.find("sequential"), std::string::npos);
+  EXPECT_NE(report.find("linearizable"), std::string::npos);
+}
+
+}  // namespace

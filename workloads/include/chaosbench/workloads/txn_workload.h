@@ -1,0 +1,46 @@
+// The generator shared by the transactional workloads (list-append,
+// rw-register): txns of 1-4 micro-ops over a window of five live keys "x0"..,
+// each key retired for a fresh one after 32 writes (as Elle's generators do, so
+// reads stay short); written values are unique integers. A txn that is one read
+// goes to the node as a plain read (so read modes and read bugs show), any
+// other txn as one "txn" request. History: f "txn", value the micro-ops.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "chaosbench/workloads/workload.h"
+
+namespace chaosbench::workloads {
+
+class TxnWorkload : public Workload {
+ public:
+  static constexpr std::size_t kLiveKeys = 5;
+  static constexpr std::uint64_t kWritesPerKey = 32;
+  static constexpr std::uint64_t kMostMicroOps = 4;
+  // write_function: "append" (list-append) or "w" (rw-register).
+  TxnWorkload(std::uint64_t seed, double read_fraction, std::string write_function);
+  ClientOperation next() override;
+  // One txn reading every live key.
+  std::vector<ClientOperation> final_reads() const override;
+  nlohmann::json request(const ClientOperation& operation) const override;
+  nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
+  checkers::ModelKind model() const override { return checkers::ModelKind::kv; }
+  // Judged against strict serializability: every txn goes through the log of
+  // the reference nodes, and their plain reads are linearizable by default.
+  CheckerSettings checker_settings() const override;
+
+ private:
+  static bool is_single_read(const ClientOperation& operation);
+  std::mt19937_64 random_;
+  std::uint64_t reads_per_thousand_;
+  std::string write_function_;
+  std::array<std::uint64_t, kLiveKeys> live_keys_{};
+  std::array<std::uint64_t, kLiveKeys> writes_left_{};
+  std::uint64_t next_key_ = 0;
+  std::int64_t next_value_ = 1;
+};
+
+}  // namespace chaosbench::workloads

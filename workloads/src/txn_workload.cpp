@@ -1,0 +1,64 @@
+#include "chaosbench/workloads/txn_workload.h"
+
+#include <fmt/format.h>
+
+namespace chaosbench::workloads {
+
+using nlohmann::json;
+
+TxnWorkload::TxnWorkload(std::uint64_t seed, double read_fraction, std::string write_function)
+    : random_(seed),
+      reads_per_thousand_(static_cast<std::uint64_t>(read_fraction * 1000 + 0.5)),
+      write_function_(std::move(write_function)) {
+  for (std::size_t slot = 0; slot < kLiveKeys; ++slot) {
+    live_keys_[slot] = next_key_++;
+    writes_left_[slot] = kWritesPerKey;
+  }
+}
+
+ClientOperation TxnWorkload::next() {
+  const std::uint64_t micro_ops = 1 + random_() % kMostMicroOps;
+  json value = json::array();
+  for (std::uint64_t count = 0; count < micro_ops; ++count) {
+    const std::size_t slot = random_() % kLiveKeys;
+    const std::string key = fmt::format("x{}", live_keys_[slot]);
+    if (random_() % 1000 < reads_per_thousand_) {
+      value.push_back(json::array({"r", key, nullptr}));
+      continue;
+    }
+    value.push_back(json::array({write_function_, key, next_value_++}));
+    if (--writes_left_[slot] == 0) {
+      live_keys_[slot] = next_key_++;
+      writes_left_[slot] = kWritesPerKey;
+    }
+  }
+  return ClientOperation{"txn", "", std::move(value)};
+}
+
+std::vector<ClientOperation> TxnWorkload::final_reads() const {
+  json reads = json::array();
+  for (std::uint64_t key : live_keys_) reads.push_back(json::array({"r", fmt::format("x{}", key), nullptr}));
+  return {ClientOperation{"txn", "", std::move(reads)}};
+}
+
+bool TxnWorkload::is_single_read(const ClientOperation& operation) {
+  return operation.value.size() == 1 && operation.value[0][0] == "r";
+}
+
+json TxnWorkload::request(const ClientOperation& operation) const {
+  if (is_single_read(operation)) return {{"op", "read"}, {"key", operation.value[0][1]}};
+  return {{"op", "txn"}, {"value", operation.value}};
+}
+
+json TxnWorkload::completion_value(const ClientOperation& operation, const json& reply_value) const {
+  if (is_single_read(operation)) return json::array({json::array({"r", operation.value[0][1], reply_value})});
+  return reply_value;  // the node echoes every micro-op with reads filled in
+}
+
+CheckerSettings TxnWorkload::checker_settings() const {
+  CheckerSettings settings = Workload::checker_settings();
+  settings.consistency_model = checkers::ConsistencyModel::strict_serializable;
+  return settings;
+}
+
+}  // namespace chaosbench::workloads
