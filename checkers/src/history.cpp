@@ -44,30 +44,34 @@ std::optional<std::uint32_t> SymbolTable::find(std::string_view name) const {
 }
 
 std::vector<OperationPair> pair_operations(const History& history) {
+  constexpr std::size_t kNotPending = static_cast<std::size_t>(-1);
   std::vector<OperationPair> pairs;
-  std::unordered_map<std::int64_t, std::size_t> pending;  // process -> index in pairs
+  pairs.reserve(history.operations.size() / 2 + 1);
+  // process -> index in pairs of its pending op, or kNotPending. Entries are
+  // never erased: a process's next op reuses its slot without allocating.
+  std::unordered_map<std::int64_t, std::size_t> pending;
   for (std::size_t index = 0; index < history.operations.size(); ++index) {
     const Operation& op = history.operations[index];
     if (op.process == kNemesisProcess) continue;
-    auto found = pending.find(op.process);
+    std::size_t& slot = pending.try_emplace(op.process, kNotPending).first->second;
     if (op.type == OpType::invoke) {
-      if (found != pending.end()) {
+      if (slot != kNotPending) {
         throw HistoryError(fmt::format(
             "op {}: field 'type': process {} invokes again while its op {} is still pending", index,
-            op.process, pairs[found->second].invocation));
+            op.process, pairs[slot].invocation));
       }
-      pending.emplace(op.process, pairs.size());
+      slot = pairs.size();
       pairs.push_back(OperationPair{static_cast<std::uint32_t>(index)});
       continue;
     }
-    if (found == pending.end()) {
+    if (slot == kNotPending) {
       throw HistoryError(fmt::format("op {}: field 'type': process {} completes ({}) without an invocation",
                                      index, op.process, to_string(op.type)));
     }
-    OperationPair& pair = pairs[found->second];
+    OperationPair& pair = pairs[slot];
     pair.completion = static_cast<std::uint32_t>(index);
     pair.outcome = op.type;
-    pending.erase(found);
+    slot = kNotPending;
   }
   return pairs;
 }

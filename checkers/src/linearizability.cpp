@@ -375,13 +375,14 @@ void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations) {
   }
 }
 
-std::vector<Partition> build_partitions(const History& history, const LinearizabilityOptions& options,
-                                        OperationDecoder& decoder, std::size_t& operation_count) {
+std::vector<Partition> build_partitions(const History& history, const std::vector<OperationPair>& pairs,
+                                        const LinearizabilityOptions& options, OperationDecoder& decoder,
+                                        std::size_t& operation_count) {
   std::vector<Partition> partitions;
   std::map<std::uint32_t, std::size_t> partition_of_key;  // key id -> partition (ordered by key id)
   std::map<std::uint32_t, std::uint32_t> slot_of_key;     // unpartitioned: key id -> slot
   if (!options.partition_by_key) partitions.emplace_back();
-  for (const OperationPair& pair : pair_operations(history)) {
+  for (const OperationPair& pair : pairs) {
     if (pair.outcome == OpType::fail) continue;  // definitely did not happen
     ModelOperation op = decoder.decode(pair);
     if (op.outcome_unknown && is_read_only(op)) continue;  // constrains nothing
@@ -415,9 +416,17 @@ std::vector<Partition> build_partitions(const History& history, const Linearizab
 
 LinearizabilityResult check_linearizability(const History& history, const LinearizabilityOptions& options) {
   auto started = std::chrono::steady_clock::now();
+  LinearizabilityResult result = check_linearizability(history, options, pair_operations(history));
+  result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+LinearizabilityResult check_linearizability(const History& history, const LinearizabilityOptions& options,
+                                            const std::vector<OperationPair>& pairs) {
+  auto started = std::chrono::steady_clock::now();
   LinearizabilityResult result;
   OperationDecoder decoder(history, options.model.kind);
-  std::vector<Partition> partitions = build_partitions(history, options, decoder, result.operations);
+  std::vector<Partition> partitions = build_partitions(history, pairs, options, decoder, result.operations);
   result.partitions = partitions.size();
 
   std::atomic<std::size_t> memory_used{0};
@@ -469,6 +478,7 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
     }
     result.verdict = combine(result.verdict, report.verdict);
     if (report.verdict == Verdict::unknown) ++unknown_count;
+    if (report.verdict == Verdict::valid) result.linearizable_partitions.emplace_back(report.key, report.operations);
     if (report.verdict != Verdict::valid) result.reports.push_back(std::move(report));
   }
   auto key_label = [](const PartitionReport& report) {

@@ -234,6 +234,7 @@ class KvModel final : public Model {
   }
 
   std::string describe_state(std::uint32_t state) const override { return nlohmann::json(materialise(state)).dump(); }
+  std::optional<std::string> state_text(std::uint32_t state) const override { return materialise(state); }
 
  private:
   static constexpr std::uint64_t kModulus = (std::uint64_t{1} << 61) - 1;

@@ -110,7 +110,7 @@ struct Outcome {
   std::string limit_reason;
   std::uint64_t states_explored = 0;
   std::size_t best_depth = 0;
-  // Evidence pass: at the first dead end of depth best_depth.
+  // Evidence (when asked): the search at the first dead end of depth best_depth.
   bool evidence_taken = false;
   std::vector<std::uint32_t> order;
   std::vector<std::uint32_t> positions;
@@ -180,7 +180,8 @@ class DeadReadDetector {
       state_known_.resize(state + 1, 0);
     }
     if (!state_known_[state]) {
-      state_texts_[state] = nlohmann::json::parse(model_.describe_state(state)).get<std::string>();
+      std::optional<std::string> text = model_.state_text(state);
+      state_texts_[state] = text ? std::move(*text) : nlohmann::json::parse(model_.describe_state(state)).get<std::string>();
       state_known_[state] = 1;
     }
     return state_texts_[state];
@@ -237,7 +238,10 @@ class SequentialSearch {
     for (std::size_t index = 0; index < zobrist_.size(); ++index) zobrist_[index] = mix64(index * 0x9E3779B97F4A7C15ULL + 7);
   }
 
-  Outcome run(bool want_evidence, std::size_t evidence_depth) {
+  // With want_evidence, every dead end deeper than any before is recorded, so
+  // an invalid outcome carries the first dead end of the greatest depth (one
+  // search, no second pass).
+  Outcome run(bool want_evidence) {
     Outcome outcome;
     const std::size_t width = processes_.size();
     std::vector<std::uint32_t> positions(width, 0);
@@ -315,10 +319,11 @@ class SequentialSearch {
       }
       if (chosen == kNoCandidate) {
         // Dead end (or every child explored): backtrack.
-        if (!had_child && stack.size() >= outcome.best_depth) {
+        if (!had_child && (stack.size() > outcome.best_depth || (stack.empty() && !outcome.evidence_taken))) {
           outcome.best_depth = stack.size();
-          if (want_evidence && !outcome.evidence_taken && stack.size() == evidence_depth) {
+          if (want_evidence) {
             outcome.evidence_taken = true;
+            outcome.order.clear();
             for (const Frame& frame : stack) outcome.order.push_back(frame.process);
             outcome.positions = positions;
             outcome.state = state;
@@ -415,7 +420,7 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
   auto model = make_model(options.model, decoder, partition.operations, partition.key_count);
   SequentialSearch search(partition.operations, *model, limits, options.model, decoder);
   search.set_processes(std::move(processes));
-  Outcome outcome = search.run(false, 0);
+  Outcome outcome = search.run(options.collect_evidence);
   report.verdict = outcome.verdict;
   report.states_explored = outcome.states_explored;
   if (outcome.verdict == Verdict::unknown) {
@@ -427,9 +432,8 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
   if (outcome.verdict == Verdict::valid) return report;
   report.reason = fmt::format("no order of the {} ops keeps every process's own order; the longest legal order has {} op(s)",
                               partition.operations.size(), outcome.best_depth);
-  if (!options.collect_evidence) return report;
-  Outcome evidence = search.run(true, outcome.best_depth);
-  if (!evidence.evidence_taken) return report;
+  if (!options.collect_evidence || !outcome.evidence_taken) return report;
+  const Outcome& evidence = outcome;
   std::vector<std::uint32_t> cursor(search.processes().size(), 0);
   for (std::uint32_t process : evidence.order) {
     report.longest_order.push_back(partition.operations[search.processes()[process][cursor[process]++]].invocation);
@@ -480,21 +484,38 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   linearizable.threads = options.threads;
   linearizable.collect_evidence = false;
   linearizable.time_limit = options.time_limit.count() > 0 ? options.time_limit / 2 : std::chrono::milliseconds(2000);
-  LinearizabilityResult witness = check_linearizability(history, linearizable);
-  std::set<std::string> unsettled_keys;
-  for (const PartitionReport& report : witness.reports) unsettled_keys.insert(report.key);
-  // Partitions the witness stopped before are not listed: then none is settled.
-  const bool witness_complete = witness.partitions_not_checked == 0;
+  const std::vector<OperationPair> pairs = pair_operations(history);
+  LinearizabilityResult witness = check_linearizability(history, linearizable, pairs);
+  // Settled: the partitions found linearizable. Suspects: those found not
+  // linearizable (or undecided); the SC search takes them first, as the likely
+  // culprits. The rest (not reached by the witness) come after.
+  std::set<std::string> suspect_keys;
+  for (const PartitionReport& report : witness.reports) suspect_keys.insert(report.key);
+  // Settled ops are neither decoded nor copied again.
+  std::unordered_set<std::uint32_t> settled_key_ids;
+  bool everything_settled = !options.partition_by_key && witness.verdict == Verdict::valid;
+  if (options.partition_by_key) {
+    for (const auto& [key, operations] : witness.linearizable_partitions) {
+      settled_key_ids.insert(key.empty() ? 0 : history.keys.find(key).value_or(0));
+      ++result.linearizable_partitions;
+      result.operations += operations;
+    }
+  } else if (everything_settled) {
+    result.linearizable_partitions = 1;
+    result.operations = witness.operations;
+  }
   OperationDecoder decoder(history, options.model.kind);
   std::vector<Partition> partitions;
   std::map<std::uint32_t, std::size_t> partition_of_key;
   std::map<std::uint32_t, std::uint32_t> slot_of_key;
   if (!options.partition_by_key) partitions.emplace_back();
-  for (const OperationPair& pair : pair_operations(history)) {
+  for (const OperationPair& pair : pairs) {
+    if (everything_settled) break;
     if (pair.outcome == OpType::fail) continue;
+    std::uint32_t key = history.operations[pair.invocation].key;
+    if (settled_key_ids.contains(key)) continue;
     ModelOperation op = decoder.decode(pair);
     if (op.outcome_unknown && is_read_only(op)) continue;
-    std::uint32_t key = history.operations[pair.invocation].key;
     if (options.partition_by_key) {
       auto [it, inserted] = partition_of_key.try_emplace(key, partitions.size());
       if (inserted) {
@@ -508,16 +529,13 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
       partitions[0].operations.push_back(op);
     }
   }
-  if (!options.partition_by_key) partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
-  std::erase_if(partitions, [&](const Partition& partition) {
-    bool settled = options.partition_by_key ? witness_complete && !unsettled_keys.contains(partition.key)
-                                            : witness.verdict == Verdict::valid;
-    if (settled) {
-      ++result.linearizable_partitions;
-      result.operations += partition.operations.size();
+  if (!options.partition_by_key) {
+    if (everything_settled) {
+      partitions.clear();
+    } else {
+      partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
     }
-    return settled;
-  });
+  }
   for (Partition& partition : partitions) {
     if (options.model.kind == ModelKind::cas_register) drop_unobserved_unknown_writes(partition.operations);
     result.operations += partition.operations.size();
@@ -535,6 +553,9 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   std::vector<std::size_t> order(partitions.size());
   for (std::size_t index = 0; index < order.size(); ++index) order[index] = index;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t left, std::size_t right) {
+    const bool left_suspect = suspect_keys.contains(partitions[left].key);
+    const bool right_suspect = suspect_keys.contains(partitions[right].key);
+    if (left_suspect != right_suspect) return left_suspect;
     return partitions[left].operations.size() < partitions[right].operations.size();
   });
   std::vector<SequentialPartitionReport> reports(partitions.size());

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -59,10 +60,18 @@ struct LinearizabilityResult {
   std::uint64_t states_explored = 0;
   double elapsed_seconds = 0;
   std::vector<PartitionReport> reports;  // only partitions that are invalid or unknown
+  // The partitions searched and found linearizable: key ("" when not
+  // partitioned) and ops searched. Not in to_json; the sequential checker
+  // takes these as settled.
+  std::vector<std::pair<std::string, std::size_t>> linearizable_partitions;
 };
 
 // Throws HistoryError on malformed histories (unpaired ops, unknown functions).
 LinearizabilityResult check_linearizability(const History& history, const LinearizabilityOptions& options);
+// The same, given the history's pair_operations() (callers that need the
+// pairs too compute them once).
+LinearizabilityResult check_linearizability(const History& history, const LinearizabilityOptions& options,
+                                            const std::vector<OperationPair>& pairs);
 
 nlohmann::json to_json(const LinearizabilityResult& result);
 // Several lines for a terminal: verdict, then per reported partition its evidence.

@@ -83,6 +83,9 @@ class Model {
   // Next state after `op` (an index into the operations the model was built with).
   virtual std::uint32_t step(std::uint32_t state, std::uint32_t op) = 0;
   virtual std::string describe_state(std::uint32_t state) const = 0;
+  // The state as plain text, for models whose state is a string (kv); nullopt
+  // for the others. Cheaper than parsing describe_state().
+  virtual std::optional<std::string> state_text(std::uint32_t) const { return std::nullopt; }
 };
 
 // Builds a model for one partition. `key_count` > 1 composes per-key models into a

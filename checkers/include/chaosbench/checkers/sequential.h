@@ -3,8 +3,10 @@
 // real-time constraint. Depth-first search over (next op per process, model
 // state) with memoisation; info ops are their process's last and may be left
 // out; fail ops are dropped. Time/memory limits yield `unknown`. Pure function.
-// Linearizability is checked first on every partition (fast; at most half the
-// time limit, 2 s without one): linearizable means SC. Only the others are searched.
+// Linearizability is checked first (fast; at most half the time limit, 2 s
+// without one; it stops at the first non-linearizable partition unless
+// check_every_partition): linearizable means SC. Only the other partitions are
+// searched, the non-linearizable ones first, then those not reached.
 //
 // Sequential consistency is NOT compositional: a history whose every key is
 // sequentially consistent on its own ("per-key SC", partition_by_key = true,
@@ -34,7 +36,7 @@ struct SequentialOptions {
   std::chrono::milliseconds time_limit{0};  // 0: no limit
   std::size_t memory_limit_bytes = std::size_t{8} << 30;
   unsigned threads = 0;  // 0: all cores
-  bool collect_evidence = true;  // costs a second search of an invalid partition
+  bool collect_evidence = true;  // costs a copy of the search path at each deeper dead end
 };
 
 struct SequentialPartitionReport {
