@@ -211,8 +211,6 @@ class KvModel final : public Model {
       } else {
         argument_texts_[index] = Text{{}, argument.is_null()};  // a non-string read never matches
       }
-      argument_texts_[index].hash = polynomial_hash(argument_texts_[index].text);
-      argument_texts_[index].power = power_of_base(argument_texts_[index].text.size());
     }
   }
 
@@ -243,6 +241,9 @@ class KvModel final : public Model {
   struct Text {
     std::string_view text;
     bool valid = true;
+    // Computed on first use (hashed_argument): most reads are ruled out by
+    // their length alone, and a search may touch only a few ops.
+    bool hashed = false;
     std::uint64_t hash = 0;
     std::uint64_t power = 1;  // kBase ^ size
   };
@@ -282,8 +283,18 @@ class KvModel final : public Model {
   // the resulting (length, hash) is normally the child of `state` made by this
   // very text, which needs no further check; only a node reached by another path
   // (e.g. "ab"+"c" against "a"+"bc") is compared character by character.
+  const Text& hashed_argument(std::uint32_t index) {
+    Text& argument = argument_texts_[index];
+    if (!argument.hashed) {
+      argument.hash = polynomial_hash(argument.text);
+      argument.power = power_of_base(argument.text.size());
+      argument.hashed = true;
+    }
+    return argument;
+  }
+
   std::uint32_t append(std::uint32_t state, std::uint32_t index) {
-    const Text& argument = argument_texts_[index];
+    const Text& argument = hashed_argument(index);
     if (argument.text.empty()) return state;
     const Node& parent = nodes_[state];
     Node node{state, argument.text, parent.length + argument.text.size(),
@@ -313,7 +324,7 @@ class KvModel final : public Model {
     const Text& argument = argument_texts_[index];
     if (!argument.valid) return false;
     const Node& node = nodes_[state];
-    if (node.length != argument.text.size() || node.hash != argument.hash) return false;
+    if (node.length != argument.text.size() || node.hash != hashed_argument(index).hash) return false;
     std::uint64_t memo_key = (static_cast<std::uint64_t>(state) << 32) | index;
     if (const std::uint32_t* found = read_results_.find(memo_key)) return *found != 0;
     bool equal = ends_with_state(argument.text, state);
