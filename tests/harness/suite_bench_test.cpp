@@ -1,15 +1,20 @@
 // harness bench's analysis of a history: warm-up and final reads left out,
 // latency percentiles and availability per fault window, and recovery after
-// each heal (first ok op; throughput back within 10% of before the fault).
+// each heal (first ok op; throughput back within 10% of before the fault);
+// then `harness bench` end to end on two short real Raft runs.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
 #include "chaosbench/harness/bench_command.h"
+#include "chaosbench/harness/control/process.h"
 
 namespace fs = std::filesystem;
 using chaosbench::harness::analyze_bench_history;
@@ -96,4 +101,39 @@ TEST(BenchAnalysis, MalformedLineIsNamed) {
   } catch (const std::runtime_error& error) {
     EXPECT_NE(std::string(error.what()).find(file.path.string() + ":2: "), std::string::npos) << error.what();
   }
+}
+
+TEST(BenchCommand, TwoShortRaftRunsGiveOneTableInEveryFormat) {
+  TemporaryFile marker;  // a unique name for the store
+  const fs::path store = marker.path.string() + "-store";
+  chaosbench::harness::control::LocalProcessSpec spec;
+  spec.argv = {std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness", "bench", "--targets", "raft", "--nemesis",
+               "none,partition", "--time-limit", "8s", "--warmup", "2s", "--rate", "100", "--nodes", "3",
+               "--nemesis-interval", "3s", "--store", store.string()};
+  const auto result = chaosbench::harness::control::run_local(spec, std::chrono::seconds(150), "localhost");
+  ASSERT_EQ(result.status.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("p99 ms intended"), std::string::npos) << result.out;
+  fs::path bench_directory;
+  for (const auto& entry : fs::directory_iterator(store / "bench")) bench_directory = entry.path();
+  std::ifstream bench_file(bench_directory / "bench.json");
+  const auto bench = nlohmann::json::parse(bench_file);
+  ASSERT_EQ(bench["rows"].size(), 2u);
+  for (const auto& row : bench["rows"]) {
+    EXPECT_EQ(row["verdict"], "valid") << row.dump();
+    const auto& analysis = row["analysis"];
+    // 100 ops/s for 6 measured seconds, nearly all ok.
+    EXPECT_GT(analysis["overall"]["completed"].get<int>(), 450) << row.dump();
+    EXPECT_GT(analysis["ok_per_second"].get<double>(), 50) << row.dump();
+    EXPECT_GT(analysis["overall"]["p50_ms"].get<double>(), 0) << row.dump();
+  }
+  EXPECT_EQ(bench["rows"][0]["analysis"]["by_window"].size(), 1u);  // none: only "none"
+  EXPECT_TRUE(bench["rows"][1]["analysis"]["by_window"].contains("partition")) << bench["rows"][1].dump();
+  std::ifstream csv(bench_directory / "bench.csv");
+  std::string line;
+  int lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  EXPECT_EQ(lines, 3);
+  EXPECT_TRUE(fs::exists(bench_directory / "bench.html"));
+  std::error_code ignored_because_best_effort;
+  fs::remove_all(store, ignored_because_best_effort);
 }
