@@ -20,31 +20,29 @@ namespace {
 constexpr std::chrono::milliseconds kStatusTimeout{300};
 }
 
-Cluster::Cluster(const control::Sandbox& sandbox, ClusterOptions options) : options_(std::move(options)) {
-  std::string peers;
-  for (const auto& host : sandbox.hosts()) {
-    if (!peers.empty()) peers += ",";
-    peers += fmt::format("{}={}:{}", host->name(), host->address(), options_.peer_port);
-  }
-  for (const auto& host : sandbox.hosts()) {
+Cluster::Cluster(std::vector<std::shared_ptr<control::Host>> hosts,
+                 std::shared_ptr<const targets::adapters::Target> target, ClusterOptions options)
+    : target_(std::move(target)), options_(std::move(options)) {
+  std::vector<targets::adapters::NodeAddress> addresses;
+  for (const auto& host : hosts) addresses.push_back({host->name(), host->address()});
+  for (std::size_t index = 0; index < hosts.size(); ++index) {
     auto node = std::make_unique<Node>();
-    node->host = host;
-    const auto directory = options_.nodes_directory / host->name();
-    std::filesystem::create_directories(directory / "data");
-    node->spec.argv = {options_.refnode.string(),
-                       "--protocol",
-                       options_.protocol,
-                       "--id",
-                       host->name(),
-                       "--peers",
-                       peers,
-                       "--client-port",
-                       std::to_string(options_.client_port),
-                       "--data-dir",
-                       (directory / "data").string()};
-    for (const auto& argument : options_.target_arguments) node->spec.argv.push_back(argument);
-    node->spec.log_file = directory / "log";
-    if (options_.faketime) node->spec.faketime_file = directory / "clock-offset";
+    node->host = hosts[index];
+    targets::adapters::NodeContext context;
+    context.index = static_cast<int>(index);
+    context.nodes = addresses;
+    context.node_directory = options_.nodes_directory / node->host->name();
+    context.refnode = options_.refnode;
+    std::filesystem::create_directories(context.data_directory());
+    node->launch = target_->launch(context);
+    node->spec.argv = node->launch.argv;
+    node->spec.environment = node->launch.environment;
+    node->spec.log_file = context.node_directory / "log";
+    if (options_.faketime) node->spec.faketime_file = context.node_directory / "clock-offset";
+    node->gateway = target_->open_gateway(context, options_.gateway_address);
+    node->endpoint = node->gateway
+                         ? NodeEndpoint{node->host->name(), node->gateway->address(), node->gateway->port()}
+                         : NodeEndpoint{node->host->name(), node->host->address(), target_->client_port()};
     nodes_.push_back(std::move(node));
   }
 }
@@ -64,6 +62,7 @@ Cluster::Node& Cluster::node(const std::string& name) const {
 }
 
 void Cluster::start_locked(Node& node) {
+  for (const auto& file : node.launch.files) node.host->write_file(file.path, file.contents);
   node.daemon = node.host->start_daemon(node.spec);
   node.paused = false;
 }
@@ -104,14 +103,14 @@ void Cluster::wait_until_ready(std::chrono::milliseconds timeout) {
                                                   log_tail(node->host->name())));
         }
       }
-      auto status = query_status(node->host->address(), options_.client_port, kStatusTimeout);
+      auto status = query_status(node->endpoint.address, node->endpoint.port, kStatusTimeout);
       if (!status) {
         silent.push_back(node->host->name());
       } else if (is_leader_role(status->value("role", ""))) {
         leader_seen = true;
       }
     }
-    if (silent.empty() && leader_seen) return;
+    if (silent.empty() && (leader_seen || !target_->elects_leader())) return;
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -124,6 +123,7 @@ void Cluster::wait_until_ready(std::chrono::milliseconds timeout) {
 }
 
 bool Cluster::wait_for_leader(std::chrono::milliseconds timeout) {
+  if (!target_->elects_leader()) return true;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (leader()) return true;
@@ -149,7 +149,7 @@ void Cluster::stop_all(std::chrono::milliseconds grace) {
 
 std::vector<NodeEndpoint> Cluster::endpoints() const {
   std::vector<NodeEndpoint> endpoints;
-  for (const auto& node : nodes_) endpoints.push_back({node->host->name(), node->host->address(), options_.client_port});
+  for (const auto& node : nodes_) endpoints.push_back(node->endpoint);
   return endpoints;
 }
 
@@ -158,8 +158,9 @@ nlohmann::json Cluster::layout() const {
   for (const auto& node : nodes_) {
     nodes.push_back({{"name", node->host->name()},
                      {"address", node->host->address()},
-                     {"client_port", options_.client_port},
-                     {"peer_port", options_.peer_port},
+                     {"target", target_->name()},
+                     {"client_address", node->endpoint.address},
+                     {"client_port", node->endpoint.port},
                      {"command", node->spec.argv},
                      {"faketime", node->spec.faketime_file.has_value()}});
   }
@@ -211,7 +212,7 @@ std::optional<std::string> Cluster::leader() {
   std::optional<std::string> best;
   std::int64_t best_term = -1;
   for (const auto& node : nodes_) {
-    auto status = query_status(node->host->address(), options_.client_port, kStatusTimeout);
+    auto status = query_status(node->endpoint.address, node->endpoint.port, kStatusTimeout);
     if (!status || !is_leader_role(status->value("role", ""))) continue;
     const std::int64_t term = status->value("term", std::int64_t{0});
     if (term > best_term) {

@@ -32,6 +32,7 @@
 #include "chaosbench/nemesis/nemesis.h"
 #include "chaosbench/nemesis/schedule.h"
 #include "chaosbench/reports/run_report.h"
+#include "chaosbench/targets/adapters/target_registry.h"
 
 #ifndef CHAOSBENCH_VERSION
 #define CHAOSBENCH_VERSION "unknown"
@@ -176,17 +177,12 @@ long peak_rss_kilobytes() {
 
 }  // namespace
 
-const std::vector<std::string>& known_targets() {
-  static const std::vector<std::string> targets = {"raft", "zab"};
-  return targets;
-}
+const std::vector<std::string>& known_targets() { return targets::adapters::target_names(); }
 
 RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) {
   RunPlan plan;
   plan.options = options;
-  if (std::find(known_targets().begin(), known_targets().end(), options.target) == known_targets().end()) {
-    throw std::invalid_argument(fmt::format("--target: unknown target '{}' (known: raft, zab)", options.target));
-  }
+  const auto target = targets::adapters::make_target(options.target, options.target_arguments);  // checks the name
   if (options.nodes < 1 || options.nodes > 250) {
     throw std::invalid_argument(fmt::format("--nodes: {} is out of range (1-250)", options.nodes));
   }
@@ -268,9 +264,7 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
     throw std::invalid_argument(fmt::format("--test-name: '{}' is not a plain directory name", plan.test_name));
   }
   plan.refnode = options.refnode.empty() ? harness_executable.parent_path() / "refnode" : fs::path(options.refnode);
-  if (access(plan.refnode.c_str(), X_OK) != 0) {
-    throw std::invalid_argument(fmt::format("--refnode: {} is not an executable file", plan.refnode.string()));
-  }
+  targets::adapters::check_required_programs(*target, plan.refnode);  // names the missing binary and its package
   plan.refnode = fs::absolute(plan.refnode);
   plan.seed = options.seed ? *options.seed : std::random_device{}() % 1'000'000;
   return plan;
@@ -294,11 +288,13 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
   bool faketime = clock_faults;
   if (clock_faults) {
     control::find_libfaketime();  // throws (naming the package) when it is missing
-    if (!control::honours_ld_preload(plan.refnode)) {
+    const auto target = targets::adapters::make_target(options.target, options.target_arguments);
+    const fs::path daemon_program = target->required_programs(plan.refnode).front().program;
+    if (!control::honours_ld_preload(daemon_program)) {
       errors << fmt::format(
           "harness: warning: {} is statically linked, so LD_PRELOAD (libfaketime) has no effect on it: clock faults "
           "will be recorded as errors and not applied\n",
-          plan.refnode.string());
+          daemon_program.string());
       faketime = false;
     }
   }
@@ -313,11 +309,11 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
   control::Sandbox sandbox(session, control::SandboxOptions{options.nodes});
   ClusterOptions cluster_options;
   cluster_options.refnode = plan.refnode;
-  cluster_options.target_arguments = options.target_arguments;
-  cluster_options.protocol = options.target;
   cluster_options.nodes_directory = run_directory / "nodes";
   cluster_options.faketime = faketime;
-  Cluster cluster(sandbox, cluster_options);
+  cluster_options.gateway_address = sandbox.controller_address();
+  Cluster cluster(sandbox.hosts(), targets::adapters::make_target(options.target, options.target_arguments),
+                  cluster_options);
 
   json test = {{"test", plan.test_name},
                {"version", fmt::format("chaosbench {}", CHAOSBENCH_VERSION)},

@@ -1,7 +1,8 @@
-// The deployed cluster: one refnode per sandbox host, with its data dir and log
-// under the run's store (nodes/<n>/{data,log}), optionally under libfaketime.
-// Implements the nemesis's NemesisTarget (kill/restart/pause/resume, leader).
-// Thread-safe: clients, the nemesis and the run loop may use it together.
+// The deployed cluster: one node of the Target (targets/adapters) per Host, its
+// data dir and log under the run's store (nodes/<n>/{data,log}), optionally under
+// libfaketime; for real systems, a client-protocol gateway per node in the
+// controller. Implements the nemesis's NemesisTarget (kill/restart/pause/resume,
+// leader). Thread-safe: clients, the nemesis and the run loop may use it together.
 #pragma once
 
 #include <chrono>
@@ -15,19 +16,16 @@
 #include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/host.h"
-#include "chaosbench/harness/control/sandbox.h"
 #include "chaosbench/nemesis/nemesis_target.h"
+#include "chaosbench/targets/adapters/target.h"
 
 namespace chaosbench::harness {
 
 struct ClusterOptions {
-  std::filesystem::path refnode;              // the node executable
-  std::string protocol = "raft";              // refnode --protocol: raft or zab
-  std::vector<std::string> target_arguments;  // extra refnode flags (--target-arg)
-  std::filesystem::path nodes_directory;      // <run>/nodes
-  bool faketime = false;                      // start nodes under libfaketime (clock faults)
-  std::uint16_t peer_port = 7000;
-  std::uint16_t client_port = 8000;
+  std::filesystem::path refnode;          // the reference node executable
+  std::filesystem::path nodes_directory;  // <run>/nodes
+  bool faketime = false;                  // start nodes under libfaketime (clock faults)
+  std::string gateway_address = "127.0.0.1";  // where real-system gateways listen (controller side)
 };
 
 struct NodeEndpoint {
@@ -38,18 +36,22 @@ struct NodeEndpoint {
 
 class Cluster : public nemesis::NemesisTarget {
  public:
-  Cluster(const control::Sandbox& sandbox, ClusterOptions options);
+  Cluster(std::vector<std::shared_ptr<control::Host>> hosts, std::shared_ptr<const targets::adapters::Target> target,
+          ClusterOptions options);
   ~Cluster() override;  // kills every node still running
 
   void start_all();
-  // Until every node answers `status` and one is leader. Throws ControlError
-  // naming the nodes that did not come up, with the tail of their logs.
+  // Until every node answers `status` and, when the target elects one, one is
+  // leader. Throws ControlError naming the nodes that did not come up, with the
+  // tail of their logs.
   void wait_until_ready(std::chrono::milliseconds timeout);
-  // Until some node answers as leader; false at the timeout.
+  // Until some node answers as leader (at once for leaderless targets); false at the timeout.
   bool wait_for_leader(std::chrono::milliseconds timeout);
   // SIGTERM, then SIGKILL after grace. Resumes paused nodes first.
   void stop_all(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
+  const targets::adapters::Target& target() const { return *target_; }
+  // Where clients speak the client protocol: the node itself, or its gateway.
   std::vector<NodeEndpoint> endpoints() const;
   nlohmann::json layout() const;  // for test.json
   std::string log_tail(const std::string& node, std::size_t lines = 10) const;
@@ -66,14 +68,18 @@ class Cluster : public nemesis::NemesisTarget {
  private:
   struct Node {
     std::shared_ptr<control::Host> host;
+    targets::adapters::NodeLaunch launch;
     control::DaemonSpec spec;
     std::unique_ptr<control::Daemon> daemon;
+    std::unique_ptr<targets::adapters::Gateway> gateway;
+    NodeEndpoint endpoint;
     bool paused = false;
     std::mutex mutex;
   };
   Node& node(const std::string& name) const;
   void start_locked(Node& node);
 
+  std::shared_ptr<const targets::adapters::Target> target_;
   ClusterOptions options_;
   std::vector<std::unique_ptr<Node>> nodes_;
 };

@@ -1,0 +1,26 @@
+// The reference nodes (refnode --protocol raft|zab|quorum) as a Target: they
+// speak the client protocol themselves, so no gateway; raft and zab elect a
+// leader, quorum (role "replica") does not. Target arguments go to refnode.
+#pragma once
+
+#include "chaosbench/targets/adapters/target.h"
+
+namespace chaosbench::targets::adapters {
+
+class RefnodeTarget : public Target {
+ public:
+  RefnodeTarget(std::string protocol, std::vector<std::string> refnode_arguments);
+  const std::string& name() const override { return protocol_; }
+  bool elects_leader() const override { return protocol_ != "quorum"; }
+  std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
+  NodeLaunch launch(const NodeContext& node) const override;
+  std::uint16_t client_port() const override { return 8000; }
+  std::unique_ptr<Gateway> open_gateway(const NodeContext&, const std::string&) const override { return nullptr; }
+
+ private:
+  std::string protocol_;
+  std::vector<std::string> refnode_arguments_;
+  static constexpr std::uint16_t kPeerPort = 7000;
+};
+
+}  // namespace chaosbench::targets::adapters

@@ -1,0 +1,68 @@
+// Target: what a system under test needs from the controller, per node: the
+// daemon to start (argv, environment, config files to write on the node), where
+// its client-protocol endpoint is, and whether it elects a leader.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chaosbench/targets/adapters/gateway.h"
+
+namespace chaosbench::targets::adapters {
+
+struct NodeAddress {
+  std::string name;     // n1..nN
+  std::string address;  // where peers and clients reach it
+};
+
+// Everything a Target needs to describe one node of the cluster.
+struct NodeContext {
+  int index = 0;  // 0-based position of this node in `nodes`
+  std::vector<NodeAddress> nodes;
+  std::filesystem::path node_directory;  // nodes/<n>: holds data/ and log
+  std::filesystem::path refnode;         // the reference node executable
+  const NodeAddress& self() const { return nodes.at(static_cast<std::size_t>(index)); }
+  std::filesystem::path data_directory() const { return node_directory / "data"; }
+};
+
+// A file the controller writes on the node (Host::write_file) before each start.
+struct ConfigFile {
+  std::filesystem::path path;
+  std::string contents;
+};
+
+struct NodeLaunch {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> environment;
+  std::vector<ConfigFile> files;
+};
+
+// A program the target runs, and the Debian package that provides it.
+struct RequiredProgram {
+  std::filesystem::path program;
+  std::string debian_package;  // empty: built by this project
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  virtual const std::string& name() const = 0;
+  // Readiness waits for a leader only when this is true; the nemesis's
+  // isolate-leader shape and the report use the `status` role.
+  virtual bool elects_leader() const = 0;
+  virtual std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const = 0;
+  virtual NodeLaunch launch(const NodeContext& node) const = 0;
+  // The node's own client port when it speaks the client protocol itself
+  // (reference nodes); for real systems the port of its native client API.
+  virtual std::uint16_t client_port() const = 0;
+  // Real systems: a gateway in the controller, listening on listen_address,
+  // that speaks the client protocol and translates for this node. nullptr:
+  // the node speaks the client protocol at address:client_port() itself.
+  virtual std::unique_ptr<Gateway> open_gateway(const NodeContext& node, const std::string& listen_address) const = 0;
+};
+
+}  // namespace chaosbench::targets::adapters

@@ -1,0 +1,29 @@
+#include "chaosbench/targets/adapters/refnode_target.h"
+
+#include <fmt/format.h>
+
+namespace chaosbench::targets::adapters {
+
+RefnodeTarget::RefnodeTarget(std::string protocol, std::vector<std::string> refnode_arguments)
+    : protocol_(std::move(protocol)), refnode_arguments_(std::move(refnode_arguments)) {}
+
+std::vector<RequiredProgram> RefnodeTarget::required_programs(const std::filesystem::path& refnode) const {
+  return {{refnode, ""}};
+}
+
+NodeLaunch RefnodeTarget::launch(const NodeContext& node) const {
+  std::string peers;
+  for (const auto& peer : node.nodes) {
+    if (!peers.empty()) peers += ",";
+    peers += fmt::format("{}={}:{}", peer.name, peer.address, kPeerPort);
+  }
+  NodeLaunch launch;
+  launch.argv = {node.refnode.string(),  "--protocol",    protocol_,
+                 "--id",                 node.self().name, "--peers",
+                 peers,                  "--client-port", std::to_string(client_port()),
+                 "--data-dir",           node.data_directory().string()};
+  for (const auto& argument : refnode_arguments_) launch.argv.push_back(argument);
+  return launch;
+}
+
+}  // namespace chaosbench::targets::adapters
