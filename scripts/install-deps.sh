@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-filesystem1.81-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libssh-dev
+  libssh-dev openssh-server
   iproute2 iptables libfaketime util-linux procps
   python3
   chromium
