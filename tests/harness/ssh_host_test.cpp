@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -46,6 +47,15 @@ struct SshServer {
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     directory = pattern;
     ::chmod(directory.c_str(), 0755);
+    // Removed when the test process exits (the sandbox then ends sshd too).
+    static struct DirectoryRemover {
+      fs::path path;
+      ~DirectoryRemover() {
+        std::error_code error;
+        fs::remove_all(path, error);
+        if (error) std::cerr << "cannot remove " << path << ": " << error.message() << "\n";
+      }
+    } remover{directory};
     sandbox = std::make_unique<control::Sandbox>(*session, control::SandboxOptions{.nodes = 2});
     for (const char* key : {"host_key", "user_key", "wrong_key"}) {
       auto result = control::run_local(
