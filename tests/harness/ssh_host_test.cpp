@@ -32,6 +32,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kUser = "cbuser";  // uid 1000 in sshd's user namespace
+constexpr const char* kPasswordHash =
+    "$6$8WncW5v3k6MYVsKj$40WC.ZIPYV.Gg9LEqryxDPDdAnoEoPDnvUc626SXF8pg6l57QkElXEMhu.ixGNNS/k30ewbo6jd1jWlK6.FVJ1";
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream output(path);
@@ -64,15 +66,19 @@ struct SshServer {
     }
     write_text(directory / "passwd", fmt::format("{}:x:1000:1000::{}:/bin/sh\n", kUser, directory.string()));
     write_text(directory / "group", fmt::format("{}:x:1000:\n", kUser));
+    // Password "secret" (SHA-512 crypt); sshd runs without root, so it must be readable.
+    write_text(directory / "shadow", fmt::format("{}:{}:19000:0:99999:7:::\n", kUser, kPasswordHash));
+    ::chmod((directory / "shadow").c_str(), 0644);
     write_text(directory / "sshd_config", fmt::format("Port 22\nHostKey {0}/host_key\nAuthorizedKeysFile {0}/user_key.pub\n"
                                                       "PidFile none\nUsePAM no\nStrictModes no\n"
-                                                      "PasswordAuthentication no\nSubsystem sftp internal-sftp\n",
+                                                      "PasswordAuthentication yes\nKbdInteractiveAuthentication no\nSubsystem sftp internal-sftp\n",
                                                       directory.string()));
     address = sandbox->host("n1")->address();
     // sshd runs without capabilities: let it bind port 22 in n1's namespace.
     sandbox->host("n1")->run_checked({"sysctl", "-q", "-w", "net.ipv4.ip_unprivileged_port_start=0"});
     std::string inner = fmt::format(
         "mount --bind {0}/passwd /etc/passwd && mount --bind {0}/group /etc/group && "
+        "mount --bind {0}/shadow /etc/shadow && "
         "exec unshare --user --map-user=1000 --map-group=1000 /usr/sbin/sshd -D -e -f {0}/sshd_config -o ListenAddress={1}",
         directory.string(), address);
     sshd = sandbox->host("n1")->start_daemon(
@@ -309,6 +315,34 @@ TEST(SshHost, WrongKeyIsAClearAuthenticationError) {
   EXPECT_EQ(error_of([&] { missing_key.connect(); }),
             fmt::format("n1 ({}:22): cannot read private key file {}", server->address,
                         (server->directory / "no_such_key").string()));
+}
+
+TEST(SshHost, AuthenticatesWithPasswordAndWithAgent) {
+  SSH_SERVER(server);
+  auto options = server->options();
+  options.key_file.clear();
+  options.password = "secret";
+  EXPECT_EQ(control::SshHost(options).run_checked({"id", "-un"}).out, fmt::format("{}\n", kUser));
+  options.password = "wrong";
+  EXPECT_EQ(error_of([&] { control::SshHost(options).connect(); }),
+            fmt::format("n1 ({}:22): authentication failed for user {} with password", server->address, kUser));
+
+  // An ssh-agent holding the user key (it exits with the sandbox).
+  std::string socket = (server->directory / "agent.sock").string();
+  auto agent = control::run_local({{"ssh-agent", "-a", socket}, {}, {}, {}}, 10s, "test");
+  ASSERT_TRUE(agent.succeeded()) << agent.err;
+  auto added = control::run_local(
+      {{"ssh-add", (server->directory / "user_key").string()}, {{"SSH_AUTH_SOCK", socket}}, {}, {}}, 10s, "test");
+  ASSERT_TRUE(added.succeeded()) << added.err;
+  ::setenv("SSH_AUTH_SOCK", socket.c_str(), 1);
+  options.password.clear();
+  options.use_agent = true;
+  EXPECT_EQ(control::SshHost(options).run_checked({"id", "-un"}).out, fmt::format("{}\n", kUser));
+  options.use_agent = false;
+  EXPECT_EQ(error_of([&] { control::SshHost(options).connect(); }),
+            fmt::format("n1 ({}:22): no authentication method for user {}: give a key file, a password or an agent",
+                        server->address, kUser));
+  ::unsetenv("SSH_AUTH_SOCK");
 }
 
 TEST(SshHost, ClosedPortIsConnectionRefused) {
