@@ -69,6 +69,13 @@ struct SshServer {
     // Password "secret" (SHA-512 crypt); sshd runs without root, so it must be readable.
     write_text(directory / "shadow", fmt::format("{}:{}:19000:0:99999:7:::\n", kUser, kPasswordHash));
     ::chmod((directory / "shadow").c_str(), 0644);
+    // A stand-in `sudo` (first on sshd's PATH): demands -n, logs the command, runs it.
+    fs::create_directories(directory / "fake-bin");
+    write_text(directory / "fake-bin" / "sudo",
+               fmt::format("#!/bin/sh\n[ \"$1\" = -n ] || {{ echo 'sudo: expected -n' >&2; exit 1; }}\nshift\n"
+                           "echo \"$*\" >> {}/sudo.log\nexec \"$@\"\n",
+                           directory.string()));
+    ::chmod((directory / "fake-bin" / "sudo").c_str(), 0755);
     write_text(directory / "sshd_config", fmt::format("Port 22\nHostKey {0}/host_key\nAuthorizedKeysFile {0}/user_key.pub\n"
                                                       "PidFile none\nUsePAM no\nStrictModes no\n"
                                                       "PasswordAuthentication yes\nKbdInteractiveAuthentication no\nSubsystem sftp internal-sftp\n",
@@ -78,7 +85,7 @@ struct SshServer {
     sandbox->host("n1")->run_checked({"sysctl", "-q", "-w", "net.ipv4.ip_unprivileged_port_start=0"});
     std::string inner = fmt::format(
         "mount --bind {0}/passwd /etc/passwd && mount --bind {0}/group /etc/group && "
-        "mount --bind {0}/shadow /etc/shadow && "
+        "mount --bind {0}/shadow /etc/shadow && mount --bind {0}/fake-bin /usr/local/bin && "
         "exec unshare --user --map-user=1000 --map-group=1000 /usr/sbin/sshd -D -e -f {0}/sshd_config -o ListenAddress={1}",
         directory.string(), address);
     sshd = sandbox->host("n1")->start_daemon(
@@ -300,6 +307,47 @@ TEST(SshHost, CopiesWritesAndReadsFiles) {
   std::string unwritable = error_of([&] { host->write_file("/proc/cb-no/file", "x"); });
   EXPECT_EQ(unwritable.rfind(fmt::format("n1 ({}:22): cannot write /proc/cb-no/file: ", server->address), 0), 0u)
       << unwritable;
+}
+
+TEST(SshHost, SudoPrefixesEveryRemoteCommandWhenAsked) {
+  SSH_SERVER(server);
+  auto options = server->options();
+  options.sudo = true;
+  control::SshHost host(options);
+  EXPECT_TRUE(host.uses_sudo());
+  EXPECT_EQ(host.run_checked({"echo", "via sudo"}).out, "via sudo\n");
+  fs::path file = server->directory / "sudo" / "file.txt";
+  host.write_file(file, "written with sudo");
+  EXPECT_EQ(host.read_file(file), "written with sudo");
+  auto daemon = host.start_daemon({{"sleep", "60"}, {}, server->directory / "sudo" / "sleep.log", {}, {}});
+  EXPECT_TRUE(daemon->alive());
+  EXPECT_TRUE(daemon->signal(control::Signal::kill));
+  ASSERT_TRUE(daemon->wait_for(5s).has_value());
+  std::ifstream input(server->directory / "sudo.log");
+  std::vector<std::string> calls;
+  for (std::string line; std::getline(input, line);) calls.push_back(line);
+  ASSERT_GE(calls.size(), 6u);
+  for (const std::string& call : calls) EXPECT_EQ(call.rfind("timeout -s KILL ", 0), 0u) << call;
+  EXPECT_NE(calls[0].find("sh -c exec 'echo' 'via sudo'"), std::string::npos) << calls[0];
+}
+
+TEST(SshHost, FaketimeDaemonsSeeTheOffsetClock) {
+  SSH_SERVER(server);
+  auto host = server->host();
+  fs::path offset_file = server->directory / "clock" / "offset";
+  fs::path log = server->directory / "clock" / "date.log";
+  auto daemon = host->start_daemon({{"date", "+%s"}, {}, log, {}, offset_file});
+  ASSERT_TRUE(daemon->wait_for(5s).has_value());
+  EXPECT_EQ(host->read_file(offset_file), "+0\n") << "created with +0";
+  host->write_file(offset_file, "+86400");
+  daemon = host->start_daemon({{"date", "+%s"}, {}, log, {}, offset_file});
+  ASSERT_TRUE(daemon->wait_for(5s).has_value());
+  std::istringstream lines(host->read_file(log));
+  long long unfaked = 0, faked = 0;
+  lines >> unfaked >> faked;
+  long long now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_NEAR(static_cast<double>(unfaked - now), 0.0, 10.0);
+  EXPECT_NEAR(static_cast<double>(faked - now), 86400.0, 10.0);
 }
 
 TEST(SshHost, WrongKeyIsAClearAuthenticationError) {
