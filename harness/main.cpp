@@ -105,9 +105,9 @@ int main(int argc, char** argv) {
   run_app->add_option("--op-timeout", run.operation_timeout,
                       "Client timeout per operation; a timed-out op is info and its process is replaced")
       ->capture_default_str();
-  run_app->add_option("--recovery-time", run.recovery_time, "Pause after healing before the final reads")
+  run_app->add_option("--recovery-time", run.recovery_time, "Quiet period from the heal to the final reads")
       ->capture_default_str();
-  run_app->add_option("--check-time-limit", run.check_time_limit, "Linearizability search limit (then: unknown)")
+  run_app->add_option("--check-time-limit", run.check_time_limit, "Time limit of each checker's search (then: unknown)")
       ->capture_default_str();
   run_app->add_option("--refnode", run.refnode, "The node executable (default: refnode next to harness)");
   run_app->add_option("--checker", run.checker_names,

@@ -43,7 +43,9 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
     const Operation& op = history.operations[index];
     if (op.process == kNemesisProcess) {
       last_nemesis = static_cast<std::int64_t>(index);
-      heal_time = op.time;
+      // "final-reads" (harness run) marks where the final reads begin; the
+      // heal is the last fault op before it.
+      if (history.function_name(op) != "final-reads") heal_time = op.time;
     } else if (op.node != 0) {
       client_nodes.insert(op.node);
     }
@@ -59,6 +61,18 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
       if (pair.outcome == OpType::fail) continue;
       writes[invocation.key].push_back(
           Write{invocation.value, invocation.process, pair.invocation, pair.outcome == OpType::ok});
+      continue;
+    }
+    if (function == "cas") {  // [old, new]: writes new
+      if (pair.outcome == OpType::fail) continue;
+      nlohmann::json pair_value = history.values.to_json(invocation.value);
+      if (!pair_value.is_array() || pair_value.size() != 2) {
+        throw HistoryError(fmt::format("op {}: field 'value': a cas needs [old, new]", pair.invocation));
+      }
+      // A new value no op ever read or wrote is not interned: no final read can match it.
+      if (auto written = history.values.find_json(pair_value[1])) {
+        writes[invocation.key].push_back(Write{*written, invocation.process, pair.invocation, pair.outcome == OpType::ok});
+      }
       continue;
     }
     bool final = marker ? function == "final-read"
@@ -142,8 +156,20 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
         }
         continue;
       }
-      auto writer = std::find_if(key_writes.begin(), key_writes.end(), [&](const Write& write) { return write.value == last.value; });
-      if (writer == key_writes.end()) {
+      // Values may be written more than once: the final value is present if
+      // some write of it has no later acknowledged write by the same process.
+      auto successor_of = [&](const Write& writer) {
+        return std::find_if(key_writes.begin(), key_writes.end(), [&](const Write& write) {
+          return write.acknowledged && write.process == writer.process && write.op > writer.op;
+        });
+      };
+      const Write* writer = nullptr;
+      for (const Write& write : key_writes) {
+        if (write.value != last.value) continue;
+        writer = &write;
+        if (successor_of(write) == key_writes.end()) break;
+      }
+      if (writer == nullptr) {
         if (reported.insert(last.op).second) {
           ++lost;
           evidence(fmt::format("{}node {}'s final value {} (op {}) was never written", key_label, history.nodes.name(node),
@@ -151,15 +177,13 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
         }
         continue;
       }
-      for (const Write& write : key_writes) {
-        if (write.acknowledged && write.process == writer->process && write.op > writer->op &&
-            reported.insert(write.op).second) {
-          ++lost;
-          evidence(fmt::format("{}node {} ends with {} from op {}, but the same process later wrote {} (op {}, acknowledged), "
-                               "which is lost",
-                               key_label, history.nodes.name(node), history.values.to_text(writer->value), writer->op,
-                               history.values.to_text(write.value), write.op));
-        }
+      auto successor = successor_of(*writer);
+      if (successor != key_writes.end() && reported.insert(successor->op).second) {
+        ++lost;
+        evidence(fmt::format("{}node {} ends with {} from op {}, but the same process later wrote {} (op {}, acknowledged), "
+                             "which is lost",
+                             key_label, history.nodes.name(node), history.values.to_text(writer->value), writer->op,
+                             history.values.to_text(successor->value), successor->op));
       }
     }
     if (finals.size() == 1) {

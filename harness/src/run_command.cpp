@@ -376,11 +376,18 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
     errors << "harness: " << error.what() << "\n";
     harness_failed = true;
   }
+  const auto healed_at = std::chrono::steady_clock::now();
   if (!interrupted) {
     if (!cluster.wait_for_leader(std::max(plan.recovery_time, std::chrono::milliseconds(10'000)))) {
       errors << "harness: warning: no leader after healing; final reads will likely fail\n";
     }
-    std::this_thread::sleep_for(std::min(plan.recovery_time, std::chrono::milliseconds(1000)));
+    // The quiet period: --recovery-time from the heal (the leader wait counts).
+    std::this_thread::sleep_until(healed_at + plan.recovery_time);
+    // Marks where the final reads begin, so the convergence checker reads
+    // exactly them (reads after the last nemesis op); not a fault window.
+    for (auto type : {checkers::OpType::invoke, checkers::OpType::info}) {
+      recorder.record(type, checkers::kNemesisProcess, "final-reads", "", nullptr, "");
+    }
     pool.run_final_reads(workload->final_reads());
   }
   recorder.close();

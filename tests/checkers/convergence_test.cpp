@@ -65,6 +65,37 @@ TEST(Convergence, RegisterSuccessorAndFinalReadMarker) {
   EXPECT_EQ(result.details["final_reads_by"], "final-read ops");
 }
 
+// Register workloads reuse values and write by cas: the final 7 comes from a
+// cas; a value written twice is judged by its last write (the second case);
+// convergence time counts from the heal, not from the final-reads marker.
+TEST(Convergence, RewrittenValueAndCasAndFinalReadsMarker) {
+  HistoryBuilder builder;
+  builder.invoke(0, "write", 3).ok(0, "write", 3);                        // 0-1
+  builder.invoke(0, "write", 4).ok(0, "write", 4);                        // 2-3
+  builder.invoke(0, "write", 3).ok(0, "write", 3);                        // 4-5
+  builder.invoke(1, "cas", json::array({3, 7})).ok(1, "cas", json::array({3, 7}));  // 6-7
+  builder.invoke(kNemesisProcess, "stop-partition");                      // 8: the heal
+  builder.invoke(kNemesisProcess, "final-reads");                         // 9: the marker
+  builder.invoke(2, "read", nullptr).ok(2, "read", 7);                    // 10-11 on n1
+  builder.invoke(3, "read", nullptr).ok(3, "read", 7);                    // 12-13 on n2
+  History history = with_nodes(builder.take(), {{0, "n1"}, {10, "n1"}, {12, "n2"}});
+  CheckResult result = check_convergence(history);
+  EXPECT_EQ(result.verdict, Verdict::valid) << describe(result);
+  EXPECT_DOUBLE_EQ(result.details["convergence_seconds"].get<double>(), 12.0 - 8.0);
+
+  HistoryBuilder stale;
+  stale.invoke(0, "write", 3).ok(0, "write", 3);
+  stale.invoke(0, "write", 4).ok(0, "write", 4);
+  stale.invoke(0, "write", 3).ok(0, "write", 3);
+  stale.invoke(0, "write", 5).ok(0, "write", 5);                          // 6-7: 3 is superseded
+  stale.invoke(kNemesisProcess, "stop-partition");
+  stale.invoke(2, "read", nullptr).ok(2, "read", 3);                      // 9-10 on n1
+  CheckResult lost = check_convergence(with_nodes(stale.take(), {{0, "n1"}, {9, "n1"}}));
+  EXPECT_EQ(lost.verdict, Verdict::invalid);
+  ASSERT_FALSE(lost.evidence.empty());
+  EXPECT_NE(lost.evidence[0].find("later wrote 5 (op 6"), std::string::npos) << lost.evidence[0];
+}
+
 TEST(Convergence, NoFinalReadsIsUnknown) {
   HistoryBuilder builder;
   builder.invoke(0, "write", 1).ok(0, "write", 1);

@@ -8,11 +8,12 @@
 // each node's LAST final read is its final value; all must be equal. Present:
 // when final values are lists (set / list-append workloads), every element of
 // an ok "append"/"add"/"write" on the key must be in it; when they are scalars,
-// the final value must have been written (ok or info) and must not be followed
-// by a later ok write of the same process (its successor), and nil only when
-// no write was acknowledged. Time to convergence: per key and node, the start
-// of the trailing run of final reads returning the agreed value; the maximum
-// over keys and nodes, minus the time of the last nemesis op.
+// the final value must have been written (ok or info; a cas writes its new
+// value) by some write not followed by a later ok write of the same process
+// (its successor), and nil only when no write was acknowledged. Time to
+// convergence: per key and node, the start of the trailing run of final reads
+// returning the agreed value; the maximum over keys and nodes, minus the time
+// of the heal (the last nemesis op other than harness run's "final-reads" marker).
 #pragma once
 
 #include <cstddef>

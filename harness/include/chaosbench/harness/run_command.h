@@ -41,7 +41,7 @@ struct RunOptions {
   std::string ops_per_key = "100-300";
   double read_fraction = 0.5;
   std::string operation_timeout = "2s";
-  std::string recovery_time = "5s";
+  std::string recovery_time = "2s";  // quiet period from the heal to the final reads
   std::string check_time_limit = "120s";
   std::vector<std::string> checker_names;  // empty: the workload's default checkers
   std::string consistency_model;      // elle-* checkers; "": the workload's (strict-serializable)
