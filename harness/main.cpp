@@ -99,6 +99,10 @@ int main(int argc, char** argv) {
   run_app->add_option("--test-name", run.test_name, "Test name in the store (default: <target>-<workload>)");
   run_app->add_option("--ops-per-key", run.ops_per_key, "Operations per key before moving to a fresh key (N or A-B)")
       ->capture_default_str();
+  run_app->add_option("--client-routing", run.client_routing,
+                      "sticky: each client process talks to one node; any: each operation goes to a random node "
+                      "(a client behind a load balancer)")
+      ->capture_default_str();
   run_app->add_option("--read-fraction", run.read_fraction,
                       "Share of reads (register) or gets (kv); the rest are writes/cas or appends/puts")
       ->capture_default_str();

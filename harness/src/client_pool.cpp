@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <random>
 #include <string>
 
 #include <boost/asio.hpp>
@@ -167,7 +168,7 @@ class ClientPool::Implementation {
     slot.busy = true;
     slot.operation = std::move(operation);
     slot.intended = intended;
-    slot.node = slot.home;
+    slot.node = options_.sticky_nodes || final_reads_ ? slot.home : routing_random_() % options_.endpoints.size();
     slot.redirects = 0;
     slot.request_id = ++next_request_id_;
     nlohmann::json request = workload_.request(slot.operation);
@@ -340,6 +341,7 @@ class ClientPool::Implementation {
   std::chrono::nanoseconds period_{0};
   Clock::time_point next_intended_;
   std::int64_t next_process_ = 0;
+  std::mt19937_64 routing_random_{options_.routing_seed};
   std::uint64_t next_request_id_ = 0;
   bool stopping_ = false;
   const std::vector<workloads::ClientOperation>* final_reads_ = nullptr;

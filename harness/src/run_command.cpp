@@ -128,6 +128,7 @@ json options_json(const RunPlan& plan) {
           {"test_name", plan.test_name},
           {"ops_per_key", options.ops_per_key},
           {"read_fraction", options.read_fraction},
+          {"client_routing", options.client_routing},
           {"operation_timeout", options.operation_timeout},
           {"recovery_time", options.recovery_time},
           {"check_time_limit", options.check_time_limit},
@@ -249,6 +250,10 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   if (!(options.rate >= 0) || options.rate > 1e7) {
     throw std::invalid_argument(fmt::format("--rate: {} is out of range (0 = closed loop, up to 1e7)", options.rate));
   }
+  if (options.client_routing != "sticky" && options.client_routing != "any") {
+    throw std::invalid_argument(
+        fmt::format("--client-routing: unknown routing '{}' (known: sticky, any)", options.client_routing));
+  }
   if (!(options.read_fraction >= 0 && options.read_fraction <= 1)) {
     throw std::invalid_argument(fmt::format("--read-fraction: {} is not between 0 and 1", options.read_fraction));
   }
@@ -350,6 +355,8 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
   pool_options.concurrency = options.concurrency;
   pool_options.rate = options.rate;
   pool_options.operation_timeout = plan.operation_timeout;
+  pool_options.sticky_nodes = options.client_routing == "sticky";
+  pool_options.routing_seed = plan.seed;
   ClientPool pool(pool_options, *workload, recorder);
 
   std::atomic<bool> interrupted{false};

@@ -66,6 +66,26 @@ TEST(Workloads, DefaultCheckersAndSettings) {
   EXPECT_THROW(make("ledger", 1), std::invalid_argument);
 }
 
+TEST(Workloads, UniqueRegisterWritesEachValueOnceAndNeverCas) {
+  auto workload = make("unique-register", 7, 0.3);
+  EXPECT_EQ(workload->name(), "unique-register");
+  EXPECT_EQ(workload->default_checkers(), (std::vector<std::string>{"linearizable", "session"}));
+  std::set<std::int64_t> written;
+  int reads = 0;
+  for (int index = 0; index < 1000; ++index) {
+    ClientOperation operation = workload->next();
+    ASSERT_NE(operation.function, "cas");
+    if (operation.function == "read") {
+      ++reads;
+      continue;
+    }
+    EXPECT_TRUE(written.insert(operation.value.get<std::int64_t>()).second) << operation.value;
+    EXPECT_EQ(workload->request(operation)["op"], "write");
+  }
+  EXPECT_GT(reads, 200);
+  EXPECT_LT(reads, 400);
+}
+
 TEST(Workloads, ReadFractionIsTheShareOfReads) {
   for (const char* name : {"set", "counter", "bank"}) {
     for (double fraction : {0.0, 0.25, 1.0}) {

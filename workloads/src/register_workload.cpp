@@ -7,8 +7,11 @@ namespace {
 constexpr std::uint64_t kValueCount = 5;  // values 0..4: small, so reads often match writes
 }
 
-RegisterWorkload::RegisterWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction)
-    : random_(seed), rotation_(rotation), reads_per_thousand_(static_cast<std::uint64_t>(read_fraction * 1000 + 0.5)) {}
+RegisterWorkload::RegisterWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction, bool unique_writes)
+    : random_(seed),
+      rotation_(rotation),
+      reads_per_thousand_(static_cast<std::uint64_t>(read_fraction * 1000 + 0.5)),
+      unique_writes_(unique_writes) {}
 
 std::string RegisterWorkload::current_key() const { return fmt::format("r{}", key_index_); }
 
@@ -23,6 +26,9 @@ ClientOperation RegisterWorkload::next() {
   operation.key = current_key();
   if (random_() % 1000 < reads_per_thousand_) {
     operation.function = "read";
+  } else if (unique_writes_) {
+    operation.function = "write";
+    operation.value = next_unique_value_++;
   } else if (random_() % 2 == 0) {
     operation.function = "write";
     operation.value = static_cast<std::int64_t>(random_() % kValueCount);

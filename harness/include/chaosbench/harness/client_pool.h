@@ -1,5 +1,7 @@
 // The client pool: `concurrency` logical processes on one Boost.Asio thread,
-// each bound to a node (slot i -> node i mod N) and issuing one operation at a
+// each bound to a node (slot i -> node i mod N; with sticky_nodes off, each
+// workload op goes to a node drawn at random, as behind a load balancer, while
+// final reads still go to every slot's own node) and issuing one operation at a
 // time over the newline-JSON client protocol. A definite not_leader is retried
 // at the hinted leader (at most twice) within the same operation. Outcomes:
 // ok; fail for definite errors and refused connections; info for timeouts,
@@ -26,6 +28,8 @@ struct ClientPoolOptions {
   int concurrency = 10;
   double rate = 200;  // intended operations per second; 0 = closed loop
   std::chrono::milliseconds operation_timeout{2000};
+  bool sticky_nodes = true;        // false: each op to a random node (seeded)
+  std::uint64_t routing_seed = 0;  // the run's seed
 };
 
 struct ClientPoolStatistics {

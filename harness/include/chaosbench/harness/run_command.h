@@ -40,6 +40,7 @@ struct RunOptions {
   std::string test_name;  // default <target>-<workload>
   std::string ops_per_key = "100-300";
   double read_fraction = 0.5;
+  std::string client_routing = "sticky";  // sticky: a process keeps its node; any: each op to a random node
   std::string operation_timeout = "2s";
   std::string recovery_time = "2s";  // quiet period from the heal to the final reads
   std::string check_time_limit = "120s";
