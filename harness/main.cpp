@@ -80,6 +80,9 @@ int main(int argc, char** argv) {
                       "Partition shapes to draw from: halves, random-halves, isolate-one, isolate-leader, "
                       "majorities-ring, bridge, or all")
       ->capture_default_str();
+  run_app->add_option("--kill-targets", run.kill_targets,
+                      "Nodes a kill hits: mixed (leader or a random minority), one, minority, majority, all, leader")
+      ->capture_default_str();
   run_app->add_option("--clock-bump", run.clock_bump_max_seconds, "Largest clock offset in seconds (bump and strobe)")
       ->capture_default_str();
   run_app->add_option("--concurrency", run.concurrency, "Logical client processes")->capture_default_str();

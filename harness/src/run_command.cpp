@@ -118,6 +118,7 @@ json options_json(const RunPlan& plan) {
           {"nemesis", options.nemesis},
           {"nemesis_interval", options.nemesis_interval},
           {"partition_shapes", options.partition_shapes},
+          {"kill_targets", options.kill_targets},
           {"clock_bump_max_seconds", options.clock_bump_max_seconds},
           {"concurrency", options.concurrency},
           {"rate", options.rate},
@@ -234,6 +235,12 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
       begin = comma + 1;
     }
   }
+  if (auto targets = nemesis::parse_kill_targets(options.kill_targets)) {
+    plan.kill_targets = *targets;
+  } else {
+    throw std::invalid_argument(fmt::format(
+        "--kill-targets: unknown '{}' (known: mixed, one, minority, majority, all, leader)", options.kill_targets));
+  }
   plan.nemesis_interval = flag_duration("--nemesis-interval", options.nemesis_interval);
   plan.time_limit = flag_duration("--time-limit", options.time_limit);
   plan.operation_timeout = flag_duration("--op-timeout", options.operation_timeout);
@@ -342,6 +349,7 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
   run_setup_operations(*workload, cluster.endpoints(), plan.operation_timeout, recorder, out);
   nemesis::NemesisOptions nemesis_options;
   nemesis_options.partition_shapes = plan.partition_shapes;
+  nemesis_options.kill_targets = plan.kill_targets;
   nemesis_options.clock_bump_max_seconds = options.clock_bump_max_seconds;
   nemesis::Nemesis nemesis(
       cluster, nemesis_options,

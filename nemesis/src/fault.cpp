@@ -50,4 +50,57 @@ std::vector<FaultKind> parse_fault_list(std::string_view text) {
   return kinds;
 }
 
+std::string_view to_string(KillTargets targets) {
+  switch (targets) {
+    case KillTargets::mixed: return "mixed";
+    case KillTargets::one: return "one";
+    case KillTargets::minority: return "minority";
+    case KillTargets::majority: return "majority";
+    case KillTargets::all: return "all";
+    case KillTargets::leader: return "leader";
+  }
+  return "?";
+}
+
+std::optional<KillTargets> parse_kill_targets(std::string_view text) {
+  for (KillTargets targets : {KillTargets::mixed, KillTargets::one, KillTargets::minority, KillTargets::majority,
+                              KillTargets::all, KillTargets::leader}) {
+    if (to_string(targets) == text) return targets;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::vector<std::string> shuffled_prefix(std::vector<std::string> nodes, std::size_t count, std::mt19937_64& random) {
+  for (std::size_t index = nodes.size(); index > 1; --index) std::swap(nodes[index - 1], nodes[random() % index]);
+  nodes.resize(std::min(count, nodes.size()));
+  std::sort(nodes.begin(), nodes.end());
+  return nodes;
+}
+
+}  // namespace
+
+std::vector<std::string> choose_kill_targets(KillTargets targets, const std::vector<std::string>& nodes,
+                                             const std::optional<std::string>& leader, std::mt19937_64& random) {
+  if (nodes.empty()) return {};
+  const std::size_t count = nodes.size();
+  const std::size_t most_minority = std::max<std::size_t>(1, (count - 1) / 2);
+  const std::size_t least_majority = count / 2 + 1;
+  switch (targets) {
+    case KillTargets::mixed:
+      if (random() % 2 == 0 && leader) return {*leader};
+      return shuffled_prefix(nodes, 1 + random() % most_minority, random);
+    case KillTargets::one: return shuffled_prefix(nodes, 1, random);
+    case KillTargets::minority: return shuffled_prefix(nodes, 1 + random() % most_minority, random);
+    case KillTargets::majority:
+      return shuffled_prefix(nodes, least_majority + random() % (count - least_majority + 1), random);
+    case KillTargets::all: return shuffled_prefix(nodes, count, random);
+    case KillTargets::leader:
+      if (leader && std::find(nodes.begin(), nodes.end(), *leader) != nodes.end()) return {*leader};
+      return shuffled_prefix(nodes, 1, random);
+  }
+  return {};
+}
+
 }  // namespace chaosbench::nemesis

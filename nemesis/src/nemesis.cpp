@@ -128,12 +128,17 @@ json Nemesis::start_loss(std::mt19937_64& random) {
 }
 
 json Nemesis::start_process_fault(FaultKind kind, std::mt19937_64& random) {
-  // Half the time the leader (the node whose loss matters most), else a random minority.
+  // Half the time the leader (the node whose loss matters most), else a random
+  // minority; kills follow --kill-targets when it is not "mixed".
   std::vector<std::string> chosen;
-  if (random() % 2 == 0) {
-    if (auto leader = target_.leader()) chosen = {*leader};
+  if (kind == FaultKind::kill && options_.kill_targets != KillTargets::mixed) {
+    chosen = choose_kill_targets(options_.kill_targets, target_.node_names(), target_.leader(), random);
+  } else {
+    if (random() % 2 == 0) {
+      if (auto leader = target_.leader()) chosen = {*leader};
+    }
+    if (chosen.empty()) chosen = random_minority(random);
   }
-  if (chosen.empty()) chosen = random_minority(random);
   recorder_(false, fmt::format("start-{}", to_string(kind)), chosen);
   for (const auto& node : chosen) {
     if (kind == FaultKind::kill) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "chaosbench/harness/run_results.h"
 #include "chaosbench/nemesis/fault.h"
@@ -98,6 +99,39 @@ TEST(Nemesis, FaultListsParse) {
   EXPECT_TRUE(nemesis::parse_fault_list("none").empty());
   EXPECT_THROW(nemesis::parse_fault_list("partition,,kill"), std::invalid_argument);
   EXPECT_THROW(nemesis::parse_fault_list("meteor"), std::invalid_argument);
+}
+
+TEST(Nemesis, KillTargetsChooseTheNamedNodes) {
+  using nemesis::KillTargets;
+  const std::vector<std::string> nodes = {"n1", "n2", "n3", "n4", "n5"};
+  for (const char* name : {"mixed", "one", "minority", "majority", "all", "leader"}) {
+    auto parsed = nemesis::parse_kill_targets(name);
+    ASSERT_TRUE(parsed) << name;
+    EXPECT_EQ(nemesis::to_string(*parsed), name);
+  }
+  EXPECT_FALSE(nemesis::parse_kill_targets("everyone"));
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    std::mt19937_64 random(seed);
+    EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::all, nodes, "n2", random), nodes);
+    EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::leader, nodes, "n2", random),
+              (std::vector<std::string>{"n2"}));
+    EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::leader, nodes, std::nullopt, random).size(), 1u);
+    EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::one, nodes, "n2", random).size(), 1u);
+    const auto majority = nemesis::choose_kill_targets(KillTargets::majority, nodes, "n2", random);
+    EXPECT_GE(majority.size(), 3u);
+    EXPECT_LE(majority.size(), 5u);
+    EXPECT_TRUE(std::is_sorted(majority.begin(), majority.end()));
+    EXPECT_EQ(std::set<std::string>(majority.begin(), majority.end()).size(), majority.size());
+    const auto minority = nemesis::choose_kill_targets(KillTargets::minority, nodes, "n2", random);
+    EXPECT_GE(minority.size(), 1u);
+    EXPECT_LE(minority.size(), 2u);
+    const auto mixed = nemesis::choose_kill_targets(KillTargets::mixed, nodes, "n2", random);
+    EXPECT_GE(mixed.size(), 1u);
+    EXPECT_LE(mixed.size(), 2u);
+  }
+  std::mt19937_64 random(1);
+  EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::majority, {"n1", "n2", "n3"}, std::nullopt, random).size() >= 2,
+            true);
 }
 
 TEST(Nemesis, ScheduleIsSeededAlternatesAndStaysInTheRun) {

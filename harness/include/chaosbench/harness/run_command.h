@@ -30,6 +30,7 @@ struct RunOptions {
   std::string nemesis = "partition,kill,clock";
   std::string nemesis_interval = "10s";
   std::string partition_shapes = "all";
+  std::string kill_targets = "mixed";  // mixed, one, minority, majority, all, leader
   double clock_bump_max_seconds = 10;
   int concurrency = 10;
   double rate = 200;  // 0: closed loop
@@ -56,6 +57,7 @@ struct RunPlan {
   std::uint64_t seed = 0;
   std::vector<nemesis::FaultKind> faults;
   std::vector<nemesis::PartitionShape> partition_shapes;
+  nemesis::KillTargets kill_targets = nemesis::KillTargets::mixed;
   workloads::KeyRotation rotation;
   std::vector<std::string> checker_names;  // named, or the workload's defaults
   std::optional<checkers::ConsistencyModel> consistency_model;  // nullopt: the workload's

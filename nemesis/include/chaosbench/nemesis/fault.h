@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,5 +19,18 @@ std::optional<FaultKind> parse_fault_kind(std::string_view text);
 // Throws std::invalid_argument (one line, listing the known names) for an unknown one.
 std::vector<FaultKind> parse_fault_list(std::string_view text);
 const std::vector<FaultKind>& all_fault_kinds();
+
+// Which nodes a kill (or pause) hits, Jepsen's :targets. mixed (the default):
+// the leader half the time, else a random minority; one: a random node;
+// minority / majority: a random minority / majority (sizes drawn, a majority is
+// more than half); all: every node at once; leader: the leader (a random node
+// when the leader is unknown).
+enum class KillTargets { mixed, one, minority, majority, all, leader };
+
+std::string_view to_string(KillTargets targets);
+std::optional<KillTargets> parse_kill_targets(std::string_view text);
+// The chosen nodes, sorted. Pure: `leader` is the current leader if known.
+std::vector<std::string> choose_kill_targets(KillTargets targets, const std::vector<std::string>& nodes,
+                                             const std::optional<std::string>& leader, std::mt19937_64& random);
 
 }  // namespace chaosbench::nemesis

@@ -3,7 +3,8 @@
 // them as `nemesis` ops: an invoke with the plan, an info with what was done).
 // Network faults (partition, loss) are one combined desired state per node,
 // re-applied on each change, so stopping one never heals the other. Kill and
-// pause hit the leader half the time, otherwise a random minority; clock
+// pause hit the leader half the time, otherwise a random minority (kills: as
+// NemesisOptions::kill_targets says); clock
 // faults move a random subset of clocks, half the time including the leader's.
 // run() and heal_all() are called from one thread; request_stop() from any.
 #pragma once
@@ -33,6 +34,7 @@ struct NemesisOptions {
   double clock_bump_max_seconds = 10.0;  // bumps are +-[0.5, max] s
   std::chrono::milliseconds strobe_period{100};
   std::chrono::milliseconds delay{100};
+  KillTargets kill_targets = KillTargets::mixed;  // which nodes a kill hits (pause always uses mixed)
 };
 
 class Nemesis {
