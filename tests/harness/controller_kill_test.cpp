@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/process.h"
+#include "harness_process_support.h"
 
 namespace control = chaosbench::harness::control;
 namespace fs = std::filesystem;
@@ -30,27 +31,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
-
-struct TemporaryDirectory {
-  TemporaryDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "cb-kill-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored_because_best_effort;
-    fs::remove_all(path, ignored_because_best_effort);
-  }
-  fs::path path;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream input(path);
-  std::stringstream buffer;
-  buffer << input.rdbuf();
-  return buffer.str();
-}
+using namespace harness_process_support;
 
 std::vector<int> children_of(int pid) {
   std::vector<int> children;
@@ -93,7 +74,7 @@ TEST(ControllerKill, RandomSigkillsLeaveACheckableHistoryAndNoSurvivingProcess) 
   std::cout << "CONTROLLER_KILL_SEED=" << seed << " iterations " << iterations << "\n";
   int histories_checked = 0, descendants_seen = 0;
   for (std::uint64_t iteration = 0; iteration < iterations; ++iteration) {
-    TemporaryDirectory directory;
+    TemporaryDirectory directory("kill");
     const fs::path store = directory.path / "store";
     const auto kill_after = std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 9000)(random));
     const bool kill_controller = std::uniform_int_distribution<int>(0, 1)(random) == 1;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/process.h"
+#include "harness_process_support.h"
 
 namespace control = chaosbench::harness::control;
 namespace fs = std::filesystem;
@@ -25,21 +26,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
-
-struct TemporaryDirectory {
-  TemporaryDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "cb-run-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-    ::chmod(path.c_str(), 0777);  // the unprivileged run writes here too
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored_because_best_effort;
-    fs::remove_all(path, ignored_because_best_effort);
-  }
-  fs::path path;
-};
+using namespace harness_process_support;
 
 control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 180s,
                                    const std::vector<std::string>& prefix = {}) {
@@ -48,13 +35,6 @@ control::CommandResult run_harness(const std::vector<std::string>& arguments, st
   spec.argv.push_back(kHarness);
   spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
   return control::run_local(spec, timeout, "localhost");
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream input(path);
-  std::stringstream buffer;
-  buffer << input.rdbuf();
-  return buffer.str();
 }
 
 json read_json(const fs::path& path) { return json::parse(read_text(path)); }
@@ -71,12 +51,8 @@ std::set<std::string> nemesis_functions(const fs::path& history) {
   return functions;
 }
 
-std::string describe(const control::CommandResult& result) {
-  return fmt::format("{}\nstdout:\n{}\nstderr:\n{}", result.status.describe(), result.out, result.err);
-}
-
 TEST(HarnessRun, BadInputExitsThreeWithOneLineBeforeAnythingStarts) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("run", true);
   const std::string store = (directory.path / "store").string();
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--target", "etcd"}, "unknown target 'etcd'"},
@@ -101,7 +77,7 @@ TEST(HarnessRun, BadInputExitsThreeWithOneLineBeforeAnythingStarts) {
 }
 
 TEST(HarnessRun, CorrectRaftUnderPartitionKillPauseClockIsLinearizable) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("run", true);
   auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis",
                              "partition,kill,pause,clock", "--nemesis-interval", "5s", "--time-limit", "30s", "--seed",
                              "7"});
@@ -134,7 +110,7 @@ TEST(HarnessRun, CorrectRaftUnderPartitionKillPauseClockIsLinearizable) {
 }
 
 TEST(HarnessRun, StaleFollowerReadsAreFoundInvalid) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("run", true);
   auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis", "partition",
                              "--nemesis-interval", "3s", "--time-limit", "20s", "--seed", "3",
                              "--target-arg=--bug=stale-follower-read"});
@@ -149,7 +125,7 @@ TEST(HarnessRun, StaleFollowerReadsAreFoundInvalid) {
 // it was caught on 6 of 10 seeds (30 s runs) by hand (docs/performance-harness.md);
 // up to four seeds make a miss unlikely (about 0.4^4 = 2.5 %).
 TEST(HarnessRun, LeaseOnWallClockUnderClockBumpsIsFoundInvalid) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("run", true);
   std::string outputs;
   for (const char* seed : {"1", "2", "5", "6"}) {
     auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis", "partition,clock",
@@ -195,7 +171,7 @@ std::string machine_state(const std::string& what) {
 }
 
 TEST(HarnessRun, SigkillOfTheControllerLeavesNothingAndThePartialHistoryChecks) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("run", true);
   const fs::path store = directory.path / "store";
   const std::string links_before = machine_state("links");
   const std::string rules_before = machine_state("rules");
@@ -238,7 +214,7 @@ TEST(HarnessRun, SigkillOfTheControllerLeavesNothingAndThePartialHistoryChecks) 
 }
 
 TEST(HarnessRun, WorksAsAnUnprivilegedUser) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("run", true);
   std::vector<std::string> prefix;
   if (::geteuid() == 0) prefix = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
   auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis", "partition,kill,clock",

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/process.h"
+#include "harness_process_support.h"
 
 namespace control = chaosbench::harness::control;
 namespace fs = std::filesystem;
@@ -23,20 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
-
-struct TemporaryDirectory {
-  TemporaryDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "cb-quorum-run-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored_because_best_effort;
-    fs::remove_all(path, ignored_because_best_effort);
-  }
-  fs::path path;
-};
+using namespace harness_process_support;
 
 json run_quorum(const fs::path& store, const std::string& seed, const std::vector<std::string>& extra) {
   control::LocalProcessSpec spec;
@@ -62,7 +50,7 @@ std::string verdict_of(const json& results, const std::string& checker) {
 }
 
 TEST(QuorumRun, StrictQuorumUnderPartitionsIsLinearizableAndConverges) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("quorum-run");
   const json results = run_quorum(directory.path / "store", "1", {});
   EXPECT_EQ(verdict_of(results, "linearizable"), "valid") << results.dump(2).substr(0, 3000);
   EXPECT_EQ(verdict_of(results, "session"), "valid");
@@ -75,7 +63,7 @@ TEST(QuorumRun, StrictQuorumUnderPartitionsIsLinearizableAndConverges) {
 TEST(QuorumRun, SloppyQuorumUnderPartitionsBreaksSessionGuarantees) {
   std::string found;
   for (const char* seed : {"3", "1", "5", "6"}) {
-    TemporaryDirectory directory;
+    TemporaryDirectory directory("quorum-run");
     const json results = run_quorum(directory.path / "store", seed, {"--target-arg=--sloppy"});
     if (verdict_of(results, "session") == "invalid") {
       found = seed;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/process.h"
+#include "harness_process_support.h"
 
 namespace control = chaosbench::harness::control;
 namespace fs = std::filesystem;
@@ -22,36 +23,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
-
-struct TemporaryDirectory {
-  TemporaryDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "cb-suite-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored_because_best_effort;
-    fs::remove_all(path, ignored_because_best_effort);
-  }
-  fs::path path;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream input(path);
-  std::stringstream buffer;
-  buffer << input.rdbuf();
-  return buffer.str();
-}
+using namespace harness_process_support;
 
 control::CommandResult run_suite(const fs::path& file, const fs::path& store, std::chrono::seconds timeout) {
   control::LocalProcessSpec spec;
   spec.argv = {kHarness, "suite", file.string(), "--store", store.string()};
   return control::run_local(spec, timeout, "localhost");
-}
-
-std::string describe(const control::CommandResult& result) {
-  return fmt::format("{}\nstdout:\n{}\nstderr:\n{}", result.status.describe(), result.out, result.err);
 }
 
 std::vector<int> processes_mentioning(const std::string& text) {
@@ -69,7 +46,7 @@ std::vector<int> processes_mentioning(const std::string& text) {
 }  // namespace
 
 TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("suite");
   const auto result = run_suite(fs::path(CHAOSBENCH_SOURCE_DIR) / "suites" / "smoke.toml", directory.path, 170s);
   ASSERT_EQ(result.status.exit_code, 0) << describe(result);
   const fs::path suite_directory = fs::canonical(directory.path / "smoke" / "latest");
@@ -102,7 +79,7 @@ TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {
 }
 
 TEST(SuiteSmoke, MissedExpectationFailsTheSuiteAndATimeoutIsAHarnessFailure) {
-  TemporaryDirectory directory;
+  TemporaryDirectory directory("suite");
   const fs::path file = directory.path / "expect.toml";
   std::ofstream(file) << R"(
 name = "expectations"

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/process.h"
+#include "harness_process_support.h"
 
 namespace control = chaosbench::harness::control;
 namespace fs = std::filesystem;
@@ -23,31 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
-
-struct TemporaryDirectory {
-  TemporaryDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "cb-workload-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored_because_best_effort;
-    fs::remove_all(path, ignored_because_best_effort);
-  }
-  fs::path path;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream input(path);
-  std::stringstream buffer;
-  buffer << input.rdbuf();
-  return buffer.str();
-}
-
-std::string describe(const control::CommandResult& result) {
-  return fmt::format("{}\nstdout:\n{}\nstderr:\n{}", result.status.describe(), result.out, result.err);
-}
+using namespace harness_process_support;
 
 struct RunOutcome {
   control::CommandResult result;
@@ -75,7 +52,7 @@ RunOutcome run_workload(const TemporaryDirectory& temporary, const std::string& 
 
 // Returns the history's text.
 std::string expect_valid_under_default_checker(const std::string& workload, const std::string& checker) {
-  TemporaryDirectory temporary;
+  TemporaryDirectory temporary("workload");
   RunOutcome run = run_workload(temporary, workload);
   if (run.result.status.exit_code != 0 || !run.results.is_object()) {
     ADD_FAILURE() << workload << ": " << describe(run.result);
@@ -93,7 +70,7 @@ std::string expect_valid_under_default_checker(const std::string& workload, cons
 }
 
 TEST(WorkloadRun, BadCheckerOrModelExitsThreeWithOneLine) {
-  TemporaryDirectory temporary;
+  TemporaryDirectory temporary("workload");
   for (const auto& [flag, value, reason] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"--checker", "knossos", "unknown checker 'knossos'"},
            {"--consistency-model", "acid", "unknown model 'acid'"}}) {
@@ -133,7 +110,7 @@ TEST(WorkloadRun, RwRegisterIsStrictSerializable) {
 }
 
 TEST(WorkloadRun, StaleFollowerReadsAreFoundByElle) {
-  TemporaryDirectory temporary;
+  TemporaryDirectory temporary("workload");
   RunOutcome run = run_workload(temporary, "list-append", {"--target-arg=--bug=stale-follower-read"});
   EXPECT_EQ(run.result.status.exit_code, 1) << describe(run.result);
   EXPECT_NE(run.result.out.find("verdict: invalid"), std::string::npos) << run.result.out;
@@ -146,7 +123,7 @@ TEST(WorkloadRun, StaleFollowerReadsAreFoundByElle) {
 }
 
 TEST(WorkloadRun, SeveralCheckersEachGetAVerdictLineReportAndTestcase) {
-  TemporaryDirectory temporary;
+  TemporaryDirectory temporary("workload");
   RunOutcome run = run_workload(temporary, "kv", {"--checker", "linearizable", "--checker", "sequential"});
   ASSERT_EQ(run.result.status.exit_code, 0) << describe(run.result);
   EXPECT_NE(run.result.out.find("checker linearizable: valid"), std::string::npos) << run.result.out;

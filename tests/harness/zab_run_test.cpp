@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/process.h"
+#include "harness_process_support.h"
 
 namespace control = chaosbench::harness::control;
 namespace fs = std::filesystem;
@@ -24,30 +25,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
-
-struct TemporaryDirectory {
-  TemporaryDirectory() {
-    std::string pattern = (fs::temp_directory_path() / "cb-zab-run-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~TemporaryDirectory() {
-    std::error_code ignored_because_best_effort;
-    fs::remove_all(path, ignored_because_best_effort);
-  }
-  fs::path path;
-};
+using namespace harness_process_support;
 
 control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 120s) {
   control::LocalProcessSpec spec;
   spec.argv.push_back(kHarness);
   spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
   return control::run_local(spec, timeout, "localhost");
-}
-
-std::string describe(const control::CommandResult& result) {
-  return fmt::format("{}\nstdout:\n{}\nstderr:\n{}", result.status.describe(), result.out, result.err);
 }
 
 json read_json(const fs::path& path) {
@@ -75,7 +59,7 @@ fs::path latest_history(const fs::path& store) { return fs::canonical(store / "l
 
 TEST(ZabRun, SyncReadsAreLinearizableUnderPartitions) {
   for (const char* seed : {"1", "2"}) {
-    TemporaryDirectory directory;
+    TemporaryDirectory directory("zab-run");
     const fs::path store = directory.path / "store";
     auto result = run_harness(zab_run(store, seed, "all", {"--target-arg=--read-mode=sync"}));
     EXPECT_EQ(result.status.exit_code, 0) << "seed " << seed << ": " << describe(result);
@@ -97,7 +81,7 @@ TEST(ZabRun, LocalReadsAreSequentiallyConsistentButNotLinearizable) {
   std::string outputs;
   bool found_stale = false;
   for (const char* seed : {"1", "2", "3", "4"}) {
-    TemporaryDirectory directory;
+    TemporaryDirectory directory("zab-run");
     const fs::path store = directory.path / "store";
     auto run = run_harness(zab_run(store, seed, "isolate-one"));
     ASSERT_TRUE(run.status.exit_code == 0 || run.status.exit_code == 1) << "seed " << seed << ": " << describe(run);

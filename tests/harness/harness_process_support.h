@@ -1,0 +1,52 @@
+// Helpers shared by the tests that run the built `harness` binary as a child
+// process: its path, a temporary directory removed at scope exit, reading a
+// whole file, and a one-string description of a finished command.
+#pragma once
+
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "chaosbench/harness/control/host.h"
+
+namespace harness_process_support {
+
+inline const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
+
+// mkdtemp under the system temporary directory, named cb-<prefix>-XXXXXX;
+// world_writable for tests whose unprivileged child writes there too.
+struct TemporaryDirectory {
+  explicit TemporaryDirectory(const std::string& prefix, bool world_writable = false) {
+    std::string pattern = (std::filesystem::temp_directory_path() / ("cb-" + prefix + "-XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + pattern);
+    path = pattern;
+    if (world_writable) ::chmod(path.c_str(), 0777);
+  }
+  ~TemporaryDirectory() {
+    std::error_code ignored_because_best_effort;
+    std::filesystem::remove_all(path, ignored_because_best_effort);
+  }
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  std::filesystem::path path;
+};
+
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream input(path);
+  std::stringstream buffer;
+  buffer << input.rdbuf();
+  return buffer.str();
+}
+
+inline std::string describe(const chaosbench::harness::control::CommandResult& result) {
+  return fmt::format("{}\nstdout:\n{}\nstderr:\n{}", result.status.describe(), result.out, result.err);
+}
+
+}  // namespace harness_process_support
