@@ -6,12 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "chaosbench/targets/adapters/etcd_target.h"
 #include "chaosbench/targets/adapters/refnode_target.h"
 
 namespace chaosbench::targets::adapters {
 
 const std::vector<std::string>& target_names() {
-  static const std::vector<std::string> names = {"raft", "zab", "quorum"};
+  static const std::vector<std::string> names = {"raft", "zab", "quorum", "etcd"};
   return names;
 }
 
@@ -23,6 +24,7 @@ std::string known_targets_text() {
 
 std::unique_ptr<Target> make_target(const std::string& name, const std::vector<std::string>& target_arguments) {
   if (name == "raft" || name == "zab" || name == "quorum") return std::make_unique<RefnodeTarget>(name, target_arguments);
+  if (name == "etcd") return std::make_unique<EtcdTarget>(target_arguments);
   throw std::invalid_argument(fmt::format("--target: unknown target '{}' (known: {})", name, known_targets_text()));
 }
 

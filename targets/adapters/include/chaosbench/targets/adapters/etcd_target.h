@@ -1,0 +1,28 @@
+// etcd (Debian etcd-server 3.4) as a Target: one etcd member per node, and a
+// gateway per node translating the client protocol to etcd's v3 JSON gateway
+// (kv/range, kv/put, kv/txn for cas, maintenance/status for the role). Target
+// argument --read=serializable makes reads serializable (local, may be stale).
+#pragma once
+
+#include "chaosbench/targets/adapters/target.h"
+
+namespace chaosbench::targets::adapters {
+
+class EtcdTarget : public Target {
+ public:
+  // Throws std::invalid_argument for an unknown target argument.
+  explicit EtcdTarget(const std::vector<std::string>& target_arguments);
+  const std::string& name() const override;
+  bool elects_leader() const override { return true; }
+  std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
+  NodeLaunch launch(const NodeContext& node) const override;
+  std::uint16_t client_port() const override { return 2379; }
+  std::unique_ptr<Gateway> open_gateway(const NodeContext& node, const std::string& listen_address) const override;
+
+ private:
+  bool serializable_reads_ = false;
+  std::vector<std::string> etcd_arguments_;  // other target arguments, passed to etcd
+  static constexpr std::uint16_t kPeerPort = 2380;
+};
+
+}  // namespace chaosbench::targets::adapters

@@ -1,0 +1,200 @@
+#include "chaosbench/targets/adapters/etcd_target.h"
+
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "chaosbench/targets/adapters/http_json_client.h"
+
+namespace chaosbench::targets::adapters {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::chrono::milliseconds kRequestTimeout{5000};
+constexpr std::chrono::milliseconds kStatusTimeout{1000};
+const char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(const std::string& text) {
+  std::string encoded;
+  std::size_t index = 0;
+  for (; index + 2 < text.size(); index += 3) {
+    const unsigned bits = (static_cast<unsigned char>(text[index]) << 16) |
+                          (static_cast<unsigned char>(text[index + 1]) << 8) | static_cast<unsigned char>(text[index + 2]);
+    for (int shift : {18, 12, 6, 0}) encoded += kBase64Alphabet[(bits >> shift) & 63];
+  }
+  const std::size_t rest = text.size() - index;
+  if (rest > 0) {
+    unsigned bits = static_cast<unsigned char>(text[index]) << 16;
+    if (rest == 2) bits |= static_cast<unsigned char>(text[index + 1]) << 8;
+    encoded += kBase64Alphabet[(bits >> 18) & 63];
+    encoded += kBase64Alphabet[(bits >> 12) & 63];
+    encoded += rest == 2 ? kBase64Alphabet[(bits >> 6) & 63] : '=';
+    encoded += '=';
+  }
+  return encoded;
+}
+
+std::string base64_decode(const std::string& text) {
+  std::string decoded;
+  unsigned bits = 0;
+  int count = 0;
+  for (char character : text) {
+    if (character == '=') break;
+    const char* found = std::strchr(kBase64Alphabet, character);
+    if (found == nullptr || character == '\0') throw std::runtime_error(fmt::format("etcd: bad base64 '{}'", text));
+    bits = (bits << 6) | static_cast<unsigned>(found - kBase64Alphabet);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      decoded += static_cast<char>((bits >> count) & 0xff);
+    }
+  }
+  return decoded;
+}
+
+// One etcd member's client API, spoken through its JSON gateway.
+class EtcdBackend : public Backend {
+ public:
+  EtcdBackend(std::string node, std::string address, std::uint16_t port, bool serializable_reads)
+      : node_(std::move(node)), address_(std::move(address)), port_(port), serializable_reads_(serializable_reads) {}
+
+  json handle(const json& request) override {
+    const std::string operation = request.at("op").get<std::string>();
+    if (operation == "status") return status();
+    const std::string key = base64_encode(request.value("key", ""));
+    if (operation == "read") {
+      json body = {{"key", key}};
+      if (serializable_reads_) body["serializable"] = true;
+      auto reply = call("/v3/kv/range", body, true);
+      if (!reply.contains("ok")) return reply;
+      const json& kvs = reply["body"].contains("kvs") ? reply["body"]["kvs"] : json::array();
+      json value = nullptr;
+      if (!kvs.empty()) value = json::parse(base64_decode(kvs[0].value("value", "")), nullptr, false);
+      return {{"ok", true}, {"value", value}};
+    }
+    if (operation == "write") {
+      auto reply = call("/v3/kv/put", {{"key", key}, {"value", base64_encode(request.at("value").dump())}}, false);
+      if (!reply.contains("ok")) return reply;
+      return {{"ok", true}};
+    }
+    if (operation == "cas") {
+      json body = {{"compare", json::array({{{"key", key},
+                                             {"target", "VALUE"},
+                                             {"result", "EQUAL"},
+                                             {"value", base64_encode(request.at("from").dump())}}})},
+                   {"success", json::array({{{"request_put",
+                                              {{"key", key}, {"value", base64_encode(request.at("to").dump())}}}}})}};
+      auto reply = call("/v3/kv/txn", body, false);
+      if (!reply.contains("ok")) return reply;
+      if (!reply["body"].value("succeeded", false)) return {{"error", "precondition_failed"}, {"definite", true}};
+      return {{"ok", true}};
+    }
+    return {{"error", fmt::format("etcd adapter: unsupported op '{}'", operation)}, {"definite", true}};
+  }
+
+ private:
+  // {"ok":true,"body":...} or a client-protocol error reply. Reads have no
+  // effect, so every read error is definite; a write is definite only when it
+  // was never sent.
+  json call(const std::string& path, const json& body, bool read_only) {
+    const HttpJsonReply reply = post_json(address_, port_, path, body, kRequestTimeout);
+    if (reply.outcome == HttpJsonReply::Outcome::answered && reply.status == 200) {
+      return {{"ok", true}, {"body", reply.body}};
+    }
+    std::string problem = reply.problem;
+    if (reply.outcome == HttpJsonReply::Outcome::answered) {
+      problem = fmt::format("HTTP {}: {}", reply.status,
+                            reply.body.is_object() ? reply.body.value("error", reply.body.dump()) : "no JSON body");
+    }
+    const bool definite = read_only || reply.outcome == HttpJsonReply::Outcome::not_sent;
+    return {{"error", fmt::format("etcd {} {}: {}", node_, path, problem)}, {"definite", definite}};
+  }
+
+  json status() {
+    const HttpJsonReply reply = post_json(address_, port_, "/v3/maintenance/status", json::object(), kStatusTimeout);
+    if (reply.outcome != HttpJsonReply::Outcome::answered || reply.status != 200 || !reply.body.is_object()) {
+      return {{"error", fmt::format("etcd {} status: {}", node_, reply.problem.empty() ? "bad reply" : reply.problem)},
+              {"definite", true}};
+    }
+    const json& body = reply.body;
+    const std::string member = body.contains("header") ? body["header"].value("member_id", "") : "";
+    const std::string leader = body.value("leader", "");
+    const auto number = [&](const char* field) -> std::int64_t {
+      const std::string text = body.value(field, std::string("0"));
+      return text.empty() ? 0 : std::stoll(text);
+    };
+    return {{"ok", true},
+            {"value",
+             {{"node", node_},
+              {"role", !member.empty() && member == leader ? "leader" : "follower"},
+              {"term", number("raftTerm")},
+              {"leader", leader},
+              {"commit", number("raftIndex")}}}};
+  }
+
+  std::string node_;
+  std::string address_;
+  std::uint16_t port_;
+  bool serializable_reads_;
+};
+
+}  // namespace
+
+EtcdTarget::EtcdTarget(const std::vector<std::string>& target_arguments) {
+  for (const std::string& argument : target_arguments) {
+    if (argument == "--read=serializable") {
+      serializable_reads_ = true;
+    } else if (argument == "--read=linearizable") {
+      serializable_reads_ = false;
+    } else if (argument.rfind("--read", 0) == 0) {
+      throw std::invalid_argument(
+          fmt::format("--target-arg: etcd: '{}' (use --read=serializable or --read=linearizable)", argument));
+    } else {
+      etcd_arguments_.push_back(argument);
+    }
+  }
+}
+
+const std::string& EtcdTarget::name() const {
+  static const std::string name = "etcd";
+  return name;
+}
+
+std::vector<RequiredProgram> EtcdTarget::required_programs(const std::filesystem::path&) const {
+  return {{"/usr/bin/etcd", "etcd-server"}};
+}
+
+NodeLaunch EtcdTarget::launch(const NodeContext& node) const {
+  std::string initial_cluster;
+  for (const auto& peer : node.nodes) {
+    initial_cluster += fmt::format("{}{}=http://{}:{}", initial_cluster.empty() ? "" : ",", peer.name, peer.address,
+                                   kPeerPort);
+  }
+  const std::string& address = node.self().address;
+  NodeLaunch launch;
+  launch.argv = {"/usr/bin/etcd",
+                 "--name", node.self().name,
+                 "--data-dir", node.data_directory().string(),
+                 "--listen-peer-urls", fmt::format("http://{}:{}", address, kPeerPort),
+                 "--initial-advertise-peer-urls", fmt::format("http://{}:{}", address, kPeerPort),
+                 "--listen-client-urls", fmt::format("http://{}:{}", address, client_port()),
+                 "--advertise-client-urls", fmt::format("http://{}:{}", address, client_port()),
+                 "--initial-cluster", initial_cluster,
+                 "--initial-cluster-state", "new",
+                 "--initial-cluster-token", "chaosbench",
+                 "--heartbeat-interval", "100",
+                 "--election-timeout", "1000"};
+  for (const auto& argument : etcd_arguments_) launch.argv.push_back(argument);
+  return launch;
+}
+
+std::unique_ptr<Gateway> EtcdTarget::open_gateway(const NodeContext& node, const std::string& listen_address) const {
+  return std::make_unique<Gateway>(
+      node.self().name, listen_address,
+      std::make_unique<EtcdBackend>(node.self().name, node.self().address, client_port(), serializable_reads_));
+}
+
+}  // namespace chaosbench::targets::adapters
