@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libssh-dev openssh-server
+  etcd-server etcd-client
   iproute2 iptables libfaketime util-linux procps
   python3
   chromium

@@ -55,7 +55,7 @@ TEST(HarnessRun, BadInputExitsThreeWithOneLineBeforeAnythingStarts) {
   TemporaryDirectory directory("run", true);
   const std::string store = (directory.path / "store").string();
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"--target", "etcd"}, "unknown target 'etcd'"},
+      {{"--target", "nosuchdb"}, "unknown target 'nosuchdb'"},
       {{"--workload", "ledger"}, "unknown workload 'ledger'"},
       {{"--nemesis", "partition,meteor"}, "unknown nemesis 'meteor'"},
       {{"--nodes", "0"}, "--nodes: 0 is out of range"},
