@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssh-dev openssh-server
   etcd-server etcd-client
+  zookeeper libzookeeper-mt-dev
   iproute2 iptables libfaketime util-linux procps
   python3
   chromium

@@ -1,0 +1,29 @@
+// ZooKeeper (Debian zookeeper 3.8) as a Target: one QuorumPeerMain per node,
+// run in the foreground under java, and a gateway per node translating the
+// client protocol to the ZooKeeper C client (libzookeeper_mt): key k is the
+// znode /chaosbench/k holding the value's JSON text; cas, append and add set
+// with the version read. Target argument --sync-reads: sync() before each read.
+#pragma once
+
+#include "chaosbench/targets/adapters/target.h"
+
+namespace chaosbench::targets::adapters {
+
+class ZookeeperTarget : public Target {
+ public:
+  // Throws std::invalid_argument for an unknown target argument.
+  explicit ZookeeperTarget(const std::vector<std::string>& target_arguments);
+  const std::string& name() const override;
+  bool elects_leader() const override { return true; }
+  std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
+  NodeLaunch launch(const NodeContext& node) const override;
+  std::uint16_t client_port() const override { return 2181; }
+  std::unique_ptr<Gateway> open_gateway(const NodeContext& node, const std::string& listen_address) const override;
+
+ private:
+  bool sync_reads_ = false;
+  static constexpr std::uint16_t kQuorumPort = 2888;
+  static constexpr std::uint16_t kElectionPort = 3888;
+};
+
+}  // namespace chaosbench::targets::adapters

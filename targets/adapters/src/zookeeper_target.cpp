@@ -1,0 +1,420 @@
+#include "chaosbench/targets/adapters/zookeeper_target.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+
+#include <boost/asio.hpp>
+#include <fmt/format.h>
+#include <zookeeper/zookeeper.h>
+
+namespace chaosbench::targets::adapters {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::chrono::milliseconds kRequestTimeout{5000};
+constexpr std::chrono::milliseconds kStatusTimeout{250};
+// Elections and failure detection in about a second: a follower gives up on a
+// silent leader after syncLimit ticks, a leader on a silent quorum likewise.
+constexpr int kTickMilliseconds = 100;
+constexpr int kInitLimitTicks = 20;
+constexpr int kSyncLimitTicks = 10;
+// The server caps sessions at 20 ticks.
+constexpr int kSessionTimeoutMilliseconds = 20 * kTickMilliseconds;
+constexpr int kUpdateAttempts = 50;  // append/add retries after losing a version race
+const char* const kJava = "/usr/bin/java";
+const char* const kServerJar = "/usr/share/java/zookeeper.jar";
+const char* const kLoggerJar = "/usr/share/java/slf4j-simple.jar";  // ZooKeeper's log lines to stderr
+const char* const kRoot = "/chaosbench";
+
+// The C client's own log (connection attempts, ...) would flood the
+// controller's stderr during partitions; replies carry zerror() instead.
+void discard_client_log(const char*) {}
+void ignore_session_events(zhandle_t*, int, int, const char*, void*) {}
+
+// One asynchronous C-client call, shared by the waiting worker and the
+// completion (which may arrive after the worker gave up waiting).
+struct Call {
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false;
+  int code = ZSYSTEMERROR;
+  std::optional<std::string> data;  // zoo_aget's bytes
+  Stat stat{};
+
+  static std::shared_ptr<Call> take(const void* completion_data) {
+    std::unique_ptr<std::shared_ptr<Call>> owner(static_cast<std::shared_ptr<Call>*>(const_cast<void*>(completion_data)));
+    return std::move(*owner);
+  }
+  void finish(int result) {
+    std::lock_guard lock(mutex);
+    code = result;
+    done = true;
+    finished.notify_all();
+  }
+};
+
+void data_completion(int code, const char* value, int length, const Stat* stat, const void* completion_data) {
+  auto call = Call::take(completion_data);
+  {
+    std::lock_guard lock(call->mutex);
+    if (code == ZOK) {
+      call->data = value != nullptr && length > 0 ? std::string(value, static_cast<std::size_t>(length)) : std::string();
+      if (stat != nullptr) call->stat = *stat;
+    }
+  }
+  call->finish(code);
+}
+
+void stat_completion(int code, const Stat*, const void* completion_data) { Call::take(completion_data)->finish(code); }
+void string_completion(int code, const char*, const void* completion_data) { Call::take(completion_data)->finish(code); }
+
+struct Outcome {
+  int code = ZSYSTEMERROR;
+  std::optional<std::string> data;
+  Stat stat{};
+};
+
+// Starts a call with start(completion_data) and waits for its completion
+// until kRequestTimeout (then ZOPERATIONTIMEOUT: the call may still happen).
+Outcome await_call(const std::function<int(const void*)>& start) {
+  auto call = std::make_shared<Call>();
+  auto* completion_data = new std::shared_ptr<Call>(call);
+  const int submitted = start(completion_data);
+  if (submitted != ZOK) {  // not queued: the completion never runs
+    delete completion_data;
+    return {submitted, std::nullopt, {}};
+  }
+  std::unique_lock lock(call->mutex);
+  if (!call->finished.wait_for(lock, kRequestTimeout, [&] { return call->done; })) {
+    return {ZOPERATIONTIMEOUT, std::nullopt, {}};
+  }
+  return {call->code, call->data, call->stat};
+}
+
+// Codes after which a request may have reached the leader and may still
+// commit; every other code is a definite answer (or the request never left).
+bool outcome_unknown(int code) {
+  return code == ZCONNECTIONLOSS || code == ZOPERATIONTIMEOUT || code == ZSESSIONEXPIRED || code == ZCLOSING ||
+         code == ZSYSTEMERROR || code == ZRUNTIMEINCONSISTENCY || code == ZDATAINCONSISTENCY;
+}
+
+json precondition_failed(const std::string& message) {
+  return {{"error", "precondition_failed"}, {"message", message}, {"definite", true}};
+}
+
+// Sends a four-letter word ("srvr") and returns the whole answer, or nothing
+// if the server did not answer within the timeout.
+std::optional<std::string> four_letter_word(const std::string& address, std::uint16_t port, const std::string& word,
+                                            std::chrono::milliseconds timeout) {
+  namespace asio = boost::asio;
+  asio::io_context context;
+  asio::ip::tcp::socket socket(context);
+  boost::system::error_code parse_error;
+  const auto ip = asio::ip::make_address(address, parse_error);
+  if (parse_error) return std::nullopt;
+  std::string answer;
+  bool complete = false;
+  socket.async_connect({ip, port}, [&](boost::system::error_code error) {
+    if (error) return;
+    asio::async_write(socket, asio::buffer(word), [&](boost::system::error_code write_error, std::size_t) {
+      if (write_error) return;
+      asio::async_read(socket, asio::dynamic_buffer(answer),
+                       [&](boost::system::error_code read_error, std::size_t) { complete = read_error == asio::error::eof; });
+    });
+  });
+  context.run_for(timeout);
+  if (!complete) return std::nullopt;
+  return answer;
+}
+
+// The text after "<field>: " on its own line of a srvr answer.
+std::string srvr_field(const std::string& answer, const std::string& field) {
+  const std::string label = field + ": ";
+  std::size_t at = answer.find(label);
+  if (at == std::string::npos || (at > 0 && answer[at - 1] != '\n')) return "";
+  at += label.size();
+  return answer.substr(at, answer.find('\n', at) - at);
+}
+
+// One ZooKeeper server's client API through one C-client session (all the
+// node's client processes share it; ZooKeeper orders a session's requests).
+class ZookeeperBackend : public Backend {
+ public:
+  ZookeeperBackend(std::string node, std::string address, std::uint16_t port, bool sync_reads)
+      : node_(std::move(node)), address_(std::move(address)), port_(port), sync_reads_(sync_reads) {}
+
+  json handle(const json& request) override {
+    const std::string operation = request.at("op").get<std::string>();
+    if (operation == "status") return status();
+    const auto key = request.find("key");
+    if (key == request.end() || !key->is_string() || key->get<std::string>().empty() ||
+        key->get<std::string>().find('/') != std::string::npos) {
+      return {{"error", fmt::format("zookeeper adapter: {} needs a non-empty key without '/'", operation)},
+              {"definite", true}};
+    }
+    const std::string path = fmt::format("{}/{}", kRoot, key->get<std::string>());
+    auto session = current_session();
+    if (!session) {
+      return {{"error", fmt::format("zookeeper {}: cannot create a client handle for {}:{}", node_, address_, port_)},
+              {"definite", true}};
+    }
+    if (operation == "read") return read(*session, path);
+    if (operation == "write") return write(*session, path, request.at("value"));
+    if (operation == "cas") {
+      const json from = request.at("from");
+      const json to = request.at("to");
+      return update(*session, path, false, [&](const std::optional<json>& current) -> std::optional<json> {
+        if (!current || *current != from) return std::nullopt;
+        return to;
+      });
+    }
+    if (operation == "append" || operation == "add") {
+      const json value = request.at("value");
+      if (operation == "add" && !value.is_number_integer()) return precondition_failed("add needs an integer value");
+      return update(*session, path, true, [&](const std::optional<json>& current) -> std::optional<json> {
+        if (operation == "append") {
+          if (!current) return json::array({value});
+          if (!current->is_array()) return std::nullopt;
+          json list = *current;
+          list.push_back(value);
+          return list;
+        }
+        if (!current) return value;
+        if (!current->is_number_integer()) return std::nullopt;
+        return current->get<std::int64_t>() + value.get<std::int64_t>();
+      });
+    }
+    return {{"error", fmt::format("zookeeper adapter: unsupported op '{}'", operation)}, {"definite", true}};
+  }
+
+ private:
+  struct Session {
+    zhandle_t* handle = nullptr;
+    ~Session() {
+      if (handle != nullptr) zookeeper_close(handle);
+    }
+  };
+
+  // The live session, or a new one when there is none or it expired (the
+  // server forgot it, e.g. while the node was killed or cut off).
+  std::shared_ptr<Session> current_session() {
+    std::lock_guard lock(session_mutex_);
+    if (session_) {
+      const int state = zoo_state(session_->handle);
+      if (state != ZOO_EXPIRED_SESSION_STATE && state != ZOO_AUTH_FAILED_STATE) return session_;
+    }
+    auto fresh = std::make_shared<Session>();
+    const std::string host = fmt::format("{}:{}", address_, port_);
+    fresh->handle =
+        zookeeper_init2(host.c_str(), ignore_session_events, kSessionTimeoutMilliseconds, nullptr, nullptr, 0,
+                        discard_client_log);
+    if (fresh->handle == nullptr) return nullptr;
+    session_ = fresh;
+    return session_;
+  }
+
+  json failure(const std::string& what, int code, bool changes_state) const {
+    return {{"error", fmt::format("zookeeper {} {}: {}", node_, what, zerror(code))},
+            {"definite", !changes_state || !outcome_unknown(code)}};
+  }
+
+  Outcome get(Session& session, const std::string& path) {
+    return await_call([&](const void* data) { return zoo_aget(session.handle, path.c_str(), 0, data_completion, data); });
+  }
+  Outcome set(Session& session, const std::string& path, const std::string& text, int version) {
+    return await_call([&](const void* data) {
+      return zoo_aset(session.handle, path.c_str(), text.data(), static_cast<int>(text.size()), version,
+                      stat_completion, data);
+    });
+  }
+  Outcome create(Session& session, const std::string& path, const std::string& text) {
+    return await_call([&](const void* data) {
+      return zoo_acreate(session.handle, path.c_str(), text.data(), static_cast<int>(text.size()),
+                         &ZOO_OPEN_ACL_UNSAFE, 0, string_completion, data);
+    });
+  }
+
+  // Creates /chaosbench once per backend; false (and the reply) if that failed.
+  std::optional<json> ensure_root(Session& session) {
+    if (root_exists_) return std::nullopt;
+    const Outcome created = create(session, kRoot, "");
+    if (created.code != ZOK && created.code != ZNODEEXISTS) return failure("create " + std::string(kRoot), created.code, false);
+    root_exists_ = true;
+    return std::nullopt;
+  }
+
+  json read(Session& session, const std::string& path) {
+    if (sync_reads_) {
+      const Outcome synced = await_call([&](const void* data) {
+        return zoo_async(session.handle, "/", string_completion, data);
+      });
+      if (synced.code != ZOK) return failure("sync", synced.code, false);
+    }
+    const Outcome got = get(session, path);
+    if (got.code == ZNONODE) return {{"ok", true}, {"value", nullptr}};
+    if (got.code != ZOK) return failure("get " + path, got.code, false);
+    json value = json::parse(got.data.value_or(""), nullptr, false);
+    if (value.is_discarded()) return {{"error", fmt::format("zookeeper {}: {} holds no JSON", node_, path)}, {"definite", true}};
+    return {{"ok", true}, {"value", value}};
+  }
+
+  // set; on a missing node create it (and /chaosbench); a create that loses
+  // the race to another creator falls back to set.
+  json write(Session& session, const std::string& path, const json& value) {
+    const std::string text = value.dump();
+    Outcome written = set(session, path, text, -1);
+    if (written.code == ZNONODE) {
+      if (auto problem = ensure_root(session)) return *problem;
+      written = create(session, path, text);
+      if (written.code == ZNODEEXISTS) written = set(session, path, text, -1);
+    }
+    if (written.code != ZOK) return failure("write " + path, written.code, true);
+    return {{"ok", true}};
+  }
+
+  // Read-modify-write under the znode's version. compute() gets the current
+  // value (nothing: absent) and returns the new one, or nothing when the
+  // precondition fails. A lost version race fails the op (cas) or retries it.
+  json update(Session& session, const std::string& path, bool retry_races,
+              const std::function<std::optional<json>(const std::optional<json>&)>& compute) {
+    for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
+      const Outcome got = get(session, path);
+      if (got.code != ZOK && got.code != ZNONODE) return failure("get " + path, got.code, false);
+      std::optional<json> current;
+      if (got.code == ZOK) {
+        current = json::parse(got.data.value_or(""), nullptr, false);
+        if (current->is_discarded()) {
+          return {{"error", fmt::format("zookeeper {}: {} holds no JSON", node_, path)}, {"definite", true}};
+        }
+      }
+      const std::optional<json> next = compute(current);
+      if (!next) return precondition_failed(current ? "current value differs from expected" : "key does not exist");
+      Outcome written;
+      if (current) {
+        written = set(session, path, next->dump(), got.stat.version);
+      } else {
+        if (auto problem = ensure_root(session)) return *problem;
+        written = create(session, path, next->dump());
+      }
+      if (written.code == ZOK) return {{"ok", true}};
+      if (written.code != ZBADVERSION && written.code != ZNODEEXISTS && written.code != ZNONODE) {
+        return failure("update " + path, written.code, true);
+      }
+      if (!retry_races) return precondition_failed(fmt::format("{}: {}", path, zerror(written.code)));
+    }
+    return {{"error", fmt::format("zookeeper {}: {} lost {} version races", node_, path, kUpdateAttempts)},
+            {"definite", true}};
+  }
+
+  // srvr: Mode leader/follower/standalone, or "not currently serving" while
+  // looking; the zxid is (epoch << 32 | counter).
+  json status() {
+    const auto answer = four_letter_word(address_, port_, "srvr", kStatusTimeout);
+    if (!answer) {
+      return {{"error", fmt::format("zookeeper {} status: no srvr answer from {}:{}", node_, address_, port_)},
+              {"definite", true}};
+    }
+    const std::string mode = srvr_field(*answer, "Mode");
+    std::int64_t zxid = 0;
+    try {
+      const std::string text = srvr_field(*answer, "Zxid");
+      if (!text.empty()) zxid = static_cast<std::int64_t>(std::stoull(text, nullptr, 16));
+    } catch (const std::exception&) {
+      zxid = 0;
+    }
+    std::string role = "looking";
+    if (mode == "leader" || mode == "standalone") role = "leader";
+    if (mode == "follower" || mode == "observer") role = "follower";
+    return {{"ok", true},
+            {"value",
+             {{"node", node_},
+              {"role", role},
+              {"term", zxid >> 32},
+              {"leader", role == "leader" ? node_ : ""},
+              {"commit", zxid}}}};
+  }
+
+  std::string node_;
+  std::string address_;
+  std::uint16_t port_;
+  bool sync_reads_;
+  std::mutex session_mutex_;
+  std::shared_ptr<Session> session_;
+  std::atomic<bool> root_exists_{false};
+};
+
+}  // namespace
+
+ZookeeperTarget::ZookeeperTarget(const std::vector<std::string>& target_arguments) {
+  for (const std::string& argument : target_arguments) {
+    if (argument == "--sync-reads") {
+      sync_reads_ = true;
+    } else {
+      throw std::invalid_argument(
+          fmt::format("--target-arg: zookeeper: unknown argument '{}' (known: --sync-reads)", argument));
+    }
+  }
+}
+
+const std::string& ZookeeperTarget::name() const {
+  static const std::string name = "zookeeper";
+  return name;
+}
+
+std::vector<RequiredProgram> ZookeeperTarget::required_programs(const std::filesystem::path&) const {
+  return {{kJava, "default-jre-headless"}, {kServerJar, "zookeeper"}, {kLoggerJar, "libslf4j-java"}};
+}
+
+NodeLaunch ZookeeperTarget::launch(const NodeContext& node) const {
+  const std::filesystem::path config = node.node_directory / "zoo.cfg";
+  std::string servers;
+  for (std::size_t index = 0; index < node.nodes.size(); ++index) {
+    servers += fmt::format("server.{}={}:{}:{}\n", index + 1, node.nodes[index].address, kQuorumPort, kElectionPort);
+  }
+  NodeLaunch launch;
+  launch.files.push_back({config, fmt::format("tickTime={}\n"
+                                              "initLimit={}\n"
+                                              "syncLimit={}\n"
+                                              "dataDir={}\n"
+                                              "clientPort={}\n"
+                                              "clientPortAddress={}\n"
+                                              "maxClientCnxns=0\n"
+                                              "preAllocSize=4096\n"
+                                              "admin.enableServer=false\n"
+                                              "4lw.commands.whitelist=srvr,mntr,ruok\n"
+                                              "{}",
+                                              kTickMilliseconds, kInitLimitTicks, kSyncLimitTicks,
+                                              node.data_directory().string(), client_port(), node.self().address,
+                                              servers)});
+  launch.files.push_back({node.data_directory() / "myid", fmt::format("{}\n", node.index + 1)});
+  launch.argv = {kJava,
+                 "-Xms32m",
+                 "-Xmx128m",
+                 "-XX:+UseSerialGC",
+                 "-Djava.net.preferIPv4Stack=true",
+                 // Election connections to a partitioned peer give up after 1 s, not 5.
+                 "-Dzookeeper.cnxTimeout=1000",
+                 "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                 "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS",
+                 "-cp",
+                 fmt::format("{}:{}", kServerJar, kLoggerJar),
+                 "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                 config.string()};
+  return launch;
+}
+
+std::unique_ptr<Gateway> ZookeeperTarget::open_gateway(const NodeContext& node,
+                                                       const std::string& listen_address) const {
+  return std::make_unique<Gateway>(
+      node.self().name, listen_address,
+      std::make_unique<ZookeeperBackend>(node.self().name, node.self().address, client_port(), sync_reads_));
+}
+
+}  // namespace chaosbench::targets::adapters
