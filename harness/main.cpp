@@ -9,6 +9,7 @@
 #include "chaosbench/harness/bench_command.h"
 #include "chaosbench/harness/check_command.h"
 #include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/harness/control/hosts_file.h"
 #include "chaosbench/harness/control/sandbox_session.h"
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/report_command.h"
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 0;
   CLI::App* run_app = app.add_subcommand(
       "run",
-      "Deploy a cluster in a local sandbox, run a workload under faults, check the history. Exit codes: 0 valid, "
+      "Deploy a cluster in a local sandbox (or on SSH hosts: --hosts), run a workload under faults, check the history. Exit codes: 0 valid, "
       "1 invalid, 2 unknown, 3 the harness failed");
   run_app->add_option("--target", run.target, "What runs on the nodes: raft (refnode --protocol raft) or zab (refnode --protocol zab; reads are local, so plain reads need not be linearizable)")
       ->capture_default_str();
@@ -117,6 +118,14 @@ int main(int argc, char** argv) {
   run_app->add_option("--check-time-limit", run.check_time_limit, "Time limit of each checker's search (then: unknown)")
       ->capture_default_str();
   run_app->add_option("--refnode", run.refnode, "The node executable (default: refnode next to harness)");
+  run_app->add_option("--hosts", run.hosts_file,
+                      "Run on the SSH hosts of this TOML file (one [[host]] per node, docs/ssh.md) instead of the "
+                      "local sandbox; every host is connected to before anything starts");
+  run_app->add_option("--remote-dir", run.remote_directory,
+                      "With --hosts: directory on each host for bin/refnode and <test>/<timestamp>/<node>/{data,log}")
+      ->capture_default_str();
+  run_app->add_flag("--leave-db-running", run.leave_db_running,
+                    "With --hosts: leave the nodes running and their directories on the hosts after the run");
   run_app->add_option("--checker", run.checker_names,
                       "Checker to run on the history, repeatable (default: the workload's: linearizable for register "
                       "and kv, set, counter, bank, elle-list-append, elle-rw-register); also sequential, session, "
@@ -184,6 +193,7 @@ int main(int argc, char** argv) {
 
   if (run_app->parsed()) {
     if (run_app->count("--seed")) run.seed = seed;
+    run.nodes_from_hosts = !run.hosts_file.empty() && run_app->count("--nodes") == 0;
     run.command_line.assign(argv, argv + argc);
     RunPlan plan;
     try {
@@ -194,6 +204,23 @@ int main(int argc, char** argv) {
     } catch (const std::invalid_argument& error) {
       std::cerr << "harness run: " << error.what() << "\n";
       return kExitHarnessFailed;
+    }
+    if (!plan.hosts.empty()) {
+      // SSH hosts: no sandbox (its network namespace has no route out). Every
+      // host must answer before the store directory or any node exists.
+      std::vector<std::shared_ptr<control::SshHost>> hosts;
+      try {
+        hosts = control::connect_all(plan.hosts);
+      } catch (const control::ControlError& error) {
+        std::cerr << "harness run: --hosts " << run.hosts_file << ": " << error.what() << "\n";
+        return kExitHarnessFailed;
+      }
+      try {
+        return run_test(plan, hosts, std::cout, std::cerr);
+      } catch (const std::exception& error) {
+        std::cerr << "harness run: " << error.what() << "\n";
+        return kExitHarnessFailed;
+      }
     }
     try {
       auto session = control::SandboxSession::enter();

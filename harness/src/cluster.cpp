@@ -2,11 +2,13 @@
 
 #include <deque>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/harness/control/process.h"
 #include "chaosbench/harness/node_status.h"
 
 namespace chaosbench::harness {
@@ -18,7 +20,23 @@ bool is_leader_role(const std::string& role) { return role == "leader" || role =
 
 namespace {
 constexpr std::chrono::milliseconds kStatusTimeout{300};
+
+// The first word of `sha256sum FILE`'s output, or "" when it failed.
+std::string first_word(const control::CommandResult& result) {
+  if (!result.succeeded()) return "";
+  return result.out.substr(0, result.out.find_first_of(" \t\n"));
 }
+
+std::string local_sha256(const std::filesystem::path& file) {
+  auto result = control::run_local({{"sha256sum", file.string()}, {}, {}, {}}, std::chrono::seconds(60), "controller");
+  const std::string hash = first_word(result);
+  if (hash.empty()) {
+    throw control::ControlError(
+        fmt::format("controller: cannot hash {}: {}", file.string(), control::one_line(result.err)));
+  }
+  return hash;
+}
+}  // namespace
 
 Cluster::Cluster(std::vector<std::shared_ptr<control::Host>> hosts,
                  std::shared_ptr<const targets::adapters::Target> target, ClusterOptions options)
@@ -31,9 +49,15 @@ Cluster::Cluster(std::vector<std::shared_ptr<control::Host>> hosts,
     targets::adapters::NodeContext context;
     context.index = static_cast<int>(index);
     context.nodes = addresses;
-    context.node_directory = options_.nodes_directory / node->host->name();
-    context.refnode = options_.refnode;
-    std::filesystem::create_directories(context.data_directory());
+    if (remote()) {
+      context.node_directory = options_.remote_nodes_directory / node->host->name();
+      context.refnode = options_.remote_refnode;
+      node->host->run_checked({"mkdir", "-p", context.data_directory().string()});
+    } else {
+      context.node_directory = options_.nodes_directory / node->host->name();
+      context.refnode = options_.refnode;
+      std::filesystem::create_directories(context.data_directory());
+    }
     node->launch = target_->launch(context);
     node->spec.argv = node->launch.argv;
     node->spec.environment = node->launch.environment;
@@ -74,8 +98,95 @@ void Cluster::start_all() {
   }
 }
 
+std::string Cluster::install_refnode() {
+  if (!remote()) return "";
+  const std::string hash = local_sha256(options_.refnode);
+  const std::string path = options_.remote_refnode.string();
+  std::string uploaded, present;
+  // One host after the other: hosts sharing a filesystem then upload once.
+  for (const auto& node : nodes_) {
+    control::Host& host = *node->host;
+    std::string& list = first_word(host.run({"sha256sum", path})) == hash ? present : uploaded;
+    if (&list == &uploaded) {
+      host.copy_to(options_.refnode, options_.remote_refnode);
+      if (first_word(host.run({"sha256sum", path})) != hash) {
+        throw control::ControlError(fmt::format("{}: {} differs from {} after the upload", host.name(), path,
+                                                options_.refnode.string()));
+      }
+    }
+    list += (list.empty() ? "" : ", ") + host.name();
+  }
+  if (uploaded.empty()) return fmt::format("{}: identical copy already on {}", path, present);
+  if (present.empty()) return fmt::format("{}: uploaded to {}", path, uploaded);
+  return fmt::format("{}: uploaded to {}; identical copy already on {}", path, uploaded, present);
+}
+
+std::vector<std::string> Cluster::collect_logs() {
+  std::vector<std::string> failures;
+  if (!remote()) return failures;
+  for (const auto& node : nodes_) {
+    const std::filesystem::path local = options_.nodes_directory / node->host->name() / "log";
+    try {
+      const std::string text = node->host->read_file(node->spec.log_file);
+      std::filesystem::create_directories(local.parent_path());
+      std::ofstream output(local, std::ios::binary);
+      output << text;
+      if (!output) throw control::ControlError(fmt::format("cannot write {}", local.string()));
+    } catch (const std::exception& error) {
+      failures.push_back(fmt::format("{}: log not copied: {}", node->host->name(), error.what()));
+    }
+  }
+  return failures;
+}
+
+std::vector<std::string> Cluster::remove_node_directories() {
+  std::vector<std::string> failures;
+  if (!remote()) return failures;
+  for (const auto& node : nodes_) {
+    const std::string directory = (options_.remote_nodes_directory / node->host->name()).string();
+    try {
+      auto result = node->host->run({"rm", "-rf", directory});
+      if (!result.succeeded()) {
+        failures.push_back(fmt::format("{}: cannot remove {}: {}", node->host->name(), directory,
+                                       control::one_line(result.err)));
+      }
+      // Empty once every node of this host is gone; left alone otherwise.
+      node->host->run({"rmdir", options_.remote_nodes_directory.string()});
+    } catch (const std::exception& error) {
+      failures.push_back(fmt::format("{}: cannot remove {}: {}", node->host->name(), directory, error.what()));
+    }
+  }
+  return failures;
+}
+
+void Cluster::leave_running() {
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    if (!node->daemon) continue;
+    if (!node->daemon->detach()) {
+      throw control::ControlError(
+          fmt::format("{}: cannot leave {} running: this host ends with the controller", node->host->name(),
+                      node->daemon->describe()));
+    }
+    node->daemon.reset();
+  }
+}
+
 std::string Cluster::log_tail(const std::string& name, std::size_t lines) const {
-  std::ifstream input(node(name).spec.log_file);
+  Node& target = node(name);
+  std::istringstream input;
+  if (remote()) {
+    try {
+      input.str(target.host->read_file(target.spec.log_file));
+    } catch (const std::exception& error) {
+      return fmt::format("\n    (cannot read the log: {})", error.what());
+    }
+  } else {
+    std::ifstream file(target.spec.log_file);
+    std::ostringstream text;
+    text << file.rdbuf();
+    input.str(text.str());
+  }
   std::deque<std::string> tail;
   std::string line;
   while (std::getline(input, line)) {

@@ -135,7 +135,10 @@ json options_json(const RunPlan& plan) {
           {"check_time_limit", options.check_time_limit},
           {"checkers", plan.checker_names},
           {"consistency_model", plan.consistency_model ? std::string(checkers::to_string(*plan.consistency_model)) : ""},
-          {"refnode", plan.refnode.string()}};
+          {"refnode", plan.refnode.string()},
+          {"hosts_file", options.hosts_file},
+          {"remote_directory", options.hosts_file.empty() ? "" : options.remote_directory},
+          {"leave_db_running", options.leave_db_running}};
 }
 
 // The workload's setup operations (e.g. the bank's opening balances), each
@@ -278,11 +281,46 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   plan.refnode = options.refnode.empty() ? harness_executable.parent_path() / "refnode" : fs::path(options.refnode);
   targets::adapters::check_required_programs(*target, plan.refnode);  // names the missing binary and its package
   plan.refnode = fs::absolute(plan.refnode);
+  if (!options.hosts_file.empty()) {
+    try {
+      plan.hosts = control::read_hosts_file(options.hosts_file);
+    } catch (const control::ControlError& error) {
+      throw std::invalid_argument(fmt::format("--hosts: {}", error.what()));
+    }
+    if (plan.hosts.empty()) throw std::invalid_argument(fmt::format("--hosts: {} lists no [[host]]", options.hosts_file));
+    if (options.nodes_from_hosts) {
+      plan.options.nodes = static_cast<int>(plan.hosts.size());
+    } else if (static_cast<std::size_t>(options.nodes) != plan.hosts.size()) {
+      throw std::invalid_argument(fmt::format("--nodes: {} does not match the {} host{} of {} (leave --nodes out to use them all)",
+                                              options.nodes, plan.hosts.size(), plan.hosts.size() == 1 ? "" : "s",
+                                              options.hosts_file));
+    }
+    // Over SSH only the reference nodes are deployed: real systems would need
+    // their packages installed and configured on the hosts.
+    for (const auto& program : target->required_programs(plan.refnode)) {
+      if (!program.debian_package.empty() || program.program != plan.refnode) {
+        throw std::invalid_argument(fmt::format(
+            "--hosts: target '{}' is not supported over SSH yet (it runs {}); only refnode targets are", options.target,
+            program.program.string()));
+      }
+    }
+    if (!fs::path(options.remote_directory).is_absolute() || options.remote_directory == "/") {
+      throw std::invalid_argument(
+          fmt::format("--remote-dir: '{}' must be an absolute directory other than /", options.remote_directory));
+    }
+  } else if (options.leave_db_running) {
+    throw std::invalid_argument("--leave-db-running: only with --hosts (the local sandbox ends with the run)");
+  }
   plan.seed = options.seed ? *options.seed : std::random_device{}() % 1'000'000;
   return plan;
 }
 
-int run_test(const RunPlan& plan, const control::SandboxSession& session, std::ostream& out, std::ostream& errors) {
+namespace {
+
+// The body of both run_test()s: exactly one of session (sandbox) and ssh_hosts is set.
+int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
+                const std::vector<std::shared_ptr<control::SshHost>>* ssh_hosts, std::ostream& out,
+                std::ostream& errors) {
   SignalWatcher signals;  // first: every later thread inherits the blocked signals
   const RunOptions& options = plan.options;
   const auto started_at = std::chrono::system_clock::now();
@@ -299,7 +337,8 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
       std::find(plan.faults.begin(), plan.faults.end(), nemesis::FaultKind::clock) != plan.faults.end();
   bool faketime = clock_faults;
   if (clock_faults) {
-    control::find_libfaketime();  // throws (naming the package) when it is missing
+    // SSH hosts: each host's libfaketime is looked for when a node starts there.
+    if (session) control::find_libfaketime();  // throws (naming the package) when it is missing
     const auto target = targets::adapters::make_target(options.target, options.target_arguments);
     const fs::path daemon_program = target->required_programs(plan.refnode).front().program;
     if (!control::honours_ld_preload(daemon_program)) {
@@ -318,14 +357,23 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
                              {"action", event.start ? "start" : "stop"}});
   }
 
-  control::Sandbox sandbox(session, control::SandboxOptions{options.nodes});
+  std::unique_ptr<control::Sandbox> sandbox;
+  std::vector<std::shared_ptr<control::Host>> hosts;
   ClusterOptions cluster_options;
+  if (session) {
+    sandbox = std::make_unique<control::Sandbox>(*session, control::SandboxOptions{options.nodes});
+    hosts = sandbox->hosts();
+    cluster_options.gateway_address = sandbox->controller_address();
+  } else {
+    hosts.assign(ssh_hosts->begin(), ssh_hosts->end());
+    const fs::path remote = options.remote_directory;
+    cluster_options.remote_nodes_directory = remote / plan.test_name / run_directory.filename();
+    cluster_options.remote_refnode = remote / "bin" / "refnode";
+  }
   cluster_options.refnode = plan.refnode;
   cluster_options.nodes_directory = run_directory / "nodes";
   cluster_options.faketime = faketime;
-  cluster_options.gateway_address = sandbox.controller_address();
-  Cluster cluster(sandbox.hosts(), targets::adapters::make_target(options.target, options.target_arguments),
-                  cluster_options);
+  Cluster cluster(hosts, targets::adapters::make_target(options.target, options.target_arguments), cluster_options);
 
   json test = {{"test", plan.test_name},
                {"version", fmt::format("chaosbench {}", CHAOSBENCH_VERSION)},
@@ -333,11 +381,12 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
                {"started_at", iso_time(started_at)},
                {"seed", plan.seed},
                {"options", options_json(plan)},
-               {"controller_address", sandbox.controller_address()},
+               {"controller_address", sandbox ? sandbox->controller_address() : ""},
                {"nodes", cluster.layout()},
                {"nemesis_schedule", schedule_json}};
   write_json_file(run_directory / "test.json", test);
 
+  if (!session) out << fmt::format("harness: refnode {}\n", cluster.install_refnode()) << std::flush;
   cluster.start_all();
   cluster.wait_until_ready(std::chrono::seconds(30));
   out << fmt::format("harness: cluster up ({} node{}, leader {})\n", options.nodes, options.nodes == 1 ? "" : "s",
@@ -412,12 +461,28 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
                           (run_directory / "history.jsonl").string());
     std::_Exit(kExitHarnessFailed);
   });
-  cluster.stop_all();
-  try {
-    sandbox.teardown();
-  } catch (const control::ControlError& error) {
-    errors << "harness: " << error.what() << "\n";
-    harness_failed = true;
+  if (options.leave_db_running) {
+    cluster.leave_running();
+    out << fmt::format("harness: nodes left running (--leave-db-running) under {}\n",
+                       cluster_options.remote_nodes_directory.string());
+  } else {
+    cluster.stop_all();
+  }
+  if (!session) {
+    for (const std::string& failure : cluster.collect_logs()) errors << "harness: warning: " << failure << "\n";
+    if (!options.leave_db_running) {
+      for (const std::string& failure : cluster.remove_node_directories()) {
+        errors << "harness: warning: " << failure << "\n";
+      }
+    }
+  }
+  if (sandbox) {
+    try {
+      sandbox->teardown();
+    } catch (const control::ControlError& error) {
+      errors << "harness: " << error.what() << "\n";
+      harness_failed = true;
+    }
   }
 
   const long peak_rss_before_check = peak_rss_kilobytes();
@@ -520,6 +585,17 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
                      run_directory.string());
   if (harness_failed) return kExitHarnessFailed;
   return exit_code_for(verdict);
+}
+
+}  // namespace
+
+int run_test(const RunPlan& plan, const control::SandboxSession& session, std::ostream& out, std::ostream& errors) {
+  return run_test_on(plan, &session, nullptr, out, errors);
+}
+
+int run_test(const RunPlan& plan, const std::vector<std::shared_ptr<control::SshHost>>& hosts, std::ostream& out,
+             std::ostream& errors) {
+  return run_test_on(plan, nullptr, &hosts, out, errors);
 }
 
 }  // namespace chaosbench::harness

@@ -335,7 +335,7 @@ class SshDaemon : public Daemon {
       : host_(host), pid_(pid), description_(std::move(description)), status_file_(std::move(status_file)) {}
   ~SshDaemon() override {
     try {
-      if (alive()) signal(Signal::kill);
+      if (!detached_ && alive()) signal(Signal::kill);
     } catch (const std::exception& error) {
       std::cerr << "chaosbench: cannot kill " << describe() << ": " << error.what() << "\n";
     }
@@ -362,6 +362,11 @@ class SshDaemon : public Daemon {
   bool alive() override {
     std::lock_guard lock(mutex_);
     return alive_locked();
+  }
+
+  bool detach() override {
+    detached_ = true;
+    return true;
   }
 
   std::optional<ExitStatus> wait_for(std::chrono::milliseconds timeout) override {
@@ -413,6 +418,7 @@ class SshDaemon : public Daemon {
   std::mutex mutex_;
   int last_signal_ = 0;
   std::optional<ExitStatus> exit_status_;
+  std::atomic<bool> detached_{false};
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The deployed cluster: one node of the Target (targets/adapters) per Host, its
-// data dir and log under the run's store (nodes/<n>/{data,log}), optionally under
+// data dir and log under the run's store (nodes/<n>/{data,log}) or, on SSH hosts,
+// under a remote directory (logs copied back at the end), optionally under
 // libfaketime; for real systems, a client-protocol gateway per node in the
 // controller. Implements the nemesis's NemesisTarget (kill/restart/pause/resume,
 // leader). Thread-safe: clients, the nemesis and the run loop may use it together.
@@ -26,6 +27,12 @@ struct ClusterOptions {
   std::filesystem::path nodes_directory;  // <run>/nodes
   bool faketime = false;                  // start nodes under libfaketime (clock faults)
   std::string gateway_address = "127.0.0.1";  // where real-system gateways listen (controller side)
+  // SSH hosts: non-empty puts node n's directory at <remote_nodes_directory>/<n>
+  // on its host (created there), runs refnode from remote_refnode (see
+  // install_refnode), and reads logs through the host; collect_logs() copies
+  // them into nodes_directory. Empty: the nodes share this machine's filesystem.
+  std::filesystem::path remote_nodes_directory;
+  std::filesystem::path remote_refnode;
 };
 
 struct NodeEndpoint {
@@ -41,6 +48,19 @@ class Cluster : public nemesis::NemesisTarget {
   ~Cluster() override;  // kills every node still running
 
   void start_all();
+  // Remote hosts only: puts the refnode executable at remote_refnode on every
+  // host unless an identical copy (same SHA-256) is there. Returns a one-line
+  // summary ("uploaded to n1; identical copy on n2, n3"). Throws ControlError.
+  std::string install_refnode();
+  // Remote hosts only: copies every node's log into nodes_directory/<n>/log.
+  // Returns one line per log that could not be copied (empty: all copied).
+  std::vector<std::string> collect_logs();
+  // Remote hosts only: removes every node's directory (data and log) on its host,
+  // then the run directory if it is empty. Returns one line per failure.
+  std::vector<std::string> remove_node_directories();
+  // Leaves the nodes running after this Cluster is gone (--leave-db-running).
+  // Throws ControlError if a host cannot leave processes behind (the sandbox).
+  void leave_running();
   // Until every node answers `status` and, when the target elects one, one is
   // leader. Throws ControlError naming the nodes that did not come up, with the
   // tail of their logs.
@@ -78,6 +98,7 @@ class Cluster : public nemesis::NemesisTarget {
   };
   Node& node(const std::string& name) const;
   void start_locked(Node& node);
+  bool remote() const { return !options_.remote_nodes_directory.empty(); }
 
   std::shared_ptr<const targets::adapters::Target> target_;
   ClusterOptions options_;

@@ -1,4 +1,4 @@
-// `harness run`: deploys a cluster in the local sandbox, drives a workload
+// `harness run`: deploys a cluster in the local sandbox (or on SSH hosts, --hosts), drives a workload
 // while the nemesis injects faults, heals, runs final reads, checks the
 // history and prints a summary; everything lands in the store (run_store.h).
 // validate_run_options() runs before anything starts (bad input: one-line
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "chaosbench/checkers/elle.h"
+#include "chaosbench/harness/control/hosts_file.h"
 #include "chaosbench/harness/control/sandbox_session.h"
 #include "chaosbench/nemesis/fault.h"
 #include "chaosbench/nemesis/partition.h"
@@ -48,6 +49,10 @@ struct RunOptions {
   std::vector<std::string> checker_names;  // empty: the workload's default checkers
   std::string consistency_model;      // elle-* checkers; "": the workload's (strict-serializable)
   std::string refnode;  // default: refnode next to the harness executable
+  std::string hosts_file;       // --hosts: run on these SSH hosts instead of the sandbox (docs/ssh.md)
+  bool nodes_from_hosts = false;  // --nodes not given: as many nodes as the hosts file lists
+  std::string remote_directory = "/tmp/chaosbench";  // on SSH hosts: bin/refnode, <test>/<timestamp>/<n>/
+  bool leave_db_running = false;  // SSH hosts: leave the nodes running and their directories in place
   std::vector<std::string> command_line;
 };
 
@@ -65,6 +70,7 @@ struct RunPlan {
       check_time_limit{0};
   std::filesystem::path refnode;
   std::string test_name;
+  std::vector<control::SshHostOptions> hosts;  // from --hosts; empty: the sandbox
 };
 
 const std::vector<std::string>& known_targets();  // "raft"
@@ -77,5 +83,11 @@ RunPlan plan_run(const RunOptions& options, const std::filesystem::path& harness
 // it blocks SIGINT/SIGTERM/SIGHUP and handles them (heal, stop, check what
 // was recorded).
 int run_test(const RunPlan& plan, const control::SandboxSession& session, std::ostream& out, std::ostream& errors);
+
+// Runs the test on plan.hosts, already connected (control::connect_all), without
+// a sandbox: node directories under options.remote_directory on each host, refnode
+// uploaded there, logs copied back into the store. Same exit codes.
+int run_test(const RunPlan& plan, const std::vector<std::shared_ptr<control::SshHost>>& hosts, std::ostream& out,
+             std::ostream& errors);
 
 }  // namespace chaosbench::harness

@@ -81,6 +81,9 @@ class Daemon {
   virtual bool alive() = 0;  // a stopped (SIGSTOP) daemon is alive
   // Waits up to timeout for the daemon to exit; nullopt if it is still running.
   virtual std::optional<ExitStatus> wait_for(std::chrono::milliseconds timeout) = 0;
+  // Gives up ownership: destroying the handle then leaves the daemon running.
+  // False (nothing changes) where a daemon cannot outlive the controller (sandbox).
+  virtual bool detach() { return false; }
 };
 
 class Host {
