@@ -11,6 +11,7 @@ packages=(
   libssh-dev openssh-server
   etcd-server etcd-client
   zookeeper libzookeeper-mt-dev
+  redis-server redis-sentinel libhiredis-dev
   iproute2 iptables libfaketime util-linux procps
   python3
   chromium

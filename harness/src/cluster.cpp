@@ -63,6 +63,13 @@ Cluster::Cluster(std::vector<std::shared_ptr<control::Host>> hosts,
     node->spec.environment = node->launch.environment;
     node->spec.log_file = context.node_directory / "log";
     if (options_.faketime) node->spec.faketime_file = context.node_directory / "clock-offset";
+    for (const auto& companion : node->launch.companions) {
+      control::DaemonSpec spec = node->spec;
+      spec.argv = companion.argv;
+      spec.environment = companion.environment;
+      spec.log_file = context.node_directory / (companion.name + ".log");
+      node->companion_specs.push_back(std::move(spec));
+    }
     node->gateway = target_->open_gateway(context, options_.gateway_address);
     node->endpoint = node->gateway
                          ? NodeEndpoint{node->host->name(), node->gateway->address(), node->gateway->port()}
@@ -75,6 +82,7 @@ Cluster::~Cluster() {
   for (auto& node : nodes_) {
     std::lock_guard lock(node->mutex);
     node->daemon.reset();  // SIGKILL and reap
+    node->companions.clear();
   }
 }
 
@@ -86,8 +94,11 @@ Cluster::Node& Cluster::node(const std::string& name) const {
 }
 
 void Cluster::start_locked(Node& node) {
-  for (const auto& file : node.launch.files) node.host->write_file(file.path, file.contents);
+  for (const auto& file : node.launch.files) {
+    if (!file.written_once || !node.started_once) node.host->write_file(file.path, file.contents);
+  }
   node.daemon = node.host->start_daemon(node.spec);
+  node.started_once = true;
   node.paused = false;
 }
 
@@ -95,6 +106,11 @@ void Cluster::start_all() {
   for (auto& node : nodes_) {
     std::lock_guard lock(node->mutex);
     start_locked(*node);
+    if (!node->companions.empty()) continue;  // companions start once and run for the whole run
+    for (std::size_t index = 0; index < node->companion_specs.size(); ++index) {
+      for (const auto& file : node->launch.companions[index].files) node->host->write_file(file.path, file.contents);
+      node->companions.push_back(node->host->start_daemon(node->companion_specs[index]));
+    }
   }
 }
 
@@ -213,6 +229,14 @@ void Cluster::wait_until_ready(std::chrono::milliseconds timeout) {
                                                   status ? status->describe() : "unknown status",
                                                   log_tail(node->host->name())));
         }
+        for (std::size_t index = 0; index < node->companions.size(); ++index) {
+          if (node->companions[index]->alive()) continue;
+          auto status = node->companions[index]->wait_for(std::chrono::milliseconds(0));
+          throw control::ControlError(fmt::format("{}: {} exited during startup ({}); its log is {}",
+                                                  node->host->name(), node->companions[index]->describe(),
+                                                  status ? status->describe() : "unknown status",
+                                                  node->companion_specs[index].log_file.string()));
+        }
       }
       auto status = query_status(node->endpoint.address, node->endpoint.port, kStatusTimeout);
       if (!status) {
@@ -246,12 +270,17 @@ bool Cluster::wait_for_leader(std::chrono::milliseconds timeout) {
 void Cluster::stop_all(std::chrono::milliseconds grace) {
   for (auto& node : nodes_) {
     std::lock_guard lock(node->mutex);
+    for (auto& companion : node->companions) companion->signal(control::Signal::term);
     if (!node->daemon) continue;
     if (node->paused) node->daemon->signal(control::Signal::cont);
     node->daemon->signal(control::Signal::term);
   }
   for (auto& node : nodes_) {
     std::lock_guard lock(node->mutex);
+    for (auto& companion : node->companions) {
+      if (!companion->wait_for(grace)) companion->signal(control::Signal::kill);
+    }
+    node->companions.clear();
     if (!node->daemon) continue;
     if (!node->daemon->wait_for(grace)) node->daemon->signal(control::Signal::kill);
     node->daemon.reset();

@@ -7,13 +7,14 @@
 #include <fmt/format.h>
 
 #include "chaosbench/targets/adapters/etcd_target.h"
+#include "chaosbench/targets/adapters/redis_target.h"
 #include "chaosbench/targets/adapters/refnode_target.h"
 #include "chaosbench/targets/adapters/zookeeper_target.h"
 
 namespace chaosbench::targets::adapters {
 
 const std::vector<std::string>& target_names() {
-  static const std::vector<std::string> names = {"raft", "zab", "quorum", "etcd", "zookeeper"};
+  static const std::vector<std::string> names = {"raft", "zab", "quorum", "etcd", "zookeeper", "redis"};
   return names;
 }
 
@@ -27,6 +28,7 @@ std::unique_ptr<Target> make_target(const std::string& name, const std::vector<s
   if (name == "raft" || name == "zab" || name == "quorum") return std::make_unique<RefnodeTarget>(name, target_arguments);
   if (name == "etcd") return std::make_unique<EtcdTarget>(target_arguments);
   if (name == "zookeeper") return std::make_unique<ZookeeperTarget>(target_arguments);
+  if (name == "redis") return std::make_unique<RedisTarget>(target_arguments);
   throw std::invalid_argument(fmt::format("--target: unknown target '{}' (known: {})", name, known_targets_text()));
 }
 

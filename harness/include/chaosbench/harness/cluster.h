@@ -91,6 +91,9 @@ class Cluster : public nemesis::NemesisTarget {
     targets::adapters::NodeLaunch launch;
     control::DaemonSpec spec;
     std::unique_ptr<control::Daemon> daemon;
+    std::vector<control::DaemonSpec> companion_specs;  // one per launch.companions
+    std::vector<std::unique_ptr<control::Daemon>> companions;
+    bool started_once = false;  // its written_once files are in place
     std::unique_ptr<targets::adapters::Gateway> gateway;
     NodeEndpoint endpoint;
     bool paused = false;

@@ -30,15 +30,31 @@ struct NodeContext {
 };
 
 // A file the controller writes on the node (Host::write_file) before each start.
+// written_once: only before the node's first start, because the daemon rewrites
+// it and must find its own version after a restart (Redis CONFIG REWRITE, Sentinel).
 struct ConfigFile {
   std::filesystem::path path;
   std::string contents;
+  bool written_once = false;
+};
+
+// A second daemon of the node (e.g. Redis Sentinel beside redis-server): started
+// after the main daemon when the cluster starts, with its own PID and its log in
+// nodes/<n>/<name>.log, under the node's libfaketime clock, stopped at teardown.
+// The kill and pause nemeses act on the main daemon only: a companion runs for
+// the whole run. Its files are written once, before it starts.
+struct CompanionLaunch {
+  std::string name;
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> environment;
+  std::vector<ConfigFile> files;
 };
 
 struct NodeLaunch {
   std::vector<std::string> argv;
   std::map<std::string, std::string> environment;
   std::vector<ConfigFile> files;
+  std::vector<CompanionLaunch> companions;
 };
 
 // A program the target runs, and the Debian package that provides it.

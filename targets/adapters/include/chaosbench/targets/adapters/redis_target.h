@@ -1,0 +1,31 @@
+// Redis with Sentinel (Debian redis-server, redis-sentinel) as a Target: n1 starts
+// as primary, the other nodes as its replicas, and a Sentinel beside each server
+// (a companion daemon). A gateway per node asks that node's Sentinel for the
+// primary and sends each operation there through hiredis, as a Sentinel-aware
+// client does. Target argument --min-replicas-to-write=N sets that Redis option.
+#pragma once
+
+#include "chaosbench/targets/adapters/target.h"
+
+namespace chaosbench::targets::adapters {
+
+class RedisTarget : public Target {
+ public:
+  // Throws std::invalid_argument for an unknown target argument.
+  explicit RedisTarget(const std::vector<std::string>& target_arguments);
+  const std::string& name() const override;
+  bool elects_leader() const override { return true; }
+  std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
+  NodeLaunch launch(const NodeContext& node) const override;
+  std::uint16_t client_port() const override { return kRedisPort; }
+  std::unique_ptr<Gateway> open_gateway(const NodeContext& node, const std::string& listen_address) const override;
+
+  static constexpr std::uint16_t kRedisPort = 6379;
+  static constexpr std::uint16_t kSentinelPort = 26379;
+  static constexpr const char* kMasterName = "chaosbench";  // the name Sentinel monitors the primary under
+
+ private:
+  int min_replicas_to_write_ = 0;
+};
+
+}  // namespace chaosbench::targets::adapters

@@ -1,0 +1,417 @@
+#include "chaosbench/targets/adapters/redis_target.h"
+
+#include <sys/time.h>
+
+#include <charconv>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+
+namespace chaosbench::targets::adapters {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::chrono::milliseconds kSentinelTimeout{300};
+constexpr std::chrono::milliseconds kConnectTimeout{300};
+constexpr std::chrono::milliseconds kCommandTimeout{1200};
+constexpr std::chrono::milliseconds kStatusTimeout{200};  // the controller waits 300 ms for a status reply
+
+// Reads answer with the key's type, so one read serves registers (strings) and
+// appended lists alike; an absent key reads as null.
+constexpr const char* kReadScript = R"(local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'string' then return {'string', redis.call('GET', KEYS[1])} end
+if kind == 'list' then return {'list', redis.call('LRANGE', KEYS[1], 0, -1)} end
+return {kind})";
+constexpr const char* kCompareAndSetScript = R"(if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1
+end
+return 0)";
+
+timeval to_timeval(std::chrono::milliseconds duration) {
+  return {static_cast<time_t>(duration.count() / 1000), static_cast<suseconds_t>((duration.count() % 1000) * 1000)};
+}
+
+struct ReplyDeleter {
+  void operator()(redisReply* reply) const {
+    if (reply != nullptr) freeReplyObject(reply);
+  }
+};
+using ReplyPointer = std::unique_ptr<redisReply, ReplyDeleter>;
+
+std::string reply_text(const redisReply* reply) {
+  return reply != nullptr && reply->str != nullptr ? std::string(reply->str, reply->len) : std::string();
+}
+
+// One blocking hiredis connection. After any I/O failure it is unusable.
+class RedisConnection {
+ public:
+  enum class Outcome { replied, not_sent, unknown };
+  struct Result {
+    Outcome outcome = Outcome::not_sent;
+    ReplyPointer reply;
+    std::string problem;
+  };
+
+  RedisConnection(const std::string& address, int port, std::chrono::milliseconds timeout)
+      : endpoint_(fmt::format("{}:{}", address, port)),
+        context_(redisConnectWithTimeout(address.c_str(), port, to_timeval(std::min(timeout, kConnectTimeout)))) {
+    if (context_ == nullptr) {
+      problem_ = "cannot allocate a hiredis context";
+    } else if (context_->err != 0) {
+      problem_ = context_->errstr;
+    } else if (redisSetTimeout(context_, to_timeval(timeout)) != REDIS_OK) {
+      problem_ = "cannot set the socket timeout";
+    }
+  }
+  ~RedisConnection() {
+    if (context_ != nullptr) redisFree(context_);
+  }
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  bool usable() const { return problem_.empty(); }
+  const std::string& problem() const { return problem_; }
+  const std::string& endpoint() const { return endpoint_; }
+
+  // Redis runs a command only once it has read all of it, so a failure while
+  // writing means not run; after the whole command is written, a failure to
+  // read the reply leaves the outcome unknown.
+  Result command(const std::vector<std::string>& arguments) {
+    Result result;
+    if (!usable()) {
+      result.problem = problem_;
+      return result;
+    }
+    std::vector<const char*> pointers;
+    std::vector<std::size_t> lengths;
+    for (const auto& argument : arguments) {
+      pointers.push_back(argument.data());
+      lengths.push_back(argument.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(arguments.size()), pointers.data(), lengths.data()) !=
+        REDIS_OK) {
+      return fail(Outcome::not_sent);
+    }
+    int done = 0;
+    while (done == 0) {
+      if (redisBufferWrite(context_, &done) != REDIS_OK) return fail(Outcome::not_sent);
+    }
+    void* reply = nullptr;
+    if (redisGetReply(context_, &reply) != REDIS_OK || reply == nullptr) return fail(Outcome::unknown);
+    result.outcome = Outcome::replied;
+    result.reply.reset(static_cast<redisReply*>(reply));
+    return result;
+  }
+
+ private:
+  Result fail(Outcome outcome) {
+    problem_ = context_->errstr[0] != '\0' ? context_->errstr : "connection failed";
+    Result result;
+    result.outcome = outcome;
+    result.problem = problem_;
+    return result;
+  }
+
+  std::string endpoint_;
+  redisContext* context_;
+  std::string problem_;
+};
+
+// Connections one worker thread uses for one request; pooled between requests.
+struct Session {
+  std::unique_ptr<RedisConnection> sentinel;  // this node's Sentinel
+  std::unique_ptr<RedisConnection> primary;   // the primary that Sentinel names
+  std::string primary_address;
+  int primary_port = 0;
+  std::unique_ptr<RedisConnection> self;  // this node's redis-server, for status
+};
+
+json error_reply(const std::string& message, bool definite) { return {{"error", message}, {"definite", definite}}; }
+
+json parse_value(const redisReply* reply) {
+  if (reply == nullptr || reply->type == REDIS_REPLY_NIL) return nullptr;
+  const std::string text = reply_text(reply);
+  json value = json::parse(text, nullptr, false);
+  return value.is_discarded() ? json(text) : value;
+}
+
+// "field:value" lines of INFO.
+std::optional<std::string> info_field(const std::string& info, const std::string& field) {
+  const std::string prefix = field + ":";
+  std::size_t position = 0;
+  while (position < info.size()) {
+    const std::size_t end = std::min(info.find('\n', position), info.size());
+    std::string line = info.substr(position, end - position);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
+    position = end + 1;
+  }
+  return std::nullopt;
+}
+
+std::int64_t to_number(const std::string& text) {
+  std::int64_t number = 0;
+  std::from_chars(text.data(), text.data() + text.size(), number);
+  return number;
+}
+
+// One node's view through its Sentinel: operations go to the primary that
+// Sentinel names, re-asked before every operation.
+class RedisBackend : public Backend {
+ public:
+  RedisBackend(const NodeContext& node) : node_(node.self().name), address_(node.self().address), nodes_(node.nodes) {}
+
+  json handle(const json& request) override {
+    const std::string operation = request.at("op").get<std::string>();
+    std::unique_ptr<Session> session = acquire();
+    json reply = operation == "status" ? status(*session) : data_operation(*session, operation, request);
+    release(std::move(session));
+    return reply;
+  }
+
+ private:
+  json data_operation(Session& session, const std::string& operation, const json& request) {
+    const std::string key = request.value("key", "");
+    std::vector<std::string> command;
+    if (operation == "read") {
+      command = {"EVAL", kReadScript, "1", key};
+    } else if (operation == "write") {
+      command = {"SET", key, request.at("value").dump()};
+    } else if (operation == "cas") {
+      command = {"EVAL", kCompareAndSetScript, "1", key, request.at("from").dump(), request.at("to").dump()};
+    } else if (operation == "append") {
+      command = {"RPUSH", key, request.at("value").dump()};
+    } else {
+      return error_reply(fmt::format("unsupported: the redis adapter has no op '{}'", operation), true);
+    }
+    const bool read_only = operation == "read";
+
+    if (auto problem = connect_to_primary(session)) return error_reply(*problem, true);
+    RedisConnection::Result result = session.primary->command(command);
+    if (result.outcome != RedisConnection::Outcome::replied) {
+      session.primary.reset();
+      const bool definite = read_only || result.outcome == RedisConnection::Outcome::not_sent;
+      return error_reply(fmt::format("redis {} via {}: {} ({})", session.primary_address, node_, result.problem,
+                                     definite ? "not run" : "sent, outcome unknown"),
+                         definite);
+    }
+    const redisReply* reply = result.reply.get();
+    // An error reply (READONLY, LOADING, NOREPLICAS, ...) means the command did not run.
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return error_reply(fmt::format("redis {}: {}", session.primary_address, reply_text(reply)), true);
+    }
+    if (operation == "read") return read_reply(reply);
+    if (operation == "cas" && (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)) {
+      return error_reply("precondition_failed", true);
+    }
+    return {{"ok", true}};
+  }
+
+  static json read_reply(const redisReply* reply) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+      return error_reply("redis: unexpected reply to the read script", true);
+    }
+    const std::string kind = reply_text(reply->element[0]);
+    if (kind == "string" && reply->elements == 2) return {{"ok", true}, {"value", parse_value(reply->element[1])}};
+    if (kind == "list" && reply->elements == 2 && reply->element[1]->type == REDIS_REPLY_ARRAY) {
+      json values = json::array();
+      for (std::size_t index = 0; index < reply->element[1]->elements; ++index) {
+        values.push_back(parse_value(reply->element[1]->element[index]));
+      }
+      return {{"ok", true}, {"value", values}};
+    }
+    if (kind == "none") return {{"ok", true}, {"value", nullptr}};
+    return error_reply(fmt::format("redis: the key holds a {}, not a string or a list", kind), true);
+  }
+
+  // Asks this node's Sentinel for the primary, (re)connects to it when it
+  // changed. Returns the problem, if any; nothing has been sent to the primary.
+  std::optional<std::string> connect_to_primary(Session& session) {
+    RedisConnection::Result master = sentinel_command(
+        session, {"SENTINEL", "get-master-addr-by-name", RedisTarget::kMasterName}, kSentinelTimeout);
+    if (master.outcome != RedisConnection::Outcome::replied) {
+      return fmt::format("sentinel on {}: {}", node_, master.problem);
+    }
+    const redisReply* reply = master.reply.get();
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+      return fmt::format("sentinel on {} knows no primary ({})", node_,
+                         reply->type == REDIS_REPLY_ERROR ? reply_text(reply) : "no address");
+    }
+    const std::string primary_address = reply_text(reply->element[0]);
+    const int primary_port = static_cast<int>(to_number(reply_text(reply->element[1])));
+    if (session.primary && session.primary->usable() && session.primary_address == primary_address &&
+        session.primary_port == primary_port) {
+      return std::nullopt;
+    }
+    session.primary = std::make_unique<RedisConnection>(primary_address, primary_port, kCommandTimeout);
+    session.primary_address = primary_address;
+    session.primary_port = primary_port;
+    if (!session.primary->usable()) {
+      std::string problem = fmt::format("redis {} (primary per sentinel on {}): {}", session.primary->endpoint(), node_,
+                                        session.primary->problem());
+      session.primary.reset();
+      return problem;
+    }
+    return std::nullopt;
+  }
+
+  RedisConnection::Result sentinel_command(Session& session, const std::vector<std::string>& command,
+                                           std::chrono::milliseconds timeout) {
+    if (!session.sentinel || !session.sentinel->usable()) {
+      session.sentinel = std::make_unique<RedisConnection>(address_, RedisTarget::kSentinelPort, timeout);
+    }
+    RedisConnection::Result result = session.sentinel->command(command);
+    if (result.outcome != RedisConnection::Outcome::replied) session.sentinel.reset();
+    return result;
+  }
+
+  // role from the server's INFO replication and this node's Sentinel; term is
+  // that Sentinel's config epoch and leader its primary. Until that Sentinel
+  // has found every other Sentinel the node does not answer (readiness waits).
+  json status(Session& session) {
+    if (!session.self || !session.self->usable()) {
+      session.self = std::make_unique<RedisConnection>(address_, RedisTarget::kRedisPort, kStatusTimeout);
+    }
+    RedisConnection::Result info = session.self->command({"INFO", "replication"});
+    if (info.outcome != RedisConnection::Outcome::replied || info.reply->type != REDIS_REPLY_STRING) {
+      session.self.reset();
+      return error_reply(fmt::format("redis {} status: {}", node_, info.problem.empty() ? "bad INFO reply" : info.problem),
+                         true);
+    }
+    const std::string text = reply_text(info.reply.get());
+    RedisConnection::Result master =
+        sentinel_command(session, {"SENTINEL", "MASTER", RedisTarget::kMasterName}, kStatusTimeout);
+    if (master.outcome != RedisConnection::Outcome::replied || master.reply->type != REDIS_REPLY_ARRAY) {
+      return error_reply(fmt::format("sentinel on {} status: {}", node_,
+                                     master.problem.empty() ? reply_text(master.reply.get()) : master.problem),
+                         true);
+    }
+    std::map<std::string, std::string> fields;
+    const redisReply* pairs = master.reply.get();
+    for (std::size_t index = 0; index + 1 < pairs->elements; index += 2) {
+      fields[reply_text(pairs->element[index])] = reply_text(pairs->element[index + 1]);
+    }
+    const std::int64_t other_sentinels = to_number(fields["num-other-sentinels"]);
+    if (other_sentinels + 1 < static_cast<std::int64_t>(nodes_.size())) {
+      return error_reply(fmt::format("sentinel on {} knows {} of {} other sentinels", node_, other_sentinels,
+                                     nodes_.size() - 1),
+                         true);
+    }
+    std::string leader = fields["ip"];
+    for (const auto& peer : nodes_) {
+      if (peer.address == fields["ip"]) leader = peer.name;
+    }
+    // A server that still acts as primary after its own Sentinel has switched
+    // to another (an old primary back from a partition, until Sentinel
+    // demotes it) is not the leader: no Sentinel-aware client writes to it.
+    const std::string role = info_field(text, "role").value_or("");
+    std::string shown_role = role == "slave" ? "follower" : role;
+    if (role == "master") shown_role = fields["ip"] == address_ ? "leader" : "stale-primary";
+    return {{"ok", true},
+            {"value",
+             {{"node", node_},
+              {"role", shown_role},
+              {"term", to_number(fields["config-epoch"])},
+              {"leader", leader},
+              {"commit", to_number(info_field(text, "master_repl_offset").value_or("0"))}}}};
+  }
+
+  std::unique_ptr<Session> acquire() {
+    std::lock_guard lock(pool_mutex_);
+    if (idle_.empty()) return std::make_unique<Session>();
+    std::unique_ptr<Session> session = std::move(idle_.back());
+    idle_.pop_back();
+    return session;
+  }
+
+  void release(std::unique_ptr<Session> session) {
+    std::lock_guard lock(pool_mutex_);
+    idle_.push_back(std::move(session));
+  }
+
+  std::string node_;
+  std::string address_;
+  std::vector<NodeAddress> nodes_;
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<Session>> idle_;
+};
+
+}  // namespace
+
+RedisTarget::RedisTarget(const std::vector<std::string>& target_arguments) {
+  for (const std::string& argument : target_arguments) {
+    const std::string prefix = "--min-replicas-to-write=";
+    if (argument.rfind(prefix, 0) == 0) {
+      const std::string number = argument.substr(prefix.size());
+      const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), min_replicas_to_write_);
+      if (error != std::errc() || end != number.data() + number.size() || number.empty() || min_replicas_to_write_ < 0) {
+        throw std::invalid_argument(fmt::format("--target-arg: redis: '{}' needs a number of replicas >= 0", argument));
+      }
+    } else {
+      throw std::invalid_argument(
+          fmt::format("--target-arg: redis: unknown argument '{}' (known: --min-replicas-to-write=N)", argument));
+    }
+  }
+}
+
+const std::string& RedisTarget::name() const {
+  static const std::string name = "redis";
+  return name;
+}
+
+std::vector<RequiredProgram> RedisTarget::required_programs(const std::filesystem::path&) const {
+  return {{"/usr/bin/redis-server", "redis-server"}, {"/usr/bin/redis-sentinel", "redis-sentinel"}};
+}
+
+NodeLaunch RedisTarget::launch(const NodeContext& node) const {
+  const std::string& address = node.self().address;
+  const std::string& first_primary = node.nodes.front().address;
+  const std::filesystem::path redis_config = node.node_directory / "redis.conf";
+  const std::filesystem::path sentinel_config = node.node_directory / "sentinel.conf";
+  const std::string data = node.data_directory().string();
+
+  // Appendonly with fsync every second: Redis writes the command to the AOF
+  // before it replies, so a SIGKILL (the kill nemesis) loses nothing
+  // acknowledged; only a machine crash could lose the last second.
+  std::string redis = fmt::format(
+      "bind {}\nport {}\nprotected-mode no\ndaemonize no\nlogfile \"\"\ndir {}\n"
+      "appendonly yes\nappendfsync everysec\nsave \"\"\n"
+      "repl-diskless-sync-delay 0\n",
+      address, kRedisPort, data);
+  if (min_replicas_to_write_ > 0) {
+    redis += fmt::format("min-replicas-to-write {}\nmin-replicas-max-lag 10\n", min_replicas_to_write_);
+  }
+  if (node.index != 0) redis += fmt::format("replicaof {} {}\n", first_primary, kRedisPort);
+
+  const std::size_t quorum = node.nodes.size() / 2 + 1;
+  const std::string sentinel = fmt::format(
+      "bind {}\nport {}\nprotected-mode no\ndaemonize no\nlogfile \"\"\ndir {}\n"
+      "sentinel monitor {} {} {} {}\n"
+      "sentinel down-after-milliseconds {} 1000\n"
+      "sentinel failover-timeout {} 2000\n"
+      "sentinel parallel-syncs {} 1\n",
+      address, kSentinelPort, data, kMasterName, first_primary, kRedisPort, quorum, kMasterName, kMasterName,
+      kMasterName);
+
+  NodeLaunch launch;
+  launch.argv = {"/usr/bin/redis-server", redis_config.string()};
+  // Both files are rewritten by their daemons (Sentinel's CONFIG REWRITE after
+  // a failover): a restarted server keeps the role Sentinel gave it.
+  launch.files.push_back({redis_config, redis, true});
+  launch.companions.push_back(
+      {"sentinel", {"/usr/bin/redis-sentinel", sentinel_config.string()}, {}, {{sentinel_config, sentinel, true}}});
+  return launch;
+}
+
+std::unique_ptr<Gateway> RedisTarget::open_gateway(const NodeContext& node, const std::string& listen_address) const {
+  return std::make_unique<Gateway>(node.self().name, listen_address, std::make_unique<RedisBackend>(node));
+}
+
+}  // namespace chaosbench::targets::adapters
