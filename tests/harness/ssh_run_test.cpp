@@ -1,0 +1,235 @@
+// harness run --hosts over real SSH: the test enters the sandbox, starts sshd on
+// three sandbox nodes (sshd_fixture.h; user cbuser, `sudo -n` through
+// sudo_broker, which runs commands as root in the node's namespaces), writes a
+// hosts file and runs build/bin/harness in the sandbox's controller namespace,
+// which reaches the nodes over the sandbox bridge. A raft run under partitions
+// and kills must be valid with history, results and node logs in the store;
+// a wrong key, a closed port and an unreachable address must each end the run
+// with exit 3 and one line naming the host, before anything is created.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/harness/control/process.h"
+#include "chaosbench/harness/control/sandbox.h"
+#include "chaosbench/harness/control/sandbox_session.h"
+#include "chaosbench/harness/control/ssh_host.h"
+#include "harness_process_support.h"
+#include "sshd_fixture.h"
+
+namespace control = chaosbench::harness::control;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using harness_process_support::describe;
+using harness_process_support::kHarness;
+using harness_process_support::read_text;
+
+namespace {
+
+constexpr int kNodes = 3;
+
+// The sandbox with sshd and a sudo broker on n1..n3, set up once per test process.
+struct SshCluster {
+  SshCluster() {
+    session = control::SandboxSession::enter();
+    directory = std::make_unique<harness_process_support::TemporaryDirectory>("sshrun");
+    ::chmod(directory->path.c_str(), 0755);
+    sandbox = std::make_unique<control::Sandbox>(*session, control::SandboxOptions{.nodes = kNodes});
+    sshd_fixture::write_sshd_files(directory->path);
+    for (const auto& node : sandbox->hosts()) {
+      const fs::path node_directory = directory->path / node->name();
+      fs::create_directories(node_directory);
+      const fs::path socket = node_directory / "sudo.sock";
+      daemons.push_back(
+          node->start_daemon({{SUDO_BROKER_PATH, "serve", socket.string()}, {}, node_directory / "broker.log", {}, {}}));
+      sshd_fixture::write_stand_in_sudo(node_directory / "bin", node_directory / "sudo.log",
+                                        fmt::format("{} run {}", SUDO_BROKER_PATH, socket.string()));
+      daemons.push_back(
+          sshd_fixture::start_sshd(*node, directory->path, node_directory / "bin", node_directory / "sshd.log"));
+      control::SshHost probe(host_options(node->name(), node->address(), directory->path / "user_key"));
+      sshd_fixture::wait_for_sshd(probe, *daemons.back(), node_directory / "sshd.log");
+      // Root through the broker, in the node's network namespace.
+      auto identity = probe.run_checked({"sh", "-c", "id -u; ip -o -4 addr show"});
+      if (identity.out.rfind("0\n", 0) != 0 || identity.out.find(node->address() + "/") == std::string::npos)
+        throw std::runtime_error("sudo through the broker is not root in " + node->name() + ": " + identity.out);
+    }
+  }
+
+  static control::SshHostOptions host_options(const std::string& name, const std::string& address,
+                                              const fs::path& key_file) {
+    control::SshHostOptions options;
+    options.name = name;
+    options.address = address;
+    options.user = sshd_fixture::kUser;
+    options.key_file = key_file;
+    options.use_agent = false;
+    options.connect_timeout = 2000ms;
+    return options;
+  }
+
+  // A hosts file for n1..n3; `changes` replaces or adds TOML lines of one host.
+  fs::path write_hosts_file(const std::string& file_name, const std::string& changed_host = "",
+                            const std::map<std::string, std::string>& changes = {}) const {
+    std::string text = "# written by ssh_run_test\n";
+    for (const auto& node : sandbox->hosts()) {
+      std::map<std::string, std::string> keys = {{"name", fmt::format("\"{}\"", node->name())},
+                                                 {"address", fmt::format("\"{}\"", node->address())},
+                                                 {"user", fmt::format("\"{}\"", sshd_fixture::kUser)},
+                                                 {"key", "\"user_key\""},
+                                                 {"agent", "false"},
+                                                 {"connect_timeout_ms", "2000"}};
+      if (node->name() == changed_host) {
+        for (const auto& [key, value] : changes) keys[key] = value;
+      }
+      text += "[[host]]\n";
+      for (const auto& [key, value] : keys) text += fmt::format("{} = {}\n", key, value);
+    }
+    const fs::path path = directory->path / file_name;
+    sshd_fixture::write_text(path, text);
+    return path;
+  }
+
+  std::string subnet_address(int last_octet) const {
+    const std::string& address = sandbox->hosts().front()->address();
+    return address.substr(0, address.rfind('.')) + "." + std::to_string(last_octet);
+  }
+
+  std::optional<control::SandboxSession> session;
+  std::unique_ptr<harness_process_support::TemporaryDirectory> directory;
+  std::unique_ptr<control::Sandbox> sandbox;
+  std::vector<std::unique_ptr<control::Daemon>> daemons;
+};
+
+SshCluster* cluster_or_skip(std::string& skip_reason, std::string& failure) {
+  static SshCluster* cluster = nullptr;
+  static std::string unavailable, setup_failure;
+  static bool attempted = false;
+  if (!attempted) {
+    attempted = true;
+    if (!fs::exists("/usr/sbin/sshd")) {
+      unavailable = "/usr/sbin/sshd is missing (Debian package openssh-server)";
+      return nullptr;
+    }
+    try {
+      // Lives until the process exits; the sandbox then takes every process with it.
+      cluster = new SshCluster();
+    } catch (const control::SandboxUnavailable& error) {
+      unavailable = std::string("sandbox unavailable: ") + error.what();
+    } catch (const std::exception& error) {
+      setup_failure = error.what();
+    }
+  }
+  skip_reason = unavailable;
+  failure = setup_failure;
+  return cluster;
+}
+
+#define SSH_CLUSTER(variable)                                        \
+  std::string skip_reason, setup_failure;                            \
+  SshCluster* variable = cluster_or_skip(skip_reason, setup_failure); \
+  if (!setup_failure.empty()) FAIL() << setup_failure;               \
+  if (variable == nullptr) GTEST_SKIP() << skip_reason
+
+control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 150s) {
+  std::vector<std::string> argv = {kHarness, "run"};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  return control::run_local({argv, {}, {}, {}}, timeout, "test");
+}
+
+TEST(SshRun, RaftOverSshUnderPartitionsAndKillsIsValidAndLogsComeBack) {
+  SSH_CLUSTER(cluster);
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  const fs::path store = cluster->directory->path / "store";
+  const fs::path remote = cluster->directory->path / "remote";
+  auto result = run_harness({"--hosts", hosts.string(), "--target", "raft", "--workload", "register", "--nemesis",
+                             "partition,kill", "--nemesis-interval", "3s", "--time-limit", "12s", "--seed", "7",
+                             "--concurrency", "4", "--rate", "60", "--op-timeout", "1s", "--store", store.string(),
+                             "--remote-dir", remote.string()});
+  std::cout << result.out << result.err;
+  ASSERT_EQ(result.status.exit_code, 0) << describe(result);
+  EXPECT_NE(result.out.find("verdict: valid"), std::string::npos) << result.out;
+  // The three nodes share this machine's filesystem: uploaded once, then found identical.
+  EXPECT_NE(result.out.find("uploaded to n1; identical copy already on n2, n3"), std::string::npos) << result.out;
+
+  const fs::path run = fs::canonical(store / "latest");
+  const auto results = nlohmann::json::parse(read_text(run / "results.json"));
+  EXPECT_EQ(results["verdict"], "valid");
+  EXPECT_GE(results["faults_started"].value("partition", 0), 1) << results.dump();
+  EXPECT_GE(results["faults_started"].value("kill", 0), 1) << results.dump();
+  EXPECT_GT(results["operations"].value("ok", 0), 100) << results.dump();
+
+  // The nemesis's faults took effect: no nemesis op recorded an error, and the
+  // partitions were iptables rules installed through sudo on the hosts.
+  const std::string history = read_text(run / "history.jsonl");
+  EXPECT_NE(history.find("\"start-partition\""), std::string::npos);
+  EXPECT_NE(history.find("\"start-kill\""), std::string::npos);
+  EXPECT_EQ(history.find("\"error\""), std::string::npos) << "a nemesis op failed";
+  std::string sudo_logs;
+  for (int index = 1; index <= kNodes; ++index)
+    sudo_logs += read_text(cluster->directory->path / fmt::format("n{}", index) / "sudo.log");
+  EXPECT_NE(sudo_logs.find("iptables"), std::string::npos);
+  EXPECT_NE(sudo_logs.find("kill -KILL -"), std::string::npos);
+
+  // Node logs copied back; the remote node directories removed, refnode kept.
+  for (int index = 1; index <= kNodes; ++index) {
+    const fs::path log = run / "nodes" / fmt::format("n{}", index) / "log";
+    ASSERT_TRUE(fs::exists(log)) << log;
+    EXPECT_GT(fs::file_size(log), 0u) << log;
+  }
+  const auto test = nlohmann::json::parse(read_text(run / "test.json"));
+  const std::string remote_run = (remote / "raft-register" / run.filename()).string();
+  EXPECT_NE(test["nodes"].dump().find(remote_run), std::string::npos) << test["nodes"].dump();
+  EXPECT_FALSE(fs::exists(remote / "raft-register" / run.filename() / "n1"));
+  EXPECT_TRUE(fs::exists(remote / "bin" / "refnode"));
+}
+
+TEST(SshRun, UnusableHostsFailBeforeAnythingStartsNamingTheHost) {
+  SSH_CLUSTER(cluster);
+  struct Case {
+    std::string name;
+    std::map<std::string, std::string> changes;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"wrong-key", {{"key", "\"wrong_key\""}}, "authentication failed"},
+      {"closed-port", {{"port", "2222"}}, "Connection refused"},
+      {"unreachable", {{"address", fmt::format("\"{}\"", cluster->subnet_address(99))}, {"connect_timeout_ms", "1000"}},
+       "Timeout"},
+  };
+  for (const Case& bad : cases) {
+    SCOPED_TRACE(bad.name);
+    const fs::path hosts = cluster->write_hosts_file(bad.name + ".toml", "n2", bad.changes);
+    const fs::path store = cluster->directory->path / ("store-" + bad.name);
+    const fs::path remote = cluster->directory->path / ("remote-" + bad.name);
+    const auto started = std::chrono::steady_clock::now();
+    auto result = run_harness({"--hosts", hosts.string(), "--target", "raft", "--time-limit", "5s", "--store",
+                               store.string(), "--remote-dir", remote.string()},
+                              60s);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+    EXPECT_EQ(result.status.exit_code, 3) << describe(result);
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+    EXPECT_NE(result.err.find("n2 ("), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find(bad.reason), std::string::npos) << result.err;
+    EXPECT_EQ(result.err.find("n1 ("), std::string::npos) << result.err;  // only the bad host is named
+    EXPECT_FALSE(fs::exists(store)) << "store created";
+    EXPECT_FALSE(fs::exists(remote)) << "remote directory created";
+  }
+
+  // --nodes must agree with the hosts file.
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  auto result = run_harness({"--hosts", hosts.string(), "--nodes", "5", "--store",
+                             (cluster->directory->path / "store-nodes").string()},
+                            30s);
+  EXPECT_EQ(result.status.exit_code, 3) << describe(result);
+  EXPECT_NE(result.err.find("--nodes: 5 does not match the 3 hosts"), std::string::npos) << result.err;
+}
+
+}  // namespace
