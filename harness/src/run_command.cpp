@@ -387,8 +387,17 @@ int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
   write_json_file(run_directory / "test.json", test);
 
   if (!session) out << fmt::format("harness: refnode {}\n", cluster.install_refnode()) << std::flush;
-  cluster.start_all();
-  cluster.wait_until_ready(std::chrono::seconds(30));
+  try {
+    cluster.start_all();
+    cluster.wait_until_ready(std::chrono::seconds(30));
+  } catch (const control::ControlError&) {
+    // SSH hosts: keep what the nodes said (their directories stay for a look).
+    if (!session) {
+      cluster.stop_all();
+      for (const std::string& failure : cluster.collect_logs()) errors << "harness: warning: " << failure << "\n";
+    }
+    throw;
+  }
   out << fmt::format("harness: cluster up ({} node{}, leader {})\n", options.nodes, options.nodes == 1 ? "" : "s",
                      cluster.leader().value_or("unknown"))
       << std::flush;

@@ -2,8 +2,8 @@
 // three sandbox nodes (sshd_fixture.h; user cbuser, `sudo -n` through
 // sudo_broker, which runs commands as root in the node's namespaces), writes a
 // hosts file and runs build/bin/harness in the sandbox's controller namespace,
-// which reaches the nodes over the sandbox bridge. A raft run under partitions
-// and kills must be valid with history, results and node logs in the store;
+// which reaches the nodes over the sandbox bridge. A raft run under partitions,
+// kills and clock faults must be valid with history, results and node logs in the store;
 // a wrong key, a closed port and an unreachable address must each end the run
 // with exit 3 and one line naming the host, before anything is created.
 #include <gtest/gtest.h>
@@ -144,13 +144,13 @@ control::CommandResult run_harness(const std::vector<std::string>& arguments, st
   return control::run_local({argv, {}, {}, {}}, timeout, "test");
 }
 
-TEST(SshRun, RaftOverSshUnderPartitionsAndKillsIsValidAndLogsComeBack) {
+TEST(SshRun, RaftOverSshUnderPartitionsKillsAndClockIsValidAndLogsComeBack) {
   SSH_CLUSTER(cluster);
   const fs::path hosts = cluster->write_hosts_file("hosts.toml");
   const fs::path store = cluster->directory->path / "store";
   const fs::path remote = cluster->directory->path / "remote";
   auto result = run_harness({"--hosts", hosts.string(), "--target", "raft", "--workload", "register", "--nemesis",
-                             "partition,kill", "--nemesis-interval", "3s", "--time-limit", "12s", "--seed", "7",
+                             "partition,kill,clock", "--nemesis-interval", "3s", "--time-limit", "12s", "--seed", "7",
                              "--concurrency", "4", "--rate", "60", "--op-timeout", "1s", "--store", store.string(),
                              "--remote-dir", remote.string()});
   std::cout << result.out << result.err;
@@ -164,6 +164,7 @@ TEST(SshRun, RaftOverSshUnderPartitionsAndKillsIsValidAndLogsComeBack) {
   EXPECT_EQ(results["verdict"], "valid");
   EXPECT_GE(results["faults_started"].value("partition", 0), 1) << results.dump();
   EXPECT_GE(results["faults_started"].value("kill", 0), 1) << results.dump();
+  EXPECT_GE(results["faults_started"].value("clock", 0), 1) << results.dump();
   EXPECT_GT(results["operations"].value("ok", 0), 100) << results.dump();
 
   // The nemesis's faults took effect: no nemesis op recorded an error, and the
@@ -171,12 +172,16 @@ TEST(SshRun, RaftOverSshUnderPartitionsAndKillsIsValidAndLogsComeBack) {
   const std::string history = read_text(run / "history.jsonl");
   EXPECT_NE(history.find("\"start-partition\""), std::string::npos);
   EXPECT_NE(history.find("\"start-kill\""), std::string::npos);
+  EXPECT_NE(history.find("\"start-clock\""), std::string::npos);
   EXPECT_EQ(history.find("\"error\""), std::string::npos) << "a nemesis op failed";
   std::string sudo_logs;
   for (int index = 1; index <= kNodes; ++index)
     sudo_logs += read_text(cluster->directory->path / fmt::format("n{}", index) / "sudo.log");
   EXPECT_NE(sudo_logs.find("iptables"), std::string::npos);
   EXPECT_NE(sudo_logs.find("kill -KILL -"), std::string::npos);
+  // Clock faults: nodes started under the hosts' libfaketime, offsets written to their files.
+  EXPECT_NE(sudo_logs.find("LD_PRELOAD=$lib"), std::string::npos);
+  EXPECT_NE(sudo_logs.find("/clock-offset"), std::string::npos);
 
   // Node logs copied back; the remote node directories removed, refnode kept.
   for (int index = 1; index <= kNodes; ++index) {
@@ -187,6 +192,7 @@ TEST(SshRun, RaftOverSshUnderPartitionsAndKillsIsValidAndLogsComeBack) {
   const auto test = nlohmann::json::parse(read_text(run / "test.json"));
   const std::string remote_run = (remote / "raft-register" / run.filename()).string();
   EXPECT_NE(test["nodes"].dump().find(remote_run), std::string::npos) << test["nodes"].dump();
+  EXPECT_EQ(test["nodes"][0]["faketime"], true);
   EXPECT_FALSE(fs::exists(remote / "raft-register" / run.filename() / "n1"));
   EXPECT_TRUE(fs::exists(remote / "bin" / "refnode"));
 }
