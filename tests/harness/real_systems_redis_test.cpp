@@ -1,0 +1,116 @@
+// `harness run --target redis` end to end on real Redis + Sentinel (Debian
+// redis-server, redis-sentinel) in the sandbox: the set workload keeps every
+// acknowledged add without faults; partitions that isolate the primary make
+// Sentinel fail over while the old primary keeps acknowledging adds that the
+// failover then discards (seeds measured in docs/redis.md).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "chaosbench/harness/control/process.h"
+#include "harness_process_support.h"
+
+namespace control = chaosbench::harness::control;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+using namespace harness_process_support;
+
+control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 120s) {
+  control::LocalProcessSpec spec;
+  spec.argv.push_back(kHarness);
+  spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
+  return control::run_local(spec, timeout, "localhost");
+}
+
+// The first of the two programs missing, or "" when both are installed.
+std::string missing_redis_program() {
+  for (const char* program : {"/usr/bin/redis-server", "/usr/bin/redis-sentinel"}) {
+    if (access(program, X_OK) != 0) return program;
+  }
+  return "";
+}
+
+std::vector<std::string> redis_set_run(const fs::path& store, const std::string& seed, const std::string& nemesis,
+                                       const std::string& time_limit) {
+  return {"run", "--target", "redis", "--nodes", "3", "--workload", "set", "--store", store.string(),
+          "--nemesis", nemesis, "--partition-shapes", "isolate-leader", "--nemesis-interval", "8s",
+          "--time-limit", time_limit, "--rate", "100", "--concurrency", "10", "--read-fraction", "0.2",
+          "--recovery-time", "5s", "--seed", seed};
+}
+
+json set_details(const fs::path& store) {
+  const json results = json::parse(read_text(fs::canonical(store / "latest" / "results.json")));
+  return results.at("checker").at("set");
+}
+
+TEST(RealSystemsRedis, SetWorkloadWithoutFaultsKeepsEveryAcknowledgedAdd) {
+  if (const std::string missing = missing_redis_program(); !missing.empty()) {
+    GTEST_SKIP() << missing << " is not installed (Debian packages redis-server, redis-sentinel)";
+  }
+  TemporaryDirectory directory("redis-run");
+  const fs::path store = directory.path / "store";
+  auto run = run_harness(redis_set_run(store, "1", "none", "8s"));
+  ASSERT_EQ(run.status.exit_code, 0) << describe(run);
+  const json details = set_details(store);
+  EXPECT_GT(details.at("acknowledged").get<int>(), 300) << details.dump();
+  EXPECT_EQ(details.at("lost").get<int>(), 0) << details.dump();
+}
+
+// Without min-replicas-to-write, the isolated primary keeps acknowledging adds
+// (asynchronous replication) while the majority's Sentinels promote a replica;
+// after the heal the old primary resynchronises from the new one and drops them.
+TEST(RealSystemsRedis, IsolatedPrimaryLosesAcknowledgedAddsOnFailover) {
+  if (const std::string missing = missing_redis_program(); !missing.empty()) {
+    GTEST_SKIP() << missing << " is not installed (Debian packages redis-server, redis-sentinel)";
+  }
+  std::string outputs;
+  bool found_loss = false;
+  for (const char* seed : {"1", "2", "3"}) {
+    TemporaryDirectory directory("redis-run");
+    const fs::path store = directory.path / "store";
+    auto run = run_harness(redis_set_run(store, seed, "partition", "20s"));
+    ASSERT_TRUE(run.status.exit_code == 0 || run.status.exit_code == 1) << "seed " << seed << ": " << describe(run);
+    const json details = set_details(store);
+    outputs += fmt::format("seed {}: exit {}, {}\n", seed, run.status.exit_code, details.value("reason", details.dump()));
+    const std::string history = read_text(fs::canonical(store / "latest" / "history.jsonl"));
+    ASSERT_NE(history.find("\"isolate-leader\""), std::string::npos) << "no partition isolated the primary: " << outputs;
+    if (run.status.exit_code != 1) continue;
+    // The verdict is invalid because acknowledged adds are gone, not for another reason.
+    EXPECT_GT(details.at("lost").get<int>(), 0) << details.dump();
+    EXPECT_EQ(details.at("unexpected").get<int>(), 0) << details.dump();
+    EXPECT_EQ(details.at("duplicated").get<int>(), 0) << details.dump();
+    // ... and a Sentinel did fail over.
+    bool switched = false;
+    for (const char* node : {"n1", "n2", "n3"}) {
+      const fs::path log = fs::canonical(store / "latest") / "nodes" / node / "sentinel.log";
+      switched |= read_text(log).find("+switch-master") != std::string::npos;
+    }
+    EXPECT_TRUE(switched) << "acknowledged adds lost but no Sentinel logged +switch-master";
+    found_loss = true;
+    break;
+  }
+  EXPECT_TRUE(found_loss) << "no acknowledged add was lost on seeds 1-3:\n" << outputs;
+}
+
+TEST(RealSystemsRedis, UnknownTargetArgumentIsABadArgument) {
+  TemporaryDirectory directory("redis-run");
+  auto run = run_harness({"run", "--target", "redis", "--store", (directory.path / "store").string(),
+                          "--target-arg=--appendonly=maybe"},
+                         30s);
+  EXPECT_EQ(run.status.exit_code, 3) << describe(run);
+  EXPECT_NE(run.err.find("--appendonly=maybe"), std::string::npos) << describe(run);
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << "not one line:\n" << describe(run);
+  EXPECT_FALSE(fs::exists(directory.path / "store")) << "a bad argument still created the store";
+}
+
+}  // namespace
