@@ -22,6 +22,7 @@
 #include "chaosbench/harness/control/sandbox.h"
 #include "chaosbench/harness/control/sandbox_session.h"
 #include "chaosbench/harness/control/ssh_host.h"
+#include "chaosbench/harness/node_status.h"
 #include "harness_process_support.h"
 #include "sshd_fixture.h"
 
@@ -195,6 +196,30 @@ TEST(SshRun, RaftOverSshUnderPartitionsKillsAndClockIsValidAndLogsComeBack) {
   EXPECT_EQ(test["nodes"][0]["faketime"], true);
   EXPECT_FALSE(fs::exists(remote / "raft-register" / run.filename() / "n1"));
   EXPECT_TRUE(fs::exists(remote / "bin" / "refnode"));
+}
+
+TEST(SshRun, LeaveDbRunningKeepsTheNodesAndTheirDirectories) {
+  SSH_CLUSTER(cluster);
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  const fs::path store = cluster->directory->path / "store-left";
+  const fs::path remote = cluster->directory->path / "remote-left";
+  auto result = run_harness({"--hosts", hosts.string(), "--target", "raft", "--nemesis", "none", "--time-limit", "2s",
+                             "--seed", "3", "--concurrency", "2", "--rate", "50", "--store", store.string(),
+                             "--remote-dir", remote.string(), "--leave-db-running"});
+  ASSERT_EQ(result.status.exit_code, 0) << describe(result);
+  EXPECT_NE(result.out.find("nodes left running (--leave-db-running)"), std::string::npos) << result.out;
+  const fs::path run = fs::canonical(store / "latest");
+  const auto test = nlohmann::json::parse(read_text(run / "test.json"));
+  const std::uint16_t client_port = test["nodes"][0]["client_port"];
+  for (const auto& node : cluster->sandbox->hosts()) {
+    SCOPED_TRACE(node->name());
+    EXPECT_TRUE(fs::exists(remote / "raft-register" / run.filename() / node->name() / "data"));
+    EXPECT_GT(fs::file_size(run / "nodes" / node->name() / "log"), 0u);
+    // Still answering after the harness exited (the sandbox ends them with this test).
+    auto status = chaosbench::harness::query_status(node->address(), client_port, 2000ms);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->value("node", ""), node->name());
+  }
 }
 
 TEST(SshRun, UnusableHostsFailBeforeAnythingStartsNamingTheHost) {
