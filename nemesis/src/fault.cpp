@@ -9,7 +9,8 @@ namespace chaosbench::nemesis {
 
 const std::vector<FaultKind>& all_fault_kinds() {
   static const std::vector<FaultKind> kinds = {FaultKind::partition, FaultKind::kill, FaultKind::pause,
-                                               FaultKind::clock,     FaultKind::loss, FaultKind::delay};
+                                               FaultKind::clock,     FaultKind::loss, FaultKind::delay,
+                                               FaultKind::orphan_leader, FaultKind::figure_eight};
   return kinds;
 }
 
@@ -21,6 +22,8 @@ std::string_view to_string(FaultKind kind) {
     case FaultKind::clock: return "clock";
     case FaultKind::loss: return "loss";
     case FaultKind::delay: return "delay";
+    case FaultKind::orphan_leader: return "orphan-leader";
+    case FaultKind::figure_eight: return "figure-8";
   }
   return "?";
 }
@@ -42,7 +45,7 @@ std::vector<FaultKind> parse_fault_list(std::string_view text) {
     auto kind = parse_fault_kind(name);
     if (!kind) {
       throw std::invalid_argument(fmt::format(
-          "unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, or none)", name));
+          "unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, orphan-leader, figure-8, or none)", name));
     }
     if (std::find(kinds.begin(), kinds.end(), *kind) == kinds.end()) kinds.push_back(*kind);
     begin = comma + 1;

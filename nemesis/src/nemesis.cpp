@@ -31,6 +31,47 @@ double round_to_millis(double seconds) { return static_cast<double>(static_cast<
 
 }  // namespace
 
+// The scenario's view of the cluster: the target's processes and leader, this
+// nemesis's network state, and its stop flag.
+class NemesisScenarioActions : public ScenarioActions {
+ public:
+  explicit NemesisScenarioActions(Nemesis& nemesis) : nemesis_(nemesis) {}
+  std::vector<std::string> node_names() const override { return nemesis_.target_.node_names(); }
+  std::optional<std::string> leader() override { return nemesis_.target_.leader(); }
+  void kill(const std::vector<std::string>& nodes) override {
+    for (const auto& node : nodes) {
+      nemesis_.target_.kill(node);
+      std::erase(nemesis_.scenario_paused_, node);
+      auto& killed = nemesis_.scenario_killed_;
+      if (std::find(killed.begin(), killed.end(), node) == killed.end()) killed.push_back(node);
+    }
+  }
+  void restart(const std::vector<std::string>& nodes) override {
+    for (const auto& node : nodes) {
+      nemesis_.target_.restart(node);
+      std::erase(nemesis_.scenario_killed_, node);
+    }
+  }
+  void pause(const std::vector<std::string>& nodes) override {
+    for (const auto& node : nodes) {
+      nemesis_.target_.pause(node);
+      auto& paused = nemesis_.scenario_paused_;
+      if (std::find(paused.begin(), paused.end(), node) == paused.end()) paused.push_back(node);
+    }
+  }
+  void partition(const Grudge& grudge) override {
+    nemesis_.scenario_grudge_ = grudge;
+    nemesis_.apply_network();
+  }
+  bool wait(std::chrono::milliseconds duration) override {
+    std::unique_lock lock(nemesis_.stop_mutex_);
+    return !nemesis_.stop_changed_.wait_for(lock, duration, [this] { return nemesis_.stop_requested_; });
+  }
+
+ private:
+  Nemesis& nemesis_;
+};
+
 Nemesis::Nemesis(NemesisTarget& target, NemesisOptions options, Recorder recorder, std::ostream& warnings)
     : target_(target), options_(std::move(options)), recorder_(std::move(recorder)), warnings_(warnings) {
   if (options_.partition_shapes.empty()) options_.partition_shapes = all_partition_shapes();
@@ -69,6 +110,10 @@ void Nemesis::warn_once(FaultKind kind, const std::string& message) {
 
 void Nemesis::start_fault(const NemesisEvent& event) {
   std::mt19937_64 random(event.seed);
+  if (event.fault == FaultKind::orphan_leader || event.fault == FaultKind::figure_eight) {
+    run_scenario_fault(event.fault, random);
+    return;
+  }
   const std::string function = fmt::format("start-{}", to_string(event.fault));
   try {
     json done;
@@ -79,6 +124,8 @@ void Nemesis::start_fault(const NemesisEvent& event) {
       case FaultKind::pause: done = start_process_fault(event.fault, random); break;
       case FaultKind::clock: done = start_clock(random); break;
       case FaultKind::delay: done = start_delay(); break;
+      case FaultKind::orphan_leader:
+      case FaultKind::figure_eight: return;  // run_scenario_fault above
     }
     recorder_(true, function, done);
     if (!done.is_object() || !done.contains("error")) {
@@ -91,6 +138,22 @@ void Nemesis::start_fault(const NemesisEvent& event) {
     ++starts_[event.fault];
     recorder_(true, function, json{{"error", error.what()}});
     warn_once(event.fault, error.what());
+  }
+}
+
+void Nemesis::run_scenario_fault(FaultKind kind, std::mt19937_64& random) {
+  const Scenario scenario = kind == FaultKind::orphan_leader ? Scenario::orphan_leader : Scenario::figure_eight;
+  const std::string function = fmt::format("start-{}", to_string(kind));
+  active_.insert(kind);  // whatever happens, the stop (or the final heal) restarts and heals what is left
+  ++starts_[kind];
+  recorder_(false, function, json{{"scenario", to_string(scenario)}});
+  NemesisScenarioActions actions(*this);
+  try {
+    json steps = run_scenario(scenario, actions, random, options_.scenario_timing);
+    recorder_(true, function, json{{"scenario", to_string(scenario)}, {"steps", std::move(steps)}});
+  } catch (const control::ControlError& error) {
+    recorder_(true, function, json{{"error", error.what()}});
+    warn_once(kind, error.what());
   }
 }
 
@@ -242,10 +305,13 @@ void Nemesis::apply_network() {
     try {
       control::Host& host = target_.host(node);
       control::heal_network(host);
-      auto grudge = grudge_.find(node);
-      if (grudge != grudge_.end() && !grudge->second.empty()) {
+      std::set<std::string> dropped;
+      for (const Grudge* grudge : {&grudge_, &scenario_grudge_}) {
+        if (auto found = grudge->find(node); found != grudge->end()) dropped.insert(found->second.begin(), found->second.end());
+      }
+      if (!dropped.empty()) {
         std::vector<std::string> addresses;
-        for (const auto& other : grudge->second) addresses.push_back(target_.host(other).address());
+        for (const auto& other : dropped) addresses.push_back(target_.host(other).address());
         control::drop_traffic_from(host, addresses);
       }
       auto loss = loss_.find(node);
@@ -272,6 +338,9 @@ void Nemesis::stop_fault(FaultKind kind) {
     case FaultKind::pause: plan = paused_; break;
     case FaultKind::clock: plan = json(clock_offsets_); break;
     case FaultKind::delay: plan = delayed_; break;
+    case FaultKind::orphan_leader:
+    case FaultKind::figure_eight: plan = {{"killed", scenario_killed_}, {"paused", scenario_paused_}, {"partitioned", !scenario_grudge_.empty()}};
+      break;
   }
   if (kind == FaultKind::partition) plan = json::parse(plan.get<std::string>());
   recorder_(false, function, plan);
@@ -304,6 +373,21 @@ void Nemesis::stop_fault(FaultKind kind) {
         for (const auto& node : delayed_) control::clear_delay(target_.host(node));
         delayed_.clear();
         break;
+      case FaultKind::orphan_leader:
+      case FaultKind::figure_eight:
+        if (!scenario_grudge_.empty()) {
+          scenario_grudge_.clear();
+          apply_network();
+        }
+        for (const auto& node : std::vector<std::string>(scenario_paused_)) {
+          target_.resume(node);
+          std::erase(scenario_paused_, node);
+        }
+        for (const auto& node : std::vector<std::string>(scenario_killed_)) {
+          target_.restart(node);
+          std::erase(scenario_killed_, node);
+        }
+        break;
     }
     recorder_(true, function, plan);
   } catch (const control::ControlError& error) {
@@ -314,8 +398,8 @@ void Nemesis::stop_fault(FaultKind kind) {
 
 void Nemesis::heal_all() {
   std::vector<std::string> failures;
-  for (FaultKind kind : {FaultKind::clock, FaultKind::partition, FaultKind::loss, FaultKind::delay, FaultKind::pause,
-                         FaultKind::kill}) {
+  for (FaultKind kind : {FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::clock, FaultKind::partition,
+                         FaultKind::loss, FaultKind::delay, FaultKind::pause, FaultKind::kill}) {
     if (!active_.count(kind)) continue;
     try {
       stop_fault(kind);

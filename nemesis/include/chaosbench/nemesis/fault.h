@@ -1,6 +1,7 @@
 // The kinds of fault the nemesis injects and how they are named on the command
-// line (--nemesis partition,kill,pause,clock,loss,delay; "none" for no faults).
-// Each has a start and a stop, recorded in the history as start-<kind> and stop-<kind>.
+// line (--nemesis partition,kill,pause,clock,loss,delay,orphan-leader,figure-8;
+// "none" for no faults). Each has a start and a stop, recorded in the history as
+// start-<kind> and stop-<kind>; the last two are scripted scenarios (scenario.h).
 #pragma once
 
 #include <optional>
@@ -11,7 +12,7 @@
 
 namespace chaosbench::nemesis {
 
-enum class FaultKind { partition, kill, pause, clock, loss, delay };
+enum class FaultKind { partition, kill, pause, clock, loss, delay, orphan_leader, figure_eight };
 
 std::string_view to_string(FaultKind kind);
 std::optional<FaultKind> parse_fault_kind(std::string_view text);

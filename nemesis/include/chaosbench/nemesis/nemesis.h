@@ -6,6 +6,9 @@
 // pause hit the leader half the time, otherwise a random minority (kills: as
 // NemesisOptions::kill_targets says); clock
 // faults move a random subset of clocks, half the time including the leader's.
+// orphan-leader and figure-8 are scripted scenarios (scenario.h): one start
+// runs the whole sequence (seconds), its own kills, pauses and partition are
+// undone by its stop or the final heal.
 // run() and heal_all() are called from one thread; request_stop() from any.
 #pragma once
 
@@ -25,6 +28,7 @@
 
 #include "chaosbench/nemesis/nemesis_target.h"
 #include "chaosbench/nemesis/partition.h"
+#include "chaosbench/nemesis/scenario.h"
 #include "chaosbench/nemesis/schedule.h"
 
 namespace chaosbench::nemesis {
@@ -35,6 +39,7 @@ struct NemesisOptions {
   std::chrono::milliseconds strobe_period{100};
   std::chrono::milliseconds delay{100};
   KillTargets kill_targets = KillTargets::mixed;  // which nodes a kill hits (pause always uses mixed)
+  ScenarioTiming scenario_timing;                  // orphan-leader and figure-8 (scenario.h)
 };
 
 class Nemesis {
@@ -66,6 +71,10 @@ class Nemesis {
   nlohmann::json start_process_fault(FaultKind kind, std::mt19937_64& random);
   nlohmann::json start_clock(std::mt19937_64& random);
   nlohmann::json start_delay();
+  // A scripted scenario: records its own start (invoke with the plan, info
+  // with the steps done) since it runs for seconds.
+  void run_scenario_fault(FaultKind kind, std::mt19937_64& random);
+  friend class NemesisScenarioActions;
   void apply_network();
   void stop_strobe();
   std::vector<std::string> random_minority(std::mt19937_64& random);
@@ -86,6 +95,9 @@ class Nemesis {
   Grudge grudge_;
   std::map<std::string, double> loss_;            // node -> drop probability
   std::vector<std::string> killed_, paused_, delayed_;
+  Grudge scenario_grudge_;                       // a scenario's partition, on top of grudge_
+  std::vector<std::string> scenario_killed_;     // nodes a scenario killed and has not restarted
+  std::vector<std::string> scenario_paused_;     // nodes a scenario paused and has not killed
   std::map<std::string, double> clock_offsets_;  // nodes whose offset is not 0
   std::jthread strobe_;
 };

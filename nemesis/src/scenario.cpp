@@ -1,0 +1,233 @@
+#include "chaosbench/nemesis/scenario.h"
+
+#include <algorithm>
+#include <set>
+
+namespace chaosbench::nemesis {
+
+using nlohmann::json;
+
+std::string_view to_string(Scenario scenario) {
+  switch (scenario) {
+    case Scenario::orphan_leader: return "orphan-leader";
+    case Scenario::figure_eight: return "figure-8";
+  }
+  return "?";
+}
+
+std::optional<Scenario> parse_scenario(std::string_view text) {
+  for (Scenario scenario : {Scenario::orphan_leader, Scenario::figure_eight}) {
+    if (to_string(scenario) == text) return scenario;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Every node of `side` drops traffic from every node of `other`, and the reverse.
+Grudge cut(const std::vector<std::string>& side, const std::vector<std::string>& other) {
+  Grudge grudge;
+  for (const auto& a : side) {
+    for (const auto& b : other) {
+      grudge[a].insert(b);
+      grudge[b].insert(a);
+    }
+  }
+  return grudge;
+}
+
+// Every node drops traffic from every other: no quorum anywhere.
+Grudge apart(const std::vector<std::string>& nodes) {
+  Grudge grudge;
+  for (const auto& a : nodes) {
+    for (const auto& b : nodes) {
+      if (a != b) grudge[a].insert(b);
+    }
+  }
+  return grudge;
+}
+
+std::vector<std::string> without(const std::vector<std::string>& nodes, const std::set<std::string>& excluded) {
+  std::vector<std::string> kept;
+  for (const auto& node : nodes) {
+    if (!excluded.count(node)) kept.push_back(node);
+  }
+  return kept;
+}
+
+class ScenarioRun {
+ public:
+  ScenarioRun(ScenarioActions& actions, std::mt19937_64& random, const ScenarioTiming& timing)
+      : actions_(actions), random_(random), timing_(timing), nodes_(actions.node_names()),
+        started_(std::chrono::steady_clock::now()) {}
+
+  json steps() && { return std::move(steps_); }
+
+  void orphan_leader() {
+    if (!enough_nodes()) return;
+    const std::string first = current_leader();
+    kill({first});
+    auto orphan = await_leader({first});
+    if (!orphan) {
+      restart({first});
+      return;
+    }
+    // A new leader announces its epoch/term right after it wins; strike before
+    // its first entries reach the followers.
+    if (!actions_.wait(timing_.strike)) return;
+    const auto others = without(nodes_, {first, *orphan});
+    pause(others);
+    if (!actions_.wait(timing_.hold)) return;
+    kill({*orphan});
+    kill(others);
+    auto rest = others;
+    rest.push_back(first);
+    std::sort(rest.begin(), rest.end());
+    restart(rest);
+    if (!await_leader({*orphan})) return;
+    if (!actions_.wait(timing_.settle)) return;
+    restart({*orphan});
+    actions_.wait(timing_.settle);
+  }
+
+  void figure_eight() {
+    if (!enough_nodes()) return;
+    // (a) The leader, with followers enough to stay a minority, takes entries
+    // it cannot commit.
+    const std::string first = current_leader();
+    std::vector<std::string> followers = without(nodes_, {first});
+    shuffle(followers);
+    const std::size_t minority = (nodes_.size() - 1) / 2;
+    std::vector<std::string> minority_side(followers.begin(), followers.begin() + (minority - 1));
+    minority_side.push_back(first);
+    std::sort(minority_side.begin(), minority_side.end());
+    const std::set<std::string> minority_set(minority_side.begin(), minority_side.end());
+    partition(cut(minority_side, without(nodes_, minority_set)));
+    if (!actions_.wait(timing_.hold)) return;
+    kill({first});
+    // (b) The majority elects; at once every node is cut off from every other
+    // (no one else can be elected), so the new leader's own entries stay on
+    // it alone; then it is killed.
+    auto second = await_leader(minority_set);
+    if (!second) return finish({first});
+    if (!actions_.wait(timing_.strike)) return;
+    partition(apart(nodes_));
+    if (!actions_.wait(timing_.hold)) return;
+    kill({*second});
+    // (c) The first leader comes back and (having the longest log of the
+    // older term) leads again, replicating its old entries; cut it off before
+    // entries of its new term reach a majority.
+    partition({});
+    restart({first});
+    auto third = await_leader({*second});
+    if (!third) return finish({*second});
+    if (!actions_.wait(timing_.strike)) return;
+    partition(cut({*third}, without(nodes_, {*third})));
+    // (d) The second leader comes back: its newer-term entries can win an
+    // election among the others and overwrite what the third replicated.
+    restart({*second});
+    if (!await_leader({*third})) return finish({});
+    if (!actions_.wait(timing_.settle)) return;
+    partition({});
+    actions_.wait(timing_.settle);
+  }
+
+ private:
+  bool enough_nodes() {
+    if (nodes_.size() >= 3) return true;
+    note("skipped", {}, "needs at least 3 nodes");
+    return false;
+  }
+
+  // Heals and restarts what a scenario that could not go on left behind.
+  void finish(const std::vector<std::string>& dead) {
+    partition({});
+    if (!dead.empty()) restart(dead);
+  }
+
+  std::string current_leader() {
+    if (auto leader = actions_.leader()) {
+      note("leader", {*leader});
+      return *leader;
+    }
+    const std::string chosen = nodes_[random_() % nodes_.size()];
+    note("leader", {chosen}, "no leader answered: a random node plays it");
+    return chosen;
+  }
+
+  // Polls until a node outside `excluded` leads; nullopt after the timeout or when stopping.
+  std::optional<std::string> await_leader(const std::set<std::string>& excluded) {
+    const auto deadline = std::chrono::steady_clock::now() + timing_.election_timeout;
+    while (true) {
+      auto leader = actions_.leader();
+      if (leader && !excluded.count(*leader)) {
+        note("leader", {*leader});
+        return leader;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        note("no-leader", {}, "no new leader within the election timeout");
+        return std::nullopt;
+      }
+      if (!actions_.wait(timing_.poll)) return std::nullopt;
+    }
+  }
+
+  void kill(const std::vector<std::string>& nodes) {
+    if (nodes.empty()) return;
+    actions_.kill(nodes);
+    note("kill", nodes);
+  }
+
+  void pause(const std::vector<std::string>& nodes) {
+    if (nodes.empty()) return;
+    actions_.pause(nodes);
+    note("pause", nodes);
+  }
+
+  void restart(const std::vector<std::string>& nodes) {
+    if (nodes.empty()) return;
+    actions_.restart(nodes);
+    note("restart", nodes);
+  }
+
+  void partition(const Grudge& grudge) {
+    actions_.partition(grudge);
+    json step = {{"at_ms", elapsed_ms()}, {"step", grudge.empty() ? "heal" : "partition"}};
+    if (!grudge.empty()) step["grudge"] = json::parse(describe_grudge(grudge));
+    steps_.push_back(std::move(step));
+  }
+
+  void note(const std::string& step, const std::vector<std::string>& nodes, const std::string& why = "") {
+    json entry = {{"at_ms", elapsed_ms()}, {"step", step}, {"nodes", nodes}};
+    if (!why.empty()) entry["note"] = why;
+    steps_.push_back(std::move(entry));
+  }
+
+  void shuffle(std::vector<std::string>& nodes) {
+    for (std::size_t index = nodes.size(); index > 1; --index) std::swap(nodes[index - 1], nodes[random_() % index]);
+  }
+
+  long long elapsed_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
+  }
+
+  ScenarioActions& actions_;
+  std::mt19937_64& random_;
+  ScenarioTiming timing_;
+  std::vector<std::string> nodes_;
+  std::chrono::steady_clock::time_point started_;
+  json steps_ = json::array();
+};
+
+}  // namespace
+
+json run_scenario(Scenario scenario, ScenarioActions& actions, std::mt19937_64& random, const ScenarioTiming& timing) {
+  ScenarioRun run(actions, random, timing);
+  switch (scenario) {
+    case Scenario::orphan_leader: run.orphan_leader(); break;
+    case Scenario::figure_eight: run.figure_eight(); break;
+  }
+  return std::move(run).steps();
+}
+
+}  // namespace chaosbench::nemesis
