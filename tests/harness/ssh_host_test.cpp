@@ -23,6 +23,7 @@
 #include "chaosbench/harness/control/sandbox.h"
 #include "chaosbench/harness/control/sandbox_session.h"
 #include "chaosbench/harness/control/ssh_host.h"
+#include "sshd_fixture.h"
 
 namespace control = chaosbench::harness::control;
 namespace fs = std::filesystem;
@@ -31,15 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kUser = "cbuser";  // uid 1000 in sshd's user namespace
-constexpr const char* kPasswordHash =
-    "$6$8WncW5v3k6MYVsKj$40WC.ZIPYV.Gg9LEqryxDPDdAnoEoPDnvUc626SXF8pg6l57QkElXEMhu.ixGNNS/k30ewbo6jd1jWlK6.FVJ1";
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream output(path);
-  output << text;
-  if (!output) throw std::runtime_error("cannot write " + path.string());
-}
+using sshd_fixture::kUser;
+using sshd_fixture::write_text;
 
 // The sandbox with sshd on n1, created once per test process.
 struct SshServer {
@@ -59,57 +53,13 @@ struct SshServer {
       }
     } remover{directory};
     sandbox = std::make_unique<control::Sandbox>(*session, control::SandboxOptions{.nodes = 2});
-    for (const char* key : {"host_key", "user_key", "wrong_key"}) {
-      auto result = control::run_local(
-          {{"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", (directory / key).string()}, {}, {}, {}}, 30s, "test");
-      if (!result.succeeded()) throw std::runtime_error("ssh-keygen failed: " + result.err);
-    }
-    write_text(directory / "passwd", fmt::format("{}:x:1000:1000::{}:/bin/sh\n", kUser, directory.string()));
-    write_text(directory / "group", fmt::format("{}:x:1000:\n", kUser));
-    // Password "secret" (SHA-512 crypt); sshd runs without root, so it must be readable.
-    write_text(directory / "shadow", fmt::format("{}:{}:19000:0:99999:7:::\n", kUser, kPasswordHash));
-    ::chmod((directory / "shadow").c_str(), 0644);
+    sshd_fixture::write_sshd_files(directory);
     // A stand-in `sudo` (first on sshd's PATH): demands -n, logs the command, runs it.
-    fs::create_directories(directory / "fake-bin");
-    write_text(directory / "fake-bin" / "sudo",
-               fmt::format("#!/bin/sh\n[ \"$1\" = -n ] || {{ echo 'sudo: expected -n' >&2; exit 1; }}\nshift\n"
-                           "echo \"$*\" >> {}/sudo.log\nexec \"$@\"\n",
-                           directory.string()));
-    ::chmod((directory / "fake-bin" / "sudo").c_str(), 0755);
-    write_text(directory / "sshd_config", fmt::format("Port 22\nHostKey {0}/host_key\nAuthorizedKeysFile {0}/user_key.pub\n"
-                                                      "PidFile none\nUsePAM no\nStrictModes no\n"
-                                                      "PasswordAuthentication yes\nKbdInteractiveAuthentication no\nSubsystem sftp internal-sftp\n",
-                                                      directory.string()));
+    sshd_fixture::write_stand_in_sudo(directory / "fake-bin", directory / "sudo.log");
     address = sandbox->host("n1")->address();
-    // sshd runs without capabilities: let it bind port 22 in n1's namespace.
-    sandbox->host("n1")->run_checked({"sysctl", "-q", "-w", "net.ipv4.ip_unprivileged_port_start=0"});
-    std::string inner = fmt::format(
-        "mount --bind {0}/passwd /etc/passwd && mount --bind {0}/group /etc/group && "
-        "mount --bind {0}/shadow /etc/shadow && mount --bind {0}/fake-bin /usr/local/bin && "
-        "exec unshare --user --map-user=1000 --map-group=1000 /usr/sbin/sshd -D -e -f {0}/sshd_config -o ListenAddress={1}",
-        directory.string(), address);
-    sshd = sandbox->host("n1")->start_daemon(
-        {{"unshare", "--mount", "--propagation", "private", "sh", "-c", inner}, {}, directory / "sshd.log", {}, {}});
+    sshd = sshd_fixture::start_sshd(*sandbox->host("n1"), directory, directory / "fake-bin", directory / "sshd.log");
     // Ready when a session authenticates.
-    auto deadline = Clock::now() + 10s;
-    while (true) {
-      try {
-        host()->connect();
-        break;
-      } catch (const control::ControlError& error) {
-        if (Clock::now() > deadline || !sshd->alive())
-          throw std::runtime_error(std::string("sshd did not come up: ") + error.what() + " | log: " +
-                                   control::one_line(read_log()));
-        std::this_thread::sleep_for(100ms);
-      }
-    }
-  }
-
-  std::string read_log() const {
-    std::ifstream input(directory / "sshd.log");
-    std::ostringstream text;
-    text << input.rdbuf();
-    return text.str();
+    sshd_fixture::wait_for_sshd(*host(), *sshd, directory / "sshd.log");
   }
 
   control::SshHostOptions options(const std::string& name = "n1") const {
