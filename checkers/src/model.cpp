@@ -233,6 +233,16 @@ class KvModel final : public Model {
 
   std::string describe_state(std::uint32_t state) const override { return nlohmann::json(materialise(state)).dump(); }
   std::optional<std::string> state_text(std::uint32_t state) const override { return materialise(state); }
+  std::optional<bool> state_is_prefix_of(std::uint32_t state, std::string_view text) const override {
+    std::size_t end = nodes_[state].length;
+    if (end > text.size()) return false;
+    for (std::uint32_t current = state; current != 0; current = nodes_[current].parent) {
+      const Node& node = nodes_[current];
+      end -= node.appended.size();
+      if (text.substr(end, node.appended.size()) != node.appended) return false;
+    }
+    return true;
+  }
 
  private:
   static constexpr std::uint64_t kModulus = (std::uint64_t{1} << 61) - 1;
@@ -324,7 +334,9 @@ class KvModel final : public Model {
     const Text& argument = argument_texts_[index];
     if (!argument.valid) return false;
     const Node& node = nodes_[state];
-    if (node.length != argument.text.size() || node.hash != hashed_argument(index).hash) return false;
+    // No hash here: comparing the text from its end (memoised per state and
+    // read) is cheaper than hashing every read of the right length.
+    if (node.length != argument.text.size()) return false;
     std::uint64_t memo_key = (static_cast<std::uint64_t>(state) << 32) | index;
     if (const std::uint32_t* found = read_results_.find(memo_key)) return *found != 0;
     bool equal = ends_with_state(argument.text, state);

@@ -38,7 +38,7 @@ struct Limits {
 // Set of (per-process positions, state) pairs already explored; positions in one arena.
 class VisitedSet {
  public:
-  VisitedSet(std::size_t width, const Limits& limits) : width_(width), limits_(limits), slots_(1024) {
+  VisitedSet(std::size_t width, const Limits& limits) : width_(width), limits_(limits), slots_(64) {
     account(slots_.size() * sizeof(Slot));
   }
   ~VisitedSet() { limits_.memory_used->fetch_sub(accounted_); }
@@ -189,6 +189,7 @@ class DeadReadDetector {
   bool extends_to(std::uint32_t state, std::uint32_t read) {
     if (options_.kind == ModelKind::cas_register) return model_.step(state, read) != Model::kImpossible;
     std::string_view wanted = text(operations_[read].argument);
+    if (std::optional<bool> prefix = model_.state_is_prefix_of(state, wanted)) return *prefix;
     return wanted.starts_with(state_text(state));
   }
   void compute_resets(std::uint32_t read) {
@@ -489,14 +490,15 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   // Settled: the partitions found linearizable. Suspects: those found not
   // linearizable (or undecided); the SC search takes them first, as the likely
   // culprits. The rest (not reached by the witness) come after.
-  std::set<std::string> suspect_keys;
-  for (const PartitionReport& report : witness.reports) suspect_keys.insert(report.key);
+  enum KeyClass : std::uint8_t { not_reached, not_reached_counted, suspect, settled };
+  std::vector<std::uint8_t> key_class(history.keys.size() + 1, not_reached);
+  auto key_id = [&](const std::string& key) { return key.empty() ? 0 : history.keys.find(key).value_or(0); };
+  for (const PartitionReport& report : witness.reports) key_class[key_id(report.key)] = suspect;
   // Settled ops are neither decoded nor copied again.
-  std::unordered_set<std::uint32_t> settled_key_ids;
   bool everything_settled = !options.partition_by_key && witness.verdict == Verdict::valid;
   if (options.partition_by_key) {
     for (const auto& [key, operations] : witness.linearizable_partitions) {
-      settled_key_ids.insert(key.empty() ? 0 : history.keys.find(key).value_or(0));
+      key_class[key_id(key)] = settled;
       ++result.linearizable_partitions;
       result.operations += operations;
     }
@@ -505,42 +507,59 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
     result.operations = witness.operations;
   }
   OperationDecoder decoder(history, options.model.kind);
-  std::vector<Partition> partitions;
-  std::map<std::uint32_t, std::size_t> partition_of_key;
-  std::map<std::uint32_t, std::uint32_t> slot_of_key;
-  if (!options.partition_by_key) partitions.emplace_back();
-  for (const OperationPair& pair : pairs) {
-    if (everything_settled) break;
-    if (pair.outcome == OpType::fail) continue;
-    std::uint32_t key = history.operations[pair.invocation].key;
-    if (settled_key_ids.contains(key)) continue;
-    ModelOperation op = decoder.decode(pair);
-    if (op.outcome_unknown && is_read_only(op)) continue;
-    if (options.partition_by_key) {
-      auto [it, inserted] = partition_of_key.try_emplace(key, partitions.size());
-      if (inserted) {
-        partitions.emplace_back();
-        partitions.back().key = history.keys.name(key);
+  // Per key, the suspects are built and searched first; the other unsettled
+  // keys are decoded only if no suspect is invalid (or every partition is
+  // wanted): on a history with one bad key the rest is never copied.
+  std::size_t later_partitions = 0;
+  auto build_partitions = [&](bool suspects_only) {
+    std::vector<Partition> partitions;
+    std::map<std::uint32_t, std::size_t> partition_of_key;
+    std::map<std::uint32_t, std::uint32_t> slot_of_key;
+    if (!options.partition_by_key) partitions.emplace_back();
+    for (const OperationPair& pair : pairs) {
+      if (everything_settled) break;
+      if (pair.outcome == OpType::fail) continue;
+      std::uint32_t key = history.operations[pair.invocation].key;
+      if (key_class[key] == settled) continue;
+      if (options.partition_by_key && suspects_only != (key_class[key] == suspect)) {
+        if (key_class[key] == not_reached) {
+          key_class[key] = not_reached_counted;
+          ++later_partitions;
+        }
+        continue;
       }
-      partitions[it->second].operations.push_back(op);
-    } else {
-      auto [it, inserted] = slot_of_key.try_emplace(key, static_cast<std::uint32_t>(slot_of_key.size()));
-      op.key_slot = it->second;
-      partitions[0].operations.push_back(op);
+      ModelOperation op = decoder.decode(pair);
+      if (op.outcome_unknown && is_read_only(op)) continue;
+      if (options.partition_by_key) {
+        auto [it, inserted] = partition_of_key.try_emplace(key, partitions.size());
+        if (inserted) {
+          partitions.emplace_back();
+          partitions.back().key = history.keys.name(key);
+        }
+        partitions[it->second].operations.push_back(op);
+      } else {
+        auto [it, inserted] = slot_of_key.try_emplace(key, static_cast<std::uint32_t>(slot_of_key.size()));
+        op.key_slot = it->second;
+        partitions[0].operations.push_back(op);
+      }
     }
-  }
-  if (!options.partition_by_key) {
-    if (everything_settled) {
-      partitions.clear();
-    } else {
-      partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
+    if (!options.partition_by_key) {
+      if (everything_settled) {
+        partitions.clear();
+      } else {
+        partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
+      }
     }
-  }
-  for (Partition& partition : partitions) {
-    if (options.model.kind == ModelKind::cas_register) drop_unobserved_unknown_writes(partition.operations);
-    result.operations += partition.operations.size();
-  }
-  result.partitions = partitions.size() + result.linearizable_partitions;
+    for (Partition& partition : partitions) {
+      if (options.model.kind == ModelKind::cas_register) drop_unobserved_unknown_writes(partition.operations);
+      result.operations += partition.operations.size();
+    }
+    // Smallest first: a small partition settles fast and an invalid one stops the rest.
+    std::stable_sort(partitions.begin(), partitions.end(), [](const Partition& left, const Partition& right) {
+      return left.operations.size() < right.operations.size();
+    });
+    return partitions;
+  };
 
   std::atomic<std::size_t> memory_used{0};
   std::atomic<bool> stop{false};
@@ -550,37 +569,44 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   limits.memory_used = &memory_used;
   if (options.time_limit.count() > 0) limits.deadline = started + options.time_limit;
 
-  std::vector<std::size_t> order(partitions.size());
-  for (std::size_t index = 0; index < order.size(); ++index) order[index] = index;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t left, std::size_t right) {
-    const bool left_suspect = suspect_keys.contains(partitions[left].key);
-    const bool right_suspect = suspect_keys.contains(partitions[right].key);
-    if (left_suspect != right_suspect) return left_suspect;
-    return partitions[left].operations.size() < partitions[right].operations.size();
-  });
-  std::vector<SequentialPartitionReport> reports(partitions.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t taken = next++; taken < order.size(); taken = next++) {
-      std::size_t index = order[taken];
-      if (stop.load()) {
-        reports[index].key = partitions[index].key;
-        reports[index].verdict = Verdict::unknown;
-        reports[index].reason = kStoppedReason;
-        continue;
+  std::vector<SequentialPartitionReport> reports;
+  auto search_partitions = [&](const std::vector<Partition>& partitions) {
+    const std::size_t first_report = reports.size();
+    reports.resize(first_report + partitions.size());
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+      for (std::size_t index = next++; index < partitions.size(); index = next++) {
+        SequentialPartitionReport& report = reports[first_report + index];
+        if (stop.load()) {
+          report.key = partitions[index].key;
+          report.verdict = Verdict::unknown;
+          report.reason = kStoppedReason;
+          continue;
+        }
+        report = check_partition(history, partitions[index], options, decoder, limits);
+        if (report.verdict == Verdict::invalid && !options.check_every_partition) stop = true;
       }
-      reports[index] = check_partition(history, partitions[index], options, decoder, limits);
-      if (reports[index].verdict == Verdict::invalid && !options.check_every_partition) stop = true;
+    };
+    unsigned thread_count = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+    thread_count = static_cast<unsigned>(std::min<std::size_t>(thread_count, partitions.size()));
+    if (thread_count <= 1) {
+      worker();
+    } else {
+      std::vector<std::thread> threads;
+      for (unsigned index = 0; index < thread_count; ++index) threads.emplace_back(worker);
+      for (auto& thread : threads) thread.join();
     }
   };
-  unsigned thread_count = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  thread_count = static_cast<unsigned>(std::min<std::size_t>(thread_count, partitions.size()));
-  if (thread_count <= 1) {
-    worker();
-  } else {
-    std::vector<std::thread> threads;
-    for (unsigned index = 0; index < thread_count; ++index) threads.emplace_back(worker);
-    for (auto& thread : threads) thread.join();
+  const std::vector<Partition> suspects = build_partitions(true);
+  search_partitions(suspects);
+  result.partitions = result.linearizable_partitions + suspects.size();
+  if (later_partitions > 0 && stop.load()) {
+    result.partitions += later_partitions;
+    result.partitions_not_checked += later_partitions;
+  } else if (later_partitions > 0) {
+    const std::vector<Partition> later = build_partitions(false);
+    result.partitions += later.size();
+    search_partitions(later);
   }
 
   std::size_t unknown_count = 0;

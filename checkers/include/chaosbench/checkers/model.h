@@ -86,6 +86,9 @@ class Model {
   // The state as plain text, for models whose state is a string (kv); nullopt
   // for the others. Cheaper than parsing describe_state().
   virtual std::optional<std::string> state_text(std::uint32_t) const { return std::nullopt; }
+  // Whether the state's text is a prefix of `text` (kv), without building the
+  // state's text; nullopt for models whose state is not a string.
+  virtual std::optional<bool> state_is_prefix_of(std::uint32_t, std::string_view) const { return std::nullopt; }
 };
 
 // Builds a model for one partition. `key_count` > 1 composes per-key models into a
