@@ -7,6 +7,8 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>
@@ -28,6 +30,10 @@ constexpr int kSyncLimitTicks = 10;
 // The server caps sessions at 20 ticks.
 constexpr int kSessionTimeoutMilliseconds = 20 * kTickMilliseconds;
 constexpr int kUpdateAttempts = 50;  // append/add retries after losing a version race
+// ZooKeeper answers a session's requests in order, so a read waits for the
+// session's earlier writes to commit: keys are spread over several sessions
+// (all requests for one key share one, so each key's order is kept).
+constexpr std::size_t kSessionsPerNode = 8;
 const char* const kJava = "/usr/bin/java";
 const char* const kServerJar = "/usr/share/java/zookeeper.jar";
 const char* const kLoggerJar = "/usr/share/java/slf4j-simple.jar";  // ZooKeeper's log lines to stderr
@@ -143,8 +149,8 @@ std::string srvr_field(const std::string& answer, const std::string& field) {
   return answer.substr(at, answer.find('\n', at) - at);
 }
 
-// One ZooKeeper server's client API through one C-client session (all the
-// node's client processes share it; ZooKeeper orders a session's requests).
+// One ZooKeeper server's client API through kSessionsPerNode C-client
+// sessions shared by the node's client processes, a key always on the same one.
 class ZookeeperBackend : public Backend {
  public:
   ZookeeperBackend(std::string node, std::string address, std::uint16_t port, bool sync_reads)
@@ -160,7 +166,7 @@ class ZookeeperBackend : public Backend {
               {"definite", true}};
     }
     const std::string path = fmt::format("{}/{}", kRoot, key->get<std::string>());
-    auto session = current_session();
+    auto session = current_session(std::hash<std::string>{}(path) % kSessionsPerNode);
     if (!session) {
       return {{"error", fmt::format("zookeeper {}: cannot create a client handle for {}:{}", node_, address_, port_)},
               {"definite", true}};
@@ -202,13 +208,14 @@ class ZookeeperBackend : public Backend {
     }
   };
 
-  // The live session, or a new one when there is none or it expired (the
-  // server forgot it, e.g. while the node was killed or cut off).
-  std::shared_ptr<Session> current_session() {
+  // Session number `slot`, or a new one when there is none or it expired
+  // (the server forgot it, e.g. while the node was killed or cut off).
+  std::shared_ptr<Session> current_session(std::size_t slot) {
     std::lock_guard lock(session_mutex_);
-    if (session_) {
-      const int state = zoo_state(session_->handle);
-      if (state != ZOO_EXPIRED_SESSION_STATE && state != ZOO_AUTH_FAILED_STATE) return session_;
+    std::shared_ptr<Session>& session = sessions_.at(slot);
+    if (session) {
+      const int state = zoo_state(session->handle);
+      if (state != ZOO_EXPIRED_SESSION_STATE && state != ZOO_AUTH_FAILED_STATE) return session;
     }
     auto fresh = std::make_shared<Session>();
     const std::string host = fmt::format("{}:{}", address_, port_);
@@ -216,8 +223,8 @@ class ZookeeperBackend : public Backend {
         zookeeper_init2(host.c_str(), ignore_session_events, kSessionTimeoutMilliseconds, nullptr, nullptr, 0,
                         discard_client_log);
     if (fresh->handle == nullptr) return nullptr;
-    session_ = fresh;
-    return session_;
+    session = fresh;
+    return session;
   }
 
   json failure(const std::string& what, int code, bool changes_state) const {
@@ -346,7 +353,7 @@ class ZookeeperBackend : public Backend {
   std::uint16_t port_;
   bool sync_reads_;
   std::mutex session_mutex_;
-  std::shared_ptr<Session> session_;
+  std::vector<std::shared_ptr<Session>> sessions_ = std::vector<std::shared_ptr<Session>>(kSessionsPerNode);
   std::atomic<bool> root_exists_{false};
 };
 
