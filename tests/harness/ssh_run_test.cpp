@@ -41,7 +41,9 @@ constexpr int kNodes = 3;
 struct SshCluster {
   SshCluster() {
     session = control::SandboxSession::enter();
-    directory = std::make_unique<harness_process_support::TemporaryDirectory>("sshrun");
+    // Removed when the test process exits (the cluster itself is never destroyed).
+    static harness_process_support::TemporaryDirectory temporary("sshrun");
+    directory = &temporary;
     ::chmod(directory->path.c_str(), 0755);
     sandbox = std::make_unique<control::Sandbox>(*session, control::SandboxOptions{.nodes = kNodes});
     sshd_fixture::write_sshd_files(directory->path);
@@ -104,7 +106,7 @@ struct SshCluster {
   }
 
   std::optional<control::SandboxSession> session;
-  std::unique_ptr<harness_process_support::TemporaryDirectory> directory;
+  harness_process_support::TemporaryDirectory* directory = nullptr;
   std::unique_ptr<control::Sandbox> sandbox;
   std::vector<std::unique_ptr<control::Daemon>> daemons;
 };
