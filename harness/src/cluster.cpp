@@ -125,7 +125,12 @@ std::string Cluster::install_refnode() {
     std::string& list = first_word(host.run({"sha256sum", path})) == hash ? present : uploaded;
     if (&list == &uploaded) {
       host.copy_to(options_.refnode, options_.remote_refnode);
-      if (first_word(host.run({"sha256sum", path})) != hash) {
+      const control::CommandResult check = host.run({"sha256sum", path});
+      if (!check.succeeded()) {
+        throw control::ControlError(fmt::format("{}: cannot check the upload of {}: sha256sum {}: {}", host.name(),
+                                                path, check.status.describe(), control::one_line(check.err)));
+      }
+      if (first_word(check) != hash) {
         throw control::ControlError(fmt::format("{}: {} differs from {} after the upload", host.name(), path,
                                                 options_.refnode.string()));
       }
