@@ -5,9 +5,10 @@
 #include <map>
 #include <set>
 #include <thread>
-#include <unordered_set>
 
 #include <fmt/format.h>
+
+#include "partitions.h"
 
 namespace chaosbench::checkers {
 namespace {
@@ -300,12 +301,6 @@ class PartitionSearch {
   std::vector<std::uint64_t> zobrist_;
 };
 
-struct Partition {
-  std::string key;
-  std::vector<ModelOperation> operations;
-  std::uint32_t key_count = 1;
-};
-
 PartitionReport check_partition(const Partition& partition, const LinearizabilityOptions& options,
                                 const OperationDecoder& decoder, const SearchLimits& limits) {
   PartitionReport report;
@@ -347,71 +342,6 @@ PartitionReport check_partition(const Partition& partition, const Linearizabilit
   return report;
 }
 
-// Drops register writes and cas ops with an unknown outcome whose written value
-// nobody ever observes (no read returns it, no cas expects it). Sound: in any
-// linearization containing such an op, the ops between it and the next write see
-// a value they do not depend on, so the linearization without it is valid too
-// (a cas it made fail is one that may equally never have happened). This keeps
-// the search from trying every subset of timed-out writes.
-void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations) {
-  using Kind = ModelOperation::Kind;
-  auto slot_value = [](const ModelOperation& op, Value value) {
-    return (static_cast<std::uint64_t>(op.key_slot) << 32) | value.id;
-  };
-  while (true) {
-    std::unordered_set<std::uint64_t> observed;
-    for (const ModelOperation& op : operations) {
-      if (op.kind == Kind::read && !op.argument.is_null()) observed.insert(slot_value(op, op.argument));
-      if (op.kind == Kind::cas) observed.insert(slot_value(op, op.argument));
-    }
-    std::size_t before = operations.size();
-    std::erase_if(operations, [&](const ModelOperation& op) {
-      if (!op.outcome_unknown) return false;
-      if (op.kind == Kind::write) return !observed.contains(slot_value(op, op.argument));
-      if (op.kind == Kind::cas) return !observed.contains(slot_value(op, op.second));
-      return false;
-    });
-    if (operations.size() == before) return;
-  }
-}
-
-std::vector<Partition> build_partitions(const History& history, const std::vector<OperationPair>& pairs,
-                                        const LinearizabilityOptions& options, OperationDecoder& decoder,
-                                        std::size_t& operation_count) {
-  std::vector<Partition> partitions;
-  std::map<std::uint32_t, std::size_t> partition_of_key;  // key id -> partition (ordered by key id)
-  std::map<std::uint32_t, std::uint32_t> slot_of_key;     // unpartitioned: key id -> slot
-  if (!options.partition_by_key) partitions.emplace_back();
-  for (const OperationPair& pair : pairs) {
-    if (pair.outcome == OpType::fail) continue;  // definitely did not happen
-    ModelOperation op = decoder.decode(pair);
-    if (op.outcome_unknown && is_read_only(op)) continue;  // constrains nothing
-    std::uint32_t key = history.operations[pair.invocation].key;
-    if (options.partition_by_key) {
-      auto [it, inserted] = partition_of_key.try_emplace(key, partitions.size());
-      if (inserted) {
-        partitions.emplace_back();
-        partitions.back().key = history.keys.name(key);
-      }
-      partitions[it->second].operations.push_back(op);
-    } else {
-      auto [it, inserted] = slot_of_key.try_emplace(key, static_cast<std::uint32_t>(slot_of_key.size()));
-      op.key_slot = it->second;
-      partitions[0].operations.push_back(op);
-    }
-    ++operation_count;
-  }
-  if (!options.partition_by_key) partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
-  if (options.model.kind == ModelKind::cas_register) {
-    for (Partition& partition : partitions) {
-      std::size_t before = partition.operations.size();
-      drop_unobserved_unknown_writes(partition.operations);
-      operation_count -= before - partition.operations.size();
-    }
-  }
-  return partitions;
-}
-
 }  // namespace
 
 LinearizabilityResult check_linearizability(const History& history, const LinearizabilityOptions& options) {
@@ -426,7 +356,9 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
   auto started = std::chrono::steady_clock::now();
   LinearizabilityResult result;
   OperationDecoder decoder(history, options.model.kind);
-  std::vector<Partition> partitions = build_partitions(history, pairs, options, decoder, result.operations);
+  std::vector<Partition> partitions =
+      build_partitions(history, pairs, decoder, options.partition_by_key, options.model.kind);
+  for (const Partition& partition : partitions) result.operations += partition.operations.size();
   result.partitions = partitions.size();
 
   std::atomic<std::size_t> memory_used{0};

@@ -7,10 +7,10 @@
 #include <cstring>
 #include <map>
 #include <thread>
-#include <set>
-#include <unordered_set>
 
 #include <fmt/format.h>
+
+#include "partitions.h"
 
 namespace chaosbench::checkers {
 namespace {
@@ -97,12 +97,6 @@ class VisitedSet {
   std::vector<std::uint32_t> arena_;
   std::size_t count_ = 0;
   std::size_t accounted_ = 0;
-};
-
-struct Partition {
-  std::string key;
-  std::vector<ModelOperation> operations;
-  std::uint32_t key_count = 1;
 };
 
 struct Outcome {
@@ -380,29 +374,6 @@ class SequentialSearch {
   std::vector<std::uint64_t> zobrist_;
 };
 
-// As in the linearizability checker: unknown writes nobody observed can be left out.
-void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations) {
-  using Kind = ModelOperation::Kind;
-  auto slot_value = [](const ModelOperation& op, Value value) {
-    return (static_cast<std::uint64_t>(op.key_slot) << 32) | value.id;
-  };
-  while (true) {
-    std::unordered_set<std::uint64_t> observed;
-    for (const ModelOperation& op : operations) {
-      if (op.kind == Kind::read && !op.argument.is_null()) observed.insert(slot_value(op, op.argument));
-      if (op.kind == Kind::cas) observed.insert(slot_value(op, op.argument));
-    }
-    std::size_t before = operations.size();
-    std::erase_if(operations, [&](const ModelOperation& op) {
-      if (!op.outcome_unknown) return false;
-      if (op.kind == Kind::write) return !observed.contains(slot_value(op, op.argument));
-      if (op.kind == Kind::cas) return !observed.contains(slot_value(op, op.second));
-      return false;
-    });
-    if (operations.size() == before) return;
-  }
-}
-
 SequentialPartitionReport check_partition(const History& history, const Partition& partition,
                                           const SequentialOptions& options, const OperationDecoder& decoder,
                                           const Limits& limits) {
@@ -510,50 +481,14 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   // Per key, the suspects are built and searched first; the other unsettled
   // keys are decoded only if no suspect is invalid (or every partition is
   // wanted): on a history with one bad key the rest is never copied.
-  std::size_t later_partitions = 0;
-  auto build_partitions = [&](bool suspects_only) {
+  auto build = [&](KeyClass wanted) {
     std::vector<Partition> partitions;
-    std::map<std::uint32_t, std::size_t> partition_of_key;
-    std::map<std::uint32_t, std::uint32_t> slot_of_key;
-    if (!options.partition_by_key) partitions.emplace_back();
-    for (const OperationPair& pair : pairs) {
-      if (everything_settled) break;
-      if (pair.outcome == OpType::fail) continue;
-      std::uint32_t key = history.operations[pair.invocation].key;
-      if (key_class[key] == settled) continue;
-      if (options.partition_by_key && suspects_only != (key_class[key] == suspect)) {
-        if (key_class[key] == not_reached) {
-          key_class[key] = not_reached_counted;
-          ++later_partitions;
-        }
-        continue;
-      }
-      ModelOperation op = decoder.decode(pair);
-      if (op.outcome_unknown && is_read_only(op)) continue;
-      if (options.partition_by_key) {
-        auto [it, inserted] = partition_of_key.try_emplace(key, partitions.size());
-        if (inserted) {
-          partitions.emplace_back();
-          partitions.back().key = history.keys.name(key);
-        }
-        partitions[it->second].operations.push_back(op);
-      } else {
-        auto [it, inserted] = slot_of_key.try_emplace(key, static_cast<std::uint32_t>(slot_of_key.size()));
-        op.key_slot = it->second;
-        partitions[0].operations.push_back(op);
-      }
-    }
-    if (!options.partition_by_key) {
-      if (everything_settled) {
-        partitions.clear();
-      } else {
-        partitions[0].key_count = std::max<std::uint32_t>(1, slot_of_key.size());
-      }
-    }
-    for (Partition& partition : partitions) {
-      if (options.model.kind == ModelKind::cas_register) drop_unobserved_unknown_writes(partition.operations);
-      result.operations += partition.operations.size();
-    }
+    if (everything_settled) return partitions;
+    partitions = build_partitions(history, pairs, decoder, options.partition_by_key, options.model.kind,
+                                  [&](std::uint32_t key) {
+                                    return !options.partition_by_key || key_class[key] == wanted;
+                                  });
+    for (const Partition& partition : partitions) result.operations += partition.operations.size();
     // Smallest first: a small partition settles fast and an invalid one stops the rest.
     std::stable_sort(partitions.begin(), partitions.end(), [](const Partition& left, const Partition& right) {
       return left.operations.size() < right.operations.size();
@@ -597,16 +532,22 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
       for (auto& thread : threads) thread.join();
     }
   };
-  const std::vector<Partition> suspects = build_partitions(true);
+  const std::vector<Partition> suspects = build(suspect);
   search_partitions(suspects);
   result.partitions = result.linearizable_partitions + suspects.size();
-  if (later_partitions > 0 && stop.load()) {
-    result.partitions += later_partitions;
-    result.partitions_not_checked += later_partitions;
-  } else if (later_partitions > 0) {
-    const std::vector<Partition> later = build_partitions(false);
+  if (options.partition_by_key && !stop.load()) {
+    const std::vector<Partition> later = build(not_reached);
     result.partitions += later.size();
     search_partitions(later);
+  } else if (options.partition_by_key) {
+    // Stopped at an invalid suspect: the keys never reached are counted, not decoded.
+    for (const OperationPair& pair : pairs) {
+      std::uint8_t& key = key_class[history.operations[pair.invocation].key];
+      if (pair.outcome == OpType::fail || key != not_reached) continue;
+      key = not_reached_counted;
+      ++result.partitions;
+      ++result.partitions_not_checked;
+    }
   }
 
   std::size_t unknown_count = 0;

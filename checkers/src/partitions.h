@@ -1,0 +1,38 @@
+// Partitions of a history for the search-based checkers (linearizability and
+// sequential consistency): one per key, or one for the whole history with each
+// key in its own slot of a composed model. Fail ops are left out (they did not
+// happen), so are unknown reads (they constrain nothing) and, for registers,
+// unknown writes nobody observed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "chaosbench/checkers/history.h"
+#include "chaosbench/checkers/model.h"
+
+namespace chaosbench::checkers {
+
+struct Partition {
+  std::string key;  // "" when not partitioned
+  std::vector<ModelOperation> operations;
+  std::uint32_t key_count = 1;
+};
+
+// Drops register writes and cas ops with an unknown outcome whose written value
+// nobody ever observes (no read returns it, no cas expects it). Sound: in any
+// linearization (or sequential order) containing such an op, the ops between
+// it and the next write see a value they do not depend on, so the order without
+// it is valid too (a cas it made fail is one that may equally never have
+// happened). This keeps the searches from trying every subset of timed-out writes.
+void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations);
+
+// Decodes the pairs into partitions, in order of each key's first op. With
+// include, only the ops of keys (history key ids) it accepts.
+std::vector<Partition> build_partitions(const History& history, const std::vector<OperationPair>& pairs,
+                                        OperationDecoder& decoder, bool partition_by_key, ModelKind kind,
+                                        const std::function<bool(std::uint32_t)>& include = {});
+
+}  // namespace chaosbench::checkers
