@@ -274,7 +274,8 @@ class RedisBackend : public Backend {
 
   // role from the server's INFO replication and this node's Sentinel; term is
   // that Sentinel's config epoch and leader its primary. Until that Sentinel
-  // has found every other Sentinel the node does not answer (readiness waits).
+  // knows every other Sentinel and every replica the node does not answer
+  // (readiness waits for it).
   json status(Session& session) {
     if (!session.self || !session.self->usable()) {
       session.self = std::make_unique<RedisConnection>(address_, RedisTarget::kRedisPort, kStatusTimeout);
@@ -299,9 +300,11 @@ class RedisBackend : public Backend {
       fields[reply_text(pairs->element[index])] = reply_text(pairs->element[index + 1]);
     }
     const std::int64_t other_sentinels = to_number(fields["num-other-sentinels"]);
-    if (other_sentinels + 1 < static_cast<std::int64_t>(nodes_.size())) {
-      return error_reply(fmt::format("sentinel on {} knows {} of {} other sentinels", node_, other_sentinels,
-                                     nodes_.size() - 1),
+    const std::int64_t replicas = to_number(fields["num-slaves"]);
+    const auto others = static_cast<std::int64_t>(nodes_.size()) - 1;
+    if (other_sentinels < others || replicas < others) {
+      return error_reply(fmt::format("sentinel on {} knows {} of {} other sentinels and {} of {} replicas", node_,
+                                     other_sentinels, others, replicas, others),
                          true);
     }
     std::string leader = fields["ip"];
@@ -346,18 +349,23 @@ class RedisBackend : public Backend {
 }  // namespace
 
 RedisTarget::RedisTarget(const std::vector<std::string>& target_arguments) {
-  for (const std::string& argument : target_arguments) {
-    const std::string prefix = "--min-replicas-to-write=";
-    if (argument.rfind(prefix, 0) == 0) {
-      const std::string number = argument.substr(prefix.size());
-      const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), min_replicas_to_write_);
-      if (error != std::errc() || end != number.data() + number.size() || number.empty() || min_replicas_to_write_ < 0) {
-        throw std::invalid_argument(fmt::format("--target-arg: redis: '{}' needs a number of replicas >= 0", argument));
-      }
-    } else {
-      throw std::invalid_argument(
-          fmt::format("--target-arg: redis: unknown argument '{}' (known: --min-replicas-to-write=N)", argument));
+  // --NAME=N with N a whole number >= 0, into target; false when the argument is another one.
+  const auto number_argument = [](const std::string& argument, const std::string& name, int& target) {
+    const std::string prefix = "--" + name + "=";
+    if (argument.rfind(prefix, 0) != 0) return false;
+    const std::string number = argument.substr(prefix.size());
+    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), target);
+    if (number.empty() || error != std::errc() || end != number.data() + number.size() || target < 0) {
+      throw std::invalid_argument(fmt::format("--target-arg: redis: '{}' needs a whole number >= 0", argument));
     }
+    return true;
+  };
+  for (const std::string& argument : target_arguments) {
+    if (number_argument(argument, "min-replicas-to-write", min_replicas_to_write_)) continue;
+    if (number_argument(argument, "min-replicas-max-lag", min_replicas_max_lag_)) continue;
+    throw std::invalid_argument(fmt::format(
+        "--target-arg: redis: unknown argument '{}' (known: --min-replicas-to-write=N, --min-replicas-max-lag=SECONDS)",
+        argument));
   }
 }
 
@@ -386,12 +394,13 @@ NodeLaunch RedisTarget::launch(const NodeContext& node) const {
       "repl-diskless-sync-delay 0\n",
       address, kRedisPort, data);
   if (min_replicas_to_write_ > 0) {
-    redis += fmt::format("min-replicas-to-write {}\nmin-replicas-max-lag 10\n", min_replicas_to_write_);
+    redis += fmt::format("min-replicas-to-write {}\nmin-replicas-max-lag {}\n", min_replicas_to_write_,
+                         min_replicas_max_lag_);
   }
   if (node.index != 0) redis += fmt::format("replicaof {} {}\n", first_primary, kRedisPort);
 
   const std::size_t quorum = node.nodes.size() / 2 + 1;
-  const std::string sentinel = fmt::format(
+  std::string sentinel = fmt::format(
       "bind {}\nport {}\nprotected-mode no\ndaemonize no\nlogfile \"\"\ndir {}\n"
       "sentinel monitor {} {} {} {}\n"
       "sentinel down-after-milliseconds {} 1000\n"
@@ -399,6 +408,13 @@ NodeLaunch RedisTarget::launch(const NodeContext& node) const {
       "sentinel parallel-syncs {} 1\n",
       address, kSentinelPort, data, kMasterName, first_primary, kRedisPort, quorum, kMasterName, kMasterName,
       kMasterName);
+  // Sentinel learns replicas from the primary's INFO only every 10 s; one that
+  // does not know a replica when it fails over leaves that replica following
+  // the old primary. Seeding the list (the line Sentinel itself writes) gives
+  // the steady state of a deployment that has run for a while.
+  for (std::size_t index = 1; index < node.nodes.size(); ++index) {
+    sentinel += fmt::format("sentinel known-replica {} {} {}\n", kMasterName, node.nodes[index].address, kRedisPort);
+  }
 
   NodeLaunch launch;
   launch.argv = {"/usr/bin/redis-server", redis_config.string()};

@@ -2,7 +2,8 @@
 // as primary, the other nodes as its replicas, and a Sentinel beside each server
 // (a companion daemon). A gateway per node asks that node's Sentinel for the
 // primary and sends each operation there through hiredis, as a Sentinel-aware
-// client does. Target argument --min-replicas-to-write=N sets that Redis option.
+// client does. Target arguments --min-replicas-to-write=N and
+// --min-replicas-max-lag=SECONDS (default 10) set those Redis options.
 #pragma once
 
 #include "chaosbench/targets/adapters/target.h"
@@ -26,6 +27,7 @@ class RedisTarget : public Target {
 
  private:
   int min_replicas_to_write_ = 0;
+  int min_replicas_max_lag_ = 10;
 };
 
 }  // namespace chaosbench::targets::adapters
