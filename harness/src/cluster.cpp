@@ -287,7 +287,11 @@ void Cluster::stop_all(std::chrono::milliseconds grace) {
     }
     node->companions.clear();
     if (!node->daemon) continue;
-    if (!node->daemon->wait_for(grace)) node->daemon->signal(control::Signal::kill);
+    if (!node->daemon->wait_for(grace)) {
+      node->daemon->signal(control::Signal::kill);
+      // Gone before its directory is removed (SSH hosts: rm -rf at the end).
+      node->daemon->wait_for(std::chrono::seconds(5));
+    }
     node->daemon.reset();
   }
 }
