@@ -2,8 +2,8 @@
 // (Debian zookeeper) in the sandbox: with --sync-reads, reads stay
 // linearizable under partitions and kills; plain local reads under isolate-one
 // are sequentially consistent per key yet, on some seed, not linearizable; the
-// counter workload's versioned adds stay within bounds; a bad target argument
-// is a one-line exit 3. Measured seeds: docs/zookeeper.md.
+// counter workload's versioned adds stay within bounds; a bad or unknown
+// target argument is a one-line exit 3. Measured seeds: docs/zookeeper.md.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -116,6 +116,10 @@ TEST(RealSystemsZookeeper, UnknownTargetArgumentIsABadArgument) {
   EXPECT_EQ(run.status.exit_code, 3) << describe(run);
   EXPECT_NE(run.err.find("--read=fast"), std::string::npos) << describe(run);
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << "not one line: " << describe(run);
+  auto tick = run_harness({"run", "--target", "zookeeper", "--store", (directory.path / "store").string(),
+                           "--target-arg=--tick-ms=5"});
+  EXPECT_EQ(tick.status.exit_code, 3) << describe(tick);
+  EXPECT_NE(tick.err.find("--tick-ms=5"), std::string::npos) << describe(tick);
 }
 
 }  // namespace

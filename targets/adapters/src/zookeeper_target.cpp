@@ -22,13 +22,12 @@ namespace {
 
 constexpr std::chrono::milliseconds kRequestTimeout{5000};
 constexpr std::chrono::milliseconds kStatusTimeout{250};
-// Elections and failure detection in about a second: a follower gives up on a
-// silent leader after syncLimit ticks, a leader on a silent quorum likewise.
-constexpr int kTickMilliseconds = 100;
+// Failure detection in about a second with the default 100 ms tick: a
+// follower gives up on a silent leader after syncLimit ticks, a leader on a
+// silent quorum likewise. The server caps sessions at 20 ticks.
 constexpr int kInitLimitTicks = 20;
 constexpr int kSyncLimitTicks = 10;
-// The server caps sessions at 20 ticks.
-constexpr int kSessionTimeoutMilliseconds = 20 * kTickMilliseconds;
+constexpr int kSessionTimeoutTicks = 20;
 constexpr int kUpdateAttempts = 50;  // append/add retries after losing a version race
 // ZooKeeper answers a session's requests in order, so a read waits for the
 // session's earlier writes to commit: keys are spread over several sessions
@@ -153,8 +152,10 @@ std::string srvr_field(const std::string& answer, const std::string& field) {
 // sessions shared by the node's client processes, a key always on the same one.
 class ZookeeperBackend : public Backend {
  public:
-  ZookeeperBackend(std::string node, std::string address, std::uint16_t port, bool sync_reads)
-      : node_(std::move(node)), address_(std::move(address)), port_(port), sync_reads_(sync_reads) {}
+  ZookeeperBackend(std::string node, std::string address, std::uint16_t port, bool sync_reads,
+                   int session_timeout_milliseconds)
+      : node_(std::move(node)), address_(std::move(address)), port_(port), sync_reads_(sync_reads),
+        session_timeout_milliseconds_(session_timeout_milliseconds) {}
 
   json handle(const json& request) override {
     const std::string operation = request.at("op").get<std::string>();
@@ -220,7 +221,7 @@ class ZookeeperBackend : public Backend {
     auto fresh = std::make_shared<Session>();
     const std::string host = fmt::format("{}:{}", address_, port_);
     fresh->handle =
-        zookeeper_init2(host.c_str(), ignore_session_events, kSessionTimeoutMilliseconds, nullptr, nullptr, 0,
+        zookeeper_init2(host.c_str(), ignore_session_events, session_timeout_milliseconds_, nullptr, nullptr, 0,
                         discard_client_log);
     if (fresh->handle == nullptr) return nullptr;
     session = fresh;
@@ -352,6 +353,7 @@ class ZookeeperBackend : public Backend {
   std::string address_;
   std::uint16_t port_;
   bool sync_reads_;
+  int session_timeout_milliseconds_;
   std::mutex session_mutex_;
   std::vector<std::shared_ptr<Session>> sessions_ = std::vector<std::shared_ptr<Session>>(kSessionsPerNode);
   std::atomic<bool> root_exists_{false};
@@ -361,11 +363,24 @@ class ZookeeperBackend : public Backend {
 
 ZookeeperTarget::ZookeeperTarget(const std::vector<std::string>& target_arguments) {
   for (const std::string& argument : target_arguments) {
+    const std::string tick_flag = "--tick-ms=";
     if (argument == "--sync-reads") {
       sync_reads_ = true;
+    } else if (argument.rfind(tick_flag, 0) == 0) {
+      const std::string text = argument.substr(tick_flag.size());
+      std::size_t parsed = 0;
+      try {
+        tick_milliseconds_ = std::stoi(text, &parsed);
+      } catch (const std::exception&) {
+        parsed = 0;
+      }
+      if (parsed == 0 || parsed != text.size() || tick_milliseconds_ < 10 || tick_milliseconds_ > 10000) {
+        throw std::invalid_argument(
+            fmt::format("--target-arg: zookeeper: '{}' (the tick is 10-10000 milliseconds)", argument));
+      }
     } else {
-      throw std::invalid_argument(
-          fmt::format("--target-arg: zookeeper: unknown argument '{}' (known: --sync-reads)", argument));
+      throw std::invalid_argument(fmt::format(
+          "--target-arg: zookeeper: unknown argument '{}' (known: --sync-reads, --tick-ms=N)", argument));
     }
   }
 }
@@ -397,7 +412,7 @@ NodeLaunch ZookeeperTarget::launch(const NodeContext& node) const {
                                               "admin.enableServer=false\n"
                                               "4lw.commands.whitelist=srvr,mntr,ruok\n"
                                               "{}",
-                                              kTickMilliseconds, kInitLimitTicks, kSyncLimitTicks,
+                                              tick_milliseconds_, kInitLimitTicks, kSyncLimitTicks,
                                               node.data_directory().string(), client_port(), node.self().address,
                                               servers)});
   launch.files.push_back({node.data_directory() / "myid", fmt::format("{}\n", node.index + 1)});
@@ -421,7 +436,8 @@ std::unique_ptr<Gateway> ZookeeperTarget::open_gateway(const NodeContext& node,
                                                        const std::string& listen_address) const {
   return std::make_unique<Gateway>(
       node.self().name, listen_address,
-      std::make_unique<ZookeeperBackend>(node.self().name, node.self().address, client_port(), sync_reads_));
+      std::make_unique<ZookeeperBackend>(node.self().name, node.self().address, client_port(), sync_reads_,
+                                         kSessionTimeoutTicks * tick_milliseconds_));
 }
 
 }  // namespace chaosbench::targets::adapters

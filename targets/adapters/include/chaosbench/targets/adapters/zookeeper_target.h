@@ -2,7 +2,8 @@
 // run in the foreground under java, and a gateway per node translating the
 // client protocol to the ZooKeeper C client (libzookeeper_mt): key k is the
 // znode /chaosbench/k holding the value's JSON text; cas, append and add set
-// with the version read. Target argument --sync-reads: sync() before each read.
+// with the version read. Target arguments: --sync-reads (sync() before each
+// read), --tick-ms=N (ZooKeeper's tickTime; default 100).
 #pragma once
 
 #include "chaosbench/targets/adapters/target.h"
@@ -22,6 +23,7 @@ class ZookeeperTarget : public Target {
 
  private:
   bool sync_reads_ = false;
+  int tick_milliseconds_ = 100;  // ZooKeeper's tickTime
   static constexpr std::uint16_t kQuorumPort = 2888;
   static constexpr std::uint16_t kElectionPort = 3888;
 };
