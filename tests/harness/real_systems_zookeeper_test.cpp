@@ -3,7 +3,7 @@
 // linearizable under partitions and kills; plain local reads under isolate-one
 // are sequentially consistent per key yet, on some seed, not linearizable; the
 // counter workload's versioned adds stay within bounds; a bad or unknown
-// target argument is a one-line exit 3. Measured seeds: docs/zookeeper.md.
+// target argument is a one-line exit 3; a missing jar names its package. Measured seeds: docs/zookeeper.md.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -18,9 +18,12 @@
 #include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/process.h"
+#include "chaosbench/targets/adapters/target_registry.h"
+#include "chaosbench/targets/adapters/zookeeper_target.h"
 #include "harness_process_support.h"
 
 namespace control = chaosbench::harness::control;
+namespace adapters = chaosbench::targets::adapters;
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -120,6 +123,38 @@ TEST(RealSystemsZookeeper, UnknownTargetArgumentIsABadArgument) {
                            "--target-arg=--tick-ms=5"});
   EXPECT_EQ(tick.status.exit_code, 3) << describe(tick);
   EXPECT_NE(tick.err.find("--tick-ms=5"), std::string::npos) << describe(tick);
+}
+
+// The zookeeper target with its jar looked for at another path: what a
+// machine without the package sees.
+class ZookeeperTargetWithJarAt : public adapters::ZookeeperTarget {
+ public:
+  explicit ZookeeperTargetWithJarAt(fs::path jar) : adapters::ZookeeperTarget({}), jar_(std::move(jar)) {}
+  std::vector<adapters::RequiredProgram> required_programs(const fs::path&) const override {
+    return {{jar_, "zookeeper"}};
+  }
+
+ private:
+  fs::path jar_;
+};
+
+TEST(RealSystemsZookeeper, MissingJarNamesItsPackageAndAReadableJarIsEnough) {
+  TemporaryDirectory directory("zookeeper-jar");
+  const fs::path jar = directory.path / "zookeeper.jar";
+  const ZookeeperTargetWithJarAt target(jar);
+  try {
+    adapters::check_required_programs(target, {});
+    ADD_FAILURE() << "a missing jar passed the check";
+  } catch (const std::invalid_argument& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(jar.string()), std::string::npos) << message;
+    EXPECT_NE(message.find("Debian package zookeeper"), std::string::npos) << message;
+  }
+  std::ofstream(jar) << "PK";  // readable, not executable: enough for java -cp
+  EXPECT_NO_THROW(adapters::check_required_programs(target, {}));
+  if (zookeeper_installed()) {
+    EXPECT_NO_THROW(adapters::check_required_programs(adapters::ZookeeperTarget({}), {}));
+  }
 }
 
 }  // namespace
