@@ -59,6 +59,12 @@ class NemesisScenarioActions : public ScenarioActions {
       if (std::find(paused.begin(), paused.end(), node) == paused.end()) paused.push_back(node);
     }
   }
+  void resume(const std::vector<std::string>& nodes) override {
+    for (const auto& node : nodes) {
+      nemesis_.target_.resume(node);
+      std::erase(nemesis_.scenario_paused_, node);
+    }
+  }
   void partition(const Grudge& grudge) override {
     nemesis_.scenario_grudge_ = grudge;
     nemesis_.apply_network();

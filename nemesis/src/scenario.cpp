@@ -24,29 +24,6 @@ std::optional<Scenario> parse_scenario(std::string_view text) {
 
 namespace {
 
-// Every node of `side` drops traffic from every node of `other`, and the reverse.
-Grudge cut(const std::vector<std::string>& side, const std::vector<std::string>& other) {
-  Grudge grudge;
-  for (const auto& a : side) {
-    for (const auto& b : other) {
-      grudge[a].insert(b);
-      grudge[b].insert(a);
-    }
-  }
-  return grudge;
-}
-
-// Every node drops traffic from every other: no quorum anywhere.
-Grudge apart(const std::vector<std::string>& nodes) {
-  Grudge grudge;
-  for (const auto& a : nodes) {
-    for (const auto& b : nodes) {
-      if (a != b) grudge[a].insert(b);
-    }
-  }
-  return grudge;
-}
-
 std::vector<std::string> without(const std::vector<std::string>& nodes, const std::set<std::string>& excluded) {
   std::vector<std::string> kept;
   for (const auto& node : nodes) {
@@ -92,44 +69,46 @@ class ScenarioRun {
 
   void figure_eight() {
     if (!enough_nodes()) return;
-    // (a) The leader, with followers enough to stay a minority, takes entries
-    // it cannot commit.
+    // (a) The leader, with the majority paused, takes entries only the
+    // followers of a minority get; then it is killed.
     const std::string first = current_leader();
     std::vector<std::string> followers = without(nodes_, {first});
     shuffle(followers);
     const std::size_t minority = (nodes_.size() - 1) / 2;
-    std::vector<std::string> minority_side(followers.begin(), followers.begin() + (minority - 1));
-    minority_side.push_back(first);
-    std::sort(minority_side.begin(), minority_side.end());
-    const std::set<std::string> minority_set(minority_side.begin(), minority_side.end());
-    partition(cut(minority_side, without(nodes_, minority_set)));
+    const std::vector<std::string> companions(followers.begin(), followers.begin() + (minority - 1));
+    std::set<std::string> minority_set(companions.begin(), companions.end());
+    minority_set.insert(first);
+    const std::vector<std::string> majority_side = without(nodes_, minority_set);
+    pause(majority_side);
     if (!actions_.wait(timing_.hold)) return;
     kill({first});
-    // (b) The majority elects; at once every node is cut off from every other
-    // (no one else can be elected), so the new leader's own entries stay on
-    // it alone; then it is killed.
+    // (b) The majority (without those entries) elects; at once everyone else
+    // is paused, so the new leader's own entries stay on it alone; it is killed.
+    pause(sorted(companions));
+    resume(majority_side);
     auto second = await_leader(minority_set);
     if (!second) return finish({first});
     if (!actions_.wait(timing_.strike)) return;
-    partition(apart(nodes_));
+    pause(without(majority_side, {*second}));
     if (!actions_.wait(timing_.hold)) return;
     kill({*second});
     // (c) The first leader comes back and (having the longest log of the
-    // older term) leads again, replicating its old entries; cut it off before
-    // entries of its new term reach a majority.
-    partition({});
+    // older term) leads again, replicating its old entries; it is paused
+    // before entries of its new term reach a majority.
+    resume(without(nodes_, {first, *second}));
     restart({first});
     auto third = await_leader({*second});
     if (!third) return finish({*second});
     if (!actions_.wait(timing_.strike)) return;
-    partition(cut({*third}, without(nodes_, {*third})));
+    pause({*third});
     // (d) The second leader comes back: its newer-term entries can win an
     // election among the others and overwrite what the third replicated.
     restart({*second});
-    if (!await_leader({*third})) return finish({});
+    auto fourth = await_leader({*third});
     if (!actions_.wait(timing_.settle)) return;
-    partition({});
+    resume({*third});
     actions_.wait(timing_.settle);
+    (void)fourth;
   }
 
  private:
@@ -139,10 +118,16 @@ class ScenarioRun {
     return false;
   }
 
-  // Heals and restarts what a scenario that could not go on left behind.
+  // Resumes, heals and restarts what a scenario that could not go on left behind.
   void finish(const std::vector<std::string>& dead) {
-    partition({});
+    if (!paused_.empty()) resume(std::vector<std::string>(paused_.begin(), paused_.end()));
+    if (partitioned_) partition({});
     if (!dead.empty()) restart(dead);
+  }
+
+  static std::vector<std::string> sorted(std::vector<std::string> nodes) {
+    std::sort(nodes.begin(), nodes.end());
+    return nodes;
   }
 
   std::string current_leader() {
@@ -175,13 +160,22 @@ class ScenarioRun {
   void kill(const std::vector<std::string>& nodes) {
     if (nodes.empty()) return;
     actions_.kill(nodes);
+    for (const auto& node : nodes) paused_.erase(node);
     note("kill", nodes);
   }
 
   void pause(const std::vector<std::string>& nodes) {
     if (nodes.empty()) return;
     actions_.pause(nodes);
+    paused_.insert(nodes.begin(), nodes.end());
     note("pause", nodes);
+  }
+
+  void resume(const std::vector<std::string>& nodes) {
+    if (nodes.empty()) return;
+    actions_.resume(nodes);
+    for (const auto& node : nodes) paused_.erase(node);
+    note("resume", nodes);
   }
 
   void restart(const std::vector<std::string>& nodes) {
@@ -192,6 +186,7 @@ class ScenarioRun {
 
   void partition(const Grudge& grudge) {
     actions_.partition(grudge);
+    partitioned_ = !grudge.empty();
     json step = {{"at_ms", elapsed_ms()}, {"step", grudge.empty() ? "heal" : "partition"}};
     if (!grudge.empty()) step["grudge"] = json::parse(describe_grudge(grudge));
     steps_.push_back(std::move(step));
@@ -217,6 +212,8 @@ class ScenarioRun {
   std::vector<std::string> nodes_;
   std::chrono::steady_clock::time_point started_;
   json steps_ = json::array();
+  std::set<std::string> paused_;
+  bool partitioned_ = false;
 };
 
 }  // namespace

@@ -22,11 +22,13 @@ namespace chaosbench::nemesis {
 // logged anything of and, seeing no broken connection, goes on taking writes it
 // cannot commit; after `hold` kill it and the paused nodes, restart all but it,
 // let them elect, then restart the orphan (ZAB's lost acceptedEpoch, a
-// follower that must truncate). figure-8: Raft paper figure 8: the leader (with a minority) takes
-// entries it cannot commit, is killed; the majority elects a leader that is
-// cut off alone at once and killed; the first leader comes back and leads
-// again, replicating its old entries to a majority, and is cut off; the second
-// comes back and may overwrite them.
+// follower that must truncate). figure-8: Raft paper figure 8, with pauses
+// (SIGSTOP: instant, unlike iptables) as the fast cuts: the leader, with the
+// majority paused, takes entries only a minority gets, and is killed; the
+// majority elects a leader that is left alone at once (everyone else paused)
+// and killed; the first leader comes back, leads again, replicates its old
+// entries to a majority and is paused at once; the second comes back and may
+// overwrite them.
 enum class Scenario { orphan_leader, figure_eight };
 
 std::string_view to_string(Scenario scenario);
@@ -40,7 +42,8 @@ class ScenarioActions {
   virtual std::optional<std::string> leader() = 0;
   virtual void kill(const std::vector<std::string>& nodes) = 0;
   virtual void restart(const std::vector<std::string>& nodes) = 0;
-  virtual void pause(const std::vector<std::string>& nodes) = 0;  // SIGSTOP; a later kill ends it
+  virtual void pause(const std::vector<std::string>& nodes) = 0;   // SIGSTOP; a later kill ends it
+  virtual void resume(const std::vector<std::string>& nodes) = 0;  // SIGCONT
   // Replaces the scenario's partition (an empty grudge heals it).
   virtual void partition(const Grudge& grudge) = 0;
   // Sleeps; false when the run is stopping (the scenario then returns at once).
