@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libssh-dev openssh-server
   etcd-server etcd-client
-  zookeeper libzookeeper-mt-dev
+  zookeeper libzookeeper-mt-dev libslf4j-java default-jre-headless
   redis-server redis-sentinel libhiredis-dev
   iproute2 iptables libfaketime util-linux procps
   python3
