@@ -1,5 +1,7 @@
 #include "chaosbench/targets/adapters/redis_target.h"
 
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <charconv>
@@ -77,6 +79,15 @@ class RedisConnection {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   bool usable() const { return problem_.empty(); }
+  // True when the server has closed this idle connection (Sentinel kills every
+  // client of a server it reconfigures): checked before a pooled one is reused,
+  // so that a command is not sent into a connection that is already gone.
+  bool closed_by_server() const {
+    pollfd descriptor{context_->fd, POLLIN, 0};
+    if (::poll(&descriptor, 1, 0) <= 0) return false;
+    char byte = 0;
+    return ::recv(context_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+  }
   const std::string& problem() const { return problem_; }
   const std::string& endpoint() const { return endpoint_; }
 
@@ -132,6 +143,13 @@ struct Session {
   int primary_port = 0;
   std::unique_ptr<RedisConnection> self;  // this node's redis-server, for status
 };
+
+// Keeps a pooled connection when it is still open, else opens a new one.
+void reconnect_if_closed(std::unique_ptr<RedisConnection>& connection, const std::string& address, int port,
+                         std::chrono::milliseconds timeout) {
+  if (connection && connection->usable() && !connection->closed_by_server()) return;
+  connection = std::make_unique<RedisConnection>(address, port, timeout);
+}
 
 json error_reply(const std::string& message, bool definite) { return {{"error", message}, {"definite", definite}}; }
 
@@ -246,11 +264,8 @@ class RedisBackend : public Backend {
     }
     const std::string primary_address = reply_text(reply->element[0]);
     const int primary_port = static_cast<int>(to_number(reply_text(reply->element[1])));
-    if (session.primary && session.primary->usable() && session.primary_address == primary_address &&
-        session.primary_port == primary_port) {
-      return std::nullopt;
-    }
-    session.primary = std::make_unique<RedisConnection>(primary_address, primary_port, kCommandTimeout);
+    if (session.primary_address != primary_address || session.primary_port != primary_port) session.primary.reset();
+    reconnect_if_closed(session.primary, primary_address, primary_port, kCommandTimeout);
     session.primary_address = primary_address;
     session.primary_port = primary_port;
     if (!session.primary->usable()) {
@@ -264,9 +279,7 @@ class RedisBackend : public Backend {
 
   RedisConnection::Result sentinel_command(Session& session, const std::vector<std::string>& command,
                                            std::chrono::milliseconds timeout) {
-    if (!session.sentinel || !session.sentinel->usable()) {
-      session.sentinel = std::make_unique<RedisConnection>(address_, RedisTarget::kSentinelPort, timeout);
-    }
+    reconnect_if_closed(session.sentinel, address_, RedisTarget::kSentinelPort, timeout);
     RedisConnection::Result result = session.sentinel->command(command);
     if (result.outcome != RedisConnection::Outcome::replied) session.sentinel.reset();
     return result;
@@ -277,9 +290,7 @@ class RedisBackend : public Backend {
   // knows every other Sentinel and every replica the node does not answer
   // (readiness waits for it).
   json status(Session& session) {
-    if (!session.self || !session.self->usable()) {
-      session.self = std::make_unique<RedisConnection>(address_, RedisTarget::kRedisPort, kStatusTimeout);
-    }
+    reconnect_if_closed(session.self, address_, RedisTarget::kRedisPort, kStatusTimeout);
     RedisConnection::Result info = session.self->command({"INFO", "replication"});
     if (info.outcome != RedisConnection::Outcome::replied || info.reply->type != REDIS_REPLY_STRING) {
       session.self.reset();
