@@ -1,9 +1,7 @@
-// Redis with Sentinel (Debian redis-server, redis-sentinel) as a Target: n1 starts
-// as primary, the other nodes as its replicas, and a Sentinel beside each server
-// (a companion daemon). A gateway per node asks that node's Sentinel for the
-// primary and sends each operation there through hiredis, as a Sentinel-aware
-// client does. Target arguments --min-replicas-to-write=N and
-// --min-replicas-max-lag=SECONDS (default 10) set those Redis options.
+// Redis + Sentinel (Debian redis-server, redis-sentinel) as a Target: n1 primary,
+// the others its replicas, a Sentinel companion per node; the gateway sends each
+// op to the primary the node's Sentinel names (hiredis). Target arguments:
+// --min-replicas-to-write=N, --min-replicas-max-lag=SECONDS (default 10).
 #pragma once
 
 #include "chaosbench/targets/adapters/target.h"
