@@ -59,7 +59,7 @@ std::string base64_decode(const std::string& text) {
 class EtcdBackend : public Backend {
  public:
   EtcdBackend(std::string node, std::string address, std::uint16_t port, bool serializable_reads)
-      : node_(std::move(node)), address_(std::move(address)), port_(port), serializable_reads_(serializable_reads) {}
+      : node_(std::move(node)), client_(std::move(address), port), serializable_reads_(serializable_reads) {}
 
   json handle(const json& request) override {
     const std::string operation = request.at("op").get<std::string>();
@@ -100,7 +100,7 @@ class EtcdBackend : public Backend {
   // effect, so every read error is definite; a write is definite only when it
   // was never sent.
   json call(const std::string& path, const json& body, bool read_only) {
-    const HttpJsonReply reply = post_json(address_, port_, path, body, kRequestTimeout);
+    const HttpJsonReply reply = client_.post(path, body, kRequestTimeout);
     if (reply.outcome == HttpJsonReply::Outcome::answered && reply.status == 200) {
       return {{"ok", true}, {"body", reply.body}};
     }
@@ -114,7 +114,7 @@ class EtcdBackend : public Backend {
   }
 
   json status() {
-    const HttpJsonReply reply = post_json(address_, port_, "/v3/maintenance/status", json::object(), kStatusTimeout);
+    const HttpJsonReply reply = client_.post("/v3/maintenance/status", json::object(), kStatusTimeout);
     if (reply.outcome != HttpJsonReply::Outcome::answered || reply.status != 200 || !reply.body.is_object()) {
       return {{"error", fmt::format("etcd {} status: {}", node_, reply.problem.empty() ? "bad reply" : reply.problem)},
               {"definite", true}};
@@ -136,8 +136,7 @@ class EtcdBackend : public Backend {
   }
 
   std::string node_;
-  std::string address_;
-  std::uint16_t port_;
+  HttpJsonClient client_;  // keep-alive connections to this member's client URL
   bool serializable_reads_;
 };
 

@@ -1,5 +1,9 @@
 #include "chaosbench/targets/adapters/http_json_client.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -11,34 +15,62 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
 
-HttpJsonReply post_json(const std::string& address, std::uint16_t port, const std::string& path,
-                        const nlohmann::json& body, std::chrono::milliseconds timeout) {
+// One keep-alive connection with its own io_context: a request runs it on the
+// calling thread, so connections never share an event loop.
+struct HttpJsonClient::Connection {
+  asio::io_context io_context;
+  beast::tcp_stream stream{io_context};
+
+  // A connection the server closed or reset while idle (its process was killed
+  // or restarted) reads as end-of-file or an error without blocking; using it
+  // would turn a request that was never delivered into an unknown outcome.
+  bool still_open() {
+    char byte;
+    const ssize_t peeked =
+        ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+};
+
+HttpJsonClient::HttpJsonClient(std::string address, std::uint16_t port) : address_(std::move(address)), port_(port) {}
+
+HttpJsonClient::~HttpJsonClient() = default;
+
+std::unique_ptr<HttpJsonClient::Connection> HttpJsonClient::take_idle_connection() {
+  std::lock_guard lock(idle_mutex_);
+  while (!idle_.empty()) {
+    std::unique_ptr<Connection> connection = std::move(idle_.back());
+    idle_.pop_back();
+    if (connection->still_open()) return connection;
+  }
+  return nullptr;
+}
+
+HttpJsonReply HttpJsonClient::post(const std::string& path, const nlohmann::json& body,
+                                   std::chrono::milliseconds timeout) {
   HttpJsonReply reply;
   boost::system::error_code address_error;
-  const auto ip = asio::ip::make_address(address, address_error);
+  const auto ip = asio::ip::make_address(address_, address_error);
   if (address_error) {
     reply.outcome = HttpJsonReply::Outcome::not_sent;
-    reply.problem = "bad address " + address;
+    reply.problem = "bad address " + address_;
     return reply;
   }
-  asio::io_context io_context;
-  beast::tcp_stream stream(io_context);
+  std::unique_ptr<Connection> connection = take_idle_connection();
+  const bool reused = connection != nullptr;
+  if (!reused) connection = std::make_unique<Connection>();
+  auto& stream = connection->stream;
   http::request<http::string_body> request{http::verb::post, path, 11};
-  request.set(http::field::host, address);
+  request.set(http::field::host, address_);
   request.set(http::field::content_type, "application/json");
+  request.keep_alive(true);
   request.body() = body.dump();
   request.prepare_payload();
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   bool sent = false;
   stream.expires_after(timeout);
-  stream.async_connect(tcp::endpoint(ip, port), [&](beast::error_code error) {
-    if (error) {
-      // Nothing was written: a refused or timed-out connect cannot have had an effect.
-      reply.outcome = HttpJsonReply::Outcome::not_sent;
-      reply.problem = "connect: " + error.message();
-      return;
-    }
+  auto exchange = [&] {
     sent = true;
     http::async_write(stream, request, [&](beast::error_code write_error, std::size_t) {
       if (write_error) {
@@ -56,10 +88,29 @@ HttpJsonReply post_json(const std::string& address, std::uint16_t port, const st
         if (reply.body.is_discarded()) reply.body = nullptr;
       });
     });
-  });
-  io_context.run();  // the stream's expiry bounds every step
+  };
+  if (reused) {
+    exchange();
+  } else {
+    stream.async_connect(tcp::endpoint(ip, port_), [&](beast::error_code error) {
+      if (error) {
+        // Nothing was written: a refused or timed-out connect cannot have had an effect.
+        reply.outcome = HttpJsonReply::Outcome::not_sent;
+        reply.problem = "connect: " + error.message();
+        return;
+      }
+      exchange();
+    });
+  }
+  connection->io_context.run();  // the stream's expiry bounds every step
   if (reply.outcome != HttpJsonReply::Outcome::answered && reply.problem.empty()) {
     reply.problem = sent ? "timed out" : "connect timed out";
+  }
+  if (reply.outcome == HttpJsonReply::Outcome::answered && response.keep_alive()) {
+    connection->io_context.restart();
+    stream.expires_never();
+    std::lock_guard lock(idle_mutex_);
+    idle_.push_back(std::move(connection));
   }
   return reply;
 }
