@@ -81,9 +81,12 @@ TEST(RealSystemsRedis, IsolatedPrimaryLosesAcknowledgedAddsOnFailover) {
     auto run = run_harness(redis_set_run(store, seed, "partition", "20s"));
     ASSERT_TRUE(run.status.exit_code == 0 || run.status.exit_code == 1) << "seed " << seed << ": " << describe(run);
     const json details = set_details(store);
-    outputs += fmt::format("seed {}: exit {}, {}\n", seed, run.status.exit_code, details.value("reason", details.dump()));
+    outputs += fmt::format("seed {}: exit {}, {}\n", seed, run.status.exit_code,
+                           details.value("reason", details.dump()));
     const std::string history = read_text(fs::canonical(store / "latest" / "history.jsonl"));
-    ASSERT_NE(history.find("\"isolate-leader\""), std::string::npos) << "no partition isolated the primary: " << outputs;
+    ASSERT_NE(history.find("\"isolate-leader\""), std::string::npos)
+        << "no partition isolated the primary: " << outputs;
+    EXPECT_NE(history.find("\"leader\":\"n"), std::string::npos) << "isolate-leader found no primary: " << outputs;
     if (run.status.exit_code != 1) continue;
     // The verdict is invalid because acknowledged adds are gone, not for another reason.
     EXPECT_GT(details.at("lost").get<int>(), 0) << details.dump();

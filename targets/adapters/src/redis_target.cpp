@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -184,7 +185,8 @@ std::int64_t to_number(const std::string& text) {
 // Sentinel names, re-asked before every operation.
 class RedisBackend : public Backend {
  public:
-  RedisBackend(const NodeContext& node) : node_(node.self().name), address_(node.self().address), nodes_(node.nodes) {}
+  explicit RedisBackend(const NodeContext& node)
+      : node_(node.self().name), address_(node.self().address), nodes_(node.nodes) {}
 
   json handle(const json& request) override {
     const std::string operation = request.at("op").get<std::string>();
@@ -294,8 +296,8 @@ class RedisBackend : public Backend {
     RedisConnection::Result info = session.self->command({"INFO", "replication"});
     if (info.outcome != RedisConnection::Outcome::replied || info.reply->type != REDIS_REPLY_STRING) {
       session.self.reset();
-      return error_reply(fmt::format("redis {} status: {}", node_, info.problem.empty() ? "bad INFO reply" : info.problem),
-                         true);
+      const std::string problem = info.problem.empty() ? "bad INFO reply" : info.problem;
+      return error_reply(fmt::format("redis {} status: {}", node_, problem), true);
     }
     const std::string text = reply_text(info.reply.get());
     RedisConnection::Result master =
