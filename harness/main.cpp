@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "chaosbench/harness/bench_command.h"
 #include "chaosbench/harness/check_command.h"
@@ -15,6 +16,7 @@
 #include "chaosbench/harness/report_command.h"
 #include "chaosbench/harness/run_command.h"
 #include "chaosbench/harness/suite_command.h"
+#include "chaosbench/targets/adapters/target_registry.h"
 
 using namespace chaosbench::harness;
 
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
       "run",
       "Deploy a cluster in a local sandbox (or on SSH hosts: --hosts), run a workload under faults, check the history. Exit codes: 0 valid, "
       "1 invalid, 2 unknown, 3 the harness failed");
-  run_app->add_option("--target", run.target, "What runs on the nodes: raft (refnode --protocol raft) or zab (refnode --protocol zab; reads are local, so plain reads need not be linearizable)")
+  run_app->add_option("--target", run.target, fmt::format("What runs on the nodes: {} (raft, zab and quorum are the reference nodes, refnode; the others are real systems from their Debian packages, docs/real-systems.md)", chaosbench::targets::adapters::known_targets_text()))
       ->capture_default_str();
   run_app->add_option("--nodes", run.nodes, "Number of nodes (1-250)")->capture_default_str();
   run_app->add_option("--workload", run.workload,
@@ -72,7 +74,9 @@ int main(int argc, char** argv) {
                       "list-append or rw-register (txns)")
       ->capture_default_str();
   run_app->add_option("--nemesis", run.nemesis,
-                      "Faults, comma-separated: partition, kill, pause, clock, loss, delay; or none")
+                      "Faults, comma-separated: partition, kill, pause, clock, loss, delay; or none. Scripted "
+                      "leader-reactive scenarios: orphan-leader (kill the leader, pause the new leader's followers "
+                      "the moment it leads, kill it, restart it last), figure-8 (Raft paper figure 8 with pauses)")
       ->capture_default_str();
   run_app->add_option("--nemesis-interval", run.nemesis_interval,
                       "Typical time between a fault kind's windows; each window lasts 0.5-1 interval")

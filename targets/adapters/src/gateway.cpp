@@ -139,6 +139,8 @@ class Gateway::Implementation {
       if (error) return;  // closed
       socket.set_option(tcp::no_delay(true));
       auto connection = std::make_shared<Connection>(std::move(socket), *backend_, workers_);
+      // Status polls open a connection each: forget the closed ones.
+      std::erase_if(connections_, [](const std::weak_ptr<Connection>& known) { return known.expired(); });
       connections_.push_back(connection);
       connection->start();
       accept_next();
