@@ -101,9 +101,14 @@ class ScenarioRun {
     if (!third) return finish({*second});
     if (!actions_.wait(timing_.strike)) return;
     pause({*third});
-    // (d) The second leader comes back: its newer-term entries can win an
-    // election among the others and overwrite what the third replicated.
+    // (d) The second leader comes back first (the others paused, so none of
+    // them is elected before it is up): its newer-term entries can win the
+    // election and overwrite what the third replicated.
+    const auto others = without(nodes_, {*second, *third});
+    pause(others);
     restart({*second});
+    if (!actions_.wait(timing_.hold / 2)) return;
+    resume(others);
     auto fourth = await_leader({*third});
     if (!actions_.wait(timing_.settle)) return;
     resume({*third});

@@ -165,7 +165,7 @@ TEST(NemesisScenario, FigureEightFollowsThePaper) {
   ModelCluster cluster(5, "n3");
   std::mt19937_64 random(11);
   const auto steps = run_scenario(Scenario::figure_eight, cluster, random, fast_timing());
-  ASSERT_EQ(cluster.log_.size(), 11u) << steps.dump();
+  ASSERT_EQ(cluster.log_.size(), 13u) << steps.dump();
   // (a) the three nodes of a majority paused: the leader and its one
   // remaining follower (the companion) go on alone; the leader is killed.
   ASSERT_EQ(cluster.log_[0].rfind("pause ", 0), 0u);
@@ -195,10 +195,15 @@ TEST(NemesisScenario, FigureEightFollowsThePaper) {
   }
   ASSERT_EQ(leaders.size(), 4u);
   EXPECT_EQ(cluster.log_[8], "pause " + leaders[2]);
-  // (d) the second comes back and leads; the third resumes; all up, none paused.
-  EXPECT_EQ(cluster.log_[9], "restart " + second);
-  EXPECT_EQ(leaders[3], second);
-  EXPECT_EQ(cluster.log_[10], "resume " + leaders[2]);
+  // (d) the others paused, the second comes back, the others resume; the
+  // third resumes last; all up, none paused.
+  ASSERT_EQ(cluster.log_[9].rfind("pause ", 0), 0u);
+  const std::string others = cluster.log_[9].substr(6);
+  EXPECT_EQ(others.find(second), std::string::npos);
+  EXPECT_EQ(others.find(leaders[2]), std::string::npos);
+  EXPECT_EQ(cluster.log_[10], "restart " + second);
+  EXPECT_EQ(cluster.log_[11], "resume " + others);
+  EXPECT_EQ(cluster.log_[12], "resume " + leaders[2]);
   EXPECT_TRUE(cluster.paused_.empty());
   EXPECT_TRUE(cluster.grudge_.empty());
   EXPECT_EQ(cluster.alive_.size(), 5u);
