@@ -1,6 +1,7 @@
 // Helpers shared by the tests that run the built `harness` binary as a child
-// process: its path, a temporary directory removed at scope exit, reading a
-// whole file, and a one-string description of a finished command.
+// process: its path, running it, a temporary directory removed at scope exit,
+// reading a whole file (as text or JSON), and a one-string description of a
+// finished command.
 #pragma once
 
 #include <unistd.h>
@@ -12,9 +13,14 @@
 #include <stdexcept>
 #include <string>
 
+#include <chrono>
+#include <vector>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "chaosbench/harness/control/host.h"
+#include "chaosbench/harness/control/process.h"
 
 namespace harness_process_support {
 
@@ -43,6 +49,19 @@ inline std::string read_text(const std::filesystem::path& path) {
   std::stringstream buffer;
   buffer << input.rdbuf();
   return buffer.str();
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& path) { return nlohmann::json::parse(read_text(path)); }
+
+// Runs `prefix... harness arguments...` and waits at most `timeout`.
+inline chaosbench::harness::control::CommandResult run_harness(const std::vector<std::string>& arguments,
+                                                               std::chrono::seconds timeout = std::chrono::seconds(180),
+                                                               const std::vector<std::string>& prefix = {}) {
+  chaosbench::harness::control::LocalProcessSpec spec;
+  spec.argv = prefix;
+  spec.argv.push_back(kHarness);
+  spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
+  return chaosbench::harness::control::run_local(spec, timeout, "localhost");
 }
 
 inline std::string describe(const chaosbench::harness::control::CommandResult& result) {

@@ -28,17 +28,6 @@ namespace {
 
 using namespace harness_process_support;
 
-control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 180s,
-                                   const std::vector<std::string>& prefix = {}) {
-  control::LocalProcessSpec spec;
-  spec.argv = prefix;
-  spec.argv.push_back(kHarness);
-  spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
-  return control::run_local(spec, timeout, "localhost");
-}
-
-json read_json(const fs::path& path) { return json::parse(read_text(path)); }
-
 // The nemesis functions (start-partition, stop-kill, ...) recorded in a history.
 std::set<std::string> nemesis_functions(const fs::path& history) {
   std::set<std::string> functions;

@@ -25,13 +25,6 @@ namespace {
 
 using namespace harness_process_support;
 
-control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 120s) {
-  control::LocalProcessSpec spec;
-  spec.argv.push_back(kHarness);
-  spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
-  return control::run_local(spec, timeout, "localhost");
-}
-
 // The first of the two programs missing, or "" when both are installed.
 std::string missing_redis_program() {
   for (const char* program : {"/usr/bin/redis-server", "/usr/bin/redis-sentinel"}) {

@@ -26,13 +26,6 @@ namespace {
 
 using namespace harness_process_support;
 
-control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 120s) {
-  control::LocalProcessSpec spec;
-  spec.argv.push_back(kHarness);
-  spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
-  return control::run_local(spec, timeout, "localhost");
-}
-
 bool etcd_installed() { return access("/usr/bin/etcd", X_OK) == 0; }
 
 std::vector<std::string> etcd_run(const fs::path& store, const std::string& seed, const std::string& nemesis,

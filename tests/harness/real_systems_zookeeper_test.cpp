@@ -32,13 +32,6 @@ namespace {
 
 using namespace harness_process_support;
 
-control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 120s) {
-  control::LocalProcessSpec spec;
-  spec.argv.push_back(kHarness);
-  spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
-  return control::run_local(spec, timeout, "localhost");
-}
-
 // Debian's zookeeper package puts the server here (java is a dependency).
 bool zookeeper_installed() {
   return access("/usr/share/java/zookeeper.jar", R_OK) == 0 && access("/usr/bin/java", X_OK) == 0;

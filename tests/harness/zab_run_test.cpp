@@ -27,20 +27,6 @@ namespace {
 
 using namespace harness_process_support;
 
-control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 120s) {
-  control::LocalProcessSpec spec;
-  spec.argv.push_back(kHarness);
-  spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
-  return control::run_local(spec, timeout, "localhost");
-}
-
-json read_json(const fs::path& path) {
-  std::ifstream input(path);
-  std::stringstream buffer;
-  buffer << input.rdbuf();
-  return json::parse(buffer.str());
-}
-
 // A short ZAB run under partitions only, 3 nodes, many reads.
 std::vector<std::string> zab_run(const fs::path& store, const std::string& seed, const std::string& shapes,
                                  const std::vector<std::string>& extra = {}) {
