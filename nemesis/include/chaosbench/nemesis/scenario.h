@@ -1,5 +1,5 @@
 // Scripted, state-reactive fault sequences (Jepsen's targeted nemeses): one
-// run of a scenario is a whole sequence of kills, restarts and partitions that
+// run of a scenario is a whole sequence of kills, pauses, restarts (and, if asked, a partition) that
 // follows who leads at each step, to reach states random fault windows rarely
 // reach (an orphaned new leader, Raft's figure 8). Acts only through ScenarioActions.
 #pragma once
@@ -27,8 +27,8 @@ namespace chaosbench::nemesis {
 // majority paused, takes entries only a minority gets, and is killed; the
 // majority elects a leader that is left alone at once (everyone else paused)
 // and killed; the first leader comes back, leads again, replicates its old
-// entries to a majority and is paused at once; the second comes back and may
-// overwrite them.
+// entries to a majority and is paused at once; the second comes back (the
+// others paused until it is up) and may win and overwrite them.
 enum class Scenario { orphan_leader, figure_eight };
 
 std::string_view to_string(Scenario scenario);
