@@ -4,7 +4,6 @@
 #include <atomic>
 #include <map>
 #include <set>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -391,15 +390,7 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
       if (reports[index].verdict == Verdict::invalid && !options.check_every_partition) stop = true;
     }
   };
-  unsigned thread_count = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  thread_count = static_cast<unsigned>(std::min<std::size_t>(thread_count, partitions.size()));
-  if (thread_count <= 1) {
-    worker();
-  } else {
-    std::vector<std::thread> threads;
-    for (unsigned index = 0; index < thread_count; ++index) threads.emplace_back(worker);
-    for (auto& thread : threads) thread.join();
-  }
+  run_workers(options.threads, partitions.size(), worker);
 
   std::size_t unknown_count = 0;
   for (PartitionReport& report : reports) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 #include <unordered_set>
 
 namespace chaosbench::checkers {
@@ -59,6 +60,18 @@ std::vector<Partition> build_partitions(const History& history, const std::vecto
     for (Partition& partition : partitions) drop_unobserved_unknown_writes(partition.operations);
   }
   return partitions;
+}
+
+void run_workers(unsigned threads, std::size_t partition_count, const std::function<void()>& worker) {
+  unsigned thread_count = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+  thread_count = static_cast<unsigned>(std::min<std::size_t>(thread_count, partition_count));
+  if (thread_count <= 1) {
+    worker();
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (unsigned index = 0; index < thread_count; ++index) pool.emplace_back(worker);
+  for (auto& thread : pool) thread.join();
 }
 
 }  // namespace chaosbench::checkers

@@ -35,4 +35,9 @@ std::vector<Partition> build_partitions(const History& history, const std::vecto
                                         OperationDecoder& decoder, bool partition_by_key, ModelKind kind,
                                         const std::function<bool(std::uint32_t)>& include = {});
 
+// Runs `worker` on min(threads, partition_count) threads (threads 0: one per
+// core), or on the calling thread when that is 1; each worker takes partitions
+// from a shared counter until none are left.
+void run_workers(unsigned threads, std::size_t partition_count, const std::function<void()>& worker);
+
 }  // namespace chaosbench::checkers

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstring>
 #include <map>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -522,15 +521,7 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
         if (report.verdict == Verdict::invalid && !options.check_every_partition) stop = true;
       }
     };
-    unsigned thread_count = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-    thread_count = static_cast<unsigned>(std::min<std::size_t>(thread_count, partitions.size()));
-    if (thread_count <= 1) {
-      worker();
-    } else {
-      std::vector<std::thread> threads;
-      for (unsigned index = 0; index < thread_count; ++index) threads.emplace_back(worker);
-      for (auto& thread : threads) thread.join();
-    }
+    run_workers(options.threads, partitions.size(), worker);
   };
   const std::vector<Partition> suspects = build(suspect);
   search_partitions(suspects);
