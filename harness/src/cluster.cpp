@@ -372,6 +372,17 @@ std::optional<std::string> Cluster::leader() {
   return best;
 }
 
+std::optional<nlohmann::json> Cluster::status(const std::string& name) {
+  Node& target = node(name);
+  NodeEndpoint endpoint;
+  {
+    std::lock_guard lock(target.mutex);
+    if (target.paused) return std::nullopt;  // a stopped process would only run out the timeout
+    endpoint = target.endpoint;
+  }
+  return query_status(endpoint.address, endpoint.port, kStatusTimeout);
+}
+
 std::optional<std::filesystem::path> Cluster::clock_file(const std::string& name) const {
   return node(name).spec.faketime_file;
 }

@@ -38,6 +38,7 @@ class NemesisScenarioActions : public ScenarioActions {
   explicit NemesisScenarioActions(Nemesis& nemesis) : nemesis_(nemesis) {}
   std::vector<std::string> node_names() const override { return nemesis_.target_.node_names(); }
   std::optional<std::string> leader() override { return nemesis_.target_.leader(); }
+  std::optional<nlohmann::json> status(const std::string& node) override { return nemesis_.target_.status(node); }
   void kill(const std::vector<std::string>& nodes) override {
     for (const auto& node : nodes) {
       nemesis_.target_.kill(node);

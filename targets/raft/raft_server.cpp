@@ -274,6 +274,7 @@ json RaftServer::status_value() const {
               {"commit", node_->commit_index()},
               {"applied", applied_index_},
               {"last_index", node_->last_index()},
+              {"last_term", node_->last_term()},
               {"snapshot_index", node_->snapshot_index()},
               {"wal_syncs", storage_.sync_count()},
               {"dropped_peer_frames", transport_.dropped_frames()}};

@@ -1,10 +1,14 @@
-// The scripted nemesis scenarios against a model cluster: a node leads while
-// it is alive and reaches a majority; otherwise the alive node with the
-// smallest name that reaches a majority is elected. Checks the order of kills,
+// The scripted nemesis scenarios against model clusters: for orphan-leader, a
+// node leads while it is alive and reaches a majority; otherwise the alive node
+// with the smallest name that reaches a majority is elected; for figure-8, a
+// model of Raft's logs (RaftModelCluster). Checks the order of kills,
 // restarts and partitions, that every scenario ends healed with every node up,
 // that the same seed gives the same steps, and that a stop ends it at once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -161,67 +165,242 @@ TEST(NemesisScenario, OrphanLeaderOnFiveNodesKillsEveryFollower) {
   EXPECT_EQ(cluster.alive_.size(), 5u);
 }
 
-TEST(NemesisScenario, FigureEightFollowsThePaper) {
-  ModelCluster cluster(5, "n3");
+// Raft's logs, for figure-8 (which steers by `status`): each node's log is the
+// list of its entries' terms. When the leader is down or paused, the live
+// nodes (a majority of them) elect the most up-to-date log (smallest name on a
+// tie) in a new term; a correct leader appends its no-op at once. Every third
+// status query of the leader brings it one client write. A leader copies its
+// log to every live node at once and commits what a majority holds: only up to
+// an entry of its own term, or anything with commit_previous_term. An entry
+// once committed and later replaced on any node is recorded as lost.
+class RaftModelCluster : public ScenarioActions {
+ public:
+  RaftModelCluster(int count, const std::string& leader, bool commit_previous_term)
+      : commit_previous_term_(commit_previous_term) {
+    for (int index = 1; index <= count; ++index) {
+      const std::string name = "n" + std::to_string(index);
+      names_.push_back(name);
+      nodes_[name] = ModelNode{true, false, 1, {1, 1}, 2};
+    }
+    leader_ = leader;
+    committed_ = {1, 1};
+  }
+
+  std::vector<std::string> node_names() const override { return names_; }
+  std::optional<std::string> leader() override { return leader_; }
+
+  std::optional<nlohmann::json> status(const std::string& name) override {
+    const ModelNode& node = nodes_.at(name);
+    if (!node.alive || node.paused) return std::nullopt;
+    step();
+    if (leader_ == name && ++leader_queries_ % 3 == 0) {
+      nodes_.at(name).log.push_back(nodes_.at(name).term);
+      replicate();
+    }
+    const ModelNode& now = nodes_.at(name);
+    return nlohmann::json{{"node", name},
+                          {"role", leader_ == name ? "leader" : "follower"},
+                          {"term", now.term},
+                          {"commit", now.commit},
+                          {"last_index", now.log.size()},
+                          {"last_term", now.log.empty() ? 0 : now.log.back()}};
+  }
+
+  void kill(const std::vector<std::string>& names) override {
+    for (const auto& name : names) {
+      EXPECT_TRUE(nodes_.at(name).alive) << name << " killed twice";
+      nodes_.at(name).alive = false;
+      nodes_.at(name).paused = false;
+      if (leader_ == name) leader_.reset();
+    }
+    log_.push_back("kill " + ModelCluster::join(names));
+  }
+
+  void restart(const std::vector<std::string>& names) override {
+    for (const auto& name : names) {
+      EXPECT_FALSE(nodes_.at(name).alive) << name << " restarted while up";
+      nodes_.at(name).alive = true;
+    }
+    log_.push_back("restart " + ModelCluster::join(names));
+  }
+
+  void pause(const std::vector<std::string>& names) override {
+    for (const auto& name : names) {
+      nodes_.at(name).paused = true;
+      if (leader_ == name) leader_.reset();
+    }
+    log_.push_back("pause " + ModelCluster::join(names));
+  }
+
+  void resume(const std::vector<std::string>& names) override {
+    for (const auto& name : names) nodes_.at(name).paused = false;
+    log_.push_back("resume " + ModelCluster::join(names));
+  }
+
+  void partition(const Grudge&) override { ADD_FAILURE() << "figure-8 partitions nothing"; }
+  bool wait(std::chrono::milliseconds duration) override {
+    if (duration <= std::chrono::milliseconds(5)) std::this_thread::sleep_for(duration);
+    return true;
+  }
+
+  bool all_up() const {
+    return std::all_of(nodes_.begin(), nodes_.end(),
+                       [](const auto& entry) { return entry.second.alive && !entry.second.paused; });
+  }
+
+  struct ModelNode {
+    bool alive = true, paused = false;
+    std::uint64_t term = 1;
+    std::vector<std::uint64_t> log;  // the term of each entry
+    std::uint64_t commit = 0;
+  };
+
+  std::vector<std::string> live() const {
+    std::vector<std::string> names;
+    for (const auto& name : names_) {
+      if (nodes_.at(name).alive && !nodes_.at(name).paused) names.push_back(name);
+    }
+    return names;
+  }
+
+  static bool at_least_as_up_to_date(const ModelNode& candidate, const ModelNode& voter) {
+    const std::uint64_t candidate_term = candidate.log.empty() ? 0 : candidate.log.back();
+    const std::uint64_t voter_term = voter.log.empty() ? 0 : voter.log.back();
+    return candidate_term > voter_term || (candidate_term == voter_term && candidate.log.size() >= voter.log.size());
+  }
+
+  void step() {
+    if (leader_) return;
+    const auto voters = live();
+    if (voters.size() <= names_.size() / 2) return;
+    std::uint64_t term = 0;
+    for (const auto& name : voters) term = std::max(term, nodes_.at(name).term);
+    for (const auto& candidate : voters) {
+      std::size_t votes = 0;
+      for (const auto& voter : voters) votes += at_least_as_up_to_date(nodes_.at(candidate), nodes_.at(voter));
+      bool best = true;
+      for (const auto& other : voters) {
+        if (!at_least_as_up_to_date(nodes_.at(candidate), nodes_.at(other))) best = false;
+      }
+      if (!best || votes <= names_.size() / 2) continue;
+      leader_ = candidate;
+      leader_queries_ = 0;
+      for (const auto& name : voters) nodes_.at(name).term = term + 1;
+      if (!commit_previous_term_) nodes_.at(candidate).log.push_back(term + 1);  // the no-op
+      replicate();
+      return;
+    }
+  }
+
+  void replicate() {
+    ModelNode& leader = nodes_.at(*leader_);
+    const auto followers = live();
+    for (const auto& name : followers) {
+      ModelNode& node = nodes_.at(name);
+      node.log = leader.log;
+      for (std::size_t index = 0; index < committed_.size(); ++index) {
+        if (index >= node.log.size() || node.log[index] != committed_[index]) lost_ = true;
+      }
+    }
+    if (followers.size() > names_.size() / 2 &&
+        (commit_previous_term_ || (!leader.log.empty() && leader.log.back() == leader.term))) {
+      leader.commit = leader.log.size();
+      committed_ = leader.log;
+    }
+    for (const auto& name : followers) nodes_.at(name).commit = leader.commit;
+  }
+
+  bool commit_previous_term_;
+  std::vector<std::string> names_;
+  std::map<std::string, ModelNode> nodes_;
+  std::optional<std::string> leader_;
+  int leader_queries_ = 0;
+  std::vector<std::uint64_t> committed_;  // the longest committed log
+  bool lost_ = false;
+  std::vector<std::string> log_;
+};
+
+std::vector<std::string> steps_named(const nlohmann::json& steps) {
+  std::vector<std::string> names;
+  for (const auto& step : steps) names.push_back(step["step"]);
+  return names;
+}
+
+TEST(NemesisScenario, FigureEightForcesThePapersInterleavingWhenOldTermsCommitByCounting) {
+  RaftModelCluster cluster(5, "n3", /*commit_previous_term=*/true);
   std::mt19937_64 random(11);
   const auto steps = run_scenario(Scenario::figure_eight, cluster, random, fast_timing());
-  ASSERT_EQ(cluster.log_.size(), 13u) << steps.dump();
-  // (a) the three nodes of a majority paused: the leader and its one
-  // remaining follower (the companion) go on alone; the leader is killed.
-  ASSERT_EQ(cluster.log_[0].rfind("pause ", 0), 0u);
-  const std::string majority = cluster.log_[0].substr(6);
+  ASSERT_GE(cluster.log_.size(), 8u) << steps.dump();
+  // (a) the majority killed: n3 and its companion hold a term-1 entry nobody else has.
+  ASSERT_EQ(cluster.log_[0].rfind("kill ", 0), 0u);
+  const std::string majority = cluster.log_[0].substr(5);
   EXPECT_EQ(majority.size(), 8u) << majority;  // three names
   EXPECT_EQ(majority.find("n3"), std::string::npos);
   EXPECT_EQ(cluster.log_[1], "kill n3");
-  // (b) the companion is paused, the majority resumed and elects among
-  // itself; everyone else is paused at once; that leader is killed.
-  ASSERT_EQ(cluster.log_[2].rfind("pause ", 0), 0u);
-  const std::string companion = cluster.log_[2].substr(6);
+  const std::string companion = cluster.log_[2].substr(5);
   EXPECT_EQ(majority.find(companion), std::string::npos);
-  EXPECT_EQ(cluster.log_[3], "resume " + majority);
+  // (b) the majority back; its leader's followers killed at once, so its
+  // term-2 entry stays on it; then it is killed.
+  EXPECT_EQ(cluster.log_[3], "restart " + majority);
   ASSERT_EQ(cluster.log_[5].rfind("kill ", 0), 0u);
   const std::string second = cluster.log_[5].substr(5);
-  EXPECT_NE(majority.find(second), std::string::npos) << "the second leader is from the majority";
-  EXPECT_EQ(cluster.log_[4].rfind("pause ", 0), 0u);
   EXPECT_EQ(cluster.log_[4].find(second), std::string::npos);
-  // (c) everyone else resumed, the first restarted; whoever leads now (in
-  // Raft the first, with the longest log; in this model the smallest name)
-  // is paused.
-  EXPECT_EQ(cluster.log_[6], "resume " + companion + ",n4,n5");
-  EXPECT_EQ(cluster.log_[7], "restart n3");
-  std::vector<std::string> leaders;
-  for (const auto& step : steps) {
-    if (step["step"] == "leader") leaders.push_back(step["nodes"][0]);
-  }
-  ASSERT_EQ(leaders.size(), 4u);
-  EXPECT_EQ(cluster.log_[8], "pause " + leaders[2]);
-  // (d) the others paused, the second comes back, the others resume; the
-  // third resumes last; all up, none paused.
-  ASSERT_EQ(cluster.log_[9].rfind("pause ", 0), 0u);
-  const std::string others = cluster.log_[9].substr(6);
-  EXPECT_EQ(others.find(second), std::string::npos);
-  EXPECT_EQ(others.find(leaders[2]), std::string::npos);
-  EXPECT_EQ(cluster.log_[10], "restart " + second);
-  EXPECT_EQ(cluster.log_[11], "resume " + others);
-  EXPECT_EQ(cluster.log_[12], "resume " + leaders[2]);
-  EXPECT_TRUE(cluster.paused_.empty());
-  EXPECT_TRUE(cluster.grudge_.empty());
-  EXPECT_EQ(cluster.alive_.size(), 5u);
-  EXPECT_EQ(leaders[0], "n3");
-  EXPECT_EQ(leaders[1], second);
+  // (c) all but the second back; a holder (n3 or the companion) leads in
+  // term 3 and commits the term-1 entry by counting; (d) the holders killed,
+  // the second restarted, it wins and overwrites that committed entry.
+  EXPECT_EQ(cluster.log_[7].rfind("kill ", 0), 0u);
+  EXPECT_NE(cluster.log_[7].find("n3"), std::string::npos);
+  EXPECT_EQ(cluster.log_[8], "restart " + second);
+  EXPECT_EQ(steps_named(steps),
+            (std::vector<std::string>{"kill", "old-entries", "kill", "kill", "restart", "kill", "leader", "new-entry",
+                                      "kill", "restart", "leader", "committed", "kill", "restart", "leader",
+                                      "overwritten", "kill", "restart"}))
+      << steps.dump();
+  EXPECT_EQ(steps[14]["nodes"][0], second);
+  EXPECT_TRUE(cluster.lost_) << "a committed entry was overwritten (figure 8)";
+  EXPECT_TRUE(cluster.all_up());
+}
+
+TEST(NemesisScenario, FigureEightOnACorrectRaftGivesUpWhenTheOldEntriesCannotWin) {
+  // The second leader's no-op reached its followers before they were killed:
+  // a follower (newer last term) leads third, so the scenario stops there.
+  RaftModelCluster cluster(5, "n3", /*commit_previous_term=*/false);
+  std::mt19937_64 random(11);
+  const auto steps = run_scenario(Scenario::figure_eight, cluster, random, fast_timing());
+  const auto names = steps_named(steps);
+  ASSERT_GE(names.size(), 3u);
+  EXPECT_EQ(names[names.size() - 2], "gave-up") << steps.dump();
+  EXPECT_EQ(steps[steps.size() - 2]["note"], "the third leader does not hold the old entries");
+  EXPECT_FALSE(cluster.lost_);
+  EXPECT_TRUE(cluster.all_up());
+}
+
+TEST(NemesisScenario, FigureEightSkipsATargetWithoutLastTerm) {
+  ModelCluster cluster(5, "n1");  // answers no status
+  std::mt19937_64 random(3);
+  const auto steps = run_scenario(Scenario::figure_eight, cluster, random, fast_timing());
+  EXPECT_TRUE(cluster.log_.empty());
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0]["step"], "skipped");
 }
 
 TEST(NemesisScenario, SameSeedSameSteps) {
-  for (Scenario scenario : {Scenario::orphan_leader, Scenario::figure_eight}) {
-    ModelCluster one(5, "n2"), two(5, "n2"), other(5, "n2");
-    std::mt19937_64 random_one(5), random_two(5), random_other(6);
-    const auto a = without_times(run_scenario(scenario, one, random_one, fast_timing()));
-    const auto b = without_times(run_scenario(scenario, two, random_two, fast_timing()));
-    EXPECT_EQ(a, b) << to_string(scenario);
-    EXPECT_EQ(one.log_, two.log_);
-    run_scenario(scenario, other, random_other, fast_timing());
-    EXPECT_EQ(other.alive_.size(), 5u);
-  }
+  ModelCluster one(5, "n2"), two(5, "n2"), other(5, "n2");
+  std::mt19937_64 random_one(5), random_two(5), random_other(6);
+  const auto a = without_times(run_scenario(Scenario::orphan_leader, one, random_one, fast_timing()));
+  const auto b = without_times(run_scenario(Scenario::orphan_leader, two, random_two, fast_timing()));
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(one.log_, two.log_);
+  run_scenario(Scenario::orphan_leader, other, random_other, fast_timing());
+  EXPECT_EQ(other.alive_.size(), 5u);
+
+  RaftModelCluster raft_one(5, "n2", true), raft_two(5, "n2", true), raft_other(5, "n2", true);
+  const auto c = without_times(run_scenario(Scenario::figure_eight, raft_one, random_one, fast_timing()));
+  const auto d = without_times(run_scenario(Scenario::figure_eight, raft_two, random_two, fast_timing()));
+  EXPECT_EQ(c, d);
+  EXPECT_EQ(raft_one.log_, raft_two.log_);
+  run_scenario(Scenario::figure_eight, raft_other, random_other, fast_timing());
+  EXPECT_TRUE(raft_other.all_up());
 }
 
 TEST(NemesisScenario, AStopEndsTheScenarioAtOnce) {

@@ -83,6 +83,7 @@ class Cluster : public nemesis::NemesisTarget {
   void pause(const std::string& node) override;
   void resume(const std::string& node) override;
   std::optional<std::string> leader() override;
+  std::optional<nlohmann::json> status(const std::string& node) override;  // nullopt at once when paused
   std::optional<std::filesystem::path> clock_file(const std::string& node) const override;
 
  private:

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "chaosbench/harness/control/host.h"
 
 namespace chaosbench::nemesis {
@@ -27,6 +29,9 @@ class NemesisTarget {
   // The node that currently claims leadership with the highest term (asks
   // `status`), or nullopt when none answers as leader.
   virtual std::optional<std::string> leader() = 0;
+  // The node's `status` value ({"role","term","commit","last_index",...}), or
+  // nullopt when it does not answer (down, paused) or the target cannot say.
+  virtual std::optional<nlohmann::json> status(const std::string& /*node*/) { return std::nullopt; }
   // The node's libfaketime offset file, or nullopt when it runs without faketime.
   virtual std::optional<std::filesystem::path> clock_file(const std::string& node) const = 0;
 };

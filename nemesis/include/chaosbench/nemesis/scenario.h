@@ -1,6 +1,6 @@
 // Scripted, state-reactive fault sequences (Jepsen's targeted nemeses): one
 // run of a scenario is a whole sequence of kills, pauses, restarts (and, if asked, a partition) that
-// follows who leads at each step, to reach states random fault windows rarely
+// follows who leads (figure-8: each node's log) at each step, to reach states random fault windows rarely
 // reach (an orphaned new leader, Raft's figure 8). Acts only through ScenarioActions.
 #pragma once
 
@@ -22,13 +22,23 @@ namespace chaosbench::nemesis {
 // logged anything of and, seeing no broken connection, goes on taking writes it
 // cannot commit; after `hold` kill it and the paused nodes, restart all but it,
 // let them elect, then restart the orphan (ZAB's lost acceptedEpoch, a
-// follower that must truncate). figure-8: Raft paper figure 8, with pauses
-// (SIGSTOP: instant, unlike iptables) as the fast cuts: the leader, with the
-// majority paused, takes entries only a minority gets, and is killed; the
-// majority elects a leader that is left alone at once (everyone else paused)
-// and killed; the first leader comes back, leads again, replicates its old
-// entries to a majority and is paused at once; the second comes back (the
-// others paused until it is up) and may win and overwrite them.
+// follower that must truncate).
+// figure-8: the Raft paper's figure 8, steered by each node's log as `status`
+// reports it (term, commit, last_index, last_term; a target whose status lacks
+// last_term is skipped), with kills as the cuts (a paused node still receives
+// into its socket buffers and takes in what was sent meanwhile once resumed):
+// (a) a majority killed, the leader L1 takes entries of its term T that only
+// its companion gets; L1 and the companion are killed; (b) the majority comes
+// back and elects L2 (term > T), whose followers are killed at once; once L2
+// holds an entry of its own term (on it alone) it is killed; (c) everyone but
+// L2 back: a holder of the term-T entries must win (L3) and replicate them;
+// once L3's commit covers them (by counting replicas of an earlier term, or
+// with an entry of its own term on a majority, which keeps L2 out) it runs
+// `observe` longer (clients read them); (d) the holders killed, L2 restarted:
+// with its term on top it can win the votes of the others and overwrite the
+// term-T entries. Then every node but the winner is killed and restarted
+// (none keeps a state machine that applied overwritten entries). A step that
+// does not come about ends the run early (the steps say why).
 enum class Scenario { orphan_leader, figure_eight };
 
 std::string_view to_string(Scenario scenario);
@@ -40,6 +50,8 @@ class ScenarioActions {
   virtual ~ScenarioActions() = default;
   virtual std::vector<std::string> node_names() const = 0;
   virtual std::optional<std::string> leader() = 0;
+  // The node's `status` value, nullopt when it does not answer (figure-8 only).
+  virtual std::optional<nlohmann::json> status(const std::string& /*node*/) { return std::nullopt; }
   virtual void kill(const std::vector<std::string>& nodes) = 0;
   virtual void restart(const std::vector<std::string>& nodes) = 0;
   virtual void pause(const std::vector<std::string>& nodes) = 0;   // SIGSTOP; a later kill ends it
@@ -56,6 +68,8 @@ struct ScenarioTiming {
   std::chrono::milliseconds strike{5};               // from seeing a new leader to acting on it
   std::chrono::milliseconds hold{800};               // a lone leader runs this long before it is killed
   std::chrono::milliseconds settle{1000};            // after an election, before the next step
+  std::chrono::milliseconds entry_wait{2000};        // figure-8: for a leader's first entry of its own term
+  std::chrono::milliseconds observe{20};             // figure-8: L3 runs this long after committing the old entries
 };
 
 // Runs one scenario to its end, or until wait() returns false (then the caller
