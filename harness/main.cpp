@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   run_app->add_option("--nemesis", run.nemesis,
                       "Faults, comma-separated: partition, kill, pause, clock, loss, delay; or none. Scripted "
                       "leader-reactive scenarios: orphan-leader (kill the leader, pause the new leader's followers "
-                      "the moment it leads, kill it, restart it last), figure-8 (Raft paper figure 8 with pauses)")
+                      "the moment it leads, kill it, restart it last), figure-8 (Raft paper figure 8, steered by each node's log terms, kills as cuts; "
+                      "refnode raft only)")
       ->capture_default_str();
   run_app->add_option("--nemesis-interval", run.nemesis_interval,
                       "Typical time between a fault kind's windows; each window lasts 0.5-1 interval")
