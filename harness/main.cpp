@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_app->add_option("--nodes", run.nodes, "Number of nodes (1-250)")->capture_default_str();
   run_app->add_option("--workload", run.workload,
-                      "register (read/write/cas), kv (get/put/append), set, counter, bank (guarded transfers), "
+                      "register (read/write/cas), unique-register (unique writes, no cas), register-delete (unique "
+                      "writes and deletes), kv (get/put/append), set, counter, bank (guarded transfers), "
                       "list-append or rw-register (txns)")
       ->capture_default_str();
   run_app->add_option("--nemesis", run.nemesis,

@@ -43,6 +43,7 @@ std::optional<Kind> kind_for_function(ModelKind model, std::string_view function
     case ModelKind::cas_register:
       if (function == "read" || function == "get") return Kind::read;
       if (function == "write" || function == "put") return Kind::write;
+      if (function == "delete") return Kind::write;  // of null: the key is absent again
       if (function == "cas") return Kind::cas;
       break;
     case ModelKind::kv:

@@ -15,7 +15,7 @@ void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations) {
   while (true) {
     std::unordered_set<std::uint64_t> observed;
     for (const ModelOperation& op : operations) {
-      if (op.kind == Kind::read && !op.argument.is_null()) observed.insert(slot_value(op, op.argument));
+      if (op.kind == Kind::read) observed.insert(slot_value(op, op.argument));  // null too: a delete's value
       if (op.kind == Kind::cas) observed.insert(slot_value(op, op.argument));
     }
     std::size_t before = operations.size();

@@ -93,6 +93,31 @@ TEST(Linearizability, UnobservedTimedOutWritesAreDropped) {
   EXPECT_EQ(result.operations, 3u);  // the observed info write 3, the ok write 7, the read
 }
 
+// A delete is a write of null (the key absent again): a value read after a
+// completed delete, with no later write of it, came back from the dead.
+TEST(Linearizability, DeleteMakesTheKeyAbsentAndADeletedValueMayNotReturn) {
+  HistoryBuilder valid;
+  valid.invoke(0, "write", 1).ok(0, "write", 1);
+  valid.invoke(0, "delete", nullptr).ok(0, "delete", nullptr);
+  valid.invoke(1, "read").ok(1, "read", nullptr);
+  valid.invoke(0, "write", 2).ok(0, "write", 2);
+  valid.invoke(1, "read").ok(1, "read", 2);
+  EXPECT_EQ(check(valid.history(), register_options()), Verdict::valid);
+
+  HistoryBuilder resurrected;
+  resurrected.invoke(0, "write", 1).ok(0, "write", 1);
+  resurrected.invoke(0, "delete", nullptr).ok(0, "delete", nullptr);
+  resurrected.invoke(1, "read").ok(1, "read", nullptr);
+  resurrected.invoke(1, "read").ok(1, "read", 1);
+  EXPECT_EQ(check(resurrected.history(), register_options()), Verdict::invalid);
+
+  HistoryBuilder unknown_delete;  // a timed-out delete whose effect a read saw is kept
+  unknown_delete.invoke(0, "write", 1).ok(0, "write", 1);
+  unknown_delete.invoke(0, "delete", nullptr).info(0, "delete");
+  unknown_delete.invoke(1, "read").ok(1, "read", nullptr);
+  EXPECT_EQ(check(unknown_delete.history(), register_options()), Verdict::valid);
+}
+
 TEST(Linearizability, FailedOpsNeverTakeEffect) {
   HistoryBuilder builder;
   builder.invoke(0, "write", 1).fail(0, "write", 1);

@@ -86,6 +86,29 @@ TEST(Workloads, UniqueRegisterWritesEachValueOnceAndNeverCas) {
   EXPECT_LT(reads, 400);
 }
 
+TEST(Workloads, RegisterDeleteDeletesAQuarterOfTheUpdatesAndWritesUniqueValues) {
+  auto workload = make("register-delete", 7, 0.2);
+  EXPECT_EQ(workload->name(), "register-delete");
+  EXPECT_EQ(workload->default_checkers(), std::vector<std::string>{"linearizable"});
+  std::set<std::int64_t> written;
+  int deletes = 0, updates = 0;
+  for (int index = 0; index < 2000; ++index) {
+    ClientOperation operation = workload->next();
+    ASSERT_NE(operation.function, "cas");
+    if (operation.function == "read") continue;
+    ++updates;
+    if (operation.function == "delete") {
+      ++deletes;
+      EXPECT_TRUE(operation.value.is_null());
+      EXPECT_EQ(workload->request(operation), (json{{"op", "delete"}, {"key", operation.key}}));
+      continue;
+    }
+    EXPECT_TRUE(written.insert(operation.value.get<std::int64_t>()).second) << operation.value;
+  }
+  EXPECT_GT(deletes, updates / 6);
+  EXPECT_LT(deletes, updates / 3);
+}
+
 TEST(Workloads, ReadFractionIsTheShareOfReads) {
   for (const char* name : {"set", "counter", "bank"}) {
     for (double fraction : {0.0, 0.25, 1.0}) {

@@ -7,11 +7,20 @@ namespace {
 constexpr std::uint64_t kValueCount = 5;  // values 0..4: small, so reads often match writes
 }
 
-RegisterWorkload::RegisterWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction, bool unique_writes)
+RegisterWorkload::RegisterWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction, Updates updates)
     : random_(seed),
       rotation_(rotation),
       reads_per_thousand_(static_cast<std::uint64_t>(read_fraction * 1000 + 0.5)),
-      unique_writes_(unique_writes) {}
+      updates_(updates) {}
+
+std::string_view RegisterWorkload::name() const {
+  switch (updates_) {
+    case Updates::unique_writes: return "unique-register";
+    case Updates::unique_writes_and_deletes: return "register-delete";
+    case Updates::write_and_cas: break;
+  }
+  return "register";
+}
 
 std::string RegisterWorkload::current_key() const { return fmt::format("r{}", key_index_); }
 
@@ -26,7 +35,10 @@ ClientOperation RegisterWorkload::next() {
   operation.key = current_key();
   if (random_() % 1000 < reads_per_thousand_) {
     operation.function = "read";
-  } else if (unique_writes_) {
+  } else if (updates_ == Updates::unique_writes_and_deletes && random_() % 4 == 0) {
+    operation.function = "delete";
+    operation.value = nullptr;
+  } else if (updates_ != Updates::write_and_cas) {
     operation.function = "write";
     operation.value = next_unique_value_++;
   } else if (random_() % 2 == 0) {
@@ -48,6 +60,7 @@ std::vector<ClientOperation> RegisterWorkload::final_reads() const {
 nlohmann::json RegisterWorkload::request(const ClientOperation& operation) const {
   if (operation.function == "read") return {{"op", "read"}, {"key", operation.key}};
   if (operation.function == "write") return {{"op", "write"}, {"key", operation.key}, {"value", operation.value}};
+  if (operation.function == "delete") return {{"op", "delete"}, {"key", operation.key}};
   return {{"op", "cas"}, {"key", operation.key}, {"from", operation.value[0]}, {"to", operation.value[1]}};
 }
 

@@ -48,7 +48,7 @@ std::string known_workloads_text() {
 }
 
 const std::vector<std::string>& workload_names() {
-  static const std::vector<std::string> names = {"register", "unique-register", "kv", "set", "counter", "bank", "list-append",
+  static const std::vector<std::string> names = {"register", "unique-register", "register-delete", "kv", "set", "counter", "bank", "list-append",
                                                  "rw-register"};
   return names;
 }
@@ -59,7 +59,13 @@ std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t see
     throw std::invalid_argument(fmt::format("read fraction {} is not between 0 and 1", read_fraction));
   }
   if (name == "register") return std::make_unique<RegisterWorkload>(seed, rotation, read_fraction);
-  if (name == "unique-register") return std::make_unique<RegisterWorkload>(seed, rotation, read_fraction, true);
+  if (name == "unique-register") {
+    return std::make_unique<RegisterWorkload>(seed, rotation, read_fraction, RegisterWorkload::Updates::unique_writes);
+  }
+  if (name == "register-delete") {
+    return std::make_unique<RegisterWorkload>(seed, rotation, read_fraction,
+                                              RegisterWorkload::Updates::unique_writes_and_deletes);
+  }
   if (name == "kv") return std::make_unique<KvWorkload>(seed, rotation, read_fraction);
   if (name == "set") return std::make_unique<SetWorkload>(seed, read_fraction);
   if (name == "counter") return std::make_unique<CounterWorkload>(seed, read_fraction);

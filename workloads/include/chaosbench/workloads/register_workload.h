@@ -4,6 +4,9 @@
 // linearizability checker (cas-register model, a null read means absent).
 // The unique-register variant writes each value once (1, 2, 3, ...) and never
 // uses cas, so leaderless stores can serve it and the session checker applies.
+// The register-delete variant is unique-register with a quarter of the updates
+// deletes (a delete is a write of null: the key is absent again), for stores
+// with tombstones; a deleted value read again is not linearizable.
 #pragma once
 
 #include <cstdint>
@@ -15,15 +18,18 @@ namespace chaosbench::workloads {
 
 class RegisterWorkload : public Workload {
  public:
-  RegisterWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction = 0.5, bool unique_writes = false);
-  std::string_view name() const override { return unique_writes_ ? "unique-register" : "register"; }
+  enum class Updates { write_and_cas, unique_writes, unique_writes_and_deletes };
+  RegisterWorkload(std::uint64_t seed, KeyRotation rotation, double read_fraction = 0.5,
+                   Updates updates = Updates::write_and_cas);
+  std::string_view name() const override;
   ClientOperation next() override;
   std::vector<ClientOperation> final_reads() const override;
   nlohmann::json request(const ClientOperation& operation) const override;
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
   checkers::ModelKind model() const override { return checkers::ModelKind::cas_register; }
   std::vector<std::string> default_checkers() const override {
-    if (unique_writes_) return {"linearizable", "session"};
+    // The session checker knows writes, not deletes.
+    if (updates_ == Updates::unique_writes) return {"linearizable", "session"};
     return {"linearizable"};
   }
 
@@ -35,7 +41,7 @@ class RegisterWorkload : public Workload {
   std::uint64_t key_index_ = 0;
   std::uint64_t keys_started_ = 0;
   std::uint64_t operations_left_on_key_ = 0;
-  bool unique_writes_ = false;
+  Updates updates_;
   std::int64_t next_unique_value_ = 1;
 };
 
