@@ -20,10 +20,12 @@ struct FinalRead {
 };
 
 struct Write {
-  Value value;
+  Value value;  // null for a delete
   std::int64_t process;
   std::uint32_t op;
   bool acknowledged;
+  bool deletes = false;
+  std::uint32_t completion = UINT32_MAX;  // index of the ok completion; UINT32_MAX when info
 };
 
 }  // namespace
@@ -61,6 +63,13 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
       if (pair.outcome == OpType::fail) continue;
       writes[invocation.key].push_back(
           Write{invocation.value, invocation.process, pair.invocation, pair.outcome == OpType::ok});
+      continue;
+    }
+    if (function == "delete") {  // a write of null: the key is absent again
+      if (pair.outcome == OpType::fail) continue;
+      const bool acknowledged = pair.outcome == OpType::ok;
+      writes[invocation.key].push_back(Write{kNull, invocation.process, pair.invocation, acknowledged, true,
+                                             acknowledged ? pair.completion : UINT32_MAX});
       continue;
     }
     if (function == "cas") {  // [old, new]: writes new
@@ -138,7 +147,13 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
         std::set<std::string> present;
         for (const auto& element : final_value) present.insert(element.dump());
         for (const Write& write : key_writes) {
-          if (!write.acknowledged || present.contains(history.values.to_json(write.value).dump())) continue;
+          if (!write.acknowledged || write.deletes || present.contains(history.values.to_json(write.value).dump())) continue;
+          // A delete that did not complete before this write began may have removed it.
+          if (std::any_of(key_writes.begin(), key_writes.end(), [&](const Write& other) {
+                return other.deletes && other.completion > write.op;
+              })) {
+            continue;
+          }
           if (!reported.insert(write.op).second) continue;
           ++lost;
           evidence(fmt::format("{}acknowledged op {} ({} {}) is missing from node {}'s final read (op {})", key_label,
@@ -147,7 +162,9 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
         }
         continue;
       }
-      if (last.value.is_null()) {
+      const bool has_deletes =
+          std::any_of(key_writes.begin(), key_writes.end(), [](const Write& write) { return write.deletes; });
+      if (last.value.is_null() && !has_deletes) {
         for (const Write& write : key_writes) {
           if (!write.acknowledged || !reported.insert(write.op).second) continue;
           ++lost;
@@ -158,6 +175,9 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
       }
       // Values may be written more than once: the final value is present if
       // some write of it has no later acknowledged write by the same process.
+      // A delete writes null: nil is present if some delete has no later
+      // acknowledged write or delete by the same process; nil with no
+      // acknowledged update at all is the initial state.
       auto successor_of = [&](const Write& writer) {
         return std::find_if(key_writes.begin(), key_writes.end(), [&](const Write& write) {
           return write.acknowledged && write.process == writer.process && write.op > writer.op;
@@ -180,10 +200,14 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
       auto successor = successor_of(*writer);
       if (successor != key_writes.end() && reported.insert(successor->op).second) {
         ++lost;
-        evidence(fmt::format("{}node {} ends with {} from op {}, but the same process later wrote {} (op {}, acknowledged), "
+        auto update = [&](const Write& write) {
+          return write.deletes ? std::string("deleted the key")
+                               : fmt::format("wrote {}", history.values.to_text(write.value));
+        };
+        evidence(fmt::format("{}node {} ends with {} from op {}, but the same process later {} (op {}, acknowledged), "
                              "which is lost",
                              key_label, history.nodes.name(node), history.values.to_text(writer->value), writer->op,
-                             history.values.to_text(successor->value), successor->op));
+                             update(*successor), successor->op));
       }
     }
     if (finals.size() == 1) {

@@ -96,6 +96,102 @@ TEST(Convergence, RewrittenValueAndCasAndFinalReadsMarker) {
   EXPECT_NE(lost.evidence[0].find("later wrote 5 (op 6"), std::string::npos) << lost.evidence[0];
 }
 
+// register-delete: a delete writes nil (the key is absent again).
+TEST(Convergence, DeleteThenNilIsValid) {
+  HistoryBuilder builder;
+  builder.invoke(0, "write", 1).ok(0, "write", 1);                  // 0-1
+  builder.invoke(0, "delete", nullptr).ok(0, "delete", nullptr);    // 2-3
+  builder.invoke(kNemesisProcess, "stop-partition");                // 4: the heal
+  builder.invoke(1, "read", nullptr).ok(1, "read", nullptr);        // 5-6 on n1
+  builder.invoke(2, "read", nullptr).ok(2, "read", nullptr);        // 7-8 on n2
+  History history = with_nodes(builder.take(), {{0, "n1"}, {5, "n1"}, {7, "n2"}});
+  CheckResult result = check_convergence(history);
+  EXPECT_EQ(result.verdict, Verdict::valid) << describe(result);
+  EXPECT_EQ(result.details["lost_writes"], 0);
+}
+
+// The deleted value comes back (a replica missed the delete and its tombstone
+// was collected): on one node (divergent) or on all of them (lost delete).
+TEST(Convergence, DeletedValueBroughtBackIsInvalid) {
+  for (bool everywhere : {false, true}) {
+    HistoryBuilder builder;
+    builder.invoke(0, "write", 1).ok(0, "write", 1);                  // 0-1
+    builder.invoke(0, "delete", nullptr).ok(0, "delete", nullptr);    // 2-3
+    builder.invoke(kNemesisProcess, "stop-partition");                // 4: the heal
+    builder.invoke(1, "read", nullptr).ok(1, "read", 1);              // 5-6 on n1
+    builder.invoke(2, "read", nullptr).ok(2, "read", everywhere ? json(1) : json(nullptr));  // 7-8 on n2
+    History history = with_nodes(builder.take(), {{0, "n1"}, {5, "n1"}, {7, "n2"}});
+    CheckResult result = check_convergence(history);
+    EXPECT_EQ(result.verdict, Verdict::invalid) << describe(result);
+    EXPECT_EQ(result.details["divergent_keys"], everywhere ? 0 : 1);
+    EXPECT_EQ(result.details["lost_writes"], 1);
+    bool named = false;
+    for (const std::string& line : result.evidence) {
+      named = named || line.find("ends with 1 from op 0, but the same process later deleted the key (op 2, acknowledged)") !=
+                           std::string::npos;
+    }
+    EXPECT_TRUE(named) << describe(result);
+  }
+}
+
+TEST(Convergence, NilAfterDeletesNeedsADeleteWithoutSuccessor) {
+  // Process 0 deletes, then writes 2 (acked): nil at the end loses the write.
+  HistoryBuilder builder;
+  builder.invoke(0, "write", 1).ok(0, "write", 1);                  // 0-1
+  builder.invoke(0, "delete", nullptr).ok(0, "delete", nullptr);    // 2-3
+  builder.invoke(0, "write", 2).ok(0, "write", 2);                  // 4-5
+  builder.invoke(kNemesisProcess, "stop-partition");                // 6
+  builder.invoke(1, "read", nullptr).ok(1, "read", nullptr);        // 7-8 on n1
+  CheckResult lost = check_convergence(with_nodes(builder.history(), {{0, "n1"}, {7, "n1"}}));
+  EXPECT_EQ(lost.verdict, Verdict::invalid) << describe(lost);
+  ASSERT_FALSE(lost.evidence.empty());
+  EXPECT_NE(lost.evidence[0].find("ends with null from op 2, but the same process later wrote 2 (op 4"), std::string::npos)
+      << lost.evidence[0];
+
+  // A delete of another process whose outcome is unknown may have come last;
+  // a failed delete did not happen.
+  HistoryBuilder unknown;
+  unknown.invoke(0, "write", 1).ok(0, "write", 1);                  // 0-1
+  unknown.invoke(0, "delete", nullptr).ok(0, "delete", nullptr);    // 2-3
+  unknown.invoke(0, "write", 2).ok(0, "write", 2);                  // 4-5
+  unknown.invoke(3, "delete", nullptr).info(3, "delete", nullptr);  // 6-7
+  unknown.invoke(kNemesisProcess, "stop-partition");                // 8
+  unknown.invoke(1, "read", nullptr).ok(1, "read", nullptr);        // 9-10 on n1
+  CheckResult valid = check_convergence(with_nodes(unknown.history(), {{0, "n1"}, {9, "n1"}}));
+  EXPECT_EQ(valid.verdict, Verdict::valid) << describe(valid);
+
+  HistoryBuilder failed;
+  failed.invoke(0, "write", 1).ok(0, "write", 1);                  // 0-1
+  failed.invoke(3, "delete", nullptr).fail(3, "delete", nullptr);  // 2-3
+  failed.invoke(kNemesisProcess, "stop-partition");                // 4
+  failed.invoke(1, "read", nullptr).ok(1, "read", nullptr);        // 5-6 on n1
+  CheckResult nil = check_convergence(with_nodes(failed.history(), {{0, "n1"}, {5, "n1"}}));
+  EXPECT_EQ(nil.verdict, Verdict::invalid) << describe(nil);
+  EXPECT_NE(nil.evidence.at(0).find("reads nil at the end, but op 0 wrote 1"), std::string::npos) << nil.evidence[0];
+}
+
+// Lists: an element a delete may have removed need not be present; one
+// appended after the delete completed must be.
+TEST(Convergence, ListElementsAfterADelete) {
+  HistoryBuilder builder;
+  builder.invoke(0, "append", 1).ok(0, "append", 1);                // 0-1
+  builder.invoke(1, "delete", nullptr).ok(1, "delete", nullptr);    // 2-3
+  builder.invoke(0, "append", 2).ok(0, "append", 2);                // 4-5
+  builder.invoke(kNemesisProcess, "stop-partition");                // 6
+  builder.invoke(2, "read", nullptr).ok(2, "read", json::array({2}));  // 7-8 on n1
+  EXPECT_EQ(check_convergence(with_nodes(builder.history(), {{0, "n1"}, {7, "n1"}})).verdict, Verdict::valid);
+
+  HistoryBuilder missing;
+  missing.invoke(0, "append", 1).ok(0, "append", 1);                // 0-1
+  missing.invoke(1, "delete", nullptr).ok(1, "delete", nullptr);    // 2-3
+  missing.invoke(0, "append", 2).ok(0, "append", 2);                // 4-5
+  missing.invoke(kNemesisProcess, "stop-partition");                // 6
+  missing.invoke(2, "read", nullptr).ok(2, "read", json::array());  // 7-8 on n1
+  CheckResult result = check_convergence(with_nodes(missing.history(), {{0, "n1"}, {7, "n1"}}));
+  EXPECT_EQ(result.verdict, Verdict::invalid) << describe(result);
+  EXPECT_EQ(result.details["lost_writes"], 1);
+}
+
 TEST(Convergence, NoFinalReadsIsUnknown) {
   HistoryBuilder builder;
   builder.invoke(0, "write", 1).ok(0, "write", 1);

@@ -109,6 +109,30 @@ TEST(Workloads, RegisterDeleteDeletesAQuarterOfTheUpdatesAndWritesUniqueValues) 
   EXPECT_LT(deletes, updates / 3);
 }
 
+// register-delete reads every key it used at the end (a deleted value can come
+// back on a key the clients have left); the other register workloads only the
+// current one.
+TEST(Workloads, RegisterDeleteFinalReadsCoverEveryKey) {
+  auto workload = make_workload("register-delete", 7, KeyRotation{10, 20}, 0.2);
+  auto unique = make_workload("unique-register", 7, KeyRotation{10, 20}, 0.2);
+  std::set<std::string> keys;
+  std::string last;
+  for (int index = 0; index < 200; ++index) {
+    keys.insert(workload->next().key);
+    last = unique->next().key;
+  }
+  EXPECT_GT(keys.size(), 9u);
+  std::set<std::string> read;
+  for (const ClientOperation& operation : workload->final_reads()) {
+    EXPECT_EQ(operation.function, "read");
+    EXPECT_TRUE(read.insert(operation.key).second) << operation.key;
+  }
+  EXPECT_EQ(read, keys);
+  const std::vector<ClientOperation> current = unique->final_reads();
+  ASSERT_EQ(current.size(), 1u);
+  EXPECT_EQ(current[0].key, last);
+}
+
 TEST(Workloads, ReadFractionIsTheShareOfReads) {
   for (const char* name : {"set", "counter", "bank"}) {
     for (double fraction : {0.0, 0.25, 1.0}) {

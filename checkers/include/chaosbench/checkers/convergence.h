@@ -9,8 +9,12 @@
 // when final values are lists (set / list-append workloads), every element of
 // an ok "append"/"add"/"write" on the key must be in it; when they are scalars,
 // the final value must have been written (ok or info; a cas writes its new
-// value) by some write not followed by a later ok write of the same process
-// (its successor), and nil only when no write was acknowledged. Time to
+// value, a "delete" writes nil) by some write not followed by a later ok write
+// or delete of the same process (its successor), and nil, on a key without
+// deletes, only when no write was acknowledged. So a deleted value that comes
+// back is found when its writer later wrote or deleted the key. In lists,
+// deletes are not modelled beyond this: an element need not be present when a
+// delete of the key may have followed its write. Time to
 // convergence: per key and node, the start of the trailing run of final reads
 // returning the agreed value; the maximum over keys and nodes, minus the time
 // of the heal (the last nemesis op other than harness run's "final-reads" marker).

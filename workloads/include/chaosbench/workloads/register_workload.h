@@ -6,7 +6,9 @@
 // uses cas, so leaderless stores can serve it and the session checker applies.
 // The register-delete variant is unique-register with a quarter of the updates
 // deletes (a delete is a write of null: the key is absent again), for stores
-// with tombstones; a deleted value read again is not linearizable.
+// with tombstones; a deleted value read again is not linearizable. Its final
+// reads cover every key the run used (r0 .. the current one), so a deleted
+// value brought back on an old key is seen.
 #pragma once
 
 #include <cstdint>
