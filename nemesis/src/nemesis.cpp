@@ -153,11 +153,11 @@ void Nemesis::run_scenario_fault(FaultKind kind, std::mt19937_64& random) {
   const std::string function = fmt::format("start-{}", to_string(kind));
   active_.insert(kind);  // whatever happens, the stop (or the final heal) restarts and heals what is left
   ++starts_[kind];
-  recorder_(false, function, json{{"scenario", to_string(scenario)}});
+  recorder_(false, function, json{{"scenario", to_string(kind)}});
   NemesisScenarioActions actions(*this);
   try {
     json steps = run_scenario(scenario, actions, random, options_.scenario_timing);
-    recorder_(true, function, json{{"scenario", to_string(scenario)}, {"steps", std::move(steps)}});
+    recorder_(true, function, json{{"scenario", to_string(kind)}, {"steps", std::move(steps)}});
   } catch (const control::ControlError& error) {
     recorder_(true, function, json{{"error", error.what()}});
     warn_once(kind, error.what());

@@ -9,21 +9,6 @@ namespace chaosbench::nemesis {
 
 using nlohmann::json;
 
-std::string_view to_string(Scenario scenario) {
-  switch (scenario) {
-    case Scenario::orphan_leader: return "orphan-leader";
-    case Scenario::figure_eight: return "figure-8";
-  }
-  return "?";
-}
-
-std::optional<Scenario> parse_scenario(std::string_view text) {
-  for (Scenario scenario : {Scenario::orphan_leader, Scenario::figure_eight}) {
-    if (to_string(scenario) == text) return scenario;
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 std::vector<std::string> without(const std::vector<std::string>& nodes, const std::set<std::string>& excluded) {

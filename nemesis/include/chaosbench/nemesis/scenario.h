@@ -8,7 +8,6 @@
 #include <optional>
 #include <random>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,10 +38,8 @@ namespace chaosbench::nemesis {
 // term-T entries. Then every node but the winner is killed and restarted
 // (none keeps a state machine that applied overwritten entries). A step that
 // does not come about ends the run early (the steps say why).
+// Named on the command line as the fault kinds orphan-leader and figure-8 (fault.h).
 enum class Scenario { orphan_leader, figure_eight };
-
-std::string_view to_string(Scenario scenario);
-std::optional<Scenario> parse_scenario(std::string_view text);
 
 // What a scenario acts through; the Nemesis implements it over its target.
 class ScenarioActions {
