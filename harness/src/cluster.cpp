@@ -361,7 +361,7 @@ std::optional<std::string> Cluster::leader() {
   std::optional<std::string> best;
   std::int64_t best_term = -1;
   for (const auto& node : nodes_) {
-    auto status = query_status(node->endpoint.address, node->endpoint.port, kStatusTimeout);
+    auto status = this->status(node->host->name());  // a paused node is skipped, not waited for
     if (!status || !is_leader_role(status->value("role", ""))) continue;
     const std::int64_t term = status->value("term", std::int64_t{0});
     if (term > best_term) {
