@@ -1,12 +1,10 @@
 #include "chaosbench/targets/adapters/http_json_client.h"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "idle_socket.h"
 
 namespace chaosbench::targets::adapters {
 
@@ -21,15 +19,7 @@ struct HttpJsonClient::Connection {
   asio::io_context io_context;
   beast::tcp_stream stream{io_context};
 
-  // A connection the server closed or reset while idle (its process was killed
-  // or restarted) reads as end-of-file or an error without blocking; using it
-  // would turn a request that was never delivered into an unknown outcome.
-  bool still_open() {
-    char byte;
-    const ssize_t peeked =
-        ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-  }
+  bool still_open() { return probe_idle_socket(stream.socket().native_handle()) == IdleSocket::quiet; }
 };
 
 HttpJsonClient::HttpJsonClient(std::string address, std::uint16_t port) : address_(std::move(address)), port_(port) {}

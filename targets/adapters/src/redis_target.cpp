@@ -1,7 +1,5 @@
 #include "chaosbench/targets/adapters/redis_target.h"
 
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <charconv>
@@ -13,6 +11,8 @@
 
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
+
+#include "idle_socket.h"
 
 namespace chaosbench::targets::adapters {
 
@@ -83,12 +83,7 @@ class RedisConnection {
   // True when the server has closed this idle connection (Sentinel kills every
   // client of a server it reconfigures): checked before a pooled one is reused,
   // so that a command is not sent into a connection that is already gone.
-  bool closed_by_server() const {
-    pollfd descriptor{context_->fd, POLLIN, 0};
-    if (::poll(&descriptor, 1, 0) <= 0) return false;
-    char byte = 0;
-    return ::recv(context_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
-  }
+  bool closed_by_server() const { return probe_idle_socket(context_->fd) == IdleSocket::closed; }
   const std::string& problem() const { return problem_; }
   const std::string& endpoint() const { return endpoint_; }
 
