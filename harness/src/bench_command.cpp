@@ -1,24 +1,17 @@
 #include "chaosbench/harness/bench_command.h"
 
-#define BOOST_PROCESS_V2_HEADER_ONLY 1
-#include <boost/asio/io_context.hpp>
-#include <boost/process/v2/process.hpp>
-#include <boost/process/v2/stdio.hpp>
-
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <memory>
 #include <ostream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include <fmt/format.h>
 
+#include "chaosbench/harness/control/supervised_child.h"
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/run_command.h"
@@ -208,26 +201,6 @@ std::string timestamp_now() {
   return text;
 }
 
-// Runs `harness ARGUMENTS` with output to log; SIGKILL after timeout. Returns the exit code (-1: killed).
-int run_child(const fs::path& harness_executable, const std::vector<std::string>& arguments, const fs::path& log_path,
-              std::chrono::milliseconds timeout) {
-  std::unique_ptr<FILE, int (*)(FILE*)> log(std::fopen(log_path.c_str(), "w"), &std::fclose);
-  if (!log) throw std::runtime_error(fmt::format("cannot write {}", log_path.string()));
-  boost::asio::io_context context;
-  namespace process_v2 = boost::process::v2;
-  process_v2::process child(context, harness_executable.string(), arguments,
-                            process_v2::process_stdio{nullptr, log.get(), log.get()});
-  const auto start = std::chrono::steady_clock::now();
-  while (child.running()) {
-    if (std::chrono::steady_clock::now() - start > timeout) {
-      child.terminate();
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return child.exit_code();
-}
-
 std::string optional_seconds(const std::vector<Recovery>& recoveries, bool first_ok) {
   std::vector<double> values;
   std::size_t never = 0;
@@ -294,8 +267,10 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
                                             "--test-name=" + name};
       arguments.insert(arguments.end(), options.run_arguments.begin(), options.run_arguments.end());
       fs::create_directories(bench_directory / "runs" / name);
-      const int exit_code = run_child(harness_executable, arguments, bench_directory / "runs" / name / "harness.log",
-                                      2 * time_limit + std::chrono::minutes(4));
+      const int exit_code = control::run_supervised(harness_executable, arguments,
+                                                    bench_directory / "runs" / name / "harness.log",
+                                                    2 * time_limit + std::chrono::minutes(4))
+                                .exit_code;
       json row{{"target", target}, {"nemesis", nemesis}, {"exit_code", exit_code}};
       std::error_code missing;
       const fs::path run_directory = fs::canonical(bench_directory / "runs" / "latest", missing);

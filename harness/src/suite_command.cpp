@@ -1,16 +1,9 @@
 #include "chaosbench/harness/suite_command.h"
 
-#define BOOST_PROCESS_V2_HEADER_ONLY 1
-#include <boost/asio/io_context.hpp>
-#include <boost/process/v2/process.hpp>
-#include <boost/process/v2/stdio.hpp>
-
 #include <atomic>
-#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <ostream>
 #include <set>
@@ -20,6 +13,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "chaosbench/harness/control/supervised_child.h"
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/run_store.h"
@@ -319,31 +313,20 @@ EntryOutcome run_entry(const SuiteEntry& entry, const fs::path& harness_executab
   EntryOutcome outcome;
   fs::create_directories(entry_store);
   const fs::path log_path = entry_store / "harness.log";
-  std::unique_ptr<FILE, int (*)(FILE*)> log(std::fopen(log_path.c_str(), "w"), &std::fclose);
-  if (!log) throw std::runtime_error(fmt::format("cannot write {}", log_path.string()));
-  const auto start = std::chrono::steady_clock::now();
-  boost::asio::io_context context;
-  namespace process_v2 = boost::process::v2;
-  process_v2::process child(context, harness_executable.string(), arguments,
-                            process_v2::process_stdio{nullptr, log.get(), log.get()});
-  bool timed_out = false;
-  while (child.running()) {
-    if (std::chrono::steady_clock::now() - start > entry.timeout) {
-      child.terminate();  // SIGKILL; the sandbox's init dies with it and takes every node along
-      timed_out = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  outcome.exit_code = child.exit_code();  // running() and terminate() have reaped it
-  outcome.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const control::SupervisedOutcome child = control::run_supervised(harness_executable, arguments, log_path, entry.timeout);
+  outcome.exit_code = child.exit_code;
+  outcome.wall_seconds = child.wall_seconds;
   std::error_code missing;
   const fs::path latest = fs::read_symlink(entry_store / "latest", missing);
   if (!missing) outcome.run_directory = fs::weakly_canonical(entry_store / latest);
   if (!outcome.run_directory.empty()) read_run_outcome(outcome.run_directory, outcome);
-  if (timed_out) {
+  if (child.timed_out) {
     outcome.verdict = "timed-out";
     outcome.message = fmt::format("killed after the entry's timeout of {} s", entry.timeout.count() / 1000);
+    if (!child.survivors.empty()) {
+      outcome.message += fmt::format("; {} of its processes survived SIGKILL (first PID {})", child.survivors.size(),
+                                     child.survivors.front());
+    }
   } else if (outcome.exit_code == kExitHarnessFailed || outcome.exit_code > kExitHarnessFailed || outcome.exit_code < 0) {
     outcome.verdict = "harness-failed";
     outcome.message = fmt::format("harness run exited with {}; see {}", outcome.exit_code, log_path.string());

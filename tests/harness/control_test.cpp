@@ -1,5 +1,5 @@
 // Unit tests of harness/control that need no namespaces: command formatting,
-// local processes and daemons, libfaketime discovery and offsets.
+// local processes and daemons, supervised children, libfaketime discovery and offsets.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include "chaosbench/harness/control/faketime.h"
 #include "chaosbench/harness/control/host.h"
 #include "chaosbench/harness/control/process.h"
+#include "chaosbench/harness/control/supervised_child.h"
 
 namespace control = chaosbench::harness::control;
 using namespace std::chrono_literals;
@@ -144,6 +145,52 @@ TEST(LocalDaemon, DestroyingTheHandleKillsTheDaemon) {
     ASSERT_EQ(::kill(pid, 0), 0);
   }
   EXPECT_NE(::kill(pid, 0), 0);  // killed and reaped
+  std::filesystem::remove_all(directory);
+}
+
+bool running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return false;
+  const char state = text[text.rfind(')') + 2];
+  return state != 'Z' && state != 'X';
+}
+
+TEST(RunSupervised, ReturnsTheExitCodeAndLogsBothStreams) {
+  const auto directory = make_temp_directory();
+  const auto outcome =
+      control::run_supervised("/bin/sh", {"-c", "echo out; echo err >&2; exit 4"}, directory / "log", 10s);
+  EXPECT_EQ(outcome.exit_code, 4);
+  EXPECT_FALSE(outcome.timed_out);
+  std::ifstream log(directory / "log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "out\nerr\n");
+  std::filesystem::remove_all(directory);
+}
+
+TEST(RunSupervised, TimeoutKillsTheWholeTreeBeforeReturning) {
+  // The grandchild is in its own session, so nothing but the supervisor's tree walk
+  // reaches it once its parent is gone.
+  const auto directory = make_temp_directory();
+  const auto pid_file = directory / "grandchild.pid";
+  const auto started = std::chrono::steady_clock::now();
+  const auto outcome = control::run_supervised(
+      "/bin/sh", {"-c", "setsid sleep 60 & echo $! > " + pid_file.string() + "; sleep 60"}, directory / "log", 500ms);
+  EXPECT_TRUE(outcome.timed_out);
+  EXPECT_EQ(outcome.exit_code, -1);
+  EXPECT_TRUE(outcome.survivors.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  std::ifstream pid_text(pid_file);
+  pid_t grandchild = 0;
+  ASSERT_TRUE(pid_text >> grandchild);
+  EXPECT_FALSE(running(grandchild)) << "the grandchild " << grandchild << " outlived the supervised run";
+  std::filesystem::remove_all(directory);
+}
+
+TEST(RunSupervised, MissingProgramThrows) {
+  const auto directory = make_temp_directory();
+  EXPECT_THROW(control::run_supervised(directory / "no-such-program", {}, directory / "log", 1s), std::exception);
+  EXPECT_THROW(control::run_supervised("/bin/true", {}, directory / "missing" / "log", 1s), std::runtime_error);
   std::filesystem::remove_all(directory);
 }
 
