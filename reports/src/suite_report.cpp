@@ -40,15 +40,18 @@ th,td{text-align:left;padding:8px 12px;border-bottom:1px solid #eceef2;white-spa
 th{background:#eef0f4;font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#535d70}
 td.num{text-align:right;font-variant-numeric:tabular-nums}tr:hover td{background:#f8f9fc}
 .badge{display:inline-block;padding:2px 9px;border-radius:10px;font-weight:600;font-size:12px;color:#fff}
-.pass{background:#1f9d55}.fail{background:#d3343b}.error{background:#6b7280}
+.pass{background:#1f9d55}.tolerated{background:#b7791f}.fail{background:#d3343b}.error{background:#6b7280}
 .message{white-space:normal;color:#b42318}a{color:#2456c7}
 </style></head><body>
 <header><h1>chaosbench suite )";
   html += escape_html(text(suite, "suite"));
   html += "</h1><p>";
   html += escape_html(text(suite, "file")) + " &middot; started " + escape_html(text(suite, "started"));
-  html += fmt::format(" &middot; {} passed, {} not as expected, {} harness failure(s) &middot; {:.0f} s, {} at a time</p></header>\n<main>\n",
-                      suite.value("passed", 0), suite.value("mismatched", 0), suite.value("harness_failures", 0),
+  const int tolerated = suite.value("tolerated", 0);
+  html += fmt::format(" &middot; {} passed{}, {} not as expected, {} harness failure(s) &middot; {:.0f} s, {} at a time</p></header>\n<main>\n",
+                      suite.value("passed", 0),
+                      tolerated ? fmt::format(" ({} of them misses tolerated by expect_on_at_least)", tolerated) : "",
+                      suite.value("mismatched", 0), suite.value("harness_failures", 0),
                       suite.value("wall_seconds", 0.0), suite.value("parallel", 1));
   html += "<table>\n<thead><tr><th>Result</th><th>Entry</th><th>Target</th><th>Workload</th><th>Nemesis</th>"
           "<th>Seed</th><th>Expected</th><th>Verdict</th><th>Wall time</th>"
@@ -57,7 +60,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}tr:hover td{background
   for (const json& entry : suite.value("entries", json::array())) {
     const std::string verdict = text(entry, "verdict");
     const bool passed = entry.value("passed", false);
-    const char* result = passed ? "pass" : is_harness_failure(verdict) ? "error" : "fail";
+    const char* result = passed ? (entry.value("tolerated", false) ? "tolerated" : "pass")
+                         : is_harness_failure(verdict) ? "error" : "fail";
     html += fmt::format("<tr><td><span class=\"badge {}\">{}</span></td>", result, result);
     for (const char* key : {"id", "target", "workload", "nemesis"}) html += "<td>" + escape_html(text(entry, key)) + "</td>";
     html += "<td class=\"num\">" + escape_html(text(entry, "seed")) + "</td>";
@@ -96,6 +100,7 @@ std::string render_suite_junit(const json& suite) {
     std::string details = fmt::format("expected {}, got {}; seed {}; run {}", text(entry, "expect"), verdict,
                                       text(entry, "seed"), text(entry, "run_directory"));
     if (entry.value("passed", false)) {
+      if (entry.value("tolerated", false)) details += "; " + text(entry, "message");
       xml += ">\n      <system-out>" + escape_xml(details) + "</system-out>\n    </testcase>\n";
     } else {
       const char* element = is_harness_failure(verdict) ? "error" : "failure";

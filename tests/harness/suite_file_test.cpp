@@ -117,6 +117,75 @@ TEST(SuiteFile, BadFilesNameTheLineAndTheKey) {
   EXPECT_EQ(load_error("paralel = 2\n"), "1: key 'paralel': unknown top-level key (name, parallel, defaults, entry)");
 }
 
+TEST(SuiteFile, ExpectOnAtLeastOnlyForPlantedBugsAndAtMostTheSeeds) {
+  EXPECT_EQ(load_error("[[entry]]\nname = \"a\"\nseeds = [1, 2]\nexpect_on_at_least = 1\n"),
+            "4: key 'expect_on_at_least': only with expect = \"invalid\": a correct configuration must be valid on "
+            "every seed");
+  EXPECT_EQ(load_error("[[entry]]\nname = \"a\"\nexpect = \"invalid\"\nseeds = [1, 2]\nexpect_on_at_least = 3\n"),
+            "5: key 'expect_on_at_least': 3 is more than the entry's 2 seed(s)");
+  EXPECT_NE(load_error("[defaults]\nexpect_on_at_least = 1\n[[entry]]\nname = \"a\"\n")
+                .find("2: key 'expect_on_at_least': unknown [defaults] key"),
+            std::string::npos);
+}
+
+// Two seed groups of one [[entry]] (two nemeses), 3 seeds each, at least 2 must find the bug.
+TEST(SuiteFile, SeedToleranceIsDecidedPerGroup) {
+  TemporaryDirectory directory;
+  const fs::path file = directory.write("zoo.toml", R"(
+[[entry]]
+name = "bug"
+expect = "invalid"
+nemesis = ["partition", "kill"]
+seeds = [1, 2, 3]
+expect_on_at_least = 2
+[[entry]]
+name = "strict"
+expect = "invalid"
+)");
+  const harness::Suite suite = harness::load_suite(file);
+  ASSERT_EQ(suite.entries.size(), 7u);
+  EXPECT_EQ(suite.entries[0].seed_group, "bug-partition");
+  EXPECT_EQ(suite.entries[0].seeds_in_group, 3);
+  EXPECT_EQ(suite.entries[3].seed_group, "bug-kill");
+  EXPECT_FALSE(suite.entries[6].expect_on_at_least.has_value());
+
+  // partition: invalid, valid, invalid -> 2 of 3, the miss is tolerated.
+  // kill: invalid, valid, unknown -> 1 of 3, both misses fail.  strict: valid -> fails as before.
+  const std::vector<std::string> verdicts{"invalid", "valid", "invalid", "invalid", "valid", "unknown", "valid"};
+  std::vector<harness::EntryOutcome> outcomes(verdicts.size());
+  for (std::size_t index = 0; index < verdicts.size(); ++index) {
+    outcomes[index].verdict = verdicts[index];
+    outcomes[index].passed = verdicts[index] == "invalid";
+  }
+  const auto lines = harness::apply_seed_tolerance(suite.entries, outcomes);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "FAIL bug-kill: invalid on 1 of 3 seed(s), at least 2 required");
+  EXPECT_EQ(lines[1], "PASS bug-partition: invalid on 2 of 3 seed(s), at least 2 required");
+  EXPECT_TRUE(outcomes[1].passed);
+  EXPECT_TRUE(outcomes[1].tolerated);
+  EXPECT_EQ(outcomes[1].message, "valid on this seed; invalid on 2 of 3 seed(s), at least 2 required (tolerated)");
+  EXPECT_FALSE(outcomes[4].passed);
+  EXPECT_FALSE(outcomes[5].passed);
+  EXPECT_FALSE(outcomes[5].tolerated);
+  EXPECT_FALSE(outcomes[6].passed);
+  EXPECT_TRUE(outcomes[0].passed);
+  EXPECT_FALSE(outcomes[0].tolerated);
+
+  // --filter picked one seed of a group: the requirement shrinks to ceil(2 * 1 / 3) = 1.
+  const std::vector<harness::SuiteEntry> one{suite.entries[1]};
+  std::vector<harness::EntryOutcome> one_outcome(1);
+  one_outcome[0].verdict = "valid";
+  EXPECT_EQ(harness::apply_seed_tolerance(one, one_outcome).front(),
+            "FAIL bug-partition: invalid on 0 of 1 seed(s), at least 1 required");
+  // A harness failure is never tolerated.
+  std::vector<harness::EntryOutcome> failed(3);
+  failed[0].verdict = failed[2].verdict = "invalid";
+  failed[1].verdict = "timed-out";
+  const std::vector<harness::SuiteEntry> group(suite.entries.begin(), suite.entries.begin() + 3);
+  harness::apply_seed_tolerance(group, failed);
+  EXPECT_FALSE(failed[1].passed);
+}
+
 TEST(SuiteFile, CommandLineRejectsABadFileWithOneLineAndExitThree) {
   TemporaryDirectory directory;
   const fs::path file = directory.write("bad.toml", "[[entry]]\nname = \"a\"\nnemesis = 3\n");

@@ -12,6 +12,7 @@
 #include "chaosbench/reports/run_inputs.h"
 #include "chaosbench/reports/run_report.h"
 #include "chaosbench/reports/store_index.h"
+#include "chaosbench/reports/suite_report.h"
 #include "synthetic_run.h"
 
 namespace chaosbench::reports {
@@ -221,6 +222,38 @@ TEST(JunitReport, OneTestcasePerCheckerWithFailureReason) {
       << xml;
   EXPECT_EQ(xml.find(kXss), std::string::npos);
   EXPECT_NE(xml.find("failures=\"1\""), std::string::npos);
+}
+
+TEST(SuiteReport, ToleratedMissesPassWithTheirTallyAndOthersFailOrError) {
+  const json suite{{"suite", "zoo"},
+                   {"started", "20261127T080000"},
+                   {"passed", 2},
+                   {"tolerated", 1},
+                   {"mismatched", 1},
+                   {"harness_failures", 1},
+                   {"entries",
+                    {{{"id", "bug-s1"}, {"target", "raft"}, {"expect", "invalid"}, {"verdict", "invalid"}, {"passed", true}},
+                     {{"id", "bug-s2"}, {"target", "raft"}, {"expect", "invalid"}, {"verdict", "valid"}, {"passed", true},
+                      {"tolerated", true}, {"message", "valid on this seed; invalid on 1 of 2 seed(s), at least 1 required (tolerated)"}},
+                     {{"id", "other-s1"}, {"target", "zab"}, {"expect", "invalid"}, {"verdict", "valid"}, {"passed", false},
+                      {"message", "expected invalid, got valid"}},
+                     {{"id", "slow-s1"}, {"target", "zab"}, {"expect", "valid"}, {"verdict", "timed-out"}, {"passed", false},
+                      {"message", "killed after the entry's timeout of 6 s"}}}}};
+  const std::string junit = render_suite_junit(suite);
+  EXPECT_NE(junit.find("tests=\"4\" failures=\"1\" errors=\"1\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("expected invalid, got valid; seed ; run ; valid on this seed; invalid on 1 of 2 seed(s), at least 1 "
+                       "required (tolerated)</system-out>"),
+            std::string::npos)
+      << junit;
+  EXPECT_NE(junit.find("<failure message=\"expected invalid, got valid\" type=\"valid\">"), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<error message=\"killed after the entry&apos;s timeout of 6 s\" type=\"timed-out\">"),
+            std::string::npos)
+      << junit;
+  const std::string html = render_suite_html(suite);
+  EXPECT_NE(html.find("2 passed (1 of them misses tolerated by expect_on_at_least)"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"badge tolerated\">tolerated</span>"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"badge fail\">fail</span>"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"badge error\">error</span>"), std::string::npos);
 }
 
 TEST(StoreIndex, ListsRunsNewestFirstAndBrokenRunsWithTheirError) {

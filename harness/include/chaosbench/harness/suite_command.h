@@ -21,6 +21,12 @@ struct SuiteEntry {
   std::string target, workload, nemesis;
   std::uint64_t seed = 0;
   std::string expect;  // "valid" or "invalid"
+  // The [[entry]] and matrix cell this run belongs to (its id without the seed), how many
+  // seeds that cell has, and how many of them must give `expect` (expect_on_at_least;
+  // only with expect = "invalid"; default: all).
+  std::string seed_group;
+  int seeds_in_group = 1;
+  std::optional<int> expect_on_at_least;
   std::string time_limit;
   std::optional<int> nodes;
   std::chrono::milliseconds timeout{0};  // wall-clock limit of the child; then it is killed (harness failure)
@@ -44,12 +50,18 @@ struct EntryOutcome {
   int exit_code = -1;
   std::string verdict;  // valid, invalid, unknown, harness-failed, timed-out
   bool passed = false;
+  bool tolerated = false;  // verdict differs from expect, but enough other seeds of its group gave it
   std::filesystem::path run_directory;  // empty when the run left none
   double wall_seconds = 0;
   std::optional<double> detection_seconds;       // completion of the first op the checker could not place
   std::optional<double> first_evidence_seconds;  // invocation of the earliest op named in the evidence
   std::string message;
 };
+
+// Applies expect_on_at_least per seed group: a run whose verdict missed its expectation passes
+// (tolerated) when enough runs of its group met it. With --filter only part of a group runs;
+// the requirement then shrinks in proportion (rounded up). Returns one line per such group.
+std::vector<std::string> apply_seed_tolerance(const std::vector<SuiteEntry>& entries, std::vector<EntryOutcome>& outcomes);
 
 // Reads RUN_DIRECTORY/results.json and history.jsonl to fill verdict and detection times.
 // Missing files leave the fields empty; a malformed results.json throws std::runtime_error.
