@@ -8,8 +8,10 @@
 namespace chaosbench::quorum {
 namespace {
 
-// Canonical order: by clock entries, then timestamp, writer, tombstone, value.
+// Canonical order: by dot, clock entries, then timestamp, writer, tombstone, value.
 bool canonical_less(const Version& a, const Version& b) {
+  if (a.dot_node != b.dot_node) return a.dot_node < b.dot_node;
+  if (a.dot_counter != b.dot_counter) return a.dot_counter < b.dot_counter;
   if (a.clock.entries() != b.clock.entries()) return a.clock.entries() < b.clock.entries();
   if (a.timestamp != b.timestamp) return a.timestamp < b.timestamp;
   if (a.writer != b.writer) return a.writer < b.writer;
@@ -24,7 +26,26 @@ bool lww_less(const Version& a, const Version& b) {
   return a.value.dump() < b.value.dump();
 }
 
+// The same write (same event) seen twice, e.g. from two replicas.
+bool same_event(const Version& a, const Version& b) {
+  if (a.dot_counter != 0 || b.dot_counter != 0) return a.dot_node == b.dot_node && a.dot_counter == b.dot_counter;
+  return a.clock.compare(b.clock) == ClockOrder::equal;
+}
+
 }  // namespace
+
+VectorClock history(const Version& version) {
+  VectorClock clock = version.clock;
+  if (version.dot_counter != 0 && clock.get(version.dot_node) < version.dot_counter) {
+    clock.set(version.dot_node, version.dot_counter);
+  }
+  return clock;
+}
+
+bool supersedes(const Version& later, const Version& earlier) {
+  if (earlier.dot_counter != 0) return later.clock.get(earlier.dot_node) >= earlier.dot_counter;
+  return history(earlier).compare(history(later)) == ClockOrder::before;
+}
 
 Siblings reconcile(const Siblings& a, const Siblings& b, ConflictMode mode) {
   Siblings all;
@@ -40,10 +61,10 @@ Siblings reconcile(const Siblings& a, const Siblings& b, ConflictMode mode) {
     bool dominated = false;
     for (std::size_t j = 0; j < all.size() && !dominated; ++j) {
       if (i == j) continue;
-      const ClockOrder order = all[i].clock.compare(all[j].clock);
-      if (order == ClockOrder::before) dominated = true;
-      // Equal clocks are one version: keep the canonically first copy.
-      if (order == ClockOrder::equal && (canonical_less(all[j], all[i]) || (!canonical_less(all[i], all[j]) && j < i))) {
+      if (same_event(all[i], all[j])) {
+        // One write seen twice: keep the canonically first copy.
+        dominated = canonical_less(all[j], all[i]) || (!canonical_less(all[i], all[j]) && j < i);
+      } else if (supersedes(all[j], all[i])) {
         dominated = true;
       }
     }
@@ -55,7 +76,7 @@ Siblings reconcile(const Siblings& a, const Siblings& b, ConflictMode mode) {
 
 VectorClock merged_clock(const Siblings& siblings) {
   VectorClock clock;
-  for (const auto& version : siblings) clock.merge(version.clock);
+  for (const auto& version : siblings) clock.merge(history(version));
   return clock;
 }
 
@@ -97,6 +118,7 @@ std::uint64_t digest(const Siblings& siblings) {
 nlohmann::json to_json(const Version& version) {
   nlohmann::json value = {{"v", version.value}, {"t", version.timestamp}, {"w", version.writer}};
   if (!version.clock.empty()) value["c"] = version.clock.to_json();
+  if (version.dot_counter != 0) value["o"] = {version.dot_node, version.dot_counter};
   if (version.tombstone) value["d"] = true;
   return value;
 }
@@ -109,6 +131,15 @@ Version version_from_json(const nlohmann::json& value) {
     version.timestamp = value.at("t").get<std::int64_t>();
     version.writer = value.at("w").get<std::string>();
     if (value.contains("c")) version.clock = VectorClock::from_json(value["c"]);
+    if (value.contains("o")) {
+      const nlohmann::json& dot = value["o"];
+      if (!dot.is_array() || dot.size() != 2 || !dot[0].is_string() || !dot[1].is_number_unsigned()) {
+        throw std::invalid_argument("bad version: a dot is [node, counter]");
+      }
+      version.dot_node = dot[0].get<std::string>();
+      version.dot_counter = dot[1].get<std::uint64_t>();
+      if (version.dot_counter == 0) throw std::invalid_argument("bad version: a dot's counter starts at 1");
+    }
     version.tombstone = value.value("d", false);
   } catch (const nlohmann::json::exception& error) {
     throw std::invalid_argument(std::string("bad version: ") + error.what());

@@ -1,5 +1,7 @@
-// Versions of one key and how replicas reconcile them. With vector clocks a
-// key holds every version no other version descends from (siblings); with
+// Versions of one key and how replicas reconcile them. With vector clocks each
+// version is a dotted version vector: its own event (dot: writer node, counter)
+// and the causal context it was written with; a key holds every version whose
+// dot no other version's context covers (siblings); with
 // last-write-wins it holds the single version with the largest (timestamp,
 // writer, value). reconcile() is commutative, associative and idempotent, so
 // replicas that exchange versions in any order converge.
@@ -19,7 +21,15 @@ enum class ConflictMode { vector_clocks, last_write_wins };
 
 struct Version {
   nlohmann::json value;             // null for a tombstone
-  VectorClock clock;                // empty under last-write-wins
+  // The causal context: the versions this one supersedes (what its writer had read).
+  // Empty under last-write-wins.
+  VectorClock clock;
+  // This version's own event: counter dot_counter of node dot_node (0: none, as under
+  // last-write-wins). Kept apart from the context so that two writes made through one
+  // coordinator from the same context stay concurrent instead of the later one
+  // covering the earlier (which plain vector clocks do: an acknowledged write lost).
+  std::string dot_node;
+  std::uint64_t dot_counter = 0;
   std::int64_t timestamp = 0;       // coordinator wall clock, ns since the epoch
   std::string writer;               // coordinator id (LWW tie-break)
   bool tombstone = false;
@@ -29,7 +39,11 @@ using Siblings = std::vector<Version>;
 
 // The versions of a ∪ b that survive; sorted canonically, so equal inputs give equal outputs.
 Siblings reconcile(const Siblings& a, const Siblings& b, ConflictMode mode);
-// Pointwise maximum of every sibling's clock: the context a client sends back.
+// Everything a version stands for: its context with its dot added.
+VectorClock history(const Version& version);
+// True when `later`'s context covers `earlier`'s dot (or, without a dot, its whole history).
+bool supersedes(const Version& later, const Version& earlier);
+// Pointwise maximum of every sibling's history (context and dot): the context a client sends back.
 VectorClock merged_clock(const Siblings& siblings);
 // True if every sibling is a tombstone (and there is at least one).
 bool all_tombstones(const Siblings& siblings);

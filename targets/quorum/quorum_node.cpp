@@ -61,7 +61,7 @@ QuorumNode::QuorumNode(QuorumConfig config, const targets::Clock& monotonic, con
   // Never reuse a counter: start above every durable reservation and every own clock entry.
   counter_ = std::max(counter_, counter_reserved_);
   for (const auto& [key, siblings] : store_) {
-    for (const auto& version : siblings) counter_ = std::max(counter_, version.clock.get(config_.id));
+    for (const auto& version : siblings) counter_ = std::max(counter_, history(version).get(config_.id));
   }
   for (const auto& [id, hint] : hints_) counter_ = std::max(counter_, id);
   reserve_counters();
@@ -356,7 +356,8 @@ Version QuorumNode::new_version(const std::string& key, json value, bool tombsto
   if (config_.conflict == ConflictMode::vector_clocks) {
     version.clock = context ? *context : merged_clock(local(key));
     counter_ = std::max(counter_, version.clock.get(config_.id)) + 1;
-    version.clock.set(config_.id, counter_);
+    version.dot_node = config_.id;
+    version.dot_counter = counter_;
     reserve_counters();
   }
   return version;

@@ -74,6 +74,35 @@ TEST(ReconcileTest, VectorClocksKeepConcurrentSiblingsAndDropAncestors) {
   EXPECT_EQ(chosen_value(merged), 4);
 }
 
+// Two writes through one coordinator from the same context (say two appends that read
+// the same replicas) are concurrent. Plain vector clocks give the later {n1:1, n5:3}
+// and the earlier {n1:1, n5:2}, so the later covers the earlier and an acknowledged
+// write vanishes; dotted versions keep the context apart from the writer's own event.
+TEST(ReconcileTest, DotsKeepTwoWritesOfOneCoordinatorFromOneContextAsSiblings) {
+  auto dotted = [](json value, std::uint64_t counter, std::map<std::string, std::uint64_t> context) {
+    Version result = version(std::move(value), std::move(context), 0, "n5");
+    result.dot_node = "n5";
+    result.dot_counter = counter;
+    return result;
+  };
+  const Siblings base{dotted("a", 1, {})};
+  const Siblings first{dotted("b", 2, {{"n5", 1}})};
+  const Siblings second{dotted("c", 3, {{"n5", 1}})};
+  Siblings merged = reconcile(reconcile(base, first, ConflictMode::vector_clocks), second, ConflictMode::vector_clocks);
+  const auto values = live_values(merged);
+  EXPECT_EQ(std::set<json>(values.begin(), values.end()), (std::set<json>{"b", "c"})) << "a superseded, b and c both kept";
+  EXPECT_EQ(merged_clock(merged), clock_of({{"n5", 3}}));
+  // A write from the merged context supersedes both; the same write twice is one version.
+  const Siblings resolved{dotted("d", 4, {{"n5", 3}})};
+  EXPECT_EQ(live_values(reconcile(reconcile(merged, resolved, ConflictMode::vector_clocks), resolved,
+                                  ConflictMode::vector_clocks)),
+            std::vector<json>{"d"});
+  // Dots round-trip through the store's encoding; a bad dot is refused.
+  EXPECT_EQ(to_json(siblings_from_json(to_json(merged))), to_json(merged));
+  EXPECT_THROW(version_from_json(json{{"v", 1}, {"t", 0}, {"w", "n1"}, {"o", json::array({"n1", -1})}}),
+               std::invalid_argument);
+}
+
 TEST(ReconcileTest, LastWriteWinsKeepsTheLargestTimestamp) {
   const Siblings early{version("early", {}, 100, "n2")};
   const Siblings late{version("late", {}, 200, "n1")};
@@ -205,6 +234,29 @@ TEST(QuorumNodeTest, RestartRecoversStoreAndNeverReusesClockCounters) {
   EXPECT_EQ(reply_for(ready, 5)["value"], nullptr);
   EXPECT_EQ(reply_for(ready, 7)["value"], 3);
   EXPECT_GT(reply_for(ready, 7)["context"]["n1"].get<std::uint64_t>(), first_context["n1"].get<std::uint64_t>());
+}
+
+TEST(QuorumNodeTest, WritesFromOneStaleContextThroughOneNodeBecomeSiblings) {
+  targets::ManualClock monotonic, wall;
+  QuorumNode node(single_node_config(), monotonic, wall, RecoveredState{});
+  node.client_request(1, {{"op", "write"}, {"key", "k"}, {"value", "first"}});
+  node.client_request(2, {{"op", "read"}, {"key", "k"}});
+  Ready ready = node.take_ready();
+  const json context = reply_for(ready, 2)["context"];
+  // Two clients both read "first", then both write with that context.
+  node.client_request(3, {{"op", "write"}, {"key", "k"}, {"value", "left"}, {"context", context}});
+  node.client_request(4, {{"op", "write"}, {"key", "k"}, {"value", "right"}, {"context", context}});
+  node.client_request(5, {{"op", "read"}, {"key", "k"}});
+  ready = node.take_ready();
+  EXPECT_EQ(reply_for(ready, 3)["ok"], true);
+  EXPECT_EQ(reply_for(ready, 4)["ok"], true);
+  EXPECT_EQ(reply_for(ready, 5)["siblings"], json::array({"left", "right"})) << reply_for(ready, 5).dump();
+  // A write with the context of that read resolves them.
+  node.client_request(6, {{"op", "write"}, {"key", "k"}, {"value", "both"}, {"context", reply_for(ready, 5)["context"]}});
+  node.client_request(7, {{"op", "read"}, {"key", "k"}});
+  ready = node.take_ready();
+  EXPECT_EQ(reply_for(ready, 7)["value"], "both");
+  EXPECT_FALSE(reply_for(ready, 7).contains("siblings"));
 }
 
 TEST(QuorumNodeTest, RefusesConsensusOpsAndBadInputWithDefiniteErrors) {
