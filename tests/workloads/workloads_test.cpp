@@ -150,6 +150,10 @@ TEST(Workloads, SetAndCounterMapOntoOneKey) {
   EXPECT_EQ(set->request({"read", "", nullptr}), (json{{"op", "read"}, {"key", "set"}}));
   EXPECT_EQ(set->completion_value({"read", "", nullptr}, nullptr), json::array()) << "absent: the empty set";
   EXPECT_EQ(set->completion_value({"read", "", nullptr}, json::array({1, 2})), json::array({1, 2}));
+  // Concurrent adds on a Dynamo-style node come back as sibling lists: the set is their union.
+  EXPECT_EQ(set->resolve_siblings(json::array({1, 2, 4}), json::array({json::array({1, 2, 4}), json::array({1, 3}), nullptr})),
+            json::array({1, 2, 4, 3}));
+  EXPECT_EQ(set->resolve_siblings(nullptr, json::array({json::array({5})})), json::array({5}));
   std::set<std::int64_t> elements;
   for (int index = 0; index < 500; ++index) {
     auto op = set->next();
@@ -160,6 +164,7 @@ TEST(Workloads, SetAndCounterMapOntoOneKey) {
   auto counter = make("counter", 1);
   EXPECT_EQ(counter->request({"add", "", 3}), (json{{"op", "add"}, {"key", "counter"}, {"value", 3}}));
   EXPECT_EQ(counter->completion_value({"read", "", nullptr}, nullptr), 0);
+  EXPECT_EQ(counter->resolve_siblings(json(7), json::array({7, 9})), json(7)) << "default: the node's pick";
   for (int index = 0; index < 500; ++index) {
     auto op = counter->next();
     if (op.function == "add") {
