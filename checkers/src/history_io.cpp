@@ -66,6 +66,7 @@ enum FieldBit : unsigned {
   kFieldKey = 1u << 5,
   kFieldTime = 1u << 6,
   kFieldNode = 1u << 7,
+  kFieldError = 1u << 8,
 };
 
 class JsonlReader {
@@ -413,6 +414,31 @@ class JsonlReader {
       } else if (scalar.kind != JsonKind::null) {
         fail(field, fmt::format("expected a string, got {}", describe(scalar)));
       }
+    } else if (field == "error") {
+      mark(seen, kFieldError, field);
+      // A string as we write it; anything else (another tool's error object) kept as its JSON text.
+      if (scalar.kind == JsonKind::other && !nlohmann::json::accept(scalar.text)) {
+        fail(field, fmt::format("invalid JSON '{}'", excerpt(scalar.text)));
+      }
+      std::string text;
+      switch (scalar.kind) {
+        case JsonKind::null:
+          break;
+        case JsonKind::string:
+        case JsonKind::other:
+          text = scalar.text;
+          break;
+        case JsonKind::integer:
+          text = std::to_string(scalar.integer);
+          break;
+        case JsonKind::boolean_true:
+        case JsonKind::boolean_false:
+          text = scalar.kind == JsonKind::boolean_true ? "true" : "false";
+          break;
+      }
+      if (!text.empty()) {
+        history_.error_of_operation[static_cast<std::uint32_t>(history_.operations.size())] = history_.errors.intern(text);
+      }
     } else if (field == "index") {
       mark(seen, kFieldIndex, field);
       if (scalar.kind != JsonKind::integer) fail(field, fmt::format("expected an integer, got {}", describe(scalar)));
@@ -706,6 +732,10 @@ void append_jsonl_line(std::string& buffer, const History& history, std::size_t 
   if (op.node != 0) {
     buffer.append(",\"node\":");
     append_escaped(buffer, history.nodes.name(op.node));
+  }
+  if (const std::string* error = history.error(index)) {
+    buffer.append(",\"error\":");
+    append_escaped(buffer, *error);
   }
   buffer.push_back('}');
 }

@@ -182,7 +182,7 @@ class ClientPool::Implementation {
     slot.timer.expires_after(options_.operation_timeout);
     slot.timer.async_wait([this, &slot, generation](boost::system::error_code error) {
       if (error || slot.generation != generation) return;
-      complete(slot, OpType::info, nullptr);
+      complete(slot, OpType::info, nullptr, "timeout");
     });
     send(slot);
   }
@@ -199,7 +199,7 @@ class ClientPool::Implementation {
         if (error) {
           // Nothing was sent to this node, and earlier nodes refused definitely.
           slot.connections[slot.node].reset();
-          complete(slot, OpType::fail, nullptr, false, kRefusedBackoff);
+          complete(slot, OpType::fail, nullptr, "connect: " + error.message(), false, kRefusedBackoff);
           return;
         }
         connection->socket.set_option(tcp::no_delay(true));
@@ -216,7 +216,7 @@ class ClientPool::Implementation {
                       [this, &slot, generation, connection](boost::system::error_code error, std::size_t) {
                         if (slot.generation != generation) return;
                         if (error) {
-                          complete(slot, OpType::info, nullptr);
+                          complete(slot, OpType::info, nullptr, "send: " + error.message());
                           return;
                         }
                         read_reply(slot, connection, generation);
@@ -229,13 +229,13 @@ class ClientPool::Implementation {
         [this, &slot, generation, connection](boost::system::error_code error, std::size_t length) {
           if (slot.generation != generation) return;
           if (error) {
-            complete(slot, OpType::info, nullptr);
+            complete(slot, OpType::info, nullptr, "receive: " + error.message());
             return;
           }
           auto reply = nlohmann::json::parse(std::string_view(connection->input).substr(0, length - 1), nullptr, false);
           connection->input.erase(0, length);
           if (!reply.is_object()) {
-            complete(slot, OpType::info, nullptr);  // garbled: we cannot know what happened
+            complete(slot, OpType::info, nullptr, "garbled reply");  // we cannot know what happened
             return;
           }
           auto id = reply.find("id");
@@ -253,7 +253,11 @@ class ClientPool::Implementation {
     }
     if (reply.value("ok", false)) {
       auto value = reply.find("value");
-      complete(slot, OpType::ok, workload_.completion_value(slot.operation, value == reply.end() ? nullptr : *value));
+      nlohmann::json reply_value = value == reply.end() ? nullptr : *value;
+      if (auto siblings = reply.find("siblings"); siblings != reply.end() && siblings->is_array()) {
+        reply_value = workload_.resolve_siblings(reply_value, *siblings);
+      }
+      complete(slot, OpType::ok, workload_.completion_value(slot.operation, reply_value));
       return;
     }
     const bool definite = reply.value("definite", false);
@@ -273,16 +277,20 @@ class ClientPool::Implementation {
     }
     // A definite refusal on the data (cas mismatch) is the system answering;
     // not_leader and the like mean it could not serve the operation.
-    complete(slot, definite ? OpType::fail : OpType::info, nullptr, reply.value("error", "") == "precondition_failed");
+    const auto error = reply.find("error");
+    complete(slot, definite ? OpType::fail : OpType::info, nullptr,
+             error != reply.end() && error->is_string() ? error->get<std::string>() : "error reply without a reason",
+             reply.value("error", "") == "precondition_failed");
   }
 
-  void complete(Slot& slot, OpType outcome, const nlohmann::json& ok_value, bool answered = false,
-                std::chrono::milliseconds backoff = std::chrono::milliseconds(0)) {
+  // `error`: why a fail or info ended so (recorded in the history); empty for ok.
+  void complete(Slot& slot, OpType outcome, const nlohmann::json& ok_value, std::string_view error = {},
+                bool answered = false, std::chrono::milliseconds backoff = std::chrono::milliseconds(0)) {
     ++slot.generation;
     slot.timer.cancel();
     const nlohmann::json& value = outcome == OpType::ok ? ok_value : slot.operation.value;
     const std::int64_t time = recorder_.record(outcome, slot.process, slot.operation.function, slot.operation.key,
-                                               value, options_.endpoints[slot.node].name);
+                                               value, options_.endpoints[slot.node].name, error);
     statistics_.completions.push_back(CompletionSample{time, outcome == OpType::ok || answered});
     if (outcome == OpType::ok) {
       statistics_.ok_latencies_nanoseconds.push_back(

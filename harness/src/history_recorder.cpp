@@ -13,7 +13,8 @@ checkers::Value HistoryRecorder::intern(const nlohmann::json& value) {
 }
 
 std::int64_t HistoryRecorder::record(checkers::OpType type, std::int64_t process, std::string_view function,
-                                     std::string_view key, const nlohmann::json& value, std::string_view node) {
+                                     std::string_view key, const nlohmann::json& value, std::string_view node,
+                                     std::string_view error) {
   std::lock_guard lock(mutex_);
   checkers::Operation operation;
   operation.time = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
@@ -24,6 +25,9 @@ std::int64_t HistoryRecorder::record(checkers::OpType type, std::int64_t process
   operation.node = node.empty() ? 0 : static_cast<std::uint16_t>(history_.nodes.intern(node));
   operation.value = intern(value);
   history_.operations.push_back(operation);
+  if (!error.empty()) {
+    history_.error_of_operation[static_cast<std::uint32_t>(history_.operations.size() - 1)] = history_.errors.intern(error);
+  }
   writer_.write(history_, history_.operations.size() - 1);
   return operation.time;
 }

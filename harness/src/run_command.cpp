@@ -555,6 +555,11 @@ int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
   out << fmt::format("\n{} ops: {} ok, {} fail, {} info  ({:.0f} ok/s over {:.1f} s{})\n", counts.invoked, counts.ok,
                      counts.fail, counts.info, workload_seconds > 0 ? counts.ok / workload_seconds : 0.0,
                      workload_seconds, interrupted ? ", interrupted" : "");
+  if (!counts.fail_errors.empty() || !counts.info_errors.empty()) {
+    const std::string fail_text = describe_errors(counts.fail_errors), info_text = describe_errors(counts.info_errors);
+    out << fmt::format("  why: {}{}{}\n", fail_text.empty() ? "" : "fail: " + fail_text,
+                       !fail_text.empty() && !info_text.empty() ? "; " : "", info_text.empty() ? "" : "info: " + info_text);
+  }
   out << fmt::format("latency (ok ops, from intended send): p50 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms\n",
                      latency.p50_ms, latency.p99_ms, latency.max_ms);
   std::string availability_text;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <set>
 
+#include <fmt/format.h>
+
 namespace chaosbench::harness {
 
 using checkers::OpType;
@@ -13,13 +15,19 @@ using checkers::OpType;
 OutcomeCounts count_outcomes(const checkers::History& history) {
   OutcomeCounts counts;
   std::uint64_t completions = 0;
-  for (const auto& operation : history.operations) {
+  for (std::size_t index = 0; index < history.operations.size(); ++index) {
+    const auto& operation = history.operations[index];
     if (operation.process == checkers::kNemesisProcess) continue;
     switch (operation.type) {
       case OpType::invoke: ++counts.invoked; break;
       case OpType::ok: ++counts.ok; ++completions; break;
       case OpType::fail: ++counts.fail; ++completions; break;
       case OpType::info: ++counts.info; ++completions; break;
+    }
+    if (operation.type == OpType::fail || operation.type == OpType::info) {
+      if (const std::string* error = history.error(index)) {
+        ++(operation.type == OpType::fail ? counts.fail_errors : counts.info_errors)[*error];
+      }
     }
   }
   counts.info += counts.invoked - std::min(counts.invoked, completions);  // never completed
@@ -85,8 +93,18 @@ std::map<std::string, Availability> availability_by_fault(const checkers::Histor
   return availability;
 }
 
+std::string describe_errors(const std::map<std::string, std::uint64_t>& errors) {
+  std::vector<std::pair<std::string, std::uint64_t>> sorted(errors.begin(), errors.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string text;
+  for (const auto& [error, count] : sorted) text += fmt::format("{}{} {}", text.empty() ? "" : ", ", error, count);
+  return text;
+}
+
 nlohmann::json to_json(const OutcomeCounts& counts) {
-  return {{"invoked", counts.invoked}, {"ok", counts.ok}, {"fail", counts.fail}, {"info", counts.info}};
+  return {{"invoked", counts.invoked}, {"ok", counts.ok},
+          {"fail", counts.fail},       {"info", counts.info},
+          {"fail_errors", counts.fail_errors}, {"info_errors", counts.info_errors}};
 }
 
 nlohmann::json to_json(const LatencySummary& summary) {

@@ -561,6 +561,7 @@
       var lines = [];
       if (O.k && O.k[row]) lines.push('key ' + data.keys[O.k[row]]);
       if (O.n && O.n[row]) lines.push('node ' + data.nodes[O.n[row]]);
+      if (O.e && O.e[row]) lines.push('error ' + data.errors[O.e[row]]);
       lines.push('invoked ' + fmtTime(start[row]) + (O.o[row] === 3 ? ', never completed' : ', completed ' + fmtTime(end[row]) + ' (op ' + (opIndex[row] + O.c[row]) + ')'));
       lines.push('latency ' + fmtLatency(O.d[row]) + ' \u00b7 ' + f + ' value ' + valueText(O.v[row]) + (O.o[row] !== 3 ? ', completion value ' + valueText(O.w[row]) : ''));
       lines.forEach(function (line) { tooltip.appendChild(el('div', { className: 'm', text: line })); });

@@ -141,7 +141,7 @@ json build_report_data(const RunInputs& inputs) {
   const std::size_t count = spans.size();
   std::vector<std::int64_t> start_delta(count), duration(count), index_delta(count), completion_delta(count);
   std::vector<std::uint32_t> outcome(count), function(count), lane(count), process(count), key(count), node(count),
-      invoke_value(count), completion_value(count);
+      invoke_value(count), completion_value(count), error(count);
   std::int64_t previous_start = 0, previous_index = 0;
   std::vector<std::int64_t> ok_latencies;
   std::uint64_t ok = 0, fail = 0, info = 0, pending = 0;
@@ -168,6 +168,10 @@ json build_report_data(const RunInputs& inputs) {
     node[row] = invocation.node;
     invoke_value[row] = value_of(invocation.value);
     completion_value[row] = span.completed ? value_of(history.operations[span.completion].value) : 0;
+    if (span.completed) {
+      const auto recorded = history.error_of_operation.find(span.completion);
+      if (recorded != history.error_of_operation.end()) error[row] = recorded->second;
+    }
   }
   std::sort(ok_latencies.begin(), ok_latencies.end());
 
@@ -177,12 +181,15 @@ json build_report_data(const RunInputs& inputs) {
   if (lanes.packed) operations["p"] = process;
   if (std::any_of(key.begin(), key.end(), [](std::uint32_t id) { return id != 0; })) operations["k"] = key;
   if (std::any_of(node.begin(), node.end(), [](std::uint32_t id) { return id != 0; })) operations["n"] = node;
+  if (!history.error_of_operation.empty()) operations["e"] = error;
 
   json processes = json::array();
   for (std::int64_t number : lanes.processes) processes.push_back(number);
   json keys = json::array(), nodes = json::array();
   for (std::uint32_t id = 0; id < history.keys.size(); ++id) keys.push_back(history.keys.name(id));
   for (std::uint32_t id = 0; id < history.nodes.size(); ++id) nodes.push_back(history.nodes.name(id));
+  json errors = json::array();
+  for (std::uint32_t id = 0; id < history.errors.size(); ++id) errors.push_back(history.errors.name(id));
 
   // Buckets in ticks.
   const std::int64_t span_ticks = tick(range.end);
@@ -265,6 +272,7 @@ json build_report_data(const RunInputs& inputs) {
           {"values", values},
           {"keys", keys},
           {"nodes", nodes},
+          {"errors", errors},
           {"processes", processes},
           {"lanes", {{"count", lanes.lanes}, {"packed", lanes.packed}}},
           {"ops", operations},

@@ -271,6 +271,25 @@ TEST(JsonlWriter, WriteHistoryFileRoundTrips) {
   EXPECT_EQ(read_history_file(path).size(), history.size());
 }
 
+TEST(JsonlWriter, ErrorsOfFailAndInfoCompletionsRoundTrip) {
+  const std::string text =
+      R"({"index":0,"type":"invoke","process":1,"f":"read","value":null,"time":1})" "\n"
+      R"({"index":1,"type":"fail","process":1,"f":"read","value":null,"time":2,"error":"unavailable"})" "\n"
+      R"({"index":2,"type":"invoke","process":1,"f":"read","value":null,"time":3})" "\n"
+      R"({"index":3,"type":"info","process":1,"f":"read","value":null,"time":4,"error":{"jepsen":"timeout"}})";
+  History history = parse_history(text, HistoryFormat::jsonl, "h");
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_EQ(history.error(0), nullptr);
+  ASSERT_NE(history.error(1), nullptr);
+  EXPECT_EQ(*history.error(1), "unavailable");
+  EXPECT_EQ(*history.error(3), R"({"jepsen":"timeout"})") << "another tool's error object is kept as its text";
+  EXPECT_EQ(format_jsonl_line(history, 1),
+            R"({"index":1,"type":"fail","process":1,"f":"read","value":null,"time":2,"error":"unavailable"})");
+  EXPECT_NE(format_jsonl_line(history, 3).find(R"("error":"{\"jepsen\":\"timeout\"}")"), std::string::npos);
+  EXPECT_THROW(parse_history(R"({"type":"fail","process":1,"f":"read","error":"a","error":"b"})", HistoryFormat::jsonl, "h"),
+               HistoryError);
+}
+
 TEST(JsonlWriter, StreamsLinesAndAppends) {
   TemporaryDirectory directory;
   History history = sample_history();

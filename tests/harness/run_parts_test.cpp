@@ -238,12 +238,24 @@ TEST(RunResults, CountsPercentilesAndAvailabilityPerFault) {
   op(history, OpType::info, checkers::kNemesisProcess, "start-delay", 9);
   history.operations.back().value = history.values.intern_json({{"error", "unsupported on this kernel"}});
   op(history, OpType::invoke, 2, "read", 10);  // never completes
+  for (const auto& [type, error] : {std::pair{OpType::info, "timeout"}, std::pair{OpType::fail, "unavailable"}}) {
+    for (std::size_t index = 0; index < history.size(); ++index) {
+      const auto& operation = history.operations[index];
+      if (operation.type == type && operation.process != checkers::kNemesisProcess) {
+        history.error_of_operation[static_cast<std::uint32_t>(index)] = history.errors.intern(error);
+      }
+    }
+  }
 
   auto counts = harness::count_outcomes(history);
   EXPECT_EQ(counts.invoked, 4u);
   EXPECT_EQ(counts.ok, 1u);
   EXPECT_EQ(counts.fail, 1u);
   EXPECT_EQ(counts.info, 2u);
+  EXPECT_EQ(counts.fail_errors, (std::map<std::string, std::uint64_t>{{"unavailable", 1}}));
+  EXPECT_EQ(counts.info_errors, (std::map<std::string, std::uint64_t>{{"timeout", 1}})) << "the unfinished op has none";
+  EXPECT_EQ(harness::describe_errors({{"a", 1}, {"b", 3}, {"c", 1}}), "b 3, a 1, c 1");
+  EXPECT_EQ(harness::to_json(counts)["fail_errors"], (nlohmann::json{{"unavailable", 1}}));
 
   std::vector<harness::CompletionSample> samples = {{2, true}, {6, false}, {8, true}, {11, true}};
   auto availability = harness::availability_by_fault(history, samples);

@@ -55,8 +55,18 @@ class History {
   SymbolTable functions;
   SymbolTable keys;
   SymbolTable nodes;
+  // Why a fail or info completion ended as it did ("unavailable", "timeout", ...), as
+  // the client recorded it (the optional "error" field); kept apart from Operation
+  // because few operations have one. Informational: no checker reads it.
+  SymbolTable errors;
+  std::unordered_map<std::uint32_t, std::uint32_t> error_of_operation;  // operation index -> errors id
 
   std::size_t size() const { return operations.size(); }
+  // The recorded error of operation `index`, or nullptr.
+  const std::string* error(std::size_t index) const {
+    auto found = error_of_operation.find(static_cast<std::uint32_t>(index));
+    return found == error_of_operation.end() ? nullptr : &errors.name(found->second);
+  }
   const std::string& function_name(const Operation& op) const { return functions.name(op.function); }
   const std::string& key_name(const Operation& op) const { return keys.name(op.key); }
   bool has_key(const Operation& op) const { return op.key != 0; }

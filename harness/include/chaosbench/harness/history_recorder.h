@@ -25,9 +25,10 @@ class HistoryRecorder {
 
   Clock::time_point start() const { return start_; }
   // Appends one operation stamped with the current time; returns that time (ns
-  // since start). Throws std::system_error on I/O errors.
+  // since start). `error`: why a fail/info completion ended so (empty: none).
+  // Throws std::system_error on I/O errors.
   std::int64_t record(checkers::OpType type, std::int64_t process, std::string_view function, std::string_view key,
-                      const nlohmann::json& value, std::string_view node);
+                      const nlohmann::json& value, std::string_view node, std::string_view error = {});
   // Fsyncs and closes the file; later records throw. Idempotent.
   void close();
   // The history so far. Only read it once nothing records any more.

@@ -20,7 +20,13 @@ struct OutcomeCounts {
   std::uint64_t ok = 0;
   std::uint64_t fail = 0;
   std::uint64_t info = 0;  // includes ops still running when the history ended
+  // fail and info completions by recorded error ("unavailable", "timeout", ...);
+  // completions without one, and ops that never completed, are not in these.
+  std::map<std::string, std::uint64_t> fail_errors, info_errors;
 };
+
+// "unavailable 40, not_leader 2" (most frequent first), or "" when empty.
+std::string describe_errors(const std::map<std::string, std::uint64_t>& errors);
 
 // Client operations only (nemesis ops are not counted).
 OutcomeCounts count_outcomes(const checkers::History& history);
