@@ -89,10 +89,10 @@ class EtcdBackend : public Backend {
                                               {{"key", key}, {"value", base64_encode(request.at("to").dump())}}}}})}};
       auto reply = call("/v3/kv/txn", body, false);
       if (!reply.contains("ok")) return reply;
-      if (!reply["body"].value("succeeded", false)) return {{"error", "precondition_failed"}, {"definite", true}};
+      if (!reply["body"].value("succeeded", false)) return error_reply("precondition_failed", true);
       return {{"ok", true}};
     }
-    return {{"error", fmt::format("etcd adapter: unsupported op '{}'", operation)}, {"definite", true}};
+    return error_reply(fmt::format("etcd adapter: unsupported op '{}'", operation), true);
   }
 
  private:
@@ -110,14 +110,13 @@ class EtcdBackend : public Backend {
                             reply.body.is_object() ? reply.body.value("error", reply.body.dump()) : "no JSON body");
     }
     const bool definite = read_only || reply.outcome == HttpJsonReply::Outcome::not_sent;
-    return {{"error", fmt::format("etcd {} {}: {}", node_, path, problem)}, {"definite", definite}};
+    return error_reply(fmt::format("etcd {} {}: {}", node_, path, problem), definite);
   }
 
   json status() {
     const HttpJsonReply reply = client_.post("/v3/maintenance/status", json::object(), kStatusTimeout);
     if (reply.outcome != HttpJsonReply::Outcome::answered || reply.status != 200 || !reply.body.is_object()) {
-      return {{"error", fmt::format("etcd {} status: {}", node_, reply.problem.empty() ? "bad reply" : reply.problem)},
-              {"definite", true}};
+      return error_reply(fmt::format("etcd {} status: {}", node_, reply.problem.empty() ? "bad reply" : reply.problem), true);
     }
     const json& body = reply.body;
     const std::string member = body.contains("header") ? body["header"].value("member_id", "") : "";

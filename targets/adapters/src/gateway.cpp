@@ -50,13 +50,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
       json request = json::parse(line, nullptr, false);
       json reply;
       if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
-        reply = {{"error", "malformed request"}, {"definite", true}};
+        reply = error_reply("malformed request", true);
       } else {
         try {
           reply = self->backend_.handle(request);
         } catch (const std::exception& error) {
           // The backend could not tell whether the operation happened.
-          reply = {{"error", fmt::format("gateway: {}", error.what())}, {"definite", false}};
+          reply = error_reply(fmt::format("gateway: {}", error.what()), false);
         }
       }
       if (request.is_object() && request.contains("id")) reply["id"] = request["id"];

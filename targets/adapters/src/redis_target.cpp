@@ -147,8 +147,6 @@ void reconnect_if_closed(std::unique_ptr<RedisConnection>& connection, const std
   connection = std::make_unique<RedisConnection>(address, port, timeout);
 }
 
-json error_reply(const std::string& message, bool definite) { return {{"error", message}, {"definite", definite}}; }
-
 json parse_value(const redisReply* reply) {
   if (reply == nullptr || reply->type == REDIS_REPLY_NIL) return nullptr;
   const std::string text = reply_text(reply);

@@ -111,7 +111,9 @@ bool outcome_unknown(int code) {
 }
 
 json precondition_failed(const std::string& message) {
-  return {{"error", "precondition_failed"}, {"message", message}, {"definite", true}};
+  json reply = error_reply("precondition_failed", true);
+  reply["message"] = message;
+  return reply;
 }
 
 // Sends a four-letter word ("srvr") and returns the whole answer, or nothing
@@ -163,14 +165,12 @@ class ZookeeperBackend : public Backend {
     const auto key = request.find("key");
     if (key == request.end() || !key->is_string() || key->get<std::string>().empty() ||
         key->get<std::string>().find('/') != std::string::npos) {
-      return {{"error", fmt::format("zookeeper adapter: {} needs a non-empty key without '/'", operation)},
-              {"definite", true}};
+      return error_reply(fmt::format("zookeeper adapter: {} needs a non-empty key without '/'", operation), true);
     }
     const std::string path = fmt::format("{}/{}", kRoot, key->get<std::string>());
     auto session = current_session(std::hash<std::string>{}(path) % kSessionsPerNode);
     if (!session) {
-      return {{"error", fmt::format("zookeeper {}: cannot create a client handle for {}:{}", node_, address_, port_)},
-              {"definite", true}};
+      return error_reply(fmt::format("zookeeper {}: cannot create a client handle for {}:{}", node_, address_, port_), true);
     }
     if (operation == "read") return read(*session, path);
     if (operation == "write") return write(*session, path, request.at("value"));
@@ -198,7 +198,7 @@ class ZookeeperBackend : public Backend {
         return current->get<std::int64_t>() + value.get<std::int64_t>();
       });
     }
-    return {{"error", fmt::format("zookeeper adapter: unsupported op '{}'", operation)}, {"definite", true}};
+    return error_reply(fmt::format("zookeeper adapter: unsupported op '{}'", operation), true);
   }
 
  private:
@@ -229,8 +229,7 @@ class ZookeeperBackend : public Backend {
   }
 
   json failure(const std::string& what, int code, bool changes_state) const {
-    return {{"error", fmt::format("zookeeper {} {}: {}", node_, what, zerror(code))},
-            {"definite", !changes_state || !outcome_unknown(code)}};
+    return error_reply(fmt::format("zookeeper {} {}: {}", node_, what, zerror(code)), !changes_state || !outcome_unknown(code));
   }
 
   Outcome get(Session& session, const std::string& path) {
@@ -269,7 +268,7 @@ class ZookeeperBackend : public Backend {
     if (got.code == ZNONODE) return {{"ok", true}, {"value", nullptr}};
     if (got.code != ZOK) return failure("get " + path, got.code, false);
     json value = json::parse(got.data.value_or(""), nullptr, false);
-    if (value.is_discarded()) return {{"error", fmt::format("zookeeper {}: {} holds no JSON", node_, path)}, {"definite", true}};
+    if (value.is_discarded()) return error_reply(fmt::format("zookeeper {}: {} holds no JSON", node_, path), true);
     return {{"ok", true}, {"value", value}};
   }
 
@@ -299,7 +298,7 @@ class ZookeeperBackend : public Backend {
       if (got.code == ZOK) {
         current = json::parse(got.data.value_or(""), nullptr, false);
         if (current->is_discarded()) {
-          return {{"error", fmt::format("zookeeper {}: {} holds no JSON", node_, path)}, {"definite", true}};
+          return error_reply(fmt::format("zookeeper {}: {} holds no JSON", node_, path), true);
         }
       }
       const std::optional<json> next = compute(current);
@@ -317,8 +316,7 @@ class ZookeeperBackend : public Backend {
       }
       if (!retry_races) return precondition_failed(fmt::format("{}: {}", path, zerror(written.code)));
     }
-    return {{"error", fmt::format("zookeeper {}: {} lost {} version races", node_, path, kUpdateAttempts)},
-            {"definite", true}};
+    return error_reply(fmt::format("zookeeper {}: {} lost {} version races", node_, path, kUpdateAttempts), true);
   }
 
   // srvr: Mode leader/follower/standalone, or "not currently serving" while
@@ -326,8 +324,7 @@ class ZookeeperBackend : public Backend {
   json status() {
     const auto answer = four_letter_word(address_, port_, "srvr", kStatusTimeout);
     if (!answer) {
-      return {{"error", fmt::format("zookeeper {} status: no srvr answer from {}:{}", node_, address_, port_)},
-              {"definite", true}};
+      return error_reply(fmt::format("zookeeper {} status: no srvr answer from {}:{}", node_, address_, port_), true);
     }
     const std::string mode = srvr_field(*answer, "Mode");
     std::int64_t zxid = 0;

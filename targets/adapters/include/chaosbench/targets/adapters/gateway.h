@@ -20,6 +20,11 @@ class Backend {
   virtual nlohmann::json handle(const nlohmann::json& request) = 0;
 };
 
+// A client-protocol error reply: {"error": message, "definite": definite}.
+inline nlohmann::json error_reply(const std::string& message, bool definite) {
+  return {{"error", message}, {"definite", definite}};
+}
+
 class Gateway {
  public:
   // Listens on listen_address (port chosen by the kernel) and serves until destroyed.
