@@ -96,8 +96,12 @@ std::map<std::string, Availability> availability_by_fault(const checkers::Histor
 std::string describe_errors(const std::map<std::string, std::uint64_t>& errors) {
   std::vector<std::pair<std::string, std::uint64_t>> sorted(errors.begin(), errors.end());
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  constexpr std::size_t kShown = 5;  // adapters put node and path in their errors: there can be many kinds
   std::string text;
-  for (const auto& [error, count] : sorted) text += fmt::format("{}{} {}", text.empty() ? "" : ", ", error, count);
+  for (std::size_t index = 0; index < std::min(sorted.size(), kShown); ++index) {
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", sorted[index].first, sorted[index].second);
+  }
+  if (sorted.size() > kShown) text += fmt::format(", {} more kinds (results.json)", sorted.size() - kShown);
   return text;
 }
 

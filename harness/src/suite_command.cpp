@@ -130,6 +130,9 @@ class SuiteFileReader {
   fs::path file_;
 };
 
+// The child failed or was killed: no verdict to compare with the expectation.
+bool is_harness_failure(const std::string& verdict) { return verdict == "harness-failed" || verdict == "timed-out"; }
+
 std::string id_part(std::string text) {
   for (char& character : text) {
     if (character == ',') character = '+';
@@ -267,9 +270,7 @@ std::vector<std::string> apply_seed_tolerance(const std::vector<SuiteEntry>& ent
                                           present, required);
     for (std::size_t index : members) {
       EntryOutcome& outcome = outcomes[index];
-      if (outcome.verdict == entries[index].expect || outcome.verdict == "harness-failed" || outcome.verdict == "timed-out") {
-        continue;
-      }
+      if (outcome.verdict == entries[index].expect || is_harness_failure(outcome.verdict)) continue;
       outcome.tolerated = enough;
       outcome.passed = enough;
       outcome.message = fmt::format("{} on this seed; {}{}", outcome.verdict, tally, enough ? " (tolerated)" : "");
@@ -465,8 +466,8 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
       const EntryOutcome& outcome = outcomes[index];
       std::lock_guard lock(output_mutex);
       ++finished;
-      const bool decided_later = !outcome.passed && entry.expect_on_at_least && outcome.verdict != "harness-failed" &&
-                                 outcome.verdict != "timed-out";  // by apply_seed_tolerance, once its group ran
+      // A miss of an entry with expect_on_at_least is judged once its whole seed group ran.
+      const bool decided_later = !outcome.passed && entry.expect_on_at_least && !is_harness_failure(outcome.verdict);
       out << fmt::format("[{}/{}] {} {}: {} (expected {}), {:.1f} s{}{}\n", finished, entries.size(),
                          outcome.passed ? "PASS" : decided_later ? "MISS" : "FAIL", entry.id, outcome.verdict, entry.expect,
                          outcome.wall_seconds,
@@ -490,7 +491,7 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
     if (outcome.passed) {
       ++passed;
       tolerated += outcome.tolerated;
-    } else if (outcome.verdict == "harness-failed" || outcome.verdict == "timed-out") {
+    } else if (is_harness_failure(outcome.verdict)) {
       ++harness_failures;
     } else {
       ++mismatched;

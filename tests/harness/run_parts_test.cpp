@@ -255,6 +255,8 @@ TEST(RunResults, CountsPercentilesAndAvailabilityPerFault) {
   EXPECT_EQ(counts.fail_errors, (std::map<std::string, std::uint64_t>{{"unavailable", 1}}));
   EXPECT_EQ(counts.info_errors, (std::map<std::string, std::uint64_t>{{"timeout", 1}})) << "the unfinished op has none";
   EXPECT_EQ(harness::describe_errors({{"a", 1}, {"b", 3}, {"c", 1}}), "b 3, a 1, c 1");
+  EXPECT_EQ(harness::describe_errors({{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}, {"e", 1}, {"f", 9}, {"g", 1}}),
+            "f 9, a 1, b 1, c 1, d 1, 2 more kinds (results.json)");
   EXPECT_EQ(harness::to_json(counts)["fail_errors"], (nlohmann::json{{"unavailable", 1}}));
 
   std::vector<harness::CompletionSample> samples = {{2, true}, {6, false}, {8, true}, {11, true}};

@@ -25,7 +25,7 @@ struct OutcomeCounts {
   std::map<std::string, std::uint64_t> fail_errors, info_errors;
 };
 
-// "unavailable 40, not_leader 2" (most frequent first), or "" when empty.
+// "unavailable 40, not_leader 2" (most frequent first, the first five), or "" when empty.
 std::string describe_errors(const std::map<std::string, std::uint64_t>& errors);
 
 // Client operations only (nemesis ops are not counted).
