@@ -4,6 +4,7 @@
 // hinted handoff, and each bug flag caught by a scenario that passes without it.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -189,6 +190,38 @@ TEST_P(BugFlagTest, AcknowledgedWritesAreOnWReplicas) {
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutBug, BugFlagTest, ::testing::Bool());
 
 
+// `periods` periods of `ticks` ms each: a random partition, a crash or (one in
+// three) nothing; crashed nodes come back at random; `submit` is called every
+// `every` ticks. Then everything heals and restarts and runs for `settle`.
+void run_with_random_faults(QuorumSimulator& simulator, std::mt19937_64& random, int periods, int ticks, int every,
+                            const std::function<void()>& submit, std::int64_t settle) {
+  simulator.run_for(200 * kMs);
+  for (int period = 0; period < periods; ++period) {
+    simulator.heal();
+    const int fault = static_cast<int>(random() % 3);
+    if (fault == 0) {
+      std::vector<int> side_a, side_b;
+      for (int node = 0; node < simulator.size(); ++node) (random() % 2 ? side_a : side_b).push_back(node);
+      simulator.partition(side_a, side_b);
+    } else if (fault == 1) {
+      const int victim = static_cast<int>(random() % simulator.size());
+      if (simulator.running(victim)) simulator.crash(victim);
+    }
+    for (int node = 0; node < simulator.size(); ++node) {
+      if (!simulator.running(node) && random() % 2 == 0) simulator.restart(node);
+    }
+    for (int tick = 0; tick < ticks; ++tick) {
+      if (tick % every == 0) submit();
+      simulator.step();
+    }
+  }
+  simulator.heal();
+  for (int node = 0; node < simulator.size(); ++node) {
+    if (!simulator.running(node)) simulator.restart(node);
+  }
+  simulator.run_for(settle);
+}
+
 // Random partitions, crashes and restarts of a 5-node sloppy-quorum cluster
 // while clients write through random nodes; then everything heals. Every
 // replica of a key must end identical, and every acknowledged version must
@@ -222,39 +255,14 @@ TEST_P(RandomFaultTest, ReplicasConvergeAndNoAcknowledgedVersionIsLost) {
     }
     ADD_FAILURE() << "acknowledged write " << value << " of " << key << " is on no running node";
   };
-  simulator.run_for(200 * kMs);
   int next_value = 0;
-  for (int period = 0; period < 10; ++period) {
-    simulator.heal();
-    const int fault = static_cast<int>(random() % 3);
-    if (fault == 0) {
-      std::vector<int> side_a, side_b;
-      for (int node = 0; node < 5; ++node) (random() % 2 ? side_a : side_b).push_back(node);
-      simulator.partition(side_a, side_b);
-    } else if (fault == 1) {
-      const int victim = static_cast<int>(random() % 5);
-      if (simulator.running(victim)) simulator.crash(victim);
-    }
-    for (int node = 0; node < 5; ++node) {
-      if (!simulator.running(node) && random() % 2 == 0) simulator.restart(node);
-    }
-    for (int tick = 0; tick < 500; ++tick) {
-      if (tick % 10 == 0) {
-        const int node = static_cast<int>(random() % 5);
-        if (simulator.running(node)) {
-          const std::string key = "k" + std::to_string(random() % 8);
-          const json value = next_value++;
-          writes[simulator.submit(node, {{"op", "write"}, {"key", key}, {"value", value}})] = {key, value};
-        }
-      }
-      simulator.step();
-    }
-  }
-  simulator.heal();
-  for (int node = 0; node < 5; ++node) {
-    if (!simulator.running(node)) simulator.restart(node);
-  }
-  simulator.run_for(15 * kS);
+  run_with_random_faults(simulator, random, 10, 500, 10, [&] {
+    const int node = static_cast<int>(random() % 5);
+    if (!simulator.running(node)) return;
+    const std::string key = "k" + std::to_string(random() % 8);
+    const json value = next_value++;
+    writes[simulator.submit(node, {{"op", "write"}, {"key", key}, {"value", value}})] = {key, value};
+  }, 15 * kS);
   EXPECT_GT(acknowledged.size(), 10u);
   for (int key = 0; key < 8; ++key) {
     const std::string name = "k" + std::to_string(key);
@@ -298,38 +306,15 @@ TEST_P(ConcurrentAppendTest, EveryAcknowledgedElementSurvivesInSomeSibling) {
     auto found = appends.find(request_id);
     if (found != appends.end() && body.value("ok", false)) acknowledged.push_back(found->second);
   };
-  simulator.run_for(200 * kMs);
   int next_element = 0;
-  for (int period = 0; period < 8; ++period) {
-    simulator.heal();
-    if (random() % 2) {
-      std::vector<int> side_a, side_b;
-      for (int node = 0; node < 5; ++node) (random() % 2 ? side_a : side_b).push_back(node);
-      simulator.partition(side_a, side_b);
-    } else {
-      const int victim = static_cast<int>(random() % 5);
-      if (simulator.running(victim)) simulator.crash(victim);
-    }
-    for (int node = 0; node < 5; ++node) {
-      if (!simulator.running(node) && random() % 2 == 0) simulator.restart(node);
-    }
-    for (int tick = 0; tick < 400; ++tick) {
-      if (tick % 4 == 0) {  // several appends in flight at once, often through the same node
-        const int node = static_cast<int>(random() % 5);
-        if (simulator.running(node)) {
-          const std::string key = "list" + std::to_string(random() % 2);
-          const int element = next_element++;
-          appends[simulator.submit(node, {{"op", "append"}, {"key", key}, {"value", element}})] = {key, element};
-        }
-      }
-      simulator.step();
-    }
-  }
-  simulator.heal();
-  for (int node = 0; node < 5; ++node) {
-    if (!simulator.running(node)) simulator.restart(node);
-  }
-  simulator.run_for(10 * kS);
+  // Several appends in flight at once, often through the same node.
+  run_with_random_faults(simulator, random, 8, 400, 4, [&] {
+    const int node = static_cast<int>(random() % 5);
+    if (!simulator.running(node)) return;
+    const std::string key = "list" + std::to_string(random() % 2);
+    const int element = next_element++;
+    appends[simulator.submit(node, {{"op", "append"}, {"key", key}, {"value", element}})] = {key, element};
+  }, 10 * kS);
   ASSERT_GT(acknowledged.size(), 50u);
   for (const auto& [key, element] : acknowledged) {
     const auto replica = simulator.node(0).ring().preference_list(key, 1)[0];
