@@ -9,6 +9,7 @@
 
 #include "chaosbench/harness/bench_command.h"
 #include "chaosbench/harness/check_command.h"
+#include "chaosbench/harness/checker_selection.h"
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/hosts_file.h"
 #include "chaosbench/harness/control/sandbox_session.h"
@@ -52,8 +53,7 @@ int main(int argc, char** argv) {
   check_app->add_flag("-q,--quiet", check.quiet, "Only the one-line verdict per file, no evidence");
   check_app->add_option("-o,--output", check.output, "Write machine-readable results (JSON) to this file");
   check_app->add_option("--checker", check.checkers,
-                        "Checker to run, repeatable: linearizable (default), sequential, session, convergence, set, "
-                        "counter, bank, elle-list-append, elle-rw-register");
+                        "Checker to run, repeatable (default: linearizable): " + known_checkers_text());
   check_app->add_option("--consistency-model", check.consistency_model,
                         "Model for the elle-* checkers: read-uncommitted, read-committed, snapshot-isolation, "
                         "repeatable-read, serializable, strong-session-serializable, strict-serializable, ...")
@@ -134,8 +134,8 @@ int main(int argc, char** argv) {
                     "With --hosts: leave the nodes running and their directories on the hosts after the run");
   run_app->add_option("--checker", run.checker_names,
                       "Checker to run on the history, repeatable (default: the workload's: linearizable for register "
-                      "and kv, set, counter, bank, elle-list-append, elle-rw-register); also sequential, session, "
-                      "convergence")
+                      "and kv, set, counter, bank, elle-list-append, elle-rw-register); any of: " +
+                          known_checkers_text())
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->allow_extra_args(false);

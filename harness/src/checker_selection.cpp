@@ -12,9 +12,10 @@
 
 namespace chaosbench::harness {
 
-const std::vector<std::string> kCheckerNames = {"linearizable", "sequential",  "session",
-                                                "convergence",  "set",         "counter",
-                                                "bank",         "elle-list-append", "elle-rw-register"};
+const std::vector<std::string> kCheckerNames = {"linearizable", "sequential",       "session",
+                                                "convergence",  "set",              "set-linearizable",
+                                                "counter",      "bank",             "elle-list-append",
+                                                "elle-rw-register"};
 
 bool is_known_checker(const std::string& name) {
   return std::find(kCheckerNames.begin(), kCheckerNames.end(), name) != kCheckerNames.end();
@@ -72,8 +73,10 @@ CheckerOutcome run_checker(const std::string& name, const checkers::History& his
     from_simple(checkers::check_session_guarantees(history).result);
   } else if (name == "convergence") {
     from_simple(checkers::check_convergence(history));
-  } else if (name == "set") {
-    from_simple(checkers::check_set(history));
+  } else if (name == "set" || name == "set-linearizable") {
+    checkers::SetOptions options;
+    options.stale_reads_invalid = name == "set-linearizable";  // Jepsen's set-full with :linearizable? true
+    from_simple(checkers::check_set(history, options));
   } else if (name == "counter") {
     from_simple(checkers::check_counter(history));
   } else if (name == "bank") {

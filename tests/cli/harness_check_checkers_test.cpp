@@ -67,6 +67,26 @@ TEST(HarnessCheckCheckers, SeveralCheckersOnOneRegisterHistory) {
   EXPECT_EQ(checkers["session"]["verdict"], "valid");
 }
 
+TEST(HarnessCheckCheckers, SetLinearizableTurnsAStaleReadIntoInvalid) {
+  auto history = scratch("set.jsonl");
+  std::ofstream(history)
+      << R"({"index":0,"type":"invoke","process":0,"f":"add","value":1,"time":0}
+{"index":1,"type":"ok","process":0,"f":"add","value":1,"time":1}
+{"index":2,"type":"invoke","process":1,"f":"read","value":null,"time":2}
+{"index":3,"type":"ok","process":1,"f":"read","value":[],"time":3}
+{"index":4,"type":"invoke","process":1,"f":"read","value":null,"time":4}
+{"index":5,"type":"ok","process":1,"f":"read","value":[1],"time":5}
+)";
+  auto output = scratch("results3.json");
+  auto result = run_harness_with({"check", history.string(), "--checker", "set", "--checker", "set-linearizable", "-o",
+                                  output.string()});
+  EXPECT_EQ(result.status.exit_code, 1) << result.out << result.err;
+  nlohmann::json json = nlohmann::json::parse(std::ifstream(output));
+  const auto& checkers = json["files"][0]["checkers"];
+  EXPECT_EQ(checkers["set"]["verdict"], "valid") << "set-full: a stale read alone is allowed";
+  EXPECT_EQ(checkers["set-linearizable"]["verdict"], "invalid");
+}
+
 TEST(HarnessCheckCheckers, UnknownCheckerOrModelIsRejected) {
   auto history = scratch("empty.jsonl");
   std::ofstream(history) << "";

@@ -18,8 +18,8 @@
 
 namespace chaosbench::harness {
 
-// linearizable, sequential, session, convergence, set, counter, bank,
-// elle-list-append, elle-rw-register.
+// linearizable, sequential, session, convergence, set, set-linearizable,
+// counter, bank, elle-list-append, elle-rw-register.
 extern const std::vector<std::string> kCheckerNames;
 bool is_known_checker(const std::string& name);
 std::string known_checkers_text();  // "linearizable, sequential, ..."
