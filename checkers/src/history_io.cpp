@@ -436,9 +436,7 @@ class JsonlReader {
           text = scalar.kind == JsonKind::boolean_true ? "true" : "false";
           break;
       }
-      if (!text.empty()) {
-        history_.error_of_operation[static_cast<std::uint32_t>(history_.operations.size())] = history_.errors.intern(text);
-      }
+      if (!text.empty()) history_.set_error(history_.operations.size(), text);
     } else if (field == "index") {
       mark(seen, kFieldIndex, field);
       if (scalar.kind != JsonKind::integer) fail(field, fmt::format("expected an integer, got {}", describe(scalar)));

@@ -25,9 +25,7 @@ std::int64_t HistoryRecorder::record(checkers::OpType type, std::int64_t process
   operation.node = node.empty() ? 0 : static_cast<std::uint16_t>(history_.nodes.intern(node));
   operation.value = intern(value);
   history_.operations.push_back(operation);
-  if (!error.empty()) {
-    history_.error_of_operation[static_cast<std::uint32_t>(history_.operations.size() - 1)] = history_.errors.intern(error);
-  }
+  if (!error.empty()) history_.set_error(history_.operations.size() - 1, error);
   writer_.write(history_, history_.operations.size() - 1);
   return operation.time;
 }

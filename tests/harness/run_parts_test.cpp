@@ -242,7 +242,7 @@ TEST(RunResults, CountsPercentilesAndAvailabilityPerFault) {
     for (std::size_t index = 0; index < history.size(); ++index) {
       const auto& operation = history.operations[index];
       if (operation.type == type && operation.process != checkers::kNemesisProcess) {
-        history.error_of_operation[static_cast<std::uint32_t>(index)] = history.errors.intern(error);
+        history.set_error(index, error);
       }
     }
   }

@@ -67,6 +67,9 @@ class History {
     auto found = error_of_operation.find(static_cast<std::uint32_t>(index));
     return found == error_of_operation.end() ? nullptr : &errors.name(found->second);
   }
+  void set_error(std::size_t index, std::string_view text) {
+    error_of_operation[static_cast<std::uint32_t>(index)] = errors.intern(text);
+  }
   const std::string& function_name(const Operation& op) const { return functions.name(op.function); }
   const std::string& key_name(const Operation& op) const { return keys.name(op.key); }
   bool has_key(const Operation& op) const { return op.key != 0; }
