@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "chaosbench/checkers/errors.h"
+#include "judge_floor.h"
 
 namespace chaosbench::checkers {
 namespace {
@@ -55,11 +56,17 @@ CheckResult check_bank(const History& history, const BankOptions& options) {
   auto note = [&](std::string line) {
     if (result.evidence.size() < options.max_evidence) result.evidence.push_back(std::move(line));
   };
+  JudgeFloor floor;
   for (const OperationPair& pair : pair_operations(history)) {
     if (pair.outcome != OpType::ok) continue;
     auto balances = balances_of(history, pair);
-    if (!balances) continue;
+    if (!balances) {
+      const std::string& function = history.function_name(history.operations[pair.invocation]);
+      if (function == "transfer" || function == "txn") floor.update(0, pair.invocation, true);
+      continue;
+    }
     ++reads;
+    floor.ok_read(0, pair.completion);
     std::int64_t sum = 0;
     bool read_bad = false;
     for (const auto& [account, balance] : *balances) {
@@ -106,9 +113,15 @@ CheckResult check_bank(const History& history, const BankOptions& options) {
     result.reason = fmt::format("{} of {} read(s) wrong: {} with a wrong total, {} with negative balances, {} missing an "
                                 "account, {} with a non-integer balance",
                                 wrong_total + negative + missing + bad, reads, wrong_total, negative, missing, bad);
+  } else if (!floor.has_acknowledged_update()) {
+    result.verdict = Verdict::unknown;
+    result.reason = floor.missing_update("transfer");
   } else if (reads == 0) {
     result.verdict = Verdict::unknown;
-    result.reason = "no ok balance read: nothing to check";
+    result.reason = "nothing to judge: no ok balance read";
+  } else if (std::string nothing = floor.missing("transfer", "balance read", "transfer"); !nothing.empty()) {
+    result.verdict = Verdict::unknown;
+    result.reason = nothing;
   } else {
     result.verdict = Verdict::valid;
     result.reason = fmt::format("{} read(s) all sum to {}{}", reads, *total,

@@ -56,10 +56,14 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
 
   std::map<std::uint32_t, std::map<std::uint16_t, std::vector<FinalRead>>> reads;  // key -> node -> reads
   std::map<std::uint32_t, std::vector<Write>> writes;                             // key -> writes
+  bool acknowledged_update = false;
   for (const OperationPair& pair : pair_operations(history)) {
     const Operation& invocation = history.operations[pair.invocation];
     const std::string& function = history.function_name(invocation);
-    if (function == "write" || function == "put" || function == "append" || function == "add") {
+    const bool update = function == "write" || function == "put" || function == "append" || function == "add" ||
+                        function == "delete" || function == "cas";
+    acknowledged_update = acknowledged_update || (update && pair.outcome == OpType::ok);
+    if (update && function != "delete" && function != "cas") {
       if (pair.outcome == OpType::fail) continue;
       writes[invocation.key].push_back(
           Write{invocation.value, invocation.process, pair.invocation, pair.outcome == OpType::ok});
@@ -241,9 +245,13 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
   if (divergent > 0 || lost > 0) {
     result.verdict = Verdict::invalid;
     result.reason = fmt::format("did not converge: {} key(s) differ between nodes, {} acknowledged write(s) lost", divergent, lost);
+  } else if (!acknowledged_update) {
+    result.verdict = Verdict::unknown;
+    result.reason = "nothing to judge: no acknowledged write, put, append, add, delete or cas";
   } else if (final_read_count == 0) {
     result.verdict = Verdict::unknown;
-    result.reason = marker ? "no ok final-read ops" : "no ok reads after the last nemesis op (no final reads)";
+    result.reason = marker ? "nothing to judge: no ok final-read ops"
+                           : "nothing to judge: no ok reads after the last nemesis op (no final reads)";
   } else if (missing_nodes) {
     result.verdict = Verdict::unknown;
     result.reason = fmt::format("only {} of {} nodes have final reads", nodes_with_final_reads.size(), client_nodes.size());

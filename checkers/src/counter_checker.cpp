@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "chaosbench/checkers/errors.h"
+#include "judge_floor.h"
 
 namespace chaosbench::checkers {
 
@@ -30,6 +31,7 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
   std::int64_t lower = options.initial, upper = options.initial;
   std::unordered_map<std::uint32_t, std::int64_t> lower_at_invoke;
   std::size_t read_count = 0, errors = 0, adds_ok = 0, adds_unknown = 0;
+  JudgeFloor floor;
   for (std::uint32_t index = 0; index < history.size(); ++index) {
     const Operation& op = history.operations[index];
     if (op.process == kNemesisProcess) continue;
@@ -45,7 +47,12 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
         std::int64_t amount = integer(op.value, index, "an add");
         // It may take effect from now on.
         if (amount > 0) upper += amount; else lower += amount;
-        if (pair.outcome == OpType::ok) ++adds_ok; else ++adds_unknown;
+        if (pair.outcome == OpType::ok) {
+          ++adds_ok;
+          floor.update(0, index, true);
+        } else {
+          ++adds_unknown;
+        }
       }
       continue;
     }
@@ -59,6 +66,7 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
       continue;
     }
     ++read_count;
+    floor.ok_read(0, index);
     std::int64_t value = integer(op.value, index, "a counter read");
     std::int64_t minimum = lower_at_invoke[pair.invocation];
     if (value < minimum || value > upper) {
@@ -74,9 +82,9 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
   if (errors > 0) {
     result.verdict = Verdict::invalid;
     result.reason = fmt::format("{} of {} read(s) outside the bounds the adds allow", errors, read_count);
-  } else if (read_count == 0) {
+  } else if (std::string nothing = floor.missing("add", "read", "add"); !nothing.empty()) {
     result.verdict = Verdict::unknown;
-    result.reason = "no ok read: nothing to check";
+    result.reason = nothing;
   } else {
     result.verdict = Verdict::valid;
     result.reason = fmt::format("{} read(s) within bounds ({} ok adds, {} unknown); final value in [{}, {}]", read_count,

@@ -455,7 +455,7 @@ void AnomalyCollector::fill(ElleResult& result) const {
   result.anomalies = anomalies_;
 }
 
-void finish_result(ElleResult& result, const AnomalyCollector& collector, bool search_complete) {
+void finish_result(ElleResult& result, const AnomalyCollector& collector, bool search_complete, const TxnTable& table) {
   collector.fill(result);
   std::string forbidden;
   std::string allowed;
@@ -481,6 +481,12 @@ void finish_result(ElleResult& result, const AnomalyCollector& collector, bool s
   } else if (!search_complete) {
     result.verdict = Verdict::unknown;
     result.reason = fmt::format("time limit reached while searching cycles among {} txns", result.transactions);
+  } else if (table.committed_writing == 0) {
+    result.verdict = Verdict::unknown;
+    result.reason = "nothing to judge: no committed transaction with a write";
+  } else if (table.committed_reading == 0) {
+    result.verdict = Verdict::unknown;
+    result.reason = "nothing to judge: no committed transaction read anything";
   } else {
     result.verdict = Verdict::valid;
     result.reason = fmt::format("{} txns: no anomaly that {} forbids", result.transactions, to_string(result.model));

@@ -52,6 +52,9 @@ class TxnTable {
   std::vector<Txn> txns;
   std::vector<MicroOp> mops;
   std::vector<Element> read_elements;
+  // Ok txns with an append/w micro-op, and with a read whose value is known.
+  std::size_t committed_writing = 0;
+  std::size_t committed_reading = 0;
 
   std::string key_text(std::uint32_t key) const { return key_names_[key]; }
   std::string element_text(Element element) const;
@@ -171,7 +174,8 @@ void add_order_edges(const History& history, const TxnTable& table, const std::v
 // "op 12 (process 3)"
 std::string txn_label(const History& history, const Txn& txn);
 
-// The shared tail of both checkers: verdict, reason, models ruled out.
-void finish_result(ElleResult& result, const AnomalyCollector& collector, bool search_complete);
+// The shared tail of both checkers: verdict, reason, models ruled out; unknown when
+// the table has no committed txn that wrote, or none that read (nothing to judge).
+void finish_result(ElleResult& result, const AnomalyCollector& collector, bool search_complete, const TxnTable& table);
 
 }  // namespace chaosbench::checkers::elle

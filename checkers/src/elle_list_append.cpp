@@ -72,7 +72,7 @@ class ListAppendChecker {
           return explain(nodes_[from], nodes_[to], kind);
         },
         collector_, options_.max_cycle_search_starts, deadline, result.strongly_connected_components);
-    finish_result(result, collector_, complete);
+    finish_result(result, collector_, complete, table_);
     return result;
   }
 

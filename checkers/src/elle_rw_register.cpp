@@ -69,7 +69,7 @@ class RwRegisterChecker {
         graph, node_invocation, extra,
         [&](std::uint32_t from, std::uint32_t to, std::uint8_t kind) { return explain(nodes_[from], nodes_[to], kind); },
         collector_, options_.max_cycle_search_starts, deadline, result.strongly_connected_components);
-    finish_result(result, collector_, complete);
+    finish_result(result, collector_, complete, table_);
     return result;
   }
 

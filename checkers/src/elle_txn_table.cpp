@@ -115,6 +115,15 @@ TxnTable::TxnTable(const History& history, TxnWorkload workload) {
     text = history.values.to_text(value);
     parse(text, source, ok && !history.operations[source].value.is_null(), workload);
     txn.mop_end = static_cast<std::uint32_t>(mops.size());
+    if (ok) {
+      bool writes = false, reads = false;
+      for (std::uint32_t mop = txn.mop_begin; mop < txn.mop_end; ++mop) {
+        writes = writes || mops[mop].kind != MicroKind::read;
+        reads = reads || (mops[mop].kind == MicroKind::read && mops[mop].read_known);
+      }
+      committed_writing += writes;
+      committed_reading += reads;
+    }
     txns.push_back(txn);
   }
 }

@@ -355,8 +355,12 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
   auto started = std::chrono::steady_clock::now();
   LinearizabilityResult result;
   OperationDecoder decoder(history, options.model.kind);
+  JudgeFloor floor;
   std::vector<Partition> partitions =
-      build_partitions(history, pairs, decoder, options.partition_by_key, options.model.kind);
+      build_partitions(history, pairs, decoder, options.partition_by_key, options.model.kind, {}, &floor);
+  result.nothing_to_judge = options.model.kind == ModelKind::mutex
+                                ? floor.missing_update("acquire")
+                                : floor.missing("write, cas or append", "read", "update");
   for (const Partition& partition : partitions) result.operations += partition.operations.size();
   result.partitions = partitions.size();
 
@@ -420,6 +424,10 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
   } else {
     result.reason = fmt::format("{} of {} partition(s) undecided: {}{}", unknown_count, result.partitions,
                                 key_label(result.reports.front()), result.reports.front().reason);
+  }
+  if (result.verdict == Verdict::valid && !result.nothing_to_judge.empty()) {
+    result.verdict = Verdict::unknown;
+    result.reason = result.nothing_to_judge;
   }
   result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

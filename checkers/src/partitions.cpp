@@ -31,7 +31,7 @@ void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations) {
 
 std::vector<Partition> build_partitions(const History& history, const std::vector<OperationPair>& pairs,
                                         OperationDecoder& decoder, bool partition_by_key, ModelKind kind,
-                                        const std::function<bool(std::uint32_t)>& include) {
+                                        const std::function<bool(std::uint32_t)>& include, JudgeFloor* floor) {
   std::vector<Partition> partitions;
   std::map<std::uint32_t, std::size_t> partition_of_key;  // key id -> partition
   std::map<std::uint32_t, std::uint32_t> slot_of_key;     // unpartitioned: key id -> slot
@@ -42,6 +42,11 @@ std::vector<Partition> build_partitions(const History& history, const std::vecto
     if (include && !include(key)) continue;
     ModelOperation op = decoder.decode(pair);
     if (op.outcome_unknown && is_read_only(op)) continue;  // constrains nothing
+    if (floor && is_read_only(op)) {
+      floor->ok_read(key, op.completion);
+    } else if (floor && op.kind != ModelOperation::Kind::release) {
+      floor->update(key, op.invocation, !op.outcome_unknown);
+    }
     if (partition_by_key) {
       auto [it, inserted] = partition_of_key.try_emplace(key, partitions.size());
       if (inserted) {

@@ -12,6 +12,7 @@
 
 #include "chaosbench/checkers/history.h"
 #include "chaosbench/checkers/model.h"
+#include "judge_floor.h"
 
 namespace chaosbench::checkers {
 
@@ -30,10 +31,12 @@ struct Partition {
 void drop_unobserved_unknown_writes(std::vector<ModelOperation>& operations);
 
 // Decodes the pairs into partitions, in order of each key's first op. With
-// include, only the ops of keys (history key ids) it accepts.
+// include, only the ops of keys (history key ids) it accepts. With floor, also
+// counts there every ok/info update (not a release) and ok read it keeps.
 std::vector<Partition> build_partitions(const History& history, const std::vector<OperationPair>& pairs,
                                         OperationDecoder& decoder, bool partition_by_key, ModelKind kind,
-                                        const std::function<bool(std::uint32_t)>& include = {});
+                                        const std::function<bool(std::uint32_t)>& include = {},
+                                        JudgeFloor* floor = nullptr);
 
 // Runs `worker` on min(threads, partition_count) threads (threads 0: one per
 // core), or on the calling thread when that is 1; each worker takes partitions

@@ -465,7 +465,8 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   auto key_id = [&](const std::string& key) { return key.empty() ? 0 : history.keys.find(key).value_or(0); };
   for (const PartitionReport& report : witness.reports) key_class[key_id(report.key)] = suspect;
   // Settled ops are neither decoded nor copied again.
-  bool everything_settled = !options.partition_by_key && witness.verdict == Verdict::valid;
+  // (No report: the search found it linearizable; its verdict may still be unknown, nothing to judge.)
+  bool everything_settled = !options.partition_by_key && witness.reports.empty();
   if (options.partition_by_key) {
     for (const auto& [key, operations] : witness.linearizable_partitions) {
       key_class[key_id(key)] = settled;
@@ -569,6 +570,10 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   } else {
     result.reason = fmt::format("{} of {} partition(s) undecided: {}{}", unknown_count, result.partitions,
                                 key_label(result.reports.front()), result.reports.front().reason);
+  }
+  if (result.verdict == Verdict::valid && !witness.nothing_to_judge.empty()) {  // counted by the witness's walk
+    result.verdict = Verdict::unknown;
+    result.reason = witness.nothing_to_judge;
   }
   result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

@@ -9,6 +9,7 @@
 
 #include "chaosbench/checkers/errors.h"
 #include "chaosbench/checkers/model.h"
+#include "judge_floor.h"
 
 namespace chaosbench::checkers {
 namespace {
@@ -90,7 +91,11 @@ class SessionChecker {
                                             violation.key, violation.explanation));
     }
     result.details["violations"] = std::move(violations);
-    if (counts_.empty()) {
+    const std::string nothing = floor_.missing("write or cas", "read", "write or cas");
+    if (counts_.empty() && !nothing.empty()) {
+      result.verdict = Verdict::unknown;
+      result.reason = nothing;
+    } else if (counts_.empty()) {
       result.verdict = Verdict::valid;
       result.reason = fmt::format("{} ops on {} key(s): every process saw read-your-writes, monotonic reads, monotonic "
                                   "writes and writes-follow-reads",
@@ -128,6 +133,7 @@ class SessionChecker {
       };
       bool ok = pair.outcome == OpType::ok;
       using Kind = ModelOperation::Kind;
+      if (ok && op.kind != Kind::read) floor_.update(0, pair.invocation, true);  // any key will do
       if (op.kind == Kind::write) {
         std::uint32_t node = record_write(op.argument);
         if (ok) follow(last, graph, invocation.process, invocation.key, true, node, pair.invocation);
@@ -140,6 +146,7 @@ class SessionChecker {
         follow(last, graph, invocation.process, invocation.key, true, written, pair.invocation);
       } else if (op.kind == Kind::read) {
         if (!ok) continue;
+        floor_.ok_read(0, pair.completion);
         std::uint32_t node = graph.node(op.argument);
         reads_.push_back(PendingRead{invocation.key, node, pair.invocation, invocation.process});
         follow(last, graph, invocation.process, invocation.key, false, node, pair.invocation);
@@ -307,6 +314,7 @@ class SessionChecker {
   std::map<std::uint32_t, KeyGraph> graphs_;
   std::vector<PendingRead> reads_;
   std::size_t operations_ = 0;
+  JudgeFloor floor_;
   std::map<std::string, std::size_t> counts_;
   std::vector<SessionViolation> violations_;
 };

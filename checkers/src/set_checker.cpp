@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "chaosbench/checkers/errors.h"
+#include "judge_floor.h"
 
 namespace chaosbench::checkers {
 namespace {
@@ -36,6 +37,7 @@ CheckResult check_set(const History& history, const SetOptions& options) {
   std::map<std::string, Element> elements;
   std::vector<Read> reads;
   std::map<std::string, std::size_t> duplicated;
+  JudgeFloor floor;
   for (const OperationPair& pair : pair_operations(history)) {
     const Operation& invocation = history.operations[pair.invocation];
     const std::string& function = history.function_name(invocation);
@@ -44,7 +46,10 @@ CheckResult check_set(const History& history, const SetOptions& options) {
       element.added = true;
       element.add_op = pair.invocation;
       element.outcome = pair.outcome;
-      if (pair.outcome == OpType::ok) element.acknowledged = history.operations[pair.completion].time;
+      if (pair.outcome == OpType::ok) {
+        element.acknowledged = history.operations[pair.completion].time;
+        floor.update(0, pair.invocation, true);
+      }
       continue;
     }
     if (function != "read") {
@@ -57,6 +62,7 @@ CheckResult check_set(const History& history, const SetOptions& options) {
       throw HistoryError(fmt::format("op {}: field 'value': a set read must be a list, got {}", pair.completion,
                                      history.values.to_text(completion.value)));
     }
+    floor.ok_read(0, pair.completion);
     Read read{invocation.time, completion.time, pair.invocation, {}};
     for (const auto& item : value) {
       if (!read.elements.insert(item.dump()).second) ++duplicated[item.dump()];
@@ -131,9 +137,9 @@ CheckResult check_set(const History& history, const SetOptions& options) {
   if (invalid) {
     result.verdict = Verdict::invalid;
     result.reason = counts;
-  } else if (reads.empty()) {
+  } else if (std::string nothing = floor.missing("add", "read", "add"); !nothing.empty()) {
     result.verdict = Verdict::unknown;
-    result.reason = "no ok read: nothing to check (" + counts + ")";
+    result.reason = nothing + " (" + counts + ")";
   } else {
     result.verdict = Verdict::valid;
     result.reason = counts;

@@ -63,21 +63,26 @@ TEST(Linearizability, StaleReadIsInvalidWithEvidence) {
 }
 
 TEST(Linearizability, InfoWriteMayTakeEffectLaterOrNever) {
+  // Each starts with an acknowledged write of 0 (a history with no acknowledged
+  // update has nothing to judge).
   HistoryBuilder later;
+  later.invoke(2, "write", 0).ok(2, "write", 0);
   later.invoke(0, "write", 1).info(0, "write");
-  later.invoke(1, "read").ok(1, "read", nullptr);
+  later.invoke(1, "read").ok(1, "read", 0);
   later.invoke(1, "read").ok(1, "read", 1);
   EXPECT_EQ(check(later.history(), register_options()), Verdict::valid);
 
   HistoryBuilder never;
+  never.invoke(2, "write", 0).ok(2, "write", 0);
   never.invoke(0, "write", 1).info(0, "write");
-  never.invoke(1, "read").ok(1, "read", nullptr);
+  never.invoke(1, "read").ok(1, "read", 0);
   EXPECT_EQ(check(never.history(), register_options()), Verdict::valid);
 
   HistoryBuilder taken_back;  // once seen, a value cannot disappear
+  taken_back.invoke(2, "write", 0).ok(2, "write", 0);
   taken_back.invoke(0, "write", 1).info(0, "write");
   taken_back.invoke(1, "read").ok(1, "read", 1);
-  taken_back.invoke(1, "read").ok(1, "read", nullptr);
+  taken_back.invoke(1, "read").ok(1, "read", 0);
   EXPECT_EQ(check(taken_back.history(), register_options()), Verdict::invalid);
 }
 
@@ -134,6 +139,7 @@ TEST(Linearizability, NilReadConventions) {
 
   HistoryBuilder initial;
   initial.invoke(0, "read").ok(0, "read", 0);
+  initial.invoke(0, "write", 1).ok(0, "write", 1).invoke(0, "read").ok(0, "read", 1);  // something to judge
   History history = initial.take();
   LinearizabilityOptions options = register_options(NilRead::any);
   EXPECT_EQ(check(history, options), Verdict::invalid);  // initial state nil, and 0 was never written
@@ -358,6 +364,12 @@ SmallHistory random_small_history(std::mt19937_64& random, int max_ops) {
     ++position;
     pending[process] = -1;
   }
+  // Last, a fresh process writes a fresh value and reads it back, so the checker
+  // always has something to judge; that changes no verdict (both can go last).
+  builder.invoke(next_process, "write", 3).ok(next_process, "write", 3);
+  builder.invoke(next_process, "read").ok(next_process, "read", 3);
+  result.brute_ops.push_back(BruteOp{"write", 3, position, position + 1});
+  result.brute_ops.push_back(BruteOp{"read", 3, position + 2, position + 3});
   // Failed ops never happen: drop them from the oracle's list.
   std::erase_if(result.brute_ops, [](const BruteOp& op) { return op.function == "failed"; });
   result.history = builder.take();

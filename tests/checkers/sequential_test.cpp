@@ -125,14 +125,18 @@ TEST(Sequential, PerKeyIsWeakerThanWholeHistory) {
 }
 
 TEST(Sequential, InfoWriteMayOrMayNotHappen) {
+  // Each starts with an acknowledged write of 0 (a history with no acknowledged
+  // update has nothing to judge).
   HistoryBuilder happened;
+  happened.invoke(2, "write", 0).ok(2, "write", 0);
   happened.invoke(0, "write", 1).info(0, "write", 1);
   happened.invoke(1, "read", nullptr).ok(1, "read", 1);
   EXPECT_EQ(check(happened.history()).verdict, Verdict::valid);
   HistoryBuilder never;
+  never.invoke(2, "write", 0).ok(2, "write", 0);
   never.invoke(0, "write", 1).info(0, "write", 1);
-  never.invoke(1, "read", nullptr).ok(1, "read", nullptr);
-  never.invoke(1, "read", nullptr).ok(1, "read", nullptr);
+  never.invoke(1, "read", nullptr).ok(1, "read", 0);
+  never.invoke(1, "read", nullptr).ok(1, "read", 0);
   EXPECT_EQ(check(never.history()).verdict, Verdict::valid);
 }
 
@@ -228,6 +232,12 @@ TEST(Sequential, AgreesWithBruteForceOnSmallRandomHistories) {
         }
       }
     }
+    // A last process writes a fresh value and reads it back, so the checker always
+    // has something to judge; that changes no verdict (both can go last).
+    builder.invoke(process_count, "write", 4).ok(process_count, "write", 4);
+    builder.invoke(process_count, "read", nullptr).ok(process_count, "read", 4);
+    processes.push_back({{0, 4}, {1, 4}});
+    unknown.push_back({false, false});
     bool expected = sequential_by_brute_force(processes, unknown);
     invalid += !expected;
     SequentialResult result = check(builder.history());

@@ -2,7 +2,8 @@
 // balances must sum to the total, and, when the target promises it, hold no
 // negative balance. Reads: "read" ops whose value is an object {account:
 // balance}, or "txn" ops made only of ["r", account, balance] micro-ops.
-// Transfers ("transfer" or txns with writes) are not checked themselves. Pure.
+// Transfers ("transfer" or txns with writes) are not checked themselves. Pure. Nothing to judge
+// (unknown, not valid): no ok transfer, or no ok balance read completing after the invocation of one.
 #pragma once
 
 #include <cstddef>

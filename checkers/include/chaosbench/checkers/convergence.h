@@ -18,6 +18,7 @@
 // convergence: per key and node, the start of the trailing run of final reads
 // returning the agreed value; the maximum over keys and nodes, minus the time
 // of the heal (the last nemesis op other than harness run's "final-reads" marker).
+// Nothing to judge (unknown, not valid): no ok update (write, put, append, add, delete, cas).
 #pragma once
 
 #include <cstddef>

@@ -2,7 +2,8 @@
 // integer. Each ok read must lie between bounds: at least the initial value
 // plus every add known to have completed (ok) before the read began, at most
 // that plus every add (ok or info) invoked before the read completed; for
-// negative adds the roles swap. Pure function of the history.
+// negative adds the roles swap. Pure function of the history. Nothing to judge (unknown, not
+// valid): no ok add, or no ok read completing after the invocation of one.
 #pragma once
 
 #include <cstddef>

@@ -2,6 +2,8 @@
 // state) pairs, per-key partitioning (P-compositionality) checked in parallel,
 // info ops that may take effect at any later point or never, fail ops dropped.
 // A time or memory limit yields `unknown`, never a guess. Pure function of the history.
+// Nothing to judge (unknown, not valid): no ok write/cas/append (mutex: acquire), or no ok read
+// completing after the invocation of an ok/info update of its key.
 #pragma once
 
 #include <chrono>
@@ -64,6 +66,9 @@ struct LinearizabilityResult {
   // partitioned) and ops searched. Not in to_json; the sequential checker
   // takes these as settled.
   std::vector<std::pair<std::string, std::size_t>> linearizable_partitions;
+  // "nothing to judge: ..." when the history has nothing to judge, else ""; set
+  // whatever the verdict (the reason when the search alone found it valid).
+  std::string nothing_to_judge;
 };
 
 // Throws HistoryError on malformed histories (unpaired ops, unknown functions).

@@ -7,6 +7,7 @@
 // without one; it stops at the first non-linearizable partition unless
 // check_every_partition): linearizable means SC. Only the other partitions are
 // searched, the non-linearizable ones first, then those not reached.
+// Nothing to judge (unknown, not valid): as for linearizability (linearizability.h).
 //
 // Sequential consistency is NOT compositional: a history whose every key is
 // sequentially consistent on its own ("per-key SC", partition_by_key = true,

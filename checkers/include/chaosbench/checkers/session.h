@@ -11,7 +11,8 @@
 // constraints; it is named after the guarantee of the constraint added last in
 // the history (the op that broke it), and lists every op of the cycle.
 // Guarantees across keys (causal) are not checked. Reads of never-written
-// values are reported as "unwritten-value".
+// values are reported as "unwritten-value". Nothing to judge (unknown, not valid): no ok write
+// or cas, or no ok read completing after the invocation of one (on any key).
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,8 @@
 // Outcomes: stable (in every later read), stale (missing from some later read,
 // back afterwards), lost (missing from the last read that began after it was
 // known), never-read; unexpected (read but never added), recovered (add info
-// or unfinished, yet read), duplicated (twice in one read).
+// or unfinished, yet read), duplicated (twice in one read). Nothing to judge (unknown, not
+// valid): no ok add, or no ok read completing after the invocation of one.
 #pragma once
 
 #include <cstddef>

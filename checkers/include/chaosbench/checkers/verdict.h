@@ -1,5 +1,6 @@
 // A checker's verdict: valid, invalid, or unknown (it gave up at a time or
-// memory limit, never a guess). Combining verdicts: any invalid wins, then any
+// memory limit, never a guess, or the history gave it nothing to judge: reason
+// "nothing to judge: ..."). Combining verdicts: any invalid wins, then any
 // unknown, else valid.
 #pragma once
 
