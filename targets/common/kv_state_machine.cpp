@@ -1,5 +1,7 @@
 #include "common/kv_state_machine.h"
 
+#include "chaosbench/targets/protocol/transaction.h"
+
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -14,54 +16,10 @@ json precondition_failed(const std::string& message) {
   return json{{"error", "precondition_failed"}, {"message", message}, {"definite", true}};
 }
 
-// Applies one micro-op of a transaction to `view`; returns the read value for
-// "r" ops. Throws std::invalid_argument on a precondition failure.
-json apply_micro_op(std::map<std::string, json>& view, const std::string& function, const std::string& key,
-                    const json& value) {
-  auto found = view.find(key);
-  if (function == "r") {
-    return found == view.end() ? json(nullptr) : found->second;
-  }
-  if (function == "w") {
-    view[key] = value;
-    return value;
-  }
-  if (function == "append") {
-    if (found == view.end()) {
-      view[key] = json::array({value});
-    } else if (found->second.is_array()) {
-      found->second.push_back(value);
-    } else {
-      throw std::invalid_argument(fmt::format("append to non-list key {}", key));
-    }
-    return value;
-  }
-  if (function == "add") {
-    if (found == view.end()) {
-      view[key] = value;
-    } else if (found->second.is_number_integer()) {
-      found->second = found->second.get<std::int64_t>() + value.get<std::int64_t>();
-    } else {
-      throw std::invalid_argument(fmt::format("add to non-integer key {}", key));
-    }
-    return value;
-  }
-  if (function == "at-least") {
-    // A guard: the txn fails (and changes nothing) unless key holds an integer >= value.
-    if (found == view.end() || !found->second.is_number_integer() ||
-        found->second.get<std::int64_t>() < value.get<std::int64_t>()) {
-      throw std::invalid_argument(fmt::format("at-least: key {} holds {}, not at least {}", key,
-                                              found == view.end() ? "nothing" : found->second.dump(), value.dump()));
-    }
-    return found->second;
-  }
-  throw std::invalid_argument(fmt::format("unknown micro-op {}", function));
-}
-
 }  // namespace
 
 bool KvStateMachine::is_update(const std::string& op) {
-  return op == "write" || op == "cas" || op == "append" || op == "add" || op == "txn";
+  return op == "write" || op == "cas" || op == "append" || op == "add" || op == "delete" || op == "txn";
 }
 
 std::optional<std::string> KvStateMachine::validate(const json& request) {
@@ -71,22 +29,10 @@ std::optional<std::string> KvStateMachine::validate(const json& request) {
   const std::string op = op_field->get<std::string>();
   if (op == "txn") {
     auto value = request.find("value");
-    if (value == request.end() || !value->is_array()) return "txn needs an array field value";
-    for (const auto& micro_op : *value) {
-      if (!micro_op.is_array() || micro_op.size() != 3 || !micro_op[0].is_string() || !micro_op[1].is_string()) {
-        return "txn micro-op must be [f, key, value]";
-      }
-      const auto function = micro_op[0].get<std::string>();
-      if (function != "r" && function != "w" && function != "append" && function != "add" && function != "at-least") {
-        return fmt::format("unknown txn micro-op {}", function);
-      }
-      if ((function == "add" || function == "at-least") && !micro_op[2].is_number_integer()) {
-        return fmt::format("txn {} needs an integer", function);
-      }
-    }
-    return std::nullopt;
+    if (value == request.end()) return "txn needs an array field value";
+    return protocol::validate_transaction(*value);
   }
-  if (op != "read" && op != "write" && op != "cas" && op != "append" && op != "add") {
+  if (op != "read" && op != "write" && op != "cas" && op != "append" && op != "add" && op != "delete") {
     return fmt::format("unknown op {}", op);
   }
   auto key = request.find("key");
@@ -102,26 +48,17 @@ std::optional<std::string> KvStateMachine::validate(const json& request) {
 json KvStateMachine::apply(const json& command) {
   const std::string op = command.at("op").get<std::string>();
   if (op == "txn") {
-    // Apply to a copy of the touched keys so a failing micro-op changes nothing.
+    // Only the touched keys are copied; a failing micro-op changes nothing.
+    const json& micro_ops = command.at("value");
     std::map<std::string, json> view;
-    for (const auto& micro_op : command.at("value")) {
-      const auto key = micro_op[1].get<std::string>();
+    for (const std::string& key : protocol::transaction_keys(micro_ops)) {
       auto found = values_.find(key);
       if (found != values_.end()) view.emplace(key, found->second);
     }
-    json results = json::array();
-    try {
-      for (const auto& micro_op : command.at("value")) {
-        const auto function = micro_op[0].get<std::string>();
-        const auto key = micro_op[1].get<std::string>();
-        json result = apply_micro_op(view, function, key, micro_op[2]);
-        results.push_back(json::array({function, key, result}));
-      }
-    } catch (const std::invalid_argument& error) {
-      return precondition_failed(error.what());
-    }
+    protocol::TransactionResult result = protocol::apply_transaction(view, micro_ops);
+    if (result.failed_precondition) return precondition_failed(*result.failed_precondition);
     for (auto& [key, value] : view) values_[key] = std::move(value);
-    return json{{"ok", true}, {"value", std::move(results)}};
+    return json{{"ok", true}, {"value", std::move(result.completed)}};
   }
   const std::string key = command.at("key").get<std::string>();
   if (op == "read") return json{{"ok", true}, {"value", read(key)}};
@@ -133,8 +70,12 @@ json KvStateMachine::apply(const json& command) {
     found->second = command.at("to");
     return json{{"ok", true}};
   }
+  if (op == "delete") {
+    values_.erase(key);
+    return json{{"ok", true}};
+  }
   try {
-    apply_micro_op(values_, op == "write" ? "w" : op, key, command.at("value"));
+    protocol::apply_micro_op(values_, op == "write" ? "w" : op, key, command.at("value"));
   } catch (const std::invalid_argument& error) {
     return precondition_failed(error.what());
   }

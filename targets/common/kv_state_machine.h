@@ -1,9 +1,8 @@
 // KvStateMachine: the deterministic key-value store every reference protocol
 // (Raft, ZAB, quorum) replicates. Commands are client-protocol JSON objects
-// (read, write, cas, append, add, txn); apply() is a pure function of state and
+// (read, write, cas, append, add, delete, txn); apply() is a pure function of state and
 // command, so replicas that apply the same commands agree. Not thread-safe.
-// Txn micro-ops: ["r",k,_], ["w",k,v], ["append",k,v], ["add",k,n], and the
-// guard ["at-least",k,n] (the whole txn fails unless k holds an integer >= n).
+// Txn micro-ops are protocol/transaction.h's.
 #pragma once
 
 #include <map>

@@ -1,0 +1,107 @@
+#include "chaosbench/targets/protocol/transaction.h"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace chaosbench::targets::protocol {
+
+using nlohmann::json;
+
+namespace {
+
+bool is_write_function(const std::string& function) {
+  return function == "w" || function == "append" || function == "add";
+}
+
+}  // namespace
+
+std::optional<std::string> validate_transaction(const json& micro_ops) {
+  if (!micro_ops.is_array()) return "txn needs an array field value";
+  for (const auto& micro_op : micro_ops) {
+    if (!micro_op.is_array() || micro_op.size() != 3 || !micro_op[0].is_string() || !micro_op[1].is_string()) {
+      return "txn micro-op must be [f, key, value]";
+    }
+    const auto function = micro_op[0].get<std::string>();
+    if (function != "r" && !is_write_function(function) && function != "at-least") {
+      return fmt::format("unknown txn micro-op {}", function);
+    }
+    if ((function == "add" || function == "at-least") && !micro_op[2].is_number_integer()) {
+      return fmt::format("txn {} needs an integer", function);
+    }
+  }
+  return std::nullopt;
+}
+
+json apply_micro_op(std::map<std::string, json>& view, const std::string& function, const std::string& key,
+                    const json& value) {
+  auto found = view.find(key);
+  if (function == "r") return found == view.end() ? json(nullptr) : found->second;
+  if (function == "w") {
+    view[key] = value;
+    return value;
+  }
+  if (function == "append") {
+    if (found == view.end()) {
+      view[key] = json::array({value});
+    } else if (found->second.is_array()) {
+      found->second.push_back(value);
+    } else {
+      throw std::invalid_argument(fmt::format("append to non-list key {}", key));
+    }
+    return value;
+  }
+  if (function == "add") {
+    if (found == view.end()) {
+      view[key] = value;
+    } else if (found->second.is_number_integer()) {
+      found->second = found->second.get<std::int64_t>() + value.get<std::int64_t>();
+    } else {
+      throw std::invalid_argument(fmt::format("add to non-integer key {}", key));
+    }
+    return value;
+  }
+  if (function == "at-least") {
+    if (found == view.end() || !found->second.is_number_integer() ||
+        found->second.get<std::int64_t>() < value.get<std::int64_t>()) {
+      throw std::invalid_argument(fmt::format("at-least: key {} holds {}, not at least {}", key,
+                                              found == view.end() ? "nothing" : found->second.dump(), value.dump()));
+    }
+    return found->second;
+  }
+  throw std::invalid_argument(fmt::format("unknown micro-op {}", function));
+}
+
+TransactionResult apply_transaction(std::map<std::string, json>& view, const json& micro_ops) {
+  std::map<std::string, json> scratch = view;
+  TransactionResult result;
+  try {
+    for (const auto& micro_op : micro_ops) {
+      const auto function = micro_op[0].get<std::string>();
+      const auto key = micro_op[1].get<std::string>();
+      result.completed.push_back(json::array({function, key, apply_micro_op(scratch, function, key, micro_op[2])}));
+    }
+  } catch (const std::invalid_argument& error) {
+    result.completed = json::array();
+    result.failed_precondition = error.what();
+    return result;
+  }
+  view = std::move(scratch);
+  return result;
+}
+
+std::set<std::string> transaction_keys(const json& micro_ops) {
+  std::set<std::string> keys;
+  for (const auto& micro_op : micro_ops) keys.insert(micro_op[1].get<std::string>());
+  return keys;
+}
+
+std::set<std::string> transaction_written_keys(const json& micro_ops) {
+  std::set<std::string> keys;
+  for (const auto& micro_op : micro_ops) {
+    if (is_write_function(micro_op[0].get<std::string>())) keys.insert(micro_op[1].get<std::string>());
+  }
+  return keys;
+}
+
+}  // namespace chaosbench::targets::protocol
