@@ -420,3 +420,28 @@ TEST(WorkloadSimulation, CorruptedStatesAreFoundInvalid) {
 
 }  // namespace
 }  // namespace chaosbench::workloads
+
+namespace chaosbench::workloads {
+namespace {
+
+// What a workload says it needs is what its requests use: the harness refuses
+// a target that lacks one of these ops, so a missing one would let a run
+// through whose operations then all fail.
+TEST(Workloads, ClientOperationsNameEveryOpTheRequestsUse) {
+  for (const std::string& name : workload_names()) {
+    auto workload = make_workload(name, 7, KeyRotation{5, 10}, 0.5);
+    std::set<std::string> used;
+    std::vector<ClientOperation> operations = workload->setup_operations();
+    for (int count = 0; count < 2000; ++count) operations.push_back(workload->next());
+    for (const ClientOperation& operation : workload->final_reads()) operations.push_back(operation);
+    for (const ClientOperation& operation : operations) {
+      const json request = workload->request(operation);
+      used.insert(request.at("op").get<std::string>());
+      EXPECT_EQ(targets::KvStateMachine::validate(request), std::nullopt) << name << ": " << request.dump();
+    }
+    EXPECT_EQ(used, workload->client_operations()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace chaosbench::workloads

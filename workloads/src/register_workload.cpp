@@ -22,6 +22,15 @@ std::string_view RegisterWorkload::name() const {
   return "register";
 }
 
+std::set<std::string> RegisterWorkload::client_operations() const {
+  switch (updates_) {
+    case Updates::unique_writes: return {"read", "write"};
+    case Updates::unique_writes_and_deletes: return {"read", "write", "delete"};
+    case Updates::write_and_cas: break;
+  }
+  return {"read", "write", "cas"};
+}
+
 std::string RegisterWorkload::current_key() const { return fmt::format("r{}", key_index_); }
 
 ClientOperation RegisterWorkload::next() {

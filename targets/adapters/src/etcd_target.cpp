@@ -1,11 +1,14 @@
 #include "chaosbench/targets/adapters/etcd_target.h"
 
 #include <cstring>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "chaosbench/targets/adapters/http_json_client.h"
+#include "chaosbench/targets/protocol/transaction.h"
 
 namespace chaosbench::targets::adapters {
 
@@ -15,6 +18,7 @@ namespace {
 
 constexpr std::chrono::milliseconds kRequestTimeout{5000};
 constexpr std::chrono::milliseconds kStatusTimeout{1000};
+constexpr int kTransactionAttempts = 50;  // read-then-commit retries after a key changed in between
 const char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 std::string base64_encode(const std::string& text) {
@@ -92,10 +96,75 @@ class EtcdBackend : public Backend {
       if (!reply["body"].value("succeeded", false)) return error_reply("precondition_failed", true);
       return {{"ok", true}};
     }
-    return error_reply(fmt::format("etcd adapter: unsupported op '{}'", operation), true);
+    if (operation == "delete") {
+      auto reply = call("/v3/kv/deleterange", {{"key", key}}, false);
+      if (!reply.contains("ok")) return reply;
+      return {{"ok", true}};
+    }
+    if (operation == "append" || operation == "add") {
+      json reply = transact(json::array({json::array({operation, request.at("key"), request.at("value")})}));
+      if (reply.contains("ok")) reply.erase("value");
+      return reply;
+    }
+    if (operation == "txn") return transact(request.at("value"));
+    return error_reply(fmt::format("unsupported: the etcd adapter has no op '{}'", operation), true);
   }
 
  private:
+  // A txn as Jepsen's etcd test runs one: read every key it touches in one
+  // read-only etcd txn (a snapshot, with each key's mod_revision), apply the
+  // micro-ops to that view, then commit the writes in an etcd txn that succeeds
+  // only if none of those keys changed since; retried when one did. A read-only
+  // txn is its snapshot. Values are the JSON text of each key's value.
+  json transact(const json& micro_ops) {
+    const std::set<std::string> keys = protocol::transaction_keys(micro_ops);
+    const std::set<std::string> written = protocol::transaction_written_keys(micro_ops);
+    json ranges = json::array();
+    for (const std::string& key : keys) ranges.push_back({{"request_range", {{"key", base64_encode(key)}}}});
+    for (int attempt = 0; attempt < kTransactionAttempts; ++attempt) {
+      auto snapshot = call("/v3/kv/txn", {{"success", ranges}}, true);
+      if (!snapshot.contains("ok")) return snapshot;
+      std::map<std::string, json> view;
+      std::map<std::string, std::string> revisions;  // mod_revision per key; "0" for an absent key
+      const json responses = snapshot["body"].value("responses", json::array());
+      if (responses.size() != keys.size()) {
+        return error_reply(fmt::format("etcd {}: snapshot txn answered {} ranges for {} keys", node_, responses.size(),
+                                       keys.size()),
+                           true);
+      }
+      std::size_t index = 0;
+      for (const std::string& key : keys) {
+        const json range = responses[index++].value("response_range", json::object());
+        const json kvs = range.value("kvs", json::array());
+        revisions.emplace(key, kvs.empty() ? std::string("0") : kvs[0].value("mod_revision", std::string("0")));
+        if (kvs.empty()) continue;
+        json value = json::parse(base64_decode(kvs[0].value("value", "")), nullptr, false);
+        if (value.is_discarded()) return error_reply(fmt::format("type_error: etcd key {} holds no JSON", key), true);
+        view[key] = std::move(value);
+      }
+      protocol::TransactionResult result = protocol::apply_transaction(view, micro_ops);
+      if (result.failed_precondition) {
+        json reply = error_reply("precondition_failed", true);
+        reply["message"] = *result.failed_precondition;
+        return reply;
+      }
+      if (written.empty()) return {{"ok", true}, {"value", std::move(result.completed)}};
+      json compare = json::array();
+      for (const std::string& key : keys) {
+        compare.push_back({{"key", base64_encode(key)}, {"target", "MOD"}, {"result", "EQUAL"},
+                           {"mod_revision", revisions.at(key)}});
+      }
+      json puts = json::array();
+      for (const std::string& key : written) {
+        puts.push_back({{"request_put", {{"key", base64_encode(key)}, {"value", base64_encode(view.at(key).dump())}}}});
+      }
+      auto committed = call("/v3/kv/txn", {{"compare", compare}, {"success", puts}}, false);
+      if (!committed.contains("ok")) return committed;
+      if (committed["body"].value("succeeded", false)) return {{"ok", true}, {"value", std::move(result.completed)}};
+    }
+    return error_reply(fmt::format("etcd {}: txn lost {} revision races", node_, kTransactionAttempts), true);
+  }
+
   // {"ok":true,"body":...} or a client-protocol error reply. Reads have no
   // effect, so every read error is definite; a write is definite only when it
   // was never sent.

@@ -7,11 +7,13 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 
+#include "chaosbench/targets/protocol/transaction.h"
 #include "idle_socket.h"
 
 namespace chaosbench::targets::adapters {
@@ -36,6 +38,13 @@ constexpr const char* kCompareAndSetScript = R"(if redis.call('GET', KEYS[1]) ==
   return 1
 end
 return 0)";
+
+// A write of a list value replaces the key with a Redis list of its elements'
+// JSON texts, so that appends (RPUSH) extend it and reads see one list.
+constexpr const char* kWriteListScript = R"(redis.call('DEL', KEYS[1])
+if #ARGV > 0 then redis.call('RPUSH', KEYS[1], unpack(ARGV)) end
+return 1)";
+constexpr int kTransactionAttempts = 50;  // WATCH retries after a watched key changed
 
 timeval to_timeval(std::chrono::milliseconds duration) {
   return {static_cast<time_t>(duration.count() / 1000), static_cast<suseconds_t>((duration.count() % 1000) * 1000)};
@@ -190,17 +199,35 @@ class RedisBackend : public Backend {
   }
 
  private:
+  // The command that carries out one write of `value` to `key`: SET of its JSON
+  // text, or for a list the list script.
+  static std::vector<std::string> write_command(const std::string& key, const json& value) {
+    if (!value.is_array()) return {"SET", key, value.dump()};
+    std::vector<std::string> command = {"EVAL", kWriteListScript, "1", key};
+    for (const json& element : value) command.push_back(element.dump());
+    return command;
+  }
+
   json data_operation(Session& session, const std::string& operation, const json& request) {
+    if (operation == "txn") {
+      if (auto problem = connect_to_primary(session)) return error_reply(*problem, true);
+      return transact(session, request.at("value"));
+    }
     const std::string key = request.value("key", "");
     std::vector<std::string> command;
     if (operation == "read") {
       command = {"EVAL", kReadScript, "1", key};
     } else if (operation == "write") {
-      command = {"SET", key, request.at("value").dump()};
+      command = write_command(key, request.at("value"));
     } else if (operation == "cas") {
       command = {"EVAL", kCompareAndSetScript, "1", key, request.at("from").dump(), request.at("to").dump()};
     } else if (operation == "append") {
       command = {"RPUSH", key, request.at("value").dump()};
+    } else if (operation == "add") {
+      if (!request.at("value").is_number_integer()) return error_reply("malformed: add needs an integer value", true);
+      command = {"INCRBY", key, request.at("value").dump()};
+    } else if (operation == "delete") {
+      command = {"DEL", key};
     } else {
       return error_reply(fmt::format("unsupported: the redis adapter has no op '{}'", operation), true);
     }
@@ -208,23 +235,97 @@ class RedisBackend : public Backend {
 
     if (auto problem = connect_to_primary(session)) return error_reply(*problem, true);
     RedisConnection::Result result = session.primary->command(command);
-    if (result.outcome != RedisConnection::Outcome::replied) {
-      session.primary.reset();
-      const bool definite = read_only || result.outcome == RedisConnection::Outcome::not_sent;
-      return error_reply(fmt::format("redis {} via {}: {} ({})", session.primary_address, node_, result.problem,
-                                     definite ? "not run" : "sent, outcome unknown"),
-                         definite);
-    }
+    if (result.outcome != RedisConnection::Outcome::replied) return lost_primary(session, result, read_only);
     const redisReply* reply = result.reply.get();
-    // An error reply (READONLY, LOADING, NOREPLICAS, ...) means the command did not run.
-    if (reply->type == REDIS_REPLY_ERROR) {
-      return error_reply(fmt::format("redis {}: {}", session.primary_address, reply_text(reply)), true);
-    }
+    if (reply->type == REDIS_REPLY_ERROR) return command_error(session, reply);
     if (operation == "read") return read_reply(reply);
     if (operation == "cas" && (reply->type != REDIS_REPLY_INTEGER || reply->integer != 1)) {
       return error_reply("precondition_failed", true);
     }
     return {{"ok", true}};
+  }
+
+  // A command whose reply did not come: the primary connection is dropped.
+  json lost_primary(Session& session, const RedisConnection::Result& result, bool read_only) {
+    session.primary.reset();
+    const bool definite = read_only || result.outcome == RedisConnection::Outcome::not_sent;
+    return error_reply(fmt::format("redis {} via {}: {} ({})", session.primary_address, node_, result.problem,
+                                   definite ? "not run" : "sent, outcome unknown"),
+                       definite);
+  }
+
+  // An error reply means the command did not run: READONLY, LOADING, NOREPLICAS,
+  // ... are the cluster's state; a type mismatch (WRONGTYPE, not an integer) is
+  // the workload's or this adapter's mistake, a type_error.
+  static json command_error(const Session& session, const redisReply* reply) {
+    const std::string text = reply_text(reply);
+    const bool type_mismatch = text.rfind("WRONGTYPE", 0) == 0 || text.find("not an integer") != std::string::npos;
+    return error_reply(fmt::format("{}redis {}: {}", type_mismatch ? "type_error: " : "", session.primary_address, text),
+                       true);
+  }
+
+  // A txn under optimistic locking: WATCH its keys, read them, apply the
+  // micro-ops to that view, then MULTI, replace every written key with its new
+  // value, EXEC. EXEC answers nil when a watched key changed after WATCH: then
+  // it ran nothing and the txn starts again. A read-only txn is its reads
+  // confirmed by an empty EXEC. What Redis does not promise across a failover
+  // (the new primary may lack an acknowledged EXEC) is for the checker to find.
+  json transact(Session& session, const json& micro_ops) {
+    const std::set<std::string> keys = protocol::transaction_keys(micro_ops);
+    const std::set<std::string> written = protocol::transaction_written_keys(micro_ops);
+    for (int attempt = 0; attempt < kTransactionAttempts; ++attempt) {
+      std::vector<std::string> watch = {"WATCH"};
+      watch.insert(watch.end(), keys.begin(), keys.end());
+      if (json problem = run_before_exec(session, watch); !problem.is_null()) return problem;
+      std::map<std::string, json> view;
+      for (const std::string& key : keys) {
+        RedisConnection::Result read = session.primary->command({"EVAL", kReadScript, "1", key});
+        if (read.outcome != RedisConnection::Outcome::replied) return lost_primary(session, read, true);
+        if (read.reply->type == REDIS_REPLY_ERROR) return command_error(session, read.reply.get());
+        json value = read_reply(read.reply.get());
+        if (!value.contains("ok")) return value;
+        if (!value["value"].is_null()) view[key] = std::move(value["value"]);
+      }
+      protocol::TransactionResult result = protocol::apply_transaction(view, micro_ops);
+      if (result.failed_precondition) {
+        if (session.primary->command({"UNWATCH"}).outcome != RedisConnection::Outcome::replied) session.primary.reset();
+        json reply = error_reply("precondition_failed", true);
+        reply["message"] = *result.failed_precondition;
+        return reply;
+      }
+      if (json problem = run_before_exec(session, {"MULTI"}); !problem.is_null()) return problem;
+      for (const std::string& key : written) {
+        if (json problem = run_before_exec(session, write_command(key, view.at(key))); !problem.is_null()) return problem;
+      }
+      RedisConnection::Result executed = session.primary->command({"EXEC"});
+      if (executed.outcome != RedisConnection::Outcome::replied) return lost_primary(session, executed, written.empty());
+      const redisReply* reply = executed.reply.get();
+      if (reply->type == REDIS_REPLY_ERROR) return command_error(session, reply);
+      if (reply->type == REDIS_REPLY_NIL) continue;
+      for (std::size_t index = 0; index < reply->elements; ++index) {
+        if (reply->element[index]->type == REDIS_REPLY_ERROR) {  // a write of the EXEC failed: the others ran
+          return error_reply(fmt::format("redis {}: EXEC ran partly: {}", session.primary_address,
+                                         reply_text(reply->element[index])),
+                             false);
+        }
+      }
+      return {{"ok", true}, {"value", std::move(result.completed)}};
+    }
+    return error_reply(fmt::format("redis {}: txn lost {} WATCH races", session.primary_address, kTransactionAttempts),
+                       true);
+  }
+
+  // A command sent before EXEC (WATCH, MULTI, a queued write): whatever happens
+  // to it, the txn has not run. Null when it was answered without an error.
+  json run_before_exec(Session& session, const std::vector<std::string>& command) {
+    RedisConnection::Result result = session.primary->command(command);
+    if (result.outcome != RedisConnection::Outcome::replied) return lost_primary(session, result, true);
+    if (result.reply->type == REDIS_REPLY_ERROR) {
+      json problem = command_error(session, result.reply.get());
+      session.primary.reset();  // leave no half-open MULTI or WATCH on a pooled connection
+      return problem;
+    }
+    return nullptr;
   }
 
   static json read_reply(const redisReply* reply) {
@@ -241,7 +342,7 @@ class RedisBackend : public Backend {
       return {{"ok", true}, {"value", values}};
     }
     if (kind == "none") return {{"ok", true}, {"value", nullptr}};
-    return error_reply(fmt::format("redis: the key holds a {}, not a string or a list", kind), true);
+    return error_reply(fmt::format("type_error: redis: the key holds a {}, not a string or a list", kind), true);
   }
 
   // Asks this node's Sentinel for the primary, (re)connects to it when it

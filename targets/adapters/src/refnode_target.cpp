@@ -7,6 +7,11 @@ namespace chaosbench::targets::adapters {
 RefnodeTarget::RefnodeTarget(std::string protocol, std::vector<std::string> refnode_arguments)
     : protocol_(std::move(protocol)), refnode_arguments_(std::move(refnode_arguments)) {}
 
+std::set<std::string> RefnodeTarget::supported_operations() const {
+  if (protocol_ == "quorum") return {"read", "write", "append", "add", "delete"};
+  return all_client_operations();
+}
+
 std::vector<RequiredProgram> RefnodeTarget::required_programs(const std::filesystem::path& refnode) const {
   return {{refnode, ""}};
 }

@@ -1,11 +1,15 @@
 #include "chaosbench/targets/adapters/zookeeper_target.h"
 
+#include "chaosbench/targets/protocol/transaction.h"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,7 +32,7 @@ constexpr std::chrono::milliseconds kStatusTimeout{250};
 constexpr int kInitLimitTicks = 20;
 constexpr int kSyncLimitTicks = 10;
 constexpr int kSessionTimeoutTicks = 20;
-constexpr int kUpdateAttempts = 50;  // append/add retries after losing a version race
+constexpr int kUpdateAttempts = 50;  // txn (append, add) retries after losing a version race
 // ZooKeeper answers a session's requests in order, so a read waits for the
 // session's earlier writes to commit: keys are spread over several sessions
 // (all requests for one key share one, so each key's order is kept).
@@ -52,6 +56,7 @@ struct Call {
   int code = ZSYSTEMERROR;
   std::optional<std::string> data;  // zoo_aget's bytes
   Stat stat{};
+  std::shared_ptr<void> buffers;  // what the client fills in at completion (a multi's results)
 
   static std::shared_ptr<Call> take(const void* completion_data) {
     std::unique_ptr<std::shared_ptr<Call>> owner(static_cast<std::shared_ptr<Call>*>(const_cast<void*>(completion_data)));
@@ -78,6 +83,7 @@ void data_completion(int code, const char* value, int length, const Stat* stat, 
 }
 
 void stat_completion(int code, const Stat*, const void* completion_data) { Call::take(completion_data)->finish(code); }
+void void_completion(int code, const void* completion_data) { Call::take(completion_data)->finish(code); }
 void string_completion(int code, const char*, const void* completion_data) { Call::take(completion_data)->finish(code); }
 
 struct Outcome {
@@ -88,8 +94,10 @@ struct Outcome {
 
 // Starts a call with start(completion_data) and waits for its completion
 // until kRequestTimeout (then ZOPERATIONTIMEOUT: the call may still happen).
-Outcome await_call(const std::function<int(const void*)>& start) {
+// `buffers` stay alive until the completion has run, even after a timeout.
+Outcome await_call(const std::function<int(const void*)>& start, std::shared_ptr<void> buffers = nullptr) {
   auto call = std::make_shared<Call>();
+  call->buffers = std::move(buffers);
   auto* completion_data = new std::shared_ptr<Call>(call);
   const int submitted = start(completion_data);
   if (submitted != ZOK) {  // not queued: the completion never runs
@@ -108,6 +116,22 @@ Outcome await_call(const std::function<int(const void*)>& start) {
 bool outcome_unknown(int code) {
   return code == ZCONNECTIONLOSS || code == ZOPERATIONTIMEOUT || code == ZSESSIONEXPIRED || code == ZCLOSING ||
          code == ZSYSTEMERROR || code == ZRUNTIMEINCONSISTENCY || code == ZDATAINCONSISTENCY;
+}
+
+// A key as one znode name under /chaosbench: '/', '%', control and non-ASCII
+// bytes percent-escaped; "", "." and ".." (not valid names) get a leading '%'.
+std::string znode_name(const std::string& key) {
+  std::string name;
+  for (const char character : key) {
+    const auto byte = static_cast<unsigned char>(character);
+    if (character == '/' || character == '%' || byte < 0x20 || byte >= 0x7f) {
+      name += fmt::format("%{:02X}", byte);
+    } else {
+      name += character;
+    }
+  }
+  if (name.empty() || name == "." || name == "..") name = "%" + name;
+  return name;
 }
 
 json precondition_failed(const std::string& message) {
@@ -162,46 +186,47 @@ class ZookeeperBackend : public Backend {
   json handle(const json& request) override {
     const std::string operation = request.at("op").get<std::string>();
     if (operation == "status") return status();
+    if (operation == "txn") {
+      const json& micro_ops = request.at("value");
+      if (micro_ops.empty()) return {{"ok", true}, {"value", json::array()}};
+      auto session = current_session(session_slot(micro_ops[0][1].get<std::string>()));
+      if (!session) return no_session();
+      return transact(*session, micro_ops);
+    }
     const auto key = request.find("key");
-    if (key == request.end() || !key->is_string() || key->get<std::string>().empty() ||
-        key->get<std::string>().find('/') != std::string::npos) {
-      return error_reply(fmt::format("zookeeper adapter: {} needs a non-empty key without '/'", operation), true);
+    if (key == request.end() || !key->is_string()) {
+      return error_reply(fmt::format("malformed: zookeeper adapter: {} needs a string key", operation), true);
     }
-    const std::string path = fmt::format("{}/{}", kRoot, key->get<std::string>());
-    auto session = current_session(std::hash<std::string>{}(path) % kSessionsPerNode);
-    if (!session) {
-      return error_reply(fmt::format("zookeeper {}: cannot create a client handle for {}:{}", node_, address_, port_), true);
-    }
+    const std::string path = path_of(key->get<std::string>());
+    auto session = current_session(session_slot(key->get<std::string>()));
+    if (!session) return no_session();
     if (operation == "read") return read(*session, path);
     if (operation == "write") return write(*session, path, request.at("value"));
-    if (operation == "cas") {
-      const json from = request.at("from");
-      const json to = request.at("to");
-      return update(*session, path, false, [&](const std::optional<json>& current) -> std::optional<json> {
-        if (!current || *current != from) return std::nullopt;
-        return to;
-      });
+    if (operation == "delete") {
+      const Outcome deleted = await_call(
+          [&](const void* data) { return zoo_adelete(session->handle, path.c_str(), -1, void_completion, data); });
+      if (deleted.code != ZOK && deleted.code != ZNONODE) return failure("delete " + path, deleted.code, true);
+      return {{"ok", true}};
     }
+    if (operation == "cas") return compare_and_set(*session, path, request.at("from"), request.at("to"));
     if (operation == "append" || operation == "add") {
-      const json value = request.at("value");
-      if (operation == "add" && !value.is_number_integer()) return precondition_failed("add needs an integer value");
-      return update(*session, path, true, [&](const std::optional<json>& current) -> std::optional<json> {
-        if (operation == "append") {
-          if (!current) return json::array({value});
-          if (!current->is_array()) return std::nullopt;
-          json list = *current;
-          list.push_back(value);
-          return list;
-        }
-        if (!current) return value;
-        if (!current->is_number_integer()) return std::nullopt;
-        return current->get<std::int64_t>() + value.get<std::int64_t>();
-      });
+      json reply = transact(*session, json::array({json::array({operation, key->get<std::string>(), request.at("value")})}));
+      if (reply.contains("ok")) reply.erase("value");
+      return reply;
     }
-    return error_reply(fmt::format("zookeeper adapter: unsupported op '{}'", operation), true);
+    return error_reply(fmt::format("unsupported: the zookeeper adapter has no op '{}'", operation), true);
   }
 
  private:
+  static std::string path_of(const std::string& key) { return fmt::format("{}/{}", kRoot, znode_name(key)); }
+  static std::size_t session_slot(const std::string& key) { return std::hash<std::string>{}(key) % kSessionsPerNode; }
+  json holds_no_json(const std::string& path) const {
+    return error_reply(fmt::format("type_error: zookeeper {}: {} holds no JSON", node_, path), true);
+  }
+  json no_session() const {
+    return error_reply(fmt::format("zookeeper {}: cannot create a client handle for {}:{}", node_, address_, port_), true);
+  }
+
   struct Session {
     zhandle_t* handle = nullptr;
     ~Session() {
@@ -268,7 +293,7 @@ class ZookeeperBackend : public Backend {
     if (got.code == ZNONODE) return {{"ok", true}, {"value", nullptr}};
     if (got.code != ZOK) return failure("get " + path, got.code, false);
     json value = json::parse(got.data.value_or(""), nullptr, false);
-    if (value.is_discarded()) return error_reply(fmt::format("zookeeper {}: {} holds no JSON", node_, path), true);
+    if (value.is_discarded()) return holds_no_json(path);
     return {{"ok", true}, {"value", value}};
   }
 
@@ -286,37 +311,100 @@ class ZookeeperBackend : public Backend {
     return {{"ok", true}};
   }
 
-  // Read-modify-write under the znode's version. compute() gets the current
-  // value (nothing: absent) and returns the new one, or nothing when the
-  // precondition fails. A lost version race fails the op (cas) or retries it.
-  json update(Session& session, const std::string& path, bool retry_races,
-              const std::function<std::optional<json>(const std::optional<json>&)>& compute) {
-    for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
-      const Outcome got = get(session, path);
-      if (got.code != ZOK && got.code != ZNONODE) return failure("get " + path, got.code, false);
-      std::optional<json> current;
-      if (got.code == ZOK) {
-        current = json::parse(got.data.value_or(""), nullptr, false);
-        if (current->is_discarded()) {
-          return error_reply(fmt::format("zookeeper {}: {} holds no JSON", node_, path), true);
-        }
-      }
-      const std::optional<json> next = compute(current);
-      if (!next) return precondition_failed(current ? "current value differs from expected" : "key does not exist");
-      Outcome written;
-      if (current) {
-        written = set(session, path, next->dump(), got.stat.version);
-      } else {
-        if (auto problem = ensure_root(session)) return *problem;
-        written = create(session, path, next->dump());
-      }
-      if (written.code == ZOK) return {{"ok", true}};
-      if (written.code != ZBADVERSION && written.code != ZNODEEXISTS && written.code != ZNONODE) {
-        return failure("update " + path, written.code, true);
-      }
-      if (!retry_races) return precondition_failed(fmt::format("{}: {}", path, zerror(written.code)));
+  // cas: set `to` at the version read if the key holds `from`; a lost version
+  // race fails it (another write came between, so `from` no longer holds).
+  json compare_and_set(Session& session, const std::string& path, const json& from, const json& to) {
+    const Outcome got = get(session, path);
+    if (got.code == ZNONODE) return precondition_failed("key does not exist");
+    if (got.code != ZOK) return failure("get " + path, got.code, false);
+    const json current = json::parse(got.data.value_or(""), nullptr, false);
+    if (current.is_discarded()) return holds_no_json(path);
+    if (current != from) return precondition_failed("current value differs from expected");
+    const Outcome written = set(session, path, to.dump(), got.stat.version);
+    if (written.code == ZOK) return {{"ok", true}};
+    if (written.code == ZBADVERSION || written.code == ZNONODE) {
+      return precondition_failed(fmt::format("{}: {}", path, zerror(written.code)));
     }
-    return error_reply(fmt::format("zookeeper {}: {} lost {} version races", node_, path, kUpdateAttempts), true);
+    return failure("cas " + path, written.code, true);
+  }
+
+  // A txn as one ZooKeeper multi: read each key (value and version), apply the
+  // micro-ops to that view, then commit a multi that checks the version of every
+  // key only read, sets every key written at the version read, creates a written
+  // key that was absent, and creates-then-deletes a key read as absent (so that
+  // it is still absent). A lost version race retries from the reads.
+  json transact(Session& session, const json& micro_ops) {
+    const std::set<std::string> keys = protocol::transaction_keys(micro_ops);
+    const std::set<std::string> written = protocol::transaction_written_keys(micro_ops);
+    for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
+      std::map<std::string, json> view;
+      std::map<std::string, int> versions;  // present keys only
+      for (const std::string& key : keys) {
+        const std::string path = path_of(key);
+        const Outcome got = get(session, path);
+        if (got.code == ZNONODE) continue;
+        if (got.code != ZOK) return failure("get " + path, got.code, false);
+        json value = json::parse(got.data.value_or(""), nullptr, false);
+        if (value.is_discarded()) return holds_no_json(path);
+        view[key] = std::move(value);
+        versions[key] = got.stat.version;
+      }
+      protocol::TransactionResult result = protocol::apply_transaction(view, micro_ops);
+      if (result.failed_precondition) return precondition_failed(*result.failed_precondition);
+      if (auto problem = ensure_root(session)) return *problem;
+      struct MultiBuffers {
+        std::vector<std::string> paths, texts;
+        std::vector<zoo_op_t> operations;
+        std::vector<zoo_op_result_t> results;
+        std::vector<Stat> stats;
+        std::vector<std::vector<char>> created_paths;
+      };
+      auto buffers = std::make_shared<MultiBuffers>();
+      buffers->paths.reserve(keys.size());
+      buffers->texts.reserve(keys.size());
+      buffers->stats.resize(keys.size());
+      buffers->created_paths.resize(keys.size(), std::vector<char>(1024));
+      std::size_t index = 0;
+      for (const std::string& key : keys) {
+        const std::string& path = buffers->paths.emplace_back(path_of(key));
+        const bool present = versions.count(key) > 0;
+        zoo_op_t operation;
+        if (written.count(key) > 0) {
+          const std::string& text = buffers->texts.emplace_back(view.at(key).dump());
+          if (present) {
+            zoo_set_op_init(&operation, path.c_str(), text.data(), static_cast<int>(text.size()), versions[key],
+                            &buffers->stats[index]);
+          } else {
+            zoo_create_op_init(&operation, path.c_str(), text.data(), static_cast<int>(text.size()),
+                               &ZOO_OPEN_ACL_UNSAFE, 0, buffers->created_paths[index].data(),
+                               static_cast<int>(buffers->created_paths[index].size()));
+          }
+          buffers->operations.push_back(operation);
+        } else if (present) {
+          zoo_check_op_init(&operation, path.c_str(), versions[key]);
+          buffers->operations.push_back(operation);
+        } else {
+          zoo_create_op_init(&operation, path.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, 0,
+                             buffers->created_paths[index].data(), static_cast<int>(buffers->created_paths[index].size()));
+          buffers->operations.push_back(operation);
+          zoo_delete_op_init(&operation, path.c_str(), -1);
+          buffers->operations.push_back(operation);
+        }
+        ++index;
+      }
+      buffers->results.resize(buffers->operations.size());
+      const Outcome committed = await_call(
+          [&](const void* data) {
+            return zoo_amulti(session.handle, static_cast<int>(buffers->operations.size()), buffers->operations.data(),
+                              buffers->results.data(), void_completion, data);
+          },
+          buffers);
+      if (committed.code == ZOK) return {{"ok", true}, {"value", std::move(result.completed)}};
+      if (committed.code != ZBADVERSION && committed.code != ZNODEEXISTS && committed.code != ZNONODE) {
+        return failure("multi", committed.code, !written.empty());
+      }
+    }
+    return error_reply(fmt::format("zookeeper {}: txn lost {} version races", node_, kUpdateAttempts), true);
   }
 
   // srvr: Mode leader/follower/standalone, or "not currently serving" while

@@ -26,6 +26,7 @@ class BankWorkload : public Workload {
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
   checkers::ModelKind model() const override { return checkers::ModelKind::kv; }
   std::vector<std::string> default_checkers() const override { return {"bank"}; }
+  std::set<std::string> client_operations() const override { return {"txn"}; }
   CheckerSettings checker_settings() const override;
   std::vector<ClientOperation> setup_operations() const override;
   static std::string account(std::int64_t index);

@@ -23,6 +23,7 @@ class CounterWorkload : public Workload {
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
   checkers::ModelKind model() const override { return checkers::ModelKind::kv; }
   std::vector<std::string> default_checkers() const override { return {"counter"}; }
+  std::set<std::string> client_operations() const override { return {"read", "add"}; }
 
  private:
   std::mt19937_64 random_;

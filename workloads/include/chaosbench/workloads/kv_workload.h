@@ -23,6 +23,7 @@ class KvWorkload : public Workload {
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
   checkers::ModelKind model() const override { return checkers::ModelKind::kv; }
   std::vector<std::string> default_checkers() const override { return {"linearizable"}; }
+  std::set<std::string> client_operations() const override { return {"read", "write", "append"}; }
 
  private:
   std::mt19937_64 random_;

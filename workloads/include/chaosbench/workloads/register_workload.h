@@ -28,6 +28,7 @@ class RegisterWorkload : public Workload {
   std::vector<ClientOperation> final_reads() const override;
   nlohmann::json request(const ClientOperation& operation) const override;
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
+  std::set<std::string> client_operations() const override;
   checkers::ModelKind model() const override { return checkers::ModelKind::cas_register; }
   std::vector<std::string> default_checkers() const override {
     // The session checker knows writes, not deletes.

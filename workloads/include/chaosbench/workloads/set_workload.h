@@ -24,6 +24,7 @@ class SetWorkload : public Workload {
   nlohmann::json resolve_siblings(const nlohmann::json& reply_value, const nlohmann::json& siblings) const override;
   checkers::ModelKind model() const override { return checkers::ModelKind::kv; }
   std::vector<std::string> default_checkers() const override { return {"set"}; }
+  std::set<std::string> client_operations() const override { return {"read", "append"}; }
 
  private:
   std::mt19937_64 random_;

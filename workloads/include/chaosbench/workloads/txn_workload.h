@@ -27,6 +27,7 @@ class TxnWorkload : public Workload {
   std::vector<ClientOperation> final_reads() const override;
   nlohmann::json request(const ClientOperation& operation) const override;
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
+  std::set<std::string> client_operations() const override { return {"read", "txn"}; }
   checkers::ModelKind model() const override { return checkers::ModelKind::kv; }
   // Judged against strict serializability: every txn goes through the log of
   // the reference nodes, and their plain reads are linearizable by default.

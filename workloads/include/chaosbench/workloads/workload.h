@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,9 @@ class Workload {
   virtual nlohmann::json resolve_siblings(const nlohmann::json& reply_value, const nlohmann::json& /*siblings*/) const {
     return reply_value;
   }
+  // The client-protocol ops (read, write, cas, append, add, delete, txn) its
+  // requests use, setup and final reads included: a target must serve them all.
+  virtual std::set<std::string> client_operations() const = 0;
   virtual checkers::ModelKind model() const = 0;
   // Checker names (as `harness check --checker` takes them) that judge this
   // workload's history when the user names none.

@@ -1,7 +1,8 @@
 // etcd (Debian etcd-server 3.4) as a Target: one etcd member per node, and a
 // gateway per node translating the client protocol to etcd's v3 JSON gateway
-// (kv/range, kv/put, kv/txn for cas, maintenance/status for the role). Target
-// argument --read=serializable makes reads serializable (local, may be stale).
+// (kv/range, kv/put, kv/deleterange, kv/txn for cas, and for txn, append and add
+// as a snapshot read plus a commit guarded by mod revisions; maintenance/status
+// for the role). --read=serializable makes single reads serializable (local, may be stale).
 #pragma once
 
 #include "chaosbench/targets/adapters/target.h"
@@ -14,6 +15,7 @@ class EtcdTarget : public Target {
   explicit EtcdTarget(const std::vector<std::string>& target_arguments);
   const std::string& name() const override;
   bool elects_leader() const override { return true; }
+  std::set<std::string> supported_operations() const override { return all_client_operations(); }
   std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
   NodeLaunch launch(const NodeContext& node) const override;
   std::uint16_t client_port() const override { return 2379; }

@@ -1,6 +1,8 @@
 // Redis + Sentinel (Debian redis-server, redis-sentinel) as a Target: n1 primary,
 // the others its replicas, a Sentinel companion per node; the gateway sends each
-// op to the primary the node's Sentinel names (hiredis). Target arguments:
+// op to the primary the node's Sentinel names (hiredis): SET/GET, RPUSH for
+// append, INCRBY for add, DEL, a Lua script for cas, WATCH/MULTI/EXEC for txn.
+// Target arguments:
 // --min-replicas-to-write=N, --min-replicas-max-lag=SECONDS (default 10).
 #pragma once
 
@@ -14,6 +16,7 @@ class RedisTarget : public Target {
   explicit RedisTarget(const std::vector<std::string>& target_arguments);
   const std::string& name() const override;
   bool elects_leader() const override { return true; }
+  std::set<std::string> supported_operations() const override { return all_client_operations(); }
   std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
   NodeLaunch launch(const NodeContext& node) const override;
   std::uint16_t client_port() const override { return kRedisPort; }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ struct RequiredProgram {
   std::string debian_package;  // empty: built by this project
 };
 
+// Every client-protocol op that changes or reads data: read, write, cas, append, add, delete, txn.
+inline std::set<std::string> all_client_operations() { return {"read", "write", "cas", "append", "add", "delete", "txn"}; }
+
 class Target {
  public:
   virtual ~Target() = default;
@@ -70,6 +74,9 @@ class Target {
   // Readiness waits for a leader only when this is true; the nemesis's
   // isolate-leader shape and the report use the `status` role.
   virtual bool elects_leader() const = 0;
+  // The client-protocol ops (DESIGN.md) this target serves: read, write, cas,
+  // append, add, delete, txn. A workload that needs another is refused before deploying.
+  virtual std::set<std::string> supported_operations() const = 0;
   virtual std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const = 0;
   virtual NodeLaunch launch(const NodeContext& node) const = 0;
   // The node's own client port when it speaks the client protocol itself

@@ -1,9 +1,10 @@
 // ZooKeeper (Debian zookeeper 3.8) as a Target: one QuorumPeerMain per node,
 // run in the foreground under java, and a gateway per node translating the
 // client protocol to the ZooKeeper C client (libzookeeper_mt): key k is the
-// znode /chaosbench/k holding the value's JSON text; cas, append and add set
-// with the version read. Target arguments: --sync-reads (sync() before each
-// read), --tick-ms=N (ZooKeeper's tickTime; default 100).
+// znode /chaosbench/<k, percent-escaped> holding the value's JSON text; cas sets
+// at the version read, txn (and append, add) is one multi with version checks.
+// Target arguments: --sync-reads (sync() before each single read), --tick-ms=N
+// (ZooKeeper's tickTime; default 100).
 #pragma once
 
 #include "chaosbench/targets/adapters/target.h"
@@ -16,6 +17,7 @@ class ZookeeperTarget : public Target {
   explicit ZookeeperTarget(const std::vector<std::string>& target_arguments);
   const std::string& name() const override;
   bool elects_leader() const override { return true; }
+  std::set<std::string> supported_operations() const override { return all_client_operations(); }
   std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
   NodeLaunch launch(const NodeContext& node) const override;
   std::uint16_t client_port() const override { return 2181; }
