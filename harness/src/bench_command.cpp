@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "chaosbench/harness/control/supervised_child.h"
 #include "chaosbench/harness/duration.h"
@@ -17,6 +18,7 @@
 #include "chaosbench/harness/run_command.h"
 #include "chaosbench/harness/run_store.h"
 #include "chaosbench/reports/bench_report.h"
+#include "chaosbench/workloads/workload.h"
 
 namespace chaosbench::harness {
 
@@ -149,7 +151,8 @@ BenchAnalysis analyze_bench_history(const fs::path& history_path, double warmup_
   };
   for (const FaultWindow& window : windows) {
     if (!window.healed || window.start < warmup_seconds) continue;
-    Recovery recovery{window.kind, window.start, *window.healed, std::nullopt, std::nullopt};
+    Recovery recovery{window.kind, window.start, *window.healed, std::nullopt, std::nullopt,
+                      *window.healed + 1.0 > workload_seconds};
     auto first_ok = std::lower_bound(ok_times.begin(), ok_times.end(), *window.healed);
     if (first_ok != ok_times.end() && *first_ok < workload_seconds) recovery.first_ok_seconds = *first_ok - *window.healed;
     const double baseline_from = std::max(warmup_seconds, window.start - 5.0);
@@ -181,7 +184,8 @@ json to_json(const BenchAnalysis& analysis) {
                           {"start_seconds", recovery.start_seconds},
                           {"heal_seconds", recovery.heal_seconds},
                           {"first_ok_seconds", optional_number(recovery.first_ok_seconds)},
-                          {"throughput_back_seconds", optional_number(recovery.throughput_back_seconds)}});
+                          {"throughput_back_seconds", optional_number(recovery.throughput_back_seconds)},
+                          {"run_ended", recovery.run_ended}});
   }
   return {{"measured_seconds", analysis.measured_seconds},
           {"ok_per_second", analysis.ok_per_second},
@@ -203,16 +207,56 @@ std::string timestamp_now() {
 
 std::string optional_seconds(const std::vector<Recovery>& recoveries, bool first_ok) {
   std::vector<double> values;
-  std::size_t never = 0;
+  std::size_t never = 0, run_ended = 0;
   for (const Recovery& recovery : recoveries) {
     const auto& value = first_ok ? recovery.first_ok_seconds : recovery.throughput_back_seconds;
-    value ? values.push_back(*value) : static_cast<void>(++never);
+    if (value) {
+      values.push_back(*value);
+    } else {
+      ++(recovery.run_ended ? run_ended : never);
+    }
   }
-  if (values.empty() && never == 0) return "-";
+  if (values.empty() && never == 0 && run_ended == 0) return "-";
   std::sort(values.begin(), values.end());
-  std::string text = values.empty() ? "never" : fmt::format("{:.2f}", values[(values.size() - 1) / 2]);
-  if (never) text += fmt::format(" ({} never)", never);
+  std::string text = !values.empty() ? fmt::format("{:.2f}", values[(values.size() - 1) / 2])
+                     : never > 0     ? std::string("never")
+                                     : std::string("run ended");
+  if (never > 0 && !values.empty()) text += fmt::format(" ({} never)", never);
+  if (run_ended > 0 && (!values.empty() || never > 0)) text += fmt::format(" ({} at run end)", run_ended);
   return text;
+}
+
+bool has_argument(const std::vector<std::string>& arguments, const std::string& text) {
+  return std::any_of(arguments.begin(), arguments.end(),
+                     [&](const std::string& argument) { return argument.find(text) != std::string::npos; });
+}
+
+}  // namespace
+
+std::vector<std::string> promised_checkers(const std::string& target, const std::string& workload,
+                                           const std::vector<std::string>& run_arguments) {
+  if (workload != "register" && workload != "unique-register" && workload != "register-delete" && workload != "kv") {
+    return {};  // set, counter, bank, txns: their own checkers judge what each target claims
+  }
+  if (target == "raft") return {"linearizable"};
+  if (target == "etcd") return {has_argument(run_arguments, "--read=serializable") ? "sequential" : "linearizable"};
+  if (target == "zab") return {has_argument(run_arguments, "--read-mode=sync") ? "linearizable" : "sequential"};
+  if (target == "zookeeper") return {has_argument(run_arguments, "--sync-reads") ? "linearizable" : "sequential"};
+  if (target == "quorum" && workload == "unique-register") return {"session", "convergence"};
+  return {"convergence"};  // quorum, redis (asynchronous replication): replicas agree once healed
+}
+
+namespace {
+
+// "sequential valid", "session+convergence invalid", from results.json's checker verdicts.
+std::string promised_verdict(const json& results, const std::vector<std::string>& checkers) {
+  if (checkers.empty()) return results.value("verdict", "");
+  std::string worst = "valid";
+  for (const std::string& name : checkers) {
+    const std::string verdict = results["checker"].value(name, json::object()).value("verdict", "unknown");
+    if (verdict == "invalid" || (verdict == "unknown" && worst == "valid")) worst = verdict;
+  }
+  return fmt::format("{} {}", fmt::join(checkers, "+"), worst);
 }
 
 }  // namespace
@@ -229,6 +273,16 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
       const auto& known = known_targets();
       if (std::find(known.begin(), known.end(), target) == known.end()) {
         throw std::invalid_argument(fmt::format("--targets: unknown target '{}'", target));
+      }
+    }
+    const auto& workloads = workloads::workload_names();
+    if (std::find(workloads.begin(), workloads.end(), options.workload) == workloads.end()) {
+      throw std::invalid_argument(fmt::format("--workload: unknown workload '{}' (known: {})", options.workload,
+                                              workloads::known_workloads_text()));
+    }
+    for (const std::string& target : targets) {
+      if (auto problem = workload_not_served(target, options.workload)) {
+        throw std::invalid_argument(fmt::format("--workload: {}; compare only targets that serve it", *problem));
       }
     }
     if (options.rate <= 0) throw std::invalid_argument("--rate: the bench is open loop; give a rate above 0");
@@ -265,6 +319,12 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
                                             "--time-limit=" + options.time_limit,
                                             "--store=" + (bench_directory / "runs").string(),
                                             "--test-name=" + name};
+      const std::vector<std::string> promised = promised_checkers(target, options.workload, options.run_arguments);
+      for (const std::string& checker : promised) arguments.push_back("--checker=" + checker);
+      const bool linearizable_column = !promised.empty();
+      if (linearizable_column && std::find(promised.begin(), promised.end(), "linearizable") == promised.end()) {
+        arguments.push_back("--checker=linearizable");
+      }
       arguments.insert(arguments.end(), options.run_arguments.begin(), options.run_arguments.end());
       fs::create_directories(bench_directory / "runs" / name);
       const int exit_code = control::run_supervised(harness_executable, arguments,
@@ -286,6 +346,10 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
       const BenchAnalysis analysis =
           analyze_bench_history(run_directory / "history.jsonl", warmup_seconds, results.value("workload_seconds", 0.0));
       row["verdict"] = results.value("verdict", "");
+      row["promised"] = promised_verdict(results, promised);
+      row["linearizable"] = linearizable_column
+                                ? results["checker"].value("linearizable", json::object()).value("verdict", "unknown")
+                                : "-";
       row["run_directory"] = fs::relative(run_directory, bench_directory).string();
       row["analysis"] = to_json(analysis);
       row["latency_from_intended_send"] = results.value("latency_from_intended_send", json::object());
@@ -293,7 +357,8 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
       row["recovery_first_ok_median"] = optional_seconds(analysis.recoveries, true);
       row["recovery_throughput_median"] = optional_seconds(analysis.recoveries, false);
       rows.push_back(row);
-      out << fmt::format("  {} done: {} ({:.0f} ok/s)\n", name, row["verdict"].get<std::string>(), analysis.ok_per_second);
+      out << fmt::format("  {} done: {}, linearizable {} ({:.0f} ok/s)\n", name, row["promised"].get<std::string>(),
+                         row["linearizable"].get<std::string>(), analysis.ok_per_second);
       out.flush();
     }
   }

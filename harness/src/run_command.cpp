@@ -7,6 +7,7 @@
 #include <mutex>
 #include <ostream>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "chaosbench/checkers/errors.h"
 #include "chaosbench/checkers/linearizability.h"
@@ -184,6 +186,18 @@ long peak_rss_kilobytes() {
 
 const std::vector<std::string>& known_targets() { return targets::adapters::target_names(); }
 
+std::optional<std::string> workload_not_served(const std::string& target, const std::string& workload) {
+  const std::set<std::string> supported = targets::adapters::make_target(target, {})->supported_operations();
+  std::vector<std::string> missing;
+  for (const std::string& operation : workloads::make_workload(workload, 0, {}, 0.5)->client_operations()) {
+    if (supported.count(operation) == 0) missing.push_back(operation);
+  }
+  if (missing.empty()) return std::nullopt;
+  return fmt::format("target {} cannot serve workload {}: it has no '{}' op (the target x workload table: "
+                     "docs/real-systems.md)",
+                     target, workload, fmt::join(missing, "', '"));
+}
+
 RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) {
   RunPlan plan;
   plan.options = options;
@@ -200,6 +214,9 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
     if (!is_known_checker(name)) {
       throw std::invalid_argument(fmt::format("--checker: unknown checker '{}' (known: {})", name, known_checkers_text()));
     }
+  }
+  if (auto problem = workload_not_served(options.target, options.workload)) {
+    throw std::invalid_argument(fmt::format("--workload: {}", *problem));
   }
   plan.checker_names = options.checker_names.empty()
                            ? workloads::make_workload(options.workload, 0, {}, 0.5)->default_checkers()
@@ -525,6 +542,21 @@ int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
   const checkers::Verdict verdict = overall_verdict(outcomes);
 
   const OutcomeCounts counts = count_outcomes(history);
+  // A run whose operations the target did not serve tested nothing: its verdict
+  // would be vacuous, so it is a harness failure.
+  const UnservedOperations unserved = find_unserved_operations(history);
+  std::string harness_failure_reason;
+  if (unserved.makes_run_vacuous(counts.invoked)) {
+    harness_failure_reason = fmt::format(
+        "{} of {} operations were not served ({}){}: the target or its adapter does not serve this workload, so the "
+        "run tested nothing",
+        unserved.unserved, counts.invoked, describe_errors(unserved.by_error),
+        unserved.functions_never_served.empty()
+            ? ""
+            : fmt::format("; no '{}' op was served", fmt::join(unserved.functions_never_served, "', '")));
+    errors << "harness: " << harness_failure_reason << "\n";
+    harness_failed = true;
+  }
   const LatencySummary latency = summarize_latencies(pool.statistics().ok_latencies_nanoseconds);
   const auto availability = availability_by_fault(history, pool.statistics().completions);
   const double workload_seconds = std::chrono::duration<double>(workload_end - workload_start).count();
@@ -535,6 +567,8 @@ int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
                   {"verdict", checkers::to_string(verdict)},
                   {"interrupted", interrupted.load()},
                   {"harness_failed", harness_failed},
+                  {"harness_failure_reason", harness_failure_reason},
+                  {"unserved_operations", to_json(unserved)},
                   {"checker", checker_results},
                   {"operations", to_json(counts)},
                   {"throughput_ok_per_second", workload_seconds > 0 ? static_cast<double>(counts.ok) / workload_seconds : 0},

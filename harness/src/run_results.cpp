@@ -34,6 +34,39 @@ OutcomeCounts count_outcomes(const checkers::History& history) {
   return counts;
 }
 
+bool is_unserved_error(std::string_view error) {
+  const std::string_view code = error.substr(0, std::min(error.find_first_of(": "), error.size()));
+  return code == "unsupported" || code == "unknown_op" || code == "malformed" || code == "type_error";
+}
+
+UnservedOperations find_unserved_operations(const checkers::History& history) {
+  UnservedOperations unserved;
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> per_function;  // completions, unserved
+  for (std::size_t index = 0; index < history.operations.size(); ++index) {
+    const auto& operation = history.operations[index];
+    if (operation.process == checkers::kNemesisProcess || operation.type == OpType::invoke) continue;
+    ++unserved.completions;
+    auto& [completions, unserved_here] = per_function[history.function_name(operation)];
+    ++completions;
+    const std::string* error = history.error(index);
+    if (operation.type == OpType::ok || error == nullptr || !is_unserved_error(*error)) continue;
+    ++unserved.unserved;
+    ++unserved_here;
+    ++unserved.by_error[*error];
+  }
+  for (const auto& [function, counts] : per_function) {
+    if (counts.first > 0 && counts.second == counts.first) unserved.functions_never_served.push_back(function);
+  }
+  return unserved;
+}
+
+nlohmann::json to_json(const UnservedOperations& unserved) {
+  return {{"completions", unserved.completions},
+          {"unserved", unserved.unserved},
+          {"by_error", unserved.by_error},
+          {"functions_never_served", unserved.functions_never_served}};
+}
+
 LatencySummary summarize_latencies(std::vector<std::int64_t> nanoseconds) {
   LatencySummary summary;
   summary.count = nanoseconds.size();

@@ -13,7 +13,7 @@ using nlohmann::json;
 namespace {
 
 const std::vector<std::string> kColumns = {
-    "target",        "nemesis",         "verdict",          "ok/s",          "p50 ms",
+    "target",        "nemesis",         "promised",  "linearizable",       "ok/s",          "p50 ms",
     "p99 ms",        "p999 ms",         "p99 ms intended",  "avail no fault", "avail fault",
     "p99 ms fault",  "recovery first ok s", "recovery 90% tput s", "not sent"};
 
@@ -37,7 +37,8 @@ std::vector<std::string> cells(const json& row) {
   for (const auto& [name, window] : windows.items()) {
     if (name != "none") fault = window;  // a bench run has one fault kind
   }
-  values.push_back(row.value("verdict", ""));
+  values.push_back(row.value("promised", row.value("verdict", "")));
+  values.push_back(row.value("linearizable", "-"));
   values.push_back(number(analysis["ok_per_second"], "{:.0f}"));
   values.push_back(number(overall["p50_ms"], "{:.2f}"));
   values.push_back(number(overall["p99_ms"], "{:.2f}"));
@@ -100,7 +101,7 @@ header{background:#1d2330;color:#fff;padding:18px 28px}h1{margin:0;font-size:20p
 header p{margin:4px 0 0;color:#aab3c5}main{padding:20px 28px}
 table{border-collapse:collapse;background:#fff;box-shadow:0 1px 3px rgba(0,0,0,.08)}
 th,td{text-align:right;padding:7px 11px;border-bottom:1px solid #eceef2;white-space:nowrap;font-variant-numeric:tabular-nums}
-th{background:#eef0f4;font-weight:600;font-size:12px;color:#535d70}td:nth-child(-n+3),th:nth-child(-n+3){text-align:left}
+th{background:#eef0f4;font-weight:600;font-size:12px;color:#535d70}td:nth-child(-n+4),th:nth-child(-n+4){text-align:left}
 p.note{max-width:60em;color:#535d70}
 </style></head><body>
 <header><h1>chaosbench bench</h1><p>)";
@@ -118,12 +119,17 @@ p.note{max-width:60em;color:#535d70}
     html += "</tr>\n";
   }
   html += R"(</tbody></table>
-<p class="note">ok/s and the p50/p99/p999 columns: ok operations invoked after the warm-up and before the final reads,
+<p class="note">promised: the verdict of the checkers that judge what the target promises on this workload
+(raft, etcd: linearizable; zab local reads, ZooKeeper without sync, etcd serializable reads: sequential;
+quorum, Redis: convergence, and session for quorum on unique-register; other workloads: their own checkers);
+linearizable: the linearizability checker's verdict on the same history, for comparison.
+ok/s and the p50/p99/p999 columns: ok operations invoked after the warm-up and before the final reads,
 latency from the send time recorded in history.jsonl. "p99 ms intended": the client pool's own figure, measured from
 each operation's intended send time (open loop, so queueing behind a stall counts; not sent: intended operations
 dropped because the backlog was full). Availability: ok / completed operations invoked while no fault, or the fault,
 was active. Recovery (median over the run's fault windows): from the stop of a fault (heal complete) to the first ok
-operation, and to ok throughput over 1 s back within 10% of the 5 s before that fault began.</p>
+operation, and to ok throughput over 1 s back within 10% of the 5 s before that fault began; "run ended": the fault
+was healed less than 1 s before the load stopped, so there was no time to recover in.</p>
 </main></body></html>
 )";
   return html;

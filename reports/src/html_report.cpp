@@ -98,6 +98,8 @@ json run_metadata(const RunInputs& inputs, double duration_seconds) {
   for (const char* flag : {"interrupted", "harness_failed"}) {
     if (inputs.results.value(flag, false) == true) run[flag] = true;
   }
+  const json failure_reason = inputs.results.value("harness_failure_reason", json());
+  if (failure_reason.is_string() && !failure_reason.get<std::string>().empty()) run["harness_failure_reason"] = failure_reason;
   return run;
 }
 

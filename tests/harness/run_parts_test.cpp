@@ -222,6 +222,54 @@ checkers::Operation op(checkers::History& history, checkers::OpType type, std::i
   return operation;
 }
 
+TEST(RunResults, OperationsTheTargetDidNotServeMakeARunVacuous) {
+  using checkers::OpType;
+  EXPECT_TRUE(harness::is_unserved_error("unsupported: the redis adapter has no op 'add'"));
+  EXPECT_TRUE(harness::is_unserved_error("unknown_op"));
+  EXPECT_TRUE(harness::is_unserved_error("malformed"));
+  EXPECT_TRUE(harness::is_unserved_error("type_error: redis 10.0.0.1: WRONGTYPE Operation against a key"));
+  EXPECT_FALSE(harness::is_unserved_error("precondition_failed"));
+  EXPECT_FALSE(harness::is_unserved_error("timeout"));
+  EXPECT_FALSE(harness::is_unserved_error("not_leader"));
+  EXPECT_FALSE(harness::is_unserved_error("etcd n1 /v3/kv/txn: connection refused"));
+
+  // Reads served, every add refused: a counter run that judged nothing.
+  checkers::History history;
+  std::int64_t time = 0;
+  for (int process = 0; process < 3; ++process) {
+    op(history, OpType::invoke, process, "read", ++time);
+    op(history, OpType::ok, process, "read", ++time);
+  }
+  for (int process = 3; process < 5; ++process) {
+    op(history, OpType::invoke, process, "add", ++time);
+    op(history, OpType::fail, process, "add", ++time);
+    history.set_error(history.size() - 1, "unsupported: no op 'add'");
+  }
+  auto unserved = harness::find_unserved_operations(history);
+  EXPECT_EQ(unserved.completions, 5u);
+  EXPECT_EQ(unserved.unserved, 2u);
+  EXPECT_EQ(unserved.functions_never_served, std::vector<std::string>{"add"});
+  EXPECT_TRUE(unserved.makes_run_vacuous(5)) << "no add was served, though most ops were";
+
+  // One add served too: not vacuous by function, and 2 of 6 is not most.
+  op(history, OpType::invoke, 5, "add", ++time);
+  op(history, OpType::ok, 5, "add", ++time);
+  unserved = harness::find_unserved_operations(history);
+  EXPECT_TRUE(unserved.functions_never_served.empty());
+  EXPECT_FALSE(unserved.makes_run_vacuous(6));
+  EXPECT_TRUE(unserved.makes_run_vacuous(3)) << "2 unserved of 3 invoked is most";
+
+  // Faults and failed preconditions are not the target refusing the workload.
+  checkers::History faulty;
+  op(faulty, OpType::invoke, 0, "cas", 1);
+  op(faulty, OpType::fail, 0, "cas", 2);
+  faulty.set_error(1, "precondition_failed");
+  op(faulty, OpType::invoke, 1, "write", 3);
+  op(faulty, OpType::info, 1, "write", 4);
+  faulty.set_error(3, "timeout");
+  EXPECT_FALSE(harness::find_unserved_operations(faulty).makes_run_vacuous(2));
+}
+
 TEST(RunResults, CountsPercentilesAndAvailabilityPerFault) {
   using checkers::OpType;
   checkers::History history;

@@ -103,6 +103,44 @@ TEST(BenchAnalysis, MalformedLineIsNamed) {
   }
 }
 
+TEST(BenchCommand, RefusesAWorkloadOneOfTheTargetsDoesNotServe) {
+  chaosbench::harness::control::LocalProcessSpec spec;
+  spec.argv = {std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness", "bench", "--targets", "raft,quorum", "--workload",
+               "register", "--store", "/nonexistent-store-never-created"};
+  const auto result = chaosbench::harness::control::run_local(spec, std::chrono::seconds(30), "localhost");
+  EXPECT_EQ(result.status.exit_code, 3) << result.out << result.err;
+  EXPECT_NE(result.err.find("target quorum cannot serve workload register: it has no 'cas' op"), std::string::npos)
+      << result.err;
+  EXPECT_FALSE(fs::exists("/nonexistent-store-never-created"));
+}
+
+TEST(BenchCommand, JudgesEachTargetByWhatItPromises) {
+  using chaosbench::harness::promised_checkers;
+  EXPECT_EQ(promised_checkers("raft", "kv", {}), std::vector<std::string>{"linearizable"});
+  EXPECT_EQ(promised_checkers("zab", "register", {}), std::vector<std::string>{"sequential"});
+  EXPECT_EQ(promised_checkers("zab", "register", {"--target-arg=--read-mode=sync"}),
+            std::vector<std::string>{"linearizable"});
+  EXPECT_EQ(promised_checkers("zookeeper", "kv", {}), std::vector<std::string>{"sequential"});
+  EXPECT_EQ(promised_checkers("etcd", "kv", {"--target-arg=--read=serializable"}), std::vector<std::string>{"sequential"});
+  EXPECT_EQ(promised_checkers("quorum", "unique-register", {}), (std::vector<std::string>{"session", "convergence"}));
+  EXPECT_EQ(promised_checkers("redis", "register", {}), std::vector<std::string>{"convergence"});
+  EXPECT_TRUE(promised_checkers("etcd", "list-append", {}).empty());
+}
+
+TEST(BenchAnalysis, AFaultHealedAtTheEndOfTheRunIsNotANeverRecovered) {
+  TemporaryFile file;
+  std::ofstream history(file.path);
+  history << R"({"index":0,"type":"invoke","process":"nemesis","f":"start-kill","value":null,"time":1000000000})" << "\n"
+          << R"({"index":1,"type":"info","process":"nemesis","f":"start-kill","value":null,"time":1000000001})" << "\n"
+          << R"({"index":2,"type":"invoke","process":"nemesis","f":"stop-kill","value":null,"time":9900000000})" << "\n"
+          << R"({"index":3,"type":"info","process":"nemesis","f":"stop-kill","value":null,"time":9950000000})" << "\n";
+  history.close();
+  const auto analysis = analyze_bench_history(file.path, 0, 10);
+  ASSERT_EQ(analysis.recoveries.size(), 1u);
+  EXPECT_TRUE(analysis.recoveries[0].run_ended);
+  EXPECT_FALSE(analysis.recoveries[0].first_ok_seconds.has_value());
+}
+
 TEST(BenchCommand, TwoShortRaftRunsGiveOneTableInEveryFormat) {
   TemporaryFile marker;  // a unique name for the store
   const fs::path store = marker.path.string() + "-store";
@@ -120,6 +158,8 @@ TEST(BenchCommand, TwoShortRaftRunsGiveOneTableInEveryFormat) {
   ASSERT_EQ(bench["rows"].size(), 2u);
   for (const auto& row : bench["rows"]) {
     EXPECT_EQ(row["verdict"], "valid") << row.dump();
+    EXPECT_EQ(row["promised"], "linearizable valid") << row.dump();
+    EXPECT_EQ(row["linearizable"], "valid") << row.dump();
     const auto& analysis = row["analysis"];
     // 100 ops/s for 6 measured seconds, nearly all ok.
     EXPECT_GT(analysis["overall"]["completed"].get<int>(), 450) << row.dump();

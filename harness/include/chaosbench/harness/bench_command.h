@@ -44,6 +44,7 @@ struct Recovery {
   std::string fault;
   double start_seconds = 0, heal_seconds = 0;
   std::optional<double> first_ok_seconds, throughput_back_seconds;
+  bool run_ended = false;  // healed less than 1 s before the workload ended: no time to recover in
 };
 
 struct BenchAnalysis {
@@ -61,6 +62,14 @@ BenchAnalysis analyze_bench_history(const std::filesystem::path& history, double
                                     double workload_seconds);
 
 nlohmann::json to_json(const BenchAnalysis& analysis);
+
+// The checkers that judge `target` by the consistency it promises on a register
+// or kv workload (raft, etcd: linearizable; zab, ZooKeeper without sync reads,
+// etcd serializable reads: sequential; quorum, Redis: convergence, and session
+// on unique-register for quorum); empty for the other workloads, whose own
+// checkers judge every target alike. `run_arguments` carry the read modes.
+std::vector<std::string> promised_checkers(const std::string& target, const std::string& workload,
+                                           const std::vector<std::string>& run_arguments);
 
 // 0 every run completed (whatever its verdict; the verdicts are in the table), 3 a run failed or bad input.
 int run_bench_command(const BenchOptions& options, const std::filesystem::path& harness_executable, std::ostream& out,

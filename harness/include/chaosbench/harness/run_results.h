@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,27 @@ std::string describe_errors(const std::map<std::string, std::uint64_t>& errors);
 
 // Client operations only (nemesis ops are not counted).
 OutcomeCounts count_outcomes(const checkers::History& history);
+
+// Errors that no fault explains: the target or its adapter cannot serve the op
+// ("unsupported", "unknown_op"), found the request malformed ("malformed"), or
+// the stored data has another type than the op needs ("type_error"). The code is
+// the error's first word (up to ':' or a space).
+bool is_unserved_error(std::string_view error);
+
+// The client completions (fail or info) with such an error. A run is a harness
+// failure, not a verdict, when most operations are unserved or when every
+// completion of some function ("add", "txn", ...) is.
+struct UnservedOperations {
+  std::uint64_t completions = 0;  // client completions in all
+  std::uint64_t unserved = 0;
+  std::map<std::string, std::uint64_t> by_error;
+  std::vector<std::string> functions_never_served;  // each of whose completions was unserved
+  bool makes_run_vacuous(std::uint64_t invoked) const {
+    return unserved > 0 && (2 * unserved > invoked || !functions_never_served.empty());
+  }
+};
+UnservedOperations find_unserved_operations(const checkers::History& history);
+nlohmann::json to_json(const UnservedOperations& unserved);
 
 struct LatencySummary {
   std::size_t count = 0;
