@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct Served {
   std::string target, workload;
   std::uint64_t least_ok;  // ok client operations a 5 s run must reach
 };
+
+void PrintTo(const Served& served, std::ostream* out) { *out << served.target << " x " << served.workload; }
 
 class RealSystemWorkload : public testing::TestWithParam<Served> {};
 

@@ -163,9 +163,14 @@ TEST_F(ReportBrowser, RealShortRun) {
 
 TEST_F(ReportBrowser, SyntheticRunWithHostileStrings) {
   const fs::path run_directory = testing::write_synthetic_run(output_ / "store" / "synthetic" / "20261126T120000",
-                                                              {.operations = 5000, .processes = 12});
+                                                              {.operations = 5000,
+                                                               .processes = 12,
+                                                               .harness_failure_reason = "9 of 10 operations were not served " + testing::kXss});
   const PageResult page = open_report(*chromium_, make_report(run_directory), output_);
   expect_healthy_page(page);
+  // Why the harness failed is said at the top, as text.
+  EXPECT_NE(page.dom.find("id=\"harness-failure\""), std::string::npos);
+  EXPECT_NE(page.dom.find("harness failed: 9 of 10 operations were not served &lt;/script&gt;"), std::string::npos);
   // The hostile value is on the page as text (escaped in the serialised DOM), never as elements.
   EXPECT_NE(page.dom.find("&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
   EXPECT_EQ(page.dom.find("<script>alert(1)"), std::string::npos);

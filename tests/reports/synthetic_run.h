@@ -25,6 +25,7 @@ struct SyntheticRunOptions {
   int processes = 8;
   std::uint64_t seed = 1;
   std::string verdict = "valid";
+  std::string harness_failure_reason;  // non-empty: results.json says the harness failed, and why
 };
 
 inline std::filesystem::path write_synthetic_run(const std::filesystem::path& run_directory,
@@ -122,7 +123,7 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
                      {"command_line", json::array({"harness", "run", "--test-name", kXss, "--nemesis", "partition,kill"})},
                      {"options", {{"target", "raft"}, {"workload", "register"}, {"nemesis", "partition,kill"}, {"nodes", 3}}},
                      {"nodes", json::array({{{"name", "n1"}}, {{"name", "n2"}}, {{"name", "n3"}}})}};
-  const json results = {
+  json results = {
       {"test", "synthetic"},
       {"verdict", options.verdict},
       {"checkers",
@@ -130,6 +131,10 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
         {"perf", {{"verdict", "valid"}, {"reason", "p99 under the SLO " + kXssAttribute}, {"op_indices", {0, 1}}}}}},
       {"operations", {{"invoked", options.operations}}},
       {"latency_from_intended_send", {{"p99_ms", 12.5}}}};
+  if (!options.harness_failure_reason.empty()) {
+    results["harness_failed"] = true;
+    results["harness_failure_reason"] = options.harness_failure_reason;
+  }
   std::ofstream(run_directory / "test.json") << test.dump(2);
   std::ofstream(run_directory / "results.json") << results.dump(2);
   std::ofstream(run_directory / "nodes" / "n1" / "log") << "n1 started\nn1 leader term 3\n";
