@@ -22,28 +22,7 @@ bool KvStateMachine::is_update(const std::string& op) {
   return op == "write" || op == "cas" || op == "append" || op == "add" || op == "delete" || op == "txn";
 }
 
-std::optional<std::string> KvStateMachine::validate(const json& request) {
-  if (!request.is_object()) return "request is not an object";
-  auto op_field = request.find("op");
-  if (op_field == request.end() || !op_field->is_string()) return "missing string field op";
-  const std::string op = op_field->get<std::string>();
-  if (op == "txn") {
-    auto value = request.find("value");
-    if (value == request.end()) return "txn needs an array field value";
-    return protocol::validate_transaction(*value);
-  }
-  if (op != "read" && op != "write" && op != "cas" && op != "append" && op != "add" && op != "delete") {
-    return fmt::format("unknown op {}", op);
-  }
-  auto key = request.find("key");
-  if (key == request.end() || !key->is_string()) return "missing string field key";
-  if (op == "write" || op == "append" || op == "add") {
-    if (!request.contains("value")) return fmt::format("{} needs a value", op);
-  }
-  if (op == "add" && !request["value"].is_number_integer()) return "add needs an integer value";
-  if (op == "cas" && (!request.contains("from") || !request.contains("to"))) return "cas needs from and to";
-  return std::nullopt;
-}
+std::optional<std::string> KvStateMachine::validate(const json& request) { return protocol::validate_request(request); }
 
 json KvStateMachine::apply(const json& command) {
   const std::string op = command.at("op").get<std::string>();

@@ -1,5 +1,7 @@
 #include "chaosbench/targets/adapters/gateway.h"
 
+#include "chaosbench/targets/protocol/transaction.h"
+
 #include <deque>
 #include <mutex>
 #include <set>
@@ -51,6 +53,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       json reply;
       if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
         reply = error_reply("malformed request", true);
+      } else if (auto problem = request["op"] == "status" ? std::nullopt : protocol::validate_request(request)) {
+        reply = error_reply("malformed: " + *problem, true);
       } else {
         try {
           reply = self->backend_.handle(request);

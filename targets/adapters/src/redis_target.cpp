@@ -224,7 +224,6 @@ class RedisBackend : public Backend {
     } else if (operation == "append") {
       command = {"RPUSH", key, request.at("value").dump()};
     } else if (operation == "add") {
-      if (!request.at("value").is_number_integer()) return error_reply("malformed: add needs an integer value", true);
       command = {"INCRBY", key, request.at("value").dump()};
     } else if (operation == "delete") {
       command = {"DEL", key};

@@ -193,10 +193,7 @@ class ZookeeperBackend : public Backend {
       if (!session) return no_session();
       return transact(*session, micro_ops);
     }
-    const auto key = request.find("key");
-    if (key == request.end() || !key->is_string()) {
-      return error_reply(fmt::format("malformed: zookeeper adapter: {} needs a string key", operation), true);
-    }
+    const auto key = request.find("key");  // present and a string: the gateway validated the request
     const std::string path = path_of(key->get<std::string>());
     auto session = current_session(session_slot(key->get<std::string>()));
     if (!session) return no_session();

@@ -33,6 +33,29 @@ std::optional<std::string> validate_transaction(const json& micro_ops) {
   return std::nullopt;
 }
 
+std::optional<std::string> validate_request(const json& request) {
+  if (!request.is_object()) return "request is not an object";
+  auto op_field = request.find("op");
+  if (op_field == request.end() || !op_field->is_string()) return "missing string field op";
+  const std::string op = op_field->get<std::string>();
+  if (op == "txn") {
+    auto value = request.find("value");
+    if (value == request.end()) return "txn needs an array field value";
+    return validate_transaction(*value);
+  }
+  if (op != "read" && op != "write" && op != "cas" && op != "append" && op != "add" && op != "delete") {
+    return fmt::format("unknown op {}", op);
+  }
+  auto key = request.find("key");
+  if (key == request.end() || !key->is_string()) return "missing string field key";
+  if (op == "write" || op == "append" || op == "add") {
+    if (!request.contains("value")) return fmt::format("{} needs a value", op);
+  }
+  if (op == "add" && !request["value"].is_number_integer()) return "add needs an integer value";
+  if (op == "cas" && (!request.contains("from") || !request.contains("to"))) return "cas needs from and to";
+  return std::nullopt;
+}
+
 json apply_micro_op(std::map<std::string, json>& view, const std::string& function, const std::string& key,
                     const json& value) {
   auto found = view.find(key);

@@ -1,4 +1,4 @@
-// The client protocol's txn semantics (DESIGN.md): micro-ops [f, key, value]
+// The client protocol's data requests and txn semantics (DESIGN.md): micro-ops [f, key, value]
 // with f one of r, w, append, add and the guard at-least, applied in order to a
 // view of the keys; a failed guard or a type mismatch fails the whole txn, which
 // then changes nothing. Shared by the reference nodes and the real-system adapters.
@@ -12,6 +12,11 @@
 #include <nlohmann/json.hpp>
 
 namespace chaosbench::targets::protocol {
+
+// The problem with a data request (read, write, cas, append, add, delete, txn:
+// an unknown op, a missing key or value, a bad micro-op), or nullopt when it is
+// well formed. "status" and other control ops are not data requests.
+std::optional<std::string> validate_request(const nlohmann::json& request);
 
 // The problem with a txn's micro-op list, or nullopt when every micro-op is
 // [f, key, value] with a known f and an integer where add and at-least need one.
