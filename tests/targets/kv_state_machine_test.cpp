@@ -24,6 +24,10 @@ TEST(KvStateMachine, WriteReadCasAppendAdd) {
   machine.apply({{"op", "add"}, {"key", "c"}, {"value", -2}});
   EXPECT_EQ(machine.read("c"), 3);
   EXPECT_EQ(machine.apply({{"op", "append"}, {"key", "c"}, {"value", 1}})["error"], "precondition_failed");
+  EXPECT_EQ(machine.apply({{"op", "delete"}, {"key", "c"}}), json({{"ok", true}}));
+  EXPECT_EQ(machine.read("c"), json(nullptr));
+  EXPECT_EQ(machine.apply({{"op", "delete"}, {"key", "never-written"}}), json({{"ok", true}}));
+  EXPECT_TRUE(KvStateMachine::is_update("delete"));
 }
 
 TEST(KvStateMachine, TransactionIsAtomic) {
