@@ -26,6 +26,7 @@ struct Write {
   bool acknowledged;
   bool deletes = false;
   std::uint32_t completion = UINT32_MAX;  // index of the ok completion; UINT32_MAX when info
+  bool appends = false;                   // an "append" (kv: string concatenation, or a list element)
 };
 
 }  // namespace
@@ -65,8 +66,9 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
     acknowledged_update = acknowledged_update || (update && pair.outcome == OpType::ok);
     if (update && function != "delete" && function != "cas") {
       if (pair.outcome == OpType::fail) continue;
-      writes[invocation.key].push_back(
-          Write{invocation.value, invocation.process, pair.invocation, pair.outcome == OpType::ok});
+      const bool acknowledged = pair.outcome == OpType::ok;
+      writes[invocation.key].push_back(Write{invocation.value, invocation.process, pair.invocation, acknowledged, false,
+                                             acknowledged ? pair.completion : UINT32_MAX, function == "append"});
       continue;
     }
     if (function == "delete") {  // a write of null: the key is absent again
@@ -163,6 +165,29 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
           evidence(fmt::format("{}acknowledged op {} ({} {}) is missing from node {}'s final read (op {})", key_label,
                                write.op, history.function_name(history.operations[write.op]),
                                history.values.to_text(write.value), history.nodes.name(node), last.op));
+        }
+        continue;
+      }
+      // A string built by appends (the kv model: append concatenates): every
+      // acknowledged append is in it, unless a put or delete that did not
+      // complete before the append began may have replaced it.
+      if (final_value.is_string() &&
+          std::any_of(key_writes.begin(), key_writes.end(), [](const Write& write) { return write.appends; })) {
+        const std::string& text = final_value.get_ref<const std::string&>();
+        for (const Write& write : key_writes) {
+          if (!write.acknowledged || !write.appends) continue;
+          const nlohmann::json appended = history.values.to_json(write.value);
+          if (appended.is_string() && text.find(appended.get_ref<const std::string&>()) != std::string::npos) continue;
+          if (std::any_of(key_writes.begin(), key_writes.end(), [&](const Write& other) {
+                return !other.appends && other.completion > write.op;
+              })) {
+            continue;
+          }
+          if (!reported.insert(write.op).second) continue;
+          ++lost;
+          evidence(fmt::format("{}acknowledged op {} (append {}) is missing from node {}'s final value {} (op {})",
+                               key_label, write.op, history.values.to_text(write.value), history.nodes.name(node),
+                               history.values.to_text(last.value), last.op));
         }
         continue;
       }

@@ -192,6 +192,39 @@ TEST(Convergence, ListElementsAfterADelete) {
   EXPECT_EQ(result.details["lost_writes"], 1);
 }
 
+// kv: get returns the concatenation of the appended strings (and a put resets it).
+TEST(Convergence, KvStringAppends) {
+  auto history_with_final = [](const std::string& n1_final) {
+    HistoryBuilder builder;
+    builder.invoke(0, "put", "1;").ok(0, "put", "1;");             // 0-1
+    builder.invoke(1, "append", "2;").ok(1, "append", "2;");       // 2-3
+    builder.invoke(0, "append", "3;").ok(0, "append", "3;");       // 4-5
+    builder.invoke(kNemesisProcess, "stop-partition");             // 6
+    builder.invoke(2, "get", nullptr).ok(2, "get", n1_final);      // 7-8 on n1
+    builder.invoke(3, "get", nullptr).ok(3, "get", "1;2;3;");      // 9-10 on n2
+    return with_nodes(builder.take(), {{0, "n1"}, {2, "n2"}, {7, "n1"}, {9, "n2"}});
+  };
+  CheckResult kept = check_convergence(history_with_final("1;2;3;"));
+  EXPECT_EQ(kept.verdict, Verdict::valid) << describe(kept);
+
+  CheckResult lost = check_convergence(history_with_final("1;3;"));
+  EXPECT_EQ(lost.verdict, Verdict::invalid) << describe(lost);
+  EXPECT_EQ(lost.details["lost_writes"], 1);
+  ASSERT_FALSE(lost.evidence.empty());
+  EXPECT_NE(describe(lost).find("acknowledged op 2 (append \"2;\") is missing from node n1's final value"),
+            std::string::npos)
+      << describe(lost);
+
+  // An append that a later put may have replaced need not be there.
+  HistoryBuilder replaced;
+  replaced.invoke(0, "append", "1;").ok(0, "append", "1;");         // 0-1
+  replaced.invoke(1, "put", "9;").ok(1, "put", "9;");               // 2-3
+  replaced.invoke(kNemesisProcess, "stop-partition");               // 4
+  replaced.invoke(2, "get", nullptr).ok(2, "get", "9;");            // 5-6 on n1
+  CheckResult overwritten = check_convergence(with_nodes(replaced.history(), {{0, "n1"}, {5, "n1"}}));
+  EXPECT_EQ(overwritten.verdict, Verdict::valid) << describe(overwritten);
+}
+
 TEST(Convergence, NoFinalReadsIsUnknown) {
   HistoryBuilder builder;
   builder.invoke(0, "write", 1).ok(0, "write", 1);

@@ -18,6 +18,10 @@
 // convergence: per key and node, the start of the trailing run of final reads
 // returning the agreed value; the maximum over keys and nodes, minus the time
 // of the heal (the last nemesis op other than harness run's "final-reads" marker).
+// A string final value on a key with appends (kv: append concatenates) must
+// contain every acknowledged append (as a substring) unless a put or delete
+// not completed before the append began may have replaced it; what else the
+// string holds is not checked.
 // Nothing to judge (unknown, not valid): no ok update (write, put, append, add, delete, cas).
 #pragma once
 
