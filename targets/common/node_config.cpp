@@ -129,6 +129,7 @@ const std::vector<std::pair<std::string, std::string>>& known_bugs() {
       {"no-read-repair", "(quorum) reads never repair stale replicas"},
       {"tombstone-gc-early", "(quorum) tombstones are collected at once, ignoring the grace period (deletes come back)"},
       {"ack-before-write", "(quorum) the coordinator acks a write before W replicas confirm it"},
+      {"unsupported-add", "(raft) answer every add with 'unsupported', as an adapter without the op would: a run that tests nothing"},
   };
   return bugs;
 }

@@ -333,6 +333,10 @@ void RaftServer::handle_request(const std::shared_ptr<ClientConnection>& connect
     connection->reply(error_reply(id, "malformed", true, {{"message", *problem}}));
     return;
   }
+  if (op == "add" && config_.has_bug("unsupported-add")) {
+    connection->reply(error_reply(id, "unsupported", true, {{"message", "add (planted bug unsupported-add)"}}));
+    return;
+  }
   auto proposed = node_->propose(command_of(request));
   if (!proposed) {
     reply_not_leader(connection, id);

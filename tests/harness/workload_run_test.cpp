@@ -85,6 +85,23 @@ TEST(WorkloadRun, BadCheckerOrModelExitsThreeWithOneLine) {
   EXPECT_FALSE(fs::exists(temporary.path / "store"));
 }
 
+// Reads served, every add refused as unsupported (a planted stand-in for an
+// adapter without the op): the counter checker alone would have nothing to
+// judge; the run is a harness failure that says why, never a verdict.
+TEST(WorkloadRun, ARunWhoseAddsWereNotServedIsAHarnessFailure) {
+  TemporaryDirectory temporary("workload");
+  RunOutcome run = run_workload(temporary, "counter", {"--target-arg=--bug=unsupported-add"});
+  EXPECT_EQ(run.result.status.exit_code, 3) << describe(run.result);
+  EXPECT_NE(run.result.err.find("operations were not served (unsupported"), std::string::npos) << describe(run.result);
+  EXPECT_NE(run.result.err.find("no 'add' op was served"), std::string::npos) << describe(run.result);
+  ASSERT_TRUE(run.results.is_object()) << describe(run.result);
+  EXPECT_EQ(run.results["harness_failed"], true);
+  EXPECT_EQ(run.results["unserved_operations"]["functions_never_served"], json::array({"add"}));
+  EXPECT_NE(run.results["checker"]["counter"]["verdict"], "valid") << run.results["checker"].dump();
+  const std::string report = read_text(run.directory / "report.html");
+  EXPECT_NE(report.find("no 'add' op was served"), std::string::npos) << "the report says why at the top";
+}
+
 TEST(WorkloadRun, SetIsValid) { expect_valid_under_default_checker("set", "set"); }
 TEST(WorkloadRun, CounterIsValid) { expect_valid_under_default_checker("counter", "counter"); }
 
