@@ -32,7 +32,7 @@ constexpr std::chrono::milliseconds kStatusTimeout{250};
 constexpr int kInitLimitTicks = 20;
 constexpr int kSyncLimitTicks = 10;
 constexpr int kSessionTimeoutTicks = 20;
-constexpr int kUpdateAttempts = 50;  // txn (append, add) retries after losing a version race
+constexpr int kUpdateAttempts = 50;  // txn (append, add) and write retries after losing a race
 // ZooKeeper answers a session's requests in order, so a read waits for the
 // session's earlier writes to commit: keys are spread over several sessions
 // (all requests for one key share one, so each key's order is kept).
@@ -298,11 +298,17 @@ class ZookeeperBackend : public Backend {
   // the race to another creator falls back to set.
   json write(Session& session, const std::string& path, const json& value) {
     const std::string text = value.dump();
+    // set, or create when absent; a concurrent create or delete sends it back
+    // to the other (each failed attempt definitely changed nothing).
     Outcome written = set(session, path, text, -1);
-    if (written.code == ZNONODE) {
-      if (auto problem = ensure_root(session)) return *problem;
-      written = create(session, path, text);
-      if (written.code == ZNODEEXISTS) written = set(session, path, text, -1);
+    for (int attempt = 0; attempt < kUpdateAttempts && (written.code == ZNONODE || written.code == ZNODEEXISTS);
+         ++attempt) {
+      if (written.code == ZNONODE) {
+        if (auto problem = ensure_root(session)) return *problem;
+        written = create(session, path, text);
+      } else {
+        written = set(session, path, text, -1);
+      }
     }
     if (written.code != ZOK) return failure("write " + path, written.code, true);
     return {{"ok", true}};
