@@ -18,7 +18,6 @@
 #include "chaosbench/harness/run_command.h"
 #include "chaosbench/harness/run_store.h"
 #include "chaosbench/reports/bench_report.h"
-#include "chaosbench/workloads/workload.h"
 
 namespace chaosbench::harness {
 
@@ -274,11 +273,6 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
       if (std::find(known.begin(), known.end(), target) == known.end()) {
         throw std::invalid_argument(fmt::format("--targets: unknown target '{}'", target));
       }
-    }
-    const auto& workloads = workloads::workload_names();
-    if (std::find(workloads.begin(), workloads.end(), options.workload) == workloads.end()) {
-      throw std::invalid_argument(fmt::format("--workload: unknown workload '{}' (known: {})", options.workload,
-                                              workloads::known_workloads_text()));
     }
     for (const std::string& target : targets) {
       if (auto problem = workload_not_served(target, options.workload)) {

@@ -187,6 +187,11 @@ long peak_rss_kilobytes() {
 const std::vector<std::string>& known_targets() { return targets::adapters::target_names(); }
 
 std::optional<std::string> workload_not_served(const std::string& target, const std::string& workload) {
+  const auto& workloads = workloads::workload_names();
+  if (std::find(workloads.begin(), workloads.end(), workload) == workloads.end()) {
+    throw std::invalid_argument(
+        fmt::format("--workload: unknown workload '{}' (known: {})", workload, workloads::known_workloads_text()));
+  }
   const std::set<std::string> supported = targets::adapters::make_target(target, {})->supported_operations();
   std::vector<std::string> missing;
   for (const std::string& operation : workloads::make_workload(workload, 0, {}, 0.5)->client_operations()) {
@@ -205,18 +210,13 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   if (options.nodes < 1 || options.nodes > 250) {
     throw std::invalid_argument(fmt::format("--nodes: {} is out of range (1-250)", options.nodes));
   }
-  const auto& workloads = workloads::workload_names();
-  if (std::find(workloads.begin(), workloads.end(), options.workload) == workloads.end()) {
-    throw std::invalid_argument(
-        fmt::format("--workload: unknown workload '{}' (known: {})", options.workload, workloads::known_workloads_text()));
+  if (auto problem = workload_not_served(options.target, options.workload)) {
+    throw std::invalid_argument(fmt::format("--workload: {}", *problem));
   }
   for (const std::string& name : options.checker_names) {
     if (!is_known_checker(name)) {
       throw std::invalid_argument(fmt::format("--checker: unknown checker '{}' (known: {})", name, known_checkers_text()));
     }
-  }
-  if (auto problem = workload_not_served(options.target, options.workload)) {
-    throw std::invalid_argument(fmt::format("--workload: {}", *problem));
   }
   plan.checker_names = options.checker_names.empty()
                            ? workloads::make_workload(options.workload, 0, {}, 0.5)->default_checkers()

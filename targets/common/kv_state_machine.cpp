@@ -1,22 +1,12 @@
 #include "common/kv_state_machine.h"
 
+#include <stdexcept>
+
 #include "chaosbench/targets/protocol/transaction.h"
 
-#include <fmt/format.h>
-
-#include <stdexcept>
-#include <vector>
-
 namespace chaosbench::targets {
-namespace {
 
 using nlohmann::json;
-
-json precondition_failed(const std::string& message) {
-  return json{{"error", "precondition_failed"}, {"message", message}, {"definite", true}};
-}
-
-}  // namespace
 
 bool KvStateMachine::is_update(const std::string& op) {
   return op == "write" || op == "cas" || op == "append" || op == "add" || op == "delete" || op == "txn";
@@ -35,7 +25,7 @@ json KvStateMachine::apply(const json& command) {
       if (found != values_.end()) view.emplace(key, found->second);
     }
     protocol::TransactionResult result = protocol::apply_transaction(view, micro_ops);
-    if (result.failed_precondition) return precondition_failed(*result.failed_precondition);
+    if (result.failed_precondition) return protocol::precondition_failed_reply(*result.failed_precondition);
     for (auto& [key, value] : view) values_[key] = std::move(value);
     return json{{"ok", true}, {"value", std::move(result.completed)}};
   }
@@ -44,7 +34,7 @@ json KvStateMachine::apply(const json& command) {
   if (op == "cas") {
     auto found = values_.find(key);
     if (found == values_.end() || found->second != command.at("from")) {
-      return precondition_failed("cas: current value differs from expected");
+      return protocol::precondition_failed_reply("cas: current value differs from expected");
     }
     found->second = command.at("to");
     return json{{"ok", true}};
@@ -56,7 +46,7 @@ json KvStateMachine::apply(const json& command) {
   try {
     protocol::apply_micro_op(values_, op == "write" ? "w" : op, key, command.at("value"));
   } catch (const std::invalid_argument& error) {
-    return precondition_failed(error.what());
+    return protocol::precondition_failed_reply(error.what());
   }
   return json{{"ok", true}};
 }

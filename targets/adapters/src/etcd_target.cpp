@@ -143,11 +143,7 @@ class EtcdBackend : public Backend {
         view[key] = std::move(value);
       }
       protocol::TransactionResult result = protocol::apply_transaction(view, micro_ops);
-      if (result.failed_precondition) {
-        json reply = error_reply("precondition_failed", true);
-        reply["message"] = *result.failed_precondition;
-        return reply;
-      }
+      if (result.failed_precondition) return protocol::precondition_failed_reply(*result.failed_precondition);
       if (written.empty()) return {{"ok", true}, {"value", std::move(result.completed)}};
       json compare = json::array();
       for (const std::string& key : keys) {

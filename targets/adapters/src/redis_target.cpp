@@ -280,17 +280,18 @@ class RedisBackend : public Backend {
       for (const std::string& key : keys) {
         RedisConnection::Result read = session.primary->command({"EVAL", kReadScript, "1", key});
         if (read.outcome != RedisConnection::Outcome::replied) return lost_primary(session, read, true);
-        if (read.reply->type == REDIS_REPLY_ERROR) return command_error(session, read.reply.get());
-        json value = read_reply(read.reply.get());
-        if (!value.contains("ok")) return value;
+        json value = read.reply->type == REDIS_REPLY_ERROR ? command_error(session, read.reply.get())
+                                                           : read_reply(read.reply.get());
+        if (!value.contains("ok")) {
+          session.primary.reset();  // leave no WATCH on a pooled connection
+          return value;
+        }
         if (!value["value"].is_null()) view[key] = std::move(value["value"]);
       }
       protocol::TransactionResult result = protocol::apply_transaction(view, micro_ops);
       if (result.failed_precondition) {
         if (session.primary->command({"UNWATCH"}).outcome != RedisConnection::Outcome::replied) session.primary.reset();
-        json reply = error_reply("precondition_failed", true);
-        reply["message"] = *result.failed_precondition;
-        return reply;
+        return protocol::precondition_failed_reply(*result.failed_precondition);
       }
       if (json problem = run_before_exec(session, {"MULTI"}); !problem.is_null()) return problem;
       for (const std::string& key : written) {

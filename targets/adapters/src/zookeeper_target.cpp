@@ -134,12 +134,6 @@ std::string znode_name(const std::string& key) {
   return name;
 }
 
-json precondition_failed(const std::string& message) {
-  json reply = error_reply("precondition_failed", true);
-  reply["message"] = message;
-  return reply;
-}
-
 // Sends a four-letter word ("srvr") and returns the whole answer, or nothing
 // if the server did not answer within the timeout.
 std::optional<std::string> four_letter_word(const std::string& address, std::uint16_t port, const std::string& word,
@@ -318,15 +312,15 @@ class ZookeeperBackend : public Backend {
   // race fails it (another write came between, so `from` no longer holds).
   json compare_and_set(Session& session, const std::string& path, const json& from, const json& to) {
     const Outcome got = get(session, path);
-    if (got.code == ZNONODE) return precondition_failed("key does not exist");
+    if (got.code == ZNONODE) return protocol::precondition_failed_reply("key does not exist");
     if (got.code != ZOK) return failure("get " + path, got.code, false);
     const json current = json::parse(got.data.value_or(""), nullptr, false);
     if (current.is_discarded()) return holds_no_json(path);
-    if (current != from) return precondition_failed("current value differs from expected");
+    if (current != from) return protocol::precondition_failed_reply("current value differs from expected");
     const Outcome written = set(session, path, to.dump(), got.stat.version);
     if (written.code == ZOK) return {{"ok", true}};
     if (written.code == ZBADVERSION || written.code == ZNONODE) {
-      return precondition_failed(fmt::format("{}: {}", path, zerror(written.code)));
+      return protocol::precondition_failed_reply(fmt::format("{}: {}", path, zerror(written.code)));
     }
     return failure("cas " + path, written.code, true);
   }
@@ -353,7 +347,7 @@ class ZookeeperBackend : public Backend {
         versions[key] = got.stat.version;
       }
       protocol::TransactionResult result = protocol::apply_transaction(view, micro_ops);
-      if (result.failed_precondition) return precondition_failed(*result.failed_precondition);
+      if (result.failed_precondition) return protocol::precondition_failed_reply(*result.failed_precondition);
       if (auto problem = ensure_root(session)) return *problem;
       struct MultiBuffers {
         std::vector<std::string> paths, texts;

@@ -95,6 +95,10 @@ json apply_micro_op(std::map<std::string, json>& view, const std::string& functi
   throw std::invalid_argument(fmt::format("unknown micro-op {}", function));
 }
 
+json precondition_failed_reply(const std::string& message) {
+  return json{{"error", "precondition_failed"}, {"message", message}, {"definite", true}};
+}
+
 TransactionResult apply_transaction(std::map<std::string, json>& view, const json& micro_ops) {
   std::map<std::string, json> scratch = view;
   TransactionResult result;

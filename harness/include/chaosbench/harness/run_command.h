@@ -76,7 +76,9 @@ struct RunPlan {
 const std::vector<std::string>& known_targets();  // "raft"
 
 // Why target `target` cannot serve workload `workload` (the ops it lacks), or
-// nullopt when it serves every op the workload sends. Both names must be known.
+// nullopt when it serves every op the workload sends. Throws
+// std::invalid_argument ("--workload: unknown workload ...") for an unknown
+// workload; the target name must be known.
 std::optional<std::string> workload_not_served(const std::string& target, const std::string& workload);
 
 // Throws std::invalid_argument with a one-line reason for any bad option.

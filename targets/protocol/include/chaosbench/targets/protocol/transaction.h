@@ -28,6 +28,11 @@ std::optional<std::string> validate_transaction(const nlohmann::json& micro_ops)
 nlohmann::json apply_micro_op(std::map<std::string, nlohmann::json>& view, const std::string& function,
                               const std::string& key, const nlohmann::json& value);
 
+// The reply to an op whose precondition failed (a cas that did not match, a
+// failed guard, a type mismatch): {"error":"precondition_failed","message":...,
+// "definite":true}. Certainly no effect, the history's `fail`.
+nlohmann::json precondition_failed_reply(const std::string& message);
+
 struct TransactionResult {
   // The micro-ops with reads filled in (the reply's value); empty when a precondition failed.
   nlohmann::json completed = nlohmann::json::array();
