@@ -30,12 +30,13 @@ std::optional<std::map<std::string, nlohmann::json>> balances_of(const History& 
   }
   if (function != "txn") return std::nullopt;
   if (!value.is_array()) {
-    throw HistoryError(fmt::format("op {}: field 'value': a txn must be a list of micro-ops, got {}", pair.completion, value.dump()));
+    throw HistoryError(
+        fmt::format("op {}: field 'value': a txn must be a list of micro-ops, got {}", pair.completion, value.dump()));
   }
   for (const auto& mop : value) {
     if (!mop.is_array() || mop.size() != 3) {
-      throw HistoryError(fmt::format("op {}: field 'value': a micro-op must be [f, account, value], got {}", pair.completion,
-                                     mop.dump()));
+      throw HistoryError(fmt::format("op {}: field 'value': a micro-op must be [f, account, value], got {}",
+                                     pair.completion, mop.dump()));
     }
     if (mop[0] != "r") return std::nullopt;  // a transfer
     balances[account_name(mop[1])] = mop[2];
@@ -104,15 +105,19 @@ CheckResult check_bank(const History& history, const BankOptions& options) {
       note(fmt::format("op {} read balances summing to {}, not {}", pair.invocation, sum, *total));
     }
   }
-  result.details = {{"reads", reads},           {"total", total ? nlohmann::json(*total) : nlohmann::json(nullptr)},
-                    {"total_inferred", inferred}, {"wrong_total", wrong_total},
-                    {"negative", negative},     {"missing_account", missing},
+  result.details = {{"reads", reads},
+                    {"total", total ? nlohmann::json(*total) : nlohmann::json(nullptr)},
+                    {"total_inferred", inferred},
+                    {"wrong_total", wrong_total},
+                    {"negative", negative},
+                    {"missing_account", missing},
                     {"bad_reads", bad}};
   if (wrong_total + negative + missing + bad > 0) {
     result.verdict = Verdict::invalid;
-    result.reason = fmt::format("{} of {} read(s) wrong: {} with a wrong total, {} with negative balances, {} missing an "
-                                "account, {} with a non-integer balance",
-                                wrong_total + negative + missing + bad, reads, wrong_total, negative, missing, bad);
+    result.reason = fmt::format(
+        "{} of {} read(s) wrong: {} with a wrong total, {} with negative balances, {} missing an "
+        "account, {} with a non-integer balance",
+        wrong_total + negative + missing + bad, reads, wrong_total, negative, missing, bad);
   } else if (!floor.has_acknowledged_update()) {
     result.verdict = Verdict::unknown;
     result.reason = floor.missing_update("transfer");
@@ -124,8 +129,9 @@ CheckResult check_bank(const History& history, const BankOptions& options) {
     result.reason = nothing;
   } else {
     result.verdict = Verdict::valid;
-    result.reason = fmt::format("{} read(s) all sum to {}{}", reads, *total,
-                                inferred ? " (the total of the first read; pass the expected total to check that too)" : "");
+    result.reason =
+        fmt::format("{} read(s) all sum to {}{}", reads, *total,
+                    inferred ? " (the total of the first read; pass the expected total to check that too)" : "");
   }
   result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

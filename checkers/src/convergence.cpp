@@ -56,7 +56,7 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
   const bool marker = history.functions.find("final-read").has_value();
 
   std::map<std::uint32_t, std::map<std::uint16_t, std::vector<FinalRead>>> reads;  // key -> node -> reads
-  std::map<std::uint32_t, std::vector<Write>> writes;                             // key -> writes
+  std::map<std::uint32_t, std::vector<Write>> writes;                              // key -> writes
   bool acknowledged_update = false;
   for (const OperationPair& pair : pair_operations(history)) {
     const Operation& invocation = history.operations[pair.invocation];
@@ -86,17 +86,20 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
       }
       // A new value no op ever read or wrote is not interned: no final read can match it.
       if (auto written = history.values.find_json(pair_value[1])) {
-        writes[invocation.key].push_back(Write{*written, invocation.process, pair.invocation, pair.outcome == OpType::ok});
+        writes[invocation.key].push_back(
+            Write{*written, invocation.process, pair.invocation, pair.outcome == OpType::ok});
       }
       continue;
     }
-    bool final = marker ? function == "final-read"
-                        : (function == "read" || function == "get") && static_cast<std::int64_t>(pair.invocation) > last_nemesis;
+    bool final =
+        marker ? function == "final-read"
+               : (function == "read" || function == "get") && static_cast<std::int64_t>(pair.invocation) > last_nemesis;
     if (!final || pair.outcome != OpType::ok) continue;
     const Operation& completion = history.operations[pair.completion];
     std::uint16_t node = invocation.node != 0 ? invocation.node : completion.node;
     if (node == 0) {
-      throw HistoryError(fmt::format("op {}: field 'node': a final read must name the node it read from", pair.invocation));
+      throw HistoryError(
+          fmt::format("op {}: field 'node': a final read must name the node it read from", pair.invocation));
     }
     reads[invocation.key][node].push_back(FinalRead{invocation.time, pair.invocation, completion.value});
   }
@@ -153,11 +156,11 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
         std::set<std::string> present;
         for (const auto& element : final_value) present.insert(element.dump());
         for (const Write& write : key_writes) {
-          if (!write.acknowledged || write.deletes || present.contains(history.values.to_json(write.value).dump())) continue;
+          if (!write.acknowledged || write.deletes || present.contains(history.values.to_json(write.value).dump()))
+            continue;
           // A delete that did not complete before this write began may have removed it.
-          if (std::any_of(key_writes.begin(), key_writes.end(), [&](const Write& other) {
-                return other.deletes && other.completion > write.op;
-              })) {
+          if (std::any_of(key_writes.begin(), key_writes.end(),
+                          [&](const Write& other) { return other.deletes && other.completion > write.op; })) {
             continue;
           }
           if (!reported.insert(write.op).second) continue;
@@ -178,9 +181,8 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
           if (!write.acknowledged || !write.appends) continue;
           const nlohmann::json appended = history.values.to_json(write.value);
           if (appended.is_string() && text.find(appended.get_ref<const std::string&>()) != std::string::npos) continue;
-          if (std::any_of(key_writes.begin(), key_writes.end(), [&](const Write& other) {
-                return !other.appends && other.completion > write.op;
-              })) {
+          if (std::any_of(key_writes.begin(), key_writes.end(),
+                          [&](const Write& other) { return !other.appends && other.completion > write.op; })) {
             continue;
           }
           if (!reported.insert(write.op).second) continue;
@@ -221,8 +223,8 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
       if (writer == nullptr) {
         if (reported.insert(last.op).second) {
           ++lost;
-          evidence(fmt::format("{}node {}'s final value {} (op {}) was never written", key_label, history.nodes.name(node),
-                               history.values.to_text(last.value), last.op));
+          evidence(fmt::format("{}node {}'s final value {} (op {}) was never written", key_label,
+                               history.nodes.name(node), history.values.to_text(last.value), last.op));
         }
         continue;
       }
@@ -233,10 +235,11 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
           return write.deletes ? std::string("deleted the key")
                                : fmt::format("wrote {}", history.values.to_text(write.value));
         };
-        evidence(fmt::format("{}node {} ends with {} from op {}, but the same process later {} (op {}, acknowledged), "
-                             "which is lost",
-                             key_label, history.nodes.name(node), history.values.to_text(writer->value), writer->op,
-                             update(*successor), successor->op));
+        evidence(
+            fmt::format("{}node {} ends with {} from op {}, but the same process later {} (op {}, acknowledged), "
+                        "which is lost",
+                        key_label, history.nodes.name(node), history.values.to_text(writer->value), writer->op,
+                        update(*successor), successor->op));
       }
     }
     if (finals.size() == 1) {
@@ -269,7 +272,8 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
                     {"convergence_seconds", convergence_seconds}};
   if (divergent > 0 || lost > 0) {
     result.verdict = Verdict::invalid;
-    result.reason = fmt::format("did not converge: {} key(s) differ between nodes, {} acknowledged write(s) lost", divergent, lost);
+    result.reason =
+        fmt::format("did not converge: {} key(s) differ between nodes, {} acknowledged write(s) lost", divergent, lost);
   } else if (!acknowledged_update) {
     result.verdict = Verdict::unknown;
     result.reason = "nothing to judge: no acknowledged write, put, append, add, delete or cas";
@@ -279,11 +283,13 @@ CheckResult check_convergence(const History& history, const ConvergenceOptions& 
                            : "nothing to judge: no ok reads after the last nemesis op (no final reads)";
   } else if (missing_nodes) {
     result.verdict = Verdict::unknown;
-    result.reason = fmt::format("only {} of {} nodes have final reads", nodes_with_final_reads.size(), client_nodes.size());
+    result.reason =
+        fmt::format("only {} of {} nodes have final reads", nodes_with_final_reads.size(), client_nodes.size());
   } else {
     result.verdict = Verdict::valid;
-    result.reason = fmt::format("{} node(s) agree on {} key(s), no acknowledged write lost; converged {:.3f} s after the heal",
-                                nodes_with_final_reads.size(), reads.size(), convergence_seconds.get<double>());
+    result.reason =
+        fmt::format("{} node(s) agree on {} key(s), no acknowledged write lost; converged {:.3f} s after the heal",
+                    nodes_with_final_reads.size(), reads.size(), convergence_seconds.get<double>());
   }
   result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

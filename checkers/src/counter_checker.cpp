@@ -37,7 +37,8 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
     if (op.process == kNemesisProcess) continue;
     const std::string& function = history.function_name(op);
     if (function != "add" && function != "read") {
-      throw HistoryError(fmt::format("op {}: field 'f': the counter checker knows add and read, got '{}'", index, function));
+      throw HistoryError(
+          fmt::format("op {}: field 'f': the counter checker knows add and read, got '{}'", index, function));
     }
     if (op.type == OpType::invoke) {
       const OperationPair& pair = *by_invocation.at(index);
@@ -46,7 +47,10 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
       } else if (pair.outcome != OpType::fail) {
         std::int64_t amount = integer(op.value, index, "an add");
         // It may take effect from now on.
-        if (amount > 0) upper += amount; else lower += amount;
+        if (amount > 0)
+          upper += amount;
+        else
+          lower += amount;
         if (pair.outcome == OpType::ok) {
           ++adds_ok;
           floor.update(0, index, true);
@@ -62,7 +66,10 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
     if (function == "add") {
       std::int64_t amount = integer(history.operations[pair.invocation].value, pair.invocation, "an add");
       // It has certainly taken effect.
-      if (amount > 0) lower += amount; else upper += amount;
+      if (amount > 0)
+        lower += amount;
+      else
+        upper += amount;
       continue;
     }
     ++read_count;
@@ -72,12 +79,15 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
     if (value < minimum || value > upper) {
       ++errors;
       if (result.evidence.size() < options.max_evidence) {
-        result.evidence.push_back(fmt::format("op {} read {}, outside the possible range [{}, {}]", pair.invocation, value,
-                                              minimum, upper));
+        result.evidence.push_back(
+            fmt::format("op {} read {}, outside the possible range [{}, {}]", pair.invocation, value, minimum, upper));
       }
     }
   }
-  result.details = {{"reads", read_count}, {"errors", errors}, {"adds_ok", adds_ok}, {"adds_unknown", adds_unknown},
+  result.details = {{"reads", read_count},
+                    {"errors", errors},
+                    {"adds_ok", adds_ok},
+                    {"adds_unknown", adds_unknown},
                     {"final_bounds", {lower, upper}}};
   if (errors > 0) {
     result.verdict = Verdict::invalid;
@@ -87,8 +97,8 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
     result.reason = nothing;
   } else {
     result.verdict = Verdict::valid;
-    result.reason = fmt::format("{} read(s) within bounds ({} ok adds, {} unknown); final value in [{}, {}]", read_count,
-                                adds_ok, adds_unknown, lower, upper);
+    result.reason = fmt::format("{} read(s) within bounds ({} ok adds, {} unknown); final value in [{}, {}]",
+                                read_count, adds_ok, adds_unknown, lower, upper);
   }
   result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

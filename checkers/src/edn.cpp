@@ -333,7 +333,8 @@ void EdnParser::read_collection(EdnValue& value, EdnKind kind, char closing, int
   ++position_;  // opening bracket
   while (true) {
     skip_blanks();
-    if (position_ >= text_.size()) fail(start_line, fmt::format("unterminated {} (opened on this line)", to_string(kind)));
+    if (position_ >= text_.size())
+      fail(start_line, fmt::format("unterminated {} (opened on this line)", to_string(kind)));
     char character = text_[position_];
     if (character == closing) {
       ++position_;

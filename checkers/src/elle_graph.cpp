@@ -85,7 +85,10 @@ class DeadlineReached {};
 class SccFinder {
  public:
   explicit SccFinder(const DependencyGraph& graph)
-      : graph_(graph), index_(graph.node_count(), kUnvisited), lowlink_(graph.node_count()), on_stack_(graph.node_count()) {}
+      : graph_(graph),
+        index_(graph.node_count(), kUnvisited),
+        lowlink_(graph.node_count()),
+        on_stack_(graph.node_count()) {}
 
   // Calls on_component(members) for each SCC with at least two members.
   template <typename InSubset, typename OnComponent>
@@ -169,7 +172,10 @@ class CycleSearch {
  public:
   CycleSearch(const DependencyGraph& graph, const std::vector<std::uint32_t>& component,
               std::chrono::steady_clock::time_point deadline)
-      : graph_(graph), component_(component), deadline_(deadline), stamp_(graph.node_count(), 0),
+      : graph_(graph),
+        component_(component),
+        deadline_(deadline),
+        stamp_(graph.node_count(), 0),
         parent_(graph.node_count(), 0) {}
 
   // Shortest path from `from` to `to` (inclusive) inside component `id` over
@@ -215,8 +221,8 @@ class CycleSearch {
 };
 
 struct FoundCycle {
-  std::vector<std::uint32_t> nodes;       // edge i: nodes[i] -> nodes[i+1 mod size]
-  std::vector<std::uint8_t> kinds;        // chosen kind per edge
+  std::vector<std::uint32_t> nodes;  // edge i: nodes[i] -> nodes[i+1 mod size]
+  std::vector<std::uint8_t> kinds;   // chosen kind per edge
 };
 
 std::string cycle_name(const FoundCycle& cycle) {
@@ -251,10 +257,12 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
   std::vector<std::uint32_t> component(graph.node_count(), kUnvisited);
   std::vector<std::vector<std::uint32_t>> components;
   SccFinder finder(graph);
-  finder.run(nullptr, [](std::uint32_t) { return true; }, all_kinds, [&](const std::vector<std::uint32_t>& members) {
-    for (std::uint32_t member : members) component[member] = static_cast<std::uint32_t>(components.size());
-    components.push_back(members);
-  });
+  finder.run(
+      nullptr, [](std::uint32_t) { return true; }, all_kinds,
+      [&](const std::vector<std::uint32_t>& members) {
+        for (std::uint32_t member : members) component[member] = static_cast<std::uint32_t>(components.size());
+        components.push_back(members);
+      });
   component_count = components.size();
   CycleSearch search(graph, component, deadline);
 
@@ -308,12 +316,13 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
           std::uint8_t mask = base | extra;
           // Starts: members of non-trivial SCCs of the subgraph, which lie on a cycle.
           std::vector<std::uint32_t> starts;
-          finder.run(&members, [&](std::uint32_t node) { return component[node] == id; }, mask,
-                     [&](const std::vector<std::uint32_t>& sub) {
-                       for (std::uint32_t node : sub) {
-                         if (starts.size() < start_limit) starts.push_back(node);
-                       }
-                     });
+          finder.run(
+              &members, [&](std::uint32_t node) { return component[node] == id; }, mask,
+              [&](const std::vector<std::uint32_t>& sub) {
+                for (std::uint32_t node : sub) {
+                  if (starts.size() < start_limit) starts.push_back(node);
+                }
+              });
           for (std::uint32_t start : starts) {
             std::vector<std::uint32_t> path = search.shortest_path(start, start, id, mask);
             if (path.empty() || (best && best->nodes.size() <= path.size())) continue;
@@ -355,7 +364,8 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
                                         components[id].size(), cycle_meaning(name));
       for (const CycleStep& step : anomaly.cycle) anomaly.explanation += " " + step.explanation + ".";
       if (cycle->nodes.size() > kShownSteps) {
-        anomaly.explanation += fmt::format(" ... and {} more steps back to the first txn.", cycle->nodes.size() - kShownSteps);
+        anomaly.explanation +=
+            fmt::format(" ... and {} more steps back to the first txn.", cycle->nodes.size() - kShownSteps);
       }
       collector.add(std::move(anomaly));
     }
@@ -556,7 +566,8 @@ bool model_forbids(ConsistencyModel model, std::string_view anomaly) {
 }
 
 ElleResult check_transactions(const History& history, TxnWorkload workload, const ElleOptions& options) {
-  return workload == TxnWorkload::list_append ? check_list_append(history, options) : check_rw_register(history, options);
+  return workload == TxnWorkload::list_append ? check_list_append(history, options)
+                                              : check_rw_register(history, options);
 }
 
 nlohmann::json to_json(const ElleResult& result) {

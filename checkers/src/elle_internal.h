@@ -28,8 +28,8 @@ enum class MicroKind : std::uint8_t { append, read, write };
 
 struct MicroOp {
   MicroKind kind = MicroKind::read;
-  bool read_known = false;   // read: a value was observed (ok txns only)
-  std::uint32_t key = 0;     // dense key id
+  bool read_known = false;        // read: a value was observed (ok txns only)
+  std::uint32_t key = 0;          // dense key id
   Element element = kNilElement;  // append/write: the value; rw-register read: the value read
   std::uint32_t read_offset = 0;  // list-append read: elements in TxnTable::read_elements
   std::uint32_t read_length = 0;

@@ -21,14 +21,14 @@ struct AppendRecord {
   std::uint32_t position = kNone;  // in its key's version order
   Element element = 0;
   std::uint32_t key = 0;
-  bool final_in_txn = true;        // the txn's last append to that key
+  bool final_in_txn = true;               // the txn's last append to that key
   std::uint32_t previous_in_txn = kNone;  // the txn's append to that key just before this one
 };
 
 struct KeyOrder {
   std::uint32_t offset = 0;  // the longest read, in table.read_elements
   std::uint32_t length = 0;
-  std::uint32_t reader = kNone;  // txn of that read
+  std::uint32_t reader = kNone;         // txn of that read
   std::uint32_t first_aborted = kNone;  // first position written by a failed txn
   std::uint32_t first_garbage = kNone;  // first position nobody appended
 };
@@ -36,7 +36,9 @@ struct KeyOrder {
 class ListAppendChecker {
  public:
   ListAppendChecker(const History& history, const ElleOptions& options)
-      : history_(history), options_(options), table_(history, TxnWorkload::list_append),
+      : history_(history),
+        options_(options),
+        table_(history, TxnWorkload::list_append),
         collector_(options.model, options.max_anomalies_per_type) {}
 
   ElleResult run(std::chrono::steady_clock::time_point started) {
@@ -63,8 +65,8 @@ class ListAppendChecker {
     graph.build();
     result.transactions = nodes_.size();
     result.edges = graph.edge_count();
-    auto deadline = options_.time_limit.count() > 0 ? started + options_.time_limit
-                                                    : std::chrono::steady_clock::time_point::max();
+    auto deadline =
+        options_.time_limit.count() > 0 ? started + options_.time_limit : std::chrono::steady_clock::time_point::max();
     std::uint8_t extra = (process ? kProcess : 0) | (realtime ? kRealtime : 0);
     bool complete = find_cycle_anomalies(
         graph, node_invocation, extra,
@@ -95,17 +97,19 @@ class ListAppendChecker {
         auto id = static_cast<std::uint32_t>(appends_.size());
         std::uint32_t stored = appends_by_element_.insert(op.key, op.element, id);
         if (stored != id) {
-          throw HistoryError(fmt::format(
-              "op {}: field 'value': {} appended to key {} twice (also by op {}); list-append needs unique appended values",
-              record.invocation, table_.element_text(op.element), table_.key_text(op.key),
-              table_.txns[appends_[stored].txn].invocation));
+          throw HistoryError(
+              fmt::format("op {}: field 'value': {} appended to key {} twice (also by op {}); list-append needs unique "
+                          "appended values",
+                          record.invocation, table_.element_text(op.element), table_.key_text(op.key),
+                          table_.txns[appends_[stored].txn].invocation));
         }
         AppendRecord append;
         append.txn = txn;
         append.key = op.key;
         append.element = op.element;
         for (std::uint32_t later = mop + 1; later < record.mop_end; ++later) {
-          if (table_.mops[later].kind == MicroKind::append && table_.mops[later].key == op.key) append.final_in_txn = false;
+          if (table_.mops[later].kind == MicroKind::append && table_.mops[later].key == op.key)
+            append.final_in_txn = false;
         }
         for (std::uint32_t earlier = record.mop_begin; earlier < mop; ++earlier) {
           const MicroOp& before = table_.mops[earlier];
@@ -134,7 +138,8 @@ class ListAppendChecker {
       states.clear();
       for (std::uint32_t mop = record.mop_begin; mop < record.mop_end; ++mop) {
         const MicroOp& op = table_.mops[mop];
-        auto state = std::find_if(states.begin(), states.end(), [&](const KeyState& entry) { return entry.key == op.key; });
+        auto state =
+            std::find_if(states.begin(), states.end(), [&](const KeyState& entry) { return entry.key == op.key; });
         if (state == states.end()) {
           states.push_back(KeyState{op.key, 0, 0, false, {}});
           state = states.end() - 1;
@@ -165,9 +170,9 @@ class ListAppendChecker {
             expectation += (index ? " " : "[") + table_.element_text(expected[index]);
           }
           expectation += "]";
-          anomaly.explanation = fmt::format("{} read key {} = {}, but its own earlier reads and appends imply a list {}",
-                                            label(txn), table_.key_text(op.key),
-                                            table_.list_text(op.read_offset, op.read_length), expectation);
+          anomaly.explanation =
+              fmt::format("{} read key {} = {}, but its own earlier reads and appends imply a list {}", label(txn),
+                          table_.key_text(op.key), table_.list_text(op.read_offset, op.read_length), expectation);
           collector_.add(std::move(anomaly));
         }
         state->read_seen = true;
@@ -203,11 +208,11 @@ class ListAppendChecker {
             Anomaly anomaly;
             anomaly.type = "duplicate-elements";
             anomaly.operations = {table_.txns[order.reader].invocation, table_.txns[appends_[append].txn].invocation};
-            anomaly.explanation = fmt::format("{} read key {} = {}, which holds {} (appended once, by {}) at positions {} and {}",
-                                              label(order.reader), table_.key_text(key),
-                                              table_.list_text(order.offset, order.length, 8),
-                                              table_.element_text(elements[position]), label(appends_[append].txn),
-                                              appends_[append].position, position);
+            anomaly.explanation =
+                fmt::format("{} read key {} = {}, which holds {} (appended once, by {}) at positions {} and {}",
+                            label(order.reader), table_.key_text(key), table_.list_text(order.offset, order.length, 8),
+                            table_.element_text(elements[position]), label(appends_[append].txn),
+                            appends_[append].position, position);
             collector_.add(std::move(anomaly));
             continue;
           }
@@ -233,15 +238,16 @@ class ListAppendChecker {
       }
       std::uint32_t key = table_.mops[table_.txns[append.txn].mop_begin].key;
       for (std::uint32_t mop = table_.txns[append.txn].mop_begin; mop < table_.txns[append.txn].mop_end; ++mop) {
-        if (table_.mops[mop].kind == MicroKind::append && table_.mops[mop].element == append.element) key = table_.mops[mop].key;
+        if (table_.mops[mop].kind == MicroKind::append && table_.mops[mop].element == append.element)
+          key = table_.mops[mop].key;
       }
       const KeyOrder& order = orders_[key];
       Anomaly anomaly;
       anomaly.type = "incompatible-order";
       anomaly.operations = {table_.txns[order.reader].invocation, table_.txns[append.txn].invocation};
       anomaly.explanation = fmt::format(
-          "{} read key {} = {}, which has {} {}, but {} appended {} before {}", label(order.reader), table_.key_text(key),
-          table_.list_text(order.offset, order.length, 8), table_.element_text(append.element),
+          "{} read key {} = {}, which has {} {}, but {} appended {} before {}", label(order.reader),
+          table_.key_text(key), table_.list_text(order.offset, order.length, 8), table_.element_text(append.element),
           previous.position == kNone ? fmt::format("without {}", table_.element_text(previous.element))
                                      : fmt::format("before {}", table_.element_text(previous.element)),
           label(append.txn), table_.element_text(previous.element), table_.element_text(append.element));
@@ -280,7 +286,8 @@ class ListAppendChecker {
           continue;
         }
         std::uint32_t txn = appends_[append].txn;
-        if (previous != kNone && previous != txn) graph.add_edge(node_of_txn_[previous], node_of_txn_[txn], kWriteWrite);
+        if (previous != kNone && previous != txn)
+          graph.add_edge(node_of_txn_[previous], node_of_txn_[txn], kWriteWrite);
         previous = txn;
       }
     }
@@ -400,9 +407,10 @@ class ListAppendChecker {
       Anomaly anomaly;
       anomaly.type = "internal";
       anomaly.operations = {record.invocation};
-      anomaly.explanation = fmt::format("{} read key {} = {}, which already holds {}, an element the txn appends only later",
-                                        label(txn), table_.key_text(read.key),
-                                        table_.list_text(read.read_offset, read.read_length), table_.element_text(op.element));
+      anomaly.explanation =
+          fmt::format("{} read key {} = {}, which already holds {}, an element the txn appends only later", label(txn),
+                      table_.key_text(read.key), table_.list_text(read.read_offset, read.read_length),
+                      table_.element_text(op.element));
       collector_.add(std::move(anomaly));
       return;
     }
@@ -414,10 +422,11 @@ class ListAppendChecker {
     Anomaly anomaly;
     anomaly.type = "incompatible-order";
     anomaly.operations = {table_.txns[txn].invocation, table_.txns[order.reader].invocation};
-    anomaly.explanation = fmt::format("{} read key {} = {} and {} read it = {}: neither is a prefix of the other, so "
-                                      "the key's appends happened in no single order",
-                                      label(txn), table_.key_text(op.key), table_.list_text(op.read_offset, op.read_length, 8),
-                                      label(order.reader), table_.list_text(order.offset, order.length, 8));
+    anomaly.explanation = fmt::format(
+        "{} read key {} = {} and {} read it = {}: neither is a prefix of the other, so "
+        "the key's appends happened in no single order",
+        label(txn), table_.key_text(op.key), table_.list_text(op.read_offset, op.read_length, 8), label(order.reader),
+        table_.list_text(order.offset, order.length, 8));
     collector_.add(std::move(anomaly));
   }
 
@@ -428,9 +437,10 @@ class ListAppendChecker {
     Anomaly anomaly;
     anomaly.type = "G1a";
     anomaly.operations = {table_.txns[txn].invocation, table_.txns[failed].invocation};
-    anomaly.explanation = fmt::format("G1a (aborted read): {} read key {} = {}, which includes {}, appended by {} that failed",
-                                      label(txn), table_.key_text(op.key), table_.list_text(op.read_offset, op.read_length),
-                                      table_.element_text(element), label(failed));
+    anomaly.explanation =
+        fmt::format("G1a (aborted read): {} read key {} = {}, which includes {}, appended by {} that failed",
+                    label(txn), table_.key_text(op.key), table_.list_text(op.read_offset, op.read_length),
+                    table_.element_text(element), label(failed));
     collector_.add(std::move(anomaly));
   }
 
@@ -467,10 +477,11 @@ class ListAppendChecker {
           if (position == orders_[earlier.key].length) {
             for (std::uint32_t unread : unread_[earlier.key]) {
               if (appends_[unread].txn != to) continue;
-              return fmt::format("{} appended {} to key {}, the last element any read saw, and {}'s append of {} was "
-                                 "never seen, so it came after (ww)",
-                                 label(from), table_.element_text(earlier.element), table_.key_text(earlier.key),
-                                 label(to), table_.element_text(appends_[unread].element));
+              return fmt::format(
+                  "{} appended {} to key {}, the last element any read saw, and {}'s append of {} was "
+                  "never seen, so it came after (ww)",
+                  label(from), table_.element_text(earlier.element), table_.key_text(earlier.key), label(to),
+                  table_.element_text(appends_[unread].element));
             }
           }
         }
@@ -487,8 +498,9 @@ class ListAppendChecker {
             for (std::uint32_t unread : unread_[op.key]) {
               if (appends_[unread].txn != writer) continue;
               return fmt::format("{} read key {} = {}, missing {}'s committed append of {}, so it ran before it (rw)",
-                                 label(reader), table_.key_text(op.key), table_.list_text(op.read_offset, op.read_length),
-                                 label(writer), table_.element_text(appends_[unread].element));
+                                 label(reader), table_.key_text(op.key),
+                                 table_.list_text(op.read_offset, op.read_length), label(writer),
+                                 table_.element_text(appends_[unread].element));
             }
           }
           std::uint32_t position = kind == kWriteRead ? op.read_length - 1 : op.read_length;
@@ -498,7 +510,8 @@ class ListAppendChecker {
           std::string list = table_.list_text(op.read_offset, op.read_length);
           if (kind == kWriteRead) {
             return fmt::format("{} read key {} = {} and so saw {}'s append of {} (wr)", label(reader),
-                               table_.key_text(op.key), list, label(writer), table_.element_text(appends_[append].element));
+                               table_.key_text(op.key), list, label(writer),
+                               table_.element_text(appends_[append].element));
           }
           return fmt::format("{} read key {} = {}, missing {}'s append of {} that came next, so it ran before it (rw)",
                              label(reader), table_.key_text(op.key), list, label(writer),
@@ -510,7 +523,8 @@ class ListAppendChecker {
         return fmt::format("{} and then {} ran on process {} in that order (process)", label(from), label(to),
                            source.process);
       case kRealtime:
-        return fmt::format("{} completed (op {}) before {} began (realtime)", label(from), source.completion, label(to));
+        return fmt::format("{} completed (op {}) before {} began (realtime)", label(from), source.completion,
+                           label(to));
       default:
         break;
     }

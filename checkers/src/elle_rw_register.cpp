@@ -23,21 +23,23 @@ struct WriteRecord {
   std::uint32_t key = 0;
   Element element = 0;
   bool final_in_txn = true;
-  bool observed = false;     // read by some ok txn
+  bool observed = false;         // read by some ok txn
   bool has_predecessor = false;  // some txn read a non-nil value and then wrote this
 };
 
 struct VersionEdge {
   std::uint32_t key;
-  Element before;  // may be kNilElement
+  Element before;             // may be kNilElement
   std::uint32_t after_write;  // WriteRecord index
-  std::uint32_t txn;  // the txn that read `before` and wrote `after`
+  std::uint32_t txn;          // the txn that read `before` and wrote `after`
 };
 
 class RwRegisterChecker {
  public:
   RwRegisterChecker(const History& history, const ElleOptions& options)
-      : history_(history), options_(options), table_(history, TxnWorkload::rw_register),
+      : history_(history),
+        options_(options),
+        table_(history, TxnWorkload::rw_register),
         collector_(options.model, options.max_anomalies_per_type) {}
 
   ElleResult run(std::chrono::steady_clock::time_point started) {
@@ -62,12 +64,14 @@ class RwRegisterChecker {
     graph.build();
     result.transactions = nodes_.size();
     result.edges = graph.edge_count();
-    auto deadline = options_.time_limit.count() > 0 ? started + options_.time_limit
-                                                    : std::chrono::steady_clock::time_point::max();
+    auto deadline =
+        options_.time_limit.count() > 0 ? started + options_.time_limit : std::chrono::steady_clock::time_point::max();
     std::uint8_t extra = (process ? kProcess : 0) | (realtime ? kRealtime : 0);
     bool complete = find_cycle_anomalies(
         graph, node_invocation, extra,
-        [&](std::uint32_t from, std::uint32_t to, std::uint8_t kind) { return explain(nodes_[from], nodes_[to], kind); },
+        [&](std::uint32_t from, std::uint32_t to, std::uint8_t kind) {
+          return explain(nodes_[from], nodes_[to], kind);
+        },
         collector_, options_.max_cycle_search_starts, deadline, result.strongly_connected_components);
     finish_result(result, collector_, complete, table_);
     return result;
@@ -89,24 +93,27 @@ class RwRegisterChecker {
         auto id = static_cast<std::uint32_t>(writes_.size());
         std::uint32_t stored = writes_by_element_.insert(op.key, op.element, id);
         if (stored != id) {
-          throw HistoryError(fmt::format(
-              "op {}: field 'value': {} written to key {} twice (also by op {}); rw-register needs unique written values",
-              record.invocation, table_.element_text(op.element), table_.key_text(op.key),
-              table_.txns[writes_[stored].txn].invocation));
+          throw HistoryError(
+              fmt::format("op {}: field 'value': {} written to key {} twice (also by op {}); rw-register needs unique "
+                          "written values",
+                          record.invocation, table_.element_text(op.element), table_.key_text(op.key),
+                          table_.txns[writes_[stored].txn].invocation));
         }
         WriteRecord write;
         write.txn = txn;
         write.key = op.key;
         write.element = op.element;
         for (std::uint32_t later = mop + 1; later < record.mop_end; ++later) {
-          if (table_.mops[later].kind == MicroKind::write && table_.mops[later].key == op.key) write.final_in_txn = false;
+          if (table_.mops[later].kind == MicroKind::write && table_.mops[later].key == op.key)
+            write.final_in_txn = false;
         }
         writes_.push_back(write);
       }
     }
   }
 
-  void add_anomaly(const std::string& type, std::vector<std::uint32_t> operations, const std::function<std::string()>& text) {
+  void add_anomaly(const std::string& type, std::vector<std::uint32_t> operations,
+                   const std::function<std::string()>& text) {
     if (!collector_.wants(type)) return collector_.count_only(type);
     Anomaly anomaly;
     anomaly.type = type;
@@ -129,7 +136,8 @@ class RwRegisterChecker {
       states.clear();
       for (std::uint32_t mop = record.mop_begin; mop < record.mop_end; ++mop) {
         const MicroOp& op = table_.mops[mop];
-        auto state = std::find_if(states.begin(), states.end(), [&](const KeyState& entry) { return entry.key == op.key; });
+        auto state =
+            std::find_if(states.begin(), states.end(), [&](const KeyState& entry) { return entry.key == op.key; });
         if (op.kind == MicroKind::write) {
           if (state == states.end()) {
             states.push_back(KeyState{op.key, op.element, true});
@@ -303,7 +311,8 @@ class RwRegisterChecker {
         return fmt::format("{} and then {} ran on process {} in that order (process)", label(from), label(to),
                            source.process);
       case kRealtime:
-        return fmt::format("{} completed (op {}) before {} began (realtime)", label(from), source.completion, label(to));
+        return fmt::format("{} completed (op {}) before {} began (realtime)", label(from), source.completion,
+                           label(to));
       default:
         break;
     }

@@ -19,8 +19,8 @@ class TextCursor {
     throw HistoryError(fmt::format("op {}: field 'value': {} (in {})", op_index_, what, shortened()));
   }
   void skip_blanks() {
-    while (position_ < text_.size() &&
-           (text_[position_] == ' ' || text_[position_] == '\n' || text_[position_] == '\t' || text_[position_] == '\r')) {
+    while (position_ < text_.size() && (text_[position_] == ' ' || text_[position_] == '\n' ||
+                                        text_[position_] == '\t' || text_[position_] == '\r')) {
       ++position_;
     }
   }
@@ -83,7 +83,9 @@ class TextCursor {
   }
 
  private:
-  std::string shortened() const { return text_.size() <= 80 ? std::string(text_) : std::string(text_.substr(0, 77)) + "..."; }
+  std::string shortened() const {
+    return text_.size() <= 80 ? std::string(text_) : std::string(text_.substr(0, 77)) + "...";
+  }
   std::string_view text_;
   std::size_t position_ = 0;
   std::uint32_t op_index_;
@@ -175,7 +177,8 @@ void TxnTable::parse(std::string_view text, std::uint32_t op_index, bool reads_k
     if (next == '"') return intern_string(cursor.read_string());
     if (next == '-' || (next >= '0' && next <= '9')) {
       std::int64_t number = cursor.read_integer();
-      if (number >= kIntegerLimit || number < -kIntegerLimit) cursor.fail(fmt::format("{} {} is out of range (|v| < 2^62)", what, number));
+      if (number >= kIntegerLimit || number < -kIntegerLimit)
+        cursor.fail(fmt::format("{} {} is out of range (|v| < 2^62)", what, number));
       return number;
     }
     cursor.fail(fmt::format("{} must be an integer or a string", what));
@@ -238,7 +241,8 @@ void TxnTable::parse(std::string_view text, std::uint32_t op_index, bool reads_k
 }
 
 std::uint64_t ElementMap::hash(std::uint32_t key, Element element) {
-  std::uint64_t value = static_cast<std::uint64_t>(element) * 0x9E3779B97F4A7C15ULL ^ (std::uint64_t{key} * 0xC2B2AE3D27D4EB4FULL);
+  std::uint64_t value =
+      static_cast<std::uint64_t>(element) * 0x9E3779B97F4A7C15ULL ^ (std::uint64_t{key} * 0xC2B2AE3D27D4EB4FULL);
   value ^= value >> 32;
   value *= 0xff51afd7ed558ccdULL;
   value ^= value >> 29;

@@ -56,17 +56,16 @@ std::vector<OperationPair> pair_operations(const History& history) {
     std::size_t& slot = pending.try_emplace(op.process, kNotPending).first->second;
     if (op.type == OpType::invoke) {
       if (slot != kNotPending) {
-        throw HistoryError(fmt::format(
-            "op {}: field 'type': process {} invokes again while its op {} is still pending", index,
-            op.process, pairs[slot].invocation));
+        throw HistoryError(fmt::format("op {}: field 'type': process {} invokes again while its op {} is still pending",
+                                       index, op.process, pairs[slot].invocation));
       }
       slot = pairs.size();
       pairs.push_back(OperationPair{static_cast<std::uint32_t>(index)});
       continue;
     }
     if (slot == kNotPending) {
-      throw HistoryError(fmt::format("op {}: field 'type': process {} completes ({}) without an invocation",
-                                     index, op.process, to_string(op.type)));
+      throw HistoryError(fmt::format("op {}: field 'type': process {} completes ({}) without an invocation", index,
+                                     op.process, to_string(op.type)));
     }
     OperationPair& pair = pairs[slot];
     pair.completion = static_cast<std::uint32_t>(index);

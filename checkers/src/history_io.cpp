@@ -191,7 +191,8 @@ class JsonlReader {
         if (--depth == 0) return line_.substr(start, position_ - start);
       }
     }
-    fail(field, in_string ? "unterminated string" : fmt::format("unterminated {}", line_[start] == '[' ? "array" : "object"));
+    fail(field,
+         in_string ? "unterminated string" : fmt::format("unterminated {}", line_[start] == '[' ? "array" : "object"));
   }
 
   bool consume_literal(std::string_view literal) {
@@ -275,7 +276,8 @@ class JsonlReader {
     } catch (const nlohmann::json::parse_error& error) {
       // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
       std::string_view reason = error.what();
-      if (auto bracket = reason.find("] "); reason.starts_with("[json.exception") && bracket != std::string_view::npos) {
+      if (auto bracket = reason.find("] ");
+          reason.starts_with("[json.exception") && bracket != std::string_view::npos) {
         reason.remove_prefix(bracket + 2);
       }
       fail(field, fmt::format("invalid JSON '{}': {}", excerpt(text), reason));
@@ -294,13 +296,17 @@ class JsonlReader {
       case JsonKind::boolean_false:
         return "a boolean";
       case JsonKind::other:
-        return scalar.text.empty() ? "a value" : (scalar.text[0] == '[' ? "an array" : scalar.text[0] == '{' ? "an object" : "a number");
+        return scalar.text.empty() ? "a value"
+                                   : (scalar.text[0] == '['   ? "an array"
+                                      : scalar.text[0] == '{' ? "an object"
+                                                              : "a number");
     }
     return "a value";
   }
 
   void parse_object() {
-    if (next_character() != '{') fail("", fmt::format("expected a JSON object, got '{}'", excerpt(line_.substr(position_))));
+    if (next_character() != '{')
+      fail("", fmt::format("expected a JSON object, got '{}'", excerpt(line_.substr(position_))));
     ++position_;
     Operation op;
     op.time = detail::kMissingTime;
@@ -309,7 +315,8 @@ class JsonlReader {
       ++position_;
     } else {
       while (true) {
-        if (next_character() != '"') fail("", fmt::format("expected a field name at '{}'", excerpt(line_.substr(position_))));
+        if (next_character() != '"')
+          fail("", fmt::format("expected a field name at '{}'", excerpt(line_.substr(position_))));
         std::string_view name = parse_string("");
         if (name.data() == scratch_.data()) {
           // The name had escapes and lives in scratch_, which the value reuses: keep a copy.
@@ -329,11 +336,13 @@ class JsonlReader {
           break;
         }
         if (separator == '\0') fail("", "unterminated object (missing '}')");
-        fail("", fmt::format("expected ',' or '}}' after field '{}', got '{}'", name, excerpt(line_.substr(position_))));
+        fail("",
+             fmt::format("expected ',' or '}}' after field '{}', got '{}'", name, excerpt(line_.substr(position_))));
       }
     }
     skip_spaces();
-    if (position_ != line_.size()) fail("", fmt::format("unexpected text after the object: '{}'", excerpt(line_.substr(position_))));
+    if (position_ != line_.size())
+      fail("", fmt::format("unexpected text after the object: '{}'", excerpt(line_.substr(position_))));
     if (!(seen & kFieldType)) fail("type", "missing");
     if (!(seen & kFieldProcess)) fail("process", "missing");
     if (!(seen & kFieldFunction)) fail("f", "missing");
@@ -373,7 +382,8 @@ class JsonlReader {
       mark(seen, kFieldType, field);
       if (scalar.kind != JsonKind::string) fail(field, fmt::format("expected a string, got {}", describe(scalar)));
       auto type = parse_op_type(scalar.text);
-      if (!type) fail(field, fmt::format("unknown op type \"{}\" (expected invoke, ok, fail or info)", excerpt(scalar.text)));
+      if (!type)
+        fail(field, fmt::format("unknown op type \"{}\" (expected invoke, ok, fail or info)", excerpt(scalar.text)));
       op.type = *type;
     } else if (field == "process") {
       mark(seen, kFieldProcess, field);
@@ -405,7 +415,8 @@ class JsonlReader {
       }
     } else if (field == "time") {
       mark(seen, kFieldTime, field);
-      if (scalar.kind != JsonKind::integer) fail(field, fmt::format("expected an integer (ns), got {}", describe(scalar)));
+      if (scalar.kind != JsonKind::integer)
+        fail(field, fmt::format("expected an integer (ns), got {}", describe(scalar)));
       op.time = scalar.integer;
     } else if (field == "node") {
       mark(seen, kFieldNode, field);
@@ -643,8 +654,7 @@ History parse_jsonl_history(std::string_view text, std::string_view source) {
   return history;
 }
 
-History parse_history(std::string_view text, HistoryFormat format, std::string_view source,
-                      HistoryFormat* detected) {
+History parse_history(std::string_view text, HistoryFormat format, std::string_view source, HistoryFormat* detected) {
   if (format == HistoryFormat::automatic) {
     format = detect_history_format(text);
     if (format == HistoryFormat::automatic) {
@@ -654,10 +664,10 @@ History parse_history(std::string_view text, HistoryFormat format, std::string_v
         if (text[position] == '\n') ++line;
         ++position;
       }
-      throw HistoryError(fmt::format(
-          "{}:{}: cannot tell the history format from '{}' (expected JSONL '{{\"', EDN '{{:', '[' or '#', "
-          "or a Porcupine log 'INFO  jepsen.util')",
-          source, line, excerpt(text.substr(position))));
+      throw HistoryError(
+          fmt::format("{}:{}: cannot tell the history format from '{}' (expected JSONL '{{\"', EDN '{{:', '[' or '#', "
+                      "or a Porcupine log 'INFO  jepsen.util')",
+                      source, line, excerpt(text.substr(position))));
     }
   }
   if (detected) *detected = format;
@@ -680,7 +690,8 @@ History read_history_file(const std::filesystem::path& path, HistoryFormat forma
   if (file_descriptor < 0) throw HistoryError(fmt::format("{}: cannot open: {}", name, std::strerror(errno)));
   std::string text;
   struct stat status {};
-  if (::fstat(file_descriptor, &status) == 0 && status.st_size > 0) text.reserve(static_cast<std::size_t>(status.st_size));
+  if (::fstat(file_descriptor, &status) == 0 && status.st_size > 0)
+    text.reserve(static_cast<std::size_t>(status.st_size));
   char chunk[1 << 16];
   while (true) {
     ssize_t count = ::read(file_descriptor, chunk, sizeof chunk);

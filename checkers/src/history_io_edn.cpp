@@ -205,7 +205,8 @@ void add_edn_operation(History& history, const EdnValue& form, std::string_view 
 
   if (node != nullptr && node->untagged().kind != EdnKind::nil) {
     std::string_view node_name = name_of(*node);
-    if (node_name.empty()) fail_field(source, node->line, "node", fmt::format("expected a string, got {}", describe(*node)));
+    if (node_name.empty())
+      fail_field(source, node->line, "node", fmt::format("expected a string, got {}", describe(*node)));
     std::uint32_t id = history.nodes.intern(node_name);
     if (id > 0xffff) fail_field(source, node->line, "node", "more than 65535 distinct node names");
     op.node = static_cast<std::uint16_t>(id);

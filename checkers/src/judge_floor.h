@@ -53,7 +53,8 @@ class JudgeFloor {
     return slots_[key];
   }
   void note(const Slot& slot) {
-    observing_ = observing_ || (slot.first_update != kNone && slot.last_read != kNone && slot.last_read > slot.first_update);
+    observing_ =
+        observing_ || (slot.first_update != kNone && slot.last_read != kNone && slot.last_read > slot.first_update);
   }
 
   std::vector<Slot> slots_;

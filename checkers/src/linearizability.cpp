@@ -335,7 +335,8 @@ PartitionReport check_partition(const Partition& partition, const Linearizabilit
     if (op.invocation == blocking.invocation) continue;
     if (op.invocation < end_of(blocking) && end_of(op) > blocking.invocation) {
       report.concurrent_invocations.push_back(op.invocation);
-      if (report.concurrent_operations.size() < 20) report.concurrent_operations.push_back(describe_operation(decoder, op));
+      if (report.concurrent_operations.size() < 20)
+        report.concurrent_operations.push_back(describe_operation(decoder, op));
     }
   }
   return report;
@@ -412,8 +413,8 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
     return report.key.empty() ? std::string() : fmt::format("key {}: ", report.key);
   };
   if (result.verdict == Verdict::valid) {
-    result.reason = fmt::format("{} operations in {} partition(s) are linearizable", result.operations,
-                                result.partitions);
+    result.reason =
+        fmt::format("{} operations in {} partition(s) are linearizable", result.operations, result.partitions);
   } else if (result.verdict == Verdict::invalid) {
     auto first = std::find_if(result.reports.begin(), result.reports.end(),
                               [](const PartitionReport& report) { return report.verdict == Verdict::invalid; });
@@ -465,8 +466,8 @@ nlohmann::json to_json(const LinearizabilityResult& result) {
 std::string describe(const LinearizabilityResult& result, const History& history) {
   std::string text = fmt::format("{}: {}\n", to_string(result.verdict), result.reason);
   for (const PartitionReport& report : result.reports) {
-    text += fmt::format("  {}{}: {}\n", report.key.empty() ? "" : "key " + report.key + " ",
-                        to_string(report.verdict), report.reason);
+    text += fmt::format("  {}{}: {}\n", report.key.empty() ? "" : "key " + report.key + " ", to_string(report.verdict),
+                        report.reason);
     if (report.verdict != Verdict::invalid) continue;
     if (!report.states_before.empty()) {
       std::string states;

@@ -82,8 +82,8 @@ ModelOperation OperationDecoder::decode(const OperationPair& pair) {
   const std::string& function = history_.function_name(invocation);
   auto kind = kind_for_function(kind_, function);
   if (!kind) {
-    throw HistoryError(fmt::format("op {}: field 'f': model {} has no operation '{}'", pair.invocation,
-                                   to_string(kind_), function));
+    throw HistoryError(
+        fmt::format("op {}: field 'f': model {} has no operation '{}'", pair.invocation, to_string(kind_), function));
   }
   ModelOperation op;
   op.kind = *kind;
@@ -104,11 +104,12 @@ ModelOperation OperationDecoder::decode(const OperationPair& pair) {
       if (cached == cas_arguments_.end()) {
         nlohmann::json pair_value = history_.values.to_json(invocation.value);
         if (!pair_value.is_array() || pair_value.size() != 2) {
-          throw HistoryError(fmt::format("op {}: field 'value': cas needs [expected, new], got {}",
-                                         pair.invocation, history_.values.to_text(invocation.value)));
+          throw HistoryError(fmt::format("op {}: field 'value': cas needs [expected, new], got {}", pair.invocation,
+                                         history_.values.to_text(invocation.value)));
         }
-        cached = cas_arguments_.emplace(invocation.value.id,
-                                        std::pair{element_id(pair_value[0]), element_id(pair_value[1])}).first;
+        cached =
+            cas_arguments_.emplace(invocation.value.id, std::pair{element_id(pair_value[0]), element_id(pair_value[1])})
+                .first;
       }
       op.argument = cached->second.first;
       op.second = cached->second.second;
@@ -128,12 +129,11 @@ ModelOperation OperationDecoder::decode(const OperationPair& pair) {
 std::string describe_operation(const OperationDecoder& decoder, const ModelOperation& op) {
   const History& history = decoder.history();
   const Operation& invocation = history.operations[op.invocation];
-  std::string outcome =
-      op.completion == OperationPair::kNoCompletion
-          ? "no completion"
-          : std::string(to_string(history.operations[op.completion].type));
-  std::string text = fmt::format("op {}: process {} {}", op.invocation, invocation.process,
-                                 history.function_name(invocation));
+  std::string outcome = op.completion == OperationPair::kNoCompletion
+                            ? "no completion"
+                            : std::string(to_string(history.operations[op.completion].type));
+  std::string text =
+      fmt::format("op {}: process {} {}", op.invocation, invocation.process, history.function_name(invocation));
   if (history.has_key(invocation)) text += fmt::format(" key {}", history.key_name(invocation));
   switch (op.kind) {
     case Kind::read:
@@ -161,9 +161,7 @@ class RegisterModel final : public Model {
                 std::span<const ModelOperation> operations)
       : options_(options), decoder_(decoder), operations_(operations) {}
 
-  std::uint32_t initial_state() override {
-    return options_.nil_read == NilRead::any ? options_.initial.id : kNull.id;
-  }
+  std::uint32_t initial_state() override { return options_.nil_read == NilRead::any ? options_.initial.id : kNull.id; }
 
   std::uint32_t step(std::uint32_t state, std::uint32_t index) override {
     const ModelOperation& op = operations_[index];
@@ -350,7 +348,8 @@ class KvModel final : public Model {
     std::size_t end = text.size();
     for (std::uint32_t current = state; current != 0 || nodes_[current].length != 0; current = nodes_[current].parent) {
       const Node& node = nodes_[current];
-      if (node.appended.size() > end || text.substr(end - node.appended.size(), node.appended.size()) != node.appended) {
+      if (node.appended.size() > end ||
+          text.substr(end - node.appended.size(), node.appended.size()) != node.appended) {
         return false;
       }
       end -= node.appended.size();
@@ -374,8 +373,8 @@ class KvModel final : public Model {
   std::span<const ModelOperation> operations_;
   std::vector<Text> argument_texts_;
   std::vector<Node> nodes_;
-  detail::FlatMap64 canonical_;    // (length, hash) -> first node with that string
-  detail::FlatMap64 transitions_;  // (state, op) -> state, for appends reaching a string by another path
+  detail::FlatMap64 canonical_;     // (length, hash) -> first node with that string
+  detail::FlatMap64 transitions_;   // (state, op) -> state, for appends reaching a string by another path
   detail::FlatMap64 read_results_;  // (state, op) -> 0/1
 };
 
@@ -465,8 +464,8 @@ class MultiKeyModel final : public Model {
     std::string text = "{";
     for (std::uint32_t slot = 0; slot < key_count_; ++slot) {
       if (slot) text += ", ";
-      text += fmt::format("#{}: {}", slot,
-                          per_key_[slot]->describe_state(tuples_[std::size_t{state} * key_count_ + slot]));
+      text +=
+          fmt::format("#{}: {}", slot, per_key_[slot]->describe_state(tuples_[std::size_t{state} * key_count_ + slot]));
     }
     return text + "}";
   }

@@ -119,7 +119,10 @@ class DeadReadDetector {
  public:
   DeadReadDetector(const std::vector<ModelOperation>& operations, Model& model, const ModelOptions& options,
                    const OperationDecoder& decoder)
-      : operations_(operations), model_(model), options_(options), decoder_(decoder),
+      : operations_(operations),
+        model_(model),
+        options_(options),
+        decoder_(decoder),
         enabled_(options.kind == ModelKind::cas_register || options.kind == ModelKind::kv) {}
 
   bool enabled() const { return enabled_; }
@@ -174,7 +177,8 @@ class DeadReadDetector {
     }
     if (!state_known_[state]) {
       std::optional<std::string> text = model_.state_text(state);
-      state_texts_[state] = text ? std::move(*text) : nlohmann::json::parse(model_.describe_state(state)).get<std::string>();
+      state_texts_[state] =
+          text ? std::move(*text) : nlohmann::json::parse(model_.describe_state(state)).get<std::string>();
       state_known_[state] = 1;
     }
     return state_texts_[state];
@@ -192,7 +196,7 @@ class DeadReadDetector {
       const ModelOperation& op = operations_[index];
       if (op.kind == Kind::write) {
         bool leads = options_.kind == ModelKind::cas_register ? op.argument == target.argument
-                                                               : text(target.argument).starts_with(text(op.argument));
+                                                              : text(target.argument).starts_with(text(op.argument));
         if (leads) resets_for_read_[read].push_back(index);
       } else if (op.kind == Kind::cas && op.second == target.argument) {
         resets_for_read_[read].push_back(index);
@@ -226,10 +230,12 @@ class SequentialSearch {
     reads_.set_processes(processes_);
     zobrist_offset_.assign(processes_.size() + 1, 0);
     for (std::size_t process = 0; process < processes_.size(); ++process) {
-      zobrist_offset_[process + 1] = zobrist_offset_[process] + static_cast<std::uint32_t>(processes_[process].size()) + 1;
+      zobrist_offset_[process + 1] =
+          zobrist_offset_[process] + static_cast<std::uint32_t>(processes_[process].size()) + 1;
     }
     zobrist_.resize(zobrist_offset_.back());
-    for (std::size_t index = 0; index < zobrist_.size(); ++index) zobrist_[index] = mix64(index * 0x9E3779B97F4A7C15ULL + 7);
+    for (std::size_t index = 0; index < zobrist_.size(); ++index)
+      zobrist_[index] = mix64(index * 0x9E3779B97F4A7C15ULL + 7);
   }
 
   // With want_evidence, every dead end deeper than any before is recorded, so
@@ -401,8 +407,9 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
     return report;
   }
   if (outcome.verdict == Verdict::valid) return report;
-  report.reason = fmt::format("no order of the {} ops keeps every process's own order; the longest legal order has {} op(s)",
-                              partition.operations.size(), outcome.best_depth);
+  report.reason =
+      fmt::format("no order of the {} ops keeps every process's own order; the longest legal order has {} op(s)",
+                  partition.operations.size(), outcome.best_depth);
   if (!options.collect_evidence || !outcome.evidence_taken) return report;
   const Outcome& evidence = outcome;
   std::vector<std::uint32_t> cursor(search.processes().size(), 0);
@@ -419,7 +426,8 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
   if (!report.blocked_operations.empty()) {
     // Show a blocked read when there is one: it is what the state cannot satisfy.
     std::string example = report.blocked_operations.front();
-    for (std::size_t index = 0; index < report.blocked_invocations.size() && index < report.blocked_operations.size(); ++index) {
+    for (std::size_t index = 0; index < report.blocked_invocations.size() && index < report.blocked_operations.size();
+         ++index) {
       std::uint32_t invocation = report.blocked_invocations[index];
       auto found = std::find_if(partition.operations.begin(), partition.operations.end(),
                                 [&](const ModelOperation& op) { return op.invocation == invocation; });
@@ -428,8 +436,9 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
         break;
       }
     }
-    report.reason = fmt::format("after the longest legal order ({} ops, state {}), no process's next op can go next, e.g. {}",
-                                report.longest_order.size(), report.state_after_longest_order, example);
+    report.reason =
+        fmt::format("after the longest legal order ({} ops, state {}), no process's next op can go next, e.g. {}",
+                    report.longest_order.size(), report.state_after_longest_order, example);
   }
   return report;
 }
@@ -484,10 +493,9 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   auto build = [&](KeyClass wanted) {
     std::vector<Partition> partitions;
     if (everything_settled) return partitions;
-    partitions = build_partitions(history, pairs, decoder, options.partition_by_key, options.model.kind,
-                                  [&](std::uint32_t key) {
-                                    return !options.partition_by_key || key_class[key] == wanted;
-                                  });
+    partitions =
+        build_partitions(history, pairs, decoder, options.partition_by_key, options.model.kind,
+                         [&](std::uint32_t key) { return !options.partition_by_key || key_class[key] == wanted; });
     for (const Partition& partition : partitions) result.operations += partition.operations.size();
     // Smallest first: a small partition settles fast and an invalid one stops the rest.
     std::stable_sort(partitions.begin(), partitions.end(), [](const Partition& left, const Partition& right) {
@@ -561,8 +569,9 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
     result.reason = fmt::format("{} operations in {} partition(s) are sequentially consistent ({})", result.operations,
                                 result.partitions, scope);
   } else if (result.verdict == Verdict::invalid) {
-    auto first = std::find_if(result.reports.begin(), result.reports.end(),
-                              [](const SequentialPartitionReport& report) { return report.verdict == Verdict::invalid; });
+    auto first =
+        std::find_if(result.reports.begin(), result.reports.end(),
+                     [](const SequentialPartitionReport& report) { return report.verdict == Verdict::invalid; });
     result.reason = fmt::format("not sequentially consistent ({}): {}{}", scope, key_label(*first), first->reason);
     if (result.partitions_not_checked) {
       result.reason += fmt::format(" ({} other partition(s) not checked)", result.partitions_not_checked);
@@ -616,7 +625,8 @@ std::string describe(const SequentialResult& result, const History& history) {
                         report.reason);
     if (report.verdict != Verdict::invalid) continue;
     std::size_t shown = std::min<std::size_t>(report.longest_order.size(), 8);
-    text += fmt::format("    longest legal order: {} op(s){}", report.longest_order.size(), shown ? ", ending with" : "");
+    text +=
+        fmt::format("    longest legal order: {} op(s){}", report.longest_order.size(), shown ? ", ending with" : "");
     for (std::size_t index = report.longest_order.size() - shown; index < report.longest_order.size(); ++index) {
       std::uint32_t invocation = report.longest_order[index];
       text += fmt::format(" #{} {}", invocation, history.function_name(history.operations[invocation]));

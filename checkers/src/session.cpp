@@ -14,7 +14,14 @@
 namespace chaosbench::checkers {
 namespace {
 
-enum class Constraint : std::uint8_t { initial, cas, read_your_writes, monotonic_reads, monotonic_writes, writes_follow_reads };
+enum class Constraint : std::uint8_t {
+  initial,
+  cas,
+  read_your_writes,
+  monotonic_reads,
+  monotonic_writes,
+  writes_follow_reads
+};
 
 std::string_view guarantee_name(Constraint constraint) {
   switch (constraint) {
@@ -97,9 +104,10 @@ class SessionChecker {
       result.reason = nothing;
     } else if (counts_.empty()) {
       result.verdict = Verdict::valid;
-      result.reason = fmt::format("{} ops on {} key(s): every process saw read-your-writes, monotonic reads, monotonic "
-                                  "writes and writes-follow-reads",
-                                  operations_, graphs_.size());
+      result.reason = fmt::format(
+          "{} ops on {} key(s): every process saw read-your-writes, monotonic reads, monotonic "
+          "writes and writes-follow-reads",
+          operations_, graphs_.size());
     } else {
       result.verdict = Verdict::invalid;
       std::string list;
@@ -124,9 +132,10 @@ class SessionChecker {
         std::uint32_t node = graph.node(value);
         auto [it, inserted] = graph.writer_of_node.try_emplace(node, pair.invocation);
         if (!inserted) {
-          throw HistoryError(fmt::format("op {}: field 'value': {} written to key {} twice (also by op {}); session "
-                                         "guarantees need unique written values",
-                                         pair.invocation, decoder_.value_text(value), graph.key, it->second));
+          throw HistoryError(
+              fmt::format("op {}: field 'value': {} written to key {} twice (also by op {}); session "
+                          "guarantees need unique written values",
+                          pair.invocation, decoder_.value_text(value), graph.key, it->second));
         }
         graph.edges.push_back(Edge{0, node, Constraint::initial, 0, kNoOp, kNoOp});
         return node;
@@ -141,7 +150,8 @@ class SessionChecker {
         std::uint32_t written = record_write(op.second);
         if (!ok) continue;
         std::uint32_t expected = graph.node(op.argument);
-        graph.edges.push_back(Edge{expected, written, Constraint::cas, invocation.process, pair.invocation, pair.invocation});
+        graph.edges.push_back(
+            Edge{expected, written, Constraint::cas, invocation.process, pair.invocation, pair.invocation});
         follow(last, graph, invocation.process, invocation.key, false, expected, pair.invocation);
         follow(last, graph, invocation.process, invocation.key, true, written, pair.invocation);
       } else if (op.kind == Kind::read) {
@@ -159,7 +169,10 @@ class SessionChecker {
     for (const PendingRead& read : reads_) {
       KeyGraph& graph = graphs_[read.key];
       if (read.node == 0 || graph.writer_of_node.contains(read.node)) continue;
-      add_violation(SessionViolation{"unwritten-value", read.process, graph.key, {read.op},
+      add_violation(SessionViolation{"unwritten-value",
+                                     read.process,
+                                     graph.key,
+                                     {read.op},
                                      fmt::format("op {} read {}, which no op wrote to key {}", read.op,
                                                  decoder_.value_text(graph.values[read.node]), graph.key)});
       // Its constraints would only repeat this; drop them.
@@ -176,8 +189,9 @@ class SessionChecker {
     LastOp previous = it->second;
     it->second = LastOp{is_write, node, op};
     if (previous.op == op) return;  // a cas's own read -> write
-    Constraint constraint = previous.was_write ? (is_write ? Constraint::monotonic_writes : Constraint::read_your_writes)
-                                               : (is_write ? Constraint::writes_follow_reads : Constraint::monotonic_reads);
+    Constraint constraint = previous.was_write
+                                ? (is_write ? Constraint::monotonic_writes : Constraint::read_your_writes)
+                                : (is_write ? Constraint::writes_follow_reads : Constraint::monotonic_reads);
     if (previous.node == node) return;  // a <= a holds (values are unique, so never a < a)
     graph.edges.push_back(Edge{previous.node, node, constraint, process, previous.op, op});
   }
@@ -195,8 +209,10 @@ class SessionChecker {
       case Constraint::cas:
         return fmt::format("op {} cas replaced {} with {}", edge.second_op, text(edge.from), text(edge.to));
       default: {
-        bool first_write = edge.constraint == Constraint::read_your_writes || edge.constraint == Constraint::monotonic_writes;
-        bool second_write = edge.constraint == Constraint::monotonic_writes || edge.constraint == Constraint::writes_follow_reads;
+        bool first_write =
+            edge.constraint == Constraint::read_your_writes || edge.constraint == Constraint::monotonic_writes;
+        bool second_write =
+            edge.constraint == Constraint::monotonic_writes || edge.constraint == Constraint::writes_follow_reads;
         return fmt::format("process {} {} {} (op {}) then {} {} (op {}), so {} {} {} ({})", edge.process,
                            first_write ? "wrote" : "read", text(edge.from), edge.first_op,
                            second_write ? "wrote" : "read", text(edge.to), edge.second_op, text(edge.from),
@@ -287,15 +303,17 @@ class SessionChecker {
       for (std::uint32_t index : cycle) {
         const Edge& edge = graph.edges[index];
         for (std::uint32_t op : {edge.first_op, edge.second_op}) {
-          if (op != kNoOp && std::find(violation.operations.begin(), violation.operations.end(), op) == violation.operations.end()) {
+          if (op != kNoOp &&
+              std::find(violation.operations.begin(), violation.operations.end(), op) == violation.operations.end()) {
             violation.operations.push_back(op);
           }
         }
         steps += (steps.empty() ? "" : "; ") + describe_edge(graph, edge);
       }
       std::sort(violation.operations.begin(), violation.operations.end());
-      violation.explanation = fmt::format("op {} of process {} breaks it: no order of key {}'s values satisfies all of: {}",
-                                          culprit.second_op, culprit.process, graph.key, steps);
+      violation.explanation =
+          fmt::format("op {} of process {} breaks it: no order of key {}'s values satisfies all of: {}",
+                      culprit.second_op, culprit.process, graph.key, steps);
       add_violation(std::move(violation));
       graph.edges[blamed].removed = true;
     }

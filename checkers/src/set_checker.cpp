@@ -53,7 +53,8 @@ CheckResult check_set(const History& history, const SetOptions& options) {
       continue;
     }
     if (function != "read") {
-      throw HistoryError(fmt::format("op {}: field 'f': the set checker knows add and read, got '{}'", pair.invocation, function));
+      throw HistoryError(
+          fmt::format("op {}: field 'f': the set checker knows add and read, got '{}'", pair.invocation, function));
     }
     if (pair.outcome != OpType::ok) continue;
     const Operation& completion = history.operations[pair.completion];
@@ -69,7 +70,8 @@ CheckResult check_set(const History& history, const SetOptions& options) {
     }
     reads.push_back(std::move(read));
   }
-  std::sort(reads.begin(), reads.end(), [](const Read& left, const Read& right) { return left.invoked < right.invoked; });
+  std::sort(reads.begin(), reads.end(),
+            [](const Read& left, const Read& right) { return left.invoked < right.invoked; });
 
   std::size_t acknowledged = 0, stable = 0, stale = 0, lost = 0, never_read = 0, recovered = 0;
   std::vector<std::string> lost_samples, stale_samples, unexpected_samples;
@@ -103,8 +105,8 @@ CheckResult check_set(const History& history, const SetOptions& options) {
     } else if (ever_absent) {
       ++stale;
       if (stale_samples.size() < options.max_evidence) {
-        stale_samples.push_back(fmt::format("{} (added by op {}) was missing from a read after it was known, then came back",
-                                            text, element.add_op));
+        stale_samples.push_back(fmt::format(
+            "{} (added by op {}) was missing from a read after it was known, then came back", text, element.add_op));
       }
     } else {
       ++stable;
@@ -114,26 +116,36 @@ CheckResult check_set(const History& history, const SetOptions& options) {
   for (const std::string& text : read_elements) {
     if (elements.contains(text)) continue;
     ++unexpected;
-    if (unexpected_samples.size() < options.max_evidence) unexpected_samples.push_back(text + " was read but never added");
+    if (unexpected_samples.size() < options.max_evidence)
+      unexpected_samples.push_back(text + " was read but never added");
   }
   std::size_t duplicated_count = duplicated.size();
 
-  result.details = {{"attempted", elements.size()}, {"acknowledged", acknowledged}, {"stable", stable},
-                    {"stale", stale},              {"lost", lost},                 {"never_read", never_read},
-                    {"unexpected", unexpected},    {"recovered", recovered},       {"duplicated", duplicated_count},
-                    {"reads", reads.size()},       {"lost_samples", lost_samples}, {"stale_samples", stale_samples},
+  result.details = {{"attempted", elements.size()},
+                    {"acknowledged", acknowledged},
+                    {"stable", stable},
+                    {"stale", stale},
+                    {"lost", lost},
+                    {"never_read", never_read},
+                    {"unexpected", unexpected},
+                    {"recovered", recovered},
+                    {"duplicated", duplicated_count},
+                    {"reads", reads.size()},
+                    {"lost_samples", lost_samples},
+                    {"stale_samples", stale_samples},
                     {"unexpected_samples", unexpected_samples}};
   for (const auto& lines : {lost_samples, unexpected_samples, stale_samples}) {
     for (const std::string& line : lines) result.evidence.push_back(line);
   }
   for (const auto& [text, count] : duplicated) {
-    if (result.evidence.size() < 3 * options.max_evidence) result.evidence.push_back(fmt::format("{} appears twice in a read", text));
+    if (result.evidence.size() < 3 * options.max_evidence)
+      result.evidence.push_back(fmt::format("{} appears twice in a read", text));
   }
   bool invalid = lost > 0 || unexpected > 0 || duplicated_count > 0 || (options.stale_reads_invalid && stale > 0);
-  std::string counts = fmt::format("{} attempted, {} acknowledged, {} stable, {} stale, {} lost, {} never read, {} unexpected, "
-                                   "{} recovered, {} duplicated",
-                                   elements.size(), acknowledged, stable, stale, lost, never_read, unexpected, recovered,
-                                   duplicated_count);
+  std::string counts = fmt::format(
+      "{} attempted, {} acknowledged, {} stable, {} stale, {} lost, {} never read, {} unexpected, "
+      "{} recovered, {} duplicated",
+      elements.size(), acknowledged, stable, stale, lost, never_read, unexpected, recovered, duplicated_count);
   if (invalid) {
     result.verdict = Verdict::invalid;
     result.reason = counts;

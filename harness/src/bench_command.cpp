@@ -57,9 +57,9 @@ struct ClientOp {
 
 struct FaultWindow {
   std::string kind;
-  double start = 0;                // its start's completion (applied)
-  std::optional<double> stop;      // its stop's invocation (healing begins)
-  std::optional<double> healed;    // its stop's completion
+  double start = 0;              // its start's completion (applied)
+  std::optional<double> stop;    // its stop's invocation (healing begins)
+  std::optional<double> healed;  // its stop's completion
 };
 
 }  // namespace
@@ -150,10 +150,11 @@ BenchAnalysis analyze_bench_history(const fs::path& history_path, double warmup_
   };
   for (const FaultWindow& window : windows) {
     if (!window.healed || window.start < warmup_seconds) continue;
-    Recovery recovery{window.kind, window.start, *window.healed, std::nullopt, std::nullopt,
-                      *window.healed + 1.0 > workload_seconds};
+    Recovery recovery{window.kind,  window.start, *window.healed,
+                      std::nullopt, std::nullopt, *window.healed + 1.0 > workload_seconds};
     auto first_ok = std::lower_bound(ok_times.begin(), ok_times.end(), *window.healed);
-    if (first_ok != ok_times.end() && *first_ok < workload_seconds) recovery.first_ok_seconds = *first_ok - *window.healed;
+    if (first_ok != ok_times.end() && *first_ok < workload_seconds)
+      recovery.first_ok_seconds = *first_ok - *window.healed;
     const double baseline_from = std::max(warmup_seconds, window.start - 5.0);
     if (window.start - baseline_from >= 1.0) {
       const double baseline = ok_between(baseline_from, window.start) / (window.start - baseline_from);
@@ -321,10 +322,10 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
       }
       arguments.insert(arguments.end(), options.run_arguments.begin(), options.run_arguments.end());
       fs::create_directories(bench_directory / "runs" / name);
-      const int exit_code = control::run_supervised(harness_executable, arguments,
-                                                    bench_directory / "runs" / name / "harness.log",
-                                                    2 * time_limit + std::chrono::minutes(4))
-                                .exit_code;
+      const int exit_code =
+          control::run_supervised(harness_executable, arguments, bench_directory / "runs" / name / "harness.log",
+                                  2 * time_limit + std::chrono::minutes(4))
+              .exit_code;
       json row{{"target", target}, {"nemesis", nemesis}, {"exit_code", exit_code}};
       std::error_code missing;
       const fs::path run_directory = fs::canonical(bench_directory / "runs" / "latest", missing);
@@ -337,8 +338,8 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
         continue;
       }
       const json results = json::parse(std::ifstream(run_directory / "results.json"));
-      const BenchAnalysis analysis =
-          analyze_bench_history(run_directory / "history.jsonl", warmup_seconds, results.value("workload_seconds", 0.0));
+      const BenchAnalysis analysis = analyze_bench_history(run_directory / "history.jsonl", warmup_seconds,
+                                                           results.value("workload_seconds", 0.0));
       row["verdict"] = results.value("verdict", "");
       row["promised"] = promised_verdict(results, promised);
       row["linearizable"] = linearizable_column
@@ -357,11 +358,17 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
     }
   }
 
-  const json document{{"targets", targets},         {"workload", options.workload}, {"nemeses", nemeses},
-                      {"rate", options.rate},        {"concurrency", options.concurrency},
-                      {"nodes", options.nodes},      {"time_limit", options.time_limit},
-                      {"warmup", options.warmup},    {"seed", options.seed},
-                      {"nemesis_interval", options.nemesis_interval}, {"rows", rows}};
+  const json document{{"targets", targets},
+                      {"workload", options.workload},
+                      {"nemeses", nemeses},
+                      {"rate", options.rate},
+                      {"concurrency", options.concurrency},
+                      {"nodes", options.nodes},
+                      {"time_limit", options.time_limit},
+                      {"warmup", options.warmup},
+                      {"seed", options.seed},
+                      {"nemesis_interval", options.nemesis_interval},
+                      {"rows", rows}};
   write_json_file(bench_directory / "bench.json", document);
   std::ofstream(bench_directory / "bench.csv") << reports::render_bench_csv(document);
   std::ofstream(bench_directory / "bench.html") << reports::render_bench_html(document);

@@ -40,8 +40,8 @@ struct FileOutcome {
   nlohmann::json json;
 };
 
-FileOutcome check_file(const std::string& file, const CheckCommandOptions& options, std::chrono::milliseconds time_limit,
-                       HistoryFormat format, std::ostream& out) {
+FileOutcome check_file(const std::string& file, const CheckCommandOptions& options,
+                       std::chrono::milliseconds time_limit, HistoryFormat format, std::ostream& out) {
   FileOutcome outcome;
   HistoryFormat detected = format;
   checkers::History history = checkers::read_history_file(file, format, &detected);
@@ -121,10 +121,11 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
     }
   }
   if (!checkers::parse_consistency_model(options.consistency_model)) {
-    errors << fmt::format("harness check: --consistency-model '{}': expected read-uncommitted, read-committed, "
-                          "monotonic-atomic-view, consistent-view, snapshot-isolation, repeatable-read, serializable, "
-                          "strong-session-serializable or strict-serializable\n",
-                          options.consistency_model);
+    errors << fmt::format(
+        "harness check: --consistency-model '{}': expected read-uncommitted, read-committed, "
+        "monotonic-atomic-view, consistent-view, snapshot-isolation, repeatable-read, serializable, "
+        "strong-session-serializable or strict-serializable\n",
+        options.consistency_model);
     return kExitHarnessFailed;
   }
   std::chrono::milliseconds time_limit;

@@ -12,10 +12,9 @@
 
 namespace chaosbench::harness {
 
-const std::vector<std::string> kCheckerNames = {"linearizable", "sequential",       "session",
-                                                "convergence",  "set",              "set-linearizable",
-                                                "counter",      "bank",             "elle-list-append",
-                                                "elle-rw-register"};
+const std::vector<std::string> kCheckerNames = {
+    "linearizable",     "sequential", "session", "convergence",      "set",
+    "set-linearizable", "counter",    "bank",    "elle-list-append", "elle-rw-register"};
 
 bool is_known_checker(const std::string& name) {
   return std::find(kCheckerNames.begin(), kCheckerNames.end(), name) != kCheckerNames.end();
@@ -85,7 +84,8 @@ CheckerOutcome run_checker(const std::string& name, const checkers::History& his
     checkers::ElleOptions elle;
     elle.model = configuration.consistency_model;
     elle.time_limit = configuration.time_limit;
-    auto workload = name == "elle-list-append" ? checkers::TxnWorkload::list_append : checkers::TxnWorkload::rw_register;
+    auto workload =
+        name == "elle-list-append" ? checkers::TxnWorkload::list_append : checkers::TxnWorkload::rw_register;
     checkers::ElleResult result = checkers::check_transactions(history, workload, elle);
     outcome.verdict = result.verdict;
     outcome.reason = result.reason;

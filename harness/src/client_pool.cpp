@@ -6,8 +6,8 @@
 #include <random>
 #include <string>
 
-#include <boost/asio.hpp>
 #include <fmt/format.h>
+#include <boost/asio.hpp>
 
 namespace chaosbench::harness {
 

@@ -71,9 +71,8 @@ Cluster::Cluster(std::vector<std::shared_ptr<control::Host>> hosts,
       node->companion_specs.push_back(std::move(spec));
     }
     node->gateway = target_->open_gateway(context, options_.gateway_address);
-    node->endpoint = node->gateway
-                         ? NodeEndpoint{node->host->name(), node->gateway->address(), node->gateway->port()}
-                         : NodeEndpoint{node->host->name(), node->host->address(), target_->client_port()};
+    node->endpoint = node->gateway ? NodeEndpoint{node->host->name(), node->gateway->address(), node->gateway->port()}
+                                   : NodeEndpoint{node->host->name(), node->host->address(), target_->client_port()};
     nodes_.push_back(std::move(node));
   }
 }
@@ -131,8 +130,8 @@ std::string Cluster::install_refnode() {
                                                 path, check.status.describe(), control::one_line(check.err)));
       }
       if (first_word(check) != hash) {
-        throw control::ControlError(fmt::format("{}: {} differs from {} after the upload", host.name(), path,
-                                                options_.refnode.string()));
+        throw control::ControlError(
+            fmt::format("{}: {} differs from {} after the upload", host.name(), path, options_.refnode.string()));
       }
     }
     list += (list.empty() ? "" : ", ") + host.name();
@@ -168,8 +167,8 @@ std::vector<std::string> Cluster::remove_node_directories() {
     try {
       auto result = node->host->run({"rm", "-rf", directory});
       if (!result.succeeded()) {
-        failures.push_back(fmt::format("{}: cannot remove {}: {}", node->host->name(), directory,
-                                       control::one_line(result.err)));
+        failures.push_back(
+            fmt::format("{}: cannot remove {}: {}", node->host->name(), directory, control::one_line(result.err)));
       }
       // Empty once every node of this host is gone; left alone otherwise.
       node->host->run({"rmdir", options_.remote_nodes_directory.string()});
@@ -185,9 +184,8 @@ void Cluster::leave_running() {
     std::lock_guard lock(node->mutex);
     if (!node->daemon) continue;
     if (!node->daemon->detach()) {
-      throw control::ControlError(
-          fmt::format("{}: cannot leave {} running: this host ends with the controller", node->host->name(),
-                      node->daemon->describe()));
+      throw control::ControlError(fmt::format("{}: cannot leave {} running: this host ends with the controller",
+                                              node->host->name(), node->daemon->describe()));
     }
     node->daemon.reset();
   }
@@ -254,9 +252,8 @@ void Cluster::wait_until_ready(std::chrono::milliseconds timeout) {
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::string message = silent.empty()
-                            ? fmt::format("the cluster elected no leader within {} ms", timeout.count())
-                            : fmt::format("nodes did not answer status within {} ms:", timeout.count());
+  std::string message = silent.empty() ? fmt::format("the cluster elected no leader within {} ms", timeout.count())
+                                       : fmt::format("nodes did not answer status within {} ms:", timeout.count());
   const auto& culprits = silent.empty() ? node_names() : silent;
   for (const auto& name : culprits) message += fmt::format("\n  {} log tail:{}", name, log_tail(name));
   throw control::ControlError(message);

@@ -12,7 +12,8 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
     return std::invalid_argument("'" + std::string(text) + "' is not a duration (examples: 30, 30s, 500ms, 2m, 1h)");
   };
   std::size_t unit_start = 0;
-  while (unit_start < text.size() && (std::isdigit(static_cast<unsigned char>(text[unit_start])) || text[unit_start] == '.')) {
+  while (unit_start < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[unit_start])) || text[unit_start] == '.')) {
     ++unit_start;
   }
   if (unit_start == 0) throw invalid();

@@ -114,33 +114,34 @@ std::string iso_time(std::chrono::system_clock::time_point when) {
 
 json options_json(const RunPlan& plan) {
   const RunOptions& options = plan.options;
-  return {{"target", options.target},
-          {"nodes", options.nodes},
-          {"workload", options.workload},
-          {"nemesis", options.nemesis},
-          {"nemesis_interval", options.nemesis_interval},
-          {"partition_shapes", options.partition_shapes},
-          {"kill_targets", options.kill_targets},
-          {"clock_bump_max_seconds", options.clock_bump_max_seconds},
-          {"concurrency", options.concurrency},
-          {"rate", options.rate},
-          {"time_limit", options.time_limit},
-          {"seed", plan.seed},
-          {"target_arguments", options.target_arguments},
-          {"store", options.store},
-          {"test_name", plan.test_name},
-          {"ops_per_key", options.ops_per_key},
-          {"read_fraction", options.read_fraction},
-          {"client_routing", options.client_routing},
-          {"operation_timeout", options.operation_timeout},
-          {"recovery_time", options.recovery_time},
-          {"check_time_limit", options.check_time_limit},
-          {"checkers", plan.checker_names},
-          {"consistency_model", plan.consistency_model ? std::string(checkers::to_string(*plan.consistency_model)) : ""},
-          {"refnode", plan.refnode.string()},
-          {"hosts_file", options.hosts_file},
-          {"remote_directory", options.hosts_file.empty() ? "" : options.remote_directory},
-          {"leave_db_running", options.leave_db_running}};
+  return {
+      {"target", options.target},
+      {"nodes", options.nodes},
+      {"workload", options.workload},
+      {"nemesis", options.nemesis},
+      {"nemesis_interval", options.nemesis_interval},
+      {"partition_shapes", options.partition_shapes},
+      {"kill_targets", options.kill_targets},
+      {"clock_bump_max_seconds", options.clock_bump_max_seconds},
+      {"concurrency", options.concurrency},
+      {"rate", options.rate},
+      {"time_limit", options.time_limit},
+      {"seed", plan.seed},
+      {"target_arguments", options.target_arguments},
+      {"store", options.store},
+      {"test_name", plan.test_name},
+      {"ops_per_key", options.ops_per_key},
+      {"read_fraction", options.read_fraction},
+      {"client_routing", options.client_routing},
+      {"operation_timeout", options.operation_timeout},
+      {"recovery_time", options.recovery_time},
+      {"check_time_limit", options.check_time_limit},
+      {"checkers", plan.checker_names},
+      {"consistency_model", plan.consistency_model ? std::string(checkers::to_string(*plan.consistency_model)) : ""},
+      {"refnode", plan.refnode.string()},
+      {"hosts_file", options.hosts_file},
+      {"remote_directory", options.hosts_file.empty() ? "" : options.remote_directory},
+      {"leave_db_running", options.leave_db_running}};
 }
 
 // The workload's setup operations (e.g. the bank's opening balances), each
@@ -164,10 +165,9 @@ void run_setup_operations(workloads::Workload& workload, const std::vector<NodeE
       const checkers::OpType outcome = recorder.history().operations.back().type;
       if (outcome == checkers::OpType::ok) break;
       if (outcome == checkers::OpType::info || attempt == kAttempts) {
-        throw std::runtime_error(fmt::format("workload setup: '{}' {} ended {}; the {} workload cannot start",
-                                             operation.function, operation.value.dump(),
-                                             outcome == checkers::OpType::info ? "unknown (info)" : "failed",
-                                             workload.name()));
+        throw std::runtime_error(fmt::format(
+            "workload setup: '{}' {} ended {}; the {} workload cannot start", operation.function,
+            operation.value.dump(), outcome == checkers::OpType::info ? "unknown (info)" : "failed", workload.name()));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -198,9 +198,10 @@ std::optional<std::string> workload_not_served(const std::string& target, const 
     if (supported.count(operation) == 0) missing.push_back(operation);
   }
   if (missing.empty()) return std::nullopt;
-  return fmt::format("target {} cannot serve workload {}: it has no '{}' op (the target x workload table: "
-                     "docs/real-systems.md)",
-                     target, workload, fmt::join(missing, "', '"));
+  return fmt::format(
+      "target {} cannot serve workload {}: it has no '{}' op (the target x workload table: "
+      "docs/real-systems.md)",
+      target, workload, fmt::join(missing, "', '"));
 }
 
 RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) {
@@ -215,7 +216,8 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   }
   for (const std::string& name : options.checker_names) {
     if (!is_known_checker(name)) {
-      throw std::invalid_argument(fmt::format("--checker: unknown checker '{}' (known: {})", name, known_checkers_text()));
+      throw std::invalid_argument(
+          fmt::format("--checker: unknown checker '{}' (known: {})", name, known_checkers_text()));
     }
   }
   plan.checker_names = options.checker_names.empty()
@@ -304,21 +306,22 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
     } catch (const control::ControlError& error) {
       throw std::invalid_argument(fmt::format("--hosts: {}", error.what()));
     }
-    if (plan.hosts.empty()) throw std::invalid_argument(fmt::format("--hosts: {} lists no [[host]]", options.hosts_file));
+    if (plan.hosts.empty())
+      throw std::invalid_argument(fmt::format("--hosts: {} lists no [[host]]", options.hosts_file));
     if (options.nodes_from_hosts) {
       plan.options.nodes = static_cast<int>(plan.hosts.size());
     } else if (static_cast<std::size_t>(options.nodes) != plan.hosts.size()) {
-      throw std::invalid_argument(fmt::format("--nodes: {} does not match the {} host{} of {} (leave --nodes out to use them all)",
-                                              options.nodes, plan.hosts.size(), plan.hosts.size() == 1 ? "" : "s",
-                                              options.hosts_file));
+      throw std::invalid_argument(
+          fmt::format("--nodes: {} does not match the {} host{} of {} (leave --nodes out to use them all)",
+                      options.nodes, plan.hosts.size(), plan.hosts.size() == 1 ? "" : "s", options.hosts_file));
     }
     // Over SSH only the reference nodes are deployed: real systems would need
     // their packages installed and configured on the hosts.
     for (const auto& program : target->required_programs(plan.refnode)) {
       if (!program.debian_package.empty() || program.program != plan.refnode) {
-        throw std::invalid_argument(fmt::format(
-            "--hosts: target '{}' is not supported over SSH yet (it runs {}); only refnode targets are", options.target,
-            program.program.string()));
+        throw std::invalid_argument(
+            fmt::format("--hosts: target '{}' is not supported over SSH yet (it runs {}); only refnode targets are",
+                        options.target, program.program.string()));
       }
     }
     if (!fs::path(options.remote_directory).is_absolute() || options.remote_directory == "/") {
@@ -345,9 +348,10 @@ int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
   const auto schedule = nemesis::build_schedule(plan.faults, plan.nemesis_interval, plan.time_limit, plan.seed);
   std::string fault_names;
   for (auto kind : plan.faults) fault_names += (fault_names.empty() ? "" : ",") + std::string(nemesis::to_string(kind));
-  out << fmt::format("harness: {} seed {}: {} x {} node{}, {} workload, nemesis {} every {} ms, {} ms\n", plan.test_name,
-                     plan.seed, options.target, options.nodes, options.nodes == 1 ? "" : "s", options.workload,
-                     fault_names.empty() ? "none" : fault_names, plan.nemesis_interval.count(), plan.time_limit.count());
+  out << fmt::format("harness: {} seed {}: {} x {} node{}, {} workload, nemesis {} every {} ms, {} ms\n",
+                     plan.test_name, plan.seed, options.target, options.nodes, options.nodes == 1 ? "" : "s",
+                     options.workload, fault_names.empty() ? "none" : fault_names, plan.nemesis_interval.count(),
+                     plan.time_limit.count());
   out << fmt::format("harness: store {}\n", run_directory.string()) << std::flush;
 
   const bool clock_faults =
@@ -446,7 +450,9 @@ int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
   signals.set_handler([&](int signal) {
     interrupted = true;
     errors << fmt::format("\nharness: {} received: stopping, healing, checking what was recorded\n",
-                          signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP");
+                          signal == SIGINT    ? "SIGINT"
+                          : signal == SIGTERM ? "SIGTERM"
+                                              : "SIGHUP");
     pool.request_stop();
     nemesis.request_stop();
   });
@@ -562,24 +568,25 @@ int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
   const double workload_seconds = std::chrono::duration<double>(workload_end - workload_start).count();
   json starts = json::object();
   for (const auto& [kind, count] : nemesis.starts()) starts[std::string(nemesis::to_string(kind))] = count;
-  json results = {{"test", plan.test_name},
-                  {"seed", plan.seed},
-                  {"verdict", checkers::to_string(verdict)},
-                  {"interrupted", interrupted.load()},
-                  {"harness_failed", harness_failed},
-                  {"harness_failure_reason", harness_failure_reason},
-                  {"unserved_operations", to_json(unserved)},
-                  {"checker", checker_results},
-                  {"operations", to_json(counts)},
-                  {"throughput_ok_per_second", workload_seconds > 0 ? static_cast<double>(counts.ok) / workload_seconds : 0},
-                  {"workload_seconds", workload_seconds},
-                  {"latency_from_intended_send", to_json(latency)},
-                  {"availability", to_json(availability)},
-                  {"faults_started", starts},
-                  {"client_redirects", pool.statistics().redirects},
-                  {"intended_not_sent", pool.statistics().intended_not_sent},
-                  {"controller_peak_rss_bytes_before_check", peak_rss_before_check * 1024},
-                  {"controller_peak_rss_bytes", peak_rss_kilobytes() * 1024}};
+  json results = {
+      {"test", plan.test_name},
+      {"seed", plan.seed},
+      {"verdict", checkers::to_string(verdict)},
+      {"interrupted", interrupted.load()},
+      {"harness_failed", harness_failed},
+      {"harness_failure_reason", harness_failure_reason},
+      {"unserved_operations", to_json(unserved)},
+      {"checker", checker_results},
+      {"operations", to_json(counts)},
+      {"throughput_ok_per_second", workload_seconds > 0 ? static_cast<double>(counts.ok) / workload_seconds : 0},
+      {"workload_seconds", workload_seconds},
+      {"latency_from_intended_send", to_json(latency)},
+      {"availability", to_json(availability)},
+      {"faults_started", starts},
+      {"client_redirects", pool.statistics().redirects},
+      {"intended_not_sent", pool.statistics().intended_not_sent},
+      {"controller_peak_rss_bytes_before_check", peak_rss_before_check * 1024},
+      {"controller_peak_rss_bytes", peak_rss_kilobytes() * 1024}};
   write_json_file(run_directory / "results.json", results);
 
   std::string fault_summary;
@@ -592,7 +599,8 @@ int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
   if (!counts.fail_errors.empty() || !counts.info_errors.empty()) {
     const std::string fail_text = describe_errors(counts.fail_errors), info_text = describe_errors(counts.info_errors);
     out << fmt::format("  why: {}{}{}\n", fail_text.empty() ? "" : "fail: " + fail_text,
-                       !fail_text.empty() && !info_text.empty() ? "; " : "", info_text.empty() ? "" : "info: " + info_text);
+                       !fail_text.empty() && !info_text.empty() ? "; " : "",
+                       info_text.empty() ? "" : "info: " + info_text);
   }
   out << fmt::format("latency (ok ops, from intended send): p50 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms\n",
                      latency.p50_ms, latency.p99_ms, latency.max_ms);

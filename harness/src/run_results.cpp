@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <cstdint>
+#include <numeric>
 #include <set>
 
 #include <fmt/format.h>
@@ -19,10 +19,21 @@ OutcomeCounts count_outcomes(const checkers::History& history) {
     const auto& operation = history.operations[index];
     if (operation.process == checkers::kNemesisProcess) continue;
     switch (operation.type) {
-      case OpType::invoke: ++counts.invoked; break;
-      case OpType::ok: ++counts.ok; ++completions; break;
-      case OpType::fail: ++counts.fail; ++completions; break;
-      case OpType::info: ++counts.info; ++completions; break;
+      case OpType::invoke:
+        ++counts.invoked;
+        break;
+      case OpType::ok:
+        ++counts.ok;
+        ++completions;
+        break;
+      case OpType::fail:
+        ++counts.fail;
+        ++completions;
+        break;
+      case OpType::info:
+        ++counts.info;
+        ++completions;
+        break;
     }
     if (operation.type == OpType::fail || operation.type == OpType::info) {
       if (const std::string* error = history.error(index)) {
@@ -73,7 +84,8 @@ LatencySummary summarize_latencies(std::vector<std::int64_t> nanoseconds) {
   if (nanoseconds.empty()) return summary;
   std::sort(nanoseconds.begin(), nanoseconds.end());
   auto rank = [&](double percentile) {
-    const auto position = static_cast<std::size_t>(std::ceil(percentile / 100.0 * static_cast<double>(nanoseconds.size())));
+    const auto position =
+        static_cast<std::size_t>(std::ceil(percentile / 100.0 * static_cast<double>(nanoseconds.size())));
     return static_cast<double>(nanoseconds[std::clamp<std::size_t>(position, 1, nanoseconds.size()) - 1]) / 1e6;
   };
   summary.p50_ms = rank(50);
@@ -81,7 +93,8 @@ LatencySummary summarize_latencies(std::vector<std::int64_t> nanoseconds) {
   summary.p99_ms = rank(99);
   summary.p999_ms = rank(99.9);
   summary.max_ms = static_cast<double>(nanoseconds.back()) / 1e6;
-  summary.mean_ms = std::accumulate(nanoseconds.begin(), nanoseconds.end(), 0.0) / static_cast<double>(nanoseconds.size()) / 1e6;
+  summary.mean_ms =
+      std::accumulate(nanoseconds.begin(), nanoseconds.end(), 0.0) / static_cast<double>(nanoseconds.size()) / 1e6;
   return summary;
 }
 
@@ -139,14 +152,17 @@ std::string describe_errors(const std::map<std::string, std::uint64_t>& errors) 
 }
 
 nlohmann::json to_json(const OutcomeCounts& counts) {
-  return {{"invoked", counts.invoked}, {"ok", counts.ok},
-          {"fail", counts.fail},       {"info", counts.info},
-          {"fail_errors", counts.fail_errors}, {"info_errors", counts.info_errors}};
+  return {{"invoked", counts.invoked},
+          {"ok", counts.ok},
+          {"fail", counts.fail},
+          {"info", counts.info},
+          {"fail_errors", counts.fail_errors},
+          {"info_errors", counts.info_errors}};
 }
 
 nlohmann::json to_json(const LatencySummary& summary) {
-  return {{"count", summary.count},   {"p50_ms", summary.p50_ms},   {"p90_ms", summary.p90_ms},
-          {"p99_ms", summary.p99_ms}, {"p999_ms", summary.p999_ms}, {"max_ms", summary.max_ms},
+  return {{"count", summary.count},    {"p50_ms", summary.p50_ms},   {"p90_ms", summary.p90_ms},
+          {"p99_ms", summary.p99_ms},  {"p999_ms", summary.p999_ms}, {"max_ms", summary.max_ms},
           {"mean_ms", summary.mean_ms}};
 }
 

@@ -100,10 +100,12 @@ class SuiteFileReader {
         const toml::array* array = value.as_array();
         if (!array || array->empty()) fail(value, key, "expected a non-empty array of integers");
         settings.seeds.clear();
-        for (const toml::node& seed : *array) settings.seeds.push_back(static_cast<std::uint64_t>(integer_of(seed, key, 0)));
+        for (const toml::node& seed : *array)
+          settings.seeds.push_back(static_cast<std::uint64_t>(integer_of(seed, key, 0)));
       } else if (key == "expect") {
         settings.expect = string_of(value, key);
-        if (settings.expect != "valid" && settings.expect != "invalid") fail(value, key, "expected \"valid\" or \"invalid\"");
+        if (settings.expect != "valid" && settings.expect != "invalid")
+          fail(value, key, "expected \"valid\" or \"invalid\"");
       } else if (key == "expect_on_at_least" && name) {
         settings.expect_on_at_least = static_cast<int>(integer_of(value, key, 1));
       } else if (key == "time_limit") {
@@ -118,10 +120,11 @@ class SuiteFileReader {
         settings.arguments.clear();
         for (const toml::node& argument : *array) settings.arguments.push_back(string_of(argument, key));
       } else {
-        fail(value, key, name ? "unknown entry key (name, target, workload, nemesis, seed, seeds, expect, "
-                                "expect_on_at_least, time_limit, timeout, nodes, args)"
-                              : "unknown [defaults] key (target, workload, nemesis, seed, seeds, expect, time_limit, "
-                                "timeout, nodes, args)");
+        fail(value, key,
+             name ? "unknown entry key (name, target, workload, nemesis, seed, seeds, expect, "
+                    "expect_on_at_least, time_limit, timeout, nodes, args)"
+                  : "unknown [defaults] key (target, workload, nemesis, seed, seeds, expect, time_limit, "
+                    "timeout, nodes, args)");
       }
     }
   }
@@ -157,7 +160,8 @@ Suite load_suite(const fs::path& file) {
   try {
     document = toml::parse_file(file.string());
   } catch (const toml::parse_error& error) {
-    throw std::invalid_argument(fmt::format("{}:{}: {}", file.string(), error.source().begin.line, error.description()));
+    throw std::invalid_argument(
+        fmt::format("{}:{}: {}", file.string(), error.source().begin.line, error.description()));
   }
   SuiteFileReader reader(file);
   Suite suite;
@@ -201,8 +205,8 @@ Suite load_suite(const fs::path& file) {
                     "only with expect = \"invalid\": a correct configuration must be valid on every seed");
       }
       if (static_cast<std::size_t>(*at_least) > settings.seeds.size()) {
-        reader.fail(node, "expect_on_at_least", fmt::format("{} is more than the entry's {} seed(s)", *at_least,
-                                                            settings.seeds.size()));
+        reader.fail(node, "expect_on_at_least",
+                    fmt::format("{} is more than the entry's {} seed(s)", *at_least, settings.seeds.size()));
       }
     }
     for (const std::string& target : settings.targets) {
@@ -228,7 +232,8 @@ Suite load_suite(const fs::path& file) {
             entry.arguments = settings.arguments;
             entry.timeout = settings.timeout ? parse_duration(*settings.timeout)
                                              : 2 * parse_duration(settings.time_limit) + std::chrono::minutes(4);
-            if (!ids.insert(entry.id).second) reader.fail(table, "name", fmt::format("duplicate entry id '{}'", entry.id));
+            if (!ids.insert(entry.id).second)
+              reader.fail(table, "name", fmt::format("duplicate entry id '{}'", entry.id));
             suite.entries.push_back(std::move(entry));
           }
         }
@@ -252,7 +257,8 @@ std::vector<std::string> run_arguments(const SuiteEntry& entry, const fs::path& 
   return arguments;
 }
 
-std::vector<std::string> apply_seed_tolerance(const std::vector<SuiteEntry>& entries, std::vector<EntryOutcome>& outcomes) {
+std::vector<std::string> apply_seed_tolerance(const std::vector<SuiteEntry>& entries,
+                                              std::vector<EntryOutcome>& outcomes) {
   std::map<std::string, std::vector<std::size_t>> groups;  // ordered: stable output
   for (std::size_t index = 0; index < entries.size(); ++index) {
     if (entries[index].expect_on_at_least) groups[entries[index].seed_group].push_back(index);
@@ -262,12 +268,13 @@ std::vector<std::string> apply_seed_tolerance(const std::vector<SuiteEntry>& ent
     const SuiteEntry& first = entries[members.front()];
     const std::size_t present = members.size();
     const std::size_t required =
-        (static_cast<std::size_t>(*first.expect_on_at_least) * present + first.seeds_in_group - 1) / first.seeds_in_group;
+        (static_cast<std::size_t>(*first.expect_on_at_least) * present + first.seeds_in_group - 1) /
+        first.seeds_in_group;
     std::size_t as_expected = 0;
     for (std::size_t index : members) as_expected += outcomes[index].verdict == entries[index].expect;
     const bool enough = as_expected >= required;
-    const std::string tally = fmt::format("{} on {} of {} seed(s), at least {} required", first.expect, as_expected,
-                                          present, required);
+    const std::string tally =
+        fmt::format("{} on {} of {} seed(s), at least {} required", first.expect, as_expected, present, required);
     for (std::size_t index : members) {
       EntryOutcome& outcome = outcomes[index];
       if (outcome.verdict == entries[index].expect || is_harness_failure(outcome.verdict)) continue;
@@ -299,7 +306,8 @@ void read_run_outcome(const fs::path& run_directory, EntryOutcome& outcome) {
         if (anomaly.value("verdict", "") != "invalid" || !anomaly.contains("blocking_index")) continue;
         blocking.insert(anomaly["blocking_index"].get<std::int64_t>());
         named.insert(anomaly["blocking_index"].get<std::int64_t>());
-        for (const json& index : anomaly.value("concurrent_indices", json::array())) named.insert(index.get<std::int64_t>());
+        for (const json& index : anomaly.value("concurrent_indices", json::array()))
+          named.insert(index.get<std::int64_t>());
       }
     }
   }
@@ -316,7 +324,8 @@ void read_run_outcome(const fs::path& run_directory, EntryOutcome& outcome) {
     const double seconds = operation["time"].get<double>() / 1e9;
     const std::string process = operation.contains("process") ? operation["process"].dump() : "";
     const std::string type = operation.value("type", "");
-    if (named.count(index) && type == "invoke" && !outcome.first_evidence_seconds) outcome.first_evidence_seconds = seconds;
+    if (named.count(index) && type == "invoke" && !outcome.first_evidence_seconds)
+      outcome.first_evidence_seconds = seconds;
     if (blocking.count(index) && type == "invoke") {
       awaiting_completion[process] = index;
     } else if (type != "invoke" && awaiting_completion.count(process)) {
@@ -331,23 +340,24 @@ namespace {
 json entry_json(const SuiteEntry& entry, const EntryOutcome& outcome, const fs::path& suite_directory,
                 const std::vector<std::string>& command) {
   auto optional_number = [](const std::optional<double>& value) { return value ? json(*value) : json(nullptr); };
-  json document{{"id", entry.id},
-                {"target", entry.target},
-                {"workload", entry.workload},
-                {"nemesis", entry.nemesis},
-                {"seed", entry.seed},
-                {"expect", entry.expect},
-                {"time_limit", entry.time_limit},
-                {"verdict", outcome.verdict},
-                {"passed", outcome.passed},
-                {"tolerated", outcome.tolerated},
-                {"exit_code", outcome.exit_code},
-                {"wall_seconds", outcome.wall_seconds},
-                {"detection_seconds", optional_number(outcome.detection_seconds)},
-                {"first_evidence_seconds", optional_number(outcome.first_evidence_seconds)},
-                {"message", outcome.message},
-                {"command", command},
-                {"log", fs::relative(suite_directory / "entries" / entry.id / "harness.log", suite_directory).string()}};
+  json document{
+      {"id", entry.id},
+      {"target", entry.target},
+      {"workload", entry.workload},
+      {"nemesis", entry.nemesis},
+      {"seed", entry.seed},
+      {"expect", entry.expect},
+      {"time_limit", entry.time_limit},
+      {"verdict", outcome.verdict},
+      {"passed", outcome.passed},
+      {"tolerated", outcome.tolerated},
+      {"exit_code", outcome.exit_code},
+      {"wall_seconds", outcome.wall_seconds},
+      {"detection_seconds", optional_number(outcome.detection_seconds)},
+      {"first_evidence_seconds", optional_number(outcome.first_evidence_seconds)},
+      {"message", outcome.message},
+      {"command", command},
+      {"log", fs::relative(suite_directory / "entries" / entry.id / "harness.log", suite_directory).string()}};
   if (!outcome.run_directory.empty()) {
     document["run_directory"] = fs::relative(outcome.run_directory, suite_directory).string();
     if (fs::exists(outcome.run_directory / "report.html")) {
@@ -362,7 +372,8 @@ EntryOutcome run_entry(const SuiteEntry& entry, const fs::path& harness_executab
   EntryOutcome outcome;
   fs::create_directories(entry_store);
   const fs::path log_path = entry_store / "harness.log";
-  const control::SupervisedOutcome child = control::run_supervised(harness_executable, arguments, log_path, entry.timeout);
+  const control::SupervisedOutcome child =
+      control::run_supervised(harness_executable, arguments, log_path, entry.timeout);
   outcome.exit_code = child.exit_code;
   outcome.wall_seconds = child.wall_seconds;
   std::error_code missing;
@@ -376,11 +387,14 @@ EntryOutcome run_entry(const SuiteEntry& entry, const fs::path& harness_executab
       outcome.message += fmt::format("; {} of its processes survived SIGKILL (first PID {})", child.survivors.size(),
                                      child.survivors.front());
     }
-  } else if (outcome.exit_code == kExitHarnessFailed || outcome.exit_code > kExitHarnessFailed || outcome.exit_code < 0) {
+  } else if (outcome.exit_code == kExitHarnessFailed || outcome.exit_code > kExitHarnessFailed ||
+             outcome.exit_code < 0) {
     outcome.verdict = "harness-failed";
     outcome.message = fmt::format("harness run exited with {}; see {}", outcome.exit_code, log_path.string());
   } else if (outcome.verdict.empty()) {
-    outcome.verdict = outcome.exit_code == kExitValid ? "valid" : outcome.exit_code == kExitInvalid ? "invalid" : "unknown";
+    outcome.verdict = outcome.exit_code == kExitValid     ? "valid"
+                      : outcome.exit_code == kExitInvalid ? "invalid"
+                                                          : "unknown";
   }
   outcome.passed = outcome.verdict == entry.expect;
   if (!outcome.passed && outcome.message.empty()) {
@@ -413,10 +427,9 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
       std::string command = "harness";
       for (const std::string& argument : run_arguments(entry, "STORE")) command += " " + argument;
       const std::string seeds_required =
-          entry.expect_on_at_least
-              ? fmt::format(" on at least {} of the {} seeds of {}", *entry.expect_on_at_least, entry.seeds_in_group,
-                            entry.seed_group)
-              : "";
+          entry.expect_on_at_least ? fmt::format(" on at least {} of the {} seeds of {}", *entry.expect_on_at_least,
+                                                 entry.seeds_in_group, entry.seed_group)
+                                   : "";
       out << fmt::format("{}  expect {}{}  timeout {} s\n  {}\n", entry.id, entry.expect, seeds_required,
                          entry.timeout.count() / 1000, command);
     }
@@ -468,11 +481,14 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
       ++finished;
       // A miss of an entry with expect_on_at_least is judged once its whole seed group ran.
       const bool decided_later = !outcome.passed && entry.expect_on_at_least && !is_harness_failure(outcome.verdict);
-      out << fmt::format("[{}/{}] {} {}: {} (expected {}), {:.1f} s{}{}\n", finished, entries.size(),
-                         outcome.passed ? "PASS" : decided_later ? "MISS" : "FAIL", entry.id, outcome.verdict, entry.expect,
-                         outcome.wall_seconds,
-                         outcome.detection_seconds ? fmt::format(", detected at {:.2f} s", *outcome.detection_seconds) : "",
-                         outcome.passed || outcome.message.empty() ? "" : "; " + outcome.message);
+      out << fmt::format(
+          "[{}/{}] {} {}: {} (expected {}), {:.1f} s{}{}\n", finished, entries.size(),
+          outcome.passed  ? "PASS"
+          : decided_later ? "MISS"
+                          : "FAIL",
+          entry.id, outcome.verdict, entry.expect, outcome.wall_seconds,
+          outcome.detection_seconds ? fmt::format(", detected at {:.2f} s", *outcome.detection_seconds) : "",
+          outcome.passed || outcome.message.empty() ? "" : "; " + outcome.message);
       out.flush();
     }
   };
@@ -498,16 +514,17 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
     }
     entry_documents.push_back(entry_json(entries[index], outcome, suite_directory, commands[index]));
   }
-  const json summary{{"suite", suite.name},
-                     {"file", options.file.string()},
-                     {"started", suite_directory.filename().string()},
-                     {"parallel", parallel},
-                     {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - suite_start).count()},
-                     {"passed", passed},
-                     {"tolerated", tolerated},
-                     {"mismatched", mismatched},
-                     {"harness_failures", harness_failures},
-                     {"entries", entry_documents}};
+  const json summary{
+      {"suite", suite.name},
+      {"file", options.file.string()},
+      {"started", suite_directory.filename().string()},
+      {"parallel", parallel},
+      {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - suite_start).count()},
+      {"passed", passed},
+      {"tolerated", tolerated},
+      {"mismatched", mismatched},
+      {"harness_failures", harness_failures},
+      {"entries", entry_documents}};
   try {
     write_json_file(suite_directory / "suite.json", summary);
     std::ofstream(suite_directory / "junit.xml") << reports::render_suite_junit(summary);
@@ -522,8 +539,8 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
     return kExitHarnessFailed;
   }
   out << fmt::format("\nsuite {}: {} passed{}, {} verdict(s) not as expected, {} harness failure(s) in {:.0f} s\n",
-                     suite.name, passed, tolerated ? fmt::format(" ({} tolerated miss(es))", tolerated) : "", mismatched,
-                     harness_failures, summary["wall_seconds"].get<double>());
+                     suite.name, passed, tolerated ? fmt::format(" ({} tolerated miss(es))", tolerated) : "",
+                     mismatched, harness_failures, summary["wall_seconds"].get<double>());
   out << fmt::format("summary: {}\njunit: {}\n", (suite_directory / "index.html").string(),
                      (suite_directory / "junit.xml").string());
   if (harness_failures > 0) return kExitHarnessFailed;

@@ -8,22 +8,30 @@
 namespace chaosbench::nemesis {
 
 const std::vector<FaultKind>& all_fault_kinds() {
-  static const std::vector<FaultKind> kinds = {FaultKind::partition, FaultKind::kill, FaultKind::pause,
-                                               FaultKind::clock,     FaultKind::loss, FaultKind::delay,
+  static const std::vector<FaultKind> kinds = {FaultKind::partition,     FaultKind::kill,        FaultKind::pause,
+                                               FaultKind::clock,         FaultKind::loss,        FaultKind::delay,
                                                FaultKind::orphan_leader, FaultKind::figure_eight};
   return kinds;
 }
 
 std::string_view to_string(FaultKind kind) {
   switch (kind) {
-    case FaultKind::partition: return "partition";
-    case FaultKind::kill: return "kill";
-    case FaultKind::pause: return "pause";
-    case FaultKind::clock: return "clock";
-    case FaultKind::loss: return "loss";
-    case FaultKind::delay: return "delay";
-    case FaultKind::orphan_leader: return "orphan-leader";
-    case FaultKind::figure_eight: return "figure-8";
+    case FaultKind::partition:
+      return "partition";
+    case FaultKind::kill:
+      return "kill";
+    case FaultKind::pause:
+      return "pause";
+    case FaultKind::clock:
+      return "clock";
+    case FaultKind::loss:
+      return "loss";
+    case FaultKind::delay:
+      return "delay";
+    case FaultKind::orphan_leader:
+      return "orphan-leader";
+    case FaultKind::figure_eight:
+      return "figure-8";
   }
   return "?";
 }
@@ -45,7 +53,8 @@ std::vector<FaultKind> parse_fault_list(std::string_view text) {
     auto kind = parse_fault_kind(name);
     if (!kind) {
       throw std::invalid_argument(fmt::format(
-          "unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, orphan-leader, figure-8, or none)", name));
+          "unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, orphan-leader, figure-8, or none)",
+          name));
     }
     if (std::find(kinds.begin(), kinds.end(), *kind) == kinds.end()) kinds.push_back(*kind);
     begin = comma + 1;
@@ -55,12 +64,18 @@ std::vector<FaultKind> parse_fault_list(std::string_view text) {
 
 std::string_view to_string(KillTargets targets) {
   switch (targets) {
-    case KillTargets::mixed: return "mixed";
-    case KillTargets::one: return "one";
-    case KillTargets::minority: return "minority";
-    case KillTargets::majority: return "majority";
-    case KillTargets::all: return "all";
-    case KillTargets::leader: return "leader";
+    case KillTargets::mixed:
+      return "mixed";
+    case KillTargets::one:
+      return "one";
+    case KillTargets::minority:
+      return "minority";
+    case KillTargets::majority:
+      return "majority";
+    case KillTargets::all:
+      return "all";
+    case KillTargets::leader:
+      return "leader";
   }
   return "?";
 }
@@ -94,11 +109,14 @@ std::vector<std::string> choose_kill_targets(KillTargets targets, const std::vec
     case KillTargets::mixed:
       if (random() % 2 == 0 && leader) return {*leader};
       return shuffled_prefix(nodes, 1 + random() % most_minority, random);
-    case KillTargets::one: return shuffled_prefix(nodes, 1, random);
-    case KillTargets::minority: return shuffled_prefix(nodes, 1 + random() % most_minority, random);
+    case KillTargets::one:
+      return shuffled_prefix(nodes, 1, random);
+    case KillTargets::minority:
+      return shuffled_prefix(nodes, 1 + random() % most_minority, random);
     case KillTargets::majority:
       return shuffled_prefix(nodes, least_majority + random() % (count - least_majority + 1), random);
-    case KillTargets::all: return shuffled_prefix(nodes, count, random);
+    case KillTargets::all:
+      return shuffled_prefix(nodes, count, random);
     case KillTargets::leader:
       if (leader && std::find(nodes.begin(), nodes.end(), *leader) != nodes.end()) return {*leader};
       return shuffled_prefix(nodes, 1, random);

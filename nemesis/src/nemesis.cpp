@@ -125,14 +125,25 @@ void Nemesis::start_fault(const NemesisEvent& event) {
   try {
     json done;
     switch (event.fault) {
-      case FaultKind::partition: done = start_partition(random); break;
-      case FaultKind::loss: done = start_loss(random); break;
+      case FaultKind::partition:
+        done = start_partition(random);
+        break;
+      case FaultKind::loss:
+        done = start_loss(random);
+        break;
       case FaultKind::kill:
-      case FaultKind::pause: done = start_process_fault(event.fault, random); break;
-      case FaultKind::clock: done = start_clock(random); break;
-      case FaultKind::delay: done = start_delay(); break;
+      case FaultKind::pause:
+        done = start_process_fault(event.fault, random);
+        break;
+      case FaultKind::clock:
+        done = start_clock(random);
+        break;
+      case FaultKind::delay:
+        done = start_delay();
+        break;
       case FaultKind::orphan_leader:
-      case FaultKind::figure_eight: return;  // run_scenario_fault above
+      case FaultKind::figure_eight:
+        return;  // run_scenario_fault above
     }
     recorder_(true, function, done);
     if (!done.is_object() || !done.contains("error")) {
@@ -289,8 +300,8 @@ json Nemesis::start_delay() {
     try {
       control::delay_traffic(target_.host(node), options_.delay);
     } catch (const control::FaultUnsupported& error) {
-      warn_once(FaultKind::delay, fmt::format("unsupported on this kernel ({}); the run goes on without delays",
-                                              error.what()));
+      warn_once(FaultKind::delay,
+                fmt::format("unsupported on this kernel ({}); the run goes on without delays", error.what()));
       return json{{"error", "unsupported on this kernel"}, {"detail", error.what()}};
     }
     delayed_.push_back(node);
@@ -314,7 +325,8 @@ void Nemesis::apply_network() {
       control::heal_network(host);
       std::set<std::string> dropped;
       for (const Grudge* grudge : {&grudge_, &scenario_grudge_}) {
-        if (auto found = grudge->find(node); found != grudge->end()) dropped.insert(found->second.begin(), found->second.end());
+        if (auto found = grudge->find(node); found != grudge->end())
+          dropped.insert(found->second.begin(), found->second.end());
       }
       if (!dropped.empty()) {
         std::vector<std::string> addresses;
@@ -339,14 +351,27 @@ void Nemesis::stop_fault(FaultKind kind) {
   active_.erase(kind);
   json plan;
   switch (kind) {
-    case FaultKind::partition: plan = describe_grudge(grudge_); break;
-    case FaultKind::loss: plan = json(loss_); break;
-    case FaultKind::kill: plan = killed_; break;
-    case FaultKind::pause: plan = paused_; break;
-    case FaultKind::clock: plan = json(clock_offsets_); break;
-    case FaultKind::delay: plan = delayed_; break;
+    case FaultKind::partition:
+      plan = describe_grudge(grudge_);
+      break;
+    case FaultKind::loss:
+      plan = json(loss_);
+      break;
+    case FaultKind::kill:
+      plan = killed_;
+      break;
+    case FaultKind::pause:
+      plan = paused_;
+      break;
+    case FaultKind::clock:
+      plan = json(clock_offsets_);
+      break;
+    case FaultKind::delay:
+      plan = delayed_;
+      break;
     case FaultKind::orphan_leader:
-    case FaultKind::figure_eight: plan = {{"killed", scenario_killed_}, {"paused", scenario_paused_}, {"partitioned", !scenario_grudge_.empty()}};
+    case FaultKind::figure_eight:
+      plan = {{"killed", scenario_killed_}, {"paused", scenario_paused_}, {"partitioned", !scenario_grudge_.empty()}};
       break;
   }
   if (kind == FaultKind::partition) plan = json::parse(plan.get<std::string>());

@@ -44,20 +44,26 @@ Grudge isolate(const std::vector<std::string>& nodes, const std::string& lonely)
 }  // namespace
 
 const std::vector<PartitionShape>& all_partition_shapes() {
-  static const std::vector<PartitionShape> shapes = {
-      PartitionShape::halves,          PartitionShape::random_halves,   PartitionShape::isolate_one,
-      PartitionShape::isolate_leader, PartitionShape::majorities_ring, PartitionShape::bridge};
+  static const std::vector<PartitionShape> shapes = {PartitionShape::halves,          PartitionShape::random_halves,
+                                                     PartitionShape::isolate_one,     PartitionShape::isolate_leader,
+                                                     PartitionShape::majorities_ring, PartitionShape::bridge};
   return shapes;
 }
 
 std::string_view to_string(PartitionShape shape) {
   switch (shape) {
-    case PartitionShape::halves: return "halves";
-    case PartitionShape::random_halves: return "random-halves";
-    case PartitionShape::isolate_one: return "isolate-one";
-    case PartitionShape::isolate_leader: return "isolate-leader";
-    case PartitionShape::majorities_ring: return "majorities-ring";
-    case PartitionShape::bridge: return "bridge";
+    case PartitionShape::halves:
+      return "halves";
+    case PartitionShape::random_halves:
+      return "random-halves";
+    case PartitionShape::isolate_one:
+      return "isolate-one";
+    case PartitionShape::isolate_leader:
+      return "isolate-leader";
+    case PartitionShape::majorities_ring:
+      return "majorities-ring";
+    case PartitionShape::bridge:
+      return "bridge";
   }
   return "?";
 }

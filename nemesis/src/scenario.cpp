@@ -22,7 +22,10 @@ std::vector<std::string> without(const std::vector<std::string>& nodes, const st
 class ScenarioRun {
  public:
   ScenarioRun(ScenarioActions& actions, std::mt19937_64& random, const ScenarioTiming& timing)
-      : actions_(actions), random_(random), timing_(timing), nodes_(actions.node_names()),
+      : actions_(actions),
+        random_(random),
+        timing_(timing),
+        nodes_(actions.node_names()),
         started_(std::chrono::steady_clock::now()) {}
 
   json steps() && { return std::move(steps_); }
@@ -217,8 +220,10 @@ class ScenarioRun {
     json entry = {{"at_ms", elapsed_ms()}, {"step", step}, {"logs", json::object()}};
     if (auto leader = leader_among(logs)) entry["nodes"] = {*leader};
     for (const auto& [node, view] : logs) {
-      entry["logs"][node] = {{"role", view.role},         {"term", view.term},
-                             {"commit", view.commit},     {"last_index", view.last_index},
+      entry["logs"][node] = {{"role", view.role},
+                             {"term", view.term},
+                             {"commit", view.commit},
+                             {"last_index", view.last_index},
                              {"last_term", view.last_term}};
     }
     steps_.push_back(std::move(entry));
@@ -345,8 +350,12 @@ class ScenarioRun {
 json run_scenario(Scenario scenario, ScenarioActions& actions, std::mt19937_64& random, const ScenarioTiming& timing) {
   ScenarioRun run(actions, random, timing);
   switch (scenario) {
-    case Scenario::orphan_leader: run.orphan_leader(); break;
-    case Scenario::figure_eight: run.figure_eight(); break;
+    case Scenario::orphan_leader:
+      run.orphan_leader();
+      break;
+    case Scenario::figure_eight:
+      run.figure_eight();
+      break;
   }
   return std::move(run).steps();
 }

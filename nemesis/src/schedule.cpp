@@ -10,7 +10,8 @@ namespace {
 // arithmetic so every standard library gives the same schedule.
 std::chrono::milliseconds draw(std::mt19937_64& random, std::chrono::milliseconds interval, int percent_low,
                                int percent_high) {
-  const auto percent = percent_low + static_cast<int>(random() % static_cast<std::uint64_t>(percent_high - percent_low + 1));
+  const auto percent =
+      percent_low + static_cast<int>(random() % static_cast<std::uint64_t>(percent_high - percent_low + 1));
   return std::chrono::milliseconds(interval.count() * percent / 100);
 }
 

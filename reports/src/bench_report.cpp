@@ -12,10 +12,21 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kColumns = {
-    "target",        "nemesis",         "promised",  "linearizable",       "ok/s",          "p50 ms",
-    "p99 ms",        "p999 ms",         "p99 ms intended",  "avail no fault", "avail fault",
-    "p99 ms fault",  "recovery first ok s", "recovery 90% tput s", "not sent"};
+const std::vector<std::string> kColumns = {"target",
+                                           "nemesis",
+                                           "promised",
+                                           "linearizable",
+                                           "ok/s",
+                                           "p50 ms",
+                                           "p99 ms",
+                                           "p999 ms",
+                                           "p99 ms intended",
+                                           "avail no fault",
+                                           "avail fault",
+                                           "p99 ms fault",
+                                           "recovery first ok s",
+                                           "recovery 90% tput s",
+                                           "not sent"};
 
 std::string number(const json& value, const char* format) {
   return value.is_number() ? fmt::format(fmt::runtime(format), value.get<double>()) : std::string("-");
@@ -67,7 +78,8 @@ std::string render_bench_table(const json& bench) {
   for (const json& row : bench.value("rows", json::array())) table.push_back(cells(row));
   std::vector<std::size_t> widths(kColumns.size(), 0);
   for (const auto& line : table) {
-    for (std::size_t column = 0; column < line.size(); ++column) widths[column] = std::max(widths[column], line[column].size());
+    for (std::size_t column = 0; column < line.size(); ++column)
+      widths[column] = std::max(widths[column], line[column].size());
   }
   std::string text;
   for (const auto& line : table) {
@@ -80,11 +92,13 @@ std::string render_bench_table(const json& bench) {
 
 std::string render_bench_csv(const json& bench) {
   std::string text;
-  for (std::size_t column = 0; column < kColumns.size(); ++column) text += (column ? "," : "") + csv_field(kColumns[column]);
+  for (std::size_t column = 0; column < kColumns.size(); ++column)
+    text += (column ? "," : "") + csv_field(kColumns[column]);
   text += "\n";
   for (const json& row : bench.value("rows", json::array())) {
     const auto values = cells(row);
-    for (std::size_t column = 0; column < values.size(); ++column) text += (column ? "," : "") + csv_field(values[column]);
+    for (std::size_t column = 0; column < values.size(); ++column)
+      text += (column ? "," : "") + csv_field(values[column]);
     text += "\n";
   }
   return text;
@@ -105,11 +119,12 @@ th{background:#eef0f4;font-weight:600;font-size:12px;color:#535d70}td:nth-child(
 p.note{max-width:60em;color:#535d70}
 </style></head><body>
 <header><h1>chaosbench bench</h1><p>)";
-  html += escape_html(fmt::format("workload {}, {} ops/s open loop, {} clients, {} nodes, {} per run ({} warm-up excluded), "
-                                  "fault interval {}, seed {}",
-                                  bench.value("workload", ""), bench.value("rate", 0.0), bench.value("concurrency", 0),
-                                  bench.value("nodes", 0), bench.value("time_limit", ""), bench.value("warmup", ""),
-                                  bench.value("nemesis_interval", ""), bench.value("seed", 0)));
+  html += escape_html(
+      fmt::format("workload {}, {} ops/s open loop, {} clients, {} nodes, {} per run ({} warm-up excluded), "
+                  "fault interval {}, seed {}",
+                  bench.value("workload", ""), bench.value("rate", 0.0), bench.value("concurrency", 0),
+                  bench.value("nodes", 0), bench.value("time_limit", ""), bench.value("warmup", ""),
+                  bench.value("nemesis_interval", ""), bench.value("seed", 0)));
   html += "</p></header>\n<main>\n<table>\n<thead><tr>";
   for (const std::string& column : kColumns) html += "<th>" + escape_html(column) + "</th>";
   html += "</tr></thead>\n<tbody>\n";

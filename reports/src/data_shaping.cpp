@@ -87,8 +87,12 @@ std::vector<TimeBucket> bucket_operations(const std::vector<OperationSpan>& span
         ++bucket.ok;
         latencies[index].push_back(operation.latency());
         break;
-      case OpType::fail: ++bucket.fail; break;
-      default: ++bucket.info; break;
+      case OpType::fail:
+        ++bucket.fail;
+        break;
+      default:
+        ++bucket.info;
+        break;
     }
   }
   for (std::size_t index = 0; index < count; ++index) {
@@ -115,10 +119,10 @@ std::optional<FaultRule> classify_nemesis_function(const std::string& function) 
   if (function.rfind("start-", 0) == 0 && function.size() > 6) return FaultRule{function.substr(6), true};
   if (function.rfind("stop-", 0) == 0 && function.size() > 5) return FaultRule{function.substr(5), false};
   static const std::map<std::string, FaultRule, std::less<>> rules = {
-      {"kill", {"kill", true}},           {"restart", {"kill", false}},     {"pause", {"pause", true}},
-      {"resume", {"pause", false}},       {"bump-clock", {"clock", true}},  {"strobe-clock", {"clock", true}},
-      {"clock-bump", {"clock", true}},    {"clock-strobe", {"clock", true}}, {"reset-clock", {"clock", false}},
-      {"clock-reset", {"clock", false}},  {"stop", {"partition", false}}};
+      {"kill", {"kill", true}},          {"restart", {"kill", false}},      {"pause", {"pause", true}},
+      {"resume", {"pause", false}},      {"bump-clock", {"clock", true}},   {"strobe-clock", {"clock", true}},
+      {"clock-bump", {"clock", true}},   {"clock-strobe", {"clock", true}}, {"reset-clock", {"clock", false}},
+      {"clock-reset", {"clock", false}}, {"stop", {"partition", false}}};
   if (auto found = rules.find(function); found != rules.end()) return found->second;
   return std::nullopt;
 }
@@ -163,14 +167,14 @@ std::string describe_fault_value(const std::string& kind, const json& value, std
     text = "error: " + scalar_text(value["error"]);
   } else if (value.is_object() && value.contains("shape")) {
     text = scalar_text(value["shape"]);
-    if (value.contains("leader") && !value["leader"].is_null()) text += " (leader " + scalar_text(value["leader"]) + ")";
+    if (value.contains("leader") && !value["leader"].is_null())
+      text += " (leader " + scalar_text(value["leader"]) + ")";
     if (value.contains("grudge") && value["grudge"].is_object()) {
       const std::string grudge = describe_grudge(value["grudge"]);
       if (!grudge.empty()) text += ": " + grudge;
     }
-  } else if (value.is_array() && std::all_of(value.begin(), value.end(), [](const json& item) {
-               return item.is_string() || item.is_number();
-             })) {
+  } else if (value.is_array() && std::all_of(value.begin(), value.end(),
+                                             [](const json& item) { return item.is_string() || item.is_number(); })) {
     std::vector<std::string> names;
     for (const auto& item : value) names.push_back(scalar_text(item));
     text = join(names, ", ");
@@ -189,9 +193,8 @@ std::string describe_fault_value(const std::string& kind, const json& value, std
   } else if (value.is_object() && kind == "partition" &&
              std::all_of(value.begin(), value.end(), [](const json& item) { return item.is_array(); })) {
     text = describe_grudge(value);
-  } else if (value.is_object() && std::all_of(value.begin(), value.end(), [](const json& item) {
-               return item.is_number();
-             })) {
+  } else if (value.is_object() &&
+             std::all_of(value.begin(), value.end(), [](const json& item) { return item.is_number(); })) {
     std::vector<std::string> parts;
     for (const auto& [node, number] : value.items()) parts.push_back(node + " " + number.dump());
     text = join(parts, ", ");
@@ -207,8 +210,8 @@ std::vector<FaultWindow> fault_windows(const History& history) {
   // The nemesis op waiting for its completion: its function and what it did.
   struct Pending {
     std::string function;
-    std::optional<std::size_t> opened;                // window it opened
-    std::vector<std::size_t> closed;                  // windows it closed
+    std::optional<std::size_t> opened;  // window it opened
+    std::vector<std::size_t> closed;    // windows it closed
   };
   std::optional<Pending> pending;
   const std::int64_t history_end = history_time_range(history).end;
@@ -235,8 +238,11 @@ std::vector<FaultWindow> fault_windows(const History& history) {
         pending.reset();
       } else if (!pending) {
         // A completion without an invocation (some imported histories record only these): an event.
-        FaultWindow event{function, describe_fault_value(function, value), function, operation.time,
-                          operation.time, index, index, false, true, false};
+        FaultWindow event{function,       describe_fault_value(function, value),
+                          function,       operation.time,
+                          operation.time, index,
+                          index,          false,
+                          true,           false};
         windows.push_back(std::move(event));
       }
       continue;
@@ -244,7 +250,8 @@ std::vector<FaultWindow> fault_windows(const History& history) {
     pending = Pending{function, std::nullopt, {}};
     auto rule = classify_nemesis_function(function);
     // Bare "start": restarts killed nodes if any are down, else Jepsen's partitioner starting a partition.
-    if (function == "start") rule = open.count("kill") && !open["kill"].empty() ? FaultRule{"kill", false} : FaultRule{"partition", true};
+    if (function == "start")
+      rule = open.count("kill") && !open["kill"].empty() ? FaultRule{"kill", false} : FaultRule{"partition", true};
     if (!rule) {
       windows.push_back({function, describe_fault_value(function, value), function, operation.time, operation.time,
                          index, index, false, true, false});
@@ -252,8 +259,11 @@ std::vector<FaultWindow> fault_windows(const History& history) {
       continue;
     }
     if (rule->opens) {
-      FaultWindow window{rule->kind, describe_fault_value(rule->kind, value), function, operation.time, history_end,
-                         index, index, true, false, false};
+      FaultWindow window{rule->kind,  describe_fault_value(rule->kind, value),
+                         function,    operation.time,
+                         history_end, index,
+                         index,       true,
+                         false,       false};
       windows.push_back(std::move(window));
       open[rule->kind].push_back(windows.size() - 1);
       pending->opened = windows.size() - 1;
@@ -276,7 +286,9 @@ std::vector<WindowAvailability> availability_per_window(const std::vector<Operat
   std::vector<std::int64_t> ok_times, fail_times, info_times;
   for (const auto& operation : spans) {
     if (!operation.completed) continue;
-    (operation.outcome == OpType::ok ? ok_times : operation.outcome == OpType::fail ? fail_times : info_times)
+    (operation.outcome == OpType::ok     ? ok_times
+     : operation.outcome == OpType::fail ? fail_times
+                                         : info_times)
         .push_back(operation.end);
   }
   for (auto* times : {&ok_times, &fail_times, &info_times}) std::sort(times->begin(), times->end());

@@ -21,10 +21,10 @@ constexpr std::size_t kMaxValueText = 200;
 
 // test.json keeps flags under "options"; results.json repeats some. First found wins.
 json lookup(const RunInputs& inputs, const char* name) {
-  for (const json* source : {&inputs.test, inputs.test.is_object() && inputs.test.contains("options")
-                                               ? &inputs.test["options"]
-                                               : &inputs.test,
-                             &inputs.results}) {
+  for (const json* source :
+       {&inputs.test,
+        inputs.test.is_object() && inputs.test.contains("options") ? &inputs.test["options"] : &inputs.test,
+        &inputs.results}) {
     if (source->is_object()) {
       auto found = source->find(name);
       if (found != source->end() && !found->is_null()) return *found;
@@ -99,7 +99,8 @@ json run_metadata(const RunInputs& inputs, double duration_seconds) {
     if (inputs.results.value(flag, false) == true) run[flag] = true;
   }
   const json failure_reason = inputs.results.value("harness_failure_reason", json());
-  if (failure_reason.is_string() && !failure_reason.get<std::string>().empty()) run["harness_failure_reason"] = failure_reason;
+  if (failure_reason.is_string() && !failure_reason.get<std::string>().empty())
+    run["harness_failure_reason"] = failure_reason;
   return run;
 }
 
@@ -158,10 +159,14 @@ json build_report_data(const RunInputs& inputs) {
     previous_index = span.invocation;
     completion_delta[row] = span.completed ? static_cast<std::int64_t>(span.completion - span.invocation) : 0;
     outcome[row] = !span.completed ? 3 : span.outcome == OpType::ok ? 0 : span.outcome == OpType::fail ? 1 : 2;
-    if (!span.completed) ++pending;
-    else if (span.outcome == OpType::ok) ++ok, ok_latencies.push_back(span.latency());
-    else if (span.outcome == OpType::fail) ++fail;
-    else ++info;
+    if (!span.completed)
+      ++pending;
+    else if (span.outcome == OpType::ok)
+      ++ok, ok_latencies.push_back(span.latency());
+    else if (span.outcome == OpType::fail)
+      ++fail;
+    else
+      ++info;
     function[row] = function_of(span.function);
     const std::uint32_t slot = process_slot.at(span.process);
     process[row] = slot;
@@ -177,9 +182,9 @@ json build_report_data(const RunInputs& inputs) {
   }
   std::sort(ok_latencies.begin(), ok_latencies.end());
 
-  json operations = {{"count", count}, {"s", start_delta}, {"d", duration}, {"o", outcome}, {"f", function},
-                     {"l", lane},      {"i", index_delta}, {"c", completion_delta}, {"v", invoke_value},
-                     {"w", completion_value}};
+  json operations = {
+      {"count", count}, {"s", start_delta}, {"d", duration},         {"o", outcome},      {"f", function},
+      {"l", lane},      {"i", index_delta}, {"c", completion_delta}, {"v", invoke_value}, {"w", completion_value}};
   if (lanes.packed) operations["p"] = process;
   if (std::any_of(key.begin(), key.end(), [](std::uint32_t id) { return id != 0; })) operations["k"] = key;
   if (std::any_of(node.begin(), node.end(), [](std::uint32_t id) { return id != 0; })) operations["n"] = node;
@@ -225,8 +230,11 @@ json build_report_data(const RunInputs& inputs) {
   }
   json availability = json::array();
   for (const auto& entry : availability_per_window(spans, windows)) {
-    availability.push_back(
-        {{"window", entry.window}, {"ok", entry.ok}, {"fail", entry.fail}, {"info", entry.info}, {"ratio", entry.ratio()}});
+    availability.push_back({{"window", entry.window},
+                            {"ok", entry.ok},
+                            {"fail", entry.fail},
+                            {"info", entry.info},
+                            {"ratio", entry.ratio()}});
   }
 
   json checker_list = json::array();
@@ -248,8 +256,8 @@ json build_report_data(const RunInputs& inputs) {
 
   const double duration_seconds =
       untimed ? inputs.results.value("workload_seconds", 0.0) : static_cast<double>(range.end - range.begin) / 1e9;
-  json summary = {{"ok", ok}, {"fail", fail}, {"info", info}, {"pending", pending}, {"operations", count},
-                  {"history_entries", history.size()}};
+  json summary = {{"ok", ok},           {"fail", fail},        {"info", info},
+                  {"pending", pending}, {"operations", count}, {"history_entries", history.size()}};
   if (!ok_latencies.empty()) {
     summary["p50"] = percentile(ok_latencies, 50) / divisor;
     summary["p99"] = percentile(ok_latencies, 99) / divisor;
@@ -312,12 +320,23 @@ std::string escape_html(std::string_view text) {
   escaped.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': escaped += "&amp;"; break;
-      case '<': escaped += "&lt;"; break;
-      case '>': escaped += "&gt;"; break;
-      case '"': escaped += "&quot;"; break;
-      case '\'': escaped += "&#39;"; break;
-      default: escaped += c;
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      case '\'':
+        escaped += "&#39;";
+        break;
+      default:
+        escaped += c;
     }
   }
   return escaped;
@@ -330,13 +349,15 @@ std::string render_html_report(const RunInputs& inputs) {
   std::string page;
   page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  page += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-          "script-src 'unsafe-inline'; img-src data:\">\n";
+  page +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+      "script-src 'unsafe-inline'; img-src data:\">\n";
   page += "<title>" + escape_html(title) + "</title>\n<style>\n";
   page += assets::kReportCss;
   page += "</style>\n</head>\n<body>\n";
-  page += "<noscript><p>This report draws its charts with JavaScript; the raw data is in the "
-          "report-data block of this file, and in history.jsonl and results.json beside it.</p></noscript>\n";
+  page +=
+      "<noscript><p>This report draws its charts with JavaScript; the raw data is in the "
+      "report-data block of this file, and in history.jsonl and results.json beside it.</p></noscript>\n";
   page += "<main id=\"app\"></main>\n";
   page += "<script type=\"application/json\" id=\"report-data\">";
   page += embeddable_json(data);

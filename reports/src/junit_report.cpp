@@ -13,12 +13,23 @@ std::string escape_xml(std::string_view text) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r') continue;  // not allowed in XML 1.0
     switch (c) {
-      case '&': escaped += "&amp;"; break;
-      case '<': escaped += "&lt;"; break;
-      case '>': escaped += "&gt;"; break;
-      case '"': escaped += "&quot;"; break;
-      case '\'': escaped += "&apos;"; break;
-      default: escaped += c;
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      case '\'':
+        escaped += "&apos;";
+        break;
+      default:
+        escaped += c;
     }
   }
   return escaped;
@@ -57,8 +68,9 @@ std::string render_junit_report(const RunInputs& inputs) {
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   xml += fmt::format("<testsuites name=\"chaosbench\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n",
                      inputs.checkers.size(), failures, errors);
-  xml += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\"",
-                     escape_xml(suite), inputs.checkers.size(), failures, errors, seconds);
+  xml +=
+      fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\"",
+                  escape_xml(suite), inputs.checkers.size(), failures, errors, seconds);
   const std::string started = text_of(inputs.test.value("started_at", nlohmann::json()));
   if (!started.empty()) xml += fmt::format(" timestamp=\"{}\"", escape_xml(started));
   xml += ">\n    <properties>\n";
@@ -66,7 +78,8 @@ std::string render_junit_report(const RunInputs& inputs) {
   xml += fmt::format("      <property name=\"run_directory\" value=\"{}\"/>\n", escape_xml(inputs.directory.string()));
   const nlohmann::json options = inputs.test.value("options", nlohmann::json::object());
   for (const char* name : {"seed", "target", "workload", "nemesis", "nodes"}) {
-    nlohmann::json value = options.is_object() && options.contains(name) ? options[name] : inputs.test.value(name, nlohmann::json());
+    nlohmann::json value =
+        options.is_object() && options.contains(name) ? options[name] : inputs.test.value(name, nlohmann::json());
     if (!value.is_null()) {
       xml += fmt::format("      <property name=\"{}\" value=\"{}\"/>\n", name, escape_xml(text_of(value)));
     }
@@ -80,17 +93,17 @@ std::string render_junit_report(const RunInputs& inputs) {
     }
     xml += fmt::format("    <testcase classname=\"chaosbench.{}\" name=\"{}\" time=\"{:.3f}\"", escape_xml(test),
                        escape_xml(checker.name), checker_seconds);
-    const std::string reason = one_line(checker.reason.empty() ? std::string(checkers::to_string(checker.verdict))
-                                                               : checker.reason);
+    const std::string reason =
+        one_line(checker.reason.empty() ? std::string(checkers::to_string(checker.verdict)) : checker.reason);
     if (checker.verdict == Verdict::valid) {
       xml += "/>\n";
       continue;
     }
     const char* element = checker.verdict == Verdict::invalid ? "failure" : "error";
-    xml += fmt::format(">\n      <{} message=\"{}\" type=\"{}\">{}</{}>\n    </testcase>\n", element,
-                       escape_xml(reason), checkers::to_string(checker.verdict),
-                       escape_xml(checker.details.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)),
-                       element);
+    xml +=
+        fmt::format(">\n      <{} message=\"{}\" type=\"{}\">{}</{}>\n    </testcase>\n", element, escape_xml(reason),
+                    checkers::to_string(checker.verdict),
+                    escape_xml(checker.details.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)), element);
   }
   xml += "  </testsuite>\n</testsuites>\n";
   return xml;

@@ -106,18 +106,22 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}tr:hover td{background
 </style></head><body>
 <header><h1>chaosbench runs</h1><p>)";
   html += escape_html(store_name);
-  html += fmt::format(" &middot; {} run{}, newest first</p></header>\n<main>\n", runs.size(), runs.size() == 1 ? "" : "s");
+  html +=
+      fmt::format(" &middot; {} run{}, newest first</p></header>\n<main>\n", runs.size(), runs.size() == 1 ? "" : "s");
   if (runs.empty()) {
     html += "<p>No runs in this store yet.</p>\n";
   } else {
-    html += "<table>\n<thead><tr><th>Verdict</th><th>Date</th><th>Test</th><th>Target</th><th>Workload</th>"
-            "<th>Nemesis</th><th>Ops</th><th title=\"p99 latency of ok operations from results.json, measured from the intended send time\">p99</th><th>Report</th></tr></thead>\n<tbody>\n";
+    html +=
+        "<table>\n<thead><tr><th>Verdict</th><th>Date</th><th>Test</th><th>Target</th><th>Workload</th>"
+        "<th>Nemesis</th><th>Ops</th><th title=\"p99 latency of ok operations from results.json, measured from the "
+        "intended send time\">p99</th><th>Report</th></tr></thead>\n<tbody>\n";
     for (const auto& run : runs) {
       const std::string verdict = run.error.empty() ? run.verdict : "broken";
       const std::string link = run.directory.generic_string() + "/" + (run.has_report ? "report.html" : "results.json");
       html += "<tr>";
       html += fmt::format("<td><span class=\"verdict {}\">{}</span></td>", escape_html(verdict), escape_html(verdict));
-      html += "<td>" + escape_html(run.started_at.empty() ? run.directory.filename().string() : run.started_at) + "</td>";
+      html +=
+          "<td>" + escape_html(run.started_at.empty() ? run.directory.filename().string() : run.started_at) + "</td>";
       html += "<td>" + escape_html(run.test) + "</td>";
       if (!run.error.empty()) {
         html += "<td class=\"error\" colspan=\"5\">" + escape_html(run.error) + "</td>";
@@ -129,8 +133,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}tr:hover td{background
         html += "<td class=\"num\">" + (run.p99_ms ? fmt::format("{:.1f} ms", *run.p99_ms) : std::string("&ndash;")) +
                 "</td>";
       }
-      html += fmt::format("<td><a href=\"{}\">{}</a></td>", escape_html(link),
-                          run.has_report ? "report" : "results.json");
+      html +=
+          fmt::format("<td><a href=\"{}\">{}</a></td>", escape_html(link), run.has_report ? "report" : "results.json");
       html += "</tr>\n";
     }
     html += "</tbody></table>\n";

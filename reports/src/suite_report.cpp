@@ -48,22 +48,28 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}tr:hover td{background
   html += "</h1><p>";
   html += escape_html(text(suite, "file")) + " &middot; started " + escape_html(text(suite, "started"));
   const int tolerated = suite.value("tolerated", 0);
-  html += fmt::format(" &middot; {} passed{}, {} not as expected, {} harness failure(s) &middot; {:.0f} s, {} at a time</p></header>\n<main>\n",
-                      suite.value("passed", 0),
-                      tolerated ? fmt::format(" ({} of them misses tolerated by expect_on_at_least)", tolerated) : "",
-                      suite.value("mismatched", 0), suite.value("harness_failures", 0),
-                      suite.value("wall_seconds", 0.0), suite.value("parallel", 1));
-  html += "<table>\n<thead><tr><th>Result</th><th>Entry</th><th>Target</th><th>Workload</th><th>Nemesis</th>"
-          "<th>Seed</th><th>Expected</th><th>Verdict</th><th>Wall time</th>"
-          "<th title=\"completion of the first operation the checker could not place, from the run's start\">Detected at</th>"
-          "<th>Report</th><th>Message</th></tr></thead>\n<tbody>\n";
+  html += fmt::format(
+      " &middot; {} passed{}, {} not as expected, {} harness failure(s) &middot; {:.0f} s, {} at a "
+      "time</p></header>\n<main>\n",
+      suite.value("passed", 0),
+      tolerated ? fmt::format(" ({} of them misses tolerated by expect_on_at_least)", tolerated) : "",
+      suite.value("mismatched", 0), suite.value("harness_failures", 0), suite.value("wall_seconds", 0.0),
+      suite.value("parallel", 1));
+  html +=
+      "<table>\n<thead><tr><th>Result</th><th>Entry</th><th>Target</th><th>Workload</th><th>Nemesis</th>"
+      "<th>Seed</th><th>Expected</th><th>Verdict</th><th>Wall time</th>"
+      "<th title=\"completion of the first operation the checker could not place, from the run's start\">Detected "
+      "at</th>"
+      "<th>Report</th><th>Message</th></tr></thead>\n<tbody>\n";
   for (const json& entry : suite.value("entries", json::array())) {
     const std::string verdict = text(entry, "verdict");
     const bool passed = entry.value("passed", false);
-    const char* result = passed ? (entry.value("tolerated", false) ? "tolerated" : "pass")
-                         : is_harness_failure(verdict) ? "error" : "fail";
+    const char* result = passed                        ? (entry.value("tolerated", false) ? "tolerated" : "pass")
+                         : is_harness_failure(verdict) ? "error"
+                                                       : "fail";
     html += fmt::format("<tr><td><span class=\"badge {}\">{}</span></td>", result, result);
-    for (const char* key : {"id", "target", "workload", "nemesis"}) html += "<td>" + escape_html(text(entry, key)) + "</td>";
+    for (const char* key : {"id", "target", "workload", "nemesis"})
+      html += "<td>" + escape_html(text(entry, key)) + "</td>";
     html += "<td class=\"num\">" + escape_html(text(entry, "seed")) + "</td>";
     html += "<td>" + escape_html(text(entry, "expect")) + "</td><td>" + escape_html(verdict) + "</td>";
     html += "<td class=\"num\">" + seconds_cell(entry, "wall_seconds") + "</td>";
@@ -89,13 +95,14 @@ std::string render_suite_junit(const json& suite) {
   std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   xml += fmt::format("<testsuites name=\"chaosbench\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n",
                      entries.size(), failures, errors, suite.value("wall_seconds", 0.0));
-  xml += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\" timestamp=\"{}\">\n",
-                     escape_xml(text(suite, "suite")), entries.size(), failures, errors, suite.value("wall_seconds", 0.0),
-                     escape_xml(text(suite, "started")));
+  xml += fmt::format(
+      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\" timestamp=\"{}\">\n",
+      escape_xml(text(suite, "suite")), entries.size(), failures, errors, suite.value("wall_seconds", 0.0),
+      escape_xml(text(suite, "started")));
   for (const json& entry : entries) {
-    xml += fmt::format("    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3f}\"",
-                       escape_xml(text(suite, "suite")), escape_xml(text(entry, "target")), escape_xml(text(entry, "id")),
-                       entry.value("wall_seconds", 0.0));
+    xml +=
+        fmt::format("    <testcase classname=\"{}.{}\" name=\"{}\" time=\"{:.3f}\"", escape_xml(text(suite, "suite")),
+                    escape_xml(text(entry, "target")), escape_xml(text(entry, "id")), entry.value("wall_seconds", 0.0));
     const std::string verdict = text(entry, "verdict");
     std::string details = fmt::format("expected {}, got {}; seed {}; run {}", text(entry, "expect"), verdict,
                                       text(entry, "seed"), text(entry, "run_directory"));

@@ -127,9 +127,11 @@ const std::vector<std::pair<std::string, std::string>>& known_bugs() {
       {"commit-before-quorum", "(zab) the leader commits a proposal on its own ack"},
       {"epoch-not-persisted", "(zab) acceptedEpoch/currentEpoch only in memory, derived from the last zxid on restart"},
       {"no-read-repair", "(quorum) reads never repair stale replicas"},
-      {"tombstone-gc-early", "(quorum) tombstones are collected at once, ignoring the grace period (deletes come back)"},
+      {"tombstone-gc-early",
+       "(quorum) tombstones are collected at once, ignoring the grace period (deletes come back)"},
       {"ack-before-write", "(quorum) the coordinator acks a write before W replicas confirm it"},
-      {"unsupported-add", "(raft) answer every add with 'unsupported', as an adapter without the op would: a run that tests nothing"},
+      {"unsupported-add",
+       "(raft) answer every add with 'unsupported', as an adapter without the op would: a run that tests nothing"},
   };
   return bugs;
 }
@@ -203,7 +205,8 @@ void validate_node_config(const NodeConfig& config) {
   }
   const int replicas = config.quorum_n > 0 ? config.quorum_n : std::min(3, members);
   if (config.quorum_r < 0 || config.quorum_r > replicas || config.quorum_w < 0 || config.quorum_w > replicas) {
-    throw ConfigError(fmt::format("--r {} / --w {}: must be between 1 and N={}", config.quorum_r, config.quorum_w, replicas));
+    throw ConfigError(
+        fmt::format("--r {} / --w {}: must be between 1 and N={}", config.quorum_r, config.quorum_w, replicas));
   }
   if (config.conflict != "vector-clocks" && config.conflict != "lww") {
     throw ConfigError(fmt::format("--conflict {}: expected vector-clocks or lww", config.conflict));
@@ -235,8 +238,9 @@ NodeConfig parse_node_config(int argc, const char* const* argv) {
   app.add_option("--client-host", client_host, "address the client port binds (default 0.0.0.0)");
   app.add_option("--client-port", client_port, "TCP port of the newline-delimited JSON client protocol");
   app.add_option("--data-dir", data_dir, "directory for the WAL and snapshots");
-  app.add_option("--read-mode", read_mode,
-                 "raft: read-index (default, linearizable) | lease | local (stale by design); zab: local (default) | sync");
+  app.add_option(
+      "--read-mode", read_mode,
+      "raft: read-index (default, linearizable) | lease | local (stale by design); zab: local (default) | sync");
   app.add_option("--bug", bugs, bug_help);
   app.add_option("--fsync", fsync, "on (default) | off");
   app.add_option("--tick-ms", tick_milliseconds, "tick length in ms (default 10)");
@@ -289,9 +293,11 @@ NodeConfig parse_node_config(int argc, const char* const* argv) {
   if (!conflict.empty()) config.conflict = conflict;
   if (app.count("--virtual-nodes")) config.virtual_nodes = virtual_nodes;
   if (!anti_entropy_interval.empty()) {
-    config.anti_entropy_interval_milliseconds = parse_duration_milliseconds(anti_entropy_interval, "--anti-entropy-interval");
+    config.anti_entropy_interval_milliseconds =
+        parse_duration_milliseconds(anti_entropy_interval, "--anti-entropy-interval");
   }
-  if (!tombstone_grace.empty()) config.tombstone_grace_milliseconds = parse_duration_milliseconds(tombstone_grace, "--tombstone-grace");
+  if (!tombstone_grace.empty())
+    config.tombstone_grace_milliseconds = parse_duration_milliseconds(tombstone_grace, "--tombstone-grace");
   validate_node_config(config);
   return config;
 }

@@ -20,7 +20,7 @@ namespace chaosbench::quorum {
 enum class ConflictMode { vector_clocks, last_write_wins };
 
 struct Version {
-  nlohmann::json value;             // null for a tombstone
+  nlohmann::json value;  // null for a tombstone
   // The causal context: the versions this one supersedes (what its writer had read).
   // Empty under last-write-wins.
   VectorClock clock;
@@ -30,8 +30,8 @@ struct Version {
   // covering the earlier (which plain vector clocks do: an acknowledged write lost).
   std::string dot_node;
   std::uint64_t dot_counter = 0;
-  std::int64_t timestamp = 0;       // coordinator wall clock, ns since the epoch
-  std::string writer;               // coordinator id (LWW tie-break)
+  std::int64_t timestamp = 0;  // coordinator wall clock, ns since the epoch
+  std::string writer;          // coordinator id (LWW tie-break)
   bool tombstone = false;
 };
 

@@ -18,7 +18,8 @@ std::uint64_t mix(std::uint64_t value) {
 }  // namespace
 
 MerkleTree::MerkleTree(int depth) : depth_(depth) {
-  if (depth < 1 || depth > 24) throw std::invalid_argument("merkle tree depth must be 1..24, not " + std::to_string(depth));
+  if (depth < 1 || depth > 24)
+    throw std::invalid_argument("merkle tree depth must be 1..24, not " + std::to_string(depth));
   levels_.resize(depth + 1);
   for (int level = 0; level <= depth; ++level) levels_[level].assign(std::size_t{1} << level, 0);
 }
@@ -43,7 +44,8 @@ std::vector<std::size_t> MerkleTree::descendants(int level, std::size_t index, i
   const int shift = target_level - level;
   std::vector<std::size_t> result;
   result.reserve(std::size_t{1} << shift);
-  for (std::size_t offset = 0; offset < (std::size_t{1} << shift); ++offset) result.push_back((index << shift) + offset);
+  for (std::size_t offset = 0; offset < (std::size_t{1} << shift); ++offset)
+    result.push_back((index << shift) + offset);
   return result;
 }
 

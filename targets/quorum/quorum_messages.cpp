@@ -5,9 +5,9 @@
 namespace chaosbench::quorum {
 
 const char* message_type_name(MessageType type) {
-  static constexpr const char* kNames[] = {"gossip",     "gossip_reply", "replica_write", "write_ack",
-                                           "replica_read", "read_reply", "repair",        "hint_replay",
-                                           "hint_ack",   "tree_level",   "bucket_digests", "key_versions"};
+  static constexpr const char* kNames[] = {"gossip",       "gossip_reply", "replica_write",  "write_ack",
+                                           "replica_read", "read_reply",   "repair",         "hint_replay",
+                                           "hint_ack",     "tree_level",   "bucket_digests", "key_versions"};
   const int index = static_cast<int>(type);
   return index >= 0 && index < 12 ? kNames[index] : "unknown";
 }

@@ -40,7 +40,8 @@ QuorumNode::QuorumNode(QuorumConfig config, const targets::Clock& monotonic, con
   const int members = static_cast<int>(config_.members.size());
   if (!contains(config_.members, config_.id)) throw std::invalid_argument("quorum: " + config_.id + " is not a member");
   if (config_.replicas < 1 || config_.replicas > members) {
-    throw std::invalid_argument(fmt::format("quorum: N={} must be between 1 and the {} members", config_.replicas, members));
+    throw std::invalid_argument(
+        fmt::format("quorum: N={} must be between 1 and the {} members", config_.replicas, members));
   }
   if (config_.read_quorum < 1 || config_.read_quorum > config_.replicas || config_.write_quorum < 1 ||
       config_.write_quorum > config_.replicas) {
@@ -72,11 +73,12 @@ QuorumNode::QuorumNode(QuorumConfig config, const targets::Clock& monotonic, con
   next_hint_replay_ = start + config_.hint_replay_interval_nanoseconds;
   next_sweep_ = start + config_.sweep_interval_nanoseconds;
   // Stagger the first exchange so nodes do not all start sessions together.
-  next_anti_entropy_ = start + (config_.anti_entropy_interval_nanoseconds > 0
-                                    ? static_cast<std::int64_t>(random_() % static_cast<std::uint64_t>(
-                                                                                config_.anti_entropy_interval_nanoseconds)) +
-                                          config_.anti_entropy_interval_nanoseconds / 2
-                                    : 0);
+  next_anti_entropy_ =
+      start + (config_.anti_entropy_interval_nanoseconds > 0
+                   ? static_cast<std::int64_t>(random_() %
+                                               static_cast<std::uint64_t>(config_.anti_entropy_interval_nanoseconds)) +
+                         config_.anti_entropy_interval_nanoseconds / 2
+                   : 0);
 }
 
 void QuorumNode::apply_record(const json& record) {
@@ -99,8 +101,8 @@ void QuorumNode::apply_record(const json& record) {
         store_[key] = std::move(versions);
       }
     } else if (type == "h") {
-      hints_[record.at("i").get<std::uint64_t>()] =
-          Hint{record.at("g").get<std::string>(), record.at("k").get<std::string>(), siblings_from_json(record.at("v")), 0};
+      hints_[record.at("i").get<std::uint64_t>()] = Hint{
+          record.at("g").get<std::string>(), record.at("k").get<std::string>(), siblings_from_json(record.at("v")), 0};
     } else if (type == "x") {
       hints_.erase(record.at("i").get<std::uint64_t>());
     } else if (type == "c") {
@@ -244,8 +246,8 @@ void QuorumNode::expire_operations() {
       reply(operation.request_id,
             error_body("timeout", definite,
                        fmt::format("{} of '{}': {} of {} replicas answered in time", definite ? "read" : "write",
-                                   operation.key,
-                                   definite ? operation.replies.size() : operation.acked.size(), operation.asked.size())));
+                                   operation.key, definite ? operation.replies.size() : operation.acked.size(),
+                                   operation.asked.size())));
     }
     it = operations_.erase(it);
   }
@@ -300,8 +302,9 @@ void QuorumNode::client_request(std::uint64_t request_id, const json& request) {
     return;
   }
   if (op == "cas" || op == "txn" || op == "sync") {
-    reply(request_id, error_body("unsupported", true,
-                                 fmt::format("{} needs consensus; a leaderless quorum store cannot do it atomically", op)));
+    reply(request_id,
+          error_body("unsupported", true,
+                     fmt::format("{} needs consensus; a leaderless quorum store cannot do it atomically", op)));
     return;
   }
   if (op != "read" && op != "write" && op != "delete" && op != "append" && op != "add") {
@@ -397,8 +400,9 @@ std::optional<std::vector<QuorumNode::Target>> QuorumNode::choose_targets(const 
 void QuorumNode::start_write(std::uint64_t request_id, const std::string& key, Version version) {
   auto targets = choose_targets(key, config_.write_quorum);
   if (!targets) {
-    reply(request_id, error_body("unavailable", true,
-                                 fmt::format("write of '{}': fewer than W={} replicas are up", key, config_.write_quorum)));
+    reply(request_id,
+          error_body("unavailable", true,
+                     fmt::format("write of '{}': fewer than W={} replicas are up", key, config_.write_quorum)));
     return;
   }
   const std::uint64_t operation_id = next_operation_++;
@@ -446,8 +450,9 @@ void QuorumNode::finish_write_if_quorum(std::uint64_t operation_id) {
 void QuorumNode::start_read(std::uint64_t request_id, const std::string& key, OperationKind kind, json update) {
   auto targets = choose_targets(key, config_.read_quorum);
   if (!targets) {
-    reply(request_id, error_body("unavailable", true,
-                                 fmt::format("read of '{}': fewer than R={} replicas are up", key, config_.read_quorum)));
+    reply(request_id,
+          error_body("unavailable", true,
+                     fmt::format("read of '{}': fewer than R={} replicas are up", key, config_.read_quorum)));
     return;
   }
   const std::uint64_t operation_id = next_operation_++;
@@ -480,11 +485,13 @@ void QuorumNode::on_read_reply(std::uint64_t operation_id, const std::string& fr
     if (static_cast<int>(operation.replies.size()) >= config_.read_quorum) answer_read(operation_id);
   } else if (!config_.bugs.no_read_repair) {
     Siblings merged;
-    for (const auto& [node, reply_versions] : operation.replies) merged = reconcile(merged, reply_versions, config_.conflict);
+    for (const auto& [node, reply_versions] : operation.replies)
+      merged = reconcile(merged, reply_versions, config_.conflict);
     if (digest(versions) != digest(merged) && is_replica(from, operation.key)) repair(from, operation.key, merged);
   }
   found = operations_.find(operation_id);
-  if (found != operations_.end() && found->second.answered && found->second.replies.size() == found->second.asked.size()) {
+  if (found != operations_.end() && found->second.answered &&
+      found->second.replies.size() == found->second.asked.size()) {
     operations_.erase(found);
   }
 }
@@ -644,8 +651,8 @@ void QuorumNode::receive(const Message& message) {
       ++records_since_rewrite_;
       ++statistics_.hints_delivered;
       // Handed off: a stand-in that is not a replica of the key drops its copy.
-      const bool more_hints = std::any_of(hints_.begin(), hints_.end(),
-                                          [&](const auto& entry) { return entry.second.key == key; });
+      const bool more_hints =
+          std::any_of(hints_.begin(), hints_.end(), [&](const auto& entry) { return entry.second.key == key; });
       if (!more_hints && !is_replica(config_.id, key) && store_.count(key)) {
         store_.erase(key);
         digests_.erase(key);

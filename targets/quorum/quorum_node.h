@@ -68,7 +68,7 @@ struct ClientReply {
 };
 
 struct Ready {
-  std::vector<std::string> records;             // append to the log, then sync
+  std::vector<std::string> records;                 // append to the log, then sync
   std::optional<std::vector<std::string>> rewrite;  // or: replace the whole log with these, then sync
   std::vector<Message> messages;
   std::vector<ClientReply> replies;
@@ -76,8 +76,8 @@ struct Ready {
 };
 
 struct QuorumStatistics {
-  std::uint64_t local_writes = 0;          // store changes applied on this node
-  std::uint64_t read_repairs = 0;          // repair messages sent
+  std::uint64_t local_writes = 0;  // store changes applied on this node
+  std::uint64_t read_repairs = 0;  // repair messages sent
   std::uint64_t hints_stored = 0;
   std::uint64_t hints_delivered = 0;
   std::uint64_t anti_entropy_sessions = 0;  // sessions this node started

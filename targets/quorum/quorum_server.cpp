@@ -66,11 +66,11 @@ void QuorumServer::start() {
   client_server_.start();
   std::string bugs;
   for (const auto& bug : config_.bugs) bugs += " " + bug;
-  logger_.info("quorum node started: peers on {}:{}, clients on {}:{}, N={} R={} W={}{}, conflicts {}, fsync {}, bugs:{}",
-               config_.self().host, config_.self().port, config_.client_host, config_.client_port,
-               node_->config().replicas, node_->config().read_quorum, node_->config().write_quorum,
-               config_.sloppy_quorum ? " sloppy" : "", config_.conflict,
-               config_.fsync ? "on" : "off", bugs.empty() ? " none" : bugs);
+  logger_.info(
+      "quorum node started: peers on {}:{}, clients on {}:{}, N={} R={} W={}{}, conflicts {}, fsync {}, bugs:{}",
+      config_.self().host, config_.self().port, config_.client_host, config_.client_port, node_->config().replicas,
+      node_->config().read_quorum, node_->config().write_quorum, config_.sloppy_quorum ? " sloppy" : "",
+      config_.conflict, config_.fsync ? "on" : "off", bugs.empty() ? " none" : bugs);
   next_tick_ = std::chrono::steady_clock::now();
   schedule_tick();
   schedule_flush();  // the counter reservation made at start
@@ -109,19 +109,18 @@ void QuorumServer::flush() {
   }
   // FIFO through the worker: nothing leaves before everything staged earlier is durable.
   ++pending_syncs_;
-  storage_worker_->submit(
-      needs_disk ? std::function<void()>([this, ready] {
-        if (ready->rewrite) {
-          storage_.rewrite(*ready->rewrite);
-        } else {
-          storage_.append(ready->records);
-        }
-      })
-                 : std::function<void()>(),
-      [this, ready] {
-        --pending_syncs_;
-        complete(*ready);
-      });
+  storage_worker_->submit(needs_disk ? std::function<void()>([this, ready] {
+                            if (ready->rewrite) {
+                              storage_.rewrite(*ready->rewrite);
+                            } else {
+                              storage_.append(ready->records);
+                            }
+                          })
+                                     : std::function<void()>(),
+                          [this, ready] {
+                            --pending_syncs_;
+                            complete(*ready);
+                          });
 }
 
 void QuorumServer::complete(const Ready& ready) {
@@ -155,7 +154,8 @@ bool QuorumServer::handle_peer_frame(std::string payload) {
     return false;
   }
   bool known_sender = false;
-  for (const auto& peer : config_.peers) known_sender = known_sender || (peer.id == message.from && peer.id != config_.id);
+  for (const auto& peer : config_.peers)
+    known_sender = known_sender || (peer.id == message.from && peer.id != config_.id);
   if (message.to != config_.id || !known_sender) {
     logger_.info("peer frame rejected: {} -> {} is not for this node", message.from, message.to);
     return false;

@@ -94,7 +94,8 @@ void ZabNode::fail_pending_syncs() {
   confirming_syncs_.clear();  // a follower's request fails there when its session ends
   failed_syncs_.insert(failed_syncs_.end(), unsent_syncs_.begin(), unsent_syncs_.end());
   unsent_syncs_.clear();
-  for (const auto& [batch, contexts] : sync_batches_) failed_syncs_.insert(failed_syncs_.end(), contexts.begin(), contexts.end());
+  for (const auto& [batch, contexts] : sync_batches_)
+    failed_syncs_.insert(failed_syncs_.end(), contexts.begin(), contexts.end());
   sync_batches_.clear();
 }
 

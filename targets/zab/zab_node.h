@@ -48,8 +48,8 @@ struct Ready {
   std::vector<std::uint64_t> released_syncs;  // contexts: answer after applying `committed`
   std::vector<std::uint64_t> failed_syncs;    // contexts: session lost
   bool empty() const {
-    return !snapshot && !truncate_after && !epochs && messages.empty() && committed.empty() &&
-           released_syncs.empty() && failed_syncs.empty();
+    return !snapshot && !truncate_after && !epochs && messages.empty() && committed.empty() && released_syncs.empty() &&
+           failed_syncs.empty();
   }
 };
 
@@ -105,9 +105,9 @@ class ZabNode {
   struct FollowerSession {
     bool info = false;  // FOLLOWERINFO received in this leadership
     std::uint64_t accepted_epoch = 0;
-    bool acked_epoch = false;  // counted towards establishing the epoch
+    bool acked_epoch = false;    // counted towards establishing the epoch
     bool awaiting_sync = false;  // acked (perhaps withheld): sync once established
-    bool synced = false;  // NEWLEADER (with the sync) sent: proposals flow
+    bool synced = false;         // NEWLEADER (with the sync) sent: proposals flow
     bool acked_new_leader = false;
     Zxid acked;  // highest zxid the follower logged
     int ticks_since_heard = 0;
@@ -180,9 +180,9 @@ class ZabNode {
   std::uint64_t session_epoch_ = 0;
   int phase_elapsed_ = 0;
   bool follower_synced_ = false;
-  NodeId accepted_from_;  // leader whose NEWEPOCH(accepted_epoch) we acked (memory only)
+  NodeId accepted_from_;             // leader whose NEWEPOCH(accepted_epoch) we acked (memory only)
   bool epoch_ack_withheld_ = false;  // NEWLEADER of this session applied (messages may be lost)
-  int silence_ticks_ = 0;  // follower: since the leader was heard
+  int silence_ticks_ = 0;            // follower: since the leader was heard
   int heartbeat_elapsed_ = 0;
 
   // Election state.
@@ -205,7 +205,7 @@ class ZabNode {
   // origin, its incarnation and the highest request context proposed (a
   // follower's contexts increase within one incarnation).
   std::map<NodeId, std::pair<std::uint64_t, std::uint64_t>> forwarded_;
-  std::uint64_t incarnation_ = 0;  // random per process start, sent with forwards
+  std::uint64_t incarnation_ = 0;    // random per process start, sent with forwards
   std::uint64_t confirm_round_ = 0;  // last ping round sent in this leadership
   bool confirm_round_due_ = false;   // a sync arrived since that round was sent
   Zxid serving_since_;

@@ -14,8 +14,8 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,7 +88,7 @@ class ZabServer {
   bool flush_scheduled_ = false;
   std::map<std::uint64_t, PendingRequest> requests_;  // by context
   std::vector<ParkedRead> parked_reads_;
-  bool sync_reads_ = false;  // --read-mode sync
+  bool sync_reads_ = false;     // --read-mode sync
   std::uint64_t next_context_;  // random start: a restarted node never reuses a context still in the log
   std::uint64_t txns_since_snapshot_ = 0;
   // Declared after everything its jobs touch, so it is destroyed (thread joined) first.

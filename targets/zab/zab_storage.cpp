@@ -27,7 +27,8 @@ std::string epochs_record(const EpochState& epochs) {
 // {"t":[[e,c] truncate after, [[[e,c], command, origin, context], ...]]}
 std::string txns_record(const Zxid& truncate_after, const std::vector<Txn>& txns) {
   json list = json::array();
-  for (const auto& txn : txns) list.push_back(json::array({zxid_json(txn.zxid), binary(txn.command), txn.origin, txn.context}));
+  for (const auto& txn : txns)
+    list.push_back(json::array({zxid_json(txn.zxid), binary(txn.command), txn.origin, txn.context}));
   return to_bytes(json{{"t", json::array({zxid_json(truncate_after), std::move(list)})}});
 }
 // {"s":[e,c]}: snapshot.bin holds the snapshot at this zxid
@@ -108,8 +109,8 @@ void ZabStorage::stage(const Ready& ready) {
     persist_snapshot(state_, snapshot);
     if (ready.truncate_after) persist_txns(state_, *ready.truncate_after, ready.txns);
     if (ready.epochs) state_.epochs = *ready.epochs;
-    wal_->rewrite({snapshot_marker_record(snapshot.zxid), epochs_record(state_.epochs),
-                   txns_record(snapshot.zxid, state_.log)});
+    wal_->rewrite(
+        {snapshot_marker_record(snapshot.zxid), epochs_record(state_.epochs), txns_record(snapshot.zxid, state_.log)});
     return;
   }
   if (ready.truncate_after) {

@@ -95,25 +95,13 @@ Txn txn_from_json(const json& value) {
 std::string encode_message(const Message& message) {
   json txns = json::array();
   for (const auto& txn : message.txns) txns.push_back(txn_to_json(txn));
-  json value = json::array({static_cast<int>(message.type),
-                            message.from,
-                            message.to,
-                            message.epoch,
+  json value = json::array({static_cast<int>(message.type), message.from, message.to, message.epoch,
                             json::array({message.vote.leader, zxid_to_json(message.vote.zxid), message.vote.epoch}),
-                            message.round,
-                            static_cast<int>(message.sender_role),
-                            message.peer_epoch,
-                            zxid_to_json(message.zxid),
-                            zxid_to_json(message.previous_zxid),
-                            static_cast<int>(message.mode),
-                            zxid_to_json(message.truncate_to),
-                            message.has_snapshot,
-                            zxid_to_json(message.snapshot.zxid),
-                            bytes_to_json(message.snapshot.data),
-                            std::move(txns),
-                            zxid_to_json(message.commit),
-                            message.context,
-                            message.epoch_ack_withheld});
+                            message.round, static_cast<int>(message.sender_role), message.peer_epoch,
+                            zxid_to_json(message.zxid), zxid_to_json(message.previous_zxid),
+                            static_cast<int>(message.mode), zxid_to_json(message.truncate_to), message.has_snapshot,
+                            zxid_to_json(message.snapshot.zxid), bytes_to_json(message.snapshot.data), std::move(txns),
+                            zxid_to_json(message.commit), message.context, message.epoch_ack_withheld});
   std::vector<std::uint8_t> bytes = json::to_cbor(value);
   return std::string(bytes.begin(), bytes.end());
 }

@@ -81,7 +81,7 @@ struct Message {
   std::uint64_t peer_epoch = 0;
   bool epoch_ack_withheld = false;  // ack_epoch: already accepted this epoch from another leader
   Zxid zxid;                        // last zxid / acked / committed / proposal's zxid / sync target
-  Zxid previous_zxid;  // proposal: the zxid right before it in the leader's log
+  Zxid previous_zxid;               // proposal: the zxid right before it in the leader's log
   // new_leader
   SyncMode mode = SyncMode::diff;
   Zxid truncate_to;  // diff/trunc: drop every txn after this, then append txns

@@ -67,15 +67,25 @@ void BM_ElleListAppend(benchmark::State& state, ConsistencyModel model) {
   state.counters["history_rss_mb"] = before;
 }
 BENCHMARK_CAPTURE(BM_ElleListAppend, serializable, ConsistencyModel::serializable)
-    ->Arg(100'000)->Arg(1'000'000)->ArgName("txns")->Unit(benchmark::kMillisecond)->Iterations(1);
+    ->Arg(100'000)
+    ->Arg(1'000'000)
+    ->ArgName("txns")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 BENCHMARK_CAPTURE(BM_ElleListAppend, strict_serializable, ConsistencyModel::strict_serializable)
-    ->Arg(1'000'000)->ArgName("txns")->Unit(benchmark::kMillisecond)->Iterations(1);
+    ->Arg(1'000'000)
+    ->ArgName("txns")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 const History& kv_history(const std::string& name) {
   static std::map<std::string, History> cache;
   auto found = cache.find(name);
   if (found == cache.end()) {
-    found = cache.emplace(name, read_history_file(std::string(CHAOSBENCH_SOURCE_DIR) + "/tests/data/porcupine/kv/" + name + ".txt")).first;
+    found = cache
+                .emplace(name, read_history_file(std::string(CHAOSBENCH_SOURCE_DIR) + "/tests/data/porcupine/kv/" +
+                                                 name + ".txt"))
+                .first;
   }
   return found->second;
 }
@@ -102,9 +112,12 @@ void BM_KvSequential(benchmark::State& state, const std::string& name) {
   state.SetLabel(verdict);
 }
 
-#define KV_PAIR(name, text)                                                                                      \
+#define KV_PAIR(name, text)                                                                                    \
   BENCHMARK_CAPTURE(BM_KvLinearizable, name, std::string(text))->Unit(benchmark::kMillisecond)->UseRealTime(); \
-  BENCHMARK_CAPTURE(BM_KvSequential, name, std::string(text))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.2);
+  BENCHMARK_CAPTURE(BM_KvSequential, name, std::string(text))                                                  \
+      ->Unit(benchmark::kMillisecond)                                                                          \
+      ->UseRealTime()                                                                                          \
+      ->MinTime(0.2);
 KV_PAIR(c01_ok, "c01-ok")
 KV_PAIR(c01_bad, "c01-bad")
 KV_PAIR(c10_ok, "c10-ok")

@@ -33,7 +33,8 @@ History generate_history() {
     Operation invocation;
     invocation.process = static_cast<std::int64_t>(history.operations.size() / 2 % kProcesses);
     invocation.key = history.keys.intern("k" + std::to_string(key_choice(random)));
-    invocation.node = static_cast<std::uint16_t>(history.nodes.intern("n" + std::to_string(invocation.process % 5 + 1)));
+    invocation.node =
+        static_cast<std::uint16_t>(history.nodes.intern("n" + std::to_string(invocation.process % 5 + 1)));
     int choice = function_choice(random);
     Operation completion = invocation;
     completion.type = choice == 9 ? OpType::fail : OpType::ok;
@@ -156,10 +157,10 @@ void BM_ParseEdn(benchmark::State& state) {
   static const std::string text = [&] {
     std::string edn;
     for (const Operation& op : history.operations) {
-      edn += "{:type :" + std::string(to_string(op.type)) + ", :f :" + history.function_name(op) +
-             ", :process " + std::to_string(op.process) + ", :key \"" + history.key_name(op) +
-             "\", :value " + (op.value.is_null() ? std::string("nil") : history.values.to_text(op.value)) +
-             ", :time " + std::to_string(op.time) + "}\n";
+      edn += "{:type :" + std::string(to_string(op.type)) + ", :f :" + history.function_name(op) + ", :process " +
+             std::to_string(op.process) + ", :key \"" + history.key_name(op) + "\", :value " +
+             (op.value.is_null() ? std::string("nil") : history.values.to_text(op.value)) + ", :time " +
+             std::to_string(op.time) + "}\n";
     }
     return edn;
   }();

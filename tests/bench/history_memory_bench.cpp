@@ -2,8 +2,8 @@
 // (1,000 keys, unique written values) and the resident memory it takes.
 #include <benchmark/benchmark.h>
 
-#include <fstream>
 #include <unistd.h>
+#include <fstream>
 
 #include "../checkers/register_simulation.h"
 

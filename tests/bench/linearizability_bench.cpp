@@ -72,7 +72,8 @@ void BM_EtcdAllLogsParallel(benchmark::State& state) {
     std::atomic<std::size_t> next{0};
     auto worker = [&] {
       for (std::size_t index = next++; index < histories.size(); index = next++) {
-        benchmark::DoNotOptimize(check_linearizability(histories[index], options_for(ModelKind::cas_register, 1)).verdict);
+        benchmark::DoNotOptimize(
+            check_linearizability(histories[index], options_for(ModelKind::cas_register, 1)).verdict);
       }
     };
     std::thread other(worker);
@@ -103,13 +104,27 @@ void BM_Kv(benchmark::State& state, const std::string& name, Verdict expected, b
   }
 }
 BENCHMARK_CAPTURE(BM_Kv, c50_ok, std::string("c50-ok"), Verdict::valid, true)
-    ->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_Kv, c50_bad, std::string("c50-bad"), Verdict::invalid, true)
-    ->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_Kv, c10_ok_unpartitioned, std::string("c10-ok"), Verdict::valid, false)
-    ->Arg(1)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_Kv, c10_bad_unpartitioned, std::string("c10-bad"), Verdict::invalid, false)
-    ->Arg(1)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+    ->Arg(1)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // 1,000,000 invocations over 1,000 keys from 20 processes, 1% info.
 void BM_GeneratedRegisterMillion(benchmark::State& state) {
@@ -129,7 +144,13 @@ void BM_GeneratedRegisterMillion(benchmark::State& state) {
     state.counters["history_ops"] = static_cast<double>(history.size());
   }
 }
-BENCHMARK(BM_GeneratedRegisterMillion)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_GeneratedRegisterMillion)
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("threads")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 }  // namespace
 }  // namespace chaosbench::checkers

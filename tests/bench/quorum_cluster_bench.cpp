@@ -205,8 +205,8 @@ struct PhaseResult {
   double client_cpu_microseconds_per_operation = 0;
 };
 
-PhaseResult run_phase(const std::vector<pid_t>& node_pids, const std::vector<std::uint16_t>& ports, const std::string& op,
-                      int clients, std::chrono::seconds duration) {
+PhaseResult run_phase(const std::vector<pid_t>& node_pids, const std::vector<std::uint16_t>& ports,
+                      const std::string& op, int clients, std::chrono::seconds duration) {
   auto node_cpu = [&] {
     double total = 0;
     for (pid_t pid : node_pids) total += pid > 0 ? cpu_seconds(pid) : 0;
@@ -260,7 +260,6 @@ PhaseResult run_phase(const std::vector<pid_t>& node_pids, const std::vector<std
   result.p999_ms = percentile(0.999);
   return result;
 }
-
 
 double process_cpu_seconds() {
   timespec now{};
@@ -320,8 +319,8 @@ AntiEntropyResult measure_anti_entropy(std::size_t keys, double divergence, int 
   for (const auto& [name, versions] : first.store()) {
     result.full_copy_bytes += name.size() + nlohmann::json::to_cbor(quorum::to_json(versions)).size();
   }
-  const std::uint64_t repaired_before = first.statistics().anti_entropy_keys_repaired +
-                                        second.statistics().anti_entropy_keys_repaired;
+  const std::uint64_t repaired_before =
+      first.statistics().anti_entropy_keys_repaired + second.statistics().anti_entropy_keys_repaired;
   const double cpu_before = process_cpu_seconds();
   first.start_anti_entropy("n2");
   bool moved = true;
@@ -341,8 +340,8 @@ AntiEntropyResult measure_anti_entropy(std::size_t keys, double divergence, int 
     }
   }
   result.cpu_milliseconds = (process_cpu_seconds() - cpu_before) * 1000;
-  result.keys_repaired = first.statistics().anti_entropy_keys_repaired +
-                         second.statistics().anti_entropy_keys_repaired - repaired_before;
+  result.keys_repaired =
+      first.statistics().anti_entropy_keys_repaired + second.statistics().anti_entropy_keys_repaired - repaired_before;
   result.converged = first.store().size() == second.store().size();
   for (const auto& [name, versions] : first.store()) {
     auto other = second.store().find(name);
@@ -356,7 +355,8 @@ AntiEntropyResult measure_anti_entropy(std::size_t keys, double divergence, int 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"quorum_cluster_bench: throughput and latency of a 3-node refnode quorum cluster, and anti-entropy cost"};
+  CLI::App app{
+      "quorum_cluster_bench: throughput and latency of a 3-node refnode quorum cluster, and anti-entropy cost"};
   int clients = 64;
   int seconds = 10;
   std::string fsync = "on";
@@ -391,8 +391,8 @@ int main(int argc, char** argv) {
       }
       cluster.root = pattern;
       cluster.binary = std::filesystem::canonical("/proc/self/exe").parent_path() / "refnode";
-      cluster.extra = {"--fsync", fsync, "--n", "3", "--r", std::to_string(quorum_size), "--w",
-                       std::to_string(quorum_size)};
+      cluster.extra = {
+          "--fsync", fsync, "--n", "3", "--r", std::to_string(quorum_size), "--w", std::to_string(quorum_size)};
       for (int node = 0; node < 3; ++node) {
         cluster.peer_ports.push_back(free_port());
         cluster.client_ports.push_back(free_port());
@@ -400,7 +400,8 @@ int main(int argc, char** argv) {
       }
       for (int node = 0; node < 3; ++node) cluster.start(node);
       wait_until_ready(cluster, std::chrono::seconds(10));
-      PhaseResult writes = run_phase(cluster.pids, cluster.client_ports, "write", clients, std::chrono::seconds(seconds));
+      PhaseResult writes =
+          run_phase(cluster.pids, cluster.client_ports, "write", clients, std::chrono::seconds(seconds));
       PhaseResult reads = run_phase(cluster.pids, cluster.client_ports, "read", clients, std::chrono::seconds(seconds));
       for (const auto& [name, result] : {std::pair<std::string, const PhaseResult&>{"write", writes},
                                          std::pair<std::string, const PhaseResult&>{"read", reads}}) {
@@ -413,15 +414,16 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("\nanti-entropy, in process: %zu keys on two replicas, Merkle depth %d, one session\n",
-              anti_entropy_keys, merkle_depth);
+  std::printf("\nanti-entropy, in process: %zu keys on two replicas, Merkle depth %d, one session\n", anti_entropy_keys,
+              merkle_depth);
   std::printf(
-      "| divergent keys | CPU ms (both sides) | bytes exchanged | messages | keys repaired | converged | full copy bytes |\n"
+      "| divergent keys | CPU ms (both sides) | bytes exchanged | messages | keys repaired | converged | full copy "
+      "bytes |\n"
       "|---|---|---|---|---|---|---|\n");
   for (double divergence : divergences) {
     const AntiEntropyResult result = measure_anti_entropy(anti_entropy_keys, divergence, merkle_depth);
-    std::printf("| %zu (%.1f%%) | %.1f | %llu | %llu | %llu | %s | %llu |\n", result.divergent_keys,
-                divergence * 100, result.cpu_milliseconds, static_cast<unsigned long long>(result.bytes),
+    std::printf("| %zu (%.1f%%) | %.1f | %llu | %llu | %llu | %s | %llu |\n", result.divergent_keys, divergence * 100,
+                result.cpu_milliseconds, static_cast<unsigned long long>(result.bytes),
                 static_cast<unsigned long long>(result.messages), static_cast<unsigned long long>(result.keys_repaired),
                 result.converged ? "yes" : "NO", static_cast<unsigned long long>(result.full_copy_bytes));
     std::string by_type;

@@ -2,9 +2,8 @@
 // by default), drives N concurrent closed-loop clients and reports
 // acknowledged writes/s (at the leader and forwarded from a follower), local
 // reads/s (leader and follower), sync/s, sync reads/s (the cluster restarted
-// with --read-mode sync), p50/p99/p999 latency and leader failover time. The same harness as raft_cluster_bench, for side-by-side
-// numbers. A program, not a timed test: run it by hand or through
-// scripts/bench-zab.sh.
+// with --read-mode sync), p50/p99/p999 latency and leader failover time. The same harness as raft_cluster_bench, for
+// side-by-side numbers. A program, not a timed test: run it by hand or through scripts/bench-zab.sh.
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -319,14 +318,16 @@ int main(int argc, char** argv) {
   std::printf("3 nodes, fsync %s, %d clients, %d s per phase\n", fsync.c_str(), clients, seconds);
   const auto duration = std::chrono::seconds(seconds);
   std::vector<std::pair<std::string, PhaseResult>> results;
-  results.emplace_back("write at leader", run_phase(cluster.pids, cluster.client_ports[leader], "write", clients, duration));
+  results.emplace_back("write at leader",
+                       run_phase(cluster.pids, cluster.client_ports[leader], "write", clients, duration));
   results.emplace_back("write at follower (forwarded)",
                        run_phase(cluster.pids, cluster.client_ports[follower], "write", clients, duration));
   results.emplace_back("local read at leader",
                        run_phase(cluster.pids, cluster.client_ports[leader], "read", clients, duration));
   results.emplace_back("local read at follower",
                        run_phase(cluster.pids, cluster.client_ports[follower], "read", clients, duration));
-  results.emplace_back("sync at follower", run_phase(cluster.pids, cluster.client_ports[follower], "sync", clients, duration));
+  results.emplace_back("sync at follower",
+                       run_phase(cluster.pids, cluster.client_ports[follower], "sync", clients, duration));
   auto status = request_once(cluster.client_ports[leader], {{"id", 0}, {"op", "status"}}, std::chrono::seconds(1));
   // The same cluster restarted with --read-mode sync: every read is a sync
   // through the leader (confirmed by a quorum ping round), then a local read.

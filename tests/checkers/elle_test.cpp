@@ -280,7 +280,8 @@ TEST(ElleListAppend, TimeLimitGivesUnknown) {
   for (int index = 0; index < ring; ++index) {
     std::string read_key = "k" + std::to_string(index);
     std::string append_key = "k" + std::to_string((index + 1) % ring);
-    txn(builder, index, json::array({json::array({"r", read_key, json::array()}), json::array({"append", append_key, index})}));
+    txn(builder, index,
+        json::array({json::array({"r", read_key, json::array()}), json::array({"append", append_key, index})}));
   }
   ElleOptions limited;
   limited.time_limit = std::chrono::milliseconds(1);
@@ -403,8 +404,8 @@ TEST(ElleListAppend, AgreesWithBruteForceOnSmallRandomHistories) {
     ElleResult result = check(builder.history(), ConsistencyModel::serializable);
     bool expected = serializable_by_brute_force(txns);
     invalid += !expected;
-    ASSERT_EQ(result.verdict == Verdict::valid, expected)
-        << "trial " << trial << ": " << json(txns).dump() << "\n" << describe(result);
+    ASSERT_EQ(result.verdict == Verdict::valid, expected) << "trial " << trial << ": " << json(txns).dump() << "\n"
+                                                          << describe(result);
   }
   EXPECT_GT(invalid, 100);  // the random histories exercise both answers
 }
@@ -434,7 +435,8 @@ History simulate_rw_register_history(std::uint64_t seed, int processes, int tran
       pending.invocation = json::array();
       for (int step = uniform(1, 4); step > 0; --step) {
         int key = uniform(0, keys - 1);
-        pending.invocation.push_back(uniform(0, 1) ? json::array({"w", key, next_value++}) : json::array({"r", key, nullptr}));
+        pending.invocation.push_back(uniform(0, 1) ? json::array({"w", key, next_value++})
+                                                   : json::array({"r", key, nullptr}));
       }
       builder.invoke(process, "txn", pending.invocation);
       pending.busy = true;

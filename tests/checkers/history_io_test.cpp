@@ -26,11 +26,11 @@ std::string parse_error(std::string_view text, HistoryFormat format, std::string
   return "";
 }
 
-#define EXPECT_ERROR(text, format, expected_fragment)                                 \
-  do {                                                                                \
-    std::string message = parse_error(text, format);                                  \
-    EXPECT_NE(message.find(expected_fragment), std::string::npos)                     \
-        << "message: '" << message << "' lacks '" << (expected_fragment) << "'";     \
+#define EXPECT_ERROR(text, format, expected_fragment)                            \
+  do {                                                                           \
+    std::string message = parse_error(text, format);                             \
+    EXPECT_NE(message.find(expected_fragment), std::string::npos)                \
+        << "message: '" << message << "' lacks '" << (expected_fragment) << "'"; \
   } while (false)
 
 std::string value_text(const History& history, std::size_t index) {
@@ -56,9 +56,8 @@ std::size_t count_non_blank_lines(const std::string& text) {
 class TemporaryDirectory {
  public:
   TemporaryDirectory() {
-    path_ = filesystem::temp_directory_path() /
-            ("chaosbench_history_io_test_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path_ = filesystem::temp_directory_path() / ("chaosbench_history_io_test_" + std::to_string(::getpid()) + "_" +
+                                                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
     filesystem::remove_all(path_);
     filesystem::create_directories(path_);
   }
@@ -76,7 +75,8 @@ class TemporaryDirectory {
 // Format names and detection
 
 TEST(HistoryFormat, NamesRoundTrip) {
-  for (auto format : {HistoryFormat::automatic, HistoryFormat::jsonl, HistoryFormat::edn, HistoryFormat::porcupine_log}) {
+  for (auto format :
+       {HistoryFormat::automatic, HistoryFormat::jsonl, HistoryFormat::edn, HistoryFormat::porcupine_log}) {
     EXPECT_EQ(parse_history_format(to_string(format)), format);
   }
   EXPECT_EQ(parse_history_format("json"), std::nullopt);
@@ -96,7 +96,8 @@ TEST(HistoryFormat, DetectsFromFirstCharacters) {
 
 TEST(HistoryFormat, AutomaticReportsDetectedFormatAndRejectsUnknownText) {
   HistoryFormat detected = HistoryFormat::automatic;
-  History history = parse_history("{:type :invoke, :f :read, :process 0}", HistoryFormat::automatic, "x.edn", &detected);
+  History history =
+      parse_history("{:type :invoke, :f :read, :process 0}", HistoryFormat::automatic, "x.edn", &detected);
   EXPECT_EQ(detected, HistoryFormat::edn);
   EXPECT_EQ(history.size(), 1u);
   std::string message = parse_error("\n\nhello world", HistoryFormat::automatic, "mystery.txt");
@@ -109,10 +110,13 @@ TEST(HistoryFormat, AutomaticReportsDetectedFormatAndRejectsUnknownText) {
 
 TEST(JsonlReader, ReadsTheDesignExample) {
   const char* text =
-      R"({"index":0,"type":"invoke","process":3,"f":"write","key":"k7","value":4,"time":1234567,"node":"n2"})" "\n"
-      R"({"index":1,"type":"ok","process":3,"f":"write","key":"k7","value":4,"time":1299001,"node":"n2"})" "\n"
+      R"({"index":0,"type":"invoke","process":3,"f":"write","key":"k7","value":4,"time":1234567,"node":"n2"})"
       "\n"
-      R"({"index":2,"type":"invoke","process":"nemesis","f":"start-partition","value":{"n1":["n3","n4","n5"]},"time":1300000})" "\n";
+      R"({"index":1,"type":"ok","process":3,"f":"write","key":"k7","value":4,"time":1299001,"node":"n2"})"
+      "\n"
+      "\n"
+      R"({"index":2,"type":"invoke","process":"nemesis","f":"start-partition","value":{"n1":["n3","n4","n5"]},"time":1300000})"
+      "\n";
   History history = parse_history(text, HistoryFormat::jsonl, "history.jsonl");
   ASSERT_EQ(history.size(), 3u);
   const Operation& first = history.operations[0];
@@ -134,11 +138,16 @@ TEST(JsonlReader, ReadsTheDesignExample) {
 
 TEST(JsonlReader, ReadsValueKindsKeysAndIgnoresUnknownFields) {
   const char* text =
-      R"({"type":"invoke","process":1,"f":"read","value":null,"key":17,"extra":{"a":[1,{"b":"}"}]},"more":"x"})" "\n"
-      R"(  {"type" : "ok" , "process" : 1 , "f" : "read" , "value" : "a\"b\\c\n\u00e9\ud83d\ude00" , "key" : "17"}  )" "\r\n"
-      R"({"type":"invoke","process":2,"f":"txn","value":[["append","x",3],["r","y",null]]})" "\n"
-      R"({"type":"invoke","process":2,"f":"x","value":true})" "\n"
-      R"({"type":"invoke","process":2,"f":"x","value":-1.5e3})" "\n"
+      R"({"type":"invoke","process":1,"f":"read","value":null,"key":17,"extra":{"a":[1,{"b":"}"}]},"more":"x"})"
+      "\n"
+      R"(  {"type" : "ok" , "process" : 1 , "f" : "read" , "value" : "a\"b\\c\n\u00e9\ud83d\ude00" , "key" : "17"}  )"
+      "\r\n"
+      R"({"type":"invoke","process":2,"f":"txn","value":[["append","x",3],["r","y",null]]})"
+      "\n"
+      R"({"type":"invoke","process":2,"f":"x","value":true})"
+      "\n"
+      R"({"type":"invoke","process":2,"f":"x","value":-1.5e3})"
+      "\n"
       R"({"type":"invoke","process":2,"f":"x","value":-42,"node":null,"key":null})";
   History history = parse_history(text, HistoryFormat::jsonl, "h");
   ASSERT_EQ(history.size(), 6u);
@@ -158,7 +167,8 @@ TEST(JsonlReader, ReadsValueKindsKeysAndIgnoresUnknownFields) {
 }
 
 TEST(JsonlReader, ErrorsNameSourceLineAndField) {
-  const std::string good = R"({"type":"invoke","process":1,"f":"read","value":null})" "\n";
+  const std::string good = R"({"type":"invoke","process":1,"f":"read","value":null})"
+                           "\n";
   auto with_bad_third_line = [&](std::string_view bad) { return good + "\n" + std::string(bad) + "\n" + good; };
   auto check = [&](std::string_view bad, std::string_view fragment) {
     std::string message = parse_error(with_bad_third_line(bad), HistoryFormat::jsonl, "run/history.jsonl");
@@ -180,7 +190,8 @@ TEST(JsonlReader, ErrorsNameSourceLineAndField) {
   check(R"({"type":"ok","f":"read"})", "field 'process': missing");
   check(R"({"type":"ok","process":"controller","f":"read"})", "field 'process': expected an integer or \"nemesis\"");
   check(R"({"type":"ok","process":-3,"f":"read"})", "field 'process': negative process number -3");
-  check(R"({"type":"ok","process":1.5,"f":"read"})", "field 'process': expected an integer or \"nemesis\", got a number");
+  check(R"({"type":"ok","process":1.5,"f":"read"})",
+        "field 'process': expected an integer or \"nemesis\", got a number");
   check(R"({"type":"ok","process":1,"f":"read","time":"soon"})", "field 'time': expected an integer");
   check(R"({"type":"ok","process":1,"f":"read","key":[1]})", "field 'key': expected a string or an integer");
   check(R"({"type":"ok","process":1,"f":"read","f":"write"})", "field 'f': appears twice");
@@ -190,9 +201,10 @@ TEST(JsonlReader, ErrorsNameSourceLineAndField) {
 }
 
 TEST(JsonlReader, IndexMustEqualPosition) {
-  const char* text =
-      R"({"index":0,"type":"invoke","process":1,"f":"read"})" "\n"
-      R"({"index":1,"type":"ok","process":1,"f":"read"})" "\n";
+  const char* text = R"({"index":0,"type":"invoke","process":1,"f":"read"})"
+                     "\n"
+                     R"({"index":1,"type":"ok","process":1,"f":"read"})"
+                     "\n";
   EXPECT_EQ(parse_history(text, HistoryFormat::jsonl, "h").size(), 2u);
   EXPECT_ERROR(R"({"index":1,"type":"invoke","process":1,"f":"read"})", HistoryFormat::jsonl,
                "input:1: field 'index': is 1 but the operation is at position 0");
@@ -222,8 +234,8 @@ History sample_history() {
   add(OpType::invoke, kNemesisProcess, "start-partition", "",
       values.intern_json(nlohmann::json::parse(R"({"n1":["n3","n4","n5"]})")), 1300000, "");
   add(OpType::info, 4, "read", "k\"quoted\"\n", values.intern_string("timed-out \u00e9\t"), 1400000, "n1");
-  add(OpType::invoke, 5, "txn", "",
-      values.intern_json(nlohmann::json::parse(R"([["append","x",3],["r","y",null]])")), 1500000, "");
+  add(OpType::invoke, 5, "txn", "", values.intern_json(nlohmann::json::parse(R"([["append","x",3],["r","y",null]])")),
+      1500000, "");
   add(OpType::fail, 5, "txn", "", values.intern_json(nlohmann::json::parse("[1.5,true,false]")), 1600000, "");
   add(OpType::invoke, 6, "cas", "", values.intern_json(nlohmann::json::parse("[1,2]")), 1700000, "");
   add(OpType::invoke, 7, "write", "big", values.intern_int(-9223372036854775807LL - 1), 1800000, "");
@@ -251,8 +263,9 @@ TEST(JsonlWriter, FormatsLinesInTheDocumentedKeyOrder) {
   History history = sample_history();
   EXPECT_EQ(format_jsonl_line(history, 0),
             R"({"index":0,"type":"invoke","process":3,"f":"write","key":"k7","value":4,"time":1234567,"node":"n2"})");
-  EXPECT_EQ(format_jsonl_line(history, 3),
-            R"({"index":3,"type":"invoke","process":"nemesis","f":"start-partition","value":{"n1":["n3","n4","n5"]},"time":1300000})");
+  EXPECT_EQ(
+      format_jsonl_line(history, 3),
+      R"({"index":3,"type":"invoke","process":"nemesis","f":"start-partition","value":{"n1":["n3","n4","n5"]},"time":1300000})");
   EXPECT_EQ(format_jsonl_line(history, 1),
             R"({"index":1,"type":"invoke","process":4,"f":"read","key":"k\"quoted\"\n","value":null,"time":1234600})");
 }
@@ -273,9 +286,12 @@ TEST(JsonlWriter, WriteHistoryFileRoundTrips) {
 
 TEST(JsonlWriter, ErrorsOfFailAndInfoCompletionsRoundTrip) {
   const std::string text =
-      R"({"index":0,"type":"invoke","process":1,"f":"read","value":null,"time":1})" "\n"
-      R"({"index":1,"type":"fail","process":1,"f":"read","value":null,"time":2,"error":"unavailable"})" "\n"
-      R"({"index":2,"type":"invoke","process":1,"f":"read","value":null,"time":3})" "\n"
+      R"({"index":0,"type":"invoke","process":1,"f":"read","value":null,"time":1})"
+      "\n"
+      R"({"index":1,"type":"fail","process":1,"f":"read","value":null,"time":2,"error":"unavailable"})"
+      "\n"
+      R"({"index":2,"type":"invoke","process":1,"f":"read","value":null,"time":3})"
+      "\n"
       R"({"index":3,"type":"info","process":1,"f":"read","value":null,"time":4,"error":{"jepsen":"timeout"}})";
   History history = parse_history(text, HistoryFormat::jsonl, "h");
   ASSERT_EQ(history.size(), 4u);
@@ -286,8 +302,9 @@ TEST(JsonlWriter, ErrorsOfFailAndInfoCompletionsRoundTrip) {
   EXPECT_EQ(format_jsonl_line(history, 1),
             R"({"index":1,"type":"fail","process":1,"f":"read","value":null,"time":2,"error":"unavailable"})");
   EXPECT_NE(format_jsonl_line(history, 3).find(R"("error":"{\"jepsen\":\"timeout\"}")"), std::string::npos);
-  EXPECT_THROW(parse_history(R"({"type":"fail","process":1,"f":"read","error":"a","error":"b"})", HistoryFormat::jsonl, "h"),
-               HistoryError);
+  EXPECT_THROW(
+      parse_history(R"({"type":"fail","process":1,"f":"read","error":"a","error":"b"})", HistoryFormat::jsonl, "h"),
+      HistoryError);
 }
 
 TEST(JsonlWriter, StreamsLinesAndAppends) {
@@ -455,8 +472,8 @@ TEST(EdnReader, SplitsIndependentTuples) {
 TEST(EdnReader, ErrorsNameSourceLineAndField) {
   EXPECT_ERROR("{:type :invoke, :f :read, :process 0}\n{:type :ok, :f :read, :process 0, :value \"abc}\n",
                HistoryFormat::edn, "input:2: unterminated string");
-  EXPECT_ERROR("[{:type :invoke, :f :read, :process 0}\n {:type :ok, :f :read, :process 0}\n",
-               HistoryFormat::edn, "input:1: unterminated history vector");
+  EXPECT_ERROR("[{:type :invoke, :f :read, :process 0}\n {:type :ok, :f :read, :process 0}\n", HistoryFormat::edn,
+               "input:1: unterminated history vector");
   EXPECT_ERROR("{:type :invoke, :f :read, :process 0, :value [1 2}\n", HistoryFormat::edn,
                "input:1: unexpected '}' inside a vector");
   EXPECT_ERROR("{:type :invoke, :f :read, :process 0, :value [1 2\n\n", HistoryFormat::edn,

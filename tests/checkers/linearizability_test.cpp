@@ -441,7 +441,8 @@ TEST(LinearizabilityRandomised, LargeSimulatedHistoriesAreValidAndMutationsInval
       std::optional<CompletedWrite> newer, older;
       for (const auto& pair : pairs) {
         const Operation& write = history.operations[pair.invocation];
-        if (pair.outcome != OpType::ok || write.key != invocation.key || history.function_name(write) != "write") continue;
+        if (pair.outcome != OpType::ok || write.key != invocation.key || history.function_name(write) != "write")
+          continue;
         if (pair.completion >= read->invocation) continue;
         if (!newer || pair.invocation > newer->completion) {
           older = newer;

@@ -33,8 +33,8 @@ struct Outcome {
 struct Spec {
   std::string name;
   std::string function_update, function_read;
-  json update_invoke, update_value;   // invocation and ok completion values of the update
-  json read_before, read_after;       // what an ok read returns before / after the update
+  json update_invoke, update_value;  // invocation and ok completion values of the update
+  json read_before, read_after;      // what an ok read returns before / after the update
   std::function<Outcome(const History&)> check;
   // Expected reasons (prefixes): no acknowledged update; updates but no ok read at all; the
   // only read completed before the update was invoked ("": the checker has no such rule).
@@ -47,7 +47,8 @@ struct Spec {
   }
   void read(HistoryBuilder& builder, std::int64_t process, bool after) const {
     json invocation = function_read == "txn" ? txn_read_invocation() : json(nullptr);
-    builder.invoke(process, function_read, invocation, key).ok(process, function_read, after ? read_after : read_before, key);
+    builder.invoke(process, function_read, invocation, key)
+        .ok(process, function_read, after ? read_after : read_before, key);
   }
   json txn_read_invocation() const {
     json invocation = read_before;
@@ -123,8 +124,7 @@ std::vector<Spec> specs() {
                  "nothing to judge: no acknowledged write, put, append, add, delete or cas",
                  "nothing to judge: no ok reads after the last nemesis op (no final reads)", "", "x"});
   all.push_back({"set", "add", "read", 1, 1, json::array(), json::array({1}),
-                 [](const History& history) { return of(check_set(history)); },
-                 "nothing to judge: no acknowledged add",
+                 [](const History& history) { return of(check_set(history)); }, "nothing to judge: no acknowledged add",
                  "nothing to judge: no ok read that could have observed an acknowledged add",
                  "nothing to judge: no ok read that could have observed an acknowledged add"});
   all.push_back({"set-linearizable", "add", "read", 1, 1, json::array(), json::array({1}),
@@ -265,7 +265,9 @@ TEST(NothingToJudge, SearchesCountAnInfoUpdateAsPossiblyTakenEffect) {
 
 TEST(NothingToJudge, MutexNeedsAnAcknowledgedAcquire) {
   const std::string reason = "nothing to judge: no acknowledged acquire";
-  auto check = [](const History& history) { return check_linearizability(history, linearizable_options(ModelKind::mutex)); };
+  auto check = [](const History& history) {
+    return check_linearizability(history, linearizable_options(ModelKind::mutex));
+  };
   EXPECT_EQ(check(History{}).reason, reason);
   HistoryBuilder failed;
   failed.invoke(0, "acquire").fail(0, "acquire");

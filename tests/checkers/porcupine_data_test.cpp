@@ -30,7 +30,8 @@ void check_folder(const std::string& prefix, ModelKind model, std::size_t expect
     options.model.nil_read = NilRead::absent;
     options.time_limit = std::chrono::seconds(60);
     LinearizabilityResult result = check_linearizability(history, options);
-    EXPECT_EQ(result.verdict, expected.get<bool>() ? Verdict::valid : Verdict::invalid) << name << ": " << result.reason;
+    EXPECT_EQ(result.verdict, expected.get<bool>() ? Verdict::valid : Verdict::invalid)
+        << name << ": " << result.reason;
     if (result.verdict == Verdict::invalid) {
       // Evidence names a real op of the history and a non-empty set of states.
       const PartitionReport& report = result.reports.front();

@@ -82,7 +82,7 @@ inline History simulate_register_history(const RegisterSimulationOptions& option
       } else if (op.function == cas) {
         // Expect the current value most of the time, so many cas ops succeed.
         op.argument = chance(0.6) && register_value[op.key] >= 0 ? register_value[op.key]
-                                                                   : std::max<std::int64_t>(0, next_value[op.key] - 2);
+                                                                 : std::max<std::int64_t>(0, next_value[op.key] - 2);
         op.second = next_value[op.key]++;
         value = nlohmann::json::array({op.argument, op.second});
       }

@@ -142,7 +142,8 @@ TEST(Sequential, InfoWriteMayOrMayNotHappen) {
 
 TEST(Sequential, KvPorcupineHistoriesThatAreLinearizableAreSequential) {
   for (const char* name : {"c01-ok", "c10-ok"}) {
-    History history = read_history_file(std::string(CHAOSBENCH_SOURCE_DIR) + "/tests/data/porcupine/kv/" + name + ".txt");
+    History history =
+        read_history_file(std::string(CHAOSBENCH_SOURCE_DIR) + "/tests/data/porcupine/kv/" + name + ".txt");
     SequentialResult result = check(history, true, ModelKind::kv);
     EXPECT_EQ(result.verdict, Verdict::valid) << name << ": " << result.reason;
   }

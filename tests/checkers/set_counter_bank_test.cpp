@@ -33,9 +33,9 @@ TEST(SetChecker, SimulatedCorrectSetIsValid) {
 
 TEST(SetChecker, LostStaleUnexpectedRecoveredDuplicated) {
   HistoryBuilder builder;
-  builder.invoke(0, "add", 1).ok(0, "add", 1);    // lost: in no read after
-  builder.invoke(0, "add", 2).ok(0, "add", 2);    // stale: missing once, back later
-  builder.invoke(1, "add", 3).info(1, "add", 3);  // recovered: info, yet read
+  builder.invoke(0, "add", 1).ok(0, "add", 1);                               // lost: in no read after
+  builder.invoke(0, "add", 2).ok(0, "add", 2);                               // stale: missing once, back later
+  builder.invoke(1, "add", 3).info(1, "add", 3);                             // recovered: info, yet read
   builder.invoke(2, "read", nullptr).ok(2, "read", json::array({1, 3, 9}));  // 9 unexpected
   builder.invoke(2, "read", nullptr).ok(2, "read", json::array({2, 3, 3}));  // 3 duplicated
   builder.invoke(2, "read", nullptr).ok(2, "read", json::array({2, 3}));
@@ -62,7 +62,7 @@ TEST(SetChecker, StaleOnlyIsValidUnlessLinearizable) {
 TEST(CounterChecker, BoundsFromOkAndInfoAdds) {
   HistoryBuilder builder;
   builder.invoke(0, "add", 5).ok(0, "add", 5);
-  builder.invoke(1, "add", 3).info(1, "add", 3);    // may or may not count
+  builder.invoke(1, "add", 3).info(1, "add", 3);  // may or may not count
   builder.invoke(2, "read", nullptr).ok(2, "read", 8);
   builder.invoke(2, "read", nullptr).ok(2, "read", 5);
   builder.invoke(3, "add", -2).ok(3, "add", -2);

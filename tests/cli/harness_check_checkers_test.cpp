@@ -43,15 +43,14 @@ TEST(HarnessCheckCheckers, ElleOnEdnListAppendWithResultsJson) {
   EXPECT_EQ(json["files"][0]["checkers"]["elle-list-append"]["anomaly_counts"]["G-single"], 1);
   EXPECT_EQ(json["files"][0]["verdict"], "invalid");
 
-  auto weaker = run_harness_with({"check", history.string(), "--checker", "elle-list-append", "--consistency-model",
-                                  "read-committed"});
+  auto weaker = run_harness_with(
+      {"check", history.string(), "--checker", "elle-list-append", "--consistency-model", "read-committed"});
   EXPECT_EQ(weaker.status.exit_code, 0) << weaker.out << weaker.err;
 }
 
 TEST(HarnessCheckCheckers, SeveralCheckersOnOneRegisterHistory) {
   auto history = scratch("register.jsonl");
-  std::ofstream(history)
-      << R"({"index":0,"type":"invoke","process":0,"f":"write","value":1,"time":0}
+  std::ofstream(history) << R"({"index":0,"type":"invoke","process":0,"f":"write","value":1,"time":0}
 {"index":1,"type":"ok","process":0,"f":"write","value":1,"time":1}
 {"index":2,"type":"invoke","process":1,"f":"read","value":null,"time":2}
 {"index":3,"type":"ok","process":1,"f":"read","value":null,"time":3}
@@ -69,8 +68,7 @@ TEST(HarnessCheckCheckers, SeveralCheckersOnOneRegisterHistory) {
 
 TEST(HarnessCheckCheckers, SetLinearizableTurnsAStaleReadIntoInvalid) {
   auto history = scratch("set.jsonl");
-  std::ofstream(history)
-      << R"({"index":0,"type":"invoke","process":0,"f":"add","value":1,"time":0}
+  std::ofstream(history) << R"({"index":0,"type":"invoke","process":0,"f":"add","value":1,"time":0}
 {"index":1,"type":"ok","process":0,"f":"add","value":1,"time":1}
 {"index":2,"type":"invoke","process":1,"f":"read","value":null,"time":2}
 {"index":3,"type":"ok","process":1,"f":"read","value":[],"time":3}
@@ -78,8 +76,8 @@ TEST(HarnessCheckCheckers, SetLinearizableTurnsAStaleReadIntoInvalid) {
 {"index":5,"type":"ok","process":1,"f":"read","value":[1],"time":5}
 )";
   auto output = scratch("results3.json");
-  auto result = run_harness_with({"check", history.string(), "--checker", "set", "--checker", "set-linearizable", "-o",
-                                  output.string()});
+  auto result = run_harness_with(
+      {"check", history.string(), "--checker", "set", "--checker", "set-linearizable", "-o", output.string()});
   EXPECT_EQ(result.status.exit_code, 1) << result.out << result.err;
   nlohmann::json json = nlohmann::json::parse(std::ifstream(output));
   const auto& checkers = json["files"][0]["checkers"];
@@ -93,7 +91,8 @@ TEST(HarnessCheckCheckers, UnknownCheckerOrModelIsRejected) {
   auto bad_checker = run_harness_with({"check", history.string(), "--checker", "bogus"});
   EXPECT_EQ(bad_checker.status.exit_code, 3);
   EXPECT_NE(bad_checker.err.find("--checker 'bogus'"), std::string::npos) << bad_checker.err;
-  auto bad_model = run_harness_with({"check", history.string(), "--checker", "elle-list-append", "--consistency-model", "x"});
+  auto bad_model =
+      run_harness_with({"check", history.string(), "--checker", "elle-list-append", "--consistency-model", "x"});
   EXPECT_EQ(bad_model.status.exit_code, 3);
   EXPECT_NE(bad_model.err.find("--consistency-model 'x'"), std::string::npos) << bad_model.err;
 }

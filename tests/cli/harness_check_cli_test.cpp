@@ -53,7 +53,8 @@ TEST(HarnessCheck, ValidHistoryExitsZeroWithOneLine) {
 TEST(HarnessCheck, InvalidHistoryExitsOneWithEvidenceAndResultsJson) {
   TemporaryDirectory directory;
   auto output = directory.path() / "results.json";
-  auto result = run_harness({"check", "--output", output.string(), kData + "jepsen/etcd_000.log", kData + "kv/c10-ok.txt"});
+  auto result =
+      run_harness({"check", "--output", output.string(), kData + "jepsen/etcd_000.log", kData + "kv/c10-ok.txt"});
   EXPECT_EQ(result.status.exit_code, 1) << result.err;
   EXPECT_NE(result.out.find("etcd_000.log: invalid: op 84"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("possible states just before it"), std::string::npos) << result.out;
@@ -83,7 +84,8 @@ TEST(HarnessCheck, TimeLimitExitsTwo) {
     text += "{\"index\":" + std::to_string(index++) + ",\"type\":\"ok\",\"process\":" + std::to_string(process) +
             ",\"f\":\"write\",\"value\":" + std::to_string(process) + "}\n";
   }
-  text += "{\"index\":" + std::to_string(index++) + ",\"type\":\"invoke\",\"process\":99,\"f\":\"read\",\"value\":null}\n";
+  text +=
+      "{\"index\":" + std::to_string(index++) + ",\"type\":\"invoke\",\"process\":99,\"f\":\"read\",\"value\":null}\n";
   text += "{\"index\":" + std::to_string(index++) + ",\"type\":\"ok\",\"process\":99,\"f\":\"read\",\"value\":-1}\n";
   auto file = directory.write("hard.jsonl", text);
   auto result = run_harness({"check", "--time-limit", "200ms", file.string()});
@@ -106,7 +108,8 @@ TEST(HarnessCheck, MalformedHistoryExitsThreeNamingFileAndLineAndStillChecksTheR
 
 TEST(HarnessCheck, UnpairedCompletionExitsThree) {
   TemporaryDirectory directory;
-  auto bad = directory.write("orphan.jsonl", "{\"index\":0,\"type\":\"ok\",\"process\":1,\"f\":\"write\",\"value\":1}\n");
+  auto bad =
+      directory.write("orphan.jsonl", "{\"index\":0,\"type\":\"ok\",\"process\":1,\"f\":\"write\",\"value\":1}\n");
   auto result = run_harness({"check", bad.string()});
   EXPECT_EQ(result.status.exit_code, 3);
   EXPECT_EQ(lines(result.err), 1) << result.err;
@@ -115,15 +118,15 @@ TEST(HarnessCheck, UnpairedCompletionExitsThree) {
 }
 
 TEST(HarnessCheck, BadFlagsAndMissingFilesExitThreeWithOneLine) {
-  for (const auto& arguments : std::vector<std::vector<std::string>>{
-           {"check", "--model", "queue", kData + "jepsen/etcd_002.log"},
-           {"check", "--nil-read", "maybe", kData + "jepsen/etcd_002.log"},
-           {"check", "--time-limit", "soon", kData + "jepsen/etcd_002.log"},
-           {"check", "--initial", "{nope", kData + "jepsen/etcd_002.log"},
-           {"check", "--format", "xml", kData + "jepsen/etcd_002.log"},
-           {"check", "/nonexistent/history.jsonl"},
-           {"check", "--no-such-flag", kData + "jepsen/etcd_002.log"},
-           {"frobnicate"}}) {
+  for (const auto& arguments :
+       std::vector<std::vector<std::string>>{{"check", "--model", "queue", kData + "jepsen/etcd_002.log"},
+                                             {"check", "--nil-read", "maybe", kData + "jepsen/etcd_002.log"},
+                                             {"check", "--time-limit", "soon", kData + "jepsen/etcd_002.log"},
+                                             {"check", "--initial", "{nope", kData + "jepsen/etcd_002.log"},
+                                             {"check", "--format", "xml", kData + "jepsen/etcd_002.log"},
+                                             {"check", "/nonexistent/history.jsonl"},
+                                             {"check", "--no-such-flag", kData + "jepsen/etcd_002.log"},
+                                             {"frobnicate"}}) {
     auto result = run_harness(arguments);
     EXPECT_EQ(result.status.exit_code, 3) << arguments[1] << ": " << result.err;
     EXPECT_EQ(lines(result.err), 1) << arguments[1] << ": " << result.err;

@@ -78,7 +78,8 @@ TEST(ResolveExecutable, SearchesPathLikeExecvp) {
 }
 
 TEST(RunLocal, CapturesOutputAndExitCode) {
-  control::LocalProcessSpec spec{{"sh", "-c", "echo out; echo err >&2; echo $CB_VALUE; exit 3"}, {{"CB_VALUE", "v1"}}, {}, {}};
+  control::LocalProcessSpec spec{
+      {"sh", "-c", "echo out; echo err >&2; echo $CB_VALUE; exit 3"}, {{"CB_VALUE", "v1"}}, {}, {}};
   control::CommandResult result = control::run_local(spec, 10s, "local");
   EXPECT_EQ(result.out, "out\nv1\n");
   EXPECT_EQ(result.err, "err\n");

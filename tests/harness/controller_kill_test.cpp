@@ -83,9 +83,24 @@ TEST(ControllerKill, RandomSigkillsLeaveACheckableHistoryAndNoSurvivingProcess) 
                              kill_controller ? "the controller (P2)" : "the harness process (P0)", kill_after.count(),
                              run_seed));
     control::LocalProcessSpec spec;
-    spec.argv = {kHarness, "run", "--store", store.string(), "--nodes", "3", "--nemesis", "partition,kill",
-                 "--nemesis-interval", "2s", "--time-limit", "6s", "--recovery-time", "1s", "--rate", "100",
-                 "--seed", run_seed};
+    spec.argv = {kHarness,
+                 "run",
+                 "--store",
+                 store.string(),
+                 "--nodes",
+                 "3",
+                 "--nemesis",
+                 "partition,kill",
+                 "--nemesis-interval",
+                 "2s",
+                 "--time-limit",
+                 "6s",
+                 "--recovery-time",
+                 "1s",
+                 "--rate",
+                 "100",
+                 "--seed",
+                 run_seed};
     auto harness = control::start_local_daemon(spec, directory.path / "harness.log", "localhost");
 
     // Keep a list of every process the run starts, up to the kill.
@@ -116,11 +131,12 @@ TEST(ControllerKill, RandomSigkillsLeaveACheckableHistoryAndNoSurvivingProcess) 
       if (!fs::exists(fmt::format("/proc/{}", pid))) continue;
       const std::string state = read_text(fmt::format("/proc/{}/stat", pid));
       // A zombie is dead (it holds nothing but its PID until the machine's init reaps it).
-      if (const std::size_t name_end = state.rfind(')'); name_end != std::string::npos && state.substr(name_end + 2, 1) == "Z") {
+      if (const std::size_t name_end = state.rfind(')');
+          name_end != std::string::npos && state.substr(name_end + 2, 1) == "Z") {
         continue;
       }
-      EXPECT_NE(start_time_of(pid), started) << "process " << pid << " survived: " << state << " "
-                                             << read_text(fmt::format("/proc/{}/cmdline", pid));
+      EXPECT_NE(start_time_of(pid), started)
+          << "process " << pid << " survived: " << state << " " << read_text(fmt::format("/proc/{}/cmdline", pid));
     }
 
     std::error_code no_history;
@@ -133,8 +149,8 @@ TEST(ControllerKill, RandomSigkillsLeaveACheckableHistoryAndNoSurvivingProcess) 
     check.argv = {kHarness, "check", "-q", "--time-limit", "60s", history.string()};
     const auto result = control::run_local(check, 120s, "localhost");
     // A correct Raft cluster: the prefix is linearizable (unknown only at the checker's limit).
-    EXPECT_TRUE(result.status.exit_code == 0 || result.status.exit_code == 2)
-        << result.status.describe() << "\n" << result.out << result.err;
+    EXPECT_TRUE(result.status.exit_code == 0 || result.status.exit_code == 2) << result.status.describe() << "\n"
+                                                                              << result.out << result.err;
     ++histories_checked;
   }
   std::cout << fmt::format("{} histories checked, {} run processes tracked and gone\n", histories_checked,

@@ -4,8 +4,8 @@
 // finished command.
 #pragma once
 
-#include <unistd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>

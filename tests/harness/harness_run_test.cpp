@@ -67,9 +67,9 @@ TEST(HarnessRun, BadInputExitsThreeWithOneLineBeforeAnythingStarts) {
 
 TEST(HarnessRun, CorrectRaftUnderPartitionKillPauseClockIsLinearizable) {
   TemporaryDirectory directory("run", true);
-  auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis",
-                             "partition,kill,pause,clock", "--nemesis-interval", "5s", "--time-limit", "30s", "--seed",
-                             "7"});
+  auto result =
+      run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis", "partition,kill,pause,clock",
+                   "--nemesis-interval", "5s", "--time-limit", "30s", "--seed", "7"});
   ASSERT_EQ(result.status.exit_code, 0) << describe(result);
   EXPECT_NE(result.out.find("verdict: valid"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("p99"), std::string::npos) << result.out;
@@ -117,10 +117,28 @@ TEST(HarnessRun, LeaseOnWallClockUnderClockBumpsIsFoundInvalid) {
   TemporaryDirectory directory("run", true);
   std::string outputs;
   for (const char* seed : {"1", "2", "5", "6"}) {
-    auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis", "partition,clock",
-                               "--partition-shapes", "isolate-leader", "--nemesis-interval", "2s", "--time-limit",
-                               "30s", "--rate", "500", "--concurrency", "20", "--op-timeout", "300ms",
-                               "--read-fraction", "0.9", "--seed", seed, "--target-arg=--read-mode=lease",
+    auto result = run_harness({"run",
+                               "--store",
+                               (directory.path / "store").string(),
+                               "--nemesis",
+                               "partition,clock",
+                               "--partition-shapes",
+                               "isolate-leader",
+                               "--nemesis-interval",
+                               "2s",
+                               "--time-limit",
+                               "30s",
+                               "--rate",
+                               "500",
+                               "--concurrency",
+                               "20",
+                               "--op-timeout",
+                               "300ms",
+                               "--read-fraction",
+                               "0.9",
+                               "--seed",
+                               seed,
+                               "--target-arg=--read-mode=lease",
                                "--target-arg=--bug=lease-wall-clock"});
     ASSERT_NE(result.status.exit_code, 3) << describe(result);
     if (result.status.exit_code == 1) return;
@@ -166,8 +184,9 @@ TEST(HarnessRun, SigkillOfTheControllerLeavesNothingAndThePartialHistoryChecks) 
   const std::string rules_before = machine_state("rules");
 
   control::LocalProcessSpec spec;
-  spec.argv = {kHarness, "run", "--store", store.string(), "--nemesis", "partition,kill,clock", "--nemesis-interval",
-               "2s", "--time-limit", "60s", "--seed", "5"};
+  spec.argv = {
+      kHarness, "run",          "--store", store.string(), "--nemesis", "partition,kill,clock", "--nemesis-interval",
+      "2s",     "--time-limit", "60s",     "--seed",       "5"};
   auto harness = control::start_local_daemon(spec, directory.path / "harness.log", "localhost");
 
   // Wait until the workload is recording and a fault has started.

@@ -28,11 +28,32 @@ using namespace harness_process_support;
 
 json run_quorum(const fs::path& store, const std::string& seed, const std::vector<std::string>& extra) {
   control::LocalProcessSpec spec;
-  spec.argv = {kHarness,      "run",        "--target",        "quorum",  "--workload",       "unique-register",
-               "--store",     store.string(), "--nemesis",     "partition", "--nemesis-interval", "2s",
-               "--time-limit", "8s",        "--client-routing", "any",    "--recovery-time",  "2s",
-               "--checker",   "linearizable", "--checker",     "session", "--checker",        "convergence",
-               "--seed",      seed};
+  spec.argv = {kHarness,
+               "run",
+               "--target",
+               "quorum",
+               "--workload",
+               "unique-register",
+               "--store",
+               store.string(),
+               "--nemesis",
+               "partition",
+               "--nemesis-interval",
+               "2s",
+               "--time-limit",
+               "8s",
+               "--client-routing",
+               "any",
+               "--recovery-time",
+               "2s",
+               "--checker",
+               "linearizable",
+               "--checker",
+               "session",
+               "--checker",
+               "convergence",
+               "--seed",
+               seed};
   spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
   auto result = control::run_local(spec, 120s, "localhost");
   if (result.status.exit_code == 3 || result.status.signal != 0) {

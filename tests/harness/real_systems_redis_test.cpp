@@ -35,10 +35,33 @@ std::string missing_redis_program() {
 
 std::vector<std::string> redis_set_run(const fs::path& store, const std::string& seed, const std::string& nemesis,
                                        const std::string& time_limit) {
-  return {"run", "--target", "redis", "--nodes", "3", "--workload", "set", "--store", store.string(),
-          "--nemesis", nemesis, "--partition-shapes", "isolate-leader", "--nemesis-interval", "8s",
-          "--time-limit", time_limit, "--rate", "100", "--concurrency", "10", "--read-fraction", "0.2",
-          "--recovery-time", "5s", "--seed", seed};
+  return {"run",
+          "--target",
+          "redis",
+          "--nodes",
+          "3",
+          "--workload",
+          "set",
+          "--store",
+          store.string(),
+          "--nemesis",
+          nemesis,
+          "--partition-shapes",
+          "isolate-leader",
+          "--nemesis-interval",
+          "8s",
+          "--time-limit",
+          time_limit,
+          "--rate",
+          "100",
+          "--concurrency",
+          "10",
+          "--read-fraction",
+          "0.2",
+          "--recovery-time",
+          "5s",
+          "--seed",
+          seed};
 }
 
 json set_details(const fs::path& store) {
@@ -74,8 +97,8 @@ TEST(RealSystemsRedis, IsolatedPrimaryLosesAcknowledgedAddsOnFailover) {
     auto run = run_harness(redis_set_run(store, seed, "partition", "20s"));
     ASSERT_TRUE(run.status.exit_code == 0 || run.status.exit_code == 1) << "seed " << seed << ": " << describe(run);
     const json details = set_details(store);
-    outputs += fmt::format("seed {}: exit {}, {}\n", seed, run.status.exit_code,
-                           details.value("reason", details.dump()));
+    outputs +=
+        fmt::format("seed {}: exit {}, {}\n", seed, run.status.exit_code, details.value("reason", details.dump()));
     const std::string history = read_text(fs::canonical(store / "latest" / "history.jsonl"));
     ASSERT_NE(history.find("\"isolate-leader\""), std::string::npos)
         << "no partition isolated the primary: " << outputs;
@@ -100,9 +123,9 @@ TEST(RealSystemsRedis, IsolatedPrimaryLosesAcknowledgedAddsOnFailover) {
 
 TEST(RealSystemsRedis, UnknownTargetArgumentIsABadArgument) {
   TemporaryDirectory directory("redis-run");
-  auto run = run_harness({"run", "--target", "redis", "--store", (directory.path / "store").string(),
-                          "--target-arg=--appendonly=maybe"},
-                         30s);
+  auto run = run_harness(
+      {"run", "--target", "redis", "--store", (directory.path / "store").string(), "--target-arg=--appendonly=maybe"},
+      30s);
   EXPECT_EQ(run.status.exit_code, 3) << describe(run);
   EXPECT_NE(run.err.find("--appendonly=maybe"), std::string::npos) << describe(run);
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << "not one line:\n" << describe(run);

@@ -30,10 +30,31 @@ bool etcd_installed() { return access("/usr/bin/etcd", X_OK) == 0; }
 
 std::vector<std::string> etcd_run(const fs::path& store, const std::string& seed, const std::string& nemesis,
                                   const std::string& shapes, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> arguments = {"run", "--target", "etcd", "--nodes", "3", "--store", store.string(),
-                                        "--nemesis", nemesis, "--partition-shapes", shapes, "--nemesis-interval", "3s",
-                                        "--time-limit", "15s", "--rate", "300", "--concurrency", "20",
-                                        "--read-fraction", "0.9", "--recovery-time", "1s", "--seed", seed};
+  std::vector<std::string> arguments = {"run",
+                                        "--target",
+                                        "etcd",
+                                        "--nodes",
+                                        "3",
+                                        "--store",
+                                        store.string(),
+                                        "--nemesis",
+                                        nemesis,
+                                        "--partition-shapes",
+                                        shapes,
+                                        "--nemesis-interval",
+                                        "3s",
+                                        "--time-limit",
+                                        "15s",
+                                        "--rate",
+                                        "300",
+                                        "--concurrency",
+                                        "20",
+                                        "--read-fraction",
+                                        "0.9",
+                                        "--recovery-time",
+                                        "1s",
+                                        "--seed",
+                                        seed};
   arguments.insert(arguments.end(), extra.begin(), extra.end());
   return arguments;
 }
@@ -77,8 +98,8 @@ TEST(RealSystems, EtcdSerializableReadsAreStaleUnderPartition) {
 
 TEST(RealSystems, UnknownEtcdReadModeIsABadArgument) {
   TemporaryDirectory directory("etcd-run");
-  auto run = run_harness({"run", "--target", "etcd", "--store", (directory.path / "store").string(),
-                          "--target-arg=--read=sometimes"});
+  auto run = run_harness(
+      {"run", "--target", "etcd", "--store", (directory.path / "store").string(), "--target-arg=--read=sometimes"});
   EXPECT_EQ(run.status.exit_code, 3) << describe(run);
   EXPECT_NE(run.err.find("--read=sometimes"), std::string::npos) << describe(run);
 }

@@ -33,7 +33,7 @@ bool installed(const std::string& target) {
 
 struct Served {
   std::string target, workload;
-  std::uint64_t least_ok;  // ok client operations a 5 s run must reach
+  std::uint64_t least_ok;                   // ok client operations a 5 s run must reach
   std::vector<std::string> arguments = {};  // more `harness run` flags
 };
 
@@ -46,9 +46,25 @@ TEST_P(RealSystemWorkload, IsServedAndValidWithoutFaults) {
   if (!installed(served.target)) GTEST_SKIP() << served.target << " is not installed";
   TemporaryDirectory directory("served");
   const fs::path store = directory.path / "store";
-  std::vector<std::string> arguments = {"run", "--target", served.target, "--workload", served.workload, "--nodes", "3",
-                                        "--nemesis", "none", "--time-limit", "5s", "--concurrency", "10",
-                                        "--recovery-time", "500ms", "--seed", "1", "--store", store.string()};
+  std::vector<std::string> arguments = {"run",
+                                        "--target",
+                                        served.target,
+                                        "--workload",
+                                        served.workload,
+                                        "--nodes",
+                                        "3",
+                                        "--nemesis",
+                                        "none",
+                                        "--time-limit",
+                                        "5s",
+                                        "--concurrency",
+                                        "10",
+                                        "--recovery-time",
+                                        "500ms",
+                                        "--seed",
+                                        "1",
+                                        "--store",
+                                        store.string()};
   arguments.insert(arguments.end(), served.arguments.begin(), served.arguments.end());
   auto run = run_harness(arguments);
   ASSERT_EQ(run.status.exit_code, 0) << describe(run);
@@ -61,20 +77,20 @@ TEST_P(RealSystemWorkload, IsServedAndValidWithoutFaults) {
   EXPECT_EQ(results["verdict"], "valid") << results.dump();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    TransactionsAppendsAndAdds, RealSystemWorkload,
-    testing::Values(Served{"etcd", "list-append", 200}, Served{"etcd", "bank", 200}, Served{"etcd", "counter", 200},
-                    Served{"etcd", "kv", 200}, Served{"zookeeper", "list-append", 200},
-                    Served{"zookeeper", "bank", 200}, Served{"zookeeper", "register-delete", 200, {"--target-arg=--sync-reads"}},
-                    Served{"redis", "list-append", 200}, Served{"redis", "counter", 200}, Served{"redis", "kv", 200},
-                    Served{"redis", "bank", 200}),
-    [](const testing::TestParamInfo<Served>& info) {
-      std::string name = info.param.target + "_" + info.param.workload;
-      for (char& character : name) {
-        if (character == '-') character = '_';
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(TransactionsAppendsAndAdds, RealSystemWorkload,
+                         testing::Values(Served{"etcd", "list-append", 200}, Served{"etcd", "bank", 200},
+                                         Served{"etcd", "counter", 200}, Served{"etcd", "kv", 200},
+                                         Served{"zookeeper", "list-append", 200}, Served{"zookeeper", "bank", 200},
+                                         Served{"zookeeper", "register-delete", 200, {"--target-arg=--sync-reads"}},
+                                         Served{"redis", "list-append", 200}, Served{"redis", "counter", 200},
+                                         Served{"redis", "kv", 200}, Served{"redis", "bank", 200}),
+                         [](const testing::TestParamInfo<Served>& info) {
+                           std::string name = info.param.target + "_" + info.param.workload;
+                           for (char& character : name) {
+                             if (character == '-') character = '_';
+                           }
+                           return name;
+                         });
 
 TEST(RealSystemWorkload, ATargetWithoutAnOpTheWorkloadNeedsIsRefusedBeforeDeploying) {
   TemporaryDirectory directory("refused");

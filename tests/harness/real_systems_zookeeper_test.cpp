@@ -41,10 +41,31 @@ constexpr const char* kSkipReason = "ZooKeeper is not installed (Debian package 
 std::vector<std::string> zookeeper_run(const fs::path& store, const std::string& seed, const std::string& nemesis,
                                        const std::string& shapes, const std::string& time_limit,
                                        const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> arguments = {"run", "--target", "zookeeper", "--nodes", "3", "--store", store.string(),
-                                        "--nemesis", nemesis, "--partition-shapes", shapes, "--nemesis-interval", "2s",
-                                        "--time-limit", time_limit, "--rate", "500", "--concurrency", "20",
-                                        "--read-fraction", "0.9", "--recovery-time", "1s", "--seed", seed};
+  std::vector<std::string> arguments = {"run",
+                                        "--target",
+                                        "zookeeper",
+                                        "--nodes",
+                                        "3",
+                                        "--store",
+                                        store.string(),
+                                        "--nemesis",
+                                        nemesis,
+                                        "--partition-shapes",
+                                        shapes,
+                                        "--nemesis-interval",
+                                        "2s",
+                                        "--time-limit",
+                                        time_limit,
+                                        "--rate",
+                                        "500",
+                                        "--concurrency",
+                                        "20",
+                                        "--read-fraction",
+                                        "0.9",
+                                        "--recovery-time",
+                                        "1s",
+                                        "--seed",
+                                        seed};
   arguments.insert(arguments.end(), extra.begin(), extra.end());
   return arguments;
 }
@@ -99,21 +120,21 @@ TEST(RealSystemsZookeeper, CounterAddsStayWithinBoundsUnderPartitions) {
   if (!zookeeper_installed()) GTEST_SKIP() << kSkipReason;
   TemporaryDirectory directory("zookeeper-run");
   const fs::path store = directory.path / "store";
-  auto run = run_harness(zookeeper_run(store, "1", "partition", "all", "8s",
-                                       {"--workload", "counter", "--target-arg=--sync-reads"}));
+  auto run = run_harness(
+      zookeeper_run(store, "1", "partition", "all", "8s", {"--workload", "counter", "--target-arg=--sync-reads"}));
   EXPECT_EQ(run.status.exit_code, 0) << describe(run);
   EXPECT_EQ(results(store)["checker"]["counter"]["verdict"], "valid") << results(store)["checker"].dump();
 }
 
 TEST(RealSystemsZookeeper, UnknownTargetArgumentIsABadArgument) {
   TemporaryDirectory directory("zookeeper-run");
-  auto run = run_harness({"run", "--target", "zookeeper", "--store", (directory.path / "store").string(),
-                          "--target-arg=--read=fast"});
+  auto run = run_harness(
+      {"run", "--target", "zookeeper", "--store", (directory.path / "store").string(), "--target-arg=--read=fast"});
   EXPECT_EQ(run.status.exit_code, 3) << describe(run);
   EXPECT_NE(run.err.find("--read=fast"), std::string::npos) << describe(run);
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << "not one line: " << describe(run);
-  auto tick = run_harness({"run", "--target", "zookeeper", "--store", (directory.path / "store").string(),
-                           "--target-arg=--tick-ms=5"});
+  auto tick = run_harness(
+      {"run", "--target", "zookeeper", "--store", (directory.path / "store").string(), "--target-arg=--tick-ms=5"});
   EXPECT_EQ(tick.status.exit_code, 3) << describe(tick);
   EXPECT_NE(tick.err.find("--tick-ms=5"), std::string::npos) << describe(tick);
 }

@@ -113,8 +113,7 @@ TEST(Nemesis, KillTargetsChooseTheNamedNodes) {
   for (std::uint64_t seed = 0; seed < 50; ++seed) {
     std::mt19937_64 random(seed);
     EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::all, nodes, "n2", random), nodes);
-    EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::leader, nodes, "n2", random),
-              (std::vector<std::string>{"n2"}));
+    EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::leader, nodes, "n2", random), (std::vector<std::string>{"n2"}));
     EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::leader, nodes, std::nullopt, random).size(), 1u);
     EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::one, nodes, "n2", random).size(), 1u);
     const auto majority = nemesis::choose_kill_targets(KillTargets::majority, nodes, "n2", random);
@@ -160,8 +159,8 @@ TEST(Nemesis, ScheduleIsSeededAlternatesAndStaysInTheRun) {
     }
     EXPECT_GE(starts, 2) << nemesis::to_string(kind);
   }
-  EXPECT_TRUE(std::is_sorted(schedule.begin(), schedule.end(),
-                             [](const auto& a, const auto& b) { return a.at < b.at; }));
+  EXPECT_TRUE(
+      std::is_sorted(schedule.begin(), schedule.end(), [](const auto& a, const auto& b) { return a.at < b.at; }));
 }
 
 std::set<std::string> visible_from(const nemesis::Grudge& grudge, const std::vector<std::string>& nodes,

@@ -58,7 +58,8 @@ int run_listen(const std::string& address, const std::string& port) {
   int one = 1;
   ::setsockopt(server, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in bind_address = socket_address(address, port);
-  if (::bind(server, reinterpret_cast<sockaddr*>(&bind_address), sizeof bind_address) != 0 || ::listen(server, 16) != 0) {
+  if (::bind(server, reinterpret_cast<sockaddr*>(&bind_address), sizeof bind_address) != 0 ||
+      ::listen(server, 16) != 0) {
     std::fprintf(stderr, "listen %s:%s: %s\n", address.c_str(), port.c_str(), std::strerror(errno));
     return 1;
   }
@@ -251,8 +252,8 @@ json scenario_faketime(const control::SandboxSession& session, const std::filesy
   result["real_seconds_after_date"] = clock_ns(CLOCK_REALTIME) / 1'000'000'000LL;
 
   control::set_clock_offset(n1, offset_file, 0);
-  control::DaemonSpec clocks_spec{{self_path(), "clocks", "45", "50"}, {}, workdir / "n1" / "clocks.log", {},
-                                  offset_file};
+  control::DaemonSpec clocks_spec{
+      {self_path(), "clocks", "45", "50"}, {}, workdir / "n1" / "clocks.log", {}, offset_file};
   result["controller_delta_ns"] = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
   auto sampler = n1.start_daemon(clocks_spec);
   std::this_thread::sleep_for(700ms);

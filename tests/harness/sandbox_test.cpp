@@ -68,14 +68,14 @@ json run_scenario(const std::string& name, bool unprivileged) {
   return json::parse(result.out);
 }
 
-#define RUN_SCENARIO_OR_SKIP(variable, name, unprivileged)                                   \
-  json variable;                                                                             \
-  try {                                                                                      \
-    variable = run_scenario(name, unprivileged);                                             \
-  } catch (const std::runtime_error& error) {                                                \
-    std::string message = error.what();                                                      \
+#define RUN_SCENARIO_OR_SKIP(variable, name, unprivileged)                                       \
+  json variable;                                                                                 \
+  try {                                                                                          \
+    variable = run_scenario(name, unprivileged);                                                 \
+  } catch (const std::runtime_error& error) {                                                    \
+    std::string message = error.what();                                                          \
     if (message.rfind("SKIP:", 0) == 0) GTEST_SKIP() << "kernel forbids: " << message.substr(5); \
-    FAIL() << message;                                                                       \
+    FAIL() << message;                                                                           \
   }
 
 void expect_full_mesh(const json& matrix, bool expected, const std::string& phase) {
@@ -183,7 +183,8 @@ TEST(Sandbox, ErrorsAreOneLineAndNameHostAndCommand) {
             "n1: cannot start `true`: working directory /nonexistent-directory: No such file or directory");
   EXPECT_EQ(result["timeout"], "n1: `sleep 5` timed out after 300 ms (killed)");
   EXPECT_LT(result["timeout_elapsed_ms"].get<int>(), 3000);
-  EXPECT_EQ(result["command_failed"], "n1: `sh -c 'echo first >&2; echo second >&2; exit 4'` exited with 4: first | second");
+  EXPECT_EQ(result["command_failed"],
+            "n1: `sh -c 'echo first >&2; echo second >&2; exit 4'` exited with 4: first | second");
   EXPECT_EQ(result["bad_loss_probability"], "n1: packet loss probability 2 is outside (0, 1]");
   EXPECT_NE(result["read_missing_file"].get<std::string>().find("n1: cannot read "), std::string::npos);
   EXPECT_NE(result["read_missing_file"].get<std::string>().find("No such file or directory"), std::string::npos);
@@ -314,8 +315,8 @@ void kill_and_check(Victim victim, bool unprivileged, int signal = SIGKILL) {
     std::this_thread::sleep_for(20ms);
     left = survivors();
   }
-  EXPECT_TRUE(left.empty()) << json(left).dump() << " survived (sleepers " << json(sleepers).dump() << ", init "
-                            << init << ", controller " << controller << ")";
+  EXPECT_TRUE(left.empty()) << json(left).dump() << " survived (sleepers " << json(sleepers).dump() << ", init " << init
+                            << ", controller " << controller << ")";
   EXPECT_EQ(interface_names(), interfaces_before);
   EXPECT_EQ(host_iptables_rules(), rules_before);
 }

@@ -109,10 +109,10 @@ SshServer* server_or_skip(std::string& skip_reason, std::string& failure) {
   return server;
 }
 
-#define SSH_SERVER(variable)                                                      \
-  std::string skip_reason, setup_failure;                                         \
-  SshServer* variable = server_or_skip(skip_reason, setup_failure);               \
-  if (!setup_failure.empty()) FAIL() << setup_failure;                            \
+#define SSH_SERVER(variable)                                        \
+  std::string skip_reason, setup_failure;                           \
+  SshServer* variable = server_or_skip(skip_reason, setup_failure); \
+  if (!setup_failure.empty()) FAIL() << setup_failure;              \
   if (variable == nullptr) GTEST_SKIP() << "sandbox unavailable: " << skip_reason
 
 std::string error_of(const std::function<void()>& action) {
@@ -155,7 +155,9 @@ TEST(SshHost, TimeoutKillsTheCommandAndMissingBinaryCannotStart) {
   SSH_SERVER(server);
   auto host = server->host();
   auto started = Clock::now();
-  EXPECT_EQ(error_of([&] { host->run(control::Command{"sleep", "5"}.with_timeout(300ms)); }),
+  EXPECT_EQ(error_of([&] {
+              host->run(control::Command{"sleep", "5"}.with_timeout(300ms));
+            }),
             fmt::format("n1 ({}:22): `sleep 5` timed out after 300 ms (killed)", server->address));
   EXPECT_LT(Clock::now() - started, 3s);
   std::string missing = error_of([&] { host->run({"cb-no-such-binary", "--flag"}); });
@@ -211,17 +213,20 @@ TEST(SshHost, StartsSignalsAndWaitsForDaemons) {
   EXPECT_EQ(quick_status->describe(), "exited with 3");
 
   // Destroying the handle kills the daemon's whole process group.
-  auto group = host->start_daemon(
-      {{"sh", "-c", "sleep 60 & echo $! > child.pid; wait"}, {}, server->directory / "daemons" / "group.log",
-       server->directory, {}});
+  auto group = host->start_daemon({{"sh", "-c", "sleep 60 & echo $! > child.pid; wait"},
+                                   {},
+                                   server->directory / "daemons" / "group.log",
+                                   server->directory,
+                                   {}});
   std::this_thread::sleep_for(300ms);
   std::string child = host->read_file(server->directory / "child.pid");
   group.reset();
   std::this_thread::sleep_for(300ms);
   EXPECT_FALSE(host->run({"kill", "-0", child.substr(0, child.find('\n'))}).succeeded()) << "child survived";
 
-  std::string missing = error_of(
-      [&] { host->start_daemon({{"/nonexistent/cb-daemon", "--id", "n1"}, {}, server->directory / "x.log", {}, {}}); });
+  std::string missing = error_of([&] {
+    host->start_daemon({{"/nonexistent/cb-daemon", "--id", "n1"}, {}, server->directory / "x.log", {}, {}});
+  });
   EXPECT_EQ(missing.rfind(fmt::format("n1 ({}:22): cannot start `/nonexistent/cb-daemon --id n1`", server->address), 0),
             0u)
       << missing;
@@ -252,7 +257,8 @@ TEST(SshHost, CopiesWritesAndReadsFiles) {
   EXPECT_EQ(host->read_file(server->directory / "remote" / "big.bin"), big);
 
   std::string missing = error_of([&] { host->read_file("/nonexistent/file"); });
-  EXPECT_EQ(missing.rfind(fmt::format("n1 ({}:22): cannot read /nonexistent/file: ", server->address), 0), 0u) << missing;
+  EXPECT_EQ(missing.rfind(fmt::format("n1 ({}:22): cannot read /nonexistent/file: ", server->address), 0), 0u)
+      << missing;
   EXPECT_NE(missing.find("No such file or directory"), std::string::npos);
   std::string unwritable = error_of([&] { host->write_file("/proc/cb-no/file", "x"); });
   EXPECT_EQ(unwritable.rfind(fmt::format("n1 ({}:22): cannot write /proc/cb-no/file: ", server->address), 0), 0u)
@@ -295,7 +301,8 @@ TEST(SshHost, FaketimeDaemonsSeeTheOffsetClock) {
   std::istringstream lines(host->read_file(log));
   long long unfaked = 0, faked = 0;
   lines >> unfaked >> faked;
-  long long now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  long long now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_NEAR(static_cast<double>(unfaked - now), 0.0, 10.0);
   EXPECT_NEAR(static_cast<double>(faked - now), 86400.0, 10.0);
 }
@@ -429,7 +436,8 @@ TEST(HostsFile, BadInputIsOneLineNamingFileLineAndKey) {
             "hosts.toml:4: host[0].port: expected an integer in 1..65535");
   EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\n[[host]]\naddress = \"b\"\n"),
             "hosts.toml:4: host[1].name: missing: every [[host]] needs a name");
-  EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\n"), "hosts.toml:1: host[0].address: missing: every [[host]] needs an address");
+  EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\n"),
+            "hosts.toml:1: host[0].address: missing: every [[host]] needs an address");
   EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\nagent = \"yes\"\n"),
             "hosts.toml:4: host[0].agent: expected true or false");
   EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\nusr = \"x\"\n"),

@@ -51,8 +51,8 @@ struct SshCluster {
       const fs::path node_directory = directory->path / node->name();
       fs::create_directories(node_directory);
       const fs::path socket = node_directory / "sudo.sock";
-      daemons.push_back(
-          node->start_daemon({{SUDO_BROKER_PATH, "serve", socket.string()}, {}, node_directory / "broker.log", {}, {}}));
+      daemons.push_back(node->start_daemon(
+          {{SUDO_BROKER_PATH, "serve", socket.string()}, {}, node_directory / "broker.log", {}, {}}));
       sshd_fixture::write_stand_in_sudo(node_directory / "bin", node_directory / "sudo.log",
                                         fmt::format("{} run {}", SUDO_BROKER_PATH, socket.string()));
       daemons.push_back(
@@ -135,10 +135,10 @@ SshCluster* cluster_or_skip(std::string& skip_reason, std::string& failure) {
   return cluster;
 }
 
-#define SSH_CLUSTER(variable)                                        \
-  std::string skip_reason, setup_failure;                            \
+#define SSH_CLUSTER(variable)                                         \
+  std::string skip_reason, setup_failure;                             \
   SshCluster* variable = cluster_or_skip(skip_reason, setup_failure); \
-  if (!setup_failure.empty()) FAIL() << setup_failure;               \
+  if (!setup_failure.empty()) FAIL() << setup_failure;                \
   if (variable == nullptr) GTEST_SKIP() << skip_reason
 
 control::CommandResult run_harness(const std::vector<std::string>& arguments, std::chrono::seconds timeout = 150s) {
@@ -152,10 +152,30 @@ TEST(SshRun, RaftOverSshUnderPartitionsKillsAndClockIsValidAndLogsComeBack) {
   const fs::path hosts = cluster->write_hosts_file("hosts.toml");
   const fs::path store = cluster->directory->path / "store";
   const fs::path remote = cluster->directory->path / "remote";
-  auto result = run_harness({"--hosts", hosts.string(), "--target", "raft", "--workload", "register", "--nemesis",
-                             "partition,kill,clock", "--nemesis-interval", "3s", "--time-limit", "12s", "--seed", "7",
-                             "--concurrency", "4", "--rate", "60", "--op-timeout", "1s", "--store", store.string(),
-                             "--remote-dir", remote.string()});
+  auto result = run_harness({"--hosts",
+                             hosts.string(),
+                             "--target",
+                             "raft",
+                             "--workload",
+                             "register",
+                             "--nemesis",
+                             "partition,kill,clock",
+                             "--nemesis-interval",
+                             "3s",
+                             "--time-limit",
+                             "12s",
+                             "--seed",
+                             "7",
+                             "--concurrency",
+                             "4",
+                             "--rate",
+                             "60",
+                             "--op-timeout",
+                             "1s",
+                             "--store",
+                             store.string(),
+                             "--remote-dir",
+                             remote.string()});
   std::cout << result.out << result.err;
   ASSERT_EQ(result.status.exit_code, 0) << describe(result);
   EXPECT_NE(result.out.find("verdict: valid"), std::string::npos) << result.out;
@@ -244,7 +264,8 @@ TEST(SshRun, UnusableHostsFailBeforeAnythingStartsNamingTheHost) {
   const std::vector<Case> cases = {
       {"wrong-key", {{"key", "\"wrong_key\""}}, "authentication failed"},
       {"closed-port", {{"port", "2222"}}, "Connection refused"},
-      {"unreachable", {{"address", fmt::format("\"{}\"", cluster->subnet_address(99))}, {"connect_timeout_ms", "1000"}},
+      {"unreachable",
+       {{"address", fmt::format("\"{}\"", cluster->subnet_address(99))}, {"connect_timeout_ms", "1000"}},
        "Timeout"},
   };
   for (const Case& bad : cases) {
@@ -268,9 +289,8 @@ TEST(SshRun, UnusableHostsFailBeforeAnythingStartsNamingTheHost) {
 
   // --nodes must agree with the hosts file.
   const fs::path hosts = cluster->write_hosts_file("hosts.toml");
-  auto result = run_harness({"--hosts", hosts.string(), "--nodes", "5", "--store",
-                             (cluster->directory->path / "store-nodes").string()},
-                            30s);
+  auto result = run_harness(
+      {"--hosts", hosts.string(), "--nodes", "5", "--store", (cluster->directory->path / "store-nodes").string()}, 30s);
   EXPECT_EQ(result.status.exit_code, 3) << describe(result);
   EXPECT_NE(result.err.find("--nodes: 5 does not match the 3 hosts"), std::string::npos) << result.err;
 }

@@ -86,7 +86,8 @@ inline std::unique_ptr<chaosbench::harness::control::Daemon> start_sshd(chaosben
   std::string inner = fmt::format(
       "mount --bind {0}/passwd /etc/passwd && mount --bind {0}/group /etc/group && "
       "mount --bind {0}/shadow /etc/shadow && mount --bind {2} /usr/local/bin && "
-      "exec unshare --user --map-user=1000 --map-group=1000 /usr/sbin/sshd -D -e -f {0}/sshd_config -o ListenAddress={1}",
+      "exec unshare --user --map-user=1000 --map-group=1000 /usr/sbin/sshd -D -e -f {0}/sshd_config -o "
+      "ListenAddress={1}",
       directory.string(), node.address(), bin_directory.string());
   return node.start_daemon(
       {{"unshare", "--mount", "--propagation", "private", "sh", "-c", inner}, {}, log_file, {}, {}});

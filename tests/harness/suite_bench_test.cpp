@@ -41,8 +41,8 @@ std::string synthetic_history() {
   int index = 0;
   auto op = [&](const std::string& type, const std::string& process, const std::string& f, double seconds,
                 const std::string& value = "null") {
-    text += fmt::format("{{\"index\":{},\"type\":\"{}\",\"process\":{},\"f\":\"{}\",\"value\":{},\"time\":{}}}\n", index++,
-                        type, process, f, value, static_cast<long long>(seconds * 1e9));
+    text += fmt::format("{{\"index\":{},\"type\":\"{}\",\"process\":{},\"f\":\"{}\",\"value\":{},\"time\":{}}}\n",
+                        index++, type, process, f, value, static_cast<long long>(seconds * 1e9));
   };
   for (int step = 0; step < 2000; ++step) {
     const double time = step * 0.01;
@@ -105,8 +105,14 @@ TEST(BenchAnalysis, MalformedLineIsNamed) {
 
 TEST(BenchCommand, RefusesAWorkloadOneOfTheTargetsDoesNotServe) {
   chaosbench::harness::control::LocalProcessSpec spec;
-  spec.argv = {std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness", "bench", "--targets", "raft,quorum", "--workload",
-               "register", "--store", "/nonexistent-store-never-created"};
+  spec.argv = {std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness",
+               "bench",
+               "--targets",
+               "raft,quorum",
+               "--workload",
+               "register",
+               "--store",
+               "/nonexistent-store-never-created"};
   const auto result = chaosbench::harness::control::run_local(spec, std::chrono::seconds(30), "localhost");
   EXPECT_EQ(result.status.exit_code, 3) << result.out << result.err;
   EXPECT_NE(result.err.find("target quorum cannot serve workload register: it has no 'cas' op"), std::string::npos)
@@ -121,7 +127,8 @@ TEST(BenchCommand, JudgesEachTargetByWhatItPromises) {
   EXPECT_EQ(promised_checkers("zab", "register", {"--target-arg=--read-mode=sync"}),
             std::vector<std::string>{"linearizable"});
   EXPECT_EQ(promised_checkers("zookeeper", "kv", {}), std::vector<std::string>{"sequential"});
-  EXPECT_EQ(promised_checkers("etcd", "kv", {"--target-arg=--read=serializable"}), std::vector<std::string>{"sequential"});
+  EXPECT_EQ(promised_checkers("etcd", "kv", {"--target-arg=--read=serializable"}),
+            std::vector<std::string>{"sequential"});
   EXPECT_EQ(promised_checkers("quorum", "unique-register", {}), (std::vector<std::string>{"session", "convergence"}));
   EXPECT_EQ(promised_checkers("redis", "register", {}), std::vector<std::string>{"convergence"});
   EXPECT_TRUE(promised_checkers("etcd", "list-append", {}).empty());
@@ -130,10 +137,14 @@ TEST(BenchCommand, JudgesEachTargetByWhatItPromises) {
 TEST(BenchAnalysis, AFaultHealedAtTheEndOfTheRunIsNotANeverRecovered) {
   TemporaryFile file;
   std::ofstream history(file.path);
-  history << R"({"index":0,"type":"invoke","process":"nemesis","f":"start-kill","value":null,"time":1000000000})" << "\n"
-          << R"({"index":1,"type":"info","process":"nemesis","f":"start-kill","value":null,"time":1000000001})" << "\n"
-          << R"({"index":2,"type":"invoke","process":"nemesis","f":"stop-kill","value":null,"time":9900000000})" << "\n"
-          << R"({"index":3,"type":"info","process":"nemesis","f":"stop-kill","value":null,"time":9950000000})" << "\n";
+  history << R"({"index":0,"type":"invoke","process":"nemesis","f":"start-kill","value":null,"time":1000000000})"
+          << "\n"
+          << R"({"index":1,"type":"info","process":"nemesis","f":"start-kill","value":null,"time":1000000001})"
+          << "\n"
+          << R"({"index":2,"type":"invoke","process":"nemesis","f":"stop-kill","value":null,"time":9900000000})"
+          << "\n"
+          << R"({"index":3,"type":"info","process":"nemesis","f":"stop-kill","value":null,"time":9950000000})"
+          << "\n";
   history.close();
   const auto analysis = analyze_bench_history(file.path, 0, 10);
   ASSERT_EQ(analysis.recoveries.size(), 1u);
@@ -145,9 +156,24 @@ TEST(BenchCommand, TwoShortRaftRunsGiveOneTableInEveryFormat) {
   TemporaryFile marker;  // a unique name for the store
   const fs::path store = marker.path.string() + "-store";
   chaosbench::harness::control::LocalProcessSpec spec;
-  spec.argv = {std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness", "bench", "--targets", "raft", "--nemesis",
-               "none,partition", "--time-limit", "8s", "--warmup", "2s", "--rate", "100", "--nodes", "3",
-               "--nemesis-interval", "3s", "--store", store.string()};
+  spec.argv = {std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness",
+               "bench",
+               "--targets",
+               "raft",
+               "--nemesis",
+               "none,partition",
+               "--time-limit",
+               "8s",
+               "--warmup",
+               "2s",
+               "--rate",
+               "100",
+               "--nodes",
+               "3",
+               "--nemesis-interval",
+               "3s",
+               "--store",
+               store.string()};
   const auto result = chaosbench::harness::control::run_local(spec, std::chrono::seconds(150), "localhost");
   ASSERT_EQ(result.status.exit_code, 0) << result.out << result.err;
   EXPECT_NE(result.out.find("p99 ms intended"), std::string::npos) << result.out;

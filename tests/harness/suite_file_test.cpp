@@ -94,9 +94,15 @@ args = ["--target-arg=--bug=stale-follower-read"]
   EXPECT_EQ(bug.expect, "invalid");
   EXPECT_EQ(bug.timeout, 60s);
   const auto arguments = harness::run_arguments(bug, "/s/entries/bug-s9");
-  const std::vector<std::string> expected = {"run", "--target=raft", "--workload=register", "--nemesis=partition",
-                                             "--seed=9", "--time-limit=10", "--store=/s/entries/bug-s9",
-                                             "--test-name=bug-s9", "--nodes=3",
+  const std::vector<std::string> expected = {"run",
+                                             "--target=raft",
+                                             "--workload=register",
+                                             "--nemesis=partition",
+                                             "--seed=9",
+                                             "--time-limit=10",
+                                             "--store=/s/entries/bug-s9",
+                                             "--test-name=bug-s9",
+                                             "--nodes=3",
                                              "--target-arg=--bug=stale-follower-read"};
   EXPECT_EQ(arguments, expected);
 }
@@ -105,12 +111,14 @@ TEST(SuiteFile, BadFilesNameTheLineAndTheKey) {
   EXPECT_EQ(load_error("name = \"x\"\n"), "1: key 'entry': the suite has no [[entry]]");
   EXPECT_EQ(load_error("[[entry]]\nname = \"a\"\nexpect = \"maybe\"\n"),
             "3: key 'expect': expected \"valid\" or \"invalid\"");
-  EXPECT_EQ(load_error("[[entry]]\nname = \"a\"\n\nseeds = []\n"), "4: key 'seeds': expected a non-empty array of integers");
+  EXPECT_EQ(load_error("[[entry]]\nname = \"a\"\n\nseeds = []\n"),
+            "4: key 'seeds': expected a non-empty array of integers");
   EXPECT_NE(load_error("[[entry]]\nname = \"a\"\ntimelimit = \"3s\"\n").find("3: key 'timelimit': unknown entry key"),
             std::string::npos);
   EXPECT_NE(load_error("[defaults]\ntime_limit = \"soon\"\n[[entry]]\nname = \"a\"\n").find("2: key 'time_limit': "),
             std::string::npos);
-  EXPECT_EQ(load_error("[[entry]]\nname = \"a\"\n[[entry]]\nname = \"a\"\n"), "3: key 'name': duplicate entry id 'a-s1'");
+  EXPECT_EQ(load_error("[[entry]]\nname = \"a\"\n[[entry]]\nname = \"a\"\n"),
+            "3: key 'name': duplicate entry id 'a-s1'");
   EXPECT_EQ(load_error("[[entry]]\nname = \"a\"\nnodes = 0\n"), "3: key 'nodes': must be at least 1");
   EXPECT_EQ(load_error("[[entry]]\ntarget = \"raft\"\n"), "1: key 'name': every [[entry]] needs a name");
   EXPECT_NE(load_error("[[entry]]\nname = \"a\nx").find("2: "), std::string::npos);  // TOML syntax error
@@ -221,7 +229,8 @@ TEST(SuiteFile, DetectionTimeIsTheCompletionOfTheBlockingOperation) {
   EXPECT_DOUBLE_EQ(*outcome.first_evidence_seconds, 2.0);
 
   harness::EntryOutcome valid;
-  directory.write("results.json", R"({"verdict":"valid","checker":{"linearizable":{"verdict":"valid","anomalies":[]}}})");
+  directory.write("results.json",
+                  R"({"verdict":"valid","checker":{"linearizable":{"verdict":"valid","anomalies":[]}}})");
   harness::read_run_outcome(directory.path, valid);
   EXPECT_EQ(valid.verdict, "valid");
   EXPECT_FALSE(valid.detection_seconds.has_value());

@@ -58,7 +58,8 @@ TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {
     EXPECT_EQ(entry["verdict"], entry["expect"]) << entry.dump();
     ASSERT_TRUE(entry.contains("report")) << entry.dump();
     EXPECT_TRUE(fs::exists(suite_directory / entry["report"].get<std::string>())) << entry.dump();
-    const json results = json::parse(read_text(suite_directory / entry["run_directory"].get<std::string>() / "results.json"));
+    const json results =
+        json::parse(read_text(suite_directory / entry["run_directory"].get<std::string>() / "results.json"));
     EXPECT_EQ(results["seed"], entry["seed"]);
     EXPECT_EQ(results["verdict"], entry["verdict"]);
     if (entry["expect"] == "invalid") {
@@ -71,7 +72,8 @@ TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {
   EXPECT_TRUE(found_invalid) << "the smoke suite must contain a planted bug";
   const std::string junit = read_text(suite_directory / "junit.xml");
   std::size_t testcases = 0;
-  for (std::size_t at = junit.find("<testcase"); at != std::string::npos; at = junit.find("<testcase", at + 1)) ++testcases;
+  for (std::size_t at = junit.find("<testcase"); at != std::string::npos; at = junit.find("<testcase", at + 1))
+    ++testcases;
   EXPECT_EQ(testcases, suite["entries"].size());
   EXPECT_EQ(junit.find("<failure"), std::string::npos) << junit;
   const std::string page = read_text(suite_directory / "index.html");
@@ -116,7 +118,8 @@ timeout = "6s"
   // The same suite without the slow entry: only the missed expectation, exit 1.
   const auto filtered = [&] {
     control::LocalProcessSpec spec;
-    spec.argv = {kHarness, "suite", file.string(), "--store", (directory.path / "store").string(), "--filter", "correct"};
+    spec.argv = {kHarness,   "suite",  file.string(), "--store", (directory.path / "store").string(),
+                 "--filter", "correct"};
     return control::run_local(spec, 60s, "localhost");
   }();
   EXPECT_EQ(filtered.status.exit_code, 1) << describe(filtered);

@@ -34,12 +34,31 @@ struct RunOutcome {
 
 // A short run under partitions; `extra` adds flags.
 RunOutcome run_workload(const TemporaryDirectory& temporary, const std::string& workload,
-                 const std::vector<std::string>& extra = {}) {
+                        const std::vector<std::string>& extra = {}) {
   const fs::path store = temporary.path / "store";
   control::LocalProcessSpec spec;
-  spec.argv = {kHarness, "run", "--store", store.string(), "--workload", workload, "--nodes", "3", "--nemesis",
-               "partition", "--nemesis-interval", "2s", "--time-limit", "6s", "--rate", "150", "--concurrency", "6",
-               "--recovery-time", "1s", "--seed", "5"};
+  spec.argv = {kHarness,
+               "run",
+               "--store",
+               store.string(),
+               "--workload",
+               workload,
+               "--nodes",
+               "3",
+               "--nemesis",
+               "partition",
+               "--nemesis-interval",
+               "2s",
+               "--time-limit",
+               "6s",
+               "--rate",
+               "150",
+               "--concurrency",
+               "6",
+               "--recovery-time",
+               "1s",
+               "--seed",
+               "5"};
   spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
   RunOutcome run;
   run.result = control::run_local(spec, 120s, "localhost");
@@ -75,8 +94,8 @@ TEST(WorkloadRun, BadCheckerOrModelExitsThreeWithOneLine) {
            {"--checker", "knossos", "unknown checker 'knossos'"},
            {"--consistency-model", "acid", "unknown model 'acid'"}}) {
     control::LocalProcessSpec spec;
-    spec.argv = {kHarness, "run", "--store", (temporary.path / "store").string(), "--workload", "list-append", flag,
-                 value};
+    spec.argv = {kHarness,     "run",         "--store", (temporary.path / "store").string(),
+                 "--workload", "list-append", flag,      value};
     auto result = control::run_local(spec, 20s, "localhost");
     EXPECT_EQ(result.status.exit_code, 3) << describe(result);
     EXPECT_NE(result.err.find(reason), std::string::npos) << describe(result);

@@ -139,8 +139,8 @@ TEST(NemesisScenario, OrphanLeaderLeavesTheNewLeaderAloneThenRestartsItLast) {
   // n2 leads and is killed; n1 wins; n3 (its follower) is paused at once; then
   // n1 and n3 are killed; n2 and n3 come back and elect n2; n1 (the orphan)
   // comes back last.
-  EXPECT_EQ(cluster.log_, (std::vector<std::string>{"kill n2", "pause n3", "kill n1", "kill n3", "restart n2,n3",
-                                                    "restart n1"}));
+  EXPECT_EQ(cluster.log_,
+            (std::vector<std::string>{"kill n2", "pause n3", "kill n1", "kill n3", "restart n2,n3", "restart n1"}));
   EXPECT_TRUE(cluster.paused_.empty());
   EXPECT_EQ(cluster.alive_.size(), 3u);
   EXPECT_TRUE(cluster.grudge_.empty());

@@ -65,11 +65,16 @@ TEST(OperationSpans, PairsAndOrdersByInvocationTime) {
 
 TEST(Buckets, CountByCompletionAndPercentilesOfOkOnly) {
   History history = with_times(HistoryBuilder()
-                                   .invoke(1, "write", 1).ok(1, "write", 1)     // 0 -> 4, bucket 0
-                                   .invoke(2, "write", 2).fail(2, "write", 2)   // 1 -> 8, bucket 0
-                                   .invoke(3, "read").ok(3, "read", 1)          // 2 -> 12, bucket 1
-                                   .invoke(4, "read").info(4, "read")           // 3 -> 25, bucket 2
-                                   .invoke(5, "read").ok(5, "read", 1)          // 20 -> 29, bucket 2
+                                   .invoke(1, "write", 1)
+                                   .ok(1, "write", 1)  // 0 -> 4, bucket 0
+                                   .invoke(2, "write", 2)
+                                   .fail(2, "write", 2)  // 1 -> 8, bucket 0
+                                   .invoke(3, "read")
+                                   .ok(3, "read", 1)  // 2 -> 12, bucket 1
+                                   .invoke(4, "read")
+                                   .info(4, "read")  // 3 -> 25, bucket 2
+                                   .invoke(5, "read")
+                                   .ok(5, "read", 1)  // 20 -> 29, bucket 2
                                    .take(),
                                {0, 4, 1, 8, 2, 12, 3, 25, 20, 29});
   const auto spans = operation_spans(history);
@@ -88,17 +93,18 @@ TEST(Buckets, CountByCompletionAndPercentilesOfOkOnly) {
 
 TEST(FaultWindows, PairsStartStopAndLabelsFromCompletion) {
   json partition = {{"n1", {"n2", "n3"}}, {"n2", {"n1"}}, {"n3", {"n1"}}};
-  History history = with_times(
-      HistoryBuilder()
-          .invoke(kNemesisProcess, "start-partition", partition)
-          .info(kNemesisProcess, "start-partition", {{"shape", "isolate-one"}, {"grudge", partition}})
-          .invoke(1, "read").ok(1, "read", 1)
-          .invoke(kNemesisProcess, "start-kill", json::array({"n3"}))
-          .info(kNemesisProcess, "start-kill", json::array({"n3"}))
-          .invoke(kNemesisProcess, "stop-partition", partition)
-          .info(kNemesisProcess, "stop-partition", partition)
-          .take(),
-      {100, 110, 120, 130, 140, 150, 160, 170});
+  History history =
+      with_times(HistoryBuilder()
+                     .invoke(kNemesisProcess, "start-partition", partition)
+                     .info(kNemesisProcess, "start-partition", {{"shape", "isolate-one"}, {"grudge", partition}})
+                     .invoke(1, "read")
+                     .ok(1, "read", 1)
+                     .invoke(kNemesisProcess, "start-kill", json::array({"n3"}))
+                     .info(kNemesisProcess, "start-kill", json::array({"n3"}))
+                     .invoke(kNemesisProcess, "stop-partition", partition)
+                     .info(kNemesisProcess, "stop-partition", partition)
+                     .take(),
+                 {100, 110, 120, 130, 140, 150, 160, 170});
   const auto windows = fault_windows(history);
   ASSERT_EQ(windows.size(), 2u);
   EXPECT_EQ(windows[0].kind, "partition");
@@ -151,16 +157,21 @@ TEST(FaultValues, ReadableLabels) {
 
 TEST(Availability, PerWindowAndOutside) {
   History history = with_times(HistoryBuilder()
-                                   .invoke(1, "read").ok(1, "read", 1)             // completes 10: outside
-                                   .invoke(kNemesisProcess, "start-partition")     // 20
-                                   .invoke(2, "read").fail(2, "read")              // 30: partition
-                                   .invoke(3, "read").ok(3, "read", 1)             // 40: partition
-                                   .invoke(kNemesisProcess, "start-kill")          // 45
-                                   .invoke(4, "read").info(4, "read")              // 50: partition + kill
-                                   .invoke(kNemesisProcess, "stop-partition")      // 60
-                                   .invoke(kNemesisProcess, "stop-kill")           // 70
-                                   .invoke(5, "read").ok(5, "read", 1)             // 80: outside
-                                   .invoke(6, "read")                              // never completes
+                                   .invoke(1, "read")
+                                   .ok(1, "read", 1)                            // completes 10: outside
+                                   .invoke(kNemesisProcess, "start-partition")  // 20
+                                   .invoke(2, "read")
+                                   .fail(2, "read")  // 30: partition
+                                   .invoke(3, "read")
+                                   .ok(3, "read", 1)                       // 40: partition
+                                   .invoke(kNemesisProcess, "start-kill")  // 45
+                                   .invoke(4, "read")
+                                   .info(4, "read")                            // 50: partition + kill
+                                   .invoke(kNemesisProcess, "stop-partition")  // 60
+                                   .invoke(kNemesisProcess, "stop-kill")       // 70
+                                   .invoke(5, "read")
+                                   .ok(5, "read", 1)   // 80: outside
+                                   .invoke(6, "read")  // never completes
                                    .take(),
                                {0, 10, 20, 25, 30, 35, 40, 45, 46, 50, 60, 70, 75, 80, 85});
   const auto spans = operation_spans(history);
@@ -198,9 +209,14 @@ TEST(Lanes, OnePerProcessUnlessTooMany) {
 
 TEST(Lanes, OverlappingProcessesGetDistinctLanes) {
   History history = HistoryBuilder()
-                        .invoke(0, "read").invoke(1, "read").invoke(2, "read")
-                        .ok(0, "read", 1).ok(1, "read", 1).ok(2, "read", 1)
-                        .invoke(3, "read").ok(3, "read", 1)
+                        .invoke(0, "read")
+                        .invoke(1, "read")
+                        .invoke(2, "read")
+                        .ok(0, "read", 1)
+                        .ok(1, "read", 1)
+                        .ok(2, "read", 1)
+                        .invoke(3, "read")
+                        .ok(3, "read", 1)
                         .take();
   const auto packed = assign_lanes(operation_spans(history), 2);
   EXPECT_TRUE(packed.packed);

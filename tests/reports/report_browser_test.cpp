@@ -60,10 +60,19 @@ struct PageResult {
 PageResult open_report(const fs::path& chromium, const fs::path& report, const fs::path& output) {
   auto base = [&](const std::string& profile) {
     fs::create_directories(output / profile);
-    return std::vector<std::string>{chromium.string(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                                    "--disable-sync", "--user-data-dir=" + (output / profile).string(),
-                                    "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
+    return std::vector<std::string>{chromium.string(),
+                                    "--headless",
+                                    "--no-sandbox",
+                                    "--disable-gpu",
+                                    "--disable-quic",
+                                    "--no-first-run",
+                                    "--disable-background-networking",
+                                    "--disable-component-update",
+                                    "--disable-sync",
+                                    "--user-data-dir=" + (output / profile).string(),
+                                    "--enable-logging=stderr",
+                                    "--v=0",
+                                    "--virtual-time-budget=5000",
                                     "--window-size=1400,2600"};
   };
   const std::string url = "file://" + fs::absolute(report).string() + "#selftest";
@@ -162,10 +171,11 @@ TEST_F(ReportBrowser, RealShortRun) {
 }
 
 TEST_F(ReportBrowser, SyntheticRunWithHostileStrings) {
-  const fs::path run_directory = testing::write_synthetic_run(output_ / "store" / "synthetic" / "20261126T120000",
-                                                              {.operations = 5000,
-                                                               .processes = 12,
-                                                               .harness_failure_reason = "9 of 10 operations were not served " + testing::kXss});
+  const fs::path run_directory =
+      testing::write_synthetic_run(output_ / "store" / "synthetic" / "20261126T120000",
+                                   {.operations = 5000,
+                                    .processes = 12,
+                                    .harness_failure_reason = "9 of 10 operations were not served " + testing::kXss});
   const PageResult page = open_report(*chromium_, make_report(run_directory), output_);
   expect_healthy_page(page);
   // Why the harness failed is said at the top, as text.
@@ -186,7 +196,8 @@ TEST_F(ReportBrowser, InvalidImportedHistoryShowsTheCounterexample) {
   fs::create_directories(run_directory);
   const std::string log = kPorcupine + "etcd_000.log";
   checkers::write_history_file(checkers::read_history_file(log), run_directory / "history.jsonl");
-  const CommandResult check = run({kHarness, "check", "-q", "--output", (run_directory / "results.json").string(), log});
+  const CommandResult check =
+      run({kHarness, "check", "-q", "--output", (run_directory / "results.json").string(), log});
   ASSERT_EQ(check.status.exit_code, 1) << check.out << check.err;
   const PageResult page = open_report(*chromium_, make_report(run_directory), output_);
   expect_healthy_page(page);
@@ -200,7 +211,8 @@ TEST_F(ReportBrowser, InvalidImportedHistoryShowsTheCounterexample) {
     buffer << input.rdbuf();
     return buffer.str();
   }();
-  EXPECT_NE(junit.find("<failure message=\"op 84: process 11 read -&gt; 2 (ok) cannot be linearized"), std::string::npos)
+  EXPECT_NE(junit.find("<failure message=\"op 84: process 11 read -&gt; 2 (ok) cannot be linearized"),
+            std::string::npos)
       << junit;
 }
 

@@ -26,7 +26,8 @@ using testing::write_synthetic_run;
 class TemporaryDirectory {
  public:
   TemporaryDirectory() {
-    path_ = fs::temp_directory_path() / ("chaosbench-reports-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    path_ = fs::temp_directory_path() /
+            ("chaosbench-reports-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     fs::create_directories(path_);
   }
   ~TemporaryDirectory() { fs::remove_all(path_); }
@@ -75,7 +76,8 @@ TEST(EscapeXml, EscapesAndDropsControlCharacters) {
 
 TEST(CheckerOutcomes, ReadsEveryResultsShape) {
   auto outcomes = read_checker_outcomes(
-      {{"checkers", {{"linearizable", {{"verdict", "invalid"}, {"reason", "op 3"}}}, {"perf", {{"verdict", "valid"}}}}}},
+      {{"checkers",
+        {{"linearizable", {{"verdict", "invalid"}, {"reason", "op 3"}}}, {"perf", {{"verdict", "valid"}}}}}},
       "results.json");
   ASSERT_EQ(outcomes.size(), 2u);
   EXPECT_EQ(outcomes[0].name, "linearizable");
@@ -213,7 +215,8 @@ TEST(NodeLogs, TailsOnlyForNodesThatLookCrashed) {
 
 TEST(JunitReport, OneTestcasePerCheckerWithFailureReason) {
   TemporaryDirectory directory;
-  const fs::path run = write_synthetic_run(directory.path() / "synthetic" / "r1", {.operations = 50, .verdict = "invalid"});
+  const fs::path run =
+      write_synthetic_run(directory.path() / "synthetic" / "r1", {.operations = 50, .verdict = "invalid"});
   const std::string xml = render_junit_report(load_run_inputs(run));
   EXPECT_EQ(count(xml, "<testsuite "), 1u);
   EXPECT_EQ(count(xml, "<testcase "), 2u);
@@ -225,25 +228,40 @@ TEST(JunitReport, OneTestcasePerCheckerWithFailureReason) {
 }
 
 TEST(SuiteReport, ToleratedMissesPassWithTheirTallyAndOthersFailOrError) {
-  const json suite{{"suite", "zoo"},
-                   {"started", "20261127T080000"},
-                   {"passed", 2},
-                   {"tolerated", 1},
-                   {"mismatched", 1},
-                   {"harness_failures", 1},
-                   {"entries",
-                    {{{"id", "bug-s1"}, {"target", "raft"}, {"expect", "invalid"}, {"verdict", "invalid"}, {"passed", true}},
-                     {{"id", "bug-s2"}, {"target", "raft"}, {"expect", "invalid"}, {"verdict", "valid"}, {"passed", true},
-                      {"tolerated", true}, {"message", "valid on this seed; invalid on 1 of 2 seed(s), at least 1 required (tolerated)"}},
-                     {{"id", "other-s1"}, {"target", "zab"}, {"expect", "invalid"}, {"verdict", "valid"}, {"passed", false},
-                      {"message", "expected invalid, got valid"}},
-                     {{"id", "slow-s1"}, {"target", "zab"}, {"expect", "valid"}, {"verdict", "timed-out"}, {"passed", false},
-                      {"message", "killed after the entry's timeout of 6 s"}}}}};
+  const json suite{
+      {"suite", "zoo"},
+      {"started", "20261127T080000"},
+      {"passed", 2},
+      {"tolerated", 1},
+      {"mismatched", 1},
+      {"harness_failures", 1},
+      {"entries",
+       {{{"id", "bug-s1"}, {"target", "raft"}, {"expect", "invalid"}, {"verdict", "invalid"}, {"passed", true}},
+        {{"id", "bug-s2"},
+         {"target", "raft"},
+         {"expect", "invalid"},
+         {"verdict", "valid"},
+         {"passed", true},
+         {"tolerated", true},
+         {"message", "valid on this seed; invalid on 1 of 2 seed(s), at least 1 required (tolerated)"}},
+        {{"id", "other-s1"},
+         {"target", "zab"},
+         {"expect", "invalid"},
+         {"verdict", "valid"},
+         {"passed", false},
+         {"message", "expected invalid, got valid"}},
+        {{"id", "slow-s1"},
+         {"target", "zab"},
+         {"expect", "valid"},
+         {"verdict", "timed-out"},
+         {"passed", false},
+         {"message", "killed after the entry's timeout of 6 s"}}}}};
   const std::string junit = render_suite_junit(suite);
   EXPECT_NE(junit.find("tests=\"4\" failures=\"1\" errors=\"1\""), std::string::npos) << junit;
-  EXPECT_NE(junit.find("expected invalid, got valid; seed ; run ; valid on this seed; invalid on 1 of 2 seed(s), at least 1 "
-                       "required (tolerated)</system-out>"),
-            std::string::npos)
+  EXPECT_NE(
+      junit.find("expected invalid, got valid; seed ; run ; valid on this seed; invalid on 1 of 2 seed(s), at least 1 "
+                 "required (tolerated)</system-out>"),
+      std::string::npos)
       << junit;
   EXPECT_NE(junit.find("<failure message=\"expected invalid, got valid\" type=\"valid\">"), std::string::npos) << junit;
   EXPECT_NE(junit.find("<error message=\"killed after the entry&apos;s timeout of 6 s\" type=\"timed-out\">"),
@@ -260,7 +278,8 @@ TEST(StoreIndex, ListsRunsNewestFirstAndBrokenRunsWithTheirError) {
   TemporaryDirectory directory;
   const fs::path store = directory.path() / "store";
   write_synthetic_run(store / "alpha" / "20261126T120000", {.operations = 40});
-  const fs::path newer = write_synthetic_run(store / "beta" / "20261127T080000", {.operations = 40, .verdict = "invalid"});
+  const fs::path newer =
+      write_synthetic_run(store / "beta" / "20261127T080000", {.operations = 40, .verdict = "invalid"});
   json test = json::parse(read_file(newer / "test.json"));
   test["started_at"] = "2026-11-27T08:00:00+0000";
   std::ofstream(newer / "test.json") << test.dump();

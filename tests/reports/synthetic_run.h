@@ -37,8 +37,8 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
   fs::create_directories(run_directory / "nodes" / "n2");
   checkers::History history;
   std::mt19937_64 random(options.seed);
-  auto add = [&](OpType type, std::int64_t process, const std::string& function, const json& value,
-                 std::int64_t time, const std::string& key = "", const std::string& node = "") {
+  auto add = [&](OpType type, std::int64_t process, const std::string& function, const json& value, std::int64_t time,
+                 const std::string& key = "", const std::string& node = "") {
     checkers::Operation op;
     op.type = type;
     op.process = process;
@@ -66,7 +66,8 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
   std::size_t invoked = 0;
   std::int64_t time = 1000;
   bool xss_written = false;
-  while (invoked < options.operations || std::any_of(pending.begin(), pending.end(), [](const Pending& p) { return p.busy; })) {
+  while (invoked < options.operations ||
+         std::any_of(pending.begin(), pending.end(), [](const Pending& p) { return p.busy; })) {
     time += step / 2 + static_cast<std::int64_t>(random() % step);
     const double phase = static_cast<double>(invoked) / static_cast<double>(options.operations);
     // Nemesis, by share of ops invoked: a partition in 20-40%, a kill in 55-70%; a check-offsets event at the end.
@@ -86,8 +87,12 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
       if (state.busy && time >= state.done_at) {
         const unsigned roll = random() % 100;
         const bool faulty = partition_on || kill_on;
-        OpType outcome = faulty ? (roll < 40 ? OpType::ok : roll < 80 ? OpType::fail : OpType::info)
-                                : (roll < 94 ? OpType::ok : roll < 98 ? OpType::fail : OpType::info);
+        OpType outcome = faulty ? (roll < 40   ? OpType::ok
+                                   : roll < 80 ? OpType::fail
+                                               : OpType::info)
+                                : (roll < 94   ? OpType::ok
+                                   : roll < 98 ? OpType::fail
+                                               : OpType::info);
         json value = state.value;
         if (state.function == "read" && outcome == OpType::ok) value = static_cast<int>(random() % 5);
         add(outcome, process_number[slot], state.function, value, time, state.key, "n" + std::to_string(1 + slot % 3));
@@ -97,8 +102,9 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
         const unsigned kind = random() % 3;
         state.function = kind == 0 ? "read" : kind == 1 ? "write" : "cas";
         state.key = "k" + std::to_string(random() % 4);
-        state.value = kind == 0 ? json(nullptr) : kind == 1 ? json(static_cast<int>(random() % 5))
-                                                            : json::array({random() % 5, random() % 5});
+        state.value = kind == 0   ? json(nullptr)
+                      : kind == 1 ? json(static_cast<int>(random() % 5))
+                                  : json::array({random() % 5, random() % 5});
         if (!xss_written && state.function == "write") {
           state.value = kXss;
           xss_written = true;
@@ -117,17 +123,19 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
   add(OpType::info, checkers::kNemesisProcess, "check-offsets", json{{"n3", 2.5}}, time + 2 * step);
   checkers::write_history_file(history, run_directory / "history.jsonl");
 
-  const json test = {{"test", "synthetic-" + kXss},
-                     {"started_at", "2026-11-26T12:00:00+0000"},
-                     {"seed", options.seed},
-                     {"command_line", json::array({"harness", "run", "--test-name", kXss, "--nemesis", "partition,kill"})},
-                     {"options", {{"target", "raft"}, {"workload", "register"}, {"nemesis", "partition,kill"}, {"nodes", 3}}},
-                     {"nodes", json::array({{{"name", "n1"}}, {{"name", "n2"}}, {{"name", "n3"}}})}};
+  const json test = {
+      {"test", "synthetic-" + kXss},
+      {"started_at", "2026-11-26T12:00:00+0000"},
+      {"seed", options.seed},
+      {"command_line", json::array({"harness", "run", "--test-name", kXss, "--nemesis", "partition,kill"})},
+      {"options", {{"target", "raft"}, {"workload", "register"}, {"nemesis", "partition,kill"}, {"nodes", 3}}},
+      {"nodes", json::array({{{"name", "n1"}}, {{"name", "n2"}}, {{"name", "n3"}}})}};
   json results = {
       {"test", "synthetic"},
       {"verdict", options.verdict},
       {"checkers",
-       {{"linearizable", {{"verdict", options.verdict}, {"reason", "synthetic: " + kXss}, {"anomalies", json::array()}}},
+       {{"linearizable",
+         {{"verdict", options.verdict}, {"reason", "synthetic: " + kXss}, {"anomalies", json::array()}}},
         {"perf", {{"verdict", "valid"}, {"reason", "p99 under the SLO " + kXssAttribute}, {"op_indices", {0, 1}}}}}},
       {"operations", {{"invoked", options.operations}}},
       {"latency_from_intended_send", {{"p99_ms", 12.5}}}};
@@ -139,7 +147,8 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
   std::ofstream(run_directory / "results.json") << results.dump(2);
   std::ofstream(run_directory / "nodes" / "n1" / "log") << "n1 started\nn1 leader term 3\n";
   std::ofstream(run_directory / "nodes" / "n2" / "log")
-      << "n2 started\n" << kXss << "\nterminate called after throwing an instance of 'std::runtime_error'\n";
+      << "n2 started\n"
+      << kXss << "\nterminate called after throwing an instance of 'std::runtime_error'\n";
   return run_directory;
 }
 

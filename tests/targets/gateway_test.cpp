@@ -42,17 +42,20 @@ TEST(Gateway, MalformedDataRequestsNeverReachTheBackend) {
   std::atomic<int> calls{0};
   Gateway gateway("n1", "127.0.0.1", std::make_unique<RecordingBackend>(calls), 2);
 
-  const json bad_micro_op = ask(gateway.port(), {{"id", 1}, {"op", "txn"}, {"value", json::array({json::array({"zz", "x", 1})})}});
+  const json bad_micro_op =
+      ask(gateway.port(), {{"id", 1}, {"op", "txn"}, {"value", json::array({json::array({"zz", "x", 1})})}});
   EXPECT_EQ(bad_micro_op["id"], 1);
   EXPECT_EQ(bad_micro_op["definite"], true);
-  EXPECT_EQ(bad_micro_op["error"].get<std::string>().rfind("malformed: unknown txn micro-op zz", 0), 0u) << bad_micro_op;
+  EXPECT_EQ(bad_micro_op["error"].get<std::string>().rfind("malformed: unknown txn micro-op zz", 0), 0u)
+      << bad_micro_op;
   const json no_key = ask(gateway.port(), {{"id", 2}, {"op", "append"}, {"value", 3}});
   EXPECT_EQ(no_key["error"].get<std::string>().rfind("malformed: ", 0), 0u) << no_key;
   const json unknown = ask(gateway.port(), {{"id", 3}, {"op", "frobnicate"}, {"key", "x"}});
   EXPECT_EQ(unknown["error"].get<std::string>().rfind("malformed: unknown op frobnicate", 0), 0u) << unknown;
   EXPECT_EQ(calls, 0);
 
-  const json txn = ask(gateway.port(), {{"id", 4}, {"op", "txn"}, {"value", json::array({json::array({"r", "x", nullptr})})}});
+  const json txn =
+      ask(gateway.port(), {{"id", 4}, {"op", "txn"}, {"value", json::array({json::array({"r", "x", nullptr})})}});
   EXPECT_EQ(txn, (json{{"id", 4}, {"ok", true}, {"value", "txn"}}));
   const json deleted = ask(gateway.port(), {{"id", 5}, {"op", "delete"}, {"key", "x"}});
   EXPECT_EQ(deleted["value"], "delete");

@@ -50,9 +50,10 @@ TEST(KvStateMachine, TransactionIsAtomic) {
 TEST(KvStateMachine, AtLeastGuardsATransfer) {
   KvStateMachine machine;
   auto transfer = [&](int amount) {
-    return machine.apply({{"op", "txn"},
-                          {"value", json::array({json::array({"at-least", "a", amount}),
-                                                 json::array({"add", "a", -amount}), json::array({"add", "b", amount})})}});
+    return machine.apply(
+        {{"op", "txn"},
+         {"value", json::array({json::array({"at-least", "a", amount}), json::array({"add", "a", -amount}),
+                                json::array({"add", "b", amount})})}});
   };
   EXPECT_EQ(transfer(1)["error"], "precondition_failed") << "an absent account holds nothing";
   machine.apply({{"op", "write"}, {"key", "a"}, {"value", 10}});

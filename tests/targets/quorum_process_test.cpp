@@ -31,7 +31,8 @@ void wait_until_all_up(RefnodeCluster& cluster, std::chrono::milliseconds timeou
     bool all = true;
     for (int node = 0; node < cluster.size() && all; ++node) {
       auto status = cluster.status(node);
-      all = status && (*status)["role"] == "replica" && (*status)["up"].size() == static_cast<std::size_t>(cluster.size());
+      all = status && (*status)["role"] == "replica" &&
+            (*status)["up"].size() == static_cast<std::size_t>(cluster.size());
     }
     if (all) return;
     std::this_thread::sleep_for(50ms);
@@ -105,13 +106,15 @@ TEST(QuorumProcess, KilledReplicaRecoversFromItsWalAndCatchesUpByAntiEntropy) {
   cluster.start_all();
   wait_until_all_up(cluster, 10s);
   for (int key = 0; key < 20; ++key) {
-    ASSERT_EQ(call(cluster, key % 3, {{"op", "write"}, {"key", "a" + std::to_string(key)}, {"value", key}})["ok"], true);
+    ASSERT_EQ(call(cluster, key % 3, {{"op", "write"}, {"key", "a" + std::to_string(key)}, {"value", key}})["ok"],
+              true);
   }
   wait_for_keys(cluster, 2, 20, 5s);
   cluster.kill(2);
   // W=2 of N=3: writes go on with one replica down.
   for (int key = 0; key < 20; ++key) {
-    ASSERT_EQ(call(cluster, key % 2, {{"op", "write"}, {"key", "b" + std::to_string(key)}, {"value", key}})["ok"], true);
+    ASSERT_EQ(call(cluster, key % 2, {{"op", "write"}, {"key", "b" + std::to_string(key)}, {"value", key}})["ok"],
+              true);
   }
   restart(cluster, 2);
   // It comes back with what its WAL held, then anti-entropy (no reads) brings the rest.
@@ -129,7 +132,8 @@ TEST(QuorumProcess, ReplicaCutOffByAProxyConvergesAfterTheCutHeals) {
   proxy.set_blocked(true);
   std::this_thread::sleep_for(200ms);  // the proxy thread notices within one 20 ms poll
   for (int key = 0; key < 30; ++key) {
-    ASSERT_EQ(call(cluster, key % 2, {{"op", "write"}, {"key", "k" + std::to_string(key)}, {"value", key}})["ok"], true);
+    ASSERT_EQ(call(cluster, key % 2, {{"op", "write"}, {"key", "k" + std::to_string(key)}, {"value", key}})["ok"],
+              true);
   }
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(keys_at(cluster, 2), 0u);  // nothing reached n3
@@ -173,8 +177,10 @@ TEST(QuorumProcess, LastWriteWinsLosesAnAcknowledgedWriteOfANodeWhoseClockIsBehi
 }
 
 TEST(QuorumProcess, BadQuorumFlagsExitWithCodeThree) {
-  for (std::vector<std::string> flags : {std::vector<std::string>{"--n", "4"}, {"--r", "3", "--n", "2"},
-                                         {"--conflict", "newest"}, {"--bug", "skip-truncate"},
+  for (std::vector<std::string> flags : {std::vector<std::string>{"--n", "4"},
+                                         {"--r", "3", "--n", "2"},
+                                         {"--conflict", "newest"},
+                                         {"--bug", "skip-truncate"},
                                          {"--anti-entropy-interval", "soon"}}) {
     RefnodeCluster cluster(3, flags, "quorum");
     cluster.start(0);

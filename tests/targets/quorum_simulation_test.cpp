@@ -53,8 +53,9 @@ TEST_P(PartitionHealTest, VectorClocksConvergeAfterAntiEntropyAndKeepEveryAcknow
   for (int round = 0; round < 3; ++round) {
     for (const auto& key : keys) {
       ASSERT_EQ(simulator.call(0, {{"op", "write"}, {"key", key}, {"value", "a" + std::to_string(round)}})["ok"], true);
-      ASSERT_EQ(simulator.call(1 + round % 2, {{"op", "write"}, {"key", key}, {"value", "b" + std::to_string(round)}})["ok"],
-                true);
+      ASSERT_EQ(
+          simulator.call(1 + round % 2, {{"op", "write"}, {"key", key}, {"value", "b" + std::to_string(round)}})["ok"],
+          true);
     }
     simulator.run_for(100 * kMs);
   }
@@ -73,8 +74,9 @@ TEST_P(PartitionHealTest, VectorClocksConvergeAfterAntiEntropyAndKeepEveryAcknow
   json read = simulator.call(2, {{"op", "read"}, {"key", "k0"}});
   EXPECT_EQ(read["value"], "b2");  // the largest sibling, deterministically
   EXPECT_EQ(read["siblings"].size(), 2u);
-  ASSERT_EQ(simulator.call(0, {{"op", "write"}, {"key", "k0"}, {"value", "merged"}, {"context", read["context"]}})["ok"],
-            true);
+  ASSERT_EQ(
+      simulator.call(0, {{"op", "write"}, {"key", "k0"}, {"value", "merged"}, {"context", read["context"]}})["ok"],
+      true);
   simulator.run_for(1 * kS);
   read = simulator.call(1, {{"op", "read"}, {"key", "k0"}});
   EXPECT_EQ(read["value"], "merged");
@@ -170,7 +172,8 @@ TEST_P(BugFlagTest, AcknowledgedWritesAreOnWReplicas) {
   simulator.on_reply = [&](int, std::uint64_t, const json& body) {
     if (!body.value("ok", false) || body.contains("value")) return;
     int holders = 0;
-    for (int node = 0; node < simulator.size(); ++node) holders += values_at(simulator.node(node), "k").count("v") ? 1 : 0;
+    for (int node = 0; node < simulator.size(); ++node)
+      holders += values_at(simulator.node(node), "k").count("v") ? 1 : 0;
     if (holders < 2) ++violations;
   };
   simulator.run_for(200 * kMs);
@@ -188,7 +191,6 @@ TEST_P(BugFlagTest, AcknowledgedWritesAreOnWReplicas) {
 }
 
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutBug, BugFlagTest, ::testing::Bool());
-
 
 // `periods` periods of `ticks` ms each: a random partition, a crash or (one in
 // three) nothing; crashed nodes come back at random; `submit` is called every
@@ -256,13 +258,16 @@ TEST_P(RandomFaultTest, ReplicasConvergeAndNoAcknowledgedVersionIsLost) {
     ADD_FAILURE() << "acknowledged write " << value << " of " << key << " is on no running node";
   };
   int next_value = 0;
-  run_with_random_faults(simulator, random, 10, 500, 10, [&] {
-    const int node = static_cast<int>(random() % 5);
-    if (!simulator.running(node)) return;
-    const std::string key = "k" + std::to_string(random() % 8);
-    const json value = next_value++;
-    writes[simulator.submit(node, {{"op", "write"}, {"key", key}, {"value", value}})] = {key, value};
-  }, 15 * kS);
+  run_with_random_faults(
+      simulator, random, 10, 500, 10,
+      [&] {
+        const int node = static_cast<int>(random() % 5);
+        if (!simulator.running(node)) return;
+        const std::string key = "k" + std::to_string(random() % 8);
+        const json value = next_value++;
+        writes[simulator.submit(node, {{"op", "write"}, {"key", key}, {"value", value}})] = {key, value};
+      },
+      15 * kS);
   EXPECT_GT(acknowledged.size(), 10u);
   for (int key = 0; key < 8; ++key) {
     const std::string name = "k" + std::to_string(key);
@@ -282,7 +287,8 @@ TEST_P(RandomFaultTest, ReplicasConvergeAndNoAcknowledgedVersionIsLost) {
     for (const auto& version : store.at(key)) {
       kept = kept || to_json(version) == to_json(acknowledged_version) || supersedes(version, acknowledged_version);
     }
-    EXPECT_TRUE(kept) << "acknowledged version " << to_json(acknowledged_version).dump() << " of " << key << " was lost";
+    EXPECT_TRUE(kept) << "acknowledged version " << to_json(acknowledged_version).dump() << " of " << key
+                      << " was lost";
   }
 }
 
@@ -308,13 +314,16 @@ TEST_P(ConcurrentAppendTest, EveryAcknowledgedElementSurvivesInSomeSibling) {
   };
   int next_element = 0;
   // Several appends in flight at once, often through the same node.
-  run_with_random_faults(simulator, random, 8, 400, 4, [&] {
-    const int node = static_cast<int>(random() % 5);
-    if (!simulator.running(node)) return;
-    const std::string key = "list" + std::to_string(random() % 2);
-    const int element = next_element++;
-    appends[simulator.submit(node, {{"op", "append"}, {"key", key}, {"value", element}})] = {key, element};
-  }, 10 * kS);
+  run_with_random_faults(
+      simulator, random, 8, 400, 4,
+      [&] {
+        const int node = static_cast<int>(random() % 5);
+        if (!simulator.running(node)) return;
+        const std::string key = "list" + std::to_string(random() % 2);
+        const int element = next_element++;
+        appends[simulator.submit(node, {{"op", "append"}, {"key", key}, {"value", element}})] = {key, element};
+      },
+      10 * kS);
   ASSERT_GT(acknowledged.size(), 50u);
   for (const auto& [key, element] : acknowledged) {
     const auto replica = simulator.node(0).ring().preference_list(key, 1)[0];

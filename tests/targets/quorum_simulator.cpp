@@ -50,8 +50,9 @@ void QuorumSimulator::isolate(int index) {
 
 void QuorumSimulator::crash(int index) {
   nodes_.at(index).core.reset();
-  in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(), [&](const InFlight& f) { return f.to == index; }),
-                   in_flight_.end());
+  in_flight_.erase(
+      std::remove_if(in_flight_.begin(), in_flight_.end(), [&](const InFlight& f) { return f.to == index; }),
+      in_flight_.end());
 }
 
 void QuorumSimulator::restart(int index) {
@@ -124,8 +125,9 @@ void QuorumSimulator::step() {
       ++it;
     }
   }
-  std::sort(due.begin(), due.end(),
-            [](const InFlight& a, const InFlight& b) { return std::tie(a.deliver_at, a.sequence) < std::tie(b.deliver_at, b.sequence); });
+  std::sort(due.begin(), due.end(), [](const InFlight& a, const InFlight& b) {
+    return std::tie(a.deliver_at, a.sequence) < std::tie(b.deliver_at, b.sequence);
+  });
   for (const auto& flight : due) {
     if (!running(flight.to)) continue;
     const Message message = decode_message(flight.bytes);

@@ -54,9 +54,9 @@ class QuorumSimulator {
   void partition(const std::vector<int>& side_a, const std::vector<int>& side_b);
   void isolate(int index);
   void heal() { blocked_.clear(); }
-  void crash(int index);             // loses everything not durable (nothing is pending between steps)
-  void restart(int index);           // recovers from its durable records
-  void wipe(int index);              // loses the disk too (a crashed node only)
+  void crash(int index);    // loses everything not durable (nothing is pending between steps)
+  void restart(int index);  // recovers from its durable records
+  void wipe(int index);     // loses the disk too (a crashed node only)
 
   // Submits a client request at `index`; returns the request id.
   std::uint64_t submit(int index, nlohmann::json request);

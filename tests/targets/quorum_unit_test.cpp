@@ -57,15 +57,16 @@ TEST(ReconcileTest, VectorClocksKeepConcurrentSiblingsAndDropAncestors) {
   const Siblings old_version{version(1, {{"n1", 1}})};
   const Siblings left{version(2, {{"n1", 2}})};
   const Siblings right{version(3, {{"n1", 1}, {"n2", 1}})};
-  Siblings merged = reconcile(reconcile(old_version, left, ConflictMode::vector_clocks), right, ConflictMode::vector_clocks);
+  Siblings merged =
+      reconcile(reconcile(old_version, left, ConflictMode::vector_clocks), right, ConflictMode::vector_clocks);
   ASSERT_EQ(merged.size(), 2u);
   const auto values = live_values(merged);
   EXPECT_EQ(std::set<json>(values.begin(), values.end()), (std::set<json>{2, 3}));
   EXPECT_EQ(chosen_value(merged), 3);
   // Order and repetition do not matter.
-  Siblings other_order = reconcile(right, reconcile(left, reconcile(old_version, right, ConflictMode::vector_clocks),
-                                                     ConflictMode::vector_clocks),
-                                   ConflictMode::vector_clocks);
+  Siblings other_order = reconcile(
+      right, reconcile(left, reconcile(old_version, right, ConflictMode::vector_clocks), ConflictMode::vector_clocks),
+      ConflictMode::vector_clocks);
   EXPECT_EQ(digest(other_order), digest(merged));
   // A write whose context covers both siblings supersedes them.
   const Siblings resolved{version(4, {{"n1", 2}, {"n2", 2}})};
@@ -90,7 +91,8 @@ TEST(ReconcileTest, DotsKeepTwoWritesOfOneCoordinatorFromOneContextAsSiblings) {
   const Siblings second{dotted("c", 3, {{"n5", 1}})};
   Siblings merged = reconcile(reconcile(base, first, ConflictMode::vector_clocks), second, ConflictMode::vector_clocks);
   const auto values = live_values(merged);
-  EXPECT_EQ(std::set<json>(values.begin(), values.end()), (std::set<json>{"b", "c"})) << "a superseded, b and c both kept";
+  EXPECT_EQ(std::set<json>(values.begin(), values.end()), (std::set<json>{"b", "c"}))
+      << "a superseded, b and c both kept";
   EXPECT_EQ(merged_clock(merged), clock_of({{"n5", 3}}));
   // A write from the merged context supersedes both; the same write twice is one version.
   const Siblings resolved{dotted("d", 4, {{"n5", 3}})};
@@ -252,7 +254,8 @@ TEST(QuorumNodeTest, WritesFromOneStaleContextThroughOneNodeBecomeSiblings) {
   EXPECT_EQ(reply_for(ready, 4)["ok"], true);
   EXPECT_EQ(reply_for(ready, 5)["siblings"], json::array({"left", "right"})) << reply_for(ready, 5).dump();
   // A write with the context of that read resolves them.
-  node.client_request(6, {{"op", "write"}, {"key", "k"}, {"value", "both"}, {"context", reply_for(ready, 5)["context"]}});
+  node.client_request(6,
+                      {{"op", "write"}, {"key", "k"}, {"value", "both"}, {"context", reply_for(ready, 5)["context"]}});
   node.client_request(7, {{"op", "read"}, {"key", "k"}});
   ready = node.take_ready();
   EXPECT_EQ(reply_for(ready, 7)["value"], "both");
@@ -268,8 +271,10 @@ TEST(QuorumNodeTest, RefusesConsensusOpsAndBadInputWithDefiniteErrors) {
   node.client_request(4, {{"op", "write"}, {"key", "a"}, {"value", 1}, {"context", "junk"}});
   node.client_request(5, {{"op", "status"}});
   Ready ready = node.take_ready();
-  EXPECT_EQ(reply_for(ready, 1), (json{{"error", "unsupported"}, {"definite", true},
-                                       {"message", "cas needs consensus; a leaderless quorum store cannot do it atomically"}}));
+  EXPECT_EQ(reply_for(ready, 1),
+            (json{{"error", "unsupported"},
+                  {"definite", true},
+                  {"message", "cas needs consensus; a leaderless quorum store cannot do it atomically"}}));
   EXPECT_EQ(reply_for(ready, 2)["error"], "malformed");
   EXPECT_EQ(reply_for(ready, 3)["error"], "unknown_op");
   EXPECT_EQ(reply_for(ready, 4)["error"], "malformed");

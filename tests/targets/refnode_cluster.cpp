@@ -54,7 +54,8 @@ bool can_bind(std::uint16_t port) {
 // can be handed out again as another connection's source port before the node
 // binds it, which made node starts fail at random under parallel tests.
 std::uint16_t pick_free_port() {
-  static std::mt19937 random(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(Clock::now().time_since_epoch().count()));
+  static std::mt19937 random(static_cast<unsigned>(::getpid()) ^
+                             static_cast<unsigned>(Clock::now().time_since_epoch().count()));
   const std::uint16_t low = 10000, high = lowest_ephemeral_port();
   for (int attempt = 0; attempt < 1000; ++attempt) {
     auto port = static_cast<std::uint16_t>(std::uniform_int_distribution<unsigned>(low, high - 1u)(random));

@@ -266,8 +266,8 @@ void ZabSimulator::check_invariants() {
                        core.accepted_epoch()));
     }
     if (core.commit_zxid() > core.last_zxid()) {
-      fail(fmt::format("agreement: {} committed {} but its log now ends at {} (a committed txn was truncated)", node.id, to_string(core.commit_zxid()),
-                       to_string(core.last_zxid())));
+      fail(fmt::format("agreement: {} committed {} but its log now ends at {} (a committed txn was truncated)", node.id,
+                       to_string(core.commit_zxid()), to_string(core.last_zxid())));
     }
     if (core.role() != Role::leading || !core.serving()) continue;
     // One primary per epoch.

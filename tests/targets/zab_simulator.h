@@ -73,7 +73,7 @@ class ZabSimulator {
     Zxid applied;
     std::deque<Ready> unsynced;  // taken from the core, not yet on disk
     std::int64_t paused_until_tick = 0;
-    std::vector<Message> held;  // arrived while paused (sits in the socket buffer)
+    std::vector<Message> held;      // arrived while paused (sits in the socket buffer)
     std::uint64_t incarnation = 0;  // messages sent to an earlier incarnation are lost
     int group = 0;                  // partition group
   };
@@ -115,11 +115,11 @@ class ZabSimulator {
 
   // Ghost state for the invariants.
   std::set<std::string> submitted_commands_;
-  std::map<Zxid, std::string> delivered_;   // every txn delivered anywhere, in zxid order
+  std::map<Zxid, std::string> delivered_;     // every txn delivered anywhere, in zxid order
   std::set<std::string> delivered_commands_;  // each submitted command at most once in that sequence
   std::map<std::uint64_t, NodeId> primary_of_epoch_;
-  Zxid acknowledged_;                              // highest update acknowledged to its client
-  std::map<std::uint64_t, Zxid> sync_required_;    // sync context -> acknowledged_ when it began
+  Zxid acknowledged_;                            // highest update acknowledged to its client
+  std::map<std::uint64_t, Zxid> sync_required_;  // sync context -> acknowledged_ when it began
   SimulationResult result_;
 };
 

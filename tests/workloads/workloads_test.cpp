@@ -62,7 +62,8 @@ TEST(Workloads, DefaultCheckersAndSettings) {
   EXPECT_EQ(bank.total, BankWorkload::kAccounts * BankWorkload::kOpeningBalance);
   EXPECT_FALSE(bank.negative_balances_allowed);
   EXPECT_EQ(bank.accounts.size(), static_cast<std::size_t>(BankWorkload::kAccounts));
-  for (const std::string& name : kNewWorkloads) EXPECT_TRUE(harness::is_known_checker(make(name, 1)->default_checkers()[0]));
+  for (const std::string& name : kNewWorkloads)
+    EXPECT_TRUE(harness::is_known_checker(make(name, 1)->default_checkers()[0]));
   EXPECT_THROW(make("ledger", 1), std::invalid_argument);
 }
 
@@ -151,7 +152,8 @@ TEST(Workloads, SetAndCounterMapOntoOneKey) {
   EXPECT_EQ(set->completion_value({"read", "", nullptr}, nullptr), json::array()) << "absent: the empty set";
   EXPECT_EQ(set->completion_value({"read", "", nullptr}, json::array({1, 2})), json::array({1, 2}));
   // Concurrent adds on a Dynamo-style node come back as sibling lists: the set is their union.
-  EXPECT_EQ(set->resolve_siblings(json::array({1, 2, 4}), json::array({json::array({1, 2, 4}), json::array({1, 3}), nullptr})),
+  EXPECT_EQ(set->resolve_siblings(json::array({1, 2, 4}),
+                                  json::array({json::array({1, 2, 4}), json::array({1, 3}), nullptr})),
             json::array({1, 2, 4, 3}));
   EXPECT_EQ(set->resolve_siblings(nullptr, json::array({json::array({5})})), json::array({5}));
   std::set<std::int64_t> elements;
@@ -356,8 +358,8 @@ TEST(WorkloadSimulation, ACorrectConcurrentSystemIsValidUnderTheDefaultCheckers)
       ASSERT_GT(history.size(), 3000u);
       auto outcomes = check(*workload, history);
       ASSERT_EQ(outcomes.size(), 1u);
-      EXPECT_EQ(harness::overall_verdict(outcomes), checkers::Verdict::valid)
-          << name << " seed " << seed << "\n" << describe(outcomes);
+      EXPECT_EQ(harness::overall_verdict(outcomes), checkers::Verdict::valid) << name << " seed " << seed << "\n"
+                                                                              << describe(outcomes);
     }
   }
 }
@@ -385,28 +387,38 @@ TEST(WorkloadSimulation, CorruptedStatesAreFoundInvalid) {
   };
   const std::vector<Case> cases = {
       // Acknowledged elements vanish: lost.
-      {"set", [](targets::KvStateMachine& machine) {
+      {"set",
+       [](targets::KvStateMachine& machine) {
          machine.apply({{"op", "write"}, {"key", "set"}, {"value", json::array()}});
-       }, "lost"},
+       },
+       "lost"},
       // The counter jumps by more than any add allows.
-      {"counter", [](targets::KvStateMachine& machine) {
+      {"counter",
+       [](targets::KvStateMachine& machine) {
          machine.apply({{"op", "add"}, {"key", "counter"}, {"value", 1000}});
-       }, "read"},
+       },
+       "read"},
       // Money appears in one account.
-      {"bank", [](targets::KvStateMachine& machine) {
+      {"bank",
+       [](targets::KvStateMachine& machine) {
          machine.apply({{"op", "add"}, {"key", "a2"}, {"value", 7}});
-       }, "total"},
+       },
+       "total"},
       // A value nobody wrote appears in every live key.
-      {"list-append", [](targets::KvStateMachine& machine) {
+      {"list-append",
+       [](targets::KvStateMachine& machine) {
          for (int key = 0; key < 400; ++key) {
            machine.apply({{"op", "append"}, {"key", fmt::format("x{}", key)}, {"value", -1}});
          }
-       }, "garbage"},
-      {"rw-register", [](targets::KvStateMachine& machine) {
+       },
+       "garbage"},
+      {"rw-register",
+       [](targets::KvStateMachine& machine) {
          for (int key = 0; key < 400; ++key) {
            machine.apply({{"op", "write"}, {"key", fmt::format("x{}", key)}, {"value", -1}});
          }
-       }, "garbage"},
+       },
+       "garbage"},
   };
   for (const Case& test : cases) {
     auto workload = make(test.workload, 11);

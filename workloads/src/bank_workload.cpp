@@ -42,7 +42,8 @@ json BankWorkload::request(const ClientOperation& operation) const {
   if (operation.function == "txn") return {{"op", "txn"}, {"value", operation.value}};
   if (operation.function == "read") {
     json reads = json::array();
-    for (std::int64_t index = 0; index < kAccounts; ++index) reads.push_back(json::array({"r", account(index), nullptr}));
+    for (std::int64_t index = 0; index < kAccounts; ++index)
+      reads.push_back(json::array({"r", account(index), nullptr}));
     return {{"op", "txn"}, {"value", reads}};
   }
   const json& from = operation.value.at("from");

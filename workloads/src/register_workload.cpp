@@ -15,18 +15,24 @@ RegisterWorkload::RegisterWorkload(std::uint64_t seed, KeyRotation rotation, dou
 
 std::string_view RegisterWorkload::name() const {
   switch (updates_) {
-    case Updates::unique_writes: return "unique-register";
-    case Updates::unique_writes_and_deletes: return "register-delete";
-    case Updates::write_and_cas: break;
+    case Updates::unique_writes:
+      return "unique-register";
+    case Updates::unique_writes_and_deletes:
+      return "register-delete";
+    case Updates::write_and_cas:
+      break;
   }
   return "register";
 }
 
 std::set<std::string> RegisterWorkload::client_operations() const {
   switch (updates_) {
-    case Updates::unique_writes: return {"read", "write"};
-    case Updates::unique_writes_and_deletes: return {"read", "write", "delete"};
-    case Updates::write_and_cas: break;
+    case Updates::unique_writes:
+      return {"read", "write"};
+    case Updates::unique_writes_and_deletes:
+      return {"read", "write", "delete"};
+    case Updates::write_and_cas:
+      break;
   }
   return {"read", "write", "cas"};
 }

@@ -19,7 +19,8 @@ nlohmann::json SetWorkload::request(const ClientOperation& operation) const {
   return {{"op", "append"}, {"key", kKey}, {"value", operation.value}};
 }
 
-nlohmann::json SetWorkload::completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const {
+nlohmann::json SetWorkload::completion_value(const ClientOperation& operation,
+                                             const nlohmann::json& reply_value) const {
   if (operation.function != "read") return operation.value;
   return reply_value.is_null() ? nlohmann::json::array() : reply_value;  // never added to yet: the empty set
 }

@@ -48,8 +48,8 @@ std::string known_workloads_text() {
 }
 
 const std::vector<std::string>& workload_names() {
-  static const std::vector<std::string> names = {"register", "unique-register", "register-delete", "kv", "set", "counter", "bank", "list-append",
-                                                 "rw-register"};
+  static const std::vector<std::string> names = {
+      "register", "unique-register", "register-delete", "kv", "set", "counter", "bank", "list-append", "rw-register"};
   return names;
 }
 

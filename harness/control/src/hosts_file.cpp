@@ -17,7 +17,8 @@ class HostsFileReader {
   explicit HostsFileReader(const std::filesystem::path& file) : file_(file) {}
 
   [[noreturn]] void fail(const toml::node& node, int index, std::string_view key, const std::string& what) const {
-    throw HostsFileError(fmt::format("{}:{}: host[{}].{}: {}", file_.string(), node.source().begin.line, index, key, what));
+    throw HostsFileError(
+        fmt::format("{}:{}: host[{}].{}: {}", file_.string(), node.source().begin.line, index, key, what));
   }
 
   std::string string_of(const toml::node& node, int index, std::string_view key) const {
@@ -106,7 +107,8 @@ std::vector<SshHostOptions> parse_hosts_file(std::string_view text, const std::f
     SshHostOptions host = reader.host_of(table, index);
     if (!names.insert(host.name).second) reader.fail(table, index, "name", "duplicate host name '" + host.name + "'");
     if (!endpoints.insert(fmt::format("{}:{}", host.address, host.port)).second)
-      reader.fail(table, index, "address", fmt::format("{}:{} is already used by another host", host.address, host.port));
+      reader.fail(table, index, "address",
+                  fmt::format("{}:{} is already used by another host", host.address, host.port));
     hosts.push_back(std::move(host));
     ++index;
   }
@@ -147,8 +149,7 @@ std::vector<std::shared_ptr<SshHost>> connect_all(const std::vector<SshHostOptio
     if (error.empty()) continue;
     message += (failed++ == 0 ? "" : "; ") + error;
   }
-  if (failed > 0)
-    throw ControlError(fmt::format("cannot reach {} of {} hosts: {}", failed, connected.size(), message));
+  if (failed > 0) throw ControlError(fmt::format("cannot reach {} of {} hosts: {}", failed, connected.size(), message));
   return connected;
 }
 

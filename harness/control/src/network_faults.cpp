@@ -43,8 +43,8 @@ void heal_network(Host& host) {
 }
 
 void delay_traffic(Host& host, std::chrono::milliseconds delay, const std::string& device) {
-  std::vector<std::string> argv = {"tc", "qdisc", "replace", "dev", device, "root", "netem", "delay",
-                                   fmt::format("{}ms", delay.count())};
+  std::vector<std::string> argv = {
+      "tc", "qdisc", "replace", "dev", device, "root", "netem", "delay", fmt::format("{}ms", delay.count())};
   CommandResult result = host.run(Command(argv).with_timeout(std::chrono::seconds(15)));
   if (result.succeeded()) return;
   if (result.err.find("qdisc kind is unknown") != std::string::npos) {

@@ -124,9 +124,9 @@ PreparedExec prepare_exec(const LocalProcessSpec& spec, const std::string& host_
   std::string search_path = environment.count("PATH") ? environment["PATH"] : "/usr/local/bin:/usr/bin:/bin";
   auto executable = resolve_executable(spec.argv[0], search_path);
   if (!executable) {
-    throw ControlError(fmt::format("{}: cannot start `{}`: {}: {}", host_label, format_command(spec.argv), spec.argv[0],
-                                   spec.argv[0].find('/') == std::string::npos ? "command not found in PATH"
-                                                                               : "no such executable file"));
+    throw ControlError(fmt::format(
+        "{}: cannot start `{}`: {}: {}", host_label, format_command(spec.argv), spec.argv[0],
+        spec.argv[0].find('/') == std::string::npos ? "command not found in PATH" : "no such executable file"));
   }
   prepared.executable = executable->string();
   prepared.argument_storage = spec.argv;
@@ -197,7 +197,8 @@ Spawned spawn(const PreparedExec& prepared, const std::vector<std::string>& argv
   auto [failure_read, failure_write] = make_pipe(host_label);
   pid_t pid = ::fork();
   if (pid < 0) {
-    throw ControlError(fmt::format("{}: cannot start `{}`: fork: {}", host_label, format_command(argv), errno_text(errno)));
+    throw ControlError(
+        fmt::format("{}: cannot start `{}`: fork: {}", host_label, format_command(argv), errno_text(errno)));
   }
   if (pid == 0) exec_child(prepared, new_session, stdin_fd, stdout_fd, stderr_fd, failure_write.get());
   failure_write.reset();
@@ -261,8 +262,8 @@ class LocalDaemon final : public Daemon {
     std::lock_guard lock(mutex_);
     if (reap_if_exited_locked()) return false;
     if (::kill(-pid_, signal_number(signal)) != 0) {
-      throw ControlError(fmt::format("{}: cannot send {} to {}: {}", host_label_, signal_name(signal), describe(),
-                                     errno_text(errno)));
+      throw ControlError(
+          fmt::format("{}: cannot send {} to {}: {}", host_label_, signal_name(signal), describe(), errno_text(errno)));
     }
     return true;
   }
@@ -334,7 +335,8 @@ std::optional<std::filesystem::path> resolve_executable(const std::string& progr
   return std::nullopt;
 }
 
-CommandResult run_local(const LocalProcessSpec& spec, std::chrono::milliseconds timeout, const std::string& host_label) {
+CommandResult run_local(const LocalProcessSpec& spec, std::chrono::milliseconds timeout,
+                        const std::string& host_label) {
   PreparedExec prepared = prepare_exec(spec, host_label);
   std::string command_text = format_command(spec.argv);
   FileDescriptor dev_null = open_dev_null(host_label);
@@ -358,10 +360,11 @@ CommandResult run_local(const LocalProcessSpec& spec, std::chrono::milliseconds 
     if (!status && now >= deadline) {
       ::kill(-child.pid, SIGKILL);
       reap_blocking(child.pid);
-      throw CommandTimedOut(fmt::format("{}: `{}` timed out after {} ms (killed)", host_label, command_text,
-                                        timeout.count()));
+      throw CommandTimedOut(
+          fmt::format("{}: `{}` timed out after {} ms (killed)", host_label, command_text, timeout.count()));
     }
-    pollfd entries[3] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}, {status ? -1 : child.pidfd.get(), POLLIN, 0}};
+    pollfd entries[3] = {
+        {out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}, {status ? -1 : child.pidfd.get(), POLLIN, 0}};
     int wait_ms = remaining_ms(status ? drain_deadline : deadline);
     if (::poll(entries, 3, std::max(wait_ms, 1)) < 0) {
       if (errno == EINTR) continue;
@@ -393,7 +396,8 @@ std::unique_ptr<Daemon> start_local_daemon(const LocalProcessSpec& spec, const s
                                            const std::string& host_label) {
   PreparedExec prepared = prepare_exec(spec, host_label);
   std::string command_text = format_command(spec.argv);
-  if (log_file.empty()) throw ControlError(fmt::format("{}: cannot start `{}`: no log file given", host_label, command_text));
+  if (log_file.empty())
+    throw ControlError(fmt::format("{}: cannot start `{}`: no log file given", host_label, command_text));
   std::error_code error;
   if (log_file.has_parent_path()) std::filesystem::create_directories(log_file.parent_path(), error);
   if (error) {

@@ -93,13 +93,14 @@ class SandboxHost final : public Host {
 
  private:
   void add_faketime(LocalProcessSpec& spec, const std::filesystem::path& offset_file) {
-    std::string search_path = spec.environment.count("PATH") ? spec.environment.at("PATH")
-                                                             : (std::getenv("PATH") ? std::getenv("PATH") : "");
+    std::string search_path =
+        spec.environment.count("PATH") ? spec.environment.at("PATH") : (std::getenv("PATH") ? std::getenv("PATH") : "");
     auto executable = resolve_executable(spec.argv.at(0), search_path);
     if (executable && !honours_ld_preload(*executable)) {
-      throw ControlError(fmt::format("{}: cannot fake the clock of `{}`: {} is statically linked and ignores "
-                                     "LD_PRELOAD (libfaketime)",
-                                     name_, format_command(spec.argv), executable->string()));
+      throw ControlError(
+          fmt::format("{}: cannot fake the clock of `{}`: {} is statically linked and ignores "
+                      "LD_PRELOAD (libfaketime)",
+                      name_, format_command(spec.argv), executable->string()));
     }
     std::error_code error;
     if (!std::filesystem::exists(offset_file, error)) write_file(offset_file, "+0\n");
@@ -170,8 +171,8 @@ Sandbox::Sandbox(const SandboxSession&, SandboxOptions options) : options_(std::
       if (!out) throw ControlError(fmt::format("sandbox: cannot write {}", hosts_file.string()));
     }
     if (::mount(hosts_file.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) != 0)
-      throw ControlError(fmt::format("sandbox: cannot bind-mount {} on /etc/hosts: {}", hosts_file.string(),
-                                     std::strerror(errno)));
+      throw ControlError(
+          fmt::format("sandbox: cannot bind-mount {} on /etc/hosts: {}", hosts_file.string(), std::strerror(errno)));
     hosts_file_mounted_ = true;
   } catch (...) {
     try {
@@ -211,7 +212,8 @@ void Sandbox::teardown() {
   };
   if (hosts_file_mounted_ && ::umount2("/etc/hosts", MNT_DETACH) != 0)
     failures.push_back(fmt::format("umount /etc/hosts: {}", std::strerror(errno)));
-  for (int index = 1; index <= namespaces_created_; ++index) attempt({"ip", "netns", "delete", fmt::format("n{}", index)});
+  for (int index = 1; index <= namespaces_created_; ++index)
+    attempt({"ip", "netns", "delete", fmt::format("n{}", index)});
   if (bridge_created_) attempt({"ip", "link", "delete", options_.bridge});
   hosts_.clear();
   if (!failures.empty()) {

@@ -123,16 +123,16 @@ void mount_or_throw(const char* source, const char* target, const char* type, un
 
 SandboxSession SandboxSession::enter() {
   if (int threads = thread_count(); threads != 1) {
-    throw ControlError(fmt::format(
-        "sandbox: must be entered before any thread starts (this process has {} threads)", threads));
+    throw ControlError(
+        fmt::format("sandbox: must be entered before any thread starts (this process has {} threads)", threads));
   }
   uid_t uid = ::geteuid();
   gid_t gid = ::getegid();
   if (::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) != 0) {
     int error = errno;
-    throw SandboxUnavailable(fmt::format(
-        "sandbox: the kernel refuses new user/mount/network/PID namespaces for uid {} ({}); {}", uid,
-        std::strerror(error), userns_limits_hint()));
+    throw SandboxUnavailable(
+        fmt::format("sandbox: the kernel refuses new user/mount/network/PID namespaces for uid {} ({}); {}", uid,
+                    std::strerror(error), userns_limits_hint()));
   }
   write_proc_file("/proc/self/setgroups", "deny");
   write_proc_file("/proc/self/uid_map", fmt::format("0 {} 1\n", uid));
@@ -141,8 +141,7 @@ SandboxSession SandboxSession::enter() {
   std::fflush(stdout);
   std::fflush(stderr);
   int parent_alive[2];
-  if (::pipe2(parent_alive, O_CLOEXEC) != 0)
-    throw ControlError(fmt::format("sandbox: pipe: {}", std::strerror(errno)));
+  if (::pipe2(parent_alive, O_CLOEXEC) != 0) throw ControlError(fmt::format("sandbox: pipe: {}", std::strerror(errno)));
   pid_t init = ::fork();
   if (init < 0) throw ControlError(fmt::format("sandbox: fork: {}", std::strerror(errno)));
   if (init > 0) {

@@ -1,9 +1,9 @@
 #include "chaosbench/harness/control/ssh_host.h"
 
+#include <fcntl.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,10 +33,9 @@ constexpr int kCannotStart = 127;
 
 int signal_from_name(const std::string& name) {
   static const std::pair<const char*, int> names[] = {
-      {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"INT", SIGINT},   {"STOP", SIGSTOP}, {"CONT", SIGCONT},
-      {"HUP", SIGHUP},   {"SEGV", SIGSEGV}, {"ABRT", SIGABRT}, {"QUIT", SIGQUIT}, {"PIPE", SIGPIPE},
-      {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"ILL", SIGILL},
-      {"ALRM", SIGALRM}};
+      {"KILL", SIGKILL}, {"TERM", SIGTERM}, {"INT", SIGINT},   {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"HUP", SIGHUP},
+      {"SEGV", SIGSEGV}, {"ABRT", SIGABRT}, {"QUIT", SIGQUIT}, {"PIPE", SIGPIPE}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+      {"BUS", SIGBUS},   {"FPE", SIGFPE},   {"ILL", SIGILL},   {"ALRM", SIGALRM}};
   for (const auto& [signal_name, number] : names)
     if (name == signal_name) return number;
   return SIGKILL;  // an exotic signal: still "killed by a signal"
@@ -180,7 +179,8 @@ class SshHost::Session {
     }
     sftp_file file = sftp_open(sftp_, remote_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(mode));
     if (file == nullptr)
-      throw ControlError(fmt::format("{}: cannot create {} over SFTP: {}", label_, remote_path, ssh_get_error(session_)));
+      throw ControlError(
+          fmt::format("{}: cannot create {} over SFTP: {}", label_, remote_path, ssh_get_error(session_)));
     std::size_t written = 0;
     while (written < contents.size()) {
       std::size_t chunk = std::min<std::size_t>(contents.size() - written, 32768);
@@ -193,7 +193,8 @@ class SshHost::Session {
       written += static_cast<std::size_t>(count);
     }
     if (sftp_close(file) != SSH_OK)
-      throw ControlError(fmt::format("{}: closing {} over SFTP failed: {}", label_, remote_path, ssh_get_error(session_)));
+      throw ControlError(
+          fmt::format("{}: closing {} over SFTP failed: {}", label_, remote_path, ssh_get_error(session_)));
   }
 
  private:
@@ -241,8 +242,8 @@ class SshHost::Session {
       if (outcome == SSH_AUTH_SUCCESS) return;
     }
     if (tried.empty())
-      throw ControlError(fmt::format("{}: no authentication method for user {}: give a key file, a password or an agent",
-                                     label_, options.user));
+      throw ControlError(fmt::format(
+          "{}: no authentication method for user {}: give a key file, a password or an agent", label_, options.user));
     std::string methods;
     for (const std::string& method : tried) methods += (methods.empty() ? "" : ", ") + method;
     throw ControlError(fmt::format("{}: authentication failed for user {} with {}", label_, options.user, methods));
@@ -296,8 +297,8 @@ void SshHost::release(std::unique_ptr<Session> session) {
 
 CommandResult SshHost::run_shell(const std::string& shell_line, std::chrono::milliseconds timeout,
                                  const std::string& description) {
-  std::string line = (sudo_ ? "sudo -n " : "") + fmt::format("timeout -s KILL {} sh -c {}", timeout_argument(timeout),
-                                                             shell_quote(shell_line));
+  std::string line = (sudo_ ? "sudo -n " : "") +
+                     fmt::format("timeout -s KILL {} sh -c {}", timeout_argument(timeout), shell_quote(shell_line));
   auto started = Clock::now();
   auto session = acquire();
   std::optional<CommandResult> result;
@@ -440,8 +441,10 @@ std::unique_ptr<Daemon> SshHost::start_daemon(const DaemonSpec& spec) {
     std::string offset_file = shell_quote(spec.faketime_file->string());
     script += "mkdir -p " + shell_quote(spec.faketime_file->parent_path().string()) + "; test -f " + offset_file +
               " || echo +0 > " + offset_file + "; ";
-    script += "lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 2>/dev/null | head -n 1); ";
-    script += "test -n \"$lib\" || { echo 'libfaketime.so.1 not found (install the libfaketime package)' >&2; exit 127; }; ";
+    script +=
+        "lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 2>/dev/null | head -n 1); ";
+    script +=
+        "test -n \"$lib\" || { echo 'libfaketime.so.1 not found (install the libfaketime package)' >&2; exit 127; }; ";
     environment += " \"LD_PRELOAD=$lib\" " + shell_quote("FAKETIME_TIMESTAMP_FILE=" + spec.faketime_file->string()) +
                    " FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1";
   }
@@ -462,8 +465,8 @@ std::unique_ptr<Daemon> SshHost::start_daemon(const DaemonSpec& spec) {
   int pid = 0;
   std::istringstream text(result.out);
   if (!(text >> pid) || pid <= 0)
-    throw ControlError(fmt::format("{}: started `{}` but got no pid (output: {})", label_, description,
-                                   one_line(result.out)));
+    throw ControlError(
+        fmt::format("{}: started `{}` but got no pid (output: {})", label_, description, one_line(result.out)));
   return std::make_unique<SshDaemon>(*this, pid, description, status_file);
 }
 
@@ -482,11 +485,12 @@ void SshHost::upload(const std::string& remote_path, std::string_view contents, 
   std::filesystem::path target(remote_path);
   std::string next_to_target =
       (target.parent_path() / ("." + target.filename().string() + ".chaosbench-" + unique_suffix())).string();
-  std::string script = fmt::format("set -e; mkdir -p {dir}; cp {staging} {temp}; chmod {mode:o} {temp}; "
-                                   "mv -f {temp} {target}; rm -f {staging}",
-                                   fmt::arg("dir", shell_quote(target.parent_path().string())),
-                                   fmt::arg("staging", shell_quote(staging)), fmt::arg("temp", shell_quote(next_to_target)),
-                                   fmt::arg("mode", mode), fmt::arg("target", shell_quote(remote_path)));
+  std::string script = fmt::format(
+      "set -e; mkdir -p {dir}; cp {staging} {temp}; chmod {mode:o} {temp}; "
+      "mv -f {temp} {target}; rm -f {staging}",
+      fmt::arg("dir", shell_quote(target.parent_path().string())), fmt::arg("staging", shell_quote(staging)),
+      fmt::arg("temp", shell_quote(next_to_target)), fmt::arg("mode", mode),
+      fmt::arg("target", shell_quote(remote_path)));
   CommandResult result = run_shell(script, 120s, "install " + remote_path);
   if (!result.succeeded()) {
     run_shell("rm -f " + shell_quote(staging), 10s, "rm " + staging);
@@ -496,7 +500,8 @@ void SshHost::upload(const std::string& remote_path, std::string_view contents, 
 
 void SshHost::copy_to(const std::filesystem::path& local_file, const std::filesystem::path& path) {
   std::ifstream input(local_file, std::ios::binary);
-  if (!input) throw ControlError(fmt::format("{}: cannot copy {}: cannot open the local file", label_, local_file.string()));
+  if (!input)
+    throw ControlError(fmt::format("{}: cannot copy {}: cannot open the local file", label_, local_file.string()));
   std::ostringstream contents;
   contents << input.rdbuf();
   if (input.bad()) throw ControlError(fmt::format("{}: cannot copy {}: read error", label_, local_file.string()));

@@ -42,7 +42,7 @@ std::optional<ProcessStat> read_stat(pid_t pid) {
   std::string skipped;
   fields >> stat.state >> stat.parent;
   for (int field = 5; field < 22; ++field) fields >> skipped;  // fields 5..21
-  fields >> stat.start_time;                                  // field 22
+  fields >> stat.start_time;                                   // field 22
   if (!fields) return std::nullopt;
   return stat;
 }

@@ -26,7 +26,8 @@ std::string base64_encode(const std::string& text) {
   std::size_t index = 0;
   for (; index + 2 < text.size(); index += 3) {
     const unsigned bits = (static_cast<unsigned char>(text[index]) << 16) |
-                          (static_cast<unsigned char>(text[index + 1]) << 8) | static_cast<unsigned char>(text[index + 2]);
+                          (static_cast<unsigned char>(text[index + 1]) << 8) |
+                          static_cast<unsigned char>(text[index + 2]);
     for (int shift : {18, 12, 6, 0}) encoded += kBase64Alphabet[(bits >> shift) & 63];
   }
   const std::size_t rest = text.size() - index;
@@ -85,12 +86,13 @@ class EtcdBackend : public Backend {
       return {{"ok", true}};
     }
     if (operation == "cas") {
-      json body = {{"compare", json::array({{{"key", key},
-                                             {"target", "VALUE"},
-                                             {"result", "EQUAL"},
-                                             {"value", base64_encode(request.at("from").dump())}}})},
-                   {"success", json::array({{{"request_put",
-                                              {{"key", key}, {"value", base64_encode(request.at("to").dump())}}}}})}};
+      json body = {
+          {"compare", json::array({{{"key", key},
+                                    {"target", "VALUE"},
+                                    {"result", "EQUAL"},
+                                    {"value", base64_encode(request.at("from").dump())}}})},
+          {"success",
+           json::array({{{"request_put", {{"key", key}, {"value", base64_encode(request.at("to").dump())}}}}})}};
       auto reply = call("/v3/kv/txn", body, false);
       if (!reply.contains("ok")) return reply;
       if (!reply["body"].value("succeeded", false)) return error_reply("precondition_failed", true);
@@ -128,9 +130,9 @@ class EtcdBackend : public Backend {
       std::map<std::string, std::string> revisions;  // mod_revision per key; "0" for an absent key
       const json responses = snapshot["body"].value("responses", json::array());
       if (responses.size() != keys.size()) {
-        return error_reply(fmt::format("etcd {}: snapshot txn answered {} ranges for {} keys", node_, responses.size(),
-                                       keys.size()),
-                           true);
+        return error_reply(
+            fmt::format("etcd {}: snapshot txn answered {} ranges for {} keys", node_, responses.size(), keys.size()),
+            true);
       }
       std::size_t index = 0;
       for (const std::string& key : keys) {
@@ -147,8 +149,8 @@ class EtcdBackend : public Backend {
       if (written.empty()) return {{"ok", true}, {"value", std::move(result.completed)}};
       json compare = json::array();
       for (const std::string& key : keys) {
-        compare.push_back({{"key", base64_encode(key)}, {"target", "MOD"}, {"result", "EQUAL"},
-                           {"mod_revision", revisions.at(key)}});
+        compare.push_back(
+            {{"key", base64_encode(key)}, {"target", "MOD"}, {"result", "EQUAL"}, {"mod_revision", revisions.at(key)}});
       }
       json puts = json::array();
       for (const std::string& key : written) {
@@ -181,7 +183,8 @@ class EtcdBackend : public Backend {
   json status() {
     const HttpJsonReply reply = client_.post("/v3/maintenance/status", json::object(), kStatusTimeout);
     if (reply.outcome != HttpJsonReply::Outcome::answered || reply.status != 200 || !reply.body.is_object()) {
-      return error_reply(fmt::format("etcd {} status: {}", node_, reply.problem.empty() ? "bad reply" : reply.problem), true);
+      return error_reply(fmt::format("etcd {} status: {}", node_, reply.problem.empty() ? "bad reply" : reply.problem),
+                         true);
     }
     const json& body = reply.body;
     const std::string member = body.contains("header") ? body["header"].value("member_id", "") : "";
@@ -233,23 +236,34 @@ std::vector<RequiredProgram> EtcdTarget::required_programs(const std::filesystem
 NodeLaunch EtcdTarget::launch(const NodeContext& node) const {
   std::string initial_cluster;
   for (const auto& peer : node.nodes) {
-    initial_cluster += fmt::format("{}{}=http://{}:{}", initial_cluster.empty() ? "" : ",", peer.name, peer.address,
-                                   kPeerPort);
+    initial_cluster +=
+        fmt::format("{}{}=http://{}:{}", initial_cluster.empty() ? "" : ",", peer.name, peer.address, kPeerPort);
   }
   const std::string& address = node.self().address;
   NodeLaunch launch;
   launch.argv = {"/usr/bin/etcd",
-                 "--name", node.self().name,
-                 "--data-dir", node.data_directory().string(),
-                 "--listen-peer-urls", fmt::format("http://{}:{}", address, kPeerPort),
-                 "--initial-advertise-peer-urls", fmt::format("http://{}:{}", address, kPeerPort),
-                 "--listen-client-urls", fmt::format("http://{}:{}", address, client_port()),
-                 "--advertise-client-urls", fmt::format("http://{}:{}", address, client_port()),
-                 "--initial-cluster", initial_cluster,
-                 "--initial-cluster-state", "new",
-                 "--initial-cluster-token", "chaosbench",
-                 "--heartbeat-interval", "100",
-                 "--election-timeout", "1000"};
+                 "--name",
+                 node.self().name,
+                 "--data-dir",
+                 node.data_directory().string(),
+                 "--listen-peer-urls",
+                 fmt::format("http://{}:{}", address, kPeerPort),
+                 "--initial-advertise-peer-urls",
+                 fmt::format("http://{}:{}", address, kPeerPort),
+                 "--listen-client-urls",
+                 fmt::format("http://{}:{}", address, client_port()),
+                 "--advertise-client-urls",
+                 fmt::format("http://{}:{}", address, client_port()),
+                 "--initial-cluster",
+                 initial_cluster,
+                 "--initial-cluster-state",
+                 "new",
+                 "--initial-cluster-token",
+                 "chaosbench",
+                 "--heartbeat-interval",
+                 "100",
+                 "--election-timeout",
+                 "1000"};
   for (const auto& argument : etcd_arguments_) launch.argv.push_back(argument);
   return launch;
 }

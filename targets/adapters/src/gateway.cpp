@@ -7,8 +7,8 @@
 #include <set>
 #include <thread>
 
-#include <boost/asio.hpp>
 #include <fmt/format.h>
+#include <boost/asio.hpp>
 
 namespace chaosbench::targets::adapters {
 
@@ -23,7 +23,9 @@ namespace {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, Backend& backend, asio::thread_pool& workers)
-      : socket_(std::move(socket)), strand_(asio::make_strand(socket_.get_executor())), backend_(backend),
+      : socket_(std::move(socket)),
+        strand_(asio::make_strand(socket_.get_executor())),
+        backend_(backend),
         workers_(workers) {}
 
   void start() { read_next(); }
@@ -36,15 +38,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void read_next() {
-    asio::async_read_until(socket_, asio::dynamic_buffer(input_), '\n',
-                           asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code error,
-                                                                                    std::size_t length) {
-                             if (error) return;
-                             std::string line = self->input_.substr(0, length);
-                             self->input_.erase(0, length);
-                             self->dispatch(std::move(line));
-                             self->read_next();
-                           }));
+    asio::async_read_until(
+        socket_, asio::dynamic_buffer(input_), '\n',
+        asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code error, std::size_t length) {
+          if (error) return;
+          std::string line = self->input_.substr(0, length);
+          self->input_.erase(0, length);
+          self->dispatch(std::move(line));
+          self->read_next();
+        }));
   }
 
   void dispatch(std::string line) {
@@ -76,16 +78,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void write_next() {
-    asio::async_write(socket_, asio::buffer(output_.front()),
-                      asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code error,
-                                                                               std::size_t) {
-                        if (error) {
-                          self->output_.clear();
-                          return;
-                        }
-                        self->output_.pop_front();
-                        if (!self->output_.empty()) self->write_next();
-                      }));
+    asio::async_write(
+        socket_, asio::buffer(output_.front()),
+        asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code error, std::size_t) {
+          if (error) {
+            self->output_.clear();
+            return;
+          }
+          self->output_.pop_front();
+          if (!self->output_.empty()) self->write_next();
+        }));
   }
 
   tcp::socket socket_;
@@ -102,11 +104,14 @@ class Gateway::Implementation {
  public:
   Implementation(std::string node_name, const std::string& listen_address, std::unique_ptr<Backend> backend,
                  int worker_threads)
-      : node_name_(std::move(node_name)), backend_(std::move(backend)),
-        workers_(static_cast<std::size_t>(worker_threads)), acceptor_(io_context_) {
+      : node_name_(std::move(node_name)),
+        backend_(std::move(backend)),
+        workers_(static_cast<std::size_t>(worker_threads)),
+        acceptor_(io_context_) {
     boost::system::error_code error;
     const auto ip = asio::ip::make_address(listen_address, error);
-    if (error) throw std::runtime_error(fmt::format("gateway for {}: bad listen address '{}'", node_name_, listen_address));
+    if (error)
+      throw std::runtime_error(fmt::format("gateway for {}: bad listen address '{}'", node_name_, listen_address));
     tcp::endpoint endpoint(ip, 0);
     acceptor_.open(endpoint.protocol(), error);
     if (!error) acceptor_.bind(endpoint, error);
@@ -164,8 +169,8 @@ class Gateway::Implementation {
 
 Gateway::Gateway(std::string node_name, const std::string& listen_address, std::unique_ptr<Backend> backend,
                  int worker_threads)
-    : implementation_(std::make_unique<Implementation>(std::move(node_name), listen_address, std::move(backend),
-                                                       worker_threads)) {}
+    : implementation_(
+          std::make_unique<Implementation>(std::move(node_name), listen_address, std::move(backend), worker_threads)) {}
 
 Gateway::~Gateway() = default;
 

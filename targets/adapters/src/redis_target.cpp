@@ -259,8 +259,8 @@ class RedisBackend : public Backend {
   static json command_error(const Session& session, const redisReply* reply) {
     const std::string text = reply_text(reply);
     const bool type_mismatch = text.rfind("WRONGTYPE", 0) == 0 || text.find("not an integer") != std::string::npos;
-    return error_reply(fmt::format("{}redis {}: {}", type_mismatch ? "type_error: " : "", session.primary_address, text),
-                       true);
+    return error_reply(
+        fmt::format("{}redis {}: {}", type_mismatch ? "type_error: " : "", session.primary_address, text), true);
   }
 
   // A txn under optimistic locking: WATCH its keys, read them, apply the
@@ -295,18 +295,20 @@ class RedisBackend : public Backend {
       }
       if (json problem = run_before_exec(session, {"MULTI"}); !problem.is_null()) return problem;
       for (const std::string& key : written) {
-        if (json problem = run_before_exec(session, write_command(key, view.at(key))); !problem.is_null()) return problem;
+        if (json problem = run_before_exec(session, write_command(key, view.at(key))); !problem.is_null())
+          return problem;
       }
       RedisConnection::Result executed = session.primary->command({"EXEC"});
-      if (executed.outcome != RedisConnection::Outcome::replied) return lost_primary(session, executed, written.empty());
+      if (executed.outcome != RedisConnection::Outcome::replied)
+        return lost_primary(session, executed, written.empty());
       const redisReply* reply = executed.reply.get();
       if (reply->type == REDIS_REPLY_ERROR) return command_error(session, reply);
       if (reply->type == REDIS_REPLY_NIL) continue;
       for (std::size_t index = 0; index < reply->elements; ++index) {
         if (reply->element[index]->type == REDIS_REPLY_ERROR) {  // a write of the EXEC failed: the others ran
-          return error_reply(fmt::format("redis {}: EXEC ran partly: {}", session.primary_address,
-                                         reply_text(reply->element[index])),
-                             false);
+          return error_reply(
+              fmt::format("redis {}: EXEC ran partly: {}", session.primary_address, reply_text(reply->element[index])),
+              false);
         }
       }
       return {{"ok", true}, {"value", std::move(result.completed)}};
@@ -348,8 +350,8 @@ class RedisBackend : public Backend {
   // Asks this node's Sentinel for the primary, (re)connects to it when it
   // changed. Returns the problem, if any; nothing has been sent to the primary.
   std::optional<std::string> connect_to_primary(Session& session) {
-    RedisConnection::Result master = sentinel_command(
-        session, {"SENTINEL", "get-master-addr-by-name", RedisTarget::kMasterName}, kSentinelTimeout);
+    RedisConnection::Result master =
+        sentinel_command(session, {"SENTINEL", "get-master-addr-by-name", RedisTarget::kMasterName}, kSentinelTimeout);
     if (master.outcome != RedisConnection::Outcome::replied) {
       return fmt::format("sentinel on {}: {}", node_, master.problem);
     }

@@ -23,10 +23,17 @@ NodeLaunch RefnodeTarget::launch(const NodeContext& node) const {
     peers += fmt::format("{}={}:{}", peer.name, peer.address, kPeerPort);
   }
   NodeLaunch launch;
-  launch.argv = {node.refnode.string(),  "--protocol",    protocol_,
-                 "--id",                 node.self().name, "--peers",
-                 peers,                  "--client-port", std::to_string(client_port()),
-                 "--data-dir",           node.data_directory().string()};
+  launch.argv = {node.refnode.string(),
+                 "--protocol",
+                 protocol_,
+                 "--id",
+                 node.self().name,
+                 "--peers",
+                 peers,
+                 "--client-port",
+                 std::to_string(client_port()),
+                 "--data-dir",
+                 node.data_directory().string()};
   for (const auto& argument : refnode_arguments_) launch.argv.push_back(argument);
   return launch;
 }

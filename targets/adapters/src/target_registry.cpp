@@ -25,7 +25,8 @@ std::string known_targets_text() {
 }
 
 std::unique_ptr<Target> make_target(const std::string& name, const std::vector<std::string>& target_arguments) {
-  if (name == "raft" || name == "zab" || name == "quorum") return std::make_unique<RefnodeTarget>(name, target_arguments);
+  if (name == "raft" || name == "zab" || name == "quorum")
+    return std::make_unique<RefnodeTarget>(name, target_arguments);
   if (name == "etcd") return std::make_unique<EtcdTarget>(target_arguments);
   if (name == "zookeeper") return std::make_unique<ZookeeperTarget>(target_arguments);
   if (name == "redis") return std::make_unique<RedisTarget>(target_arguments);

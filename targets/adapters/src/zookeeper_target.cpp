@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio.hpp>
 #include <fmt/format.h>
 #include <zookeeper/zookeeper.h>
+#include <boost/asio.hpp>
 
 namespace chaosbench::targets::adapters {
 
@@ -59,7 +59,8 @@ struct Call {
   std::shared_ptr<void> buffers;  // what the client fills in at completion (a multi's results)
 
   static std::shared_ptr<Call> take(const void* completion_data) {
-    std::unique_ptr<std::shared_ptr<Call>> owner(static_cast<std::shared_ptr<Call>*>(const_cast<void*>(completion_data)));
+    std::unique_ptr<std::shared_ptr<Call>> owner(
+        static_cast<std::shared_ptr<Call>*>(const_cast<void*>(completion_data)));
     return std::move(*owner);
   }
   void finish(int result) {
@@ -75,7 +76,8 @@ void data_completion(int code, const char* value, int length, const Stat* stat, 
   {
     std::lock_guard lock(call->mutex);
     if (code == ZOK) {
-      call->data = value != nullptr && length > 0 ? std::string(value, static_cast<std::size_t>(length)) : std::string();
+      call->data =
+          value != nullptr && length > 0 ? std::string(value, static_cast<std::size_t>(length)) : std::string();
       if (stat != nullptr) call->stat = *stat;
     }
   }
@@ -84,7 +86,9 @@ void data_completion(int code, const char* value, int length, const Stat* stat, 
 
 void stat_completion(int code, const Stat*, const void* completion_data) { Call::take(completion_data)->finish(code); }
 void void_completion(int code, const void* completion_data) { Call::take(completion_data)->finish(code); }
-void string_completion(int code, const char*, const void* completion_data) { Call::take(completion_data)->finish(code); }
+void string_completion(int code, const char*, const void* completion_data) {
+  Call::take(completion_data)->finish(code);
+}
 
 struct Outcome {
   int code = ZSYSTEMERROR;
@@ -150,8 +154,9 @@ std::optional<std::string> four_letter_word(const std::string& address, std::uin
     if (error) return;
     asio::async_write(socket, asio::buffer(word), [&](boost::system::error_code write_error, std::size_t) {
       if (write_error) return;
-      asio::async_read(socket, asio::dynamic_buffer(answer),
-                       [&](boost::system::error_code read_error, std::size_t) { complete = read_error == asio::error::eof; });
+      asio::async_read(socket, asio::dynamic_buffer(answer), [&](boost::system::error_code read_error, std::size_t) {
+        complete = read_error == asio::error::eof;
+      });
     });
   });
   context.run_for(timeout);
@@ -174,7 +179,10 @@ class ZookeeperBackend : public Backend {
  public:
   ZookeeperBackend(std::string node, std::string address, std::uint16_t port, bool sync_reads,
                    int session_timeout_milliseconds)
-      : node_(std::move(node)), address_(std::move(address)), port_(port), sync_reads_(sync_reads),
+      : node_(std::move(node)),
+        address_(std::move(address)),
+        port_(port),
+        sync_reads_(sync_reads),
         session_timeout_milliseconds_(session_timeout_milliseconds) {}
 
   json handle(const json& request) override {
@@ -201,7 +209,8 @@ class ZookeeperBackend : public Backend {
     }
     if (operation == "cas") return compare_and_set(*session, path, request.at("from"), request.at("to"));
     if (operation == "append" || operation == "add") {
-      json reply = transact(*session, json::array({json::array({operation, key->get<std::string>(), request.at("value")})}));
+      json reply =
+          transact(*session, json::array({json::array({operation, key->get<std::string>(), request.at("value")})}));
       if (reply.contains("ok")) reply.erase("value");
       return reply;
     }
@@ -215,7 +224,8 @@ class ZookeeperBackend : public Backend {
     return error_reply(fmt::format("type_error: zookeeper {}: {} holds no JSON", node_, path), true);
   }
   json no_session() const {
-    return error_reply(fmt::format("zookeeper {}: cannot create a client handle for {}:{}", node_, address_, port_), true);
+    return error_reply(fmt::format("zookeeper {}: cannot create a client handle for {}:{}", node_, address_, port_),
+                       true);
   }
 
   struct Session {
@@ -236,20 +246,21 @@ class ZookeeperBackend : public Backend {
     }
     auto fresh = std::make_shared<Session>();
     const std::string host = fmt::format("{}:{}", address_, port_);
-    fresh->handle =
-        zookeeper_init2(host.c_str(), ignore_session_events, session_timeout_milliseconds_, nullptr, nullptr, 0,
-                        discard_client_log);
+    fresh->handle = zookeeper_init2(host.c_str(), ignore_session_events, session_timeout_milliseconds_, nullptr,
+                                    nullptr, 0, discard_client_log);
     if (fresh->handle == nullptr) return nullptr;
     session = fresh;
     return session;
   }
 
   json failure(const std::string& what, int code, bool changes_state) const {
-    return error_reply(fmt::format("zookeeper {} {}: {}", node_, what, zerror(code)), !changes_state || !outcome_unknown(code));
+    return error_reply(fmt::format("zookeeper {} {}: {}", node_, what, zerror(code)),
+                       !changes_state || !outcome_unknown(code));
   }
 
   Outcome get(Session& session, const std::string& path) {
-    return await_call([&](const void* data) { return zoo_aget(session.handle, path.c_str(), 0, data_completion, data); });
+    return await_call(
+        [&](const void* data) { return zoo_aget(session.handle, path.c_str(), 0, data_completion, data); });
   }
   Outcome set(Session& session, const std::string& path, const std::string& text, int version) {
     return await_call([&](const void* data) {
@@ -259,8 +270,8 @@ class ZookeeperBackend : public Backend {
   }
   Outcome create(Session& session, const std::string& path, const std::string& text) {
     return await_call([&](const void* data) {
-      return zoo_acreate(session.handle, path.c_str(), text.data(), static_cast<int>(text.size()),
-                         &ZOO_OPEN_ACL_UNSAFE, 0, string_completion, data);
+      return zoo_acreate(session.handle, path.c_str(), text.data(), static_cast<int>(text.size()), &ZOO_OPEN_ACL_UNSAFE,
+                         0, string_completion, data);
     });
   }
 
@@ -268,16 +279,16 @@ class ZookeeperBackend : public Backend {
   std::optional<json> ensure_root(Session& session) {
     if (root_exists_) return std::nullopt;
     const Outcome created = create(session, kRoot, "");
-    if (created.code != ZOK && created.code != ZNODEEXISTS) return failure("create " + std::string(kRoot), created.code, false);
+    if (created.code != ZOK && created.code != ZNODEEXISTS)
+      return failure("create " + std::string(kRoot), created.code, false);
     root_exists_ = true;
     return std::nullopt;
   }
 
   json read(Session& session, const std::string& path) {
     if (sync_reads_) {
-      const Outcome synced = await_call([&](const void* data) {
-        return zoo_async(session.handle, "/", string_completion, data);
-      });
+      const Outcome synced =
+          await_call([&](const void* data) { return zoo_async(session.handle, "/", string_completion, data); });
       if (synced.code != ZOK) return failure("sync", synced.code, false);
     }
     const Outcome got = get(session, path);
@@ -382,7 +393,8 @@ class ZookeeperBackend : public Backend {
           buffers->operations.push_back(operation);
         } else {
           zoo_create_op_init(&operation, path.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, 0,
-                             buffers->created_paths[index].data(), static_cast<int>(buffers->created_paths[index].size()));
+                             buffers->created_paths[index].data(),
+                             static_cast<int>(buffers->created_paths[index].size()));
           buffers->operations.push_back(operation);
           zoo_delete_op_init(&operation, path.c_str(), -1);
           buffers->operations.push_back(operation);
@@ -461,8 +473,8 @@ ZookeeperTarget::ZookeeperTarget(const std::vector<std::string>& target_argument
             fmt::format("--target-arg: zookeeper: '{}' (the tick is 10-10000 milliseconds)", argument));
       }
     } else {
-      throw std::invalid_argument(fmt::format(
-          "--target-arg: zookeeper: unknown argument '{}' (known: --sync-reads, --tick-ms=N)", argument));
+      throw std::invalid_argument(
+          fmt::format("--target-arg: zookeeper: unknown argument '{}' (known: --sync-reads, --tick-ms=N)", argument));
     }
   }
 }
@@ -483,33 +495,26 @@ NodeLaunch ZookeeperTarget::launch(const NodeContext& node) const {
     servers += fmt::format("server.{}={}:{}:{}\n", index + 1, node.nodes[index].address, kQuorumPort, kElectionPort);
   }
   NodeLaunch launch;
-  launch.files.push_back({config, fmt::format("tickTime={}\n"
-                                              "initLimit={}\n"
-                                              "syncLimit={}\n"
-                                              "dataDir={}\n"
-                                              "clientPort={}\n"
-                                              "clientPortAddress={}\n"
-                                              "maxClientCnxns=0\n"
-                                              "preAllocSize=4096\n"
-                                              "admin.enableServer=false\n"
-                                              "4lw.commands.whitelist=srvr,mntr,ruok\n"
-                                              "{}",
-                                              tick_milliseconds_, kInitLimitTicks, kSyncLimitTicks,
-                                              node.data_directory().string(), client_port(), node.self().address,
-                                              servers)});
+  launch.files.push_back(
+      {config, fmt::format("tickTime={}\n"
+                           "initLimit={}\n"
+                           "syncLimit={}\n"
+                           "dataDir={}\n"
+                           "clientPort={}\n"
+                           "clientPortAddress={}\n"
+                           "maxClientCnxns=0\n"
+                           "preAllocSize=4096\n"
+                           "admin.enableServer=false\n"
+                           "4lw.commands.whitelist=srvr,mntr,ruok\n"
+                           "{}",
+                           tick_milliseconds_, kInitLimitTicks, kSyncLimitTicks, node.data_directory().string(),
+                           client_port(), node.self().address, servers)});
   launch.files.push_back({node.data_directory() / "myid", fmt::format("{}\n", node.index + 1)});
-  launch.argv = {kJava,
-                 "-Xms32m",
-                 "-Xmx128m",
-                 "-XX:+UseSerialGC",
-                 "-Djava.net.preferIPv4Stack=true",
+  launch.argv = {kJava, "-Xms32m", "-Xmx128m", "-XX:+UseSerialGC", "-Djava.net.preferIPv4Stack=true",
                  // Election connections to a partitioned peer give up after 1 s, not 5.
-                 "-Dzookeeper.cnxTimeout=1000",
-                 "-Dorg.slf4j.simpleLogger.showDateTime=true",
-                 "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS",
-                 "-cp",
-                 fmt::format("{}:{}", kServerJar, kLoggerJar),
-                 "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                 "-Dzookeeper.cnxTimeout=1000", "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                 "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS", "-cp",
+                 fmt::format("{}:{}", kServerJar, kLoggerJar), "org.apache.zookeeper.server.quorum.QuorumPeerMain",
                  config.string()};
   return launch;
 }

@@ -59,8 +59,8 @@ enum class TxnWorkload { list_append, rw_register };
 
 struct ElleOptions {
   ConsistencyModel model = ConsistencyModel::serializable;
-  std::chrono::milliseconds time_limit{0};  // 0: no limit (cycle search only)
-  std::size_t max_anomalies_per_type = 8;   // evidence kept per anomaly type
+  std::chrono::milliseconds time_limit{0};    // 0: no limit (cycle search only)
+  std::size_t max_anomalies_per_type = 8;     // evidence kept per anomaly type
   std::size_t max_cycle_search_starts = 256;  // BFS starts per SCC and search level
 };
 
@@ -74,9 +74,9 @@ struct CycleStep {
 };
 
 struct Anomaly {
-  std::string type;        // e.g. "G-single", "G1a", "lost-update"
-  bool forbidden = true;   // by the options' model
-  std::string explanation; // one or more sentences
+  std::string type;                       // e.g. "G-single", "G1a", "lost-update"
+  bool forbidden = true;                  // by the options' model
+  std::string explanation;                // one or more sentences
   std::vector<std::uint32_t> operations;  // history indices (invocations) involved
   std::vector<CycleStep> cycle;           // empty for non-cycle anomalies; first 50 steps of a longer cycle
 };
@@ -85,12 +85,12 @@ struct ElleResult {
   Verdict verdict = Verdict::valid;
   std::string reason;
   ConsistencyModel model = ConsistencyModel::serializable;
-  std::size_t transactions = 0;      // ok + info txns in the graph
+  std::size_t transactions = 0;  // ok + info txns in the graph
   std::size_t edges = 0;
   std::size_t strongly_connected_components = 0;  // non-trivial ones
   // type -> count (every anomaly found, including ones the model allows).
   std::vector<std::pair<std::string, std::size_t>> anomaly_counts;
-  std::vector<Anomaly> anomalies;    // evidence, up to max_anomalies_per_type per type
+  std::vector<Anomaly> anomalies;             // evidence, up to max_anomalies_per_type per type
   std::vector<std::string> models_ruled_out;  // named models some found anomaly violates
   double elapsed_seconds = 0;
 };

@@ -27,9 +27,9 @@ struct LinearizabilityOptions {
   // One invalid partition makes the history invalid: by default the search of
   // the other partitions stops then (they are reported as not checked).
   bool check_every_partition = false;
-  std::chrono::milliseconds time_limit{0};          // 0: no limit
+  std::chrono::milliseconds time_limit{0};                // 0: no limit
   std::size_t memory_limit_bytes = std::size_t{8} << 30;  // memo tables of all partitions together
-  unsigned threads = 0;                             // 0: all cores
+  unsigned threads = 0;                                   // 0: all cores
   // Evidence (counterexample) for invalid partitions costs a second search of
   // that partition; turn it off when only the verdict matters.
   bool collect_evidence = true;
@@ -40,7 +40,7 @@ struct PartitionReport {
   std::string key;  // "" when the history has no keys or is not partitioned
   Verdict verdict = Verdict::valid;
   std::string reason;
-  std::size_t operations = 0;       // ops searched (fail ops and unknown reads dropped)
+  std::size_t operations = 0;  // ops searched (fail ops and unknown reads dropped)
   std::uint64_t states_explored = 0;
   // Evidence for invalid: the op whose completion came before any linearization
   // could place it, ops concurrent with it, the states the object could be in

@@ -32,11 +32,11 @@ namespace chaosbench::checkers {
 
 struct SequentialOptions {
   ModelOptions model;
-  bool partition_by_key = true;       // per-key SC; false = whole-history SC
-  bool check_every_partition = false; // keep going after one invalid partition
+  bool partition_by_key = true;             // per-key SC; false = whole-history SC
+  bool check_every_partition = false;       // keep going after one invalid partition
   std::chrono::milliseconds time_limit{0};  // 0: no limit
   std::size_t memory_limit_bytes = std::size_t{8} << 30;
-  unsigned threads = 0;  // 0: all cores
+  unsigned threads = 0;          // 0: all cores
   bool collect_evidence = true;  // costs a copy of the search path at each deeper dead end
 };
 

@@ -34,7 +34,7 @@ struct ClientPoolOptions {
 
 struct ClientPoolStatistics {
   std::vector<std::int64_t> ok_latencies_nanoseconds;  // ok ops, from intended send to reply
-  std::vector<CompletionSample> completions;  // every completion, in time order
+  std::vector<CompletionSample> completions;           // every completion, in time order
   std::uint64_t invoked = 0;
   std::uint64_t redirects = 0;
   std::uint64_t intended_not_sent = 0;  // open loop: still queued when the run ended

@@ -23,9 +23,9 @@
 namespace chaosbench::harness {
 
 struct ClusterOptions {
-  std::filesystem::path refnode;          // the reference node executable
-  std::filesystem::path nodes_directory;  // <run>/nodes
-  bool faketime = false;                  // start nodes under libfaketime (clock faults)
+  std::filesystem::path refnode;              // the reference node executable
+  std::filesystem::path nodes_directory;      // <run>/nodes
+  bool faketime = false;                      // start nodes under libfaketime (clock faults)
   std::string gateway_address = "127.0.0.1";  // where real-system gateways listen (controller side)
   // SSH hosts: non-empty puts node n's directory at <remote_nodes_directory>/<n>
   // on its host (created there), runs refnode from remote_refnode (see

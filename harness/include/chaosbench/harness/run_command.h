@@ -47,10 +47,10 @@ struct RunOptions {
   std::string recovery_time = "2s";  // quiet period from the heal to the final reads
   std::string check_time_limit = "120s";
   std::vector<std::string> checker_names;  // empty: the workload's default checkers
-  std::string consistency_model;      // elle-* checkers; "": the workload's (strict-serializable)
-  std::string refnode;  // default: refnode next to the harness executable
-  std::string hosts_file;       // --hosts: run on these SSH hosts instead of the sandbox (docs/ssh.md)
-  bool nodes_from_hosts = false;  // --nodes not given: as many nodes as the hosts file lists
+  std::string consistency_model;           // elle-* checkers; "": the workload's (strict-serializable)
+  std::string refnode;                     // default: refnode next to the harness executable
+  std::string hosts_file;                  // --hosts: run on these SSH hosts instead of the sandbox (docs/ssh.md)
+  bool nodes_from_hosts = false;           // --nodes not given: as many nodes as the hosts file lists
   std::string remote_directory = "/tmp/chaosbench";  // on SSH hosts: bin/refnode, <test>/<timestamp>/<n>/
   bool leave_db_running = false;  // SSH hosts: leave the nodes running and their directories in place
   std::vector<std::string> command_line;
@@ -64,7 +64,7 @@ struct RunPlan {
   std::vector<nemesis::PartitionShape> partition_shapes;
   nemesis::KillTargets kill_targets = nemesis::KillTargets::mixed;
   workloads::KeyRotation rotation;
-  std::vector<std::string> checker_names;  // named, or the workload's defaults
+  std::vector<std::string> checker_names;                       // named, or the workload's defaults
   std::optional<checkers::ConsistencyModel> consistency_model;  // nullopt: the workload's
   std::chrono::milliseconds nemesis_interval{0}, time_limit{0}, operation_timeout{0}, recovery_time{0},
       check_time_limit{0};

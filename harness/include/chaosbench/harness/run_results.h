@@ -73,7 +73,9 @@ struct CompletionSample {
 struct Availability {
   std::uint64_t available = 0;
   std::uint64_t completed = 0;
-  double ratio() const { return completed == 0 ? 1.0 : static_cast<double>(available) / static_cast<double>(completed); }
+  double ratio() const {
+    return completed == 0 ? 1.0 : static_cast<double>(available) / static_cast<double>(completed);
+  }
 };
 
 // Key: a fault kind ("partition", ...) for completions while it was active

@@ -50,7 +50,7 @@ struct EntryOutcome {
   int exit_code = -1;
   std::string verdict;  // valid, invalid, unknown, harness-failed, timed-out
   bool passed = false;
-  bool tolerated = false;  // verdict differs from expect, but enough other seeds of its group gave it
+  bool tolerated = false;               // verdict differs from expect, but enough other seeds of its group gave it
   std::filesystem::path run_directory;  // empty when the run left none
   double wall_seconds = 0;
   std::optional<double> detection_seconds;       // completion of the first op the checker could not place
@@ -61,7 +61,8 @@ struct EntryOutcome {
 // Applies expect_on_at_least per seed group: a run whose verdict missed its expectation passes
 // (tolerated) when enough runs of its group met it. With --filter only part of a group runs;
 // the requirement then shrinks in proportion (rounded up). Returns one line per such group.
-std::vector<std::string> apply_seed_tolerance(const std::vector<SuiteEntry>& entries, std::vector<EntryOutcome>& outcomes);
+std::vector<std::string> apply_seed_tolerance(const std::vector<SuiteEntry>& entries,
+                                              std::vector<EntryOutcome>& outcomes);
 
 // Reads RUN_DIRECTORY/results.json and history.jsonl to fill verdict and detection times.
 // Missing files leave the fields empty; a malformed results.json throws std::runtime_error.
@@ -70,9 +71,9 @@ void read_run_outcome(const std::filesystem::path& run_directory, EntryOutcome& 
 struct SuiteCommandOptions {
   std::filesystem::path file;
   std::string store = "store";
-  int parallel = 0;     // 0: the suite file's `parallel` (default 1)
-  std::string filter;   // run only entries whose id contains this
-  bool list = false;    // print the expanded entries and exit
+  int parallel = 0;    // 0: the suite file's `parallel` (default 1)
+  std::string filter;  // run only entries whose id contains this
+  bool list = false;   // print the expanded entries and exit
 };
 
 // Returns 0 every entry as expected, 1 some verdict differs from its expectation,

@@ -39,7 +39,7 @@ struct NemesisOptions {
   std::chrono::milliseconds strobe_period{100};
   std::chrono::milliseconds delay{100};
   KillTargets kill_targets = KillTargets::mixed;  // which nodes a kill hits (pause always uses mixed)
-  ScenarioTiming scenario_timing;                  // orphan-leader and figure-8 (scenario.h)
+  ScenarioTiming scenario_timing;                 // orphan-leader and figure-8 (scenario.h)
 };
 
 class Nemesis {
@@ -93,7 +93,7 @@ class Nemesis {
   std::set<FaultKind> active_;
   std::map<FaultKind, int> starts_;
   Grudge grudge_;
-  std::map<std::string, double> loss_;            // node -> drop probability
+  std::map<std::string, double> loss_;  // node -> drop probability
   std::vector<std::string> killed_, paused_, delayed_;
   Grudge scenario_grudge_;                       // a scenario's partition, on top of grudge_
   std::vector<std::string> scenario_killed_;     // nodes a scenario killed and has not restarted

@@ -58,8 +58,7 @@ struct TimeBucket {
 
 // Buckets from `range.begin` covering `range.end`, by completion time;
 // operations that never completed are not counted.
-std::vector<TimeBucket> bucket_operations(const std::vector<OperationSpan>& spans, TimeRange range,
-                                          std::int64_t width);
+std::vector<TimeBucket> bucket_operations(const std::vector<OperationSpan>& spans, TimeRange range, std::int64_t width);
 
 // A fault while it was active, from the invocation of the nemesis op that
 // started it to the completion (or, lacking one, the invocation) of the op
@@ -71,7 +70,7 @@ std::vector<TimeBucket> bucket_operations(const std::vector<OperationSpan>& span
 // of its kind. Other nemesis ops are instant events (`instant`, start == end).
 struct FaultWindow {
   std::string kind;
-  std::string label;  // readable summary of the fault's value (shape, nodes, offsets)
+  std::string label;     // readable summary of the fault's value (shape, nodes, offsets)
   std::string function;  // the nemesis op that started it
   std::int64_t start = 0;
   std::int64_t end = 0;

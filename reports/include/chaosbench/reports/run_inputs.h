@@ -39,8 +39,8 @@ std::vector<CheckerOutcome> read_checker_outcomes(const nlohmann::json& results,
 checkers::Verdict overall_verdict(const nlohmann::json& results, const std::vector<CheckerOutcome>& outcomes);
 
 struct NodeLog {
-  std::string node;                 // directory name under nodes/
-  std::string relative_path;        // "nodes/<node>/log"
+  std::string node;           // directory name under nodes/
+  std::string relative_path;  // "nodes/<node>/log"
   bool exists = false;
   std::uintmax_t size_bytes = 0;
   std::optional<std::string> tail;  // last lines, when the node looks crashed

@@ -57,7 +57,8 @@ class Workload {
   // The client-protocol request for `operation`, without "id".
   virtual nlohmann::json request(const ClientOperation& operation) const = 0;
   // The history value of an ok completion, given the reply's "value" (or null).
-  virtual nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const = 0;
+  virtual nlohmann::json completion_value(const ClientOperation& operation,
+                                          const nlohmann::json& reply_value) const = 0;
   // A read answered with concurrent versions (a Dynamo-style node's "siblings"): the value
   // this workload's client resolves them to. By default the node's own pick ("value").
   virtual nlohmann::json resolve_siblings(const nlohmann::json& reply_value, const nlohmann::json& /*siblings*/) const {

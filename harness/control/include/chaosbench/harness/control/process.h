@@ -18,8 +18,8 @@ namespace chaosbench::harness::control {
 struct LocalProcessSpec {
   std::vector<std::string> argv;
   std::map<std::string, std::string> environment;  // added to the controller's environment
-  std::filesystem::path working_directory;          // empty: the controller's
-  std::filesystem::path network_namespace;          // e.g. /run/netns/n1; empty: the controller's
+  std::filesystem::path working_directory;         // empty: the controller's
+  std::filesystem::path network_namespace;         // e.g. /run/netns/n1; empty: the controller's
 };
 
 // Finds program the way execvp would (a name with '/' is taken as a path).

@@ -16,9 +16,9 @@
 namespace chaosbench::harness::control {
 
 struct SandboxOptions {
-  int nodes = 5;                  // 1..250; named n1..nN
-  std::string bridge = "cb0";     // in the controller's (sandbox) network namespace
-  std::string subnet = "10.77.0"; // /24: node i gets .i, the controller (bridge) .254
+  int nodes = 5;                   // 1..250; named n1..nN
+  std::string bridge = "cb0";      // in the controller's (sandbox) network namespace
+  std::string subnet = "10.77.0";  // /24: node i gets .i, the controller (bridge) .254
 };
 
 class Sandbox {

@@ -13,7 +13,7 @@
 namespace chaosbench::harness::control {
 
 struct SupervisedOutcome {
-  int exit_code = -1;         // the child's exit code; -1 when it was killed for its timeout
+  int exit_code = -1;  // the child's exit code; -1 when it was killed for its timeout
   bool timed_out = false;
   double wall_seconds = 0;
   std::vector<pid_t> survivors;  // processes of the child that outlived even a direct SIGKILL (normally none)

@@ -19,9 +19,9 @@ namespace chaosbench::targets::adapters {
 struct HttpJsonReply {
   enum class Outcome { answered, not_sent, unknown };
   Outcome outcome = Outcome::unknown;
-  unsigned status = 0;    // HTTP status when answered
-  nlohmann::json body;    // parsed body when answered (discarded if not JSON)
-  std::string problem;    // why not answered: "connection refused", "timed out", ...
+  unsigned status = 0;  // HTTP status when answered
+  nlohmann::json body;  // parsed body when answered (discarded if not JSON)
+  std::string problem;  // why not answered: "connection refused", "timed out", ...
 };
 
 class HttpJsonClient {

@@ -65,7 +65,9 @@ struct RequiredProgram {
 };
 
 // Every client-protocol op that changes or reads data: read, write, cas, append, add, delete, txn.
-inline std::set<std::string> all_client_operations() { return {"read", "write", "cas", "append", "add", "delete", "txn"}; }
+inline std::set<std::string> all_client_operations() {
+  return {"read", "write", "cas", "append", "add", "delete", "txn"};
+}
 
 class Target {
  public:

@@ -12,7 +12,7 @@
 namespace chaosbench::targets::adapters {
 
 const std::vector<std::string>& target_names();  // raft, zab, quorum, etcd, zookeeper
-std::string known_targets_text();                 // "raft, zab, ..."
+std::string known_targets_text();                // "raft, zab, ..."
 
 // The target with its --target-arg values. Throws std::invalid_argument (one
 // line, naming the target) for an unknown name or a bad target argument.
