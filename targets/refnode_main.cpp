@@ -7,10 +7,10 @@
 #include <exception>
 #include <memory>
 
-#include "common/logger.h"
-#include "common/node_config.h"
 #include "quorum/quorum_server.h"
 #include "raft/raft_server.h"
+#include "runtime/logger.h"
+#include "runtime/node_config.h"
 #include "zab/zab_server.h"
 
 int main(int argc, char** argv) {

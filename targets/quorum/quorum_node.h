@@ -20,12 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
 #include "quorum/hash_ring.h"
 #include "quorum/key_versions.h"
 #include "quorum/membership.h"
 #include "quorum/merkle_tree.h"
 #include "quorum/quorum_messages.h"
+#include "runtime/clock.h"
 
 namespace chaosbench::quorum {
 

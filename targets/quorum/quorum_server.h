@@ -12,14 +12,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/client_server.h"
-#include "common/clock.h"
-#include "common/logger.h"
-#include "common/node_config.h"
-#include "common/peer_transport.h"
-#include "common/storage_worker.h"
 #include "quorum/quorum_node.h"
 #include "quorum/quorum_storage.h"
+#include "runtime/client_server.h"
+#include "runtime/clock.h"
+#include "runtime/logger.h"
+#include "runtime/node_config.h"
+#include "runtime/peer_transport.h"
+#include "runtime/storage_worker.h"
 
 namespace chaosbench::quorum {
 

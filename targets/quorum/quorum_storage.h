@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/write_ahead_log.h"
+#include "runtime/write_ahead_log.h"
 
 namespace chaosbench::quorum {
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
 #include "raft/persistent_state.h"
 #include "raft/raft_types.h"
+#include "runtime/clock.h"
 
 namespace chaosbench::raft {
 

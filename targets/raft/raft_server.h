@@ -16,15 +16,15 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/client_server.h"
-#include "common/clock.h"
-#include "common/kv_state_machine.h"
-#include "common/logger.h"
-#include "common/node_config.h"
-#include "common/peer_transport.h"
-#include "common/storage_worker.h"
 #include "raft/raft_node.h"
 #include "raft/raft_storage.h"
+#include "runtime/client_server.h"
+#include "runtime/clock.h"
+#include "runtime/kv_state_machine.h"
+#include "runtime/logger.h"
+#include "runtime/node_config.h"
+#include "runtime/peer_transport.h"
+#include "runtime/storage_worker.h"
 
 namespace chaosbench::raft {
 

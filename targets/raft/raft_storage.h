@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <memory>
 
-#include "common/logger.h"
-#include "common/write_ahead_log.h"
 #include "raft/persistent_state.h"
 #include "raft/raft_node.h"
+#include "runtime/logger.h"
+#include "runtime/write_ahead_log.h"
 
 namespace chaosbench::raft {
 

@@ -19,12 +19,12 @@
 #include <string>
 #include <vector>
 
-#include "common/client_server.h"
-#include "common/kv_state_machine.h"
-#include "common/logger.h"
-#include "common/node_config.h"
-#include "common/peer_transport.h"
-#include "common/storage_worker.h"
+#include "runtime/client_server.h"
+#include "runtime/kv_state_machine.h"
+#include "runtime/logger.h"
+#include "runtime/node_config.h"
+#include "runtime/peer_transport.h"
+#include "runtime/storage_worker.h"
 #include "zab/zab_node.h"
 #include "zab/zab_storage.h"
 

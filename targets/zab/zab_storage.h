@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "common/logger.h"
-#include "common/write_ahead_log.h"
+#include "runtime/logger.h"
+#include "runtime/write_ahead_log.h"
 #include "zab/zab_node.h"
 #include "zab/zab_persistent_state.h"
 

@@ -26,8 +26,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/clock.h"
 #include "quorum/quorum_node.h"
+#include "runtime/clock.h"
 
 namespace {
 

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
 #include "quorum/quorum_node.h"
+#include "runtime/clock.h"
 
 namespace chaosbench::quorum::testing {
 

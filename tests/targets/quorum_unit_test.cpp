@@ -6,13 +6,13 @@
 #include <map>
 #include <set>
 
-#include "common/clock.h"
 #include "quorum/hash_ring.h"
 #include "quorum/key_versions.h"
 #include "quorum/merkle_tree.h"
 #include "quorum/quorum_messages.h"
 #include "quorum/quorum_node.h"
 #include "quorum/vector_clock.h"
+#include "runtime/clock.h"
 
 namespace chaosbench::quorum {
 namespace {

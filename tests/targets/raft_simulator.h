@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/kv_state_machine.h"
 #include "raft/raft_node.h"
+#include "runtime/clock.h"
+#include "runtime/kv_state_machine.h"
 
 namespace chaosbench::raft::simulation {
 

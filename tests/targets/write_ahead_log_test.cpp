@@ -1,6 +1,6 @@
 // WAL and Raft storage: records survive reopening, a torn tail is cut off,
 // real corruption is refused, snapshots and log rewrites recover exactly.
-#include "common/write_ahead_log.h"
+#include "runtime/write_ahead_log.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/crc32c.h"
-#include "common/logger.h"
 #include "raft/raft_storage.h"
+#include "runtime/crc32c.h"
+#include "runtime/logger.h"
 
 namespace chaosbench::targets {
 namespace {

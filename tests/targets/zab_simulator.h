@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "common/kv_state_machine.h"
+#include "runtime/kv_state_machine.h"
 #include "zab/zab_node.h"
 
 namespace chaosbench::zab::simulation {

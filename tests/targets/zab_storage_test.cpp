@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "common/logger.h"
+#include "runtime/logger.h"
 #include "zab/zab_node.h"
 
 namespace chaosbench::zab {

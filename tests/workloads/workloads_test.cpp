@@ -19,7 +19,7 @@
 #include "chaosbench/workloads/rw_register_workload.h"
 #include "chaosbench/workloads/set_workload.h"
 #include "chaosbench/workloads/workload.h"
-#include "common/kv_state_machine.h"
+#include "runtime/kv_state_machine.h"
 
 namespace chaosbench::workloads {
 namespace {

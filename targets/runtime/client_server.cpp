@@ -1,4 +1,4 @@
-#include "common/client_server.h"
+#include "runtime/client_server.h"
 
 namespace chaosbench::targets {
 

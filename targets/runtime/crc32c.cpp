@@ -1,4 +1,4 @@
-#include "common/crc32c.h"
+#include "runtime/crc32c.h"
 
 #include <array>
 

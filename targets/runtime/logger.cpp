@@ -1,4 +1,4 @@
-#include "common/logger.h"
+#include "runtime/logger.h"
 
 #include <unistd.h>
 

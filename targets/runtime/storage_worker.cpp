@@ -1,4 +1,4 @@
-#include "common/storage_worker.h"
+#include "runtime/storage_worker.h"
 
 #include <exception>
 

@@ -1,4 +1,4 @@
-#include "common/peer_transport.h"
+#include "runtime/peer_transport.h"
 
 #include <algorithm>
 #include <chrono>

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/logger.h"
+#include "runtime/logger.h"
 
 namespace chaosbench::targets {
 

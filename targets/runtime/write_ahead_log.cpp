@@ -1,4 +1,4 @@
-#include "common/write_ahead_log.h"
+#include "runtime/write_ahead_log.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <system_error>
 
-#include "common/crc32c.h"
+#include "runtime/crc32c.h"
 
 namespace chaosbench::targets {
 namespace {

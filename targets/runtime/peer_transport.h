@@ -15,8 +15,8 @@
 #include <memory>
 #include <string>
 
-#include "common/logger.h"
-#include "common/node_config.h"
+#include "runtime/logger.h"
+#include "runtime/node_config.h"
 
 namespace chaosbench::targets {
 

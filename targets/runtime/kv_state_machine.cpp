@@ -1,4 +1,4 @@
-#include "common/kv_state_machine.h"
+#include "runtime/kv_state_machine.h"
 
 #include <stdexcept>
 

@@ -1,4 +1,4 @@
-#include "common/node_config.h"
+#include "runtime/node_config.h"
 
 #include <fmt/format.h>
 
