@@ -1,42 +1,39 @@
-// refnode: runs one reference protocol node (Raft, ZAB or quorum KV). Exit codes:
-// 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure (I/O error, corrupted
-// WAL), 3 bad flags or configuration (one-line message on stderr).
+// refnode: runs one reference protocol node, chosen from the registry below.
+// Exit codes: 0 clean shutdown (SIGTERM/SIGINT), 1 runtime failure (I/O error,
+// corrupted WAL), 3 bad flags or configuration (one-line message on stderr).
 #include <boost/asio.hpp>
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <memory>
 
-#include "quorum/quorum_server.h"
-#include "raft/raft_server.h"
+#include "quorum/quorum_protocol.h"
+#include "raft/raft_protocol.h"
 #include "runtime/logger.h"
-#include "runtime/node_config.h"
-#include "zab/zab_server.h"
+#include "runtime/protocol_registry.h"
+#include "zab/zab_protocol.h"
 
 int main(int argc, char** argv) {
-  chaosbench::targets::NodeConfig config;
+  namespace targets = chaosbench::targets;
+  const targets::ProtocolRegistry registry = {chaosbench::raft::raft_protocol(), chaosbench::zab::zab_protocol(),
+                                              chaosbench::quorum::quorum_protocol()};
+  targets::ParsedNodeConfig parsed;
   try {
-    config = chaosbench::targets::parse_node_config(argc, argv);
-  } catch (const chaosbench::targets::ConfigError& error) {
+    parsed = targets::parse_node_config(argc, argv, registry);
+  } catch (const targets::ConfigError& error) {
     std::fprintf(stderr, "refnode: %s\n", error.what());
     return 3;
   }
   std::signal(SIGPIPE, SIG_IGN);
-  chaosbench::targets::Logger logger(config.id);
+  targets::Logger logger(parsed.config.id);
   try {
     boost::asio::io_context io_context(1);
-    std::unique_ptr<chaosbench::raft::RaftServer> raft_server;
-    std::unique_ptr<chaosbench::zab::ZabServer> zab_server;
-    std::unique_ptr<chaosbench::quorum::QuorumServer> quorum_server;
-    if (config.protocol == "quorum") {
-      quorum_server = std::make_unique<chaosbench::quorum::QuorumServer>(io_context, config, logger);
-      quorum_server->start();
-    } else if (config.protocol == "zab") {
-      zab_server = std::make_unique<chaosbench::zab::ZabServer>(io_context, config, logger);
-      zab_server->start();
-    } else {
-      raft_server = std::make_unique<chaosbench::raft::RaftServer>(io_context, config, logger);
-      raft_server->start();
+    std::unique_ptr<targets::NodeProcess> node;
+    try {
+      node = targets::start_node(io_context, parsed, logger);
+    } catch (const targets::ConfigError& error) {
+      std::fprintf(stderr, "refnode: %s\n", error.what());
+      return 3;
     }
     boost::asio::signal_set signals(io_context, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int signal_number) {

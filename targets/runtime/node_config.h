@@ -1,7 +1,7 @@
-// NodeConfig: everything refnode needs to start a node, from command-line
-// flags and/or a JSON config file (flags win). parse_node_config throws
-// ConfigError with a one-line message for any bad or missing setting; refnode
-// prints it and exits with code 3.
+// NodeConfig: the settings every refnode protocol shares (identity, peers,
+// ports, data directory, timing, bugs). A protocol's own settings live with the
+// protocol (its ProtocolOptions); parse_node_config (protocol_registry.h) reads
+// both. A bad setting is a ConfigError with a one-line message (exit code 3).
 #pragma once
 
 #include <cstdint>
@@ -25,45 +25,32 @@ struct PeerAddress {
 };
 
 struct NodeConfig {
-  std::string protocol;  // raft, zab or quorum
+  std::string protocol;  // a name in the registry refnode was built with
   std::string id;
   std::vector<PeerAddress> peers;  // every member including this node
   std::string client_host = "0.0.0.0";
   std::uint16_t client_port = 0;
   std::filesystem::path data_dir;
-  std::string read_mode = "read-index";  // read-index | lease | local
+  std::string read_mode;  // one of the protocol's read modes; its first when not given
   std::set<std::string> bugs;
   bool fsync = true;
   int tick_milliseconds = 10;
   int election_ticks = 30;  // 300-600 ms randomised election timeout
   int heartbeat_ticks = 5;
-  std::int64_t clock_drift_bound_milliseconds = 50;
   std::uint64_t snapshot_every = 10000;  // applied entries between snapshots
   int request_timeout_milliseconds = 5000;
-  // quorum (Dynamo-style): 0 for N means min(3, members), 0 for R/W a majority of N.
-  int quorum_n = 0;
-  int quorum_r = 0;
-  int quorum_w = 0;
-  bool sloppy_quorum = false;
-  std::string conflict = "vector-clocks";  // vector-clocks | lww
-  int virtual_nodes = 64;
-  std::int64_t anti_entropy_interval_milliseconds = 10000;  // 0: never
-  std::int64_t tombstone_grace_milliseconds = 600000;
 
   const PeerAddress& self() const;
   bool has_bug(const std::string& name) const { return bugs.count(name) != 0; }
 };
 
-// The bug names refnode accepts, with one-line descriptions (for --help).
-const std::vector<std::pair<std::string, std::string>>& known_bugs();
-
 // Parses "n1=host:port,n2=host:port".
 std::vector<PeerAddress> parse_peer_list(const std::string& text);
 
-// Returns the configuration, or throws ConfigError. Prints help and exits 0 for --help.
-NodeConfig parse_node_config(int argc, const char* const* argv);
+// A TCP port 1-65535; ConfigError naming `what` otherwise.
+std::uint16_t parse_port(const std::string& text, const std::string& what);
 
-// Checks cross-field consistency (id among peers, ports, read mode, bugs).
-void validate_node_config(const NodeConfig& config);
+// "250ms", "10s", "5m" or a bare number of milliseconds; ConfigError naming `what` otherwise.
+std::int64_t parse_duration_milliseconds(const std::string& text, const std::string& what);
 
 }  // namespace chaosbench::targets
