@@ -1,7 +1,8 @@
 // Helpers shared by the tests that run the built `harness` binary as a child
 // process: its path, running it, a temporary directory removed at scope exit,
 // reading a whole file (as text or JSON), and a one-string description of a
-// finished command.
+// finished command; with `using namespace harness_process_support` also the
+// aliases control, fs, json and the chrono literals.
 #pragma once
 
 #include <sys/stat.h>
@@ -23,6 +24,12 @@
 #include "chaosbench/harness/control/process.h"
 
 namespace harness_process_support {
+
+// The vocabulary every such test uses, brought in by `using namespace harness_process_support`.
+namespace control = chaosbench::harness::control;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
 
 inline const std::string kHarness = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness";
 

@@ -19,11 +19,6 @@
 #include "chaosbench/harness/control/process.h"
 #include "harness_process_support.h"
 
-namespace control = chaosbench::harness::control;
-namespace fs = std::filesystem;
-using nlohmann::json;
-using namespace std::chrono_literals;
-
 namespace {
 
 using namespace harness_process_support;

@@ -19,8 +19,6 @@
 
 #include "harness_process_support.h"
 
-namespace fs = std::filesystem;
-using nlohmann::json;
 using namespace harness_process_support;
 
 namespace {

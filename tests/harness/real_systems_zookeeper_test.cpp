@@ -22,11 +22,7 @@
 #include "chaosbench/targets/adapters/zookeeper_target.h"
 #include "harness_process_support.h"
 
-namespace control = chaosbench::harness::control;
 namespace adapters = chaosbench::targets::adapters;
-namespace fs = std::filesystem;
-using nlohmann::json;
-using namespace std::chrono_literals;
 
 namespace {
 
