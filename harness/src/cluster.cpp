@@ -9,9 +9,11 @@
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/process.h"
-#include "chaosbench/harness/node_status.h"
+#include "chaosbench/targets/protocol/blocking_client.h"
 
 namespace chaosbench::harness {
+
+using targets::protocol::query_status;
 
 namespace {
 // Raft says "leader", ZAB "leading" (DESIGN.md's status roles).

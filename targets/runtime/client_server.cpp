@@ -7,12 +7,6 @@ using asio::ip::tcp;
 using boost::system::error_code;
 using nlohmann::json;
 
-json error_reply(const json& id, const std::string& code, bool definite, json extra) {
-  json reply{{"id", id}, {"error", code}, {"definite", definite}};
-  for (auto& [key, value] : extra.items()) reply[key] = value;
-  return reply;
-}
-
 ClientConnection::ClientConnection(tcp::socket socket, Logger& logger) : socket_(std::move(socket)), logger_(logger) {
   error_code error;
   auto endpoint = socket_.remote_endpoint(error);
@@ -114,37 +108,23 @@ void ClientServer::read_next(const std::shared_ptr<ClientConnection>& connection
 }
 
 void ClientServer::handle_bytes(const std::shared_ptr<ClientConnection>& connection, std::size_t count) {
-  std::string& buffer = connection->read_buffer_;
-  buffer.append(connection->chunk_, count);
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t newline = buffer.find('\n', start);
-    if (newline == std::string::npos) break;
-    std::string_view line(buffer.data() + start, newline - start);
-    start = newline + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (line.size() > kMaxLineBytes) {
-      logger_.info("client {}: line of {} bytes exceeds {} bytes, closing", connection->remote(), line.size(),
-                   kMaxLineBytes);
-      connection->reply_and_close(error_reply(nullptr, "line_too_long", true));
-      return;
-    }
-    json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded() || !request.is_object()) {
-      logger_.info("client {}: malformed line ({} bytes)", connection->remote(), line.size());
-      connection->reply(error_reply(nullptr, "malformed", true, {{"message", "line is not a JSON object"}}));
-      continue;
-    }
-    handler_(connection, std::move(request));
-    if (!connection->open()) return;
-  }
-  buffer.erase(0, start);
-  if (buffer.size() > kMaxLineBytes) {
-    logger_.info("client {}: unterminated line over {} bytes, closing", connection->remote(), kMaxLineBytes);
-    connection->reply_and_close(error_reply(nullptr, "line_too_long", true));
+  const bool within_cap =
+      connection->framer_.feed(std::string_view(connection->chunk_, count), [&](std::string_view line) {
+        auto parsed = protocol::parse_request_line(line);
+        if (!protocol::is_request(parsed)) {
+          logger_.info("client {}: malformed line ({} bytes)", connection->remote(), line.size());
+          connection->reply(std::get<1>(parsed));
+          return true;
+        }
+        handler_(connection, std::move(std::get<0>(parsed)));
+        return connection->open();
+      });
+  if (!within_cap) {
+    logger_.info("client {}: a line over {} bytes, closing", connection->remote(), protocol::kMaxLineBytes);
+    connection->reply_and_close(protocol::line_too_long_reply());
     return;
   }
+  if (!connection->open()) return;
   read_next(connection);
 }
 

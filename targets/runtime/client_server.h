@@ -1,9 +1,10 @@
 // ClientServer: the newline-delimited JSON client protocol of DESIGN.md on a
 // Boost.Asio io_context. Each line is parsed and handed to the RequestHandler
 // with a ClientConnection to reply on, possibly later and out of order.
-// Malformed lines get {"id":null,"error":"malformed","definite":true} and the
-// connection stays open; a line over kMaxLineBytes gets an error and the
-// connection is closed. Single-threaded, like the io_context it runs on.
+// Lines are framed and parsed by protocol/wire.h: a malformed line gets the
+// malformed reply and the connection stays open; a line over the cap gets
+// line_too_long and the connection is closed. Single-threaded, like the
+// io_context it runs on.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "chaosbench/targets/protocol/wire.h"
 #include "runtime/logger.h"
 
 namespace chaosbench::targets {
@@ -39,7 +41,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool open_ = true;
   bool closing_ = false;
   bool writing_ = false;
-  std::string read_buffer_;
+  protocol::LineFramer framer_;
   std::string pending_output_;
   std::string in_flight_;
   char chunk_[16384];
@@ -47,7 +49,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
 class ClientServer {
  public:
-  static constexpr std::size_t kMaxLineBytes = 1u << 20;
   // A client that stops reading replies is disconnected once this much is queued for it.
   static constexpr std::size_t kMaxPendingOutputBytes = 64u << 20;
   using RequestHandler = std::function<void(const std::shared_ptr<ClientConnection>&, nlohmann::json request)>;
@@ -71,8 +72,7 @@ class ClientServer {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// Builds an error reply: {"id":id,"error":code,"definite":definite[, extra fields]}.
-nlohmann::json error_reply(const nlohmann::json& id, const std::string& code, bool definite,
-                           nlohmann::json extra = nlohmann::json::object());
+// The one error reply of the client protocol, for every server of the runtime.
+using protocol::error_reply;
 
 }  // namespace chaosbench::targets

@@ -89,14 +89,9 @@ bool NodeHost::addressed_here(const std::string& from, const std::string& to) {
 }
 
 void NodeHost::accept_request(const std::shared_ptr<ClientConnection>& connection, json request) {
+  // The client server passes on only objects with a string op (protocol::parse_request_line).
   const json id = request.contains("id") ? request["id"] : json(nullptr);
-  auto op_field = request.find("op");
-  if (op_field == request.end() || !op_field->is_string()) {
-    logger_.info("client {}: request without an op", connection->remote());
-    connection->reply(error_reply(id, "malformed", true, {{"message", "missing string field op"}}));
-    return;
-  }
-  std::string op = op_field->get<std::string>();
+  std::string op = request["op"].get<std::string>();
   if (op == "status") {
     connection->reply(json{{"id", id}, {"ok", true}, {"value", protocol_.status()}});
     return;

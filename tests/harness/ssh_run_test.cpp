@@ -22,7 +22,7 @@
 #include "chaosbench/harness/control/sandbox.h"
 #include "chaosbench/harness/control/sandbox_session.h"
 #include "chaosbench/harness/control/ssh_host.h"
-#include "chaosbench/harness/node_status.h"
+#include "chaosbench/targets/protocol/blocking_client.h"
 #include "harness_process_support.h"
 #include "sshd_fixture.h"
 
@@ -248,7 +248,7 @@ TEST(SshRun, LeaveDbRunningKeepsTheNodesAndTheirDirectories) {
     EXPECT_TRUE(fs::exists(remote / "raft-register" / run.filename() / node->name() / "data"));
     EXPECT_GT(fs::file_size(run / "nodes" / node->name() / "log"), 0u);
     // Still answering after the harness exited (the sandbox ends them with this test).
-    auto status = chaosbench::harness::query_status(node->address(), client_port, 2000ms);
+    auto status = chaosbench::targets::protocol::query_status(node->address(), client_port, 2000ms);
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(status->value("node", ""), node->name());
   }

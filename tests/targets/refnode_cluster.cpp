@@ -4,8 +4,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -64,72 +62,13 @@ std::uint16_t pick_free_port() {
   throw std::runtime_error(fmt::format("no free port in [{}, {})", low, high));
 }
 
-LineClient::LineClient(std::uint16_t port, std::chrono::milliseconds connect_timeout) {
-  const auto deadline = Clock::now() + connect_timeout;
-  while (true) {
-    descriptor_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port);
-    if (::connect(descriptor_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) break;
-    ::close(descriptor_);
-    descriptor_ = -1;
-    if (Clock::now() > deadline) throw std::runtime_error(fmt::format("cannot connect to port {}", port));
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+RefnodeCluster::RefnodeCluster(int size, std::vector<std::string> extra_arguments, std::string protocol,
+                               std::filesystem::path binary, const std::filesystem::path& data_parent)
+    : extra_arguments_(std::move(extra_arguments)), protocol_(std::move(protocol)), binary_(std::move(binary)) {
+  std::string pattern = (data_parent / "chaosbench-refnode-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error(fmt::format("mkdtemp under {}: {}", data_parent.string(), std::strerror(errno)));
   }
-  int one = 1;
-  ::setsockopt(descriptor_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-LineClient::~LineClient() {
-  if (descriptor_ >= 0) ::close(descriptor_);
-}
-
-void LineClient::send_raw(const std::string& bytes) {
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t count = ::send(descriptor_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error(std::string("send: ") + std::strerror(errno));
-    }
-    sent += static_cast<std::size_t>(count);
-  }
-}
-
-std::optional<std::string> LineClient::read_line(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (true) {
-    const auto newline = buffer_.find('\n');
-    if (newline != std::string::npos) {
-      std::string line = buffer_.substr(0, newline);
-      buffer_.erase(0, newline + 1);
-      return line;
-    }
-    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (remaining <= 0) return std::nullopt;
-    pollfd poll_descriptor{descriptor_, POLLIN, 0};
-    int ready = ::poll(&poll_descriptor, 1, static_cast<int>(remaining));
-    if (ready <= 0) continue;
-    char chunk[65536];
-    ssize_t count = ::recv(descriptor_, chunk, sizeof chunk, 0);
-    if (count <= 0) return std::nullopt;
-    buffer_.append(chunk, static_cast<std::size_t>(count));
-  }
-}
-
-json LineClient::call(const json& request, std::chrono::milliseconds timeout) {
-  send_raw(request.dump() + "\n");
-  auto line = read_line(timeout);
-  if (!line) throw std::runtime_error(fmt::format("no reply to {}", request.dump()));
-  return json::parse(*line);
-}
-
-RefnodeCluster::RefnodeCluster(int size, std::vector<std::string> extra_arguments, std::string protocol)
-    : extra_arguments_(std::move(extra_arguments)), protocol_(std::move(protocol)) {
-  char pattern[] = "/tmp/chaosbench-refnode-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
   root_ = pattern;
   for (int node = 0; node < size; ++node) {
     Node entry;
@@ -159,7 +98,7 @@ std::vector<std::string> RefnodeCluster::arguments_for(int node) const {
                                    : nodes_[other].peer_port;
     peers += fmt::format("{}=127.0.0.1:{}", id(other), port);
   }
-  std::vector<std::string> arguments{refnode_binary().string(),
+  std::vector<std::string> arguments{binary_.string(),
                                      "--protocol",
                                      protocol_,
                                      "--id",
@@ -255,7 +194,9 @@ int RefnodeCluster::wait_for_leader(std::chrono::milliseconds timeout, std::opti
     for (int node = 0; node < size(); ++node) {
       if (excluding && *excluding == node) continue;
       auto current = status(node);
-      if (current && (*current)["role"] == "leader") return node;
+      if (!current) continue;
+      const auto& role = (*current)["role"];
+      if (role == "leader" || (role == "leading" && current->value("serving", false))) return node;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -1,8 +1,9 @@
 // Test helpers for process tests: RefnodeCluster starts real refnode
 // processes on 127.0.0.1 (ports picked by the kernel, data dirs under a fresh
 // temporary directory), signals them by PID and SIGKILLs whatever is still
-// running when destroyed; LineClient speaks the JSON client protocol with
-// timeouts. Failures throw std::runtime_error with the reason.
+// running when destroyed (used by the process tests and by cluster_bench).
+// LineClient is the protocol's BlockingClient. Failures throw
+// std::runtime_error with the reason.
 #pragma once
 
 #include <sys/types.h>
@@ -15,31 +16,23 @@
 #include <string>
 #include <vector>
 
+#include "chaosbench/targets/protocol/blocking_client.h"
+
 namespace chaosbench::testing {
 
-class LineClient {
- public:
-  explicit LineClient(std::uint16_t port, std::chrono::milliseconds connect_timeout = std::chrono::seconds(5));
-  ~LineClient();
-  LineClient(const LineClient&) = delete;
-  LineClient& operator=(const LineClient&) = delete;
-
-  void send_raw(const std::string& bytes);
-  // The next line, or nullopt on timeout or when the server closed the connection.
-  std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
-  // Sends one request and returns its reply (throws on timeout or close).
-  nlohmann::json call(const nlohmann::json& request, std::chrono::milliseconds timeout = std::chrono::seconds(10));
-
- private:
-  int descriptor_ = -1;
-  std::string buffer_;
-};
+// The client protocol's blocking client (targets/protocol), by its tests' name.
+using LineClient = targets::protocol::BlockingClient;
 
 std::uint16_t pick_free_port();
 
+// build/bin/refnode of the build these tests belong to.
+std::filesystem::path refnode_binary();
+
 class RefnodeCluster {
  public:
-  RefnodeCluster(int size, std::vector<std::string> extra_arguments = {}, std::string protocol = "raft");
+  // `binary`: the refnode to run; `data_parent`: where the cluster's temporary directory goes.
+  RefnodeCluster(int size, std::vector<std::string> extra_arguments = {}, std::string protocol = "raft",
+                 std::filesystem::path binary = refnode_binary(), const std::filesystem::path& data_parent = "/tmp");
   ~RefnodeCluster();
 
   int size() const { return static_cast<int>(nodes_.size()); }
@@ -48,6 +41,7 @@ class RefnodeCluster {
   void signal(int node, int signal_number);
   void kill(int node);  // SIGKILL and reap
   bool running(int node) const { return nodes_[node].pid > 0; }
+  pid_t pid(int node) const { return nodes_[node].pid; }
   void wipe_data(int node);
   std::filesystem::path data_dir(int node) const { return root_ / id(node); }
   // Waits for a node to exit by itself; returns its exit code (-1 if killed by a signal).
@@ -63,7 +57,8 @@ class RefnodeCluster {
   std::string log_text(int node) const;
   // Status of a node, or nullopt if it does not answer.
   std::optional<nlohmann::json> status(int node);
-  // Waits until some running node reports itself leader; returns its index.
+  // Waits until some running node reports itself leader (ZAB: leading and
+  // serving); returns its index.
   int wait_for_leader(std::chrono::milliseconds timeout, std::optional<int> excluding = std::nullopt);
   // Sends a write to the leader, following not_leader hints until it is acknowledged.
   nlohmann::json write(const std::string& key, const nlohmann::json& value,
@@ -83,8 +78,7 @@ class RefnodeCluster {
   std::vector<Node> nodes_;
   std::vector<std::string> extra_arguments_;
   std::string protocol_;
+  std::filesystem::path binary_;
 };
-
-std::filesystem::path refnode_binary();
 
 }  // namespace chaosbench::testing

@@ -1,6 +1,7 @@
 #include "chaosbench/targets/adapters/gateway.h"
 
 #include "chaosbench/targets/protocol/transaction.h"
+#include "chaosbench/targets/protocol/wire.h"
 
 #include <deque>
 #include <mutex>
@@ -37,26 +38,38 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
+  // Lines are cut by protocol::LineFramer under the line cap; a line over it
+  // is answered line_too_long and the connection closes once that is written.
   void read_next() {
-    asio::async_read_until(
-        socket_, asio::dynamic_buffer(input_), '\n',
+    socket_.async_read_some(
+        asio::buffer(chunk_),
         asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code error, std::size_t length) {
           if (error) return;
-          std::string line = self->input_.substr(0, length);
-          self->input_.erase(0, length);
-          self->dispatch(std::move(line));
+          const bool within_cap =
+              self->framer_.feed(std::string_view(self->chunk_, length), [&](std::string_view line) {
+                self->dispatch(std::string(line));
+                return true;
+              });
+          if (!within_cap) {
+            self->closing_ = true;
+            self->send(protocol::line_too_long_reply().dump() + "\n");
+            return;
+          }
           self->read_next();
         }));
   }
 
   void dispatch(std::string line) {
     asio::post(workers_, [self = shared_from_this(), line = std::move(line)] {
-      json request = json::parse(line, nullptr, false);
+      auto parsed = protocol::parse_request_line(line);
+      if (!protocol::is_request(parsed)) {
+        self->send(std::get<1>(parsed).dump() + "\n");
+        return;
+      }
+      const json& request = std::get<0>(parsed);
       json reply;
-      if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
-        reply = error_reply("malformed request", true);
-      } else if (auto problem = request["op"] == "status" ? std::nullopt : protocol::validate_request(request)) {
-        reply = error_reply("malformed: " + *problem, true);
+      if (auto problem = request["op"] == "status" ? std::nullopt : protocol::validate_request(request)) {
+        reply = error_reply("malformed: " + *problem, true);  // the detail in the error, as backends give it
       } else {
         try {
           reply = self->backend_.handle(request);
@@ -65,7 +78,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
           reply = error_reply(fmt::format("gateway: {}", error.what()), false);
         }
       }
-      if (request.is_object() && request.contains("id")) reply["id"] = request["id"];
+      reply["id"] = request.contains("id") ? request["id"] : json(nullptr);
       self->send(reply.dump() + "\n");
     });
   }
@@ -86,7 +99,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
             return;
           }
           self->output_.pop_front();
-          if (!self->output_.empty()) self->write_next();
+          if (!self->output_.empty()) {
+            self->write_next();
+          } else if (self->closing_) {
+            boost::system::error_code ignored;
+            self->socket_.close(ignored);
+          }
         }));
   }
 
@@ -94,7 +112,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::strand<tcp::socket::executor_type> strand_;
   Backend& backend_;
   asio::thread_pool& workers_;
-  std::string input_;
+  char chunk_[16384];
+  protocol::LineFramer framer_;
+  bool closing_ = false;
   std::deque<std::string> output_;
 };
 

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chaosbench/targets/protocol/wire.h"
+
 namespace chaosbench::targets::adapters {
 
 // Translates one client-protocol request for a real system. Thread-safe:
@@ -20,9 +22,10 @@ class Backend {
   virtual nlohmann::json handle(const nlohmann::json& request) = 0;
 };
 
-// A client-protocol error reply: {"error": message, "definite": definite}.
+// A backend's error reply: protocol::error_reply with the message as the error
+// (its first word the code, e.g. "unsupported: ..."); the gateway sets the id.
 inline nlohmann::json error_reply(const std::string& message, bool definite) {
-  return {{"error", message}, {"definite", definite}};
+  return protocol::error_reply(nullptr, message, definite);
 }
 
 class Gateway {
