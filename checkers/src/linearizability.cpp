@@ -8,109 +8,13 @@
 #include <fmt/format.h>
 
 #include "partitions.h"
+#include "visited_states.h"
 
 namespace chaosbench::checkers {
 namespace {
 
 constexpr std::uint32_t kInfinitePosition = 0xffffffffu;
 constexpr const char* kStoppedReason = "not checked: another partition is invalid";
-
-std::uint64_t mix64(std::uint64_t value) {
-  value ^= value >> 33;
-  value *= 0xff51afd7ed558ccdULL;
-  value ^= value >> 33;
-  value *= 0xc4ceb9fe1a85ec53ULL;
-  value ^= value >> 33;
-  return value;
-}
-
-// Limits shared by every partition of one check.
-struct SearchLimits {
-  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  std::size_t memory_limit = 0;
-  std::atomic<std::size_t>* memory_used = nullptr;
-  std::atomic<bool>* stop = nullptr;  // set when another partition was found invalid
-};
-
-// Set of (linearized-op bitset, state) pairs already explored. Open addressing
-// on a Zobrist hash of the bitset mixed with the state; bitsets in one arena.
-class ExploredSet {
- public:
-  ExploredSet(std::size_t words_per_set, const SearchLimits& limits)
-      : words_(words_per_set), limits_(limits), slots_(1024) {
-    account(slots_.size() * sizeof(Slot));
-  }
-  ~ExploredSet() { limits_.memory_used->fetch_sub(accounted_); }
-  ExploredSet(const ExploredSet&) = delete;
-  ExploredSet& operator=(const ExploredSet&) = delete;
-
-  // Inserts; false when the pair was there already.
-  bool insert(std::uint64_t set_hash, std::uint32_t state, const std::uint64_t* bits) {
-    std::uint64_t hash = mix64(set_hash ^ (state * 0x9E3779B97F4A7C15ULL)) | 1;
-    std::size_t mask = slots_.size() - 1;
-    for (std::size_t index = hash & mask;; index = (index + 1) & mask) {
-      Slot& slot = slots_[index];
-      if (slot.hash == 0) {
-        slot.hash = hash;
-        slot.state = state;
-        slot.bits = static_cast<std::uint32_t>(arena_.size() / words_);
-        std::size_t before = arena_.capacity();
-        arena_.insert(arena_.end(), bits, bits + words_);
-        if (arena_.capacity() != before) account((arena_.capacity() - before) * sizeof(std::uint64_t));
-        if (++count_ * 2 > slots_.size()) grow();
-        return true;
-      }
-      if (slot.hash == hash && slot.state == state && same_bits(&arena_[std::size_t{slot.bits} * words_], bits)) {
-        return false;
-      }
-    }
-  }
-
-  std::size_t size() const { return count_; }
-  bool over_memory_limit() const { return limits_.memory_used->load(std::memory_order_relaxed) > limits_.memory_limit; }
-
- private:
-  struct Slot {
-    std::uint64_t hash = 0;
-    std::uint32_t state = 0;
-    std::uint32_t bits = 0;
-  };
-
-  // Bitsets are a few words long: an inline loop beats a memcmp call.
-  bool same_bits(const std::uint64_t* left, const std::uint64_t* right) const {
-    for (std::size_t word = 0; word < words_; ++word) {
-      if (left[word] != right[word]) return false;
-    }
-    return true;
-  }
-
-  void grow() {
-    std::vector<Slot> old(slots_.size() * 2);
-    old.swap(slots_);
-    account(old.size() * sizeof(Slot));
-    std::size_t mask = slots_.size() - 1;
-    for (const Slot& slot : old) {
-      if (slot.hash == 0) continue;
-      std::size_t index = slot.hash & mask;
-      while (slots_[index].hash != 0) index = (index + 1) & mask;
-      slots_[index] = slot;
-    }
-    limits_.memory_used->fetch_sub(old.size() * sizeof(Slot));
-    accounted_ -= old.size() * sizeof(Slot);
-  }
-
-  void account(std::size_t bytes) {
-    accounted_ += bytes;
-    limits_.memory_used->fetch_add(bytes, std::memory_order_relaxed);
-  }
-
-  std::size_t words_;
-  const SearchLimits& limits_;
-  std::vector<Slot> slots_;
-  std::vector<std::uint64_t> arena_;
-  std::size_t count_ = 0;
-  std::size_t accounted_ = 0;
-};
 
 // Where the deepest search got stuck; in the evidence pass also the prefix and
 // the states seen at that point.
@@ -143,7 +47,7 @@ class PartitionSearch {
   SearchOutcome run(const EvidenceRequest* evidence) {
     SearchOutcome outcome;
     const std::size_t words = std::max<std::size_t>(1, (operations_.size() + 63) / 64);
-    ExploredSet explored(words, limits_);
+    VisitedStates<std::uint64_t> explored(words, limits_);
     std::vector<std::uint64_t> bits(words, 0);
     std::uint64_t set_hash = 0;
     std::size_t remaining = 0;

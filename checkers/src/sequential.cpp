@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "partitions.h"
+#include "visited_states.h"
 
 namespace chaosbench::checkers {
 namespace {
@@ -17,86 +17,6 @@ namespace {
 constexpr const char* kStoppedReason = "not checked: another partition is invalid";
 constexpr std::uint32_t kNoCandidate = 0xffffffffu;
 constexpr std::uint32_t kExhausted = 0xfffffffeu;  // a node whose only child failed
-
-std::uint64_t mix64(std::uint64_t value) {
-  value ^= value >> 33;
-  value *= 0xff51afd7ed558ccdULL;
-  value ^= value >> 33;
-  value *= 0xc4ceb9fe1a85ec53ULL;
-  value ^= value >> 33;
-  return value;
-}
-
-struct Limits {
-  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  std::size_t memory_limit = 0;
-  std::atomic<std::size_t>* memory_used = nullptr;
-  std::atomic<bool>* stop = nullptr;
-};
-
-// Set of (per-process positions, state) pairs already explored; positions in one arena.
-class VisitedSet {
- public:
-  VisitedSet(std::size_t width, const Limits& limits) : width_(width), limits_(limits), slots_(64) {
-    account(slots_.size() * sizeof(Slot));
-  }
-  ~VisitedSet() { limits_.memory_used->fetch_sub(accounted_); }
-  VisitedSet(const VisitedSet&) = delete;
-  VisitedSet& operator=(const VisitedSet&) = delete;
-
-  bool insert(std::uint64_t positions_hash, std::uint32_t state, const std::uint32_t* positions) {
-    std::uint64_t hash = mix64(positions_hash ^ (state * 0x9E3779B97F4A7C15ULL)) | 1;
-    std::size_t mask = slots_.size() - 1;
-    for (std::size_t index = hash & mask;; index = (index + 1) & mask) {
-      Slot& slot = slots_[index];
-      if (slot.hash == 0) {
-        slot = Slot{hash, state, static_cast<std::uint32_t>(arena_.size() / width_)};
-        std::size_t before = arena_.capacity();
-        arena_.insert(arena_.end(), positions, positions + width_);
-        if (arena_.capacity() != before) account((arena_.capacity() - before) * sizeof(std::uint32_t));
-        if (++count_ * 2 > slots_.size()) grow();
-        return true;
-      }
-      if (slot.hash == hash && slot.state == state &&
-          std::memcmp(&arena_[std::size_t{slot.positions} * width_], positions, width_ * sizeof(std::uint32_t)) == 0) {
-        return false;
-      }
-    }
-  }
-  std::size_t size() const { return count_; }
-  bool over_memory_limit() const { return limits_.memory_used->load(std::memory_order_relaxed) > limits_.memory_limit; }
-
- private:
-  struct Slot {
-    std::uint64_t hash = 0;
-    std::uint32_t state = 0;
-    std::uint32_t positions = 0;
-  };
-  void grow() {
-    std::vector<Slot> old(slots_.size() * 2);
-    old.swap(slots_);
-    account(slots_.size() * sizeof(Slot));
-    std::size_t mask = slots_.size() - 1;
-    for (const Slot& slot : old) {
-      if (slot.hash == 0) continue;
-      std::size_t index = slot.hash & mask;
-      while (slots_[index].hash != 0) index = (index + 1) & mask;
-      slots_[index] = slot;
-    }
-    limits_.memory_used->fetch_sub(old.size() * sizeof(Slot));
-    accounted_ -= old.size() * sizeof(Slot);
-  }
-  void account(std::size_t bytes) {
-    accounted_ += bytes;
-    limits_.memory_used->fetch_add(bytes, std::memory_order_relaxed);
-  }
-  std::size_t width_;
-  const Limits& limits_;
-  std::vector<Slot> slots_;
-  std::vector<std::uint32_t> arena_;
-  std::size_t count_ = 0;
-  std::size_t accounted_ = 0;
-};
 
 struct Outcome {
   Verdict verdict = Verdict::valid;
@@ -220,7 +140,7 @@ class DeadReadDetector {
 
 class SequentialSearch {
  public:
-  SequentialSearch(const std::vector<ModelOperation>& operations, Model& model, const Limits& limits,
+  SequentialSearch(const std::vector<ModelOperation>& operations, Model& model, const SearchLimits& limits,
                    const ModelOptions& options, const OperationDecoder& decoder)
       : operations_(operations), model_(model), limits_(limits), reads_(operations, model, options, decoder) {}
 
@@ -250,7 +170,7 @@ class SequentialSearch {
     std::size_t remaining = 0;
     for (const ModelOperation& op : operations_) remaining += op.outcome_unknown ? 0 : 1;
     if (remaining == 0) return outcome;
-    VisitedSet visited(std::max<std::size_t>(width, 1), limits_);
+    VisitedStates<std::uint32_t> visited(std::max<std::size_t>(width, 1), limits_, 64);
     std::uint32_t state = model_.initial_state();
     visited.insert(hash, state, positions.data());
 
@@ -372,7 +292,7 @@ class SequentialSearch {
  private:
   const std::vector<ModelOperation>& operations_;
   Model& model_;
-  const Limits& limits_;
+  const SearchLimits& limits_;
   DeadReadDetector reads_;
   std::vector<std::vector<std::uint32_t>> processes_;
   std::vector<std::uint32_t> zobrist_offset_;
@@ -381,7 +301,7 @@ class SequentialSearch {
 
 SequentialPartitionReport check_partition(const History& history, const Partition& partition,
                                           const SequentialOptions& options, const OperationDecoder& decoder,
-                                          const Limits& limits) {
+                                          const SearchLimits& limits) {
   SequentialPartitionReport report;
   report.key = partition.key;
   report.operations = partition.operations.size();
@@ -506,7 +426,7 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
 
   std::atomic<std::size_t> memory_used{0};
   std::atomic<bool> stop{false};
-  Limits limits;
+  SearchLimits limits;
   limits.stop = &stop;
   limits.memory_limit = options.memory_limit_bytes;
   limits.memory_used = &memory_used;
