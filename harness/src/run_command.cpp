@@ -337,321 +337,422 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
 
 namespace {
 
-// The body of both run_test()s: exactly one of session (sandbox) and ssh_hosts is set.
-int run_test_on(const RunPlan& plan, const control::SandboxSession* session,
-                const std::vector<std::shared_ptr<control::SshHost>>* ssh_hosts, std::ostream& out,
-                std::ostream& errors) {
-  SignalWatcher signals;  // first: every later thread inherits the blocked signals
-  const RunOptions& options = plan.options;
-  const auto started_at = std::chrono::system_clock::now();
-  const fs::path run_directory = fs::absolute(create_run_directory(options.store, plan.test_name, started_at));
-  const auto schedule = nemesis::build_schedule(plan.faults, plan.nemesis_interval, plan.time_limit, plan.seed);
-  std::string fault_names;
-  for (auto kind : plan.faults) fault_names += (fault_names.empty() ? "" : ",") + std::string(nemesis::to_string(kind));
-  out << fmt::format("harness: {} seed {}: {} x {} node{}, {} workload, nemesis {} every {} ms, {} ms\n",
-                     plan.test_name, plan.seed, options.target, options.nodes, options.nodes == 1 ? "" : "s",
-                     options.workload, fault_names.empty() ? "none" : fault_names, plan.nemesis_interval.count(),
-                     plan.time_limit.count());
-  out << fmt::format("harness: store {}\n", run_directory.string()) << std::flush;
+// One `harness run` (the body of both run_test()s), in named phases: prepare,
+// deploy, drive, heal, final reads, teardown, check, results. Exactly one of
+// session (sandbox) and ssh_hosts is set. Members are declared in the order
+// they are made, so an exception unwinds them in reverse: the nemesis thread
+// is told to stop and joined, then every fault is healed (HealGuard) before the
+// cluster and the sandbox go: no iptables rule or stopped process outlives a
+// failed run on an SSH host.
+class TestRun {
+ public:
+  TestRun(const RunPlan& plan, const control::SandboxSession* session,
+          const std::vector<std::shared_ptr<control::SshHost>>* ssh_hosts, std::ostream& out, std::ostream& errors)
+      : plan_(plan), options_(plan.options), session_(session), ssh_hosts_(ssh_hosts), out_(out), errors_(errors) {}
 
-  const bool clock_faults =
-      std::find(plan.faults.begin(), plan.faults.end(), nemesis::FaultKind::clock) != plan.faults.end();
-  bool faketime = clock_faults;
-  if (clock_faults) {
-    // SSH hosts: each host's libfaketime is looked for when a node starts there.
-    if (session) control::find_libfaketime();  // throws (naming the package) when it is missing
-    const auto target = targets::adapters::make_target(options.target, options.target_arguments);
-    const fs::path daemon_program = target->required_programs(plan.refnode).front().program;
-    if (!control::honours_ld_preload(daemon_program)) {
-      errors << fmt::format(
-          "harness: warning: {} is statically linked, so LD_PRELOAD (libfaketime) has no effect on it: clock faults "
-          "will be recorded as errors and not applied\n",
-          daemon_program.string());
-      faketime = false;
+  int run() {
+    prepare();
+    deploy();
+    drive();
+    heal();
+    final_reads();
+    teardown();
+    return check_and_report();
+  }
+
+ private:
+  // Heals every fault the nemesis still holds when it goes out of scope
+  // unless heal() already did: the exit paths that skip heal() are exceptions.
+  class HealGuard {
+   public:
+    HealGuard(nemesis::Nemesis& nemesis, std::ostream& errors) : nemesis_(nemesis), errors_(errors) {}
+    ~HealGuard() {
+      if (!armed_) return;
+      try {
+        nemesis_.request_stop();
+        nemesis_.heal_all();
+      } catch (const std::exception& error) {
+        errors_ << "harness: while unwinding a failed run: " << error.what() << "\n";
+      }
     }
-  }
+    HealGuard(const HealGuard&) = delete;
+    HealGuard& operator=(const HealGuard&) = delete;
+    void disarm() { armed_ = false; }
 
-  json schedule_json = json::array();
-  for (const auto& event : schedule) {
-    schedule_json.push_back({{"at_ms", event.at.count()},
-                             {"fault", nemesis::to_string(event.fault)},
-                             {"action", event.start ? "start" : "stop"}});
-  }
+   private:
+    nemesis::Nemesis& nemesis_;
+    std::ostream& errors_;
+    bool armed_ = true;
+  };
 
-  std::unique_ptr<control::Sandbox> sandbox;
-  std::vector<std::shared_ptr<control::Host>> hosts;
-  ClusterOptions cluster_options;
-  if (session) {
-    sandbox = std::make_unique<control::Sandbox>(*session, control::SandboxOptions{options.nodes});
-    hosts = sandbox->hosts();
-    cluster_options.gateway_address = sandbox->controller_address();
-  } else {
-    hosts.assign(ssh_hosts->begin(), ssh_hosts->end());
-    const fs::path remote = options.remote_directory;
-    cluster_options.remote_nodes_directory = remote / plan.test_name / run_directory.filename();
-    cluster_options.remote_refnode = remote / "bin" / "refnode";
-  }
-  cluster_options.refnode = plan.refnode;
-  cluster_options.nodes_directory = run_directory / "nodes";
-  cluster_options.faketime = faketime;
-  Cluster cluster(hosts, targets::adapters::make_target(options.target, options.target_arguments), cluster_options);
-
-  json test = {{"test", plan.test_name},
-               {"version", fmt::format("chaosbench {}", CHAOSBENCH_VERSION)},
-               {"command_line", options.command_line},
-               {"started_at", iso_time(started_at)},
-               {"seed", plan.seed},
-               {"options", options_json(plan)},
-               {"controller_address", sandbox ? sandbox->controller_address() : ""},
-               {"nodes", cluster.layout()},
-               {"nemesis_schedule", schedule_json}};
-  write_json_file(run_directory / "test.json", test);
-
-  if (!session) out << fmt::format("harness: refnode {}\n", cluster.install_refnode()) << std::flush;
-  try {
-    cluster.start_all();
-    cluster.wait_until_ready(std::chrono::seconds(30));
-  } catch (const control::ControlError&) {
-    // SSH hosts: keep what the nodes said (their directories stay for a look).
-    if (!session) {
-      cluster.stop_all();
-      for (const std::string& failure : cluster.collect_logs()) errors << "harness: warning: " << failure << "\n";
+  // The run directory, the fault schedule, whether clock faults can be applied, the banner.
+  void prepare() {
+    started_at_ = std::chrono::system_clock::now();
+    run_directory_ = fs::absolute(create_run_directory(options_.store, plan_.test_name, started_at_));
+    schedule_ = nemesis::build_schedule(plan_.faults, plan_.nemesis_interval, plan_.time_limit, plan_.seed);
+    std::string fault_names;
+    for (auto kind : plan_.faults) {
+      fault_names += (fault_names.empty() ? "" : ",") + std::string(nemesis::to_string(kind));
     }
-    throw;
-  }
-  out << fmt::format("harness: cluster up ({} node{}, leader {})\n", options.nodes, options.nodes == 1 ? "" : "s",
-                     cluster.leader().value_or("unknown"))
-      << std::flush;
+    out_ << fmt::format("harness: {} seed {}: {} x {} node{}, {} workload, nemesis {} every {} ms, {} ms\n",
+                        plan_.test_name, plan_.seed, options_.target, options_.nodes, options_.nodes == 1 ? "" : "s",
+                        options_.workload, fault_names.empty() ? "none" : fault_names, plan_.nemesis_interval.count(),
+                        plan_.time_limit.count());
+    out_ << fmt::format("harness: store {}\n", run_directory_.string()) << std::flush;
 
-  auto workload = workloads::make_workload(options.workload, plan.seed, plan.rotation, options.read_fraction);
-  HistoryRecorder recorder(run_directory / "history.jsonl", std::chrono::steady_clock::now());
-  run_setup_operations(*workload, cluster.endpoints(), plan.operation_timeout, recorder, out);
-  nemesis::NemesisOptions nemesis_options;
-  nemesis_options.partition_shapes = plan.partition_shapes;
-  nemesis_options.kill_targets = plan.kill_targets;
-  nemesis_options.clock_bump_max_seconds = options.clock_bump_max_seconds;
-  nemesis::Nemesis nemesis(
-      cluster, nemesis_options,
-      [&recorder](bool completion, const std::string& function, const json& value) {
-        recorder.record(completion ? checkers::OpType::info : checkers::OpType::invoke, checkers::kNemesisProcess,
-                        function, "", value, "");
-      },
-      errors);
-  ClientPoolOptions pool_options;
-  pool_options.endpoints = cluster.endpoints();
-  pool_options.concurrency = options.concurrency;
-  pool_options.rate = options.rate;
-  pool_options.operation_timeout = plan.operation_timeout;
-  pool_options.sticky_nodes = options.client_routing == "sticky";
-  pool_options.routing_seed = plan.seed;
-  ClientPool pool(pool_options, *workload, recorder);
-
-  std::atomic<bool> interrupted{false};
-  signals.set_handler([&](int signal) {
-    interrupted = true;
-    errors << fmt::format("\nharness: {} received: stopping, healing, checking what was recorded\n",
-                          signal == SIGINT    ? "SIGINT"
-                          : signal == SIGTERM ? "SIGTERM"
-                                              : "SIGHUP");
-    pool.request_stop();
-    nemesis.request_stop();
-  });
-
-  const auto workload_start = recorder.start();
-  {
-    std::jthread nemesis_thread([&] { nemesis.run(schedule, workload_start); });
-    pool.run(plan.time_limit);
-    nemesis.request_stop();
-  }
-  const auto workload_end = std::chrono::steady_clock::now();
-
-  bool harness_failed = false;
-  try {
-    nemesis.heal_all();
-  } catch (const control::ControlError& error) {
-    errors << "harness: " << error.what() << "\n";
-    harness_failed = true;
-  }
-  const auto healed_at = std::chrono::steady_clock::now();
-  if (!interrupted) {
-    if (!cluster.wait_for_leader(std::max(plan.recovery_time, std::chrono::milliseconds(10'000)))) {
-      errors << "harness: warning: no leader after healing; final reads will likely fail\n";
-    }
-    // The quiet period: --recovery-time from the heal (the leader wait counts).
-    std::this_thread::sleep_until(healed_at + plan.recovery_time);
-    // Marks where the final reads begin, so the convergence checker reads
-    // exactly them (reads after the last nemesis op); not a fault window.
-    for (auto type : {checkers::OpType::invoke, checkers::OpType::info}) {
-      recorder.record(type, checkers::kNemesisProcess, "final-reads", "", nullptr, "");
-    }
-    pool.run_final_reads(workload->final_reads());
-  }
-  recorder.close();
-  signals.set_handler([&errors, &run_directory](int) {
-    // Everything is on disk except results.json; the check cannot be interrupted.
-    errors << fmt::format("\nharness: interrupted during the check; the history is in {}\n",
-                          (run_directory / "history.jsonl").string());
-    std::_Exit(kExitHarnessFailed);
-  });
-  if (options.leave_db_running) {
-    cluster.leave_running();
-    out << fmt::format("harness: nodes left running (--leave-db-running) under {}\n",
-                       cluster_options.remote_nodes_directory.string());
-  } else {
-    cluster.stop_all();
-  }
-  if (!session) {
-    for (const std::string& failure : cluster.collect_logs()) errors << "harness: warning: " << failure << "\n";
-    if (!options.leave_db_running) {
-      for (const std::string& failure : cluster.remove_node_directories()) {
-        errors << "harness: warning: " << failure << "\n";
+    const bool clock_faults =
+        std::find(plan_.faults.begin(), plan_.faults.end(), nemesis::FaultKind::clock) != plan_.faults.end();
+    faketime_ = clock_faults;
+    if (clock_faults) {
+      // SSH hosts: each host's libfaketime is looked for when a node starts there.
+      if (session_) control::find_libfaketime();  // throws (naming the package) when it is missing
+      const auto target = targets::adapters::make_target(options_.target, options_.target_arguments);
+      const fs::path daemon_program = target->required_programs(plan_.refnode).front().program;
+      if (!control::honours_ld_preload(daemon_program)) {
+        errors_ << fmt::format(
+            "harness: warning: {} is statically linked, so LD_PRELOAD (libfaketime) has no effect on it: clock "
+            "faults will be recorded as errors and not applied\n",
+            daemon_program.string());
+        faketime_ = false;
       }
     }
   }
-  if (sandbox) {
+
+  // Hosts (a fresh sandbox, or the SSH hosts), the cluster, test.json; the
+  // nodes started and serving.
+  void deploy() {
+    std::vector<std::shared_ptr<control::Host>> hosts;
+    if (session_) {
+      sandbox_ = std::make_unique<control::Sandbox>(*session_, control::SandboxOptions{options_.nodes});
+      hosts = sandbox_->hosts();
+      cluster_options_.gateway_address = sandbox_->controller_address();
+    } else {
+      hosts.assign(ssh_hosts_->begin(), ssh_hosts_->end());
+      const fs::path remote = options_.remote_directory;
+      cluster_options_.remote_nodes_directory = remote / plan_.test_name / run_directory_.filename();
+      cluster_options_.remote_refnode = remote / "bin" / "refnode";
+    }
+    cluster_options_.refnode = plan_.refnode;
+    cluster_options_.nodes_directory = run_directory_ / "nodes";
+    cluster_options_.faketime = faketime_;
+    cluster_ = std::make_unique<Cluster>(
+        hosts, targets::adapters::make_target(options_.target, options_.target_arguments), cluster_options_);
+
+    json schedule_json = json::array();
+    for (const auto& event : schedule_) {
+      schedule_json.push_back({{"at_ms", event.at.count()},
+                               {"fault", nemesis::to_string(event.fault)},
+                               {"action", event.start ? "start" : "stop"}});
+    }
+    json test = {{"test", plan_.test_name},
+                 {"version", fmt::format("chaosbench {}", CHAOSBENCH_VERSION)},
+                 {"command_line", options_.command_line},
+                 {"started_at", iso_time(started_at_)},
+                 {"seed", plan_.seed},
+                 {"options", options_json(plan_)},
+                 {"controller_address", sandbox_ ? sandbox_->controller_address() : ""},
+                 {"nodes", cluster_->layout()},
+                 {"nemesis_schedule", schedule_json}};
+    write_json_file(run_directory_ / "test.json", test);
+
+    if (!session_) out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
     try {
-      sandbox->teardown();
+      cluster_->start_all();
+      cluster_->wait_until_ready(std::chrono::seconds(30));
+    } catch (const control::ControlError&) {
+      // SSH hosts: keep what the nodes said (their directories stay for a look).
+      if (!session_) {
+        cluster_->stop_all();
+        for (const std::string& failure : cluster_->collect_logs()) errors_ << "harness: warning: " << failure << "\n";
+      }
+      throw;
+    }
+    out_ << fmt::format("harness: cluster up ({} node{}, leader {})\n", options_.nodes, options_.nodes == 1 ? "" : "s",
+                        cluster_->leader().value_or("unknown"))
+         << std::flush;
+  }
+
+  // The workload's setup operations, then clients and the nemesis for the time
+  // limit (or until a signal); every operation goes to history.jsonl.
+  void drive() {
+    workload_ = workloads::make_workload(options_.workload, plan_.seed, plan_.rotation, options_.read_fraction);
+    recorder_ = std::make_unique<HistoryRecorder>(run_directory_ / "history.jsonl", std::chrono::steady_clock::now());
+    run_setup_operations(*workload_, cluster_->endpoints(), plan_.operation_timeout, *recorder_, out_);
+    nemesis::NemesisOptions nemesis_options;
+    nemesis_options.partition_shapes = plan_.partition_shapes;
+    nemesis_options.kill_targets = plan_.kill_targets;
+    nemesis_options.clock_bump_max_seconds = options_.clock_bump_max_seconds;
+    nemesis_ = std::make_unique<nemesis::Nemesis>(
+        *cluster_, nemesis_options,
+        [recorder = recorder_.get()](bool completion, const std::string& function, const json& value) {
+          recorder->record(completion ? checkers::OpType::info : checkers::OpType::invoke, checkers::kNemesisProcess,
+                           function, "", value, "");
+        },
+        errors_);
+    heal_guard_ = std::make_unique<HealGuard>(*nemesis_, errors_);
+    ClientPoolOptions pool_options;
+    pool_options.endpoints = cluster_->endpoints();
+    pool_options.concurrency = options_.concurrency;
+    pool_options.rate = options_.rate;
+    pool_options.operation_timeout = plan_.operation_timeout;
+    pool_options.sticky_nodes = options_.client_routing == "sticky";
+    pool_options.routing_seed = plan_.seed;
+    pool_ = std::make_unique<ClientPool>(pool_options, *workload_, *recorder_);
+
+    signals_.set_handler([this](int signal) {
+      interrupted_ = true;
+      errors_ << fmt::format("\nharness: {} received: stopping, healing, checking what was recorded\n",
+                             signal == SIGINT    ? "SIGINT"
+                             : signal == SIGTERM ? "SIGTERM"
+                                                 : "SIGHUP");
+      pool_->request_stop();
+      nemesis_->request_stop();
+    });
+
+    workload_start_ = recorder_->start();
+    {
+      std::jthread nemesis_thread([this] { nemesis_->run(schedule_, workload_start_); });
+      // Declared after the thread, so it runs first: the join below must not
+      // wait out the rest of the schedule when the pool throws.
+      struct StopNemesisFirst {
+        nemesis::Nemesis& nemesis;
+        ~StopNemesisFirst() { nemesis.request_stop(); }
+      } stop_nemesis_first{*nemesis_};
+      pool_->run(plan_.time_limit);
+    }
+    workload_end_ = std::chrono::steady_clock::now();
+  }
+
+  void heal() {
+    heal_guard_->disarm();
+    try {
+      nemesis_->heal_all();
     } catch (const control::ControlError& error) {
-      errors << "harness: " << error.what() << "\n";
-      harness_failed = true;
+      errors_ << "harness: " << error.what() << "\n";
+      harness_failed_ = true;
+    }
+    healed_at_ = std::chrono::steady_clock::now();
+  }
+
+  // After --recovery-time of quiet, each key read once more (not after a signal).
+  void final_reads() {
+    if (!interrupted_) {
+      if (!cluster_->wait_for_leader(std::max(plan_.recovery_time, std::chrono::milliseconds(10'000)))) {
+        errors_ << "harness: warning: no leader after healing; final reads will likely fail\n";
+      }
+      // The quiet period: --recovery-time from the heal (the leader wait counts).
+      std::this_thread::sleep_until(healed_at_ + plan_.recovery_time);
+      // Marks where the final reads begin, so the convergence checker reads
+      // exactly them (reads after the last nemesis op); not a fault window.
+      for (auto type : {checkers::OpType::invoke, checkers::OpType::info}) {
+        recorder_->record(type, checkers::kNemesisProcess, "final-reads", "", nullptr, "");
+      }
+      pool_->run_final_reads(workload_->final_reads());
+    }
+    recorder_->close();
+  }
+
+  // Nodes stopped (or left running), logs collected, the sandbox torn down.
+  void teardown() {
+    signals_.set_handler([this](int) {
+      // Everything is on disk except results.json; the check cannot be interrupted.
+      errors_ << fmt::format("\nharness: interrupted during the check; the history is in {}\n",
+                             (run_directory_ / "history.jsonl").string());
+      std::_Exit(kExitHarnessFailed);
+    });
+    if (options_.leave_db_running) {
+      cluster_->leave_running();
+      out_ << fmt::format("harness: nodes left running (--leave-db-running) under {}\n",
+                          cluster_options_.remote_nodes_directory.string());
+    } else {
+      cluster_->stop_all();
+    }
+    if (!session_) {
+      for (const std::string& failure : cluster_->collect_logs()) errors_ << "harness: warning: " << failure << "\n";
+      if (!options_.leave_db_running) {
+        for (const std::string& failure : cluster_->remove_node_directories()) {
+          errors_ << "harness: warning: " << failure << "\n";
+        }
+      }
+    }
+    if (sandbox_) {
+      try {
+        sandbox_->teardown();
+      } catch (const control::ControlError& error) {
+        errors_ << "harness: " << error.what() << "\n";
+        harness_failed_ = true;
+      }
     }
   }
 
-  const long peak_rss_before_check = peak_rss_kilobytes();
-  const checkers::History& history = recorder.history();
-  const workloads::CheckerSettings settings = workload->checker_settings();
-  CheckerConfiguration configuration;
-  configuration.model.kind = settings.model;
-  configuration.model.nil_read = checkers::NilRead::absent;
-  configuration.time_limit = plan.check_time_limit;
-  configuration.consistency_model = plan.consistency_model.value_or(settings.consistency_model);
-  configuration.bank = settings.bank;
-  // A checker that cannot read this history (e.g. one meant for another
-  // workload) is a harness failure; the other checkers still run.
-  std::vector<CheckerOutcome> outcomes;
-  json checker_results = json::object();
-  for (const std::string& name : plan.checker_names) {
-    CheckerOutcome outcome;
-    outcome.name = name;
+  // Every selected checker on the history; a checker that cannot read it is a
+  // harness failure, the others still run.
+  std::vector<CheckerOutcome> check() {
+    const checkers::History& history = recorder_->history();
+    const workloads::CheckerSettings settings = workload_->checker_settings();
+    CheckerConfiguration configuration;
+    configuration.model.kind = settings.model;
+    configuration.model.nil_read = checkers::NilRead::absent;
+    configuration.time_limit = plan_.check_time_limit;
+    configuration.consistency_model = plan_.consistency_model.value_or(settings.consistency_model);
+    configuration.bank = settings.bank;
+    std::vector<CheckerOutcome> outcomes;
+    for (const std::string& name : plan_.checker_names) {
+      CheckerOutcome outcome;
+      outcome.name = name;
+      try {
+        outcome = run_checker(name, history, configuration);
+        checker_results_[name] = outcome.json;
+      } catch (const std::exception& error) {
+        outcome.verdict = checkers::Verdict::unknown;
+        outcome.reason = fmt::format("error: {}", error.what());
+        checker_results_[name] = {{"verdict", "unknown"}, {"reason", outcome.reason}, {"error", error.what()}};
+        errors_ << fmt::format("harness: checker {}: {}\n", name, error.what());
+        harness_failed_ = true;
+      }
+      outcomes.push_back(std::move(outcome));
+    }
+    return outcomes;
+  }
+
+  // The check, results.json, the summary on out, the report; the exit code.
+  int check_and_report() {
+    const long peak_rss_before_check = peak_rss_kilobytes();
+    const std::vector<CheckerOutcome> outcomes = check();
+    const checkers::Verdict verdict = overall_verdict(outcomes);
+    const checkers::History& history = recorder_->history();
+    const OutcomeCounts counts = count_outcomes(history);
+    // A run whose operations the target did not serve tested nothing: its verdict
+    // would be vacuous, so it is a harness failure.
+    const UnservedOperations unserved = find_unserved_operations(history);
+    std::string harness_failure_reason;
+    if (unserved.makes_run_vacuous(counts.invoked)) {
+      harness_failure_reason = fmt::format(
+          "{} of {} operations were not served ({}){}: the target or its adapter does not serve this workload, so "
+          "the run tested nothing",
+          unserved.unserved, counts.invoked, describe_errors(unserved.by_error),
+          unserved.functions_never_served.empty()
+              ? ""
+              : fmt::format("; no '{}' op was served", fmt::join(unserved.functions_never_served, "', '")));
+      errors_ << "harness: " << harness_failure_reason << "\n";
+      harness_failed_ = true;
+    }
+    const LatencySummary latency = summarize_latencies(pool_->statistics().ok_latencies_nanoseconds);
+    const auto availability = availability_by_fault(history, pool_->statistics().completions);
+    const double workload_seconds = std::chrono::duration<double>(workload_end_ - workload_start_).count();
+    json starts = json::object();
+    for (const auto& [kind, count] : nemesis_->starts()) starts[std::string(nemesis::to_string(kind))] = count;
+    json results = {
+        {"test", plan_.test_name},
+        {"seed", plan_.seed},
+        {"verdict", checkers::to_string(verdict)},
+        {"interrupted", interrupted_.load()},
+        {"harness_failed", harness_failed_},
+        {"harness_failure_reason", harness_failure_reason},
+        {"unserved_operations", to_json(unserved)},
+        {"checker", checker_results_},
+        {"operations", to_json(counts)},
+        {"throughput_ok_per_second", workload_seconds > 0 ? static_cast<double>(counts.ok) / workload_seconds : 0},
+        {"workload_seconds", workload_seconds},
+        {"latency_from_intended_send", to_json(latency)},
+        {"availability", to_json(availability)},
+        {"faults_started", starts},
+        {"client_redirects", pool_->statistics().redirects},
+        {"intended_not_sent", pool_->statistics().intended_not_sent},
+        {"controller_peak_rss_bytes_before_check", peak_rss_before_check * 1024},
+        {"controller_peak_rss_bytes", peak_rss_kilobytes() * 1024}};
+    write_json_file(run_directory_ / "results.json", results);
+
+    std::string fault_summary;
+    for (const auto& [kind, count] : nemesis_->starts()) {
+      fault_summary += fmt::format("{}{} {}", fault_summary.empty() ? "" : ", ", nemesis::to_string(kind), count);
+    }
+    out_ << fmt::format("\n{} ops: {} ok, {} fail, {} info  ({:.0f} ok/s over {:.1f} s{})\n", counts.invoked, counts.ok,
+                        counts.fail, counts.info, workload_seconds > 0 ? counts.ok / workload_seconds : 0.0,
+                        workload_seconds, interrupted_ ? ", interrupted" : "");
+    if (!counts.fail_errors.empty() || !counts.info_errors.empty()) {
+      const std::string fail_text = describe_errors(counts.fail_errors),
+                        info_text = describe_errors(counts.info_errors);
+      out_ << fmt::format("  why: {}{}{}\n", fail_text.empty() ? "" : "fail: " + fail_text,
+                          !fail_text.empty() && !info_text.empty() ? "; " : "",
+                          info_text.empty() ? "" : "info: " + info_text);
+    }
+    out_ << fmt::format("latency (ok ops, from intended send): p50 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms\n",
+                        latency.p50_ms, latency.p99_ms, latency.max_ms);
+    std::string availability_text;
+    for (const auto& [fault, entry] : availability) {
+      availability_text += fmt::format("{}{} {:.0f}%", availability_text.empty() ? "" : ", ",
+                                       fault == "none" ? "no fault" : fault, 100 * entry.ratio());
+    }
+    out_ << fmt::format("faults: {}; availability: {}\n", fault_summary.empty() ? "none" : fault_summary,
+                        availability_text.empty() ? "n/a" : availability_text);
+    // One line per checker (with the evidence under a non-valid one), then the
+    // overall verdict when there are several.
+    for (const CheckerOutcome& outcome : outcomes) {
+      const std::string label = outcomes.size() == 1 ? "verdict" : fmt::format("checker {}", outcome.name);
+      out_ << fmt::format("{}: {} ({})\n", label, checkers::to_string(outcome.verdict), outcome.reason);
+      if (outcome.verdict == checkers::Verdict::valid) continue;
+      std::size_t lines = 0, position = 0;
+      const std::string& evidence = outcome.evidence;
+      while (position < evidence.size() && lines < 20) {
+        const std::size_t end = std::min(evidence.find('\n', position), evidence.size());
+        out_ << "  " << evidence.substr(position, end - position) << "\n";
+        position = end + 1;
+        ++lines;
+      }
+    }
+    if (outcomes.size() > 1) out_ << fmt::format("verdict: {}\n", checkers::to_string(verdict));
+    // The report is a view of what is already on disk: failing to write it is
+    // harness failure (exit 3), but the history and results stay where they are.
     try {
-      outcome = run_checker(name, history, configuration);
-      checker_results[name] = outcome.json;
+      reports::write_run_report(run_directory_);
+      reports::write_store_index(plan_.options.store);
+      out_ << fmt::format("report: {}\n", (run_directory_ / "report.html").string());
     } catch (const std::exception& error) {
-      outcome.verdict = checkers::Verdict::unknown;
-      outcome.reason = fmt::format("error: {}", error.what());
-      checker_results[name] = {{"verdict", "unknown"}, {"reason", outcome.reason}, {"error", error.what()}};
-      errors << fmt::format("harness: checker {}: {}\n", name, error.what());
-      harness_failed = true;
+      out_ << fmt::format("harness: report not written: {}\n", error.what());
+      harness_failed_ = true;
     }
-    outcomes.push_back(std::move(outcome));
+    out_ << fmt::format("store: {} (test.json, history.jsonl, results.json, report.html, junit.xml, nodes/)\n",
+                        run_directory_.string());
+    if (harness_failed_) return kExitHarnessFailed;
+    return exit_code_for(verdict);
   }
-  const checkers::Verdict verdict = overall_verdict(outcomes);
 
-  const OutcomeCounts counts = count_outcomes(history);
-  // A run whose operations the target did not serve tested nothing: its verdict
-  // would be vacuous, so it is a harness failure.
-  const UnservedOperations unserved = find_unserved_operations(history);
-  std::string harness_failure_reason;
-  if (unserved.makes_run_vacuous(counts.invoked)) {
-    harness_failure_reason = fmt::format(
-        "{} of {} operations were not served ({}){}: the target or its adapter does not serve this workload, so the "
-        "run tested nothing",
-        unserved.unserved, counts.invoked, describe_errors(unserved.by_error),
-        unserved.functions_never_served.empty()
-            ? ""
-            : fmt::format("; no '{}' op was served", fmt::join(unserved.functions_never_served, "', '")));
-    errors << "harness: " << harness_failure_reason << "\n";
-    harness_failed = true;
-  }
-  const LatencySummary latency = summarize_latencies(pool.statistics().ok_latencies_nanoseconds);
-  const auto availability = availability_by_fault(history, pool.statistics().completions);
-  const double workload_seconds = std::chrono::duration<double>(workload_end - workload_start).count();
-  json starts = json::object();
-  for (const auto& [kind, count] : nemesis.starts()) starts[std::string(nemesis::to_string(kind))] = count;
-  json results = {
-      {"test", plan.test_name},
-      {"seed", plan.seed},
-      {"verdict", checkers::to_string(verdict)},
-      {"interrupted", interrupted.load()},
-      {"harness_failed", harness_failed},
-      {"harness_failure_reason", harness_failure_reason},
-      {"unserved_operations", to_json(unserved)},
-      {"checker", checker_results},
-      {"operations", to_json(counts)},
-      {"throughput_ok_per_second", workload_seconds > 0 ? static_cast<double>(counts.ok) / workload_seconds : 0},
-      {"workload_seconds", workload_seconds},
-      {"latency_from_intended_send", to_json(latency)},
-      {"availability", to_json(availability)},
-      {"faults_started", starts},
-      {"client_redirects", pool.statistics().redirects},
-      {"intended_not_sent", pool.statistics().intended_not_sent},
-      {"controller_peak_rss_bytes_before_check", peak_rss_before_check * 1024},
-      {"controller_peak_rss_bytes", peak_rss_kilobytes() * 1024}};
-  write_json_file(run_directory / "results.json", results);
+  SignalWatcher signals_;  // first: every later thread inherits the blocked signals
+  const RunPlan& plan_;
+  const RunOptions& options_;
+  const control::SandboxSession* session_;
+  const std::vector<std::shared_ptr<control::SshHost>>* ssh_hosts_;
+  std::ostream& out_;
+  std::ostream& errors_;
 
-  std::string fault_summary;
-  for (const auto& [kind, count] : nemesis.starts()) {
-    fault_summary += fmt::format("{}{} {}", fault_summary.empty() ? "" : ", ", nemesis::to_string(kind), count);
-  }
-  out << fmt::format("\n{} ops: {} ok, {} fail, {} info  ({:.0f} ok/s over {:.1f} s{})\n", counts.invoked, counts.ok,
-                     counts.fail, counts.info, workload_seconds > 0 ? counts.ok / workload_seconds : 0.0,
-                     workload_seconds, interrupted ? ", interrupted" : "");
-  if (!counts.fail_errors.empty() || !counts.info_errors.empty()) {
-    const std::string fail_text = describe_errors(counts.fail_errors), info_text = describe_errors(counts.info_errors);
-    out << fmt::format("  why: {}{}{}\n", fail_text.empty() ? "" : "fail: " + fail_text,
-                       !fail_text.empty() && !info_text.empty() ? "; " : "",
-                       info_text.empty() ? "" : "info: " + info_text);
-  }
-  out << fmt::format("latency (ok ops, from intended send): p50 {:.2f} ms  p99 {:.2f} ms  max {:.2f} ms\n",
-                     latency.p50_ms, latency.p99_ms, latency.max_ms);
-  std::string availability_text;
-  for (const auto& [fault, entry] : availability) {
-    availability_text += fmt::format("{}{} {:.0f}%", availability_text.empty() ? "" : ", ",
-                                     fault == "none" ? "no fault" : fault, 100 * entry.ratio());
-  }
-  out << fmt::format("faults: {}; availability: {}\n", fault_summary.empty() ? "none" : fault_summary,
-                     availability_text.empty() ? "n/a" : availability_text);
-  // One line per checker (with the evidence under a non-valid one), then the
-  // overall verdict when there are several.
-  for (const CheckerOutcome& outcome : outcomes) {
-    const std::string label = outcomes.size() == 1 ? "verdict" : fmt::format("checker {}", outcome.name);
-    out << fmt::format("{}: {} ({})\n", label, checkers::to_string(outcome.verdict), outcome.reason);
-    if (outcome.verdict == checkers::Verdict::valid) continue;
-    std::size_t lines = 0, position = 0;
-    const std::string& evidence = outcome.evidence;
-    while (position < evidence.size() && lines < 20) {
-      const std::size_t end = std::min(evidence.find('\n', position), evidence.size());
-      out << "  " << evidence.substr(position, end - position) << "\n";
-      position = end + 1;
-      ++lines;
-    }
-  }
-  if (outcomes.size() > 1) out << fmt::format("verdict: {}\n", checkers::to_string(verdict));
-  // The report is a view of what is already on disk: failing to write it is
-  // harness failure (exit 3), but the history and results stay where they are.
-  try {
-    reports::write_run_report(run_directory);
-    reports::write_store_index(plan.options.store);
-    out << fmt::format("report: {}\n", (run_directory / "report.html").string());
-  } catch (const std::exception& error) {
-    out << fmt::format("harness: report not written: {}\n", error.what());
-    harness_failed = true;
-  }
-  out << fmt::format("store: {} (test.json, history.jsonl, results.json, report.html, junit.xml, nodes/)\n",
-                     run_directory.string());
-  if (harness_failed) return kExitHarnessFailed;
-  return exit_code_for(verdict);
-}
+  std::chrono::system_clock::time_point started_at_;
+  fs::path run_directory_;
+  std::vector<nemesis::NemesisEvent> schedule_;
+  bool faketime_ = false;
+  std::unique_ptr<control::Sandbox> sandbox_;
+  ClusterOptions cluster_options_;
+  std::unique_ptr<Cluster> cluster_;
+  std::unique_ptr<workloads::Workload> workload_;
+  std::unique_ptr<HistoryRecorder> recorder_;
+  std::unique_ptr<nemesis::Nemesis> nemesis_;
+  std::unique_ptr<HealGuard> heal_guard_;  // after the nemesis: destroyed, so healing, before it
+  std::unique_ptr<ClientPool> pool_;
+  std::atomic<bool> interrupted_{false};
+  bool harness_failed_ = false;
+  json checker_results_ = json::object();
+  std::chrono::steady_clock::time_point workload_start_, workload_end_, healed_at_;
+};
 
 }  // namespace
 
 int run_test(const RunPlan& plan, const control::SandboxSession& session, std::ostream& out, std::ostream& errors) {
-  return run_test_on(plan, &session, nullptr, out, errors);
+  return TestRun(plan, &session, nullptr, out, errors).run();
 }
 
 int run_test(const RunPlan& plan, const std::vector<std::shared_ptr<control::SshHost>>& hosts, std::ostream& out,
              std::ostream& errors) {
-  return run_test_on(plan, nullptr, &hosts, out, errors);
+  return TestRun(plan, nullptr, &hosts, out, errors).run();
 }
 
 }  // namespace chaosbench::harness
