@@ -8,7 +8,12 @@ namespace chaosbench::quorum::testing {
 using nlohmann::json;
 
 QuorumSimulator::QuorumSimulator(int nodes, std::uint64_t seed, std::function<void(QuorumConfig&)> adjust)
-    : seed_(seed), adjust_(std::move(adjust)), random_(seed) {
+    : seed_(seed),
+      adjust_(std::move(adjust)),
+      random_(seed),
+      links_(static_cast<std::size_t>(nodes)),
+      network_(random_, sim::NetworkFaults{0, 0, 1, 3, kMillisecond}, sim::LinkOrder::reorder,
+               static_cast<std::size_t>(nodes)) {
   clock_.set(1'000 * kSecond);
   nodes_.resize(static_cast<std::size_t>(nodes));
   for (int index = 0; index < nodes; ++index) {
@@ -28,31 +33,20 @@ void QuorumSimulator::start(int index) {
   if (adjust_) adjust_(config);
   RecoveredState recovered{nodes_[index].durable};
   nodes_[index].core = std::make_unique<QuorumNode>(config, clock_, *nodes_[index].wall, recovered);
+  network_.restart(static_cast<std::size_t>(index));
   drain(index);
 }
 
 void QuorumSimulator::partition(const std::vector<int>& side_a, const std::vector<int>& side_b) {
-  for (int a : side_a) {
-    for (int b : side_b) {
-      block(a, b);
-      block(b, a);
-    }
-  }
+  links_.cut(std::vector<std::size_t>(side_a.begin(), side_a.end()),
+             std::vector<std::size_t>(side_b.begin(), side_b.end()));
 }
 
-void QuorumSimulator::isolate(int index) {
-  for (int other = 0; other < size(); ++other) {
-    if (other == index) continue;
-    block(index, other);
-    block(other, index);
-  }
-}
+void QuorumSimulator::isolate(int index) { links_.isolate(static_cast<std::size_t>(index)); }
 
 void QuorumSimulator::crash(int index) {
   nodes_.at(index).core.reset();
-  in_flight_.erase(
-      std::remove_if(in_flight_.begin(), in_flight_.end(), [&](const InFlight& f) { return f.to == index; }),
-      in_flight_.end());
+  network_.crash(static_cast<std::size_t>(index), /*new_connections=*/true);
 }
 
 void QuorumSimulator::restart(int index) {
@@ -78,10 +72,9 @@ void QuorumSimulator::drain(int index) {
     std::string bytes = encode_message(message);
     bytes_[message.type] += bytes.size();
     messages_[message.type] += 1;
-    const int to = std::stoi(message.to.substr(1)) - 1;
-    if (blocked_.count({index, to})) continue;
-    const std::int64_t latency = (1 + static_cast<std::int64_t>(random_() % 3)) * kMillisecond;
-    in_flight_.push_back(InFlight{now() + latency, sequence_++, to, std::move(bytes)});
+    const auto to = static_cast<std::size_t>(std::stoi(message.to.substr(1)) - 1);
+    if (!links_.connected(static_cast<std::size_t>(index), to)) continue;
+    network_.send(static_cast<std::size_t>(index), to, std::move(bytes), now(), /*faulty=*/false);
   }
   for (const auto& answer : ready.replies) {
     replies_[answer.request_id] = answer.body;
@@ -116,25 +109,15 @@ json QuorumSimulator::call(int index, json request, std::int64_t limit) {
 
 void QuorumSimulator::step() {
   clock_.advance(kMillisecond);
-  std::vector<InFlight> due;
-  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    if (it->deliver_at <= now()) {
-      due.push_back(std::move(*it));
-      it = in_flight_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  std::sort(due.begin(), due.end(), [](const InFlight& a, const InFlight& b) {
-    return std::tie(a.deliver_at, a.sequence) < std::tie(b.deliver_at, b.sequence);
-  });
-  for (const auto& flight : due) {
-    if (!running(flight.to)) continue;
-    const Message message = decode_message(flight.bytes);
-    const int from = std::stoi(message.from.substr(1)) - 1;
-    if (blocked_.count({from, flight.to})) continue;  // cut while in flight
-    nodes_[flight.to].core->receive(message);
-    drain(flight.to);
+  // Only what was due when the step began: a reply sent now waits for the next step.
+  std::vector<sim::SimulatedNetwork<std::string>::Delivery> due;
+  while (auto delivery = network_.next_due(now(), &links_))
+    due.push_back(std::move(*delivery));  // cut in flight: dropped
+  for (const auto& delivery : due) {
+    const int to = static_cast<int>(delivery.to);
+    if (!running(to)) continue;
+    nodes_[to].core->receive(decode_message(delivery.message));
+    drain(to);
   }
   for (int index = 0; index < size(); ++index) {
     if (!running(index)) continue;

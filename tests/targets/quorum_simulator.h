@@ -18,6 +18,8 @@
 
 #include "quorum/quorum_node.h"
 #include "runtime/clock.h"
+#include "sim/links.h"
+#include "sim/simulated_network.h"
 
 namespace chaosbench::quorum::testing {
 
@@ -49,11 +51,11 @@ class QuorumSimulator {
 
   void set_wall_offset(int index, std::int64_t nanoseconds) { nodes_.at(index).wall->set_offset(nanoseconds); }
   // Drops every message from `from` to `to` until unblocked.
-  void block(int from, int to) { blocked_.insert({from, to}); }
+  void block(int from, int to) { links_.block(static_cast<std::size_t>(from), static_cast<std::size_t>(to)); }
   // Cuts every link between the two groups (both directions).
   void partition(const std::vector<int>& side_a, const std::vector<int>& side_b);
   void isolate(int index);
-  void heal() { blocked_.clear(); }
+  void heal() { links_.heal(); }
   void crash(int index);    // loses everything not durable (nothing is pending between steps)
   void restart(int index);  // recovers from its durable records
   void wipe(int index);     // loses the disk too (a crashed node only)
@@ -79,12 +81,6 @@ class QuorumSimulator {
     std::unique_ptr<QuorumNode> core;
     std::vector<std::string> durable;
   };
-  struct InFlight {
-    std::int64_t deliver_at;
-    std::uint64_t sequence;
-    int to;
-    std::string bytes;
-  };
   void start(int index);
   void drain(int index);
 
@@ -93,9 +89,8 @@ class QuorumSimulator {
   targets::ManualClock clock_;
   std::mt19937_64 random_;
   std::vector<SimulatedNode> nodes_;
-  std::set<std::pair<int, int>> blocked_;
-  std::vector<InFlight> in_flight_;
-  std::uint64_t sequence_ = 0;
+  sim::Links links_;
+  sim::SimulatedNetwork<std::string> network_;  // encoded messages, 1-3 ms each
   std::uint64_t next_request_ = 1;
   std::map<std::uint64_t, int> request_node_;
   std::map<std::uint64_t, nlohmann::json> replies_;

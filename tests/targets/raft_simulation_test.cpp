@@ -63,8 +63,8 @@ TEST(RaftSimulation, HarshNetworkStaysSafeAndLive) {
   options.drop_probability = 0.3;
   options.duplicate_probability = 0.1;
   options.max_delay_ticks = 8;
-  options.crash_probability = 0.05;
-  options.partition_probability = 0.05;
+  options.faults.crash_probability = 0.05;
+  options.faults.partition_probability = 0.05;
   run_many(options, 200000, 400);
 }
 
@@ -72,7 +72,7 @@ TEST(RaftSimulation, CatchesVotesWithoutLogCheck) {
   SimulationOptions options;
   options.node_count = 3;
   options.bugs.no_vote_log_check = true;
-  options.crash_probability = 0.05;
+  options.faults.crash_probability = 0.05;
   SimulationResult result = find_violation(options, 3000);
   ASSERT_FALSE(result.ok) << "no-vote-log-check survived 3000 seeds: the safety checks are too weak";
   std::printf("caught no-vote-log-check: %s\n", result.failure.c_str());
@@ -81,9 +81,9 @@ TEST(RaftSimulation, CatchesVotesWithoutLogCheck) {
 TEST(RaftSimulation, LeaderFaultsStaySafeAndLive) {
   SimulationOptions options;
   options.node_count = 3;
-  options.crash_probability = 0.01;
-  options.partition_probability = 0.01;
-  options.leader_fault_probability = 0.1;
+  options.faults.crash_probability = 0.01;
+  options.faults.partition_probability = 0.01;
+  options.faults.leader_fault_probability = 0.1;
   run_many(options, 300000, 1000);
 }
 
@@ -93,9 +93,9 @@ TEST(RaftSimulation, CatchesCommitOfPreviousTermEntries) {
   SimulationOptions options;
   options.node_count = 3;
   options.bugs.commit_previous_term = true;
-  options.crash_probability = 0.01;
-  options.partition_probability = 0.01;
-  options.leader_fault_probability = 0.1;
+  options.faults.crash_probability = 0.01;
+  options.faults.partition_probability = 0.01;
+  options.faults.leader_fault_probability = 0.1;
   SimulationResult result = find_violation(options, 3000);
   ASSERT_FALSE(result.ok) << "commit-previous-term survived 3000 seeds: the safety checks are too weak";
   std::printf("caught commit-previous-term: %s\n", result.failure.c_str());
@@ -105,7 +105,7 @@ TEST(RaftSimulation, MonotonicLeasesIgnoreWallClockJumps) {
   SimulationOptions options;
   options.node_count = 3;
   options.read_probability = 0.8;
-  options.leader_fault_probability = 0.05;
+  options.faults.leader_fault_probability = 0.05;
   options.clock_bump_probability = 0.05;  // moves wall clocks the correct node never reads
   run_many(options, 400000, 500);
 }
@@ -115,7 +115,7 @@ TEST(RaftSimulation, CatchesLeaseTimedWithWallClock) {
   options.node_count = 3;
   options.lease_wall_clock = true;
   options.read_probability = 0.8;
-  options.leader_fault_probability = 0.05;
+  options.faults.leader_fault_probability = 0.05;
   options.clock_bump_probability = 0.05;
   SimulationResult result = find_violation(options, 3000);
   ASSERT_FALSE(result.ok) << "lease-wall-clock survived 3000 seeds: the read check is too weak";

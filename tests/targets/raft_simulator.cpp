@@ -10,13 +10,16 @@ namespace {
 
 constexpr std::int64_t kTickNanoseconds = 10'000'000;
 
-struct SimulationFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 }  // namespace
 
-RaftSimulator::RaftSimulator(SimulationOptions options) : options_(std::move(options)), random_(options_.seed) {
+RaftSimulator::RaftSimulator(SimulationOptions options)
+    : options_(std::move(options)),
+      random_(options_.seed),
+      links_(static_cast<std::size_t>(options_.node_count)),
+      network_(
+          random_,
+          sim::NetworkFaults{options_.drop_probability, options_.duplicate_probability, 0, options_.max_delay_ticks, 1},
+          sim::LinkOrder::reorder, static_cast<std::size_t>(options_.node_count)) {
   for (int position = 0; position < options_.node_count; ++position) {
     SimulatedNode node;
     node.id = fmt::format("n{}", position + 1);
@@ -39,40 +42,22 @@ void RaftSimulator::start_node(SimulatedNode& node) {
   const targets::Clock& lease_clock =
       options_.lease_wall_clock ? static_cast<const targets::Clock&>(*node.wall_clock) : clock_;
   node.core = std::make_unique<RaftNode>(config, node.disk, lease_clock);
+  network_.restart(index_of(node.id));
   node.machine.restore(node.disk.snapshot.data);
   node.applied_index = node.disk.snapshot.index;
 }
 
-RaftSimulator::SimulatedNode& RaftSimulator::node_by_id(const NodeId& id) {
-  for (auto& node : nodes_) {
-    if (node.id == id) return node;
-  }
-  throw std::logic_error("unknown node " + id);
+void RaftSimulator::crash(std::size_t index) {
+  SimulatedNode& node = nodes_[index];
+  node.core.reset();  // everything not yet on its disk is lost
+  node.unsynced.clear();
+  network_.crash(index, /*new_connections=*/false);
 }
 
-bool RaftSimulator::connected(const NodeId& from, const NodeId& to) const {
-  int from_group = -1;
-  int to_group = -2;
-  for (const auto& node : nodes_) {
-    if (node.id == from) from_group = node.group;
-    if (node.id == to) to_group = node.group;
-  }
-  return from_group == to_group;
-}
-
-void RaftSimulator::fail(const std::string& message) {
-  throw SimulationFailure(fmt::format("seed {} step {}: {}", options_.seed, step_, message));
-}
+void RaftSimulator::fail(const std::string& message) { throw sim::SimulationFailure(options_.seed, step_, message); }
 
 void RaftSimulator::enqueue(const Message& message, bool faulty) {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  if (faulty && unit(random_) < options_.drop_probability) return;
-  int copies = faulty && unit(random_) < options_.duplicate_probability ? 2 : 1;
-  for (int copy = 0; copy < copies; ++copy) {
-    const std::int64_t delay =
-        options_.max_delay_ticks > 0 ? static_cast<std::int64_t>(random_() % (options_.max_delay_ticks + 1)) : 0;
-    network_.push(InFlight{now_ticks_ + delay, sequence_++, message});
-  }
+  network_.send(index_of(message.from), index_of(message.to), message, now_ticks_, faulty);
 }
 
 void RaftSimulator::process_ready(SimulatedNode& node) {
@@ -173,54 +158,23 @@ void RaftSimulator::complete_disk_writes(SimulatedNode& node) {
 }
 
 void RaftSimulator::inject_faults() {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  if (unit(random_) < options_.crash_probability) {
-    auto& victim = nodes_[random_() % nodes_.size()];
-    victim.core.reset();  // everything not yet on its disk is lost
-    victim.unsynced.clear();
-    victim.held.clear();
-    victim.paused_until_tick = 0;
-  }
-  if (unit(random_) < options_.leader_fault_probability) {
-    for (auto& node : nodes_) {
-      if (!node.core || node.core->role() != Role::leader) continue;
-      const auto fault = random_() % 3;
-      if (fault == 0) {
-        node.core.reset();
-        node.unsynced.clear();
-        node.held.clear();
-        node.paused_until_tick = 0;
-      } else if (fault == 1) {
-        node.paused_until_tick = now_ticks_ + 1 + static_cast<std::int64_t>(random_() % options_.max_pause_ticks);
-      } else {
-        for (auto& other : nodes_) other.group = 0;
-        node.group = 1;  // isolate the leader
-      }
-      break;
+  sim::inject_cluster_faults(random_, options_.faults, *this, links_, [&] {
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    if (unit(random_) < options_.clock_bump_probability) {
+      auto& skewed = nodes_[random_() % nodes_.size()];
+      // Up to three election timeouts either way.
+      const std::int64_t range = 3 * 10 * kTickNanoseconds;
+      skewed.wall_offset_nanoseconds = static_cast<std::int64_t>(random_() % (2 * range + 1)) - range;
     }
-  }
-  for (auto& node : nodes_) {
-    if (!node.core && unit(random_) < options_.restart_probability) start_node(node);
-  }
-  if (unit(random_) < options_.clock_bump_probability) {
-    auto& skewed = nodes_[random_() % nodes_.size()];
-    // Up to three election timeouts either way.
-    const std::int64_t range = 3 * 10 * kTickNanoseconds;
-    skewed.wall_offset_nanoseconds = static_cast<std::int64_t>(random_() % (2 * range + 1)) - range;
-  }
-  if (unit(random_) < options_.partition_probability) {
-    for (auto& node : nodes_) node.group = static_cast<int>(random_() % 2);
-  }
-  if (unit(random_) < options_.heal_probability) {
-    for (auto& node : nodes_) node.group = 0;
-  }
+  });
 }
 
 void RaftSimulator::client_activity(bool faulty) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<SimulatedNode*> leaders;
-  for (auto& node : nodes_) {
-    if (node.core && node.core->role() == Role::leader && node.paused_until_tick <= now_ticks_) {
+  for (std::size_t index = 0; index < nodes_.size(); ++index) {
+    SimulatedNode& node = nodes_[index];
+    if (node.core && node.core->role() == Role::leader && !network_.paused(index, now_ticks_)) {
       leaders.push_back(&node);
     }
   }
@@ -240,18 +194,10 @@ void RaftSimulator::client_activity(bool faulty) {
 }
 
 void RaftSimulator::deliver_due_messages(bool faulty) {
-  while (!network_.empty() && network_.top().deliver_at <= now_ticks_) {
-    InFlight in_flight = network_.top();
-    network_.pop();
-    const Message& message = in_flight.message;
-    if (faulty && !connected(message.from, message.to)) continue;
-    SimulatedNode& recipient = node_by_id(message.to);
+  while (auto delivery = network_.next_due(now_ticks_, faulty ? &links_ : nullptr)) {
+    SimulatedNode& recipient = nodes_[delivery->to];
     if (!recipient.core) continue;
-    if (recipient.paused_until_tick > now_ticks_) {
-      recipient.held.push_back(message);  // sits in the socket buffer until it resumes
-      continue;
-    }
-    recipient.core->step(message);
+    recipient.core->step(delivery->message);
     process_ready(recipient);
   }
 }
@@ -320,17 +266,15 @@ SimulationResult RaftSimulator::run() {
       ++now_ticks_;
       clock_.set(now_ticks_ * kTickNanoseconds);
       for (auto& node : nodes_) node.wall_clock->set(clock_.now_nanoseconds() + node.wall_offset_nanoseconds);
-      for (auto& node : nodes_) {
-        if (node.paused_until_tick != 0 && node.paused_until_tick <= now_ticks_) {
-          node.paused_until_tick = 0;
-          for (auto& message : node.held) network_.push(InFlight{now_ticks_, sequence_++, std::move(message)});
-          node.held.clear();
-        }
+      for (std::size_t index = 0; index < nodes_.size(); ++index) {
+        const std::int64_t until = network_.paused_until(index);
+        if (until != 0 && until <= now_ticks_) network_.requeue(network_.resume(index), now_ticks_);
       }
       inject_faults();
       client_activity(true);
-      for (auto& node : nodes_) {
-        if (!node.core || node.paused_until_tick > now_ticks_) continue;
+      for (std::size_t index = 0; index < nodes_.size(); ++index) {
+        SimulatedNode& node = nodes_[index];
+        if (!node.core || network_.paused(index, now_ticks_)) continue;
         node.core->tick();
         process_ready(node);
       }
@@ -343,11 +287,10 @@ SimulationResult RaftSimulator::run() {
     }
     // Heal everything, then demand a leader and progress on every node.
     chaos_phase_ = false;
-    for (auto& node : nodes_) {
-      node.group = 0;
-      node.paused_until_tick = 0;
-      for (auto& message : node.held) network_.push(InFlight{now_ticks_, sequence_++, std::move(message)});
-      node.held.clear();
+    links_.heal();
+    for (std::size_t index = 0; index < nodes_.size(); ++index) {
+      SimulatedNode& node = nodes_[index];
+      network_.requeue(network_.resume(index), now_ticks_);
       if (!node.core) start_node(node);
       complete_disk_writes(node);
     }
@@ -378,7 +321,7 @@ SimulationResult RaftSimulator::run() {
       }
     }
     fail(fmt::format("liveness: no write committed on every node within {} ticks after healing", options_.heal_steps));
-  } catch (const SimulationFailure& failure) {
+  } catch (const sim::SimulationFailure& failure) {
     result_.ok = false;
     result_.failure = failure.what();
   }
@@ -386,13 +329,10 @@ SimulationResult RaftSimulator::run() {
 }
 
 SimulationResult run_seeds(SimulationOptions options, std::uint64_t first_seed, int seed_count) {
-  SimulationResult last;
-  for (int offset = 0; offset < seed_count; ++offset) {
-    options.seed = first_seed + static_cast<std::uint64_t>(offset);
-    last = RaftSimulator(options).run();
-    if (!last.ok) return last;
-  }
-  return last;
+  return sim::run_seeds(first_seed, seed_count, [&](std::uint64_t seed) {
+    options.seed = seed;
+    return RaftSimulator(options).run();
+  });
 }
 
 }  // namespace chaosbench::raft::simulation

@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <random>
 #include <string>
 #include <vector>
@@ -18,6 +17,10 @@
 #include "raft/raft_node.h"
 #include "runtime/clock.h"
 #include "runtime/kv_state_machine.h"
+#include "sim/cluster_faults.h"
+#include "sim/links.h"
+#include "sim/simulated_network.h"
+#include "sim/simulation_failure.h"
 
 namespace chaosbench::raft::simulation {
 
@@ -29,12 +32,7 @@ struct SimulationOptions {
   double drop_probability = 0.05;
   double duplicate_probability = 0.02;
   int max_delay_ticks = 3;
-  double crash_probability = 0.01;        // per step, one random node
-  double restart_probability = 0.05;      // per step, per crashed node
-  double partition_probability = 0.01;    // per step: new random partition
-  double heal_probability = 0.02;         // per step: partition heals
-  double leader_fault_probability = 0.0;  // per step: crash, isolate or pause a current leader
-  int max_pause_ticks = 40;               // a paused node neither ticks nor receives (SIGSTOP, GC)
+  sim::ClusterFaultOptions faults;  // crashes, restarts, partitions, leader faults, pauses
   // Disk writes complete asynchronously, as with refnode's storage thread: a
   // Ready's effects wait for its write, which completes with this probability
   // per step; a leader's AppendEntries go out before it. A crash loses
@@ -61,7 +59,7 @@ struct SimulationResult {
   std::uint64_t snapshots_installed = 0;
 };
 
-class RaftSimulator {
+class RaftSimulator : private sim::FaultTarget {
  public:
   explicit RaftSimulator(SimulationOptions options);
   SimulationResult run();
@@ -76,17 +74,6 @@ class RaftSimulator {
     targets::KvStateMachine machine;
     std::uint64_t applied_index = 0;
     std::deque<Ready> unsynced;  // taken from the core, not yet on disk
-    std::int64_t paused_until_tick = 0;
-    std::vector<Message> held;  // arrived while paused
-    int group = 0;              // partition group
-  };
-  struct InFlight {
-    std::int64_t deliver_at;
-    std::uint64_t sequence;
-    Message message;
-    bool operator>(const InFlight& other) const {
-      return deliver_at != other.deliver_at ? deliver_at > other.deliver_at : sequence > other.sequence;
-    }
   };
   struct CommittedEntry {
     std::uint64_t term;
@@ -101,17 +88,24 @@ class RaftSimulator {
   void inject_faults();
   void client_activity(bool faulty);
   void deliver_due_messages(bool faulty);
-  bool connected(const NodeId& from, const NodeId& to) const;
-  SimulatedNode& node_by_id(const NodeId& id);
   void check_invariants();
   void fail(const std::string& message);
+  static std::size_t index_of(const NodeId& id) { return std::stoul(id.substr(1)) - 1; }
+
+  // sim::FaultTarget
+  std::size_t node_count() const override { return nodes_.size(); }
+  bool running(std::size_t node) const override { return nodes_[node].core != nullptr; }
+  bool leader(std::size_t node) const override { return nodes_[node].core->role() == Role::leader; }
+  void crash(std::size_t node) override;
+  void restart(std::size_t node) override { start_node(nodes_[node]); }
+  void pause(std::size_t node, std::int64_t ticks) override { network_.pause(node, now_ticks_ + ticks); }
 
   SimulationOptions options_;
   std::mt19937_64 random_;
   targets::ManualClock clock_;
   std::vector<SimulatedNode> nodes_;
-  std::priority_queue<InFlight, std::vector<InFlight>, std::greater<>> network_;
-  std::uint64_t sequence_ = 0;
+  sim::Links links_;
+  sim::SimulatedNetwork<Message> network_;
   std::int64_t now_ticks_ = 0;
   int step_ = 0;
   bool chaos_phase_ = true;

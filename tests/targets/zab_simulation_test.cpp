@@ -56,8 +56,8 @@ SimulationResult find_violation(SimulationOptions options, int max_seeds) {
 }
 
 SimulationOptions leader_faults(SimulationOptions options) {
-  options.leader_fault_probability = 0.03;
-  options.crash_probability = 0.02;
+  options.faults.leader_fault_probability = 0.03;
+  options.faults.crash_probability = 0.02;
   return options;
 }
 
@@ -94,7 +94,7 @@ TEST(ZabSimulation, HarshNetworkStaysSafeAndLive) {
   SimulationOptions options = leader_faults(SimulationOptions{});
   options.drop_probability = 0.15;
   options.max_delay_ticks = 6;
-  options.partition_probability = 0.05;
+  options.faults.partition_probability = 0.05;
   // Syncs need a confirming ping round answered by a quorum; with 15% loss and
   // leader faults few complete (about 60 in these 400 seeds), hence the low floor.
   run_many(options, 400000, 400, 1);

@@ -8,15 +8,14 @@
 #include <stdexcept>
 
 namespace chaosbench::zab::simulation {
-namespace {
-
-struct SimulationFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-}  // namespace
-
-ZabSimulator::ZabSimulator(SimulationOptions options) : options_(std::move(options)), random_(options_.seed) {
+ZabSimulator::ZabSimulator(SimulationOptions options)
+    : options_(std::move(options)),
+      random_(options_.seed),
+      links_(static_cast<std::size_t>(options_.node_count)),
+      network_(
+          random_,
+          sim::NetworkFaults{options_.drop_probability, options_.duplicate_probability, 0, options_.max_delay_ticks, 1},
+          sim::LinkOrder::fifo, static_cast<std::size_t>(options_.node_count)) {
   for (int position = 0; position < options_.node_count; ++position) {
     SimulatedNode node;
     node.id = fmt::format("n{}", position + 1);
@@ -31,35 +30,18 @@ void ZabSimulator::start_node(SimulatedNode& node) {
   for (const auto& member : nodes_) config.members.push_back(member.id);
   config.random_seed = random_();
   config.bugs = options_.bugs;
-  ++node.incarnation;
   node.core = std::make_unique<ZabNode>(config, node.disk);
+  network_.restart(index_of(node.id));
   node.machine.restore(node.disk.snapshot.data);
   node.applied = node.disk.snapshot.zxid;
   process_ready(node);
 }
 
-void ZabSimulator::crash(SimulatedNode& node) {
+void ZabSimulator::crash(std::size_t index) {
+  SimulatedNode& node = nodes_[index];
   node.core.reset();  // everything not yet on its disk is lost
   node.unsynced.clear();
-  node.held.clear();
-  node.paused_until_tick = 0;
-}
-
-ZabSimulator::SimulatedNode& ZabSimulator::node_by_id(const NodeId& id) {
-  for (auto& node : nodes_) {
-    if (node.id == id) return node;
-  }
-  throw std::logic_error("unknown node " + id);
-}
-
-bool ZabSimulator::connected(const NodeId& from, const NodeId& to) const {
-  int from_group = -1;
-  int to_group = -2;
-  for (const auto& node : nodes_) {
-    if (node.id == from) from_group = node.group;
-    if (node.id == to) to_group = node.group;
-  }
-  return from_group == to_group;
+  network_.crash(index, /*new_connections=*/true);
 }
 
 void ZabSimulator::fail(const std::string& message) {
@@ -75,22 +57,11 @@ void ZabSimulator::fail(const std::string& message) {
                           core.accepted_epoch(), core.current_epoch(), core.session_epoch(),
                           to_string(core.last_zxid()), to_string(core.commit_zxid()), to_string(node.applied));
   }
-  throw SimulationFailure(fmt::format("seed {} step {}: {} [nodes{}]", options_.seed, step_, message, states));
+  throw sim::SimulationFailure(options_.seed, step_, fmt::format("{} [nodes{}]", message, states));
 }
 
 void ZabSimulator::enqueue(const Message& message) {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  if (chaos_phase_ && unit(random_) < options_.drop_probability) return;
-  const std::int64_t delay =
-      options_.max_delay_ticks > 0 ? static_cast<std::int64_t>(random_() % (options_.max_delay_ticks + 1)) : 0;
-  std::int64_t& link_last = link_last_delivery_[{message.from, message.to}];
-  link_last = std::max(link_last, now_ticks_ + delay);
-  network_.push(InFlight{link_last, sequence_++, node_by_id(message.to).incarnation, message});
-  if (chaos_phase_ && unit(random_) < options_.duplicate_probability) {
-    // Same delivery time, next sequence: right behind the original, before
-    // anything sent later on this link (FIFO holds, the message comes twice).
-    network_.push(InFlight{link_last, sequence_++, node_by_id(message.to).incarnation, message});
-  }
+  network_.send(index_of(message.from), index_of(message.to), message, now_ticks_, chaos_phase_);
 }
 
 void ZabSimulator::process_ready(SimulatedNode& node) {
@@ -181,40 +152,14 @@ void ZabSimulator::complete_disk_writes(SimulatedNode& node) {
   process_ready(node);
 }
 
-void ZabSimulator::inject_faults() {
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  if (unit(random_) < options_.crash_probability) crash(nodes_[random_() % nodes_.size()]);
-  if (unit(random_) < options_.leader_fault_probability) {
-    for (auto& node : nodes_) {
-      if (!node.core || node.core->role() != Role::leading) continue;
-      const auto fault = random_() % 3;
-      if (fault == 0) {
-        crash(node);
-      } else if (fault == 1) {
-        node.paused_until_tick = now_ticks_ + 1 + static_cast<std::int64_t>(random_() % options_.max_pause_ticks);
-      } else {
-        for (auto& other : nodes_) other.group = 0;
-        node.group = 1;  // isolate the leader
-      }
-      break;
-    }
-  }
-  for (auto& node : nodes_) {
-    if (!node.core && unit(random_) < options_.restart_probability) start_node(node);
-  }
-  if (unit(random_) < options_.partition_probability) {
-    for (auto& node : nodes_) node.group = static_cast<int>(random_() % 2);
-  }
-  if (unit(random_) < options_.heal_probability) {
-    for (auto& node : nodes_) node.group = 0;
-  }
-}
+void ZabSimulator::inject_faults() { sim::inject_cluster_faults(random_, options_.faults, *this, links_); }
 
 void ZabSimulator::client_activity() {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<SimulatedNode*> serving;
-  for (auto& node : nodes_) {
-    if (node.core && node.core->serving() && node.paused_until_tick <= now_ticks_) serving.push_back(&node);
+  for (std::size_t index = 0; index < nodes_.size(); ++index) {
+    SimulatedNode& node = nodes_[index];
+    if (node.core && node.core->serving() && !network_.paused(index, now_ticks_)) serving.push_back(&node);
   }
   if (serving.empty()) return;
   SimulatedNode& node = *serving[random_() % serving.size()];
@@ -231,17 +176,10 @@ void ZabSimulator::client_activity() {
 }
 
 void ZabSimulator::deliver_due_messages(bool faulty) {
-  while (!network_.empty() && network_.top().deliver_at <= now_ticks_) {
-    InFlight in_flight = network_.top();
-    network_.pop();
-    const Message& message = in_flight.message;
-    if (faulty && !connected(message.from, message.to)) continue;
-    SimulatedNode& recipient = node_by_id(message.to);
-    if (!recipient.core || recipient.incarnation != in_flight.recipient_incarnation) continue;
-    if (recipient.paused_until_tick > now_ticks_) {
-      recipient.held.push_back(message);
-      continue;
-    }
+  while (auto delivery = network_.next_due(now_ticks_, faulty ? &links_ : nullptr)) {
+    const Message& message = delivery->message;
+    SimulatedNode& recipient = nodes_[delivery->to];
+    if (!recipient.core) continue;
     if (std::getenv("ZAB_TRACE") != nullptr) {
       std::string txns;
       for (const auto& txn : message.txns) txns += to_string(txn.zxid);
@@ -254,6 +192,18 @@ void ZabSimulator::deliver_due_messages(bool faulty) {
     }
     recipient.core->step(message);
     process_ready(recipient);
+  }
+}
+
+// A node whose pause ends gets what arrived meanwhile, in order, before anything new.
+void ZabSimulator::resume_if_due(std::size_t index) {
+  const std::int64_t until = network_.paused_until(index);
+  if (until == 0 || until > now_ticks_) return;
+  SimulatedNode& node = nodes_[index];
+  for (const auto& delivery : network_.resume(index)) {
+    if (!node.core) break;
+    node.core->step(delivery.message);
+    process_ready(node);
   }
 }
 
@@ -295,42 +245,31 @@ SimulationResult ZabSimulator::run() {
   try {
     for (step_ = 0; step_ < options_.chaos_steps; ++step_) {
       ++now_ticks_;
-      for (auto& node : nodes_) {
-        if (node.paused_until_tick != 0 && node.paused_until_tick <= now_ticks_) {
-          node.paused_until_tick = 0;
-          std::vector<Message> held = std::move(node.held);
-          node.held.clear();
-          for (const auto& message : held) {
-            if (!node.core) break;
-            node.core->step(message);
-            process_ready(node);
-          }
-        }
-      }
+      for (std::size_t index = 0; index < nodes_.size(); ++index) resume_if_due(index);
       inject_faults();
       client_activity();
-      for (auto& node : nodes_) {
-        if (!node.core || node.paused_until_tick > now_ticks_) continue;
+      for (std::size_t index = 0; index < nodes_.size(); ++index) {
+        SimulatedNode& node = nodes_[index];
+        if (!node.core || network_.paused(index, now_ticks_)) continue;
         node.core->tick();
         process_ready(node);
       }
       deliver_due_messages(true);
       std::uniform_real_distribution<double> unit(0.0, 1.0);
-      for (auto& node : nodes_) {
-        if (node.paused_until_tick <= now_ticks_ && unit(random_) < options_.disk_completion_probability) {
-          complete_disk_writes(node);
+      for (std::size_t index = 0; index < nodes_.size(); ++index) {
+        if (!network_.paused(index, now_ticks_) && unit(random_) < options_.disk_completion_probability) {
+          complete_disk_writes(nodes_[index]);
         }
       }
       check_invariants();
     }
     // Heal everything, then demand that a new update is delivered on every node.
     chaos_phase_ = false;
-    for (auto& node : nodes_) {
-      node.group = 0;
-      node.paused_until_tick = 0;
+    links_.heal();
+    for (std::size_t index = 0; index < nodes_.size(); ++index) {
+      SimulatedNode& node = nodes_[index];
       if (!node.core) start_node(node);
-      for (const auto& message : node.held) node.core->step(message);
-      node.held.clear();
+      for (const auto& delivery : network_.resume(index)) node.core->step(delivery.message);
       complete_disk_writes(node);
     }
     std::string marker;
@@ -372,7 +311,7 @@ SimulationResult ZabSimulator::run() {
       }
     }
     fail(fmt::format("liveness: no update delivered on every node within {} ticks after healing", options_.heal_steps));
-  } catch (const SimulationFailure& failure) {
+  } catch (const sim::SimulationFailure& failure) {
     result_.ok = false;
     result_.failure = failure.what();
   }

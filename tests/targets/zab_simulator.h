@@ -12,13 +12,16 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <queue>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "runtime/kv_state_machine.h"
+#include "sim/cluster_faults.h"
+#include "sim/links.h"
+#include "sim/simulated_network.h"
+#include "sim/simulation_failure.h"
 #include "zab/zab_node.h"
 
 namespace chaosbench::zab::simulation {
@@ -31,16 +34,11 @@ struct SimulationOptions {
   double drop_probability = 0.03;
   double duplicate_probability = 0.02;  // the copy follows the original on its link
   int max_delay_ticks = 3;
-  double crash_probability = 0.01;        // per step, one random node
-  double restart_probability = 0.05;      // per step, per crashed node
-  double partition_probability = 0.01;    // per step: new random partition
-  double heal_probability = 0.02;         // per step: partition heals
-  double leader_fault_probability = 0.0;  // per step: crash, isolate or pause a current leader
-  int max_pause_ticks = 30;
-  double disk_completion_probability = 0.5;  // per step: a node's pending disk writes complete
-  double submit_probability = 0.5;           // per step: a client update at a random serving node
-  double sync_probability = 0.1;             // per step: a client sync at a random serving node
-  std::uint64_t compact_every = 15;          // applied txns between snapshots
+  sim::ClusterFaultOptions faults{.max_pause_ticks = 30};  // crashes, restarts, partitions, leader faults, pauses
+  double disk_completion_probability = 0.5;                // per step: a node's pending disk writes complete
+  double submit_probability = 0.5;                         // per step: a client update at a random serving node
+  double sync_probability = 0.1;                           // per step: a client sync at a random serving node
+  std::uint64_t compact_every = 15;                        // applied txns between snapshots
   // A released sync must leave its replica with every update acknowledged
   // before the sync began (sync + read is then linearizable). ZooKeeper can
   // miss this when a deposed leader answers within its session timeout; no
@@ -59,7 +57,7 @@ struct SimulationResult {
   std::uint64_t snapshot_syncs = 0;
 };
 
-class ZabSimulator {
+class ZabSimulator : private sim::FaultTarget {
  public:
   explicit ZabSimulator(SimulationOptions options);
   SimulationResult run();
@@ -72,23 +70,9 @@ class ZabSimulator {
     targets::KvStateMachine machine;
     Zxid applied;
     std::deque<Ready> unsynced;  // taken from the core, not yet on disk
-    std::int64_t paused_until_tick = 0;
-    std::vector<Message> held;      // arrived while paused (sits in the socket buffer)
-    std::uint64_t incarnation = 0;  // messages sent to an earlier incarnation are lost
-    int group = 0;                  // partition group
-  };
-  struct InFlight {
-    std::int64_t deliver_at;
-    std::uint64_t sequence;
-    std::uint64_t recipient_incarnation;
-    Message message;
-    bool operator>(const InFlight& other) const {
-      return deliver_at != other.deliver_at ? deliver_at > other.deliver_at : sequence > other.sequence;
-    }
   };
 
   void start_node(SimulatedNode& node);
-  void crash(SimulatedNode& node);
   void process_ready(SimulatedNode& node);
   void complete_disk_writes(SimulatedNode& node);
   void deliver(SimulatedNode& node, const Txn& txn);
@@ -96,17 +80,24 @@ class ZabSimulator {
   void inject_faults();
   void client_activity();
   void deliver_due_messages(bool faulty);
-  bool connected(const NodeId& from, const NodeId& to) const;
-  SimulatedNode& node_by_id(const NodeId& id);
+  void resume_if_due(std::size_t index);
   void check_invariants();
   void fail(const std::string& message);
+  static std::size_t index_of(const NodeId& id) { return std::stoul(id.substr(1)) - 1; }
+
+  // sim::FaultTarget
+  std::size_t node_count() const override { return nodes_.size(); }
+  bool running(std::size_t node) const override { return nodes_[node].core != nullptr; }
+  bool leader(std::size_t node) const override { return nodes_[node].core->role() == Role::leading; }
+  void crash(std::size_t node) override;
+  void restart(std::size_t node) override { start_node(nodes_[node]); }
+  void pause(std::size_t node, std::int64_t ticks) override { network_.pause(node, now_ticks_ + ticks); }
 
   SimulationOptions options_;
   std::mt19937_64 random_;
   std::vector<SimulatedNode> nodes_;
-  std::priority_queue<InFlight, std::vector<InFlight>, std::greater<>> network_;
-  std::map<std::pair<NodeId, NodeId>, std::int64_t> link_last_delivery_;  // keeps each link FIFO
-  std::uint64_t sequence_ = 0;
+  sim::Links links_;
+  sim::SimulatedNetwork<Message> network_;  // FIFO links, like TCP
   std::int64_t now_ticks_ = 0;
   int step_ = 0;
   bool chaos_phase_ = true;
