@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <CLI/CLI.hpp>
 
 #include "chaosbench/harness/control/supervised_child.h"
 #include "chaosbench/harness/duration.h"
@@ -196,15 +197,6 @@ json to_json(const BenchAnalysis& analysis) {
 
 namespace {
 
-std::string timestamp_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &utc);
-  return text;
-}
-
 std::string optional_seconds(const std::vector<Recovery>& recoveries, bool first_ok) {
   std::vector<double> values;
   std::size_t never = 0, run_ended = 0;
@@ -292,7 +284,7 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
     return kExitHarnessFailed;
   }
 
-  const fs::path bench_directory = fs::path(options.store) / "bench" / timestamp_now();
+  const fs::path bench_directory = fs::path(options.store) / "bench" / utc_timestamp(std::chrono::system_clock::now());
   fs::create_directories(bench_directory / "runs");
   out << fmt::format("harness bench: {} x {} runs of {} s ({} s warm-up), {} ops/s open loop, seed {}; {}\n",
                      targets.size(), nemeses.size(), time_limit.count() / 1000, warmup_seconds, options.rate,
@@ -375,6 +367,33 @@ int run_bench_command(const BenchOptions& options, const fs::path& harness_execu
   out << "\n" << reports::render_bench_table(document);
   out << fmt::format("\nbench: {} (bench.json, bench.csv, runs/)\n", (bench_directory / "bench.html").string());
   return failed ? kExitHarnessFailed : kExitValid;
+}
+
+CLI::App* add_bench_command(CLI::App& app, BenchOptions& bench) {
+  CLI::App* bench_app = app.add_subcommand(
+      "bench",
+      "Same seeded open-loop load against each target under each fault kind (one `harness run` each); one "
+      "table of throughput, latency, availability and recovery (docs/bench-mode.md)");
+  bench_app->add_option("--targets", bench.targets, "Targets, comma-separated")->capture_default_str();
+  bench_app->add_option("--workload", bench.workload, "Workload of every run")->capture_default_str();
+  bench_app->add_option("--nemesis", bench.nemeses, "Fault kinds, comma-separated, one run each; none = no faults")
+      ->capture_default_str();
+  bench_app->add_option("--rate", bench.rate, "Intended operations per second (open loop)")->capture_default_str();
+  bench_app->add_option("--concurrency", bench.concurrency, "Logical client processes")->capture_default_str();
+  bench_app->add_option("--nodes", bench.nodes, "Nodes per cluster")->capture_default_str();
+  bench_app->add_option("--time-limit", bench.time_limit, "Workload time per run")->capture_default_str();
+  bench_app->add_option("--warmup", bench.warmup, "Operations invoked before this are left out")->capture_default_str();
+  bench_app->add_option("--nemesis-interval", bench.nemesis_interval, "As for harness run")->capture_default_str();
+  bench_app->add_option("--seed", bench.seed, "Seed of every run (same ops, same schedule)")->capture_default_str();
+  bench_app->add_option("--store", bench.store, "Store directory; the bench goes to STORE/bench/<timestamp>/")
+      ->capture_default_str();
+  bench_app
+      ->add_option("--run-arg", bench.run_arguments,
+                   "Extra `harness run` flag for every run, repeatable: --run-arg=--op-timeout=1s")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  return bench_app;
 }
 
 }  // namespace chaosbench::harness

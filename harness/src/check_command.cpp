@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "chaosbench/checkers/elle.h"
 #include "chaosbench/checkers/history_io.h"
@@ -165,6 +166,45 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
     }
   }
   return failed ? kExitHarnessFailed : worst;
+}
+
+CLI::App* add_check_command(CLI::App& app, CheckCommandOptions& check) {
+  CLI::App* check_app =
+      app.add_subcommand("check", "Check history files (linearizability unless --checker says otherwise)");
+  check_app->add_option("files", check.files, "History files: chaosbench JSONL, Jepsen EDN or Porcupine logs")
+      ->required()
+      ->check(CLI::ExistingFile);
+  check_app->add_option("--format", check.format, "auto, jsonl, edn or porcupine-log")->capture_default_str();
+  check_app->add_option("--model", check.model,
+                        "cas-register, kv or mutex (default: inferred from the operations' functions)");
+  check_app->add_option("--nil-read", check.nil_read,
+                        "absent: a nil read means the key does not exist (etcd, Porcupine; default for JSONL and "
+                        "Porcupine logs); any: a nil read matches any value (Knossos; default for EDN)");
+  check_app->add_option("--initial", check.initial, "Initial register value as JSON, with --nil-read any");
+  check_app->add_option("--time-limit", check.time_limit, "Give up with 'unknown' after this long per file (0: never)")
+      ->capture_default_str();
+  check_app
+      ->add_option("--memory-limit", check.memory_limit_megabytes,
+                   "Give up with 'unknown' when the search's memo tables exceed this many MiB")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  check_app->add_option("--threads", check.threads, "Worker threads for per-key partitions (0: all cores)")
+      ->capture_default_str();
+  check_app->add_flag("!--no-partition", check.partition_by_key,
+                      "Check all keys as one object instead of one search per key");
+  check_app->add_flag("--all-keys", check.check_every_partition,
+                      "Keep checking the other keys after one is found invalid (to list every bad key)");
+  check_app->add_flag("-q,--quiet", check.quiet, "Only the one-line verdict per file, no evidence");
+  check_app->add_option("-o,--output", check.output, "Write machine-readable results (JSON) to this file");
+  check_app->add_option("--checker", check.checkers,
+                        "Checker to run, repeatable (default: linearizable): " + known_checkers_text());
+  check_app
+      ->add_option("--consistency-model", check.consistency_model,
+                   "Model for the elle-* checkers: read-uncommitted, read-committed, snapshot-isolation, "
+                   "repeatable-read, serializable, strong-session-serializable, strict-serializable, ...")
+      ->capture_default_str();
+  check_app->add_option("--bank-total", check.bank_total, "Expected total balance for the bank checker");
+  return check_app;
 }
 
 }  // namespace chaosbench::harness

@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include <CLI/CLI.hpp>
+
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/reports/report_error.h"
 #include "chaosbench/reports/run_report.h"
@@ -29,6 +31,15 @@ int run_report_command(const ReportCommandOptions& options, std::ostream& out, s
     errors << "harness report: " << error.what() << "\n";
     return kExitHarnessFailed;
   }
+}
+
+CLI::App* add_report_command(CLI::App& app, ReportCommandOptions& report) {
+  CLI::App* report_app = app.add_subcommand(
+      "report", "Regenerate a run's report.html and junit.xml (RUN_DIR), or the store's index.html (--index)");
+  report_app->add_option("run_directory", report.run_directory, "Run directory: STORE/<test>/<timestamp>");
+  report_app->add_flag("--index", report.index, "Regenerate STORE/index.html, listing every run in the store");
+  report_app->add_option("--store", report.store, "Store directory, with --index")->capture_default_str();
+  return report_app;
 }
 
 }  // namespace chaosbench::harness

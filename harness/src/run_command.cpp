@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <CLI/CLI.hpp>
 
 #include "chaosbench/checkers/errors.h"
 #include "chaosbench/checkers/linearizability.h"
@@ -753,6 +754,106 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
 int run_test(const RunPlan& plan, const std::vector<std::shared_ptr<control::SshHost>>& hosts, std::ostream& out,
              std::ostream& errors) {
   return TestRun(plan, nullptr, &hosts, out, errors).run();
+}
+
+CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
+  CLI::App* run_app = app.add_subcommand("run",
+                                         "Deploy a cluster in a local sandbox (or on SSH hosts: --hosts), run a "
+                                         "workload under faults, check the history. Exit codes: 0 valid, "
+                                         "1 invalid, 2 unknown, 3 the harness failed");
+  run_app
+      ->add_option("--target", run.target,
+                   fmt::format("What runs on the nodes: {} (raft, zab and quorum are the reference nodes, refnode; the "
+                               "others are real systems from their Debian packages, docs/real-systems.md)",
+                               chaosbench::targets::adapters::known_targets_text()))
+      ->capture_default_str();
+  run_app->add_option("--nodes", run.nodes, "Number of nodes (1-250)")->capture_default_str();
+  run_app
+      ->add_option("--workload", run.workload,
+                   "register (read/write/cas), unique-register (unique writes, no cas), register-delete (unique "
+                   "writes and deletes), kv (get/put/append), set, counter, bank (guarded transfers), "
+                   "list-append or rw-register (txns)")
+      ->capture_default_str();
+  run_app
+      ->add_option("--nemesis", run.nemesis,
+                   "Faults, comma-separated: partition, kill, pause, clock, loss, delay; or none. Scripted "
+                   "leader-reactive scenarios: orphan-leader (kill the leader, pause the new leader's followers "
+                   "the moment it leads, kill it, restart it last), figure-8 (Raft paper figure 8, steered by each "
+                   "node's log terms, kills as cuts; "
+                   "refnode raft only)")
+      ->capture_default_str();
+  run_app
+      ->add_option("--nemesis-interval", run.nemesis_interval,
+                   "Typical time between a fault kind's windows; each window lasts 0.5-1 interval")
+      ->capture_default_str();
+  run_app
+      ->add_option("--partition-shapes", run.partition_shapes,
+                   "Partition shapes to draw from: halves, random-halves, isolate-one, isolate-leader, "
+                   "majorities-ring, bridge, or all")
+      ->capture_default_str();
+  run_app
+      ->add_option("--kill-targets", run.kill_targets,
+                   "Nodes a kill hits: mixed (leader or a random minority), one, minority, majority, all, leader")
+      ->capture_default_str();
+  run_app->add_option("--clock-bump", run.clock_bump_max_seconds, "Largest clock offset in seconds (bump and strobe)")
+      ->capture_default_str();
+  run_app->add_option("--concurrency", run.concurrency, "Logical client processes")->capture_default_str();
+  run_app->add_option("--rate", run.rate, "Intended operations per second, open loop; 0 = closed loop")
+      ->capture_default_str();
+  run_app->add_option("--time-limit", run.time_limit, "How long the workload runs (90, 90s, 2m, 500ms)")
+      ->capture_default_str();
+  run_app->add_option("--seed", seed, "Seed of the operation mix and the fault schedule (default: random, printed)");
+  run_app
+      ->add_option("--target-arg", run.target_arguments,
+                   "Extra flag for every node, repeatable: --target-arg=--read-mode=lease "
+                   "--target-arg=--bug=lease-wall-clock")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  run_app->add_option("--store", run.store, "Store directory; the run goes to STORE/<test>/<timestamp>/")
+      ->capture_default_str();
+  run_app->add_option("--test-name", run.test_name, "Test name in the store (default: <target>-<workload>)");
+  run_app->add_option("--ops-per-key", run.ops_per_key, "Operations per key before moving to a fresh key (N or A-B)")
+      ->capture_default_str();
+  run_app
+      ->add_option("--client-routing", run.client_routing,
+                   "sticky: each client process talks to one node; any: each operation goes to a random node "
+                   "(a client behind a load balancer)")
+      ->capture_default_str();
+  run_app
+      ->add_option("--read-fraction", run.read_fraction,
+                   "Share of reads (register) or gets (kv); the rest are writes/cas or appends/puts")
+      ->capture_default_str();
+  run_app
+      ->add_option("--op-timeout", run.operation_timeout,
+                   "Client timeout per operation; a timed-out op is info and its process is replaced")
+      ->capture_default_str();
+  run_app->add_option("--recovery-time", run.recovery_time, "Quiet period from the heal to the final reads")
+      ->capture_default_str();
+  run_app->add_option("--check-time-limit", run.check_time_limit, "Time limit of each checker's search (then: unknown)")
+      ->capture_default_str();
+  run_app->add_option("--refnode", run.refnode, "The node executable (default: refnode next to harness)");
+  run_app->add_option("--hosts", run.hosts_file,
+                      "Run on the SSH hosts of this TOML file (one [[host]] per node, docs/ssh.md) instead of the "
+                      "local sandbox; every host is connected to before anything starts");
+  run_app
+      ->add_option("--remote-dir", run.remote_directory,
+                   "With --hosts: directory on each host for bin/refnode and <test>/<timestamp>/<node>/{data,log}")
+      ->capture_default_str();
+  run_app->add_flag("--leave-db-running", run.leave_db_running,
+                    "With --hosts: leave the nodes running and their directories on the hosts after the run");
+  run_app
+      ->add_option("--checker", run.checker_names,
+                   "Checker to run on the history, repeatable (default: the workload's: linearizable for register "
+                   "and kv, set, counter, bank, elle-list-append, elle-rw-register); any of: " +
+                       known_checkers_text())
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  run_app->add_option("--consistency-model", run.consistency_model,
+                      "Model for the elle-* checkers (default: strict-serializable): read-committed, "
+                      "snapshot-isolation, serializable, strict-serializable, ...");
+  return run_app;
 }
 
 }  // namespace chaosbench::harness

@@ -33,6 +33,15 @@ fs::path create_run_directory(const fs::path& store, const std::string& test_nam
   return run;
 }
 
+std::string utc_timestamp(std::chrono::system_clock::time_point when) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &utc);
+  return text;
+}
+
 void write_json_file(const fs::path& path, const nlohmann::json& document) {
   const fs::path temporary = path.string() + ".tmp";
   {

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include "chaosbench/harness/control/supervised_child.h"
 #include "chaosbench/harness/duration.h"
@@ -141,15 +142,6 @@ std::string id_part(std::string text) {
     if (character == ',') character = '+';
     if (character == '/' || character == ' ') character = '_';
   }
-  return text;
-}
-
-std::string timestamp_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%S", &utc);
   return text;
 }
 
@@ -445,9 +437,9 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
   fs::path suite_directory;
   try {
     const fs::path suite_root = fs::path(options.store) / suite.name;
-    suite_directory = suite_root / timestamp_now();
+    suite_directory = suite_root / utc_timestamp(std::chrono::system_clock::now());
     for (int suffix = 2; fs::exists(suite_directory); ++suffix) {
-      suite_directory = suite_root / fmt::format("{}-{}", timestamp_now(), suffix);
+      suite_directory = suite_root / fmt::format("{}-{}", utc_timestamp(std::chrono::system_clock::now()), suffix);
     }
     fs::create_directories(suite_directory / "entries");
     suite_directory = fs::canonical(suite_directory);
@@ -545,6 +537,23 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
                      (suite_directory / "junit.xml").string());
   if (harness_failures > 0) return kExitHarnessFailed;
   return mismatched > 0 ? kExitInvalid : kExitValid;
+}
+
+CLI::App* add_suite_command(CLI::App& app, SuiteCommandOptions& suite) {
+  CLI::App* suite_app = app.add_subcommand(
+      "suite",
+      "Run a suite file's matrix of `harness run` entries; exit 1 if any verdict differs from its `expect`, "
+      "3 on a harness failure or a bad suite file (docs/suites.md)");
+  suite_app->add_option("file", suite.file, "Suite file (TOML), e.g. suites/smoke.toml")->required();
+  suite_app->add_option("--store", suite.store, "Store directory; the suite goes to STORE/<suite>/<timestamp>/")
+      ->capture_default_str();
+  suite_app
+      ->add_option("--parallel", suite.parallel,
+                   "Entries run at once (default: the file's `parallel`, else 1); each entry is a whole cluster")
+      ->check(CLI::PositiveNumber);
+  suite_app->add_option("--filter", suite.filter, "Run only entries whose id contains this text");
+  suite_app->add_flag("--list", suite.list, "Print the expanded entries and their `harness run` commands, run nothing");
+  return suite_app;
 }
 
 }  // namespace chaosbench::harness

@@ -13,6 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace chaosbench::harness {
 
 struct BenchOptions {
@@ -74,5 +78,8 @@ std::vector<std::string> promised_checkers(const std::string& target, const std:
 // 0 every run completed (whatever its verdict; the verdicts are in the table), 3 a run failed or bad input.
 int run_bench_command(const BenchOptions& options, const std::filesystem::path& harness_executable, std::ostream& out,
                       std::ostream& errors);
+
+// Adds the `bench` subcommand and its flags to `app`; parsing fills `options`.
+CLI::App* add_bench_command(CLI::App& app, BenchOptions& options);
 
 }  // namespace chaosbench::harness

@@ -13,6 +13,10 @@
 
 #include "chaosbench/harness/checker_selection.h"  // kCheckerNames
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace chaosbench::harness {
 
 struct CheckCommandOptions {
@@ -36,5 +40,8 @@ struct CheckCommandOptions {
 };
 
 int run_check_command(const CheckCommandOptions& options, std::ostream& out, std::ostream& errors);
+
+// Adds the `check` subcommand and its flags to `app`; parsing fills `options`.
+CLI::App* add_check_command(CLI::App& app, CheckCommandOptions& options);
 
 }  // namespace chaosbench::harness

@@ -7,6 +7,10 @@
 #include <iosfwd>
 #include <string>
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace chaosbench::harness {
 
 struct ReportCommandOptions {
@@ -16,5 +20,8 @@ struct ReportCommandOptions {
 };
 
 int run_report_command(const ReportCommandOptions& options, std::ostream& out, std::ostream& errors);
+
+// Adds the `report` subcommand and its flags to `app`; parsing fills `options`.
+CLI::App* add_report_command(CLI::App& app, ReportCommandOptions& options);
 
 }  // namespace chaosbench::harness

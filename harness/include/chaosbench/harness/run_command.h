@@ -21,6 +21,10 @@
 #include "chaosbench/nemesis/partition.h"
 #include "chaosbench/workloads/workload.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace chaosbench::harness {
 
 // As given on the command line (the defaults are the default test).
@@ -95,5 +99,9 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
 // uploaded there, logs copied back into the store. Same exit codes.
 int run_test(const RunPlan& plan, const std::vector<std::shared_ptr<control::SshHost>>& hosts, std::ostream& out,
              std::ostream& errors);
+
+// Adds the `run` subcommand and its flags to `app`; parsing fills `options` (--seed goes to `seed`: the caller sets
+// options.seed only when it was given).
+CLI::App* add_run_command(CLI::App& app, RunOptions& options, std::uint64_t& seed);
 
 }  // namespace chaosbench::harness

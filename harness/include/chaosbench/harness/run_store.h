@@ -17,6 +17,9 @@ namespace chaosbench::harness {
 std::filesystem::path create_run_directory(const std::filesystem::path& store, const std::string& test_name,
                                            std::chrono::system_clock::time_point now);
 
+// `when` as YYYYMMDDTHHMMSS in UTC, as suite and bench directories are named.
+std::string utc_timestamp(std::chrono::system_clock::time_point when);
+
 // Writes pretty-printed JSON via a temporary file and rename (readers never see half a file).
 void write_json_file(const std::filesystem::path& path, const nlohmann::json& document);
 

@@ -13,6 +13,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace chaosbench::harness {
 
 // One `harness run` of the expanded matrix.
@@ -80,5 +84,8 @@ struct SuiteCommandOptions {
 // 3 a harness failure (bad suite file, a child that failed, crashed or timed out).
 int run_suite_command(const SuiteCommandOptions& options, const std::filesystem::path& harness_executable,
                       std::ostream& out, std::ostream& errors);
+
+// Adds the `suite` subcommand and its flags to `app`; parsing fills `options`.
+CLI::App* add_suite_command(CLI::App& app, SuiteCommandOptions& options);
 
 }  // namespace chaosbench::harness
