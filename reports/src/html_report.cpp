@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "chaosbench/reports/data_shaping.h"
+#include "markup.h"
 #include "report_assets.h"
 
 namespace chaosbench::reports {
@@ -315,32 +316,7 @@ std::string embeddable_json(const json& document) {
   return escaped;
 }
 
-std::string escape_html(std::string_view text) {
-  std::string escaped;
-  escaped.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      case '\'':
-        escaped += "&#39;";
-        break;
-      default:
-        escaped += c;
-    }
-  }
-  return escaped;
-}
+std::string escape_html(std::string_view text) { return escape_markup(text, "&#39;"); }
 
 std::string render_html_report(const RunInputs& inputs) {
   const json data = build_report_data(inputs);

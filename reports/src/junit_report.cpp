@@ -2,37 +2,21 @@
 
 #include <fmt/format.h>
 
+#include "markup.h"
+
 namespace chaosbench::reports {
 
 using checkers::Verdict;
 
 std::string escape_xml(std::string_view text) {
-  std::string escaped;
-  escaped.reserve(text.size());
+  std::string allowed;
+  allowed.reserve(text.size());
   for (char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r') continue;  // not allowed in XML 1.0
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      case '\'':
-        escaped += "&apos;";
-        break;
-      default:
-        escaped += c;
-    }
+    allowed += c;
   }
-  return escaped;
+  return escape_markup(allowed, "&apos;");
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include "chaosbench/reports/html_report.h"
 #include "chaosbench/reports/report_error.h"
 #include "chaosbench/reports/run_inputs.h"
+#include "markup.h"
 
 namespace chaosbench::reports {
 
@@ -88,23 +89,13 @@ std::vector<RunSummary> list_store_runs(const fs::path& store) {
 }
 
 std::string render_store_index(const std::vector<RunSummary>& runs, const std::string& store_name) {
-  std::string html = R"(<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>chaosbench runs</title>
-<style>
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
-header{background:#1d2330;color:#fff;padding:18px 28px}h1{margin:0;font-size:20px;font-weight:600}
-header p{margin:4px 0 0;color:#aab3c5}main{padding:20px 28px}
-table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 3px rgba(0,0,0,.08);border-radius:6px;overflow:hidden}
-th,td{text-align:left;padding:8px 12px;border-bottom:1px solid #eceef2;white-space:nowrap}
-th{background:#eef0f4;font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#535d70}
-td.num{text-align:right;font-variant-numeric:tabular-nums}tr:hover td{background:#f8f9fc}
-.verdict{display:inline-block;padding:2px 9px;border-radius:10px;font-weight:600;font-size:12px;color:#fff}
+  std::string html = table_page_head(
+      "chaosbench runs",
+      R"(.verdict{display:inline-block;padding:2px 9px;border-radius:10px;font-weight:600;font-size:12px;color:#fff}
 .valid{background:#1f9d55}.invalid{background:#d3343b}.unknown{background:#d08a00}.broken{background:#6b7280}
 .error{color:#b42318;white-space:normal}a{color:#2456c7}
-</style></head><body>
-<header><h1>chaosbench runs</h1><p>)";
+)");
+  html += R"(<header><h1>chaosbench runs</h1><p>)";
   html += escape_html(store_name);
   html +=
       fmt::format(" &middot; {} run{}, newest first</p></header>\n<main>\n", runs.size(), runs.size() == 1 ? "" : "s");
