@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "chaosbench/targets/protocol/transaction.h"
+
 #include <random>
 
 namespace chaosbench::raft {
@@ -25,15 +27,6 @@ RaftConfig make_raft_config(const targets::NodeConfig& config, const RaftOptions
   raft.bugs.no_vote_log_check = config.has_bug("no-vote-log-check");
   raft.bugs.commit_previous_term = config.has_bug("commit-previous-term");
   return raft;
-}
-
-// The part of a request that goes into the log: everything but the id.
-std::string command_of(const json& request) {
-  json command = json::object();
-  for (const char* field : {"op", "key", "value", "from", "to"}) {
-    if (request.contains(field)) command[field] = request[field];
-  }
-  return command.dump();
 }
 
 }  // namespace
@@ -227,7 +220,7 @@ void RaftServer::handle_request(const targets::ClientRequest& request) {
     connection->reply(error_reply(id, "unsupported", true, {{"message", "add (planted bug unsupported-add)"}}));
     return;
   }
-  auto proposed = node_->propose(command_of(body));
+  auto proposed = node_->propose(targets::protocol::logged_command(body));
   if (!proposed) {
     reply_not_leader(connection, id);
     return;

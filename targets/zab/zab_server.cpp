@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "chaosbench/targets/protocol/transaction.h"
+
 #include <algorithm>
 #include <random>
 
@@ -29,15 +31,6 @@ ZabConfig make_zab_config(const targets::NodeConfig& config) {
   zab.bugs.commit_before_quorum = config.has_bug("commit-before-quorum");
   zab.bugs.epoch_not_persisted = config.has_bug("epoch-not-persisted");
   return zab;
-}
-
-// The part of a request that goes into the log: everything but the id.
-std::string command_of(const json& request) {
-  json command = json::object();
-  for (const char* field : {"op", "key", "value", "from", "to"}) {
-    if (request.contains(field)) command[field] = request[field];
-  }
-  return command.dump();
 }
 
 // ZooKeeper's 64-bit zxid: epoch in the high 32 bits, counter in the low.
@@ -261,7 +254,7 @@ void ZabServer::handle_request(const targets::ClientRequest& request) {
     return;
   }
   const std::uint64_t context = next_context_++;
-  if (!node_->submit(command_of(body), context)) {
+  if (!node_->submit(targets::protocol::logged_command(body), context)) {
     reply_not_serving(connection, id);
     return;
   }

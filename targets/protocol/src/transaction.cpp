@@ -131,4 +131,12 @@ std::set<std::string> transaction_written_keys(const json& micro_ops) {
   return keys;
 }
 
+std::string logged_command(const json& request) {
+  json command = json::object();
+  for (const char* field : {"op", "key", "value", "from", "to"}) {
+    if (request.contains(field)) command[field] = request[field];
+  }
+  return command.dump();
+}
+
 }  // namespace chaosbench::targets::protocol

@@ -43,6 +43,10 @@ struct TransactionResult {
 // is left as it was.
 TransactionResult apply_transaction(std::map<std::string, nlohmann::json>& view, const nlohmann::json& micro_ops);
 
+// The part of a data request a replicated node puts into its log (op, key,
+// value, from, to: everything but the client's id), as compact JSON.
+std::string logged_command(const nlohmann::json& request);
+
 // Every key the txn touches, and those of them it changes (w, append, add).
 std::set<std::string> transaction_keys(const nlohmann::json& micro_ops);
 std::set<std::string> transaction_written_keys(const nlohmann::json& micro_ops);
