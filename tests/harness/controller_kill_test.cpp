@@ -29,14 +29,6 @@ namespace {
 
 using namespace harness_process_support;
 
-std::vector<int> children_of(int pid) {
-  std::vector<int> children;
-  std::ifstream input(fmt::format("/proc/{}/task/{}/children", pid, pid));
-  int child = 0;
-  while (input >> child) children.push_back(child);
-  return children;
-}
-
 // Field 22 of /proc/PID/stat: the start time, so a recycled PID is not mistaken for a survivor.
 std::string start_time_of(int pid) {
   const std::string stat = read_text(fmt::format("/proc/{}/stat", pid));

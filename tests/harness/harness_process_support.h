@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <chrono>
 #include <vector>
@@ -69,6 +71,45 @@ inline chaosbench::harness::control::CommandResult run_harness(const std::vector
   spec.argv.push_back(kHarness);
   spec.argv.insert(spec.argv.end(), arguments.begin(), arguments.end());
   return chaosbench::harness::control::run_local(spec, timeout, "localhost");
+}
+
+// `run` then each flag and its value, then `extra` as it is.
+inline std::vector<std::string> run_arguments(const std::vector<std::pair<std::string, std::string>>& flags,
+                                              const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> arguments{"run"};
+  for (const auto& [flag, value] : flags) arguments.insert(arguments.end(), {flag, value});
+  arguments.insert(arguments.end(), extra.begin(), extra.end());
+  return arguments;
+}
+
+// The newest run of a store (its `latest` link): history.jsonl's text, results.json.
+inline std::string latest_history_text(const std::filesystem::path& store) {
+  return read_text(std::filesystem::canonical(store / "latest" / "history.jsonl"));
+}
+inline nlohmann::json latest_results(const std::filesystem::path& store) {
+  return read_json(std::filesystem::canonical(store / "latest" / "results.json"));
+}
+
+// Direct children of a process (needs CONFIG_PROC_CHILDREN, as on these machines).
+inline std::vector<int> children_of(int pid) {
+  std::vector<int> children;
+  std::ifstream input(fmt::format("/proc/{}/task/{}/children", pid, pid));
+  int child = 0;
+  while (input >> child) children.push_back(child);
+  return children;
+}
+
+// Processes on the machine (but this one) whose command line mentions `text`.
+inline std::vector<int> processes_mentioning(const std::string& text) {
+  std::vector<int> found;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string command_line = read_text(entry.path() / "cmdline");
+    std::replace(command_line.begin(), command_line.end(), '\0', ' ');
+    if (command_line.find(text) != std::string::npos && std::stoi(name) != ::getpid()) found.push_back(std::stoi(name));
+  }
+  return found;
 }
 
 inline std::string describe(const chaosbench::harness::control::CommandResult& result) {

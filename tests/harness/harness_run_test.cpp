@@ -142,28 +142,6 @@ TEST(HarnessRun, LeaseOnWallClockUnderClockBumpsIsFoundInvalid) {
   FAIL() << "lease-wall-clock not caught with seeds 1, 2, 5 and 6:\n" << outputs;
 }
 
-// Direct children of a process (needs CONFIG_PROC_CHILDREN, as on these machines).
-std::vector<int> children_of(int pid) {
-  std::vector<int> children;
-  std::ifstream input(fmt::format("/proc/{}/task/{}/children", pid, pid));
-  int child = 0;
-  while (input >> child) children.push_back(child);
-  return children;
-}
-
-// Processes on the machine whose command line mentions `text`.
-std::vector<int> processes_mentioning(const std::string& text) {
-  std::vector<int> found;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string command_line = read_text(entry.path() / "cmdline");
-    std::replace(command_line.begin(), command_line.end(), '\0', ' ');
-    if (command_line.find(text) != std::string::npos && std::stoi(name) != ::getpid()) found.push_back(std::stoi(name));
-  }
-  return found;
-}
-
 std::string machine_state(const std::string& what) {
   control::LocalProcessSpec spec;
   spec.argv = what == "links" ? std::vector<std::string>{"ip", "-o", "link", "show"}

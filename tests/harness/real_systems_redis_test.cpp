@@ -30,39 +30,22 @@ std::string missing_redis_program() {
 
 std::vector<std::string> redis_set_run(const fs::path& store, const std::string& seed, const std::string& nemesis,
                                        const std::string& time_limit) {
-  return {"run",
-          "--target",
-          "redis",
-          "--nodes",
-          "3",
-          "--workload",
-          "set",
-          "--store",
-          store.string(),
-          "--nemesis",
-          nemesis,
-          "--partition-shapes",
-          "isolate-leader",
-          "--nemesis-interval",
-          "8s",
-          "--time-limit",
-          time_limit,
-          "--rate",
-          "100",
-          "--concurrency",
-          "10",
-          "--read-fraction",
-          "0.2",
-          "--recovery-time",
-          "5s",
-          "--seed",
-          seed};
+  return run_arguments({{"--target", "redis"},
+                        {"--nodes", "3"},
+                        {"--workload", "set"},
+                        {"--store", store.string()},
+                        {"--nemesis", nemesis},
+                        {"--partition-shapes", "isolate-leader"},
+                        {"--nemesis-interval", "8s"},
+                        {"--time-limit", time_limit},
+                        {"--rate", "100"},
+                        {"--concurrency", "10"},
+                        {"--read-fraction", "0.2"},
+                        {"--recovery-time", "5s"},
+                        {"--seed", seed}});
 }
 
-json set_details(const fs::path& store) {
-  const json results = json::parse(read_text(fs::canonical(store / "latest" / "results.json")));
-  return results.at("checker").at("set");
-}
+json set_details(const fs::path& store) { return latest_results(store).at("checker").at("set"); }
 
 TEST(RealSystemsRedis, SetWorkloadWithoutFaultsKeepsEveryAcknowledgedAdd) {
   if (const std::string missing = missing_redis_program(); !missing.empty()) {
@@ -94,7 +77,7 @@ TEST(RealSystemsRedis, IsolatedPrimaryLosesAcknowledgedAddsOnFailover) {
     const json details = set_details(store);
     outputs +=
         fmt::format("seed {}: exit {}, {}\n", seed, run.status.exit_code, details.value("reason", details.dump()));
-    const std::string history = read_text(fs::canonical(store / "latest" / "history.jsonl"));
+    const std::string history = latest_history_text(store);
     ASSERT_NE(history.find("\"isolate-leader\""), std::string::npos)
         << "no partition isolated the primary: " << outputs;
     EXPECT_NE(history.find("\"leader\":\"n"), std::string::npos) << "isolate-leader found no primary: " << outputs;

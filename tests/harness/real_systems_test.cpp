@@ -25,38 +25,19 @@ bool etcd_installed() { return access("/usr/bin/etcd", X_OK) == 0; }
 
 std::vector<std::string> etcd_run(const fs::path& store, const std::string& seed, const std::string& nemesis,
                                   const std::string& shapes, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> arguments = {"run",
-                                        "--target",
-                                        "etcd",
-                                        "--nodes",
-                                        "3",
-                                        "--store",
-                                        store.string(),
-                                        "--nemesis",
-                                        nemesis,
-                                        "--partition-shapes",
-                                        shapes,
-                                        "--nemesis-interval",
-                                        "3s",
-                                        "--time-limit",
-                                        "15s",
-                                        "--rate",
-                                        "300",
-                                        "--concurrency",
-                                        "20",
-                                        "--read-fraction",
-                                        "0.9",
-                                        "--recovery-time",
-                                        "1s",
-                                        "--seed",
-                                        seed};
-  arguments.insert(arguments.end(), extra.begin(), extra.end());
-  return arguments;
-}
-
-std::string history_text(const fs::path& store) {
-  std::ifstream history(fs::canonical(store / "latest" / "history.jsonl"));
-  return std::string((std::istreambuf_iterator<char>(history)), std::istreambuf_iterator<char>());
+  return run_arguments({{"--target", "etcd"},
+                        {"--nodes", "3"},
+                        {"--store", store.string()},
+                        {"--nemesis", nemesis},
+                        {"--partition-shapes", shapes},
+                        {"--nemesis-interval", "3s"},
+                        {"--time-limit", "15s"},
+                        {"--rate", "300"},
+                        {"--concurrency", "20"},
+                        {"--read-fraction", "0.9"},
+                        {"--recovery-time", "1s"},
+                        {"--seed", seed}},
+                       extra);
 }
 
 TEST(RealSystems, EtcdIsLinearizableUnderPartitionsAndKills) {
@@ -65,7 +46,7 @@ TEST(RealSystems, EtcdIsLinearizableUnderPartitionsAndKills) {
   const fs::path store = directory.path / "store";
   auto result = run_harness(etcd_run(store, "1", "partition,kill", "all"));
   EXPECT_EQ(result.status.exit_code, 0) << describe(result);
-  const std::string history = history_text(store);
+  const std::string history = latest_history_text(store);
   EXPECT_NE(history.find("\"start-partition\""), std::string::npos) << "no partition happened";
   EXPECT_NE(history.find("\"start-kill\""), std::string::npos) << "no kill happened";
 }

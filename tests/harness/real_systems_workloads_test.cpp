@@ -44,29 +44,19 @@ TEST_P(RealSystemWorkload, IsServedAndValidWithoutFaults) {
   if (!installed(served.target)) GTEST_SKIP() << served.target << " is not installed";
   TemporaryDirectory directory("served");
   const fs::path store = directory.path / "store";
-  std::vector<std::string> arguments = {"run",
-                                        "--target",
-                                        served.target,
-                                        "--workload",
-                                        served.workload,
-                                        "--nodes",
-                                        "3",
-                                        "--nemesis",
-                                        "none",
-                                        "--time-limit",
-                                        "5s",
-                                        "--concurrency",
-                                        "10",
-                                        "--recovery-time",
-                                        "500ms",
-                                        "--seed",
-                                        "1",
-                                        "--store",
-                                        store.string()};
-  arguments.insert(arguments.end(), served.arguments.begin(), served.arguments.end());
+  const auto arguments = run_arguments({{"--target", served.target},
+                                        {"--workload", served.workload},
+                                        {"--nodes", "3"},
+                                        {"--nemesis", "none"},
+                                        {"--time-limit", "5s"},
+                                        {"--concurrency", "10"},
+                                        {"--recovery-time", "500ms"},
+                                        {"--seed", "1"},
+                                        {"--store", store.string()}},
+                                       served.arguments);
   auto run = run_harness(arguments);
   ASSERT_EQ(run.status.exit_code, 0) << describe(run);
-  const json results = read_json(fs::canonical(store / "latest" / "results.json"));
+  const json results = latest_results(store);
   const json& operations = results["operations"];
   const auto ok = operations["ok"].get<std::uint64_t>(), invoked = operations["invoked"].get<std::uint64_t>();
   EXPECT_GE(ok, served.least_ok) << results.dump();

@@ -37,37 +37,20 @@ constexpr const char* kSkipReason = "ZooKeeper is not installed (Debian package 
 std::vector<std::string> zookeeper_run(const fs::path& store, const std::string& seed, const std::string& nemesis,
                                        const std::string& shapes, const std::string& time_limit,
                                        const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> arguments = {"run",
-                                        "--target",
-                                        "zookeeper",
-                                        "--nodes",
-                                        "3",
-                                        "--store",
-                                        store.string(),
-                                        "--nemesis",
-                                        nemesis,
-                                        "--partition-shapes",
-                                        shapes,
-                                        "--nemesis-interval",
-                                        "2s",
-                                        "--time-limit",
-                                        time_limit,
-                                        "--rate",
-                                        "500",
-                                        "--concurrency",
-                                        "20",
-                                        "--read-fraction",
-                                        "0.9",
-                                        "--recovery-time",
-                                        "1s",
-                                        "--seed",
-                                        seed};
-  arguments.insert(arguments.end(), extra.begin(), extra.end());
-  return arguments;
+  return run_arguments({{"--target", "zookeeper"},
+                        {"--nodes", "3"},
+                        {"--store", store.string()},
+                        {"--nemesis", nemesis},
+                        {"--partition-shapes", shapes},
+                        {"--nemesis-interval", "2s"},
+                        {"--time-limit", time_limit},
+                        {"--rate", "500"},
+                        {"--concurrency", "20"},
+                        {"--read-fraction", "0.9"},
+                        {"--recovery-time", "1s"},
+                        {"--seed", seed}},
+                       extra);
 }
-
-std::string history_text(const fs::path& store) { return read_text(fs::canonical(store / "latest" / "history.jsonl")); }
-json results(const fs::path& store) { return json::parse(read_text(fs::canonical(store / "latest" / "results.json"))); }
 
 TEST(RealSystemsZookeeper, SyncReadsAreLinearizableUnderPartitionsAndKills) {
   if (!zookeeper_installed()) GTEST_SKIP() << kSkipReason;
@@ -75,10 +58,10 @@ TEST(RealSystemsZookeeper, SyncReadsAreLinearizableUnderPartitionsAndKills) {
   const fs::path store = directory.path / "store";
   auto run = run_harness(zookeeper_run(store, "1", "partition,kill", "all", "15s", {"--target-arg=--sync-reads"}));
   EXPECT_EQ(run.status.exit_code, 0) << describe(run);
-  const std::string history = history_text(store);
+  const std::string history = latest_history_text(store);
   EXPECT_NE(history.find("\"start-partition\""), std::string::npos) << "no partition happened";
   EXPECT_NE(history.find("\"start-kill\""), std::string::npos) << "no kill happened";
-  EXPECT_EQ(results(store)["checker"]["linearizable"]["verdict"], "valid");
+  EXPECT_EQ(latest_results(store)["checker"]["linearizable"]["verdict"], "valid");
 }
 
 // A follower cut off by isolate-one answers reads from its own state until it
@@ -95,7 +78,7 @@ TEST(RealSystemsZookeeper, LocalReadsAreSequentiallyConsistentButNotLinearizable
     auto run = run_harness(zookeeper_run(store, seed, "partition", "isolate-one", "10s",
                                          {"--checker", "linearizable", "--checker", "sequential"}));
     ASSERT_TRUE(run.status.exit_code == 0 || run.status.exit_code == 1) << "seed " << seed << ": " << describe(run);
-    const json checkers = results(store)["checker"];
+    const json checkers = latest_results(store)["checker"];
     EXPECT_EQ(checkers["sequential"]["verdict"], "valid")
         << "seed " << seed << " not sequentially consistent: " << checkers["sequential"].dump();
     EXPECT_EQ(checkers["sequential"]["scope"], "per-key") << checkers["sequential"].dump();
@@ -119,7 +102,7 @@ TEST(RealSystemsZookeeper, CounterAddsStayWithinBoundsUnderPartitions) {
   auto run = run_harness(
       zookeeper_run(store, "1", "partition", "all", "8s", {"--workload", "counter", "--target-arg=--sync-reads"}));
   EXPECT_EQ(run.status.exit_code, 0) << describe(run);
-  EXPECT_EQ(results(store)["checker"]["counter"]["verdict"], "valid") << results(store)["checker"].dump();
+  EXPECT_EQ(latest_results(store)["checker"]["counter"]["verdict"], "valid") << latest_results(store)["checker"].dump();
 }
 
 TEST(RealSystemsZookeeper, UnknownTargetArgumentIsABadArgument) {

@@ -26,18 +26,6 @@ control::CommandResult run_suite(const fs::path& file, const fs::path& store, st
   return control::run_local(spec, timeout, "localhost");
 }
 
-std::vector<int> processes_mentioning(const std::string& text) {
-  std::vector<int> found;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string command_line = read_text(entry.path() / "cmdline");
-    std::replace(command_line.begin(), command_line.end(), '\0', ' ');
-    if (command_line.find(text) != std::string::npos && std::stoi(name) != ::getpid()) found.push_back(std::stoi(name));
-  }
-  return found;
-}
-
 }  // namespace
 
 TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {

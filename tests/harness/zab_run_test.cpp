@@ -25,33 +25,19 @@ using namespace harness_process_support;
 // A short ZAB run under partitions only, 3 nodes, many reads.
 std::vector<std::string> zab_run(const fs::path& store, const std::string& seed, const std::string& shapes,
                                  const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> arguments = {"run",
-                                        "--target",
-                                        "zab",
-                                        "--nodes",
-                                        "3",
-                                        "--store",
-                                        store.string(),
-                                        "--nemesis",
-                                        "partition",
-                                        "--partition-shapes",
-                                        shapes,
-                                        "--nemesis-interval",
-                                        "2s",
-                                        "--time-limit",
-                                        "10s",
-                                        "--rate",
-                                        "500",
-                                        "--concurrency",
-                                        "20",
-                                        "--read-fraction",
-                                        "0.9",
-                                        "--recovery-time",
-                                        "1s",
-                                        "--seed",
-                                        seed};
-  arguments.insert(arguments.end(), extra.begin(), extra.end());
-  return arguments;
+  return run_arguments({{"--target", "zab"},
+                        {"--nodes", "3"},
+                        {"--store", store.string()},
+                        {"--nemesis", "partition"},
+                        {"--partition-shapes", shapes},
+                        {"--nemesis-interval", "2s"},
+                        {"--time-limit", "10s"},
+                        {"--rate", "500"},
+                        {"--concurrency", "20"},
+                        {"--read-fraction", "0.9"},
+                        {"--recovery-time", "1s"},
+                        {"--seed", seed}},
+                       extra);
 }
 
 fs::path latest_history(const fs::path& store) { return fs::canonical(store / "latest" / "history.jsonl"); }
