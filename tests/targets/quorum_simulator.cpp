@@ -12,8 +12,8 @@ QuorumSimulator::QuorumSimulator(int nodes, std::uint64_t seed, std::function<vo
       adjust_(std::move(adjust)),
       random_(seed),
       links_(static_cast<std::size_t>(nodes)),
-      network_(random_, sim::NetworkFaults{0, 0, 1, 3, kMillisecond}, sim::LinkOrder::reorder,
-               static_cast<std::size_t>(nodes)) {
+      network_(random_, sim::NetworkFaults{.min_delay = 1, .max_delay = 3, .delay_unit = kMillisecond},
+               sim::LinkOrder::reorder, static_cast<std::size_t>(nodes)) {
   clock_.set(1'000 * kSecond);
   nodes_.resize(static_cast<std::size_t>(nodes));
   for (int index = 0; index < nodes; ++index) {

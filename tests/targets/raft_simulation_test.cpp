@@ -60,9 +60,9 @@ TEST(RaftSimulation, FiveNodesStaySafeAndLive) {
 TEST(RaftSimulation, HarshNetworkStaysSafeAndLive) {
   SimulationOptions options;
   options.node_count = 5;
-  options.drop_probability = 0.3;
-  options.duplicate_probability = 0.1;
-  options.max_delay_ticks = 8;
+  options.network.drop_probability = 0.3;
+  options.network.duplicate_probability = 0.1;
+  options.network.max_delay = 8;
   options.faults.crash_probability = 0.05;
   options.faults.partition_probability = 0.05;
   run_many(options, 200000, 400);

@@ -29,9 +29,8 @@ struct SimulationOptions {
   int node_count = 3;
   int chaos_steps = 400;  // ticks with faults
   int heal_steps = 400;   // ticks allowed to recover after healing
-  double drop_probability = 0.05;
-  double duplicate_probability = 0.02;
-  int max_delay_ticks = 3;
+  // Drops and duplicates in the chaos phase; every message waits 0-3 ticks.
+  sim::NetworkFaults network{.drop_probability = 0.05, .duplicate_probability = 0.02, .max_delay = 3};
   sim::ClusterFaultOptions faults;  // crashes, restarts, partitions, leader faults, pauses
   // Disk writes complete asynchronously, as with refnode's storage thread: a
   // Ready's effects wait for its write, which completes with this probability

@@ -92,8 +92,8 @@ TEST(ZabSimulation, LeaderFaultsStaySafeAndLive) {
 
 TEST(ZabSimulation, HarshNetworkStaysSafeAndLive) {
   SimulationOptions options = leader_faults(SimulationOptions{});
-  options.drop_probability = 0.15;
-  options.max_delay_ticks = 6;
+  options.network.drop_probability = 0.15;
+  options.network.max_delay = 6;
   options.faults.partition_probability = 0.05;
   // Syncs need a confirming ping round answered by a quorum; with 15% loss and
   // leader faults few complete (about 60 in these 400 seeds), hence the low floor.

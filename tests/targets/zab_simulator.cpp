@@ -12,10 +12,7 @@ ZabSimulator::ZabSimulator(SimulationOptions options)
     : options_(std::move(options)),
       random_(options_.seed),
       links_(static_cast<std::size_t>(options_.node_count)),
-      network_(
-          random_,
-          sim::NetworkFaults{options_.drop_probability, options_.duplicate_probability, 0, options_.max_delay_ticks, 1},
-          sim::LinkOrder::fifo, static_cast<std::size_t>(options_.node_count)) {
+      network_(random_, options_.network, sim::LinkOrder::fifo, static_cast<std::size_t>(options_.node_count)) {
   for (int position = 0; position < options_.node_count; ++position) {
     SimulatedNode node;
     node.id = fmt::format("n{}", position + 1);

@@ -31,9 +31,9 @@ struct SimulationOptions {
   int node_count = 3;
   int chaos_steps = 400;  // ticks with faults
   int heal_steps = 400;   // ticks allowed to recover after healing
-  double drop_probability = 0.03;
-  double duplicate_probability = 0.02;  // the copy follows the original on its link
-  int max_delay_ticks = 3;
+  // Drops and duplicates (the copy right behind the original) in the chaos
+  // phase; every message waits 0-3 ticks, each link FIFO.
+  sim::NetworkFaults network{.drop_probability = 0.03, .duplicate_probability = 0.02, .max_delay = 3};
   sim::ClusterFaultOptions faults{.max_pause_ticks = 30};  // crashes, restarts, partitions, leader faults, pauses
   double disk_completion_probability = 0.5;                // per step: a node's pending disk writes complete
   double submit_probability = 0.5;                         // per step: a client update at a random serving node
