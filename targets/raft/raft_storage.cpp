@@ -33,10 +33,11 @@ std::string snapshot_marker_record(const Snapshot& snapshot) {
 
 }  // namespace
 
-RaftStorage::RaftStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger)
-    : data_directory_(data_directory), fsync_enabled_(fsync_enabled), logger_(logger) {
-  std::filesystem::create_directories(data_directory_);
-  wal_ = std::make_unique<WriteAheadLog>(data_directory_ / "wal.log", fsync_enabled_);
+RaftStorage::RaftStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger,
+                         targets::StorageEnv& env)
+    : data_directory_(data_directory), fsync_enabled_(fsync_enabled), logger_(logger), env_(env) {
+  env_.create_directories(data_directory_);
+  wal_ = std::make_unique<WriteAheadLog>(data_directory_ / "wal.log", fsync_enabled_, env_);
   if (wal_->truncated_tail_bytes() > 0) {
     logger_.info("wal: truncated a torn tail of {} bytes", wal_->truncated_tail_bytes());
   }
@@ -68,8 +69,8 @@ void RaftStorage::recover() {
     }
   }
   const auto snapshot_path = data_directory_ / "snapshot.bin";
-  if (std::filesystem::exists(snapshot_path)) {
-    json document = json::from_cbor(WriteAheadLog::read_checked_file(snapshot_path), true, false);
+  if (const auto payload = WriteAheadLog::read_checked_file(snapshot_path, env_)) {
+    json document = json::from_cbor(*payload, true, false);
     if (document.is_discarded() || !document.is_array() || document.size() != 3) {
       throw WalCorruption(fmt::format("{}: not a snapshot", snapshot_path.string()));
     }
@@ -103,7 +104,7 @@ void RaftStorage::stage(const Ready& ready) {
         data_directory_ / "snapshot.bin",
         to_bytes(json::array({snapshot.index, snapshot.term,
                               json::binary(std::vector<std::uint8_t>(snapshot.data.begin(), snapshot.data.end()))})),
-        fsync_enabled_);
+        fsync_enabled_, env_);
     persist_snapshot(state_, snapshot);
     persist_entries(state_, ready.entries);
     if (ready.hard_state) state_.hard_state = *ready.hard_state;

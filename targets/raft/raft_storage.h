@@ -13,13 +13,16 @@
 #include "raft/persistent_state.h"
 #include "raft/raft_node.h"
 #include "runtime/logger.h"
+#include "runtime/storage_env.h"
 #include "runtime/write_ahead_log.h"
 
 namespace chaosbench::raft {
 
 class RaftStorage {
  public:
-  RaftStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger);
+  // `env`: where the files live (the real filesystem, or a simulator's disk).
+  RaftStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger,
+              targets::StorageEnv& env = targets::posix_storage_env());
 
   const PersistentState& state() const { return state_; }
   void stage(const Ready& ready);
@@ -36,6 +39,7 @@ class RaftStorage {
   std::filesystem::path data_directory_;
   bool fsync_enabled_;
   targets::Logger& logger_;
+  targets::StorageEnv& env_;
   std::unique_ptr<targets::WriteAheadLog> wal_;
   PersistentState state_;  // mirror of what is durable, for rewriting the WAL after a snapshot
 };

@@ -8,6 +8,7 @@
 namespace chaosbench::targets {
 
 void Logger::write(std::string_view text) {
+  if (!enabled_) return;
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   const auto milliseconds =

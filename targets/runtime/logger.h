@@ -14,7 +14,9 @@ namespace chaosbench::targets {
 
 class Logger {
  public:
-  explicit Logger(std::string node_id) : node_id_(std::move(node_id)) {}
+  // A silent logger (`enabled` false) drops every line: simulations run
+  // thousands of node restarts through the real storage code.
+  explicit Logger(std::string node_id, bool enabled = true) : node_id_(std::move(node_id)), enabled_(enabled) {}
 
   void set_state(std::string role, std::uint64_t term) {
     role_ = std::move(role);
@@ -23,7 +25,7 @@ class Logger {
 
   template <typename... Args>
   void info(fmt::format_string<Args...> format, Args&&... args) {
-    write(fmt::format(format, std::forward<Args>(args)...));
+    if (enabled_) write(fmt::format(format, std::forward<Args>(args)...));
   }
 
   void write(std::string_view text);
@@ -32,6 +34,7 @@ class Logger {
   std::string node_id_;
   std::string role_ = "starting";
   std::uint64_t term_ = 0;
+  bool enabled_ = true;
 };
 
 }  // namespace chaosbench::targets

@@ -1,21 +1,11 @@
 #include "runtime/write_ahead_log.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <system_error>
 
 #include "runtime/crc32c.h"
 
 namespace chaosbench::targets {
 namespace {
-
-[[noreturn]] void throw_errno(const std::string& what) {
-  throw std::system_error(errno, std::generic_category(), what);
-}
 
 void put_u32(std::string& out, std::uint32_t value) {
   for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<char>((value >> shift) & 0xFF));
@@ -35,62 +25,20 @@ void encode_record(std::string& out, std::string_view payload) {
   out.append(payload);
 }
 
-void write_all(int descriptor, std::string_view bytes, const std::string& what) {
-  while (!bytes.empty()) {
-    ssize_t written = ::write(descriptor, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      throw_errno(what);
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(written));
-  }
-}
-
-std::string read_whole_file(const std::filesystem::path& path) {
-  int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (descriptor < 0) throw_errno(fmt::format("open {}", path.string()));
-  std::string contents;
-  char chunk[1 << 16];
-  while (true) {
-    ssize_t count = ::read(descriptor, chunk, sizeof chunk);
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      ::close(descriptor);
-      throw_errno(fmt::format("read {}", path.string()));
-    }
-    if (count == 0) break;
-    contents.append(chunk, static_cast<std::size_t>(count));
-  }
-  ::close(descriptor);
-  return contents;
-}
-
-void sync_directory(const std::filesystem::path& directory) {
-  int descriptor = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (descriptor < 0) throw_errno(fmt::format("open directory {}", directory.string()));
-  if (::fsync(descriptor) != 0) {
-    ::close(descriptor);
-    throw_errno(fmt::format("fsync directory {}", directory.string()));
-  }
-  ::close(descriptor);
-}
-
 }  // namespace
 
-WriteAheadLog::WriteAheadLog(std::filesystem::path path, bool fsync_enabled)
-    : path_(std::move(path)), fsync_enabled_(fsync_enabled) {
+WriteAheadLog::WriteAheadLog(std::filesystem::path path, bool fsync_enabled, StorageEnv& env)
+    : path_(std::move(path)), fsync_enabled_(fsync_enabled), env_(env) {
   recover();
-  descriptor_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (descriptor_ < 0) throw_errno(fmt::format("open {}", path_.string()));
+  file_ = env_.open_appendable(path_);
 }
 
-WriteAheadLog::~WriteAheadLog() {
-  if (descriptor_ >= 0) ::close(descriptor_);
-}
+WriteAheadLog::~WriteAheadLog() = default;
 
 void WriteAheadLog::recover() {
-  if (!std::filesystem::exists(path_)) return;
-  const std::string contents = read_whole_file(path_);
+  const std::optional<std::string> existing = env_.read_file(path_);
+  if (!existing) return;
+  const std::string& contents = *existing;
   std::size_t offset = 0;
   while (offset < contents.size()) {
     const std::size_t remaining = contents.size() - offset;
@@ -114,9 +62,7 @@ void WriteAheadLog::recover() {
   }
   if (offset < contents.size()) {
     truncated_tail_bytes_ = contents.size() - offset;
-    std::error_code error;
-    std::filesystem::resize_file(path_, offset, error);
-    if (error) throw std::system_error(error, fmt::format("truncate torn tail of {}", path_.string()));
+    env_.truncate_file(path_, offset);
   }
   file_size_ = offset;
 }
@@ -128,47 +74,34 @@ void WriteAheadLog::append(std::string_view payload) {
 
 void WriteAheadLog::sync() {
   if (buffer_.empty()) return;
-  write_all(descriptor_, buffer_, fmt::format("write {}", path_.string()));
+  file_->append(buffer_);
   file_size_ += buffer_.size();
   buffer_.clear();
-  if (fsync_enabled_ && ::fdatasync(descriptor_) != 0) throw_errno(fmt::format("fdatasync {}", path_.string()));
+  if (fsync_enabled_) file_->sync();
   ++sync_count_;
 }
 
 void WriteAheadLog::rewrite(const std::vector<std::string>& records) {
   sync();
-  const auto temporary = std::filesystem::path(path_.string() + ".rewrite");
   std::string contents;
   for (const auto& record : records) encode_record(contents, record);
-  int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (descriptor < 0) throw_errno(fmt::format("open {}", temporary.string()));
-  write_all(descriptor, contents, fmt::format("write {}", temporary.string()));
-  if (fsync_enabled_ && ::fsync(descriptor) != 0) throw_errno(fmt::format("fsync {}", temporary.string()));
-  ::close(descriptor);
-  std::filesystem::rename(temporary, path_);
-  if (fsync_enabled_) sync_directory(path_.parent_path());
-  ::close(descriptor_);
-  descriptor_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
-  if (descriptor_ < 0) throw_errno(fmt::format("reopen {}", path_.string()));
+  file_.reset();
+  env_.replace_file(path_, contents, fsync_enabled_);
+  file_ = env_.open_appendable(path_);
   file_size_ = contents.size();
 }
 
 void WriteAheadLog::write_file_atomically(const std::filesystem::path& path, std::string_view payload,
-                                          bool fsync_enabled) {
-  const auto temporary = std::filesystem::path(path.string() + ".tmp");
+                                          bool fsync_enabled, StorageEnv& env) {
   std::string contents;
   encode_record(contents, payload);
-  int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (descriptor < 0) throw_errno(fmt::format("open {}", temporary.string()));
-  write_all(descriptor, contents, fmt::format("write {}", temporary.string()));
-  if (fsync_enabled && ::fsync(descriptor) != 0) throw_errno(fmt::format("fsync {}", temporary.string()));
-  ::close(descriptor);
-  std::filesystem::rename(temporary, path);
-  if (fsync_enabled) sync_directory(path.parent_path());
+  env.replace_file(path, contents, fsync_enabled);
 }
 
-std::string WriteAheadLog::read_checked_file(const std::filesystem::path& path) {
-  const std::string contents = read_whole_file(path);
+std::optional<std::string> WriteAheadLog::read_checked_file(const std::filesystem::path& path, StorageEnv& env) {
+  const std::optional<std::string> existing = env.read_file(path);
+  if (!existing) return std::nullopt;
+  const std::string& contents = *existing;
   if (contents.size() < 8) throw WalCorruption(fmt::format("{}: too short for a record", path.string()));
   const std::uint32_t length = get_u32(contents.data());
   const std::uint32_t checksum = get_u32(contents.data() + 4);

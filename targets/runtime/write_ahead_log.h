@@ -3,15 +3,21 @@
 // and fdatasyncs once (group commit). Opening recovers: a torn tail (a record
 // cut short, or a bad checksum on the final record) is truncated away; a bad
 // record followed by more data is real corruption and throws WalCorruption.
-// Not thread-safe. All I/O errors throw std::system_error.
+// Every file operation goes through a StorageEnv (the real filesystem unless
+// given another, e.g. the simulator's disk). Not thread-safe. All I/O errors
+// throw std::system_error.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "runtime/storage_env.h"
 
 namespace chaosbench::targets {
 
@@ -25,7 +31,7 @@ class WriteAheadLog {
   static constexpr std::uint32_t kMaxRecordBytes = 1u << 30;
 
   // Opens (creating if absent) and recovers; the surviving records are in recovered().
-  WriteAheadLog(std::filesystem::path path, bool fsync_enabled);
+  WriteAheadLog(std::filesystem::path path, bool fsync_enabled, StorageEnv& env = posix_storage_env());
   ~WriteAheadLog();
   WriteAheadLog(const WriteAheadLog&) = delete;
   WriteAheadLog& operator=(const WriteAheadLog&) = delete;
@@ -47,16 +53,20 @@ class WriteAheadLog {
   std::uint64_t size_bytes() const { return file_size_ + buffer_.size(); }
   std::uint64_t sync_count() const { return sync_count_; }
 
-  // Writes `payload` as a single-record file atomically (snapshots), and reads it back.
-  static void write_file_atomically(const std::filesystem::path& path, std::string_view payload, bool fsync_enabled);
-  static std::string read_checked_file(const std::filesystem::path& path);
+  // Writes `payload` as a single-record file atomically (snapshots), and reads
+  // it back (nullopt when there is no such file).
+  static void write_file_atomically(const std::filesystem::path& path, std::string_view payload, bool fsync_enabled,
+                                    StorageEnv& env = posix_storage_env());
+  static std::optional<std::string> read_checked_file(const std::filesystem::path& path,
+                                                      StorageEnv& env = posix_storage_env());
 
  private:
   void recover();
 
   std::filesystem::path path_;
   bool fsync_enabled_;
-  int descriptor_ = -1;
+  StorageEnv& env_;
+  std::unique_ptr<AppendableFile> file_;
   std::string buffer_;
   std::uint64_t file_size_ = 0;
   std::uint64_t truncated_tail_bytes_ = 0;

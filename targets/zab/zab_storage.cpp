@@ -36,10 +36,11 @@ std::string snapshot_marker_record(const Zxid& zxid) { return to_bytes(json{{"s"
 
 }  // namespace
 
-ZabStorage::ZabStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger)
-    : data_directory_(data_directory), fsync_enabled_(fsync_enabled), logger_(logger) {
-  std::filesystem::create_directories(data_directory_);
-  wal_ = std::make_unique<WriteAheadLog>(data_directory_ / "wal.log", fsync_enabled_);
+ZabStorage::ZabStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger,
+                       targets::StorageEnv& env)
+    : data_directory_(data_directory), fsync_enabled_(fsync_enabled), logger_(logger), env_(env) {
+  env_.create_directories(data_directory_);
+  wal_ = std::make_unique<WriteAheadLog>(data_directory_ / "wal.log", fsync_enabled_, env_);
   if (wal_->truncated_tail_bytes() > 0) {
     logger_.info("wal: truncated a torn tail of {} bytes", wal_->truncated_tail_bytes());
   }
@@ -74,8 +75,8 @@ void ZabStorage::recover() {
     }
   }
   const auto snapshot_path = data_directory_ / "snapshot.bin";
-  if (std::filesystem::exists(snapshot_path)) {
-    json document = json::from_cbor(WriteAheadLog::read_checked_file(snapshot_path), true, false);
+  if (const auto payload = WriteAheadLog::read_checked_file(snapshot_path, env_)) {
+    json document = json::from_cbor(*payload, true, false);
     if (document.is_discarded() || !document.is_array() || document.size() != 2) {
       throw WalCorruption(fmt::format("{}: not a snapshot", snapshot_path.string()));
     }
@@ -105,7 +106,7 @@ void ZabStorage::stage(const Ready& ready) {
     const Snapshot& snapshot = *ready.snapshot;
     WriteAheadLog::write_file_atomically(data_directory_ / "snapshot.bin",
                                          to_bytes(json::array({zxid_json(snapshot.zxid), binary(snapshot.data)})),
-                                         fsync_enabled_);
+                                         fsync_enabled_, env_);
     persist_snapshot(state_, snapshot);
     if (ready.truncate_after) persist_txns(state_, *ready.truncate_after, ready.txns);
     if (ready.epochs) state_.epochs = *ready.epochs;

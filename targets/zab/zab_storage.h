@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "runtime/logger.h"
+#include "runtime/storage_env.h"
 #include "runtime/write_ahead_log.h"
 #include "zab/zab_node.h"
 #include "zab/zab_persistent_state.h"
@@ -19,7 +20,9 @@ namespace chaosbench::zab {
 
 class ZabStorage {
  public:
-  ZabStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger);
+  // `env`: where the files live (the real filesystem, or a simulator's disk).
+  ZabStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger,
+             targets::StorageEnv& env = targets::posix_storage_env());
 
   const PersistentState& state() const { return state_; }
   void stage(const Ready& ready);
@@ -32,6 +35,7 @@ class ZabStorage {
   std::filesystem::path data_directory_;
   bool fsync_enabled_;
   targets::Logger& logger_;
+  targets::StorageEnv& env_;
   std::unique_ptr<targets::WriteAheadLog> wal_;
   PersistentState state_;  // mirror of what is durable, for rewriting the WAL after a snapshot
 };

@@ -38,16 +38,21 @@ void RaftSimulator::start_node(SimulatedNode& node) {
   config.bugs = options_.bugs;
   const targets::Clock& lease_clock =
       options_.lease_wall_clock ? static_cast<const targets::Clock&>(*node.wall_clock) : clock_;
-  node.core = std::make_unique<RaftNode>(config, node.disk, lease_clock);
+  // Recovers through the real storage code from what reached the disk.
+  node.storage = std::make_unique<RaftStorage>("/" + node.id, /*fsync_enabled=*/true, storage_logger_, *node.disk);
+  const PersistentState& restored = node.storage->state();
+  node.core = std::make_unique<RaftNode>(config, restored, lease_clock);
   network_.restart(index_of(node.id));
-  node.machine.restore(node.disk.snapshot.data);
-  node.applied_index = node.disk.snapshot.index;
+  node.machine.restore(restored.snapshot.data);
+  node.applied_index = restored.snapshot.index;
 }
 
 void RaftSimulator::crash(std::size_t index) {
   SimulatedNode& node = nodes_[index];
   node.core.reset();  // everything not yet on its disk is lost
   node.unsynced.clear();
+  node.storage.reset();
+  node.disk->crash();
   network_.crash(index, /*new_connections=*/false);
 }
 
@@ -100,17 +105,13 @@ void RaftSimulator::complete_disk_writes(SimulatedNode& node) {
   while (node.core && !node.unsynced.empty()) {
     Ready ready = std::move(node.unsynced.front());
     node.unsynced.pop_front();
-    // 1. Persist, exactly as the WAL would.
-    if (ready.snapshot) {
-      persist_snapshot(node.disk, *ready.snapshot);
-      if (ready.restore_state_machine) {
-        node.machine.restore(ready.snapshot->data);
-        node.applied_index = ready.snapshot->index;
-        ++result_.snapshots_installed;
-      }
+    // 1. Persist through refnode's storage (WAL, snapshot file) and sync.
+    node.storage->save(ready);
+    if (ready.snapshot && ready.restore_state_machine) {
+      node.machine.restore(ready.snapshot->data);
+      node.applied_index = ready.snapshot->index;
+      ++result_.snapshots_installed;
     }
-    persist_entries(node.disk, ready.entries);
-    if (ready.hard_state) node.disk.hard_state = *ready.hard_state;
     if (!ready.entries.empty()) {
       node.core->acknowledge_persisted(ready.entries.back().index, ready.entries.back().term);
     }

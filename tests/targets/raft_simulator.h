@@ -15,10 +15,12 @@
 #include <vector>
 
 #include "raft/raft_node.h"
+#include "raft/raft_storage.h"
 #include "runtime/clock.h"
 #include "runtime/kv_state_machine.h"
 #include "sim/cluster_faults.h"
 #include "sim/links.h"
+#include "sim/simulated_disk.h"
 #include "sim/simulated_network.h"
 #include "sim/simulation_failure.h"
 
@@ -69,7 +71,8 @@ class RaftSimulator : private sim::FaultTarget {
     std::unique_ptr<RaftNode> core;  // null while crashed
     std::unique_ptr<targets::ManualClock> wall_clock = std::make_unique<targets::ManualClock>();
     std::int64_t wall_offset_nanoseconds = 0;
-    PersistentState disk;
+    std::unique_ptr<sim::SimulatedDisk> disk = std::make_unique<sim::SimulatedDisk>();
+    std::unique_ptr<RaftStorage> storage;  // refnode's WAL and snapshot code over `disk`; null while crashed
     targets::KvStateMachine machine;
     std::uint64_t applied_index = 0;
     std::deque<Ready> unsynced;  // taken from the core, not yet on disk
@@ -100,6 +103,7 @@ class RaftSimulator : private sim::FaultTarget {
   void pause(std::size_t node, std::int64_t ticks) override { network_.pause(node, now_ticks_ + ticks); }
 
   SimulationOptions options_;
+  targets::Logger storage_logger_{"sim", /*enabled=*/false};
   std::mt19937_64 random_;
   targets::ManualClock clock_;
   std::vector<SimulatedNode> nodes_;

@@ -27,10 +27,13 @@ void ZabSimulator::start_node(SimulatedNode& node) {
   for (const auto& member : nodes_) config.members.push_back(member.id);
   config.random_seed = random_();
   config.bugs = options_.bugs;
-  node.core = std::make_unique<ZabNode>(config, node.disk);
+  // Recovers through the real storage code from what reached the disk.
+  node.storage = std::make_unique<ZabStorage>("/" + node.id, /*fsync_enabled=*/true, storage_logger_, *node.disk);
+  const PersistentState& restored = node.storage->state();
+  node.core = std::make_unique<ZabNode>(config, restored);
   network_.restart(index_of(node.id));
-  node.machine.restore(node.disk.snapshot.data);
-  node.applied = node.disk.snapshot.zxid;
+  node.machine.restore(restored.snapshot.data);
+  node.applied = restored.snapshot.zxid;
   process_ready(node);
 }
 
@@ -38,6 +41,8 @@ void ZabSimulator::crash(std::size_t index) {
   SimulatedNode& node = nodes_[index];
   node.core.reset();  // everything not yet on its disk is lost
   node.unsynced.clear();
+  node.storage.reset();
+  node.disk->crash();
   network_.crash(index, /*new_connections=*/true);
 }
 
@@ -112,8 +117,9 @@ void ZabSimulator::complete_disk_writes(SimulatedNode& node) {
   while (node.core && !node.unsynced.empty()) {
     Ready ready = std::move(node.unsynced.front());
     node.unsynced.pop_front();
+    node.storage->stage(ready);  // refnode's storage (WAL, snapshot file), then synced
+    node.storage->sync();
     if (ready.snapshot) {
-      persist_snapshot(node.disk, *ready.snapshot);
       if (ready.restore_state_machine) {
         // A SNAP sync: the snapshot must be a point of the delivered sequence.
         if (ready.snapshot->zxid != Zxid{} && delivered_.count(ready.snapshot->zxid) == 0) {
@@ -125,8 +131,6 @@ void ZabSimulator::complete_disk_writes(SimulatedNode& node) {
         ++result_.snapshot_syncs;
       }
     }
-    if (ready.truncate_after) persist_txns(node.disk, *ready.truncate_after, ready.txns);
-    if (ready.epochs) node.disk.epochs = *ready.epochs;
     if (!ready.txns.empty()) node.core->acknowledge_persisted(ready.txns.back().zxid);
     for (const auto& message : ready.messages) enqueue(message);
     for (const auto& txn : ready.committed) deliver(node, txn);

@@ -20,9 +20,11 @@
 #include "runtime/kv_state_machine.h"
 #include "sim/cluster_faults.h"
 #include "sim/links.h"
+#include "sim/simulated_disk.h"
 #include "sim/simulated_network.h"
 #include "sim/simulation_failure.h"
 #include "zab/zab_node.h"
+#include "zab/zab_storage.h"
 
 namespace chaosbench::zab::simulation {
 
@@ -66,7 +68,8 @@ class ZabSimulator : private sim::FaultTarget {
   struct SimulatedNode {
     NodeId id;
     std::unique_ptr<ZabNode> core;  // null while crashed
-    PersistentState disk;
+    std::unique_ptr<sim::SimulatedDisk> disk = std::make_unique<sim::SimulatedDisk>();
+    std::unique_ptr<ZabStorage> storage;  // refnode's WAL and snapshot code over `disk`; null while crashed
     targets::KvStateMachine machine;
     Zxid applied;
     std::deque<Ready> unsynced;  // taken from the core, not yet on disk
@@ -94,6 +97,7 @@ class ZabSimulator : private sim::FaultTarget {
   void pause(std::size_t node, std::int64_t ticks) override { network_.pause(node, now_ticks_ + ticks); }
 
   SimulationOptions options_;
+  targets::Logger storage_logger_{"sim", /*enabled=*/false};
   std::mt19937_64 random_;
   std::vector<SimulatedNode> nodes_;
   sim::Links links_;

@@ -1,0 +1,116 @@
+#include "runtime/storage_env.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace chaosbench::targets {
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+void write_all(int descriptor, std::string_view bytes, const std::string& what) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(descriptor, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(what);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+void sync_directory(const std::filesystem::path& directory) {
+  const int descriptor = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (descriptor < 0) throw_errno(fmt::format("open directory {}", directory.string()));
+  if (::fsync(descriptor) != 0) {
+    ::close(descriptor);
+    throw_errno(fmt::format("fsync directory {}", directory.string()));
+  }
+  ::close(descriptor);
+}
+
+class PosixAppendableFile final : public AppendableFile {
+ public:
+  explicit PosixAppendableFile(std::filesystem::path path) : path_(std::move(path)) {
+    descriptor_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (descriptor_ < 0) throw_errno(fmt::format("open {}", path_.string()));
+  }
+  ~PosixAppendableFile() override { ::close(descriptor_); }
+  void append(std::string_view bytes) override {
+    write_all(descriptor_, bytes, fmt::format("write {}", path_.string()));
+  }
+  void sync() override {
+    if (::fdatasync(descriptor_) != 0) throw_errno(fmt::format("fdatasync {}", path_.string()));
+  }
+
+ private:
+  std::filesystem::path path_;
+  int descriptor_ = -1;
+};
+
+class PosixStorageEnv final : public StorageEnv {
+ public:
+  std::optional<std::string> read_file(const std::filesystem::path& path) override {
+    const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (descriptor < 0) {
+      if (errno == ENOENT) return std::nullopt;
+      throw_errno(fmt::format("open {}", path.string()));
+    }
+    std::string contents;
+    char chunk[1 << 16];
+    while (true) {
+      const ssize_t count = ::read(descriptor, chunk, sizeof chunk);
+      if (count < 0) {
+        if (errno == EINTR) continue;
+        ::close(descriptor);
+        throw_errno(fmt::format("read {}", path.string()));
+      }
+      if (count == 0) break;
+      contents.append(chunk, static_cast<std::size_t>(count));
+    }
+    ::close(descriptor);
+    return contents;
+  }
+
+  std::unique_ptr<AppendableFile> open_appendable(const std::filesystem::path& path) override {
+    return std::make_unique<PosixAppendableFile>(path);
+  }
+
+  void truncate_file(const std::filesystem::path& path, std::uint64_t size) override {
+    std::error_code error;
+    std::filesystem::resize_file(path, size, error);
+    if (error) throw std::system_error(error, fmt::format("truncate {}", path.string()));
+  }
+
+  void replace_file(const std::filesystem::path& path, std::string_view contents, bool sync) override {
+    const auto temporary = std::filesystem::path(path.string() + ".tmp");
+    const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (descriptor < 0) throw_errno(fmt::format("open {}", temporary.string()));
+    write_all(descriptor, contents, fmt::format("write {}", temporary.string()));
+    if (sync && ::fsync(descriptor) != 0) {
+      ::close(descriptor);
+      throw_errno(fmt::format("fsync {}", temporary.string()));
+    }
+    ::close(descriptor);
+    std::filesystem::rename(temporary, path);
+    if (sync) sync_directory(path.parent_path());
+  }
+
+  void create_directories(const std::filesystem::path& path) override { std::filesystem::create_directories(path); }
+};
+
+}  // namespace
+
+StorageEnv& posix_storage_env() {
+  static PosixStorageEnv env;
+  return env;
+}
+
+}  // namespace chaosbench::targets
