@@ -64,11 +64,7 @@ void QuorumServer::complete(const Ready& ready) {
 }
 
 bool QuorumServer::receive_peer_frame(std::string payload) {
-  auto message = host_.decode_peer_frame(payload, decode_message);
-  if (!message) return false;
-  node_->receive(*message);
-  host_.schedule_flush();
-  return true;
+  return host_.deliver_peer_frame(payload, decode_message, [this](const Message& message) { node_->receive(message); });
 }
 
 void QuorumServer::handle_request(const targets::ClientRequest& request) {

@@ -10,15 +10,15 @@
 #include <filesystem>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "raft/persistent_state.h"
 #include "raft/raft_node.h"
-#include "runtime/logger.h"
-#include "runtime/storage_env.h"
-#include "runtime/write_ahead_log.h"
+#include "runtime/node_storage.h"
 
 namespace chaosbench::raft {
 
-class RaftStorage {
+class RaftStorage : public targets::NodeStorage {
  public:
   // `env`: where the files live (the real filesystem, or a simulator's disk).
   RaftStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger,
@@ -26,21 +26,15 @@ class RaftStorage {
 
   const PersistentState& state() const { return state_; }
   void stage(const Ready& ready);
-  void sync() { wal_->sync(); }
   void save(const Ready& ready) {
     stage(ready);
     sync();
   }
-  std::uint64_t sync_count() const { return wal_->sync_count(); }
 
  private:
-  void recover();
+  void replay(const nlohmann::json& record);  // one WAL record into state_
+  void recover_snapshot();
 
-  std::filesystem::path data_directory_;
-  bool fsync_enabled_;
-  targets::Logger& logger_;
-  targets::StorageEnv& env_;
-  std::unique_ptr<targets::WriteAheadLog> wal_;
   PersistentState state_;  // mirror of what is durable, for rewriting the WAL after a snapshot
 };
 

@@ -86,6 +86,17 @@ class NodeHost {
     }
   }
 
+  // decode_peer_frame, then `step` on the message and a flush: a server's
+  // whole receive_peer_frame. False when the frame was rejected.
+  template <class Decode, class Step>
+  bool deliver_peer_frame(const std::string& payload, Decode decode, Step step) {
+    auto message = decode_peer_frame(payload, decode);
+    if (!message) return false;
+    step(*message);
+    schedule_flush();
+    return true;
+  }
+
   const NodeConfig& config() const { return config_; }
   Logger& logger() { return logger_; }
 

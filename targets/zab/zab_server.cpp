@@ -167,11 +167,7 @@ void ZabServer::expire(targets::SteadyTime now) {
 }
 
 bool ZabServer::receive_peer_frame(std::string payload) {
-  auto message = host_.decode_peer_frame(payload, decode_message);
-  if (!message) return false;
-  node_->step(*message);
-  host_.schedule_flush();
-  return true;
+  return host_.deliver_peer_frame(payload, decode_message, [this](const Message& message) { node_->step(message); });
 }
 
 void ZabServer::reply_not_serving(const std::shared_ptr<ClientConnection>& connection, const json& id) {

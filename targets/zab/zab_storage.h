@@ -10,15 +10,15 @@
 #include <filesystem>
 #include <memory>
 
-#include "runtime/logger.h"
-#include "runtime/storage_env.h"
-#include "runtime/write_ahead_log.h"
+#include <nlohmann/json.hpp>
+
+#include "runtime/node_storage.h"
 #include "zab/zab_node.h"
 #include "zab/zab_persistent_state.h"
 
 namespace chaosbench::zab {
 
-class ZabStorage {
+class ZabStorage : public targets::NodeStorage {
  public:
   // `env`: where the files live (the real filesystem, or a simulator's disk).
   ZabStorage(const std::filesystem::path& data_directory, bool fsync_enabled, targets::Logger& logger,
@@ -26,17 +26,11 @@ class ZabStorage {
 
   const PersistentState& state() const { return state_; }
   void stage(const Ready& ready);
-  void sync() { wal_->sync(); }
-  std::uint64_t sync_count() const { return wal_->sync_count(); }
 
  private:
-  void recover();
+  void replay(const nlohmann::json& record);  // one WAL record into state_
+  void recover_snapshot();
 
-  std::filesystem::path data_directory_;
-  bool fsync_enabled_;
-  targets::Logger& logger_;
-  targets::StorageEnv& env_;
-  std::unique_ptr<targets::WriteAheadLog> wal_;
   PersistentState state_;  // mirror of what is durable, for rewriting the WAL after a snapshot
 };
 

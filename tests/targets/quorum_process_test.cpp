@@ -63,20 +63,6 @@ void wait_for_keys(RefnodeCluster& cluster, int node, std::size_t expected, std:
                            std::to_string(expected));
 }
 
-void restart(RefnodeCluster& cluster, int node) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    cluster.start(node);
-    try {
-      const int code = cluster.wait_for_exit(node, 300ms);
-      std::fprintf(stderr, "%s exited with %d on restart, retrying\n", cluster.id(node).c_str(), code);
-      std::this_thread::sleep_for(200ms);
-    } catch (const std::runtime_error&) {
-      return;  // still running
-    }
-  }
-  throw std::runtime_error(cluster.id(node) + " keeps exiting on restart:\n" + cluster.log_text(node));
-}
-
 TEST(QuorumProcess, EveryNodeCoordinatesEveryOp) {
   RefnodeCluster cluster(3, {}, "quorum");
   cluster.start_all();
@@ -116,7 +102,7 @@ TEST(QuorumProcess, KilledReplicaRecoversFromItsWalAndCatchesUpByAntiEntropy) {
     ASSERT_EQ(call(cluster, key % 2, {{"op", "write"}, {"key", "b" + std::to_string(key)}, {"value", key}})["ok"],
               true);
   }
-  restart(cluster, 2);
+  cluster.restart_retrying(2);
   // It comes back with what its WAL held, then anti-entropy (no reads) brings the rest.
   EXPECT_GE(keys_at(cluster, 2), 20u);
   wait_for_keys(cluster, 2, 40, 15s);

@@ -17,11 +17,7 @@ RaftSimulator::RaftSimulator(SimulationOptions options)
       random_(options_.seed),
       links_(static_cast<std::size_t>(options_.node_count)),
       network_(random_, options_.network, sim::LinkOrder::reorder, static_cast<std::size_t>(options_.node_count)) {
-  for (int position = 0; position < options_.node_count; ++position) {
-    SimulatedNode node;
-    node.id = fmt::format("n{}", position + 1);
-    nodes_.push_back(std::move(node));
-  }
+  for (const auto& id : sim::node_ids(options_.node_count)) nodes_.emplace_back().id = id;
   for (auto& node : nodes_) start_node(node);
 }
 

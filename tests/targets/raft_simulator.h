@@ -23,17 +23,14 @@
 #include "sim/simulated_disk.h"
 #include "sim/simulated_network.h"
 #include "sim/simulation_failure.h"
+#include "sim/simulation_run.h"
 
 namespace chaosbench::raft::simulation {
 
-struct SimulationOptions {
-  std::uint64_t seed = 1;
-  int node_count = 3;
-  int chaos_steps = 400;  // ticks with faults
-  int heal_steps = 400;   // ticks allowed to recover after healing
+// Raft's settings beside the shared ones (seed, size, steps, network and node faults).
+struct SimulationOptions : sim::SimulationRun {
   // Drops and duplicates in the chaos phase; every message waits 0-3 ticks.
-  sim::NetworkFaults network{.drop_probability = 0.05, .duplicate_probability = 0.02, .max_delay = 3};
-  sim::ClusterFaultOptions faults;  // crashes, restarts, partitions, leader faults, pauses
+  SimulationOptions() { network = {.drop_probability = 0.05, .duplicate_probability = 0.02, .max_delay = 3}; }
   // Disk writes complete asynchronously, as with refnode's storage thread: a
   // Ready's effects wait for its write, which completes with this probability
   // per step; a leader's AppendEntries go out before it. A crash loses

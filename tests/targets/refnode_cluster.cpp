@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -143,6 +144,20 @@ void RefnodeCluster::start(int node) {
     ::_exit(127);
   }
   nodes_[node].pid = pid;
+}
+
+void RefnodeCluster::restart_retrying(int node) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    start(node);
+    try {
+      const int code = wait_for_exit(node, std::chrono::milliseconds(300));
+      std::fprintf(stderr, "%s exited with %d on restart, retrying\n", id(node).c_str(), code);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } catch (const std::runtime_error&) {
+      return;  // still running
+    }
+  }
+  throw std::runtime_error(id(node) + " keeps exiting on restart:\n" + log_text(node));
 }
 
 void RefnodeCluster::start_all() {

@@ -40,6 +40,10 @@ class RefnodeCluster {
   void start_all();
   void signal(int node, int signal_number);
   void kill(int node);  // SIGKILL and reap
+  // Restarts a killed node. Its ports were picked once; while it was down another
+  // process's outgoing connection may briefly hold one of them as an ephemeral
+  // port, so a restart that exits at once (bind failure) is retried (5 times).
+  void restart_retrying(int node);
   bool running(int node) const { return nodes_[node].pid > 0; }
   pid_t pid(int node) const { return nodes_[node].pid; }
   void wipe_data(int node);

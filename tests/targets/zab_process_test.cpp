@@ -91,23 +91,6 @@ json local_read_reply(RefnodeCluster& cluster, int node, const std::string& key)
   return client.call({{"id", "r"}, {"op", "read"}, {"key", key}});
 }
 
-// Restarts a killed node. Its ports were picked once, by the kernel; while it
-// was down another process's outgoing connection may briefly hold one of them
-// as an ephemeral port, so a restart that exits at once (bind failure) is retried.
-void restart(RefnodeCluster& cluster, int node) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    cluster.start(node);
-    try {
-      const int code = cluster.wait_for_exit(node, 300ms);
-      std::fprintf(stderr, "%s exited with %d on restart, retrying\n", cluster.id(node).c_str(), code);
-      std::this_thread::sleep_for(200ms);
-    } catch (const std::runtime_error&) {
-      return;  // still running
-    }
-  }
-  throw std::runtime_error(cluster.id(node) + " keeps exiting on restart:\n" + cluster.log_text(node));
-}
-
 int some_follower(RefnodeCluster& cluster, int leader) {
   for (int node = 0; node < cluster.size(); ++node) {
     if (node != leader && cluster.running(node)) {
@@ -188,7 +171,7 @@ void kill_leader_keeps_acknowledged_writes_in(RefnodeCluster& cluster, int size)
     }
   }
   // The old leader rejoins as a follower and catches up.
-  restart(cluster, leader);
+  cluster.restart_retrying(leader);
   wait_until_following(cluster, leader, 15s);
   for (const auto& [key, value] : acknowledged) EXPECT_EQ(synced_read(cluster, leader, key), value);
 }

@@ -23,24 +23,24 @@
 #include "sim/simulated_disk.h"
 #include "sim/simulated_network.h"
 #include "sim/simulation_failure.h"
+#include "sim/simulation_run.h"
 #include "zab/zab_node.h"
 #include "zab/zab_storage.h"
 
 namespace chaosbench::zab::simulation {
 
-struct SimulationOptions {
-  std::uint64_t seed = 1;
-  int node_count = 3;
-  int chaos_steps = 400;  // ticks with faults
-  int heal_steps = 400;   // ticks allowed to recover after healing
+// ZAB's settings beside the shared ones (seed, size, steps, network and node faults).
+struct SimulationOptions : sim::SimulationRun {
   // Drops and duplicates (the copy right behind the original) in the chaos
-  // phase; every message waits 0-3 ticks, each link FIFO.
-  sim::NetworkFaults network{.drop_probability = 0.03, .duplicate_probability = 0.02, .max_delay = 3};
-  sim::ClusterFaultOptions faults{.max_pause_ticks = 30};  // crashes, restarts, partitions, leader faults, pauses
-  double disk_completion_probability = 0.5;                // per step: a node's pending disk writes complete
-  double submit_probability = 0.5;                         // per step: a client update at a random serving node
-  double sync_probability = 0.1;                           // per step: a client sync at a random serving node
-  std::uint64_t compact_every = 15;                        // applied txns between snapshots
+  // phase; every message waits 0-3 ticks, each link FIFO; pauses up to 30 ticks.
+  SimulationOptions() {
+    network = {.drop_probability = 0.03, .duplicate_probability = 0.02, .max_delay = 3};
+    faults.max_pause_ticks = 30;
+  }
+  double disk_completion_probability = 0.5;  // per step: a node's pending disk writes complete
+  double submit_probability = 0.5;           // per step: a client update at a random serving node
+  double sync_probability = 0.1;             // per step: a client sync at a random serving node
+  std::uint64_t compact_every = 15;          // applied txns between snapshots
   // A released sync must leave its replica with every update acknowledged
   // before the sync began (sync + read is then linearizable). ZooKeeper can
   // miss this when a deposed leader answers within its session timeout; no
