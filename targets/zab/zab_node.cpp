@@ -120,10 +120,7 @@ Ready ZabNode::take_ready() {
   if (confirm_round_due_) send_confirmation_round();
   // One sync request carries every client sync that arrived since the last.
   if (!unsent_syncs_.empty() && role_ == Role::following) {
-    Message request;
-    request.type = MessageType::sync_request;
-    request.to = leader_id_;
-    request.epoch = session_epoch_;
+    Message request = message_to(leader_id_, MessageType::sync_request);
     request.context = ++next_sync_batch_;
     sync_batches_[request.context] = std::move(unsent_syncs_);
     unsent_syncs_.clear();
@@ -172,10 +169,7 @@ bool ZabNode::submit(std::string command, std::uint64_t context) {
   if (role_ == Role::leading) {
     propose(std::move(txn));
   } else {
-    Message forward;
-    forward.type = MessageType::forward;
-    forward.to = leader_id_;
-    forward.epoch = session_epoch_;
+    Message forward = message_to(leader_id_, MessageType::forward);
     forward.round = incarnation_;
     forward.txns.push_back(std::move(txn));
     send(std::move(forward));
@@ -234,10 +228,7 @@ void ZabNode::tick() {
         heartbeat_elapsed_ = 0;
         for (const auto& [peer, session] : followers_) {
           if (!session.synced) continue;
-          Message ping;
-          ping.type = MessageType::ping;
-          ping.to = peer;
-          ping.epoch = session_epoch_;
+          Message ping = message_to(peer, MessageType::ping);
           ping.commit = commit_;
           ping.round = confirm_round_;
           send(std::move(ping));
@@ -363,10 +354,7 @@ void ZabNode::become_following(const NodeId& leader) {
 void ZabNode::request_resync() {
   phase_ = Phase::synchronising;
   follower_synced_ = false;  // ignore proposals, commits and pings until the next NEWLEADER
-  Message ack;
-  ack.type = MessageType::ack_epoch;
-  ack.to = leader_id_;
-  ack.epoch = session_epoch_;
+  Message ack = message_to(leader_id_, MessageType::ack_epoch);
   ack.peer_epoch = epochs_.current_epoch;
   ack.zxid = last_zxid();
   ack.epoch_ack_withheld = epoch_ack_withheld_;
@@ -437,10 +425,7 @@ void ZabNode::handle_leader_message(const Message& message) {
         appended = true;
       }
       if (!appended) break;
-      Message ack;
-      ack.type = MessageType::ack;
-      ack.to = leader_id_;
-      ack.epoch = session_epoch_;
+      Message ack = message_to(leader_id_, MessageType::ack);
       ack.zxid = last_zxid();
       send(std::move(ack));
       break;
@@ -450,10 +435,7 @@ void ZabNode::handle_leader_message(const Message& message) {
       break;
     case MessageType::ping: {
       advance_commit(message.commit);
-      Message reply;
-      reply.type = MessageType::ping_ack;
-      reply.to = leader_id_;
-      reply.epoch = session_epoch_;
+      Message reply = message_to(leader_id_, MessageType::ping_ack);
       reply.zxid = last_zxid();
       reply.round = message.round;  // confirms the leader's sync round
       send(std::move(reply));
@@ -488,10 +470,7 @@ void ZabNode::handle_new_leader(const Message& message) {
     epochs_dirty_ = true;
   }
   advance_commit(message.commit);
-  Message ack;
-  ack.type = MessageType::ack_new_leader;
-  ack.to = leader_id_;
-  ack.epoch = session_epoch_;
+  Message ack = message_to(leader_id_, MessageType::ack_new_leader);
   ack.zxid = last_zxid();
   send(std::move(ack));
 }
@@ -532,10 +511,7 @@ void ZabNode::maybe_choose_epoch() {
   phase_elapsed_ = 0;
   for (const auto& [peer, session] : followers_) {
     if (!session.info) continue;
-    Message new_epoch;
-    new_epoch.type = MessageType::new_epoch;
-    new_epoch.to = peer;
-    new_epoch.epoch = session_epoch_;
+    Message new_epoch = message_to(peer, MessageType::new_epoch);
     send(std::move(new_epoch));
   }
   maybe_establish();  // a single-node cluster
@@ -544,10 +520,7 @@ void ZabNode::maybe_choose_epoch() {
 void ZabNode::send_sync(const NodeId& follower) {
   FollowerSession& session = followers_[follower];
   const Zxid follower_last = session.acked;
-  Message sync;
-  sync.type = MessageType::new_leader;
-  sync.to = follower;
-  sync.epoch = session_epoch_;
+  Message sync = message_to(follower, MessageType::new_leader);
   if (log_contains(follower_last)) {
     sync.mode = SyncMode::diff;
     sync.truncate_to = follower_last;
@@ -596,13 +569,18 @@ void ZabNode::maybe_establish() {
   serving_since_ = commit_;
   for (const auto& [peer, session] : followers_) {
     if (!session.acked_new_leader) continue;
-    Message up_to_date;
-    up_to_date.type = MessageType::up_to_date;
-    up_to_date.to = peer;
-    up_to_date.epoch = session_epoch_;
+    Message up_to_date = message_to(peer, MessageType::up_to_date);
     up_to_date.commit = commit_;
     send(std::move(up_to_date));
   }
+}
+
+Message ZabNode::message_to(const NodeId& to, MessageType type) const {
+  Message message;
+  message.type = type;
+  message.to = to;
+  message.epoch = session_epoch_;
+  return message;
 }
 
 void ZabNode::propose(Txn txn) {
@@ -611,25 +589,14 @@ void ZabNode::propose(Txn txn) {
   append(txn);
   for (const auto& [peer, session] : followers_) {
     if (!session.synced) continue;
-    Message proposal;
-    proposal.type = MessageType::proposal;
-    proposal.to = peer;
-    proposal.epoch = session_epoch_;
+    Message proposal = message_to(peer, MessageType::proposal);
     proposal.previous_zxid = previous;
     proposal.txns.push_back(txn);
     send(std::move(proposal));
   }
   if (config_.bugs.commit_before_quorum) {
     commit_ = txn.zxid;
-    for (const auto& [peer, session] : followers_) {
-      if (!session.synced) continue;
-      Message commit;
-      commit.type = MessageType::commit;
-      commit.to = peer;
-      commit.epoch = session_epoch_;
-      commit.zxid = commit_;
-      send(std::move(commit));
-    }
+    send_commit_to_synced_followers();
   }
 }
 
@@ -645,12 +612,13 @@ void ZabNode::maybe_commit() {
   // Only txns of this epoch are committed by counting acks.
   if (candidate.epoch != session_epoch_ || candidate <= commit_) return;
   commit_ = candidate;
+  send_commit_to_synced_followers();
+}
+
+void ZabNode::send_commit_to_synced_followers() {
   for (const auto& [peer, session] : followers_) {
     if (!session.synced) continue;
-    Message commit;
-    commit.type = MessageType::commit;
-    commit.to = peer;
-    commit.epoch = session_epoch_;
+    Message commit = message_to(peer, MessageType::commit);
     commit.zxid = commit_;
     send(std::move(commit));
   }
@@ -671,10 +639,7 @@ void ZabNode::handle_follower_message(const Message& message) {
       return;
     }
     if (epoch_chosen_) {
-      Message new_epoch;
-      new_epoch.type = MessageType::new_epoch;
-      new_epoch.to = message.from;
-      new_epoch.epoch = session_epoch_;
+      Message new_epoch = message_to(message.from, MessageType::new_epoch);
       send(std::move(new_epoch));
     } else {
       maybe_choose_epoch();
@@ -706,10 +671,7 @@ void ZabNode::handle_follower_message(const Message& message) {
       session.acked_new_leader = true;
       session.acked = std::max(session.acked, message.zxid);
       if (phase_ == Phase::broadcasting) {
-        Message up_to_date;
-        up_to_date.type = MessageType::up_to_date;
-        up_to_date.to = message.from;
-        up_to_date.epoch = session_epoch_;
+        Message up_to_date = message_to(message.from, MessageType::up_to_date);
         up_to_date.commit = commit_;
         send(std::move(up_to_date));
         maybe_commit();
@@ -757,10 +719,7 @@ void ZabNode::send_confirmation_round() {
   ++confirm_round_;
   for (const auto& [peer, session] : followers_) {
     if (!session.synced) continue;
-    Message ping;
-    ping.type = MessageType::ping;
-    ping.to = peer;
-    ping.epoch = session_epoch_;
+    Message ping = message_to(peer, MessageType::ping);
     ping.commit = commit_;
     ping.round = confirm_round_;
     send(std::move(ping));
@@ -782,10 +741,7 @@ void ZabNode::release_confirmed_syncs() {
     if (confirming.origin.empty()) {
       pending_syncs_.push_back(PendingSync{confirming.context, confirming.target});
     } else {
-      Message reply;
-      reply.type = MessageType::sync_reply;
-      reply.to = confirming.origin;
-      reply.epoch = session_epoch_;
+      Message reply = message_to(confirming.origin, MessageType::sync_reply);
       reply.context = confirming.context;
       reply.zxid = confirming.target;
       send(std::move(reply));

@@ -126,6 +126,9 @@ class ZabNode {
 
   std::size_t quorum() const { return config_.members.size() / 2 + 1; }
   void send(Message message);
+  // A message of `type` to `to` in this node's session epoch.
+  Message message_to(const NodeId& to, MessageType type) const;
+  void send_commit_to_synced_followers();
   void mark_log_dirty(const Zxid& from);
   void truncate_after(const Zxid& zxid);
   void append(const Txn& txn);

@@ -3,7 +3,9 @@
 #include "runtime/write_ahead_log.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "temporary_directory.h"
 
 #include <filesystem>
 #include <fstream>
@@ -15,19 +17,7 @@
 namespace chaosbench::targets {
 namespace {
 
-class TemporaryDirectory {
- public:
-  TemporaryDirectory() {
-    char pattern[] = "/tmp/chaosbench-wal-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = pattern;
-  }
-  ~TemporaryDirectory() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TemporaryDirectory;
 
 void flip_byte(const std::filesystem::path& path, std::uint64_t offset) {
   std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);

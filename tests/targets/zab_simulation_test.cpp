@@ -100,29 +100,31 @@ TEST(ZabSimulation, HarshNetworkStaysSafeAndLive) {
   run_many(options, 400000, 400, 1);
 }
 
-TEST(ZabSimulationBugs, SkipTruncateIsCaught) {
+// Each planted bug, under leader faults, must break an invariant within 3000 seeds.
+struct PlantedBug {
+  const char* name;
+  bool ZabBugs::*flag;
+};
+
+class ZabSimulationBugs : public ::testing::TestWithParam<PlantedBug> {};
+
+TEST_P(ZabSimulationBugs, IsCaught) {
   SimulationOptions options = leader_faults(SimulationOptions{});
-  options.bugs.skip_truncate = true;
+  options.bugs.*(GetParam().flag) = true;
   SimulationResult result = find_violation(options, 3000);
-  ASSERT_FALSE(result.ok) << "skip-truncate went unnoticed in 3000 seeds";
-  std::printf("skip-truncate caught: %s\n", result.failure.c_str());
+  ASSERT_FALSE(result.ok) << GetParam().name << " went unnoticed in 3000 seeds";
+  std::printf("%s caught: %s\n", GetParam().name, result.failure.c_str());
 }
 
-TEST(ZabSimulationBugs, CommitBeforeQuorumIsCaught) {
-  SimulationOptions options = leader_faults(SimulationOptions{});
-  options.bugs.commit_before_quorum = true;
-  SimulationResult result = find_violation(options, 3000);
-  ASSERT_FALSE(result.ok) << "commit-before-quorum went unnoticed in 3000 seeds";
-  std::printf("commit-before-quorum caught: %s\n", result.failure.c_str());
-}
-
-TEST(ZabSimulationBugs, EpochNotPersistedIsCaught) {
-  SimulationOptions options = leader_faults(SimulationOptions{});
-  options.bugs.epoch_not_persisted = true;
-  SimulationResult result = find_violation(options, 3000);
-  ASSERT_FALSE(result.ok) << "epoch-not-persisted went unnoticed in 3000 seeds";
-  std::printf("epoch-not-persisted caught: %s\n", result.failure.c_str());
-}
+INSTANTIATE_TEST_SUITE_P(Planted, ZabSimulationBugs,
+                         ::testing::Values(PlantedBug{"skip-truncate", &ZabBugs::skip_truncate},
+                                           PlantedBug{"commit-before-quorum", &ZabBugs::commit_before_quorum},
+                                           PlantedBug{"epoch-not-persisted", &ZabBugs::epoch_not_persisted}),
+                         [](const ::testing::TestParamInfo<PlantedBug>& info) {
+                           std::string name = info.param.name;
+                           std::erase(name, '-');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace chaosbench::zab::simulation

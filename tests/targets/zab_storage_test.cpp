@@ -4,7 +4,9 @@
 #include "zab/zab_storage.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "temporary_directory.h"
 
 #include <filesystem>
 
@@ -14,19 +16,7 @@
 namespace chaosbench::zab {
 namespace {
 
-class TemporaryDirectory {
- public:
-  TemporaryDirectory() {
-    char pattern[] = "/tmp/chaosbench-zab-wal-XXXXXX";
-    if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = pattern;
-  }
-  ~TemporaryDirectory() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TemporaryDirectory;
 
 Txn txn(std::uint64_t epoch, std::uint64_t counter) {
   return Txn{Zxid{epoch, counter}, "{\"op\":\"write\",\"key\":\"k\",\"value\":" + std::to_string(counter) + "}", "n1",
