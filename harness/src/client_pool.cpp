@@ -1,5 +1,7 @@
 #include "chaosbench/harness/client_pool.h"
 
+#include "chaosbench/targets/protocol/wire.h"
+
 #include <algorithm>
 #include <deque>
 #include <optional>
@@ -225,9 +227,14 @@ class ClientPool::Implementation {
 
   void read_reply(Slot& slot, const std::shared_ptr<Connection>& connection, std::uint64_t generation) {
     asio::async_read_until(
-        connection->socket, asio::dynamic_buffer(connection->input), '\n',
+        connection->socket, asio::dynamic_buffer(connection->input, targets::protocol::kMaxLineBytes + 1), '\n',
         [this, &slot, generation, connection](boost::system::error_code error, std::size_t length) {
           if (slot.generation != generation) return;
+          if (error == asio::error::not_found) {  // the protocol's line cap (wire.h), not a reply
+            complete(slot, OpType::info, nullptr,
+                     fmt::format("receive: a reply line over {} bytes", targets::protocol::kMaxLineBytes));
+            return;
+          }
           if (error) {
             complete(slot, OpType::info, nullptr, "receive: " + error.message());
             return;
