@@ -573,94 +573,37 @@ void QuorumNode::answer_read(std::uint64_t operation_id) {
 
 // ---- messages ----
 
+// One handler per message type.
 void QuorumNode::receive(const Message& message) {
   membership_.heard_from(message.from, now());
   switch (message.type) {
-    case MessageType::gossip: {
-      membership_.merge_heartbeats(message.body, now());
-      Message answer;
-      answer.type = MessageType::gossip_reply;
-      answer.to = message.from;
-      answer.body = membership_.heartbeats();
-      send(std::move(answer));
+    case MessageType::gossip:
+      on_gossip(message);
       break;
-    }
     case MessageType::gossip_reply:
       membership_.merge_heartbeats(message.body, now());
       break;
-    case MessageType::replica_write: {
-      merge_into_store(message.key, message.versions);
-      if (!message.hint_for.empty()) {
-        const std::uint64_t hint_id = ++counter_;
-        reserve_counters();
-        hints_[hint_id] = Hint{message.hint_for, message.key, message.versions, 0};
-        ready_.records.push_back(encode_record(json{{"t", "h"},
-                                                    {"i", hint_id},
-                                                    {"g", message.hint_for},
-                                                    {"k", message.key},
-                                                    {"v", to_json(message.versions)}}));
-        ++records_since_rewrite_;
-        ++statistics_.hints_stored;
-      }
-      Message answer;
-      answer.type = MessageType::write_ack;
-      answer.to = message.from;
-      answer.operation = message.operation;
-      send(std::move(answer));
+    case MessageType::replica_write:
+      on_replica_write(message);
       break;
-    }
-    case MessageType::write_ack: {
-      auto found = operations_.find(message.operation);
-      if (found == operations_.end() || found->second.kind != OperationKind::write) break;
-      if (!contains(found->second.asked, message.from)) break;
-      found->second.acked.insert(message.from);
-      finish_write_if_quorum(message.operation);
+    case MessageType::write_ack:
+      on_write_ack(message);
       break;
-    }
-    case MessageType::replica_read: {
-      Message answer;
-      answer.type = MessageType::read_reply;
-      answer.to = message.from;
-      answer.operation = message.operation;
-      answer.key = message.key;
-      answer.versions = local(message.key);
-      send(std::move(answer));
+    case MessageType::replica_read:
+      on_replica_read(message);
       break;
-    }
     case MessageType::read_reply:
       on_read_reply(message.operation, message.from, message.versions);
       break;
     case MessageType::repair:
       merge_into_store(message.key, message.versions);
       break;
-    case MessageType::hint_replay: {
-      merge_into_store(message.key, message.versions);
-      Message answer;
-      answer.type = MessageType::hint_ack;
-      answer.to = message.from;
-      answer.operation = message.operation;
-      send(std::move(answer));
+    case MessageType::hint_replay:
+      on_hint_replay(message);
       break;
-    }
-    case MessageType::hint_ack: {
-      auto found = hints_.find(message.operation);
-      if (found == hints_.end() || found->second.target != message.from) break;
-      const std::string key = found->second.key;
-      hints_.erase(found);
-      ready_.records.push_back(encode_record(json{{"t", "x"}, {"i", message.operation}}));
-      ++records_since_rewrite_;
-      ++statistics_.hints_delivered;
-      // Handed off: a stand-in that is not a replica of the key drops its copy.
-      const bool more_hints =
-          std::any_of(hints_.begin(), hints_.end(), [&](const auto& entry) { return entry.second.key == key; });
-      if (!more_hints && !is_replica(config_.id, key) && store_.count(key)) {
-        store_.erase(key);
-        digests_.erase(key);
-        tombstoned_.erase(key);
-        persist_key(key);
-      }
+    case MessageType::hint_ack:
+      on_hint_ack(message);
       break;
-    }
     case MessageType::tree_level:
       on_tree_level(message);
       break;
@@ -670,6 +613,74 @@ void QuorumNode::receive(const Message& message) {
     case MessageType::key_versions:
       on_key_versions(message);
       break;
+  }
+}
+
+Message QuorumNode::answer_to(const Message& message, MessageType type) const {
+  Message answer;
+  answer.type = type;
+  answer.to = message.from;
+  answer.operation = message.operation;
+  return answer;
+}
+
+void QuorumNode::on_gossip(const Message& message) {
+  membership_.merge_heartbeats(message.body, now());
+  Message answer = answer_to(message, MessageType::gossip_reply);
+  answer.body = membership_.heartbeats();
+  send(std::move(answer));
+}
+
+void QuorumNode::on_replica_write(const Message& message) {
+  merge_into_store(message.key, message.versions);
+  if (!message.hint_for.empty()) {
+    const std::uint64_t hint_id = ++counter_;
+    reserve_counters();
+    hints_[hint_id] = Hint{message.hint_for, message.key, message.versions, 0};
+    ready_.records.push_back(encode_record(json{
+        {"t", "h"}, {"i", hint_id}, {"g", message.hint_for}, {"k", message.key}, {"v", to_json(message.versions)}}));
+    ++records_since_rewrite_;
+    ++statistics_.hints_stored;
+  }
+  send(answer_to(message, MessageType::write_ack));
+}
+
+void QuorumNode::on_write_ack(const Message& message) {
+  auto found = operations_.find(message.operation);
+  if (found == operations_.end() || found->second.kind != OperationKind::write) return;
+  if (!contains(found->second.asked, message.from)) return;
+  found->second.acked.insert(message.from);
+  finish_write_if_quorum(message.operation);
+}
+
+void QuorumNode::on_replica_read(const Message& message) {
+  Message answer = answer_to(message, MessageType::read_reply);
+  answer.key = message.key;
+  answer.versions = local(message.key);
+  send(std::move(answer));
+}
+
+void QuorumNode::on_hint_replay(const Message& message) {
+  merge_into_store(message.key, message.versions);
+  send(answer_to(message, MessageType::hint_ack));
+}
+
+void QuorumNode::on_hint_ack(const Message& message) {
+  auto found = hints_.find(message.operation);
+  if (found == hints_.end() || found->second.target != message.from) return;
+  const std::string key = found->second.key;
+  hints_.erase(found);
+  ready_.records.push_back(encode_record(json{{"t", "x"}, {"i", message.operation}}));
+  ++records_since_rewrite_;
+  ++statistics_.hints_delivered;
+  // Handed off: a stand-in that is not a replica of the key drops its copy.
+  const bool more_hints =
+      std::any_of(hints_.begin(), hints_.end(), [&](const auto& entry) { return entry.second.key == key; });
+  if (!more_hints && !is_replica(config_.id, key) && store_.count(key)) {
+    store_.erase(key);
+    digests_.erase(key);
+    tombstoned_.erase(key);
+    persist_key(key);
   }
 }
 

@@ -163,6 +163,14 @@ class QuorumNode {
                       const std::optional<VectorClock>& context);
   void finish_write_if_quorum(std::uint64_t operation_id);
   void on_read_reply(std::uint64_t operation_id, const std::string& from, const Siblings& versions);
+  // A reply of `type` to `message`'s sender, for the same operation.
+  Message answer_to(const Message& message, MessageType type) const;
+  void on_gossip(const Message& message);
+  void on_replica_write(const Message& message);
+  void on_write_ack(const Message& message);
+  void on_replica_read(const Message& message);
+  void on_hint_replay(const Message& message);
+  void on_hint_ack(const Message& message);
   void answer_read(std::uint64_t operation_id);
   void repair(const std::string& node, const std::string& key, const Siblings& merged);
   void expire_operations();

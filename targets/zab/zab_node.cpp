@@ -361,28 +361,12 @@ void ZabNode::request_resync() {
   send(std::move(ack));
 }
 
+// Messages from the leader we follow: NEWEPOCH first; then, in its session,
+// NEWLEADER and sync replies; the broadcast messages only once synced.
 void ZabNode::handle_leader_message(const Message& message) {
   if (message.from != leader_id_) return;
   if (message.type == MessageType::new_epoch) {
-    if (message.epoch < epochs_.accepted_epoch) {
-      // Never serve a leader whose epoch is older than one we accepted.
-      become_looking();
-      return;
-    }
-    silence_ticks_ = 0;
-    if (message.epoch > epochs_.accepted_epoch) {
-      epochs_.accepted_epoch = message.epoch;
-      accepted_from_ = message.from;
-      epochs_dirty_ = true;
-      epoch_ack_withheld_ = false;
-    } else {
-      // Already accepted this epoch: from another leader (or before a restart)
-      // the ack must not count towards establishing it (ZOOKEEPER-1192).
-      epoch_ack_withheld_ = accepted_from_ != message.from;
-    }
-    session_epoch_ = message.epoch;
-    phase_elapsed_ = 0;
-    request_resync();
+    handle_new_epoch(message);
     return;
   }
   if (session_epoch_ == 0 || message.epoch != session_epoch_) return;
@@ -392,12 +376,7 @@ void ZabNode::handle_leader_message(const Message& message) {
     return;
   }
   if (message.type == MessageType::sync_reply) {
-    // Released once this replica has applied the leader's zxid, even if it
-    // must resynchronise first (the zxid is in the leader's log).
-    auto found = sync_batches_.find(message.context);
-    if (found == sync_batches_.end()) return;
-    for (auto context : found->second) pending_syncs_.push_back(PendingSync{context, message.zxid});
-    sync_batches_.erase(found);
+    handle_sync_reply(message);
     return;
   }
   // The channel is FIFO, but a lost message breaks it: everything else counts
@@ -405,45 +384,86 @@ void ZabNode::handle_leader_message(const Message& message) {
   if (!follower_synced_) return;
   switch (message.type) {
     case MessageType::up_to_date:
-      phase_ = Phase::broadcasting;
-      advance_commit(message.commit);
-      serving_since_ = commit_;
+      handle_up_to_date(message);
       break;
-    case MessageType::proposal: {
-      // txns in zxid order; previous_zxid precedes the first.
-      Zxid previous = message.previous_zxid;
-      bool appended = false;
-      for (const Txn& txn : message.txns) {
-        const Zxid expected_previous = previous;
-        previous = txn.zxid;
-        if (txn.zxid <= last_zxid()) continue;  // already have it
-        if (expected_previous != last_zxid()) {
-          request_resync();  // a gap: the channel lost something
-          return;
-        }
-        append(txn);
-        appended = true;
-      }
-      if (!appended) break;
-      Message ack = message_to(leader_id_, MessageType::ack);
-      ack.zxid = last_zxid();
-      send(std::move(ack));
+    case MessageType::proposal:
+      handle_proposal(message);
       break;
-    }
     case MessageType::commit:
       advance_commit(message.zxid);
       break;
-    case MessageType::ping: {
-      advance_commit(message.commit);
-      Message reply = message_to(leader_id_, MessageType::ping_ack);
-      reply.zxid = last_zxid();
-      reply.round = message.round;  // confirms the leader's sync round
-      send(std::move(reply));
+    case MessageType::ping:
+      handle_ping(message);
       break;
-    }
     default:
       break;
   }
+}
+
+void ZabNode::handle_new_epoch(const Message& message) {
+  if (message.epoch < epochs_.accepted_epoch) {
+    // Never serve a leader whose epoch is older than one we accepted.
+    become_looking();
+    return;
+  }
+  silence_ticks_ = 0;
+  if (message.epoch > epochs_.accepted_epoch) {
+    epochs_.accepted_epoch = message.epoch;
+    accepted_from_ = message.from;
+    epochs_dirty_ = true;
+    epoch_ack_withheld_ = false;
+  } else {
+    // Already accepted this epoch: from another leader (or before a restart)
+    // the ack must not count towards establishing it (ZOOKEEPER-1192).
+    epoch_ack_withheld_ = accepted_from_ != message.from;
+  }
+  session_epoch_ = message.epoch;
+  phase_elapsed_ = 0;
+  request_resync();
+}
+
+void ZabNode::handle_sync_reply(const Message& message) {
+  // Released once this replica has applied the leader's zxid, even if it
+  // must resynchronise first (the zxid is in the leader's log).
+  auto found = sync_batches_.find(message.context);
+  if (found == sync_batches_.end()) return;
+  for (auto context : found->second) pending_syncs_.push_back(PendingSync{context, message.zxid});
+  sync_batches_.erase(found);
+}
+
+void ZabNode::handle_up_to_date(const Message& message) {
+  phase_ = Phase::broadcasting;
+  advance_commit(message.commit);
+  serving_since_ = commit_;
+}
+
+void ZabNode::handle_proposal(const Message& message) {
+  // txns in zxid order; previous_zxid precedes the first.
+  Zxid previous = message.previous_zxid;
+  bool appended = false;
+  for (const Txn& txn : message.txns) {
+    const Zxid expected_previous = previous;
+    previous = txn.zxid;
+    if (txn.zxid <= last_zxid()) continue;  // already have it
+    if (expected_previous != last_zxid()) {
+      request_resync();  // a gap: the channel lost something
+      return;
+    }
+    append(txn);
+    appended = true;
+  }
+  if (!appended) return;
+  Message ack = message_to(leader_id_, MessageType::ack);
+  ack.zxid = last_zxid();
+  send(std::move(ack));
+}
+
+void ZabNode::handle_ping(const Message& message) {
+  advance_commit(message.commit);
+  Message reply = message_to(leader_id_, MessageType::ping_ack);
+  reply.zxid = last_zxid();
+  reply.round = message.round;  // confirms the leader's sync round
+  send(std::move(reply));
 }
 
 void ZabNode::handle_new_leader(const Message& message) {
@@ -624,26 +644,12 @@ void ZabNode::send_commit_to_synced_followers() {
   }
 }
 
+// Messages from members to the leader: FOLLOWERINFO from anyone; the rest
+// only from a follower with a session in the chosen epoch.
 void ZabNode::handle_follower_message(const Message& message) {
   if (std::find(config_.members.begin(), config_.members.end(), message.from) == config_.members.end()) return;
   if (message.type == MessageType::follower_info) {
-    FollowerSession& session = followers_[message.from];
-    session = FollowerSession{};  // a (re)connecting follower starts over
-    session.info = true;
-    session.accepted_epoch = message.peer_epoch;
-    session.acked = message.zxid;
-    if (epoch_chosen_ && message.peer_epoch > session_epoch_) {
-      // It accepted a newer epoch and will refuse ours: step down so the next
-      // election picks an epoch above it (otherwise it could never rejoin).
-      become_looking();
-      return;
-    }
-    if (epoch_chosen_) {
-      Message new_epoch = message_to(message.from, MessageType::new_epoch);
-      send(std::move(new_epoch));
-    } else {
-      maybe_choose_epoch();
-    }
+    handle_follower_info(message);
     return;
   }
   auto found = followers_.find(message.from);
@@ -652,32 +658,10 @@ void ZabNode::handle_follower_message(const Message& message) {
   session.ticks_since_heard = 0;
   switch (message.type) {
     case MessageType::ack_epoch:
-      if (!epoch_established_ &&
-          std::pair(message.peer_epoch, message.zxid) > std::pair(epochs_.current_epoch, last_zxid())) {
-        // A quorum member has a newer history than ours: we must not lead.
-        become_looking();
-        return;
-      }
-      session.acked_epoch = session.acked_epoch || !message.epoch_ack_withheld;
-      session.awaiting_sync = true;
-      session.acked = message.zxid;
-      if (epoch_established_) {
-        send_sync(message.from);
-      } else {
-        maybe_establish();
-      }
+      handle_ack_epoch(message, session);
       break;
     case MessageType::ack_new_leader:
-      session.acked_new_leader = true;
-      session.acked = std::max(session.acked, message.zxid);
-      if (phase_ == Phase::broadcasting) {
-        Message up_to_date = message_to(message.from, MessageType::up_to_date);
-        up_to_date.commit = commit_;
-        send(std::move(up_to_date));
-        maybe_commit();
-      } else {
-        maybe_establish();
-      }
+      handle_ack_new_leader(message, session);
       break;
     case MessageType::ack:
       session.acked = std::max(session.acked, message.zxid);
@@ -688,21 +672,74 @@ void ZabNode::handle_follower_message(const Message& message) {
       release_confirmed_syncs();
       break;
     case MessageType::forward:
-      if (phase_ == Phase::broadcasting) {
-        auto& [incarnation, highest_context] = forwarded_[message.from];
-        for (const auto& txn : message.txns) {
-          if (incarnation == message.round && txn.context <= highest_context) continue;  // a duplicate
-          incarnation = message.round;
-          highest_context = txn.context;
-          propose(txn);
-        }
-      }
+      handle_forward(message);
       break;
     case MessageType::sync_request:
       if (phase_ == Phase::broadcasting) confirm_sync(message.from, message.context);
       break;
     default:
       break;
+  }
+}
+
+void ZabNode::handle_follower_info(const Message& message) {
+  FollowerSession& session = followers_[message.from];
+  session = FollowerSession{};  // a (re)connecting follower starts over
+  session.info = true;
+  session.accepted_epoch = message.peer_epoch;
+  session.acked = message.zxid;
+  if (epoch_chosen_ && message.peer_epoch > session_epoch_) {
+    // It accepted a newer epoch and will refuse ours: step down so the next
+    // election picks an epoch above it (otherwise it could never rejoin).
+    become_looking();
+    return;
+  }
+  if (epoch_chosen_) {
+    Message new_epoch = message_to(message.from, MessageType::new_epoch);
+    send(std::move(new_epoch));
+  } else {
+    maybe_choose_epoch();
+  }
+}
+
+void ZabNode::handle_ack_epoch(const Message& message, FollowerSession& session) {
+  if (!epoch_established_ &&
+      std::pair(message.peer_epoch, message.zxid) > std::pair(epochs_.current_epoch, last_zxid())) {
+    // A quorum member has a newer history than ours: we must not lead.
+    become_looking();
+    return;
+  }
+  session.acked_epoch = session.acked_epoch || !message.epoch_ack_withheld;
+  session.awaiting_sync = true;
+  session.acked = message.zxid;
+  if (epoch_established_) {
+    send_sync(message.from);
+  } else {
+    maybe_establish();
+  }
+}
+
+void ZabNode::handle_ack_new_leader(const Message& message, FollowerSession& session) {
+  session.acked_new_leader = true;
+  session.acked = std::max(session.acked, message.zxid);
+  if (phase_ == Phase::broadcasting) {
+    Message up_to_date = message_to(message.from, MessageType::up_to_date);
+    up_to_date.commit = commit_;
+    send(std::move(up_to_date));
+    maybe_commit();
+  } else {
+    maybe_establish();
+  }
+}
+
+void ZabNode::handle_forward(const Message& message) {
+  if (phase_ != Phase::broadcasting) return;
+  auto& [incarnation, highest_context] = forwarded_[message.from];
+  for (const auto& txn : message.txns) {
+    if (incarnation == message.round && txn.context <= highest_context) continue;  // a duplicate
+    incarnation = message.round;
+    highest_context = txn.context;
+    propose(txn);
   }
 }
 

@@ -147,13 +147,22 @@ class ZabNode {
 
   // Follower.
   void become_following(const NodeId& leader);
-  void handle_leader_message(const Message& message);
+  void handle_leader_message(const Message& message);  // checks, then one handler per message
+  void handle_new_epoch(const Message& message);
   void handle_new_leader(const Message& message);
+  void handle_sync_reply(const Message& message);
+  void handle_up_to_date(const Message& message);
+  void handle_proposal(const Message& message);
+  void handle_ping(const Message& message);
   void request_resync();
 
   // Leader.
   void become_leading();
-  void handle_follower_message(const Message& message);
+  void handle_follower_message(const Message& message);  // checks, then one handler per message
+  void handle_follower_info(const Message& message);
+  void handle_ack_epoch(const Message& message, FollowerSession& session);
+  void handle_ack_new_leader(const Message& message, FollowerSession& session);
+  void handle_forward(const Message& message);
   void maybe_choose_epoch();
   void send_sync(const NodeId& follower);
   void maybe_establish();
