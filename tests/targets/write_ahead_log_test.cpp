@@ -11,7 +11,6 @@
 #include <fstream>
 
 #include "raft/raft_storage.h"
-#include "runtime/crc32c.h"
 #include "runtime/logger.h"
 
 namespace chaosbench::targets {
@@ -28,8 +27,6 @@ void flip_byte(const std::filesystem::path& path, std::uint64_t offset) {
   file.seekp(static_cast<std::streamoff>(offset));
   file.write(&byte, 1);
 }
-
-TEST(Crc32c, KnownVector) { EXPECT_EQ(crc32c("123456789"), 0xE3069283u); }
 
 TEST(WriteAheadLog, RecordsSurviveReopen) {
   TemporaryDirectory directory;

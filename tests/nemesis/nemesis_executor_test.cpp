@@ -1,0 +1,223 @@
+// The nemesis executor (nemesis.h) against a fake cluster: NemesisTarget and
+// Host implementations that record what they are asked to do, no processes.
+// A schedule's starts and stops are recorded as invoke/info pairs and act on
+// the cluster (iptables rules through Host::run, kills and restarts through the
+// target); heal_all undoes whatever is still active after a stop; a fault
+// that fails is recorded with its error and the run goes on.
+#include "chaosbench/nemesis/nemesis.h"
+
+#include <gtest/gtest.h>
+
+#include "chaosbench/harness/control/control_error.h"
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+namespace chaosbench::nemesis {
+namespace {
+
+namespace control = harness::control;
+using namespace std::chrono_literals;
+
+class FakeHost : public control::Host {
+ public:
+  FakeHost(std::string name, std::string address) : name_(std::move(name)), address_(std::move(address)) {}
+  const std::string& name() const override { return name_; }
+  const std::string& address() const override { return address_; }
+  control::CommandResult run(const control::Command& command) override {
+    std::string line;
+    for (const auto& argument : command.argv) line += (line.empty() ? "" : " ") + argument;
+    std::lock_guard lock(mutex_);
+    commands_.push_back(line);
+    control::CommandResult result;
+    if (failing_) result.status.exit_code = 1;
+    result.err = failing_ ? "iptables: Permission denied" : "";
+    return result;
+  }
+  std::unique_ptr<control::Daemon> start_daemon(const control::DaemonSpec&) override {
+    throw control::ControlError("not used");
+  }
+  void copy_to(const std::filesystem::path&, const std::filesystem::path&) override {}
+  void write_file(const std::filesystem::path&, std::string_view) override {}
+  std::string read_file(const std::filesystem::path&) override { return ""; }
+
+  std::vector<std::string> commands() const {
+    std::lock_guard lock(mutex_);
+    return commands_;
+  }
+  // Whether the last rule-changing command left a DROP in place.
+  bool dropping() const {
+    std::lock_guard lock(mutex_);
+    bool dropping = false;
+    for (const auto& command : commands_) {
+      if (command.find("DROP") != std::string::npos) dropping = true;
+      if (command.find(" -F") != std::string::npos) dropping = false;
+    }
+    return dropping;
+  }
+  void set_failing(bool failing) { failing_ = failing; }
+
+ private:
+  std::string name_, address_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> commands_;
+  bool failing_ = false;
+};
+
+class FakeCluster : public NemesisTarget {
+ public:
+  FakeCluster() {
+    for (int index = 1; index <= 3; ++index) {
+      const std::string name = "n" + std::to_string(index);
+      hosts_.emplace(name, std::make_unique<FakeHost>(name, "10.0.0." + std::to_string(index)));
+      running_.insert(name);
+    }
+  }
+  std::vector<std::string> node_names() const override { return {"n1", "n2", "n3"}; }
+  control::Host& host(const std::string& node) override { return *hosts_.at(node); }
+  FakeHost& fake_host(const std::string& node) { return *hosts_.at(node); }
+  void kill(const std::string& node) override {
+    std::lock_guard lock(mutex_);
+    running_.erase(node);
+    log_.push_back("kill " + node);
+  }
+  void restart(const std::string& node) override {
+    std::lock_guard lock(mutex_);
+    running_.insert(node);
+    log_.push_back("restart " + node);
+  }
+  void pause(const std::string& node) override {
+    std::lock_guard lock(mutex_);
+    paused_.insert(node);
+  }
+  void resume(const std::string& node) override {
+    std::lock_guard lock(mutex_);
+    paused_.erase(node);
+  }
+  std::optional<std::string> leader() override { return "n1"; }
+  std::optional<std::filesystem::path> clock_file(const std::string&) const override { return std::nullopt; }
+
+  std::set<std::string> running() const {
+    std::lock_guard lock(mutex_);
+    return running_;
+  }
+  std::set<std::string> paused() const {
+    std::lock_guard lock(mutex_);
+    return paused_;
+  }
+
+ private:
+  std::map<std::string, std::unique_ptr<FakeHost>> hosts_;
+  mutable std::mutex mutex_;
+  std::set<std::string> running_, paused_;
+  std::vector<std::string> log_;
+};
+
+struct Recorded {
+  bool completion;
+  std::string function;
+  nlohmann::json value;
+};
+
+struct Harness {
+  FakeCluster cluster;
+  std::vector<Recorded> recorded;
+  std::mutex mutex;
+  std::ostringstream warnings;
+  Nemesis nemesis{cluster, NemesisOptions{},
+                  [this](bool completion, const std::string& function, const nlohmann::json& value) {
+                    std::lock_guard lock(mutex);
+                    recorded.push_back({completion, function, value});
+                  },
+                  warnings};
+  std::vector<std::string> functions(bool completion) {
+    std::lock_guard lock(mutex);
+    std::vector<std::string> names;
+    for (const auto& entry : recorded) {
+      if (entry.completion == completion) names.push_back(entry.function);
+    }
+    return names;
+  }
+};
+
+bool any_dropping(FakeCluster& cluster) {
+  for (const auto& node : cluster.node_names()) {
+    if (cluster.fake_host(node).dropping()) return true;
+  }
+  return false;
+}
+
+TEST(NemesisExecutor, StartsAndStopsAreRecordedInPairsAndActOnTheCluster) {
+  Harness harness;
+  const std::vector<NemesisEvent> schedule{{0ms, FaultKind::partition, true, 1},
+                                           {0ms, FaultKind::kill, true, 2},
+                                           {100ms, FaultKind::partition, false, 0},
+                                           {100ms, FaultKind::kill, false, 0}};
+  harness.nemesis.run(schedule, Nemesis::Clock::now());
+  const auto invokes = harness.functions(false), infos = harness.functions(true);
+  EXPECT_EQ(invokes, infos) << "every invoke has its info, in the same order";
+  EXPECT_EQ(std::set<std::string>(invokes.begin(), invokes.end()),
+            (std::set<std::string>{"start-partition", "start-kill", "stop-partition", "stop-kill"}));
+  EXPECT_EQ(harness.nemesis.starts().at(FaultKind::partition), 1);
+  EXPECT_EQ(harness.nemesis.starts().at(FaultKind::kill), 1);
+  EXPECT_EQ(harness.cluster.running().size(), 3u) << "stop-kill restarted what was killed";
+  EXPECT_FALSE(any_dropping(harness.cluster)) << "stop-partition flushed the rules";
+  bool dropped_somewhere = false;
+  for (const auto& node : harness.cluster.node_names()) {
+    for (const auto& command : harness.cluster.fake_host(node).commands()) {
+      dropped_somewhere = dropped_somewhere || command.find("DROP") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(dropped_somewhere) << "the partition installed DROP rules";
+}
+
+TEST(NemesisExecutor, HealAllUndoesWhatAStoppedRunLeftActive) {
+  Harness harness;
+  const std::vector<NemesisEvent> schedule{{0ms, FaultKind::partition, true, 3},
+                                           {0ms, FaultKind::kill, true, 4},
+                                           {0ms, FaultKind::pause, true, 5},
+                                           {60s, FaultKind::partition, false, 0}};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(200ms);
+    harness.nemesis.request_stop();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  harness.nemesis.run(schedule, started);
+  stopper.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << "request_stop ends the run";
+  EXPECT_LT(harness.cluster.running().size(), 3u);
+  EXPECT_TRUE(any_dropping(harness.cluster));
+  harness.nemesis.heal_all();
+  EXPECT_EQ(harness.cluster.running().size(), 3u);
+  EXPECT_TRUE(harness.cluster.paused().empty());
+  EXPECT_FALSE(any_dropping(harness.cluster));
+  const auto infos = harness.functions(true);
+  for (const char* stop : {"stop-partition", "stop-kill", "stop-pause"}) {
+    EXPECT_NE(std::find(infos.begin(), infos.end(), stop), infos.end()) << stop << " recorded by heal_all";
+  }
+}
+
+TEST(NemesisExecutor, AFailingFaultIsRecordedWithItsErrorAndTheRunGoesOn) {
+  Harness harness;
+  for (const auto& node : harness.cluster.node_names()) harness.cluster.fake_host(node).set_failing(true);
+  const std::vector<NemesisEvent> schedule{
+      {0ms, FaultKind::partition, true, 6}, {0ms, FaultKind::kill, true, 7}, {50ms, FaultKind::kill, false, 0}};
+  harness.nemesis.run(schedule, Nemesis::Clock::now());
+  bool partition_error = false;
+  {
+    std::lock_guard lock(harness.mutex);
+    for (const auto& entry : harness.recorded) {
+      if (entry.completion && entry.function == "start-partition") {
+        partition_error = entry.value.contains("error");
+      }
+    }
+  }
+  EXPECT_TRUE(partition_error) << "the failed partition's info carries the error";
+  EXPECT_NE(harness.warnings.str().find("partition"), std::string::npos) << harness.warnings.str();
+  EXPECT_EQ(harness.cluster.running().size(), 3u) << "the kill still ran and was undone";
+}
+
+}  // namespace
+}  // namespace chaosbench::nemesis
