@@ -11,8 +11,9 @@ QuorumServer::QuorumServer(asio::io_context& io_context, const targets::NodeConf
                            const QuorumOptions& options, targets::Logger& logger)
     : config_(config),
       logger_(logger),
-      storage_(config_.data_dir, config_.fsync),
-      host_(io_context, config_, logger_, *this, [this] { storage_.sync(); }) {
+      failpoints_(config_.id, config_.failpoints),
+      storage_(config_.data_dir, config_.fsync, failpoints_.storage_env()),
+      host_(io_context, config_, logger_, *this, failpoints_, [this] { storage_.sync(); }) {
   RecoveredState recovered{storage_.recovered()};
   storage_.release_recovered();
   try {
@@ -59,7 +60,10 @@ bool QuorumServer::commit_next_ready() {
 }
 
 void QuorumServer::complete(const Ready& ready) {
-  for (const auto& message : ready.messages) host_.send(message.to, encode_message(message));
+  for (const auto& message : ready.messages) {
+    const bool ack = message.type == MessageType::write_ack || message.type == MessageType::hint_ack;
+    host_.send_through(ack ? "before-ack-send" : "", message.to, encode_message(message));
+  }
   for (const auto& answer : ready.replies) requests_.answer(answer.request_id, answer.body);
 }
 

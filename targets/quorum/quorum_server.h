@@ -42,6 +42,7 @@ class QuorumServer final : public targets::NodeProcess, private targets::HostedP
   targets::Logger& logger_;
   targets::MonotonicClock monotonic_;
   targets::WallClock wall_;
+  targets::Failpoints failpoints_;  // before the storage that passes them
   QuorumStorage storage_;
   std::unique_ptr<QuorumNode> node_;
   targets::PendingRequests<> requests_;  // no deadline here: the core times requests out

@@ -17,7 +17,8 @@ namespace chaosbench::quorum {
 class QuorumStorage {
  public:
   // Creates the directory if needed and recovers; throws WalCorruption or std::system_error.
-  QuorumStorage(const std::filesystem::path& data_directory, bool fsync_enabled);
+  QuorumStorage(const std::filesystem::path& data_directory, bool fsync_enabled,
+                targets::StorageEnv& env = targets::posix_storage_env());
 
   // The records found at start; release_recovered() frees them once the node has read them.
   const std::vector<std::string>& recovered() const { return wal_->recovered(); }

@@ -29,14 +29,28 @@ RaftConfig make_raft_config(const targets::NodeConfig& config, const RaftOptions
   return raft;
 }
 
+// The failpoint a message passes on its way out ("" for none).
+std::string_view send_failpoint(const Message& message) {
+  switch (message.type) {
+    case MessageType::pre_vote_response:
+    case MessageType::vote_response:
+      return "before-vote-send";
+    case MessageType::append_entries_response:
+      return "before-ack-send";
+    default:
+      return "";
+  }
+}
+
 }  // namespace
 
 RaftServer::RaftServer(asio::io_context& io_context, const targets::NodeConfig& config, const RaftOptions& options,
                        targets::Logger& logger)
     : config_(config),
       logger_(logger),
-      storage_(config_.data_dir, config_.fsync, logger_),
-      host_(io_context, config_, logger_, *this, [this] { storage_.sync(); }) {
+      failpoints_(config_.id, config_.failpoints),
+      storage_(config_.data_dir, config_.fsync, logger_, failpoints_.storage_env()),
+      host_(io_context, config_, logger_, *this, failpoints_, [this] { storage_.sync(); }) {
   // lease-wall-clock (bug): the lease is timed with the wall clock, which
   // clock skew (libfaketime) moves; the correct node uses the monotonic clock.
   const targets::Clock& lease_clock =
@@ -95,13 +109,15 @@ void RaftServer::complete(const Ready& ready, const std::vector<Message>& messag
     host_.schedule_flush();  // the leader may now count its own log towards a commit
   }
   if (ready.snapshot && ready.restore_state_machine) {
+    host_.failpoints().hit("before-snapshot-install");
     machine_.restore(ready.snapshot->data);
+    host_.failpoints().hit("after-snapshot-install");
     applied_index_ = ready.snapshot->index;
     logger_.info("installed snapshot at index {} term {}", ready.snapshot->index, ready.snapshot->term);
     // Proposals the snapshot swallowed have an unknown outcome.
     proposals_.fail_through(applied_index_, "unknown_outcome", false);
   }
-  for (const auto& message : messages) host_.send(message.to, encode_message(message));
+  for (const auto& message : messages) host_.send_through(send_failpoint(message), message.to, encode_message(message));
   for (const auto& entry : ready.committed_entries) apply_entry(entry);
   // Reads released by ReadIndex / lease: their index is applied by now.
   for (const auto& read : ready.reads) {
@@ -139,6 +155,7 @@ void RaftServer::log_state_changes() {
 
 void RaftServer::apply_entry(const LogEntry& entry) {
   json result;
+  host_.failpoints().hit("before-apply");
   if (entry.kind == EntryKind::command) result = machine_.apply(json::parse(entry.command));
   applied_index_ = entry.index;
   auto proposal = proposals_.take(entry.index);

@@ -57,6 +57,7 @@ class RaftServer final : public targets::NodeProcess, private targets::HostedPro
   targets::Logger& logger_;
   targets::MonotonicClock monotonic_clock_;
   targets::WallClock wall_clock_;
+  targets::Failpoints failpoints_;  // before the storage that passes them
   RaftStorage storage_;
   std::unique_ptr<RaftNode> node_;
   targets::KvStateMachine machine_;

@@ -33,6 +33,7 @@ struct NodeConfig {
   std::filesystem::path data_dir;
   std::string read_mode;  // one of the protocol's read modes; its first when not given
   std::set<std::string> bugs;
+  std::vector<std::string> failpoints;  // NAME=ACTION, armed at start (runtime/failpoints.h)
   bool fsync = true;
   int tick_milliseconds = 10;
   int election_ticks = 30;  // 300-600 ms randomised election timeout

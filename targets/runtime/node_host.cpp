@@ -8,11 +8,12 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 NodeHost::NodeHost(asio::io_context& io_context, const NodeConfig& config, Logger& logger, HostedProtocol& protocol,
-                   std::function<void()> sync)
+                   Failpoints& failpoints, std::function<void()> sync)
     : io_context_(io_context),
       config_(config),
       logger_(logger),
       protocol_(protocol),
+      failpoints_(failpoints),
       transport_(io_context_, config_, logger_,
                  [this](std::string payload) { return protocol_.receive_peer_frame(std::move(payload)); }),
       client_server_(io_context_, config_.client_host, config_.client_port, logger_,
@@ -30,6 +31,7 @@ void NodeHost::start() {
   logger_.info("{} node started: peers on {}:{}, clients on {}:{}, {}, fsync {}, bugs:{}", config_.protocol,
                config_.self().host, config_.self().port, config_.client_host, config_.client_port,
                protocol_.description(), config_.fsync ? "on" : "off", bugs.empty() ? " none" : bugs);
+  for (const auto& failpoint : config_.failpoints) logger_.info("failpoint armed: {}", failpoint);
   next_tick_ = std::chrono::steady_clock::now();
   schedule_tick();
   schedule_flush();  // whatever the core produced while recovering (election notifications, reservations)
@@ -94,6 +96,18 @@ void NodeHost::accept_request(const std::shared_ptr<ClientConnection>& connectio
   std::string op = request["op"].get<std::string>();
   if (op == "status") {
     connection->reply(json{{"id", id}, {"ok", true}, {"value", protocol_.status()}});
+    return;
+  }
+  if (op == "failpoint") {
+    try {
+      json value = failpoints_.handle_request(request);
+      if (request.contains("name"))
+        logger_.info("failpoint {} set to {}", request["name"].get<std::string>(),
+                     request["action"].get<std::string>());
+      connection->reply(json{{"id", id}, {"ok", true}, {"value", std::move(value)}});
+    } catch (const std::invalid_argument& error) {
+      connection->reply(error_reply(id, "malformed", true, {{"message", error.what()}}));
+    }
     return;
   }
   if (protocol_.pending_requests() >= kMaxPendingRequests) {

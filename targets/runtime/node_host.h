@@ -1,9 +1,8 @@
 // NodeHost: the part of a refnode process that every protocol shares. It owns
 // the peer transport, the client server, the tick timer and the storage worker;
-// it answers `status`, refuses malformed and excess requests, and drives the
-// protocol's Ready loop with group commit (every request and message already
-// received is stepped before one flush; a Ready's disk work runs on the storage
-// thread and its completion back on the io thread, in submission order). The
+// it answers `status` and `failpoint` (arming the node's Failpoints), refuses malformed and excess requests, and drives
+// the protocol's Ready loop with group commit (every request and message already received is stepped before one flush;
+// a Ready's disk work runs on the storage thread and its completion back on the io thread, in submission order). The
 // protocol supplies a HostedProtocol; every call into it is on the io thread.
 #pragma once
 
@@ -18,6 +17,7 @@
 #include <string>
 
 #include "runtime/client_server.h"
+#include "runtime/failpoints.h"
 #include "runtime/logger.h"
 #include "runtime/node_config.h"
 #include "runtime/peer_transport.h"
@@ -55,9 +55,10 @@ class NodeHost {
   // Requests beyond this many in flight get {"error":"overloaded","definite":true}.
   static constexpr std::size_t kMaxPendingRequests = 100000;
 
-  // `sync` makes everything staged so far durable (on the storage thread).
+  // `sync` makes everything staged so far durable (on the storage thread);
+  // `failpoints` are the ones the protocol's storage and sends pass.
   NodeHost(boost::asio::io_context& io_context, const NodeConfig& config, Logger& logger, HostedProtocol& protocol,
-           std::function<void()> sync);
+           Failpoints& failpoints, std::function<void()> sync);
   void start();  // binds the ports, starts ticking; throws std::system_error on bind failure
 
   // Runs the flush loop soon, once, after what is already queued on the io thread.
@@ -68,6 +69,11 @@ class NodeHost {
   void commit(std::function<void()> stage, std::function<void()> complete);
 
   void send(const std::string& peer, std::string payload) { transport_.send(peer, std::move(payload)); }
+  // send, unless an `error` armed at `point` (before-vote-send, before-ack-send) drops it.
+  void send_through(std::string_view point, const std::string& peer, std::string payload) {
+    if (point.empty() || !failpoints_.hit(point)) send(peer, std::move(payload));
+  }
+  Failpoints& failpoints() { return failpoints_; }
   std::uint64_t dropped_peer_frames() const { return transport_.dropped_frames(); }
 
   // Decodes a peer frame with `decode` (which throws std::runtime_error on
@@ -110,6 +116,7 @@ class NodeHost {
   const NodeConfig& config_;
   Logger& logger_;
   HostedProtocol& protocol_;
+  Failpoints& failpoints_;
   PeerTransport transport_;
   ClientServer client_server_;
   boost::asio::steady_timer tick_timer_;

@@ -1,5 +1,7 @@
 #include "runtime/protocol_registry.h"
 
+#include "runtime/failpoints.h"
+
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -52,6 +54,8 @@ std::vector<std::pair<std::string, json>> load_config_file(const std::string& pa
         config.read_mode = value.get<std::string>();
       } else if (key == "bugs") {
         config.bugs = value.get<std::set<std::string>>();
+      } else if (key == "failpoints") {
+        config.failpoints = value.get<std::vector<std::string>>();
       } else if (key == "fsync") {
         config.fsync = value.get<bool>();
       } else if (key == "tick_ms") {
@@ -125,7 +129,7 @@ ParsedNodeConfig parse_node_config(int argc, const char* const* argv, const Prot
   CLI::App app{"refnode: a reference protocol node for chaosbench (client protocol: DESIGN.md)", "refnode"};
   std::string config_path, protocol, id, peers, data_dir, read_mode, fsync, client_host;
   int client_port = 0;
-  std::vector<std::string> bugs;
+  std::vector<std::string> bugs, failpoints;
   int tick_milliseconds = 0, election_ticks = 0, heartbeat_ticks = 0;
   std::uint64_t snapshot_every = 0;
   app.add_option("--config", config_path, "JSON config file (keys: protocol, id, peers, client_port, data_dir, ...)");
@@ -138,6 +142,9 @@ ParsedNodeConfig parse_node_config(int argc, const char* const* argv, const Prot
   app.add_option("--read-mode", read_mode, read_mode_help);
   app.add_option("--bug", bugs, bug_help);
   app.add_option("--fsync", fsync, "on (default) | off");
+  std::string failpoint_help = "arm a failpoint NAME=ACTION (repeatable; ACTION [P%]crash|[P%]sleep(MS)|[P%]error):";
+  for (const auto& point : failpoint_points()) failpoint_help += fmt::format("\n  {}: {}", point.name, point.where);
+  app.add_option("--failpoint", failpoints, failpoint_help);
   app.add_option("--tick-ms", tick_milliseconds, "tick length in ms (default 10)");
   app.add_option("--election-ticks", election_ticks, "minimum election timeout in ticks (default 30)");
   app.add_option("--heartbeat-ticks", heartbeat_ticks, "heartbeat interval in ticks (default 5)");
@@ -203,6 +210,7 @@ ParsedNodeConfig parse_node_config(int argc, const char* const* argv, const Prot
   if (!read_mode.empty()) config.read_mode = read_mode;
   if (config.read_mode.empty()) config.read_mode = parsed.protocol->read_modes.front();
   for (const auto& bug : bugs) config.bugs.insert(bug);
+  for (const auto& failpoint : failpoints) config.failpoints.push_back(failpoint);
   if (!fsync.empty()) {
     if (fsync != "on" && fsync != "off") throw ConfigError(fmt::format("--fsync {}: expected on or off", fsync));
     config.fsync = fsync == "on";
@@ -213,6 +221,11 @@ ParsedNodeConfig parse_node_config(int argc, const char* const* argv, const Prot
   if (app.count("--snapshot-every")) config.snapshot_every = snapshot_every;
   validate_shared(config, *parsed.protocol);
   validate_bugs(config, *parsed.protocol, registry);
+  try {
+    Failpoints check(config.id, config.failpoints);
+  } catch (const std::invalid_argument& error) {
+    throw ConfigError(error.what());
+  }
   if (parsed.options) parsed.options->finish(config);
   return parsed;
 }

@@ -36,14 +36,29 @@ ZabConfig make_zab_config(const targets::NodeConfig& config) {
 // ZooKeeper's 64-bit zxid: epoch in the high 32 bits, counter in the low.
 std::uint64_t packed(const Zxid& zxid) { return (zxid.epoch << 32) | (zxid.counter & 0xffffffffu); }
 
+// The failpoint a message passes on its way out ("" for none).
+std::string_view send_failpoint(const Message& message) {
+  switch (message.type) {
+    case MessageType::notification:
+      return "before-vote-send";
+    case MessageType::ack:
+    case MessageType::ack_epoch:
+    case MessageType::ack_new_leader:
+      return "before-ack-send";
+    default:
+      return "";
+  }
+}
+
 }  // namespace
 
 ZabServer::ZabServer(asio::io_context& io_context, const targets::NodeConfig& config, targets::Logger& logger)
     : config_(config),
       logger_(logger),
-      storage_(config_.data_dir, config_.fsync, logger_),
+      failpoints_(config_.id, config_.failpoints),
+      storage_(config_.data_dir, config_.fsync, logger_, failpoints_.storage_env()),
       next_context_((std::random_device{}() | 1ull) << 20),
-      host_(io_context, config_, logger_, *this, [this] { storage_.sync(); }) {
+      host_(io_context, config_, logger_, *this, failpoints_, [this] { storage_.sync(); }) {
   sync_reads_ = config_.read_mode == "sync";
   node_ = std::make_unique<ZabNode>(make_zab_config(config_), storage_.state());
   machine_.restore(storage_.state().snapshot.data);
@@ -71,12 +86,16 @@ void ZabServer::complete(const Ready& ready) {
     host_.schedule_flush();  // the leader may now count its own ack
   }
   if (ready.snapshot && ready.restore_state_machine) {
+    host_.failpoints().hit("before-snapshot-install");
     machine_.restore(ready.snapshot->data);
+    host_.failpoints().hit("after-snapshot-install");
     applied_ = ready.snapshot->zxid;
     txns_since_snapshot_ = 0;
     logger_.info("installed snapshot at {} from the leader", to_string(applied_));
   }
-  for (const auto& message : ready.messages) host_.send(message.to, encode_message(message));
+  for (const auto& message : ready.messages) {
+    host_.send_through(send_failpoint(message), message.to, encode_message(message));
+  }
   for (const auto& txn : ready.committed) apply_txn(txn);
   for (auto context : ready.released_syncs) {
     auto request = requests_.take(context);
@@ -151,6 +170,7 @@ void ZabServer::log_state_changes() {
 }
 
 void ZabServer::apply_txn(const Txn& txn) {
+  host_.failpoints().hit("before-apply");
   json result = machine_.apply(json::parse(txn.command));
   applied_ = txn.zxid;
   ++txns_since_snapshot_;

@@ -68,6 +68,7 @@ class ZabServer final : public targets::NodeProcess, private targets::HostedProt
 
   const targets::NodeConfig config_;
   targets::Logger& logger_;
+  targets::Failpoints failpoints_;  // before the storage that passes them
   ZabStorage storage_;
   std::unique_ptr<ZabNode> node_;
   targets::KvStateMachine machine_;

@@ -94,6 +94,16 @@ TEST(NodeConfig, BadSettingsAreOneLineErrorsNamingTheSetting) {
   EXPECT_EQ(error_of({"--protocol", "raft", "--bug", "everything"}), "--bug everything: unknown (see --help)");
   EXPECT_EQ(error_of({"--protocol", "quorum", "--r", "3"}), "--r 3 / --w 0: must be between 1 and N=2");
   EXPECT_EQ(error_of({"--protocol", "raft", "--fsync", "maybe"}), "--fsync maybe: expected on or off");
+  EXPECT_EQ(error_of({"--protocol", "raft", "--failpoint", "before-fsync=explode"}),
+            "failpoint before-fsync: action 'explode' is not one of [P%]crash, [P%]sleep(MS), [P%]error, off");
+  EXPECT_EQ(error_of({"--protocol", "raft", "--failpoint", "before-apply=error"}),
+            "failpoint before-apply: error has no meaning here (crash or sleep(MS))");
+  EXPECT_EQ(error_of({"--protocol", "raft", "--failpoint", "before-fsync"}),
+            "--failpoint before-fsync: expected NAME=ACTION");
+  EXPECT_EQ(
+      parse({"--protocol", "raft", "--failpoint", "before-fsync=10%crash", "--failpoint", "before-apply=sleep(5)"})
+          .config.failpoints,
+      (std::vector<std::string>{"before-fsync=10%crash", "before-apply=sleep(5)"}));
 
   const auto path = write_config(R"({"protocol": "raft", "virtual_nodes": 8})");
   EXPECT_EQ(error_of({"--config", path.string()}),

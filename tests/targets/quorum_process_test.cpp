@@ -87,6 +87,27 @@ TEST(QuorumProcess, EveryNodeCoordinatesEveryOp) {
   EXPECT_EQ(status["membership"]["n1"]["up"], true);
 }
 
+TEST(QuorumProcess, FailpointErrorAtAckSendFailsWritesUntilDisarmed) {
+  RefnodeCluster cluster(3, {}, "quorum");
+  cluster.start_all();
+  wait_until_all_up(cluster, 10s);
+  for (int node = 0; node < 3; ++node) {
+    EXPECT_EQ(call(cluster, node, {{"op", "failpoint"}, {"name", "before-ack-send"}, {"action", "error"}})["ok"], true);
+  }
+  // The coordinator's own copy is one of W=2; no replica's write_ack arrives.
+  const json failed = call(cluster, 0, {{"op", "write"}, {"key", "x"}, {"value", 1}});
+  EXPECT_NE(failed["ok"], true) << failed.dump();
+  int fired = 0;
+  for (int node = 0; node < 3; ++node) {
+    fired +=
+        call(cluster, node, {{"op", "failpoint"}, {"name", "before-ack-send"}, {"action", "off"}})["value"]["fired"]
+            .value("before-ack-send", 0);
+  }
+  EXPECT_GT(fired, 0);
+  EXPECT_EQ(call(cluster, 0, {{"op", "write"}, {"key", "x"}, {"value", 2}})["ok"], true);
+  EXPECT_EQ(call(cluster, 1, {{"op", "read"}, {"key", "x"}})["value"], 2);
+}
+
 TEST(QuorumProcess, KilledReplicaRecoversFromItsWalAndCatchesUpByAntiEntropy) {
   RefnodeCluster cluster(3, {"--anti-entropy-interval", "300ms"}, "quorum");
   cluster.start_all();

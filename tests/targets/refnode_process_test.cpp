@@ -380,6 +380,68 @@ int run_refnode(const std::vector<std::string>& arguments) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+json arm_failpoint(RefnodeCluster& cluster, int node, const std::string& point, const std::string& action) {
+  LineClient client(cluster.client_port(node));
+  json reply = client.call({{"id", 1}, {"op", "failpoint"}, {"name", point}, {"action", action}});
+  EXPECT_EQ(reply["ok"], true) << reply.dump();
+  return reply;
+}
+
+TEST(RefnodeProcess, FailpointCrashArmedAtRunTimeKillsTheFollowerAtThatPointAndItRecovers) {
+  RefnodeCluster cluster(3);
+  cluster.start_all();
+  const int leader = cluster.wait_for_leader(10s);
+  const int follower = (leader + 1) % 3;
+  ASSERT_EQ(cluster.write("k", 1)["ok"], true);
+  LineClient client(cluster.client_port(follower));
+  json listing = client.call({{"id", 1}, {"op", "failpoint"}});
+  ASSERT_EQ(listing["ok"], true);
+  EXPECT_GE(listing["value"]["points"].size(), 10u);
+  json refused = client.call({{"id", 2}, {"op", "failpoint"}, {"name", "before-apply"}, {"action", "error"}});
+  EXPECT_EQ(refused["error"], "malformed");
+  EXPECT_EQ(refused["definite"], true);
+  // The follower dies the next time it is about to fsync appended entries.
+  arm_failpoint(cluster, follower, "before-fsync", "crash");
+  ASSERT_EQ(cluster.write("k", 2)["ok"], true);         // the leader and the other follower are a majority
+  EXPECT_EQ(cluster.wait_for_exit(follower, 10s), -1);  // killed by a signal, not an exit
+  EXPECT_NE(cluster.log_text(follower).find("failpoint before-fsync: crash (SIGKILL)"), std::string::npos);
+  // Armed at run time only: the restarted node runs clean, recovers and catches up.
+  cluster.restart_retrying(follower);
+  wait_until_caught_up(cluster, follower, cluster.wait_for_leader(10s), 10s);
+  ASSERT_EQ(cluster.write("k", 3)["ok"], true);
+  expect_all_readable(cluster, {{"k", 3}});
+}
+
+TEST(RefnodeProcess, FailpointErrorAtAStoragePointStopsTheNodeLikeAnIoError) {
+  RefnodeCluster cluster(1, {"--failpoint", "before-wal-append=error"});
+  cluster.start_all();
+  // A single node elects itself and writes its term: the injected I/O error is fatal (exit 1).
+  EXPECT_EQ(cluster.wait_for_exit(0, 10s), 1);
+  EXPECT_NE(cluster.log_text(0).find("fatal: failpoint before-wal-append: injected I/O error"), std::string::npos)
+      << cluster.log_text(0);
+}
+
+TEST(RefnodeProcess, FailpointErrorAtAckSendDropsAcksUntilDisarmed) {
+  RefnodeCluster cluster(3);
+  cluster.start_all();
+  const int leader = cluster.wait_for_leader(10s);
+  ASSERT_EQ(cluster.write("k", 1)["ok"], true);
+  // On every node: the leader steps down when no follower answers (check quorum)
+  // and whoever leads next must not be acknowledged either.
+  for (int node = 0; node < 3; ++node) arm_failpoint(cluster, node, "before-ack-send", "error");
+  // Followers append but never say so: no leader can commit, the write does not succeed.
+  LineClient client(cluster.client_port(leader));
+  json stuck = client.call({{"id", 7}, {"op", "write"}, {"key", "k"}, {"value", 2}}, 10s);
+  EXPECT_NE(stuck["ok"], true) << stuck.dump();
+  int fired = 0;
+  for (int node = 0; node < 3; ++node) {
+    fired += arm_failpoint(cluster, node, "before-ack-send", "off")["value"]["fired"].value("before-ack-send", 0);
+  }
+  EXPECT_GT(fired, 0);
+  ASSERT_EQ(cluster.write("k", 3)["ok"], true);
+  expect_all_readable(cluster, {{"k", 3}});
+}
+
 TEST(RefnodeProcess, BadFlagsExitWithCodeThree) {
   EXPECT_EQ(run_refnode({"--bogus"}), 3);
   EXPECT_EQ(run_refnode({"--protocol", "raft"}), 3);

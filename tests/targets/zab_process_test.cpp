@@ -247,6 +247,31 @@ TEST(ZabProcess, SyncReadModeReadsAreFreshAtFollowers) {
   }
 }
 
+TEST(ZabProcess, FailpointErrorAtAckSendDropsAcksUntilDisarmed) {
+  RefnodeCluster cluster(3, {}, "zab");
+  cluster.start_all();
+  const int leader = cluster.wait_for_leader(10s);
+  ASSERT_EQ(update(cluster, leader, {{"id", 1}, {"op", "write"}, {"key", "k"}, {"value", 1}})["ok"], true);
+  auto set_everywhere = [&](const std::string& action) {
+    int fired = 0;
+    for (int node = 0; node < cluster.size(); ++node) {
+      LineClient client(cluster.client_port(node));
+      json reply = client.call({{"id", 2}, {"op", "failpoint"}, {"name", "before-ack-send"}, {"action", action}});
+      EXPECT_EQ(reply["ok"], true) << reply.dump();
+      fired += reply["value"]["fired"].value("before-ack-send", 0);
+    }
+    return fired;
+  };
+  set_everywhere("error");
+  // No follower's ACK reaches the leader: the proposal is never committed.
+  LineClient client(cluster.client_port(cluster.wait_for_leader(10s)));
+  json stuck = client.call({{"id", 3}, {"op", "write"}, {"key", "k"}, {"value", 2}}, 10s);
+  EXPECT_NE(stuck["ok"], true) << stuck.dump();
+  EXPECT_GT(set_everywhere("off"), 0);
+  ASSERT_EQ(update(cluster, leader, {{"id", 4}, {"op", "write"}, {"key", "k"}, {"value", 3}})["ok"], true);
+  EXPECT_EQ(synced_read(cluster, leader, "k"), 3);
+}
+
 TEST(ZabProcess, StoppedFollowerCatchesUpAfterSigcont) {
   RefnodeCluster cluster(3, {}, "zab");
   cluster.start_all();
