@@ -39,7 +39,7 @@ struct Spec {
   // Expected reasons (prefixes): no acknowledged update; updates but no ok read at all; the
   // only read completed before the update was invoked ("": the checker has no such rule).
   std::string no_update, no_read, read_before_update;
-  std::string key;  // for keyed checkers
+  std::string key = {};  // for keyed checkers
 
   void update(HistoryBuilder& builder, std::int64_t process, OpType outcome) const {
     builder.invoke(process, function_update, update_invoke, key);

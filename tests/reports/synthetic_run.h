@@ -25,7 +25,7 @@ struct SyntheticRunOptions {
   int processes = 8;
   std::uint64_t seed = 1;
   std::string verdict = "valid";
-  std::string harness_failure_reason;  // non-empty: results.json says the harness failed, and why
+  std::string harness_failure_reason = {};  // non-empty: results.json says the harness failed, and why
 };
 
 inline std::filesystem::path write_synthetic_run(const std::filesystem::path& run_directory,
