@@ -33,14 +33,19 @@ void StorageWorker::run() {
       if (queue_.empty()) return;  // stopping, nothing left
       batch.swap(queue_);
     }
+    std::exception_ptr error;
     try {
       for (auto& job : batch) {
         if (job.stage) job.stage();
       }
       sync_();
     } catch (...) {
-      auto error = std::current_exception();
-      boost::asio::post(io_context_, [error] { std::rethrow_exception(error); });
+      error = std::current_exception();
+    }
+    if (error) {
+      // Moved, not copied, once the catch block has let go of the exception:
+      // this thread keeps no reference, so the io thread owns it alone.
+      boost::asio::post(io_context_, [error = std::move(error)] { std::rethrow_exception(error); });
       return;  // storage is broken: complete nothing more
     }
     boost::asio::post(io_context_, [jobs = std::move(batch)]() mutable {
