@@ -31,8 +31,12 @@ void QuorumSimulator::start(int index) {
   config.write_quorum = config.replicas / 2 + 1;
   config.random_seed = seed_ * 1000 + static_cast<std::uint64_t>(index) + 1;
   if (adjust_) adjust_(config);
-  RecoveredState recovered{nodes_[index].durable};
-  nodes_[index].core = std::make_unique<QuorumNode>(config, clock_, *nodes_[index].wall, recovered);
+  // Recovers through the real storage code from what reached the disk.
+  auto& node = nodes_[index];
+  node.storage = std::make_unique<QuorumStorage>("/" + config.id, /*fsync_enabled=*/true, *node.disk);
+  RecoveredState recovered{node.storage->recovered()};
+  node.storage->release_recovered();
+  node.core = std::make_unique<QuorumNode>(config, clock_, *node.wall, recovered);
   network_.restart(static_cast<std::size_t>(index));
   drain(index);
 }
@@ -45,7 +49,10 @@ void QuorumSimulator::partition(const std::vector<int>& side_a, const std::vecto
 void QuorumSimulator::isolate(int index) { links_.isolate(static_cast<std::size_t>(index)); }
 
 void QuorumSimulator::crash(int index) {
-  nodes_.at(index).core.reset();
+  auto& node = nodes_.at(index);
+  node.core.reset();
+  node.storage.reset();
+  node.disk->crash();  // nothing is unsynced between steps: drain() syncs every Ready
   network_.crash(static_cast<std::size_t>(index), /*new_connections=*/true);
 }
 
@@ -56,7 +63,7 @@ void QuorumSimulator::restart(int index) {
 
 void QuorumSimulator::wipe(int index) {
   if (running(index)) throw std::logic_error("wipe of a running node " + id(index));
-  nodes_.at(index).durable.clear();
+  nodes_.at(index).disk = std::make_unique<sim::SimulatedDisk>();
 }
 
 void QuorumSimulator::drain(int index) {
@@ -64,10 +71,11 @@ void QuorumSimulator::drain(int index) {
   Ready ready = simulated.core->take_ready();
   // Durable first, then messages and replies leave (the server's order).
   if (ready.rewrite) {
-    simulated.durable = std::move(*ready.rewrite);
+    simulated.storage->rewrite(*ready.rewrite);
   } else {
-    simulated.durable.insert(simulated.durable.end(), ready.records.begin(), ready.records.end());
+    simulated.storage->append(ready.records);
   }
+  simulated.storage->sync();
   for (const auto& message : ready.messages) {
     std::string bytes = encode_message(message);
     bytes_[message.type] += bytes.size();

@@ -1,8 +1,9 @@
 // QuorumSimulator: a deterministic in-memory cluster of QuorumNode cores for
 // tests and benchmarks. One simulated monotonic clock (1 ms steps), a wall
 // clock per node (offsets model clock skew), a seeded network with 1-3 ms
-// latency, directed link blocks (partitions), crash/restart from the records
-// each node made durable, and byte counts of every encoded message by type.
+// latency, directed link blocks (partitions), crash/restart from what each
+// node's QuorumStorage (refnode's WAL) made durable on its SimulatedDisk, and
+// byte counts of every encoded message by type.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +18,10 @@
 #include <vector>
 
 #include "quorum/quorum_node.h"
+#include "quorum/quorum_storage.h"
 #include "runtime/clock.h"
 #include "sim/links.h"
+#include "sim/simulated_disk.h"
 #include "sim/simulated_network.h"
 
 namespace chaosbench::quorum::testing {
@@ -57,7 +60,7 @@ class QuorumSimulator {
   void isolate(int index);
   void heal() { links_.heal(); }
   void crash(int index);    // loses everything not durable (nothing is pending between steps)
-  void restart(int index);  // recovers from its durable records
+  void restart(int index);  // recovers through QuorumStorage from its disk
   void wipe(int index);     // loses the disk too (a crashed node only)
 
   // Submits a client request at `index`; returns the request id.
@@ -79,7 +82,8 @@ class QuorumSimulator {
   struct SimulatedNode {
     std::unique_ptr<OffsetClock> wall;
     std::unique_ptr<QuorumNode> core;
-    std::vector<std::string> durable;
+    std::unique_ptr<sim::SimulatedDisk> disk = std::make_unique<sim::SimulatedDisk>();
+    std::unique_ptr<QuorumStorage> storage;  // refnode's own, on `disk`
   };
   void start(int index);
   void drain(int index);
