@@ -1,0 +1,80 @@
+// simulation_bench: how fast each protocol's deterministic simulation runs
+// (targets/sim under the real cores and storage), i.e. how many seeds a CI
+// minute buys. Raft and ZAB: one seed per iteration with the default options
+// of their simulation tests (3 nodes, 400 chaos + 400 heal ticks, drops,
+// duplicates, crashes, partitions, asynchronous disks). Quorum: 1,000
+// sequential writes with a replica crash and restart in the middle. A failed
+// seed aborts the benchmark (SkipWithError).
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "quorum_simulator.h"
+#include "raft_simulator.h"
+#include "zab_simulator.h"
+
+namespace {
+
+void raft_seeds(benchmark::State& state) {
+  std::uint64_t seed = 1, committed = 0;
+  for (auto _ : state) {
+    chaosbench::raft::simulation::SimulationOptions options;
+    options.seed = seed++;
+    options.node_count = static_cast<int>(state.range(0));
+    const auto result = chaosbench::raft::simulation::RaftSimulator(options).run();
+    if (!result.ok) {
+      state.SkipWithError(result.failure.c_str());
+      break;
+    }
+    committed += result.committed_entries;
+  }
+  state.SetItemsProcessed(state.iterations());  // items = seeds
+  state.counters["committed_per_seed"] =
+      benchmark::Counter(static_cast<double>(committed) / static_cast<double>(state.iterations()));
+}
+BENCHMARK(raft_seeds)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
+
+void zab_seeds(benchmark::State& state) {
+  std::uint64_t seed = 1, delivered = 0;
+  for (auto _ : state) {
+    chaosbench::zab::simulation::SimulationOptions options;
+    options.seed = seed++;
+    options.node_count = static_cast<int>(state.range(0));
+    const auto result = chaosbench::zab::simulation::ZabSimulator(options).run();
+    if (!result.ok) {
+      state.SkipWithError(result.failure.c_str());
+      break;
+    }
+    delivered += result.delivered_txns;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["delivered_per_seed"] =
+      benchmark::Counter(static_cast<double>(delivered) / static_cast<double>(state.iterations()));
+}
+BENCHMARK(zab_seeds)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
+
+void quorum_writes(benchmark::State& state) {
+  using chaosbench::quorum::testing::QuorumSimulator;
+  constexpr int kWrites = 1000;
+  std::uint64_t seed = 1;
+  for (auto _ : state) {
+    QuorumSimulator simulator(3, seed++);
+    simulator.run_for(200 * QuorumSimulator::kMillisecond);
+    for (int write = 0; write < kWrites; ++write) {
+      if (write == kWrites / 2) simulator.crash(2);
+      if (write == kWrites * 3 / 4) simulator.restart(2);
+      const auto reply = simulator.call(
+          write % 2, {{"op", "write"}, {"key", "k" + std::to_string(write % 50)}, {"value", write}});
+      if (!reply.value("ok", false)) {
+        state.SkipWithError(("write refused: " + reply.dump()).c_str());
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * kWrites);  // items = writes
+}
+BENCHMARK(quorum_writes)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
