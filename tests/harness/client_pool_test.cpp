@@ -69,7 +69,8 @@ struct PoolRun {
 };
 
 // 4 processes, closed loop, 300 ms timeouts, for `duration`, over `endpoints`.
-PoolRun run_pool(const std::vector<NodeEndpoint>& endpoints, std::chrono::milliseconds duration) {
+PoolRun run_pool(const std::vector<NodeEndpoint>& endpoints, std::chrono::milliseconds duration,
+                 std::chrono::milliseconds operation_timeout = 300ms) {
   TemporaryDirectory directory("pool");
   HistoryRecorder recorder(directory.path / "history.jsonl", std::chrono::steady_clock::now());
   auto workload = workloads::make_workload("register", 1, {100, 300}, 0.5);
@@ -77,7 +78,7 @@ PoolRun run_pool(const std::vector<NodeEndpoint>& endpoints, std::chrono::millis
   options.endpoints = endpoints;
   options.concurrency = 4;
   options.rate = 0;
-  options.operation_timeout = 300ms;
+  options.operation_timeout = operation_timeout;
   ClientPool pool(options, *workload, recorder);
   pool.run(duration);
   recorder.close();
@@ -132,8 +133,10 @@ TEST(ClientPool, SilenceIsATimeoutAndAnOversizedReplyIsInfo) {
     connection->reply(
         {{"id", request["id"]}, {"ok", true}, {"value", std::string(targets::protocol::kMaxLineBytes, 'x')}});
   });
-  PoolRun flooded = run_pool({{"n1", "127.0.0.1", flooding.port()}}, 300ms);
-  EXPECT_GT(flooded.errors[fmt::format("receive: a reply line over {} bytes", targets::protocol::kMaxLineBytes)], 0);
+  // Generous: a 1 MiB reply takes longer than 300 ms to build and read under ThreadSanitizer.
+  PoolRun flooded = run_pool({{"n1", "127.0.0.1", flooding.port()}}, 500ms, 3000ms);
+  EXPECT_GT(flooded.errors[fmt::format("receive: a reply line over {} bytes", targets::protocol::kMaxLineBytes)], 0)
+      << ::testing::PrintToString(flooded.errors);
   EXPECT_EQ(flooded.outcomes[OpType::ok], 0);
 }
 
