@@ -34,9 +34,9 @@ TEST(Failpoints, ParsesActionsWithAndWithoutProbability) {
 
 TEST(Failpoints, RefusesWhatItCannotDoWithOneLineNamingThePoint) {
   const std::vector<std::pair<std::string, std::string>> bad = {
-      {"before-fsnyc", "crash"},        {"before-fsync", "explode"},  {"before-fsync", "0%crash"},
-      {"before-fsync", "101%crash"},    {"before-fsync", "sleep(x)"}, {"before-fsync", "sleep(5"},
-      {"before-apply", "error"},        {"before-fsync", "%crash"},   {"after-snapshot-install", "error"}};
+      {"before-fsnyc", "crash"},     {"before-fsync", "explode"},  {"before-fsync", "0%crash"},
+      {"before-fsync", "101%crash"}, {"before-fsync", "sleep(x)"}, {"before-fsync", "sleep(5"},
+      {"before-apply", "error"},     {"before-fsync", "%crash"},   {"after-snapshot-install", "error"}};
   for (const auto& [point, action] : bad) {
     try {
       parse_failpoint_action(point, action);

@@ -65,20 +65,23 @@ json update(RefnodeCluster& cluster, int node, json request, std::chrono::millis
 }
 
 // sync then read on one connection: the value at least as new as the
-// leader's. A replica still (re)joining answers not_leader: retry for a while.
+// leader's. A replica still (re)joining answers not_leader, to the sync or to
+// the read (it may only notice it lost its leader after the sync): retry both
+// for a while.
 json synced_read(RefnodeCluster& cluster, int node, const std::string& key) {
   LineClient client(cluster.client_port(node));
   const auto deadline = Clock::now() + 10s;
-  json synced;
   while (true) {
-    synced = client.call({{"id", "s"}, {"op", "sync"}});
-    if (synced.value("ok", false)) break;
-    if (synced.value("error", "") != "not_leader" || Clock::now() > deadline) {
-      throw std::runtime_error("sync failed at " + cluster.id(node) + ": " + synced.dump());
+    json reply = client.call({{"id", "s"}, {"op", "sync"}});
+    if (reply.value("ok", false)) {
+      reply = client.call({{"id", "r"}, {"op", "read"}, {"key", key}});
+      if (reply.value("ok", false)) return reply["value"];
+    }
+    if (reply.value("error", "") != "not_leader" || Clock::now() > deadline) {
+      throw std::runtime_error("synced read failed at " + cluster.id(node) + ": " + reply.dump());
     }
     std::this_thread::sleep_for(50ms);
   }
-  return client.call({{"id", "r"}, {"op", "read"}, {"key", key}})["value"];
 }
 
 json local_read(RefnodeCluster& cluster, int node, const std::string& key) {
