@@ -123,7 +123,8 @@ std::string FailpointAction::text() const {
 
 std::optional<FailpointAction> parse_failpoint_action(std::string_view point, std::string_view action) {
   const FailpointPoint* known = find_point(point);
-  if (known == nullptr) throw std::invalid_argument(fmt::format("failpoint {}: unknown (one of {})", point, point_list()));
+  if (known == nullptr)
+    throw std::invalid_argument(fmt::format("failpoint {}: unknown (one of {})", point, point_list()));
   if (action == "off") return std::nullopt;
   FailpointAction parsed;
   std::string_view rest = action;
@@ -142,8 +143,8 @@ std::optional<FailpointAction> parse_failpoint_action(std::string_view point, st
     parsed.kind = FailpointAction::Kind::sleep;
     parsed.sleep_milliseconds = parse_bounded(rest.substr(6, rest.size() - 7), 0, 600000, point, "sleep");
   } else {
-    throw std::invalid_argument(fmt::format(
-        "failpoint {}: action '{}' is not one of [P%]crash, [P%]sleep(MS), [P%]error, off", point, action));
+    throw std::invalid_argument(
+        fmt::format("failpoint {}: action '{}' is not one of [P%]crash, [P%]sleep(MS), [P%]error, off", point, action));
   }
   return parsed;
 }

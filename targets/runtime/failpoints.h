@@ -25,8 +25,8 @@ namespace chaosbench::targets {
 
 struct FailpointPoint {
   std::string name;
-  std::string where;     // one line for --help and the `failpoint` listing
-  bool error_allowed;    // false: `error` has no meaning there and is refused
+  std::string where;   // one line for --help and the `failpoint` listing
+  bool error_allowed;  // false: `error` has no meaning there and is refused
 };
 
 // Every point a refnode has, in the order a write passes them.

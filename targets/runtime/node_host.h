@@ -1,9 +1,11 @@
 // NodeHost: the part of a refnode process that every protocol shares. It owns
 // the peer transport, the client server, the tick timer and the storage worker;
-// it answers `status` and `failpoint` (arming the node's Failpoints), refuses malformed and excess requests, and drives
-// the protocol's Ready loop with group commit (every request and message already received is stepped before one flush;
-// a Ready's disk work runs on the storage thread and its completion back on the io thread, in submission order). The
-// protocol supplies a HostedProtocol; every call into it is on the io thread.
+// it answers `status` and `failpoint` (arming the node's Failpoints), refuses
+// malformed and excess requests, and drives the protocol's Ready loop with
+// group commit (every request and message already received is stepped before
+// one flush; a Ready's disk work runs on the storage thread and its completion
+// back on the io thread, in submission order). The protocol supplies a
+// HostedProtocol; every call into it is on the io thread.
 #pragma once
 
 #include <boost/asio.hpp>

@@ -63,8 +63,8 @@ void quorum_writes(benchmark::State& state) {
     for (int write = 0; write < kWrites; ++write) {
       if (write == kWrites / 2) simulator.crash(2);
       if (write == kWrites * 3 / 4) simulator.restart(2);
-      const auto reply = simulator.call(
-          write % 2, {{"op", "write"}, {"key", "k" + std::to_string(write % 50)}, {"value", write}});
+      const auto reply =
+          simulator.call(write % 2, {{"op", "write"}, {"key", "k" + std::to_string(write % 50)}, {"value", write}});
       if (!reply.value("ok", false)) {
         state.SkipWithError(("write refused: " + reply.dump()).c_str());
         return;
