@@ -155,8 +155,10 @@ void RaftServer::log_state_changes() {
 
 void RaftServer::apply_entry(const LogEntry& entry) {
   json result;
-  host_.failpoints().hit("before-apply");
-  if (entry.kind == EntryKind::command) result = machine_.apply(json::parse(entry.command));
+  if (entry.kind == EntryKind::command) {
+    host_.failpoints().hit("before-apply");
+    result = machine_.apply(json::parse(entry.command));
+  }
   applied_index_ = entry.index;
   auto proposal = proposals_.take(entry.index);
   if (!proposal) return;

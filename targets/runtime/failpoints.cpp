@@ -53,6 +53,16 @@ int parse_bounded(std::string_view text, int low, int high, std::string_view poi
   return value;
 }
 
+double parse_percent(std::string_view text, std::string_view point) {
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || !(value > 0 && value <= 100)) {
+    throw std::invalid_argument(
+        fmt::format("failpoint {}: probability '{}%' is not a percentage above 0 and at most 100", point, text));
+  }
+  return value;
+}
+
 std::string point_list() {
   std::string names;
   for (const auto& point : failpoint_points()) names += (names.empty() ? "" : ", ") + point.name;
@@ -109,7 +119,7 @@ class FailpointStorageEnv final : public StorageEnv {
 }  // namespace
 
 std::string FailpointAction::text() const {
-  std::string prefix = percent == 100 ? "" : fmt::format("{}%", percent);
+  std::string prefix = percent == 100 ? "" : fmt::format("{:g}%", percent);
   switch (kind) {
     case Kind::crash:
       return prefix + "crash";
@@ -129,7 +139,7 @@ std::optional<FailpointAction> parse_failpoint_action(std::string_view point, st
   FailpointAction parsed;
   std::string_view rest = action;
   if (const auto percent_sign = rest.find('%'); percent_sign != std::string_view::npos) {
-    parsed.percent = parse_bounded(rest.substr(0, percent_sign), 1, 100, point, "probability");
+    parsed.percent = parse_percent(rest.substr(0, percent_sign), point);
     rest.remove_prefix(percent_sign + 1);
   }
   if (rest == "crash") {
@@ -184,7 +194,7 @@ bool Failpoints::hit(std::string_view point) {
     if (found == armed_.end()) return false;
     ++hits_[std::string(point)];
     action = found->second;
-    if (action.percent < 100 && std::uniform_int_distribution<int>(1, 100)(random_) > action.percent) return false;
+    if (action.percent < 100 && std::uniform_real_distribution<double>(0, 100)(random_) >= action.percent) return false;
     fired = ++fired_[std::string(point)];
   }
   const bool loud = fired == 1 || fired % 1000 == 0;  // a sleep or drop on every message must not flood the log

@@ -35,13 +35,13 @@ const std::vector<FailpointPoint>& failpoint_points();
 struct FailpointAction {
   enum class Kind { crash, sleep, error };
   Kind kind = Kind::crash;
-  int percent = 100;  // chance that a hit fires, 1-100
+  double percent = 100;  // chance that a hit fires, above 0 and at most 100 (0.1 is one hit in 1,000)
   int sleep_milliseconds = 0;
 
   std::string text() const;  // the ACTION form it was parsed from, normalised
 };
 
-// Parses "crash", "25%sleep(200)", "error"; "off" is nullopt. A bad action,
+// Parses "crash", "25%sleep(200)", "0.5%error"; "off" is nullopt. A bad action,
 // an unknown point or `error` where it is refused throws std::invalid_argument
 // with a one-line message naming the point.
 std::optional<FailpointAction> parse_failpoint_action(std::string_view point, std::string_view action);

@@ -29,6 +29,7 @@ TEST(Failpoints, ParsesActionsWithAndWithoutProbability) {
   EXPECT_EQ(sleep->sleep_milliseconds, 200);
   EXPECT_EQ(sleep->text(), "25%sleep(200)");
   EXPECT_EQ(parse_failpoint_action("before-ack-send", "error")->text(), "error");
+  EXPECT_EQ(parse_failpoint_action("after-wal-append", "0.5%crash")->text(), "0.5%crash");
   EXPECT_FALSE(parse_failpoint_action("before-fsync", "off"));
 }
 
