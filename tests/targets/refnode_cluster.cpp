@@ -194,13 +194,7 @@ void RefnodeCluster::wipe_data(int node) { std::filesystem::remove_all(root_ / i
 
 std::optional<json> RefnodeCluster::status(int node) {
   if (nodes_[node].pid <= 0) return std::nullopt;
-  try {
-    LineClient client(nodes_[node].client_port, std::chrono::milliseconds(300));
-    json reply = client.call({{"id", 0}, {"op", "status"}}, std::chrono::milliseconds(500));
-    if (reply.value("ok", false)) return reply["value"];
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
+  return targets::protocol::query_status("127.0.0.1", nodes_[node].client_port, std::chrono::milliseconds(800));
 }
 
 int RefnodeCluster::wait_for_leader(std::chrono::milliseconds timeout, std::optional<int> excluding) {
