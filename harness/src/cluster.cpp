@@ -382,6 +382,29 @@ std::optional<nlohmann::json> Cluster::status(const std::string& name) {
   return query_status(endpoint.address, endpoint.port, kStatusTimeout);
 }
 
+void Cluster::set_failpoint(const std::string& name, const std::string& point, const std::string& action) {
+  if (!target_->has_failpoints()) {
+    throw control::ControlError(fmt::format("{}: target {} has no failpoints", name, target_->name()));
+  }
+  Node& target = node(name);
+  NodeEndpoint endpoint;
+  {
+    std::lock_guard lock(target.mutex);
+    if (target.paused) throw control::ControlError(fmt::format("{}: paused, cannot set failpoint {}", name, point));
+    endpoint = target.endpoint;
+  }
+  nlohmann::json reply;
+  try {
+    targets::protocol::BlockingClient client(endpoint.port, kStatusTimeout, endpoint.address, /*retry_refused=*/false);
+    reply = client.call({{"id", 1}, {"op", "failpoint"}, {"name", point}, {"action", action}}, std::chrono::seconds(2));
+  } catch (const std::runtime_error& error) {
+    throw control::ControlError(fmt::format("{}: failpoint {}={}: {}", name, point, action, error.what()));
+  }
+  if (!reply.value("ok", false)) {
+    throw control::ControlError(fmt::format("{}: failpoint {}={} refused: {}", name, point, action, reply.dump()));
+  }
+}
+
 std::optional<std::filesystem::path> Cluster::clock_file(const std::string& name) const {
   return node(name).spec.faketime_file;
 }

@@ -239,6 +239,12 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   } catch (const std::invalid_argument& error) {
     throw std::invalid_argument(fmt::format("--nemesis: {}", error.what()));
   }
+  if (std::find(plan.faults.begin(), plan.faults.end(), nemesis::FaultKind::failpoint) != plan.faults.end() &&
+      !target->has_failpoints()) {
+    throw std::invalid_argument(
+        fmt::format("--nemesis failpoint: target {} has no failpoints (the reference nodes raft, zab and quorum have)",
+                    options.target));
+  }
   if (options.partition_shapes == "all") {
     plan.partition_shapes = nemesis::all_partition_shapes();
   } else {
@@ -780,7 +786,9 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
                    "leader-reactive scenarios: orphan-leader (kill the leader, pause the new leader's followers "
                    "the moment it leads, kill it, restart it last), figure-8 (Raft paper figure 8, steered by each "
                    "node's log terms, kills as cuts; "
-                   "refnode raft only)")
+                   "refnode raft only). failpoint (reference nodes): arms one refnode failpoint on the leader or "
+                   "a random minority (crash, sleep or a dropping error at a WAL, fsync, snapshot, apply, vote or "
+                   "ack point; docs/architecture.md), disarmed and crashed nodes restarted at its stop")
       ->capture_default_str();
   run_app
       ->add_option("--nemesis-interval", run.nemesis_interval,

@@ -8,9 +8,9 @@
 namespace chaosbench::nemesis {
 
 const std::vector<FaultKind>& all_fault_kinds() {
-  static const std::vector<FaultKind> kinds = {FaultKind::partition,     FaultKind::kill,        FaultKind::pause,
-                                               FaultKind::clock,         FaultKind::loss,        FaultKind::delay,
-                                               FaultKind::orphan_leader, FaultKind::figure_eight};
+  static const std::vector<FaultKind> kinds = {FaultKind::partition,     FaultKind::kill,         FaultKind::pause,
+                                               FaultKind::clock,         FaultKind::loss,         FaultKind::delay,
+                                               FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::failpoint};
   return kinds;
 }
 
@@ -32,6 +32,8 @@ std::string_view to_string(FaultKind kind) {
       return "orphan-leader";
     case FaultKind::figure_eight:
       return "figure-8";
+    case FaultKind::failpoint:
+      return "failpoint";
   }
   return "?";
 }

@@ -141,6 +141,9 @@ void Nemesis::start_fault(const NemesisEvent& event) {
       case FaultKind::delay:
         done = start_delay();
         break;
+      case FaultKind::failpoint:
+        done = start_failpoint(random);
+        break;
       case FaultKind::orphan_leader:
       case FaultKind::figure_eight:
         return;  // run_scenario_fault above
@@ -208,18 +211,20 @@ json Nemesis::start_loss(std::mt19937_64& random) {
   return plan;
 }
 
-json Nemesis::start_process_fault(FaultKind kind, std::mt19937_64& random) {
-  // Half the time the leader (the node whose loss matters most), else a random
-  // minority; kills follow --kill-targets when it is not "mixed".
-  std::vector<std::string> chosen;
-  if (kind == FaultKind::kill && options_.kill_targets != KillTargets::mixed) {
-    chosen = choose_kill_targets(options_.kill_targets, target_.node_names(), target_.leader(), random);
-  } else {
-    if (random() % 2 == 0) {
-      if (auto leader = target_.leader()) chosen = {*leader};
-    }
-    if (chosen.empty()) chosen = random_minority(random);
+// Half the time the leader (the node whose loss matters most), else a random minority.
+std::vector<std::string> Nemesis::leader_or_random_minority(std::mt19937_64& random) {
+  if (random() % 2 == 0) {
+    if (auto leader = target_.leader()) return {*leader};
   }
+  return random_minority(random);
+}
+
+json Nemesis::start_process_fault(FaultKind kind, std::mt19937_64& random) {
+  // Kills follow --kill-targets when it is not "mixed".
+  const std::vector<std::string> chosen =
+      kind == FaultKind::kill && options_.kill_targets != KillTargets::mixed
+          ? choose_kill_targets(options_.kill_targets, target_.node_names(), target_.leader(), random)
+          : leader_or_random_minority(random);
   recorder_(false, fmt::format("start-{}", to_string(kind)), chosen);
   for (const auto& node : chosen) {
     if (kind == FaultKind::kill) {
@@ -310,6 +315,33 @@ json Nemesis::start_delay() {
   return done;
 }
 
+std::vector<std::string> default_failpoint_points() {
+  return {"before-wal-append",   "after-wal-append", "before-fsync",     "after-fsync",    "before-snapshot-save",
+          "after-snapshot-save", "before-apply",     "before-vote-send", "before-ack-send"};
+}
+
+std::string draw_failpoint_action(const std::string& point, std::mt19937_64& random) {
+  const bool send_point = point.ends_with("-send");
+  const auto draw = random() % 10;
+  if (draw < 5) return "crash";
+  if (draw < 8 || !send_point) return fmt::format("sleep({})", 100 + 10 * (random() % 91));
+  static const int percents[] = {10, 50, 100};
+  return fmt::format("{}%error", percents[random() % 3]);
+}
+
+json Nemesis::start_failpoint(std::mt19937_64& random) {
+  if (options_.failpoint_points.empty()) throw control::ControlError("no failpoints to choose from");
+  const std::string point = options_.failpoint_points[random() % options_.failpoint_points.size()];
+  const std::string action = draw_failpoint_action(point, random);
+  const std::vector<std::string> chosen = leader_or_random_minority(random);
+  json plan = {{"point", point}, {"action", action}, {"nodes", chosen}};
+  recorder_(false, "start-failpoint", plan);
+  armed_failpoint_ = point;
+  failpoint_nodes_ = chosen;  // before arming: a partial arm is still undone by the stop
+  for (const auto& node : chosen) target_.set_failpoint(node, point, action);
+  return plan;
+}
+
 void Nemesis::stop_strobe() {
   if (strobe_.joinable()) {
     strobe_.request_stop();
@@ -373,6 +405,9 @@ void Nemesis::stop_fault(FaultKind kind) {
     case FaultKind::figure_eight:
       plan = {{"killed", scenario_killed_}, {"paused", scenario_paused_}, {"partitioned", !scenario_grudge_.empty()}};
       break;
+    case FaultKind::failpoint:
+      plan = {{"point", armed_failpoint_}, {"nodes", failpoint_nodes_}};
+      break;
   }
   if (kind == FaultKind::partition) plan = json::parse(plan.get<std::string>());
   recorder_(false, function, plan);
@@ -420,6 +455,24 @@ void Nemesis::stop_fault(FaultKind kind) {
           std::erase(scenario_killed_, node);
         }
         break;
+      case FaultKind::failpoint: {
+        // A node that does not answer was crashed by it (or is paused, or
+        // stopped on an injected I/O error): restart() brings back the dead ones.
+        json disarmed = json::array(), unanswered = json::array();
+        for (const auto& node : failpoint_nodes_) {
+          try {
+            target_.set_failpoint(node, armed_failpoint_, "off");
+            disarmed.push_back(node);
+          } catch (const control::ControlError&) {
+            unanswered.push_back(node);
+          }
+        }
+        for (const auto& node : failpoint_nodes_) target_.restart(node);
+        failpoint_nodes_.clear();
+        plan["disarmed"] = std::move(disarmed);
+        plan["unanswered"] = std::move(unanswered);
+        break;
+      }
     }
     recorder_(true, function, plan);
   } catch (const control::ControlError& error) {
@@ -430,8 +483,9 @@ void Nemesis::stop_fault(FaultKind kind) {
 
 void Nemesis::heal_all() {
   std::vector<std::string> failures;
+  // Paused nodes resume before the failpoints are disarmed, so that they answer.
   for (FaultKind kind : {FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::clock, FaultKind::partition,
-                         FaultKind::loss, FaultKind::delay, FaultKind::pause, FaultKind::kill}) {
+                         FaultKind::loss, FaultKind::delay, FaultKind::pause, FaultKind::failpoint, FaultKind::kill}) {
     if (!active_.count(kind)) continue;
     try {
       stop_fault(kind);

@@ -47,6 +47,7 @@ TEST(HarnessRun, BadInputExitsThreeWithOneLineBeforeAnythingStarts) {
       {{"--nemesis-interval=-3s"}, "--nemesis-interval"},
       {{"--ops-per-key", "300-100"}, "--ops-per-key"},
       {{"--read-fraction", "1.5"}, "--read-fraction"},
+      {{"--target", "etcd", "--nemesis", "failpoint"}, "--nemesis failpoint: target etcd has no failpoints"},
   };
   for (const auto& [arguments, reason] : cases) {
     std::vector<std::string> argv = {"run", "--store", store};
@@ -91,6 +92,45 @@ TEST(HarnessRun, CorrectRaftUnderPartitionKillPauseClockIsLinearizable) {
     EXPECT_TRUE(functions.count(fmt::format("start-{}", fault))) << fault;
     EXPECT_TRUE(functions.count(fmt::format("stop-{}", fault))) << fault << " (healed at the end at the latest)";
   }
+}
+
+TEST(HarnessRun, CorrectRaftUnderFailpointsIsLinearizableAndTheCrashedNodesComeBack) {
+  TemporaryDirectory directory("run", true);
+  const fs::path store = directory.path / "store";
+  auto result = run_harness(run_arguments({{"--store", store.string()},
+                                           {"--nemesis", "failpoint"},
+                                           {"--nemesis-interval", "2s"},
+                                           {"--time-limit", "16s"},
+                                           {"--seed", "5"}}));
+  ASSERT_EQ(result.status.exit_code, 0) << describe(result);
+  const fs::path run = fs::canonical(store / "latest");
+  std::ifstream history(run / "history.jsonl");
+  std::string line;
+  int windows = 0, crashes = 0;
+  std::set<std::string> crashed;
+  while (std::getline(history, line)) {
+    const json op = json::parse(line);
+    if (op["process"] != "nemesis" || op["type"] != "info") continue;
+    if (op["f"] == "start-failpoint") {
+      ++windows;
+      ASSERT_FALSE(op["value"].contains("error")) << line;
+      if (op["value"]["action"] == "crash") ++crashes;
+    }
+    if (op["f"] == "stop-failpoint") {
+      for (const auto& node : op["value"]["unanswered"]) crashed.insert(node.get<std::string>());
+    }
+  }
+  EXPECT_GE(windows, 3);
+  ASSERT_GT(crashes, 0) << "seed 5 draws at least one crash window";
+  ASSERT_FALSE(crashed.empty()) << "a crash window's nodes died at the point";
+  for (const auto& node : crashed) {
+    const std::string log = read_text(run / "nodes" / node / "log");
+    EXPECT_NE(log.find("crash (SIGKILL)"), std::string::npos) << node;
+    std::size_t starts = 0;
+    for (auto at = log.find("node started"); at != std::string::npos; at = log.find("node started", at + 1)) ++starts;
+    EXPECT_GE(starts, 2u) << node << " was restarted by the stop";
+  }
+  EXPECT_EQ(read_json(run / "results.json")["verdict"], "valid");
 }
 
 TEST(HarnessRun, StaleFollowerReadsAreFoundInvalid) {

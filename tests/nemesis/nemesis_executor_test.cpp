@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/failpoints.h"
+
 #include "chaosbench/harness/control/control_error.h"
 
 #include <map>
@@ -98,6 +100,17 @@ class FakeCluster : public NemesisTarget {
   }
   std::optional<std::string> leader() override { return "n1"; }
   std::optional<std::filesystem::path> clock_file(const std::string&) const override { return std::nullopt; }
+  // A node armed with crash dies at once (as under load); a dead node does not answer.
+  void set_failpoint(const std::string& node, const std::string& point, const std::string& action) override {
+    std::lock_guard lock(mutex_);
+    if (!running_.count(node)) throw control::ControlError(node + ": connection refused");
+    log_.push_back("failpoint " + node + " " + point + "=" + action);
+    if (action == "crash") running_.erase(node);
+  }
+  std::vector<std::string> log() const {
+    std::lock_guard lock(mutex_);
+    return log_;
+  }
 
   std::set<std::string> running() const {
     std::lock_guard lock(mutex_);
@@ -217,6 +230,73 @@ TEST(NemesisExecutor, AFailingFaultIsRecordedWithItsErrorAndTheRunGoesOn) {
   EXPECT_TRUE(partition_error) << "the failed partition's info carries the error";
   EXPECT_NE(harness.warnings.str().find("partition"), std::string::npos) << harness.warnings.str();
   EXPECT_EQ(harness.cluster.running().size(), 3u) << "the kill still ran and was undone";
+}
+
+TEST(NemesisExecutor, AFailpointWindowArmsOnePointAndItsStopDisarmsAndRestartsTheCrashed) {
+  // Over many seeds: every plan names a known point and a drawn action; the
+  // stop disarms what answers and restarts what the failpoint crashed.
+  std::set<std::string> actions_seen;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    Harness harness;
+    harness.nemesis.run({{0ms, FaultKind::failpoint, true, seed}, {0ms, FaultKind::failpoint, false, 0}},
+                        Nemesis::Clock::now());
+    ASSERT_EQ(harness.functions(false), (std::vector<std::string>{"start-failpoint", "stop-failpoint"}));
+    const nlohmann::json plan = harness.recorded.front().value;
+    const std::string point = plan["point"], action = plan["action"];
+    const auto points = default_failpoint_points();
+    EXPECT_NE(std::find(points.begin(), points.end(), point), points.end()) << point;
+    actions_seen.insert(action.substr(0, action.find('(')));
+    const nlohmann::json stop = harness.recorded.back().value;
+    ASSERT_TRUE(stop.contains("disarmed")) << stop.dump();
+    const bool crashed = action == "crash";
+    EXPECT_EQ(stop["unanswered"].size(), crashed ? plan["nodes"].size() : 0u) << stop.dump();
+    EXPECT_EQ(stop["disarmed"].size(), crashed ? 0u : plan["nodes"].size()) << stop.dump();
+    EXPECT_EQ(harness.cluster.running().size(), 3u) << "the stop restarted the crashed nodes";
+    if (!crashed) {
+      const auto log = harness.cluster.log();
+      EXPECT_NE(
+          std::find(log.begin(), log.end(), "failpoint " + plan["nodes"][0].get<std::string>() + " " + point + "=off"),
+          log.end());
+    }
+  }
+  EXPECT_TRUE(actions_seen.count("crash"));
+  EXPECT_TRUE(actions_seen.count("sleep"));
+}
+
+TEST(NemesisExecutor, FailpointActionsAreTheOnesRefnodeAcceptsAtThatPoint) {
+  std::mt19937_64 random(7);
+  for (const auto& point : default_failpoint_points()) {
+    for (int draw = 0; draw < 50; ++draw) {
+      const std::string action = draw_failpoint_action(point, random);
+      if (action.ends_with("error")) {
+        EXPECT_TRUE(point.ends_with("-send")) << point << "=" << action << ": error is a drop only at a send point";
+      }
+      EXPECT_NO_THROW(targets::parse_failpoint_action(point, action)) << point << "=" << action;
+    }
+  }
+}
+
+TEST(NemesisExecutor, AFailpointOnATargetWithoutThemIsAnErrorInTheHistoryAndTheRunGoesOn) {
+  // NemesisTarget's default set_failpoint: a real system has none.
+  class NoFailpoints : public FakeCluster {
+   public:
+    void set_failpoint(const std::string& node, const std::string& point, const std::string& action) override {
+      NemesisTarget::set_failpoint(node, point, action);
+    }
+  };
+  NoFailpoints cluster;
+  std::vector<Recorded> recorded;
+  std::ostringstream warnings;
+  Nemesis nemesis(
+      cluster, NemesisOptions{},
+      [&](bool completion, const std::string& function, const nlohmann::json& value) {
+        recorded.push_back({completion, function, value});
+      },
+      warnings);
+  nemesis.run({{0ms, FaultKind::failpoint, true, 1}, {0ms, FaultKind::failpoint, false, 0}}, Nemesis::Clock::now());
+  ASSERT_GE(recorded.size(), 2u);
+  EXPECT_TRUE(recorded[1].value.contains("error")) << recorded[1].value.dump();
+  EXPECT_NE(warnings.str().find("has no failpoints"), std::string::npos) << warnings.str();
 }
 
 }  // namespace

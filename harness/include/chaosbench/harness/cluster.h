@@ -85,6 +85,7 @@ class Cluster : public nemesis::NemesisTarget {
   std::optional<std::string> leader() override;
   std::optional<nlohmann::json> status(const std::string& node) override;  // nullopt at once when paused
   std::optional<std::filesystem::path> clock_file(const std::string& node) const override;
+  void set_failpoint(const std::string& node, const std::string& point, const std::string& action) override;
 
  private:
   struct Node {

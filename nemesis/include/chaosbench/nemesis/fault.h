@@ -1,7 +1,8 @@
 // The kinds of fault the nemesis injects and how they are named on the command
-// line (--nemesis partition,kill,pause,clock,loss,delay,orphan-leader,figure-8;
-// "none" for no faults). Each has a start and a stop, recorded in the history as
-// start-<kind> and stop-<kind>; the last two are scripted scenarios (scenario.h).
+// line (--nemesis partition,kill,pause,clock,loss,delay,orphan-leader,figure-8,
+// failpoint; "none" for no faults). Each has a start and a stop, recorded in the
+// history as start-<kind> and stop-<kind>; orphan-leader and figure-8 are
+// scripted scenarios (scenario.h); failpoint arms reference nodes' failpoints.
 #pragma once
 
 #include <optional>
@@ -12,7 +13,7 @@
 
 namespace chaosbench::nemesis {
 
-enum class FaultKind { partition, kill, pause, clock, loss, delay, orphan_leader, figure_eight };
+enum class FaultKind { partition, kill, pause, clock, loss, delay, orphan_leader, figure_eight, failpoint };
 
 std::string_view to_string(FaultKind kind);
 std::optional<FaultKind> parse_fault_kind(std::string_view text);

@@ -8,7 +8,9 @@
 // faults move a random subset of clocks, half the time including the leader's.
 // orphan-leader and figure-8 are scripted scenarios (scenario.h): one start
 // runs the whole sequence (seconds), its own kills, pauses and partition are
-// undone by its stop or the final heal.
+// undone by its stop or the final heal. failpoint arms one failpoint on the
+// leader or a random minority (crash, sleep or, at send points, dropping
+// error); its stop disarms it and restarts the nodes it crashed.
 // run() and heal_all() are called from one thread; request_stop() from any.
 #pragma once
 
@@ -33,6 +35,13 @@
 
 namespace chaosbench::nemesis {
 
+// The refnode failpoints worth arming under load: the WAL and snapshot
+// storage points, before-apply, and the vote and ack sends.
+std::vector<std::string> default_failpoint_points();
+// One draw of the failpoint fault's action for `point`: crash (half the
+// time), sleep(100-1000 ms), or at a send point a dropping error of 10-100 %.
+std::string draw_failpoint_action(const std::string& point, std::mt19937_64& random);
+
 struct NemesisOptions {
   std::vector<PartitionShape> partition_shapes = all_partition_shapes();
   double clock_bump_max_seconds = 10.0;  // bumps are +-[0.5, max] s
@@ -40,6 +49,8 @@ struct NemesisOptions {
   std::chrono::milliseconds delay{100};
   KillTargets kill_targets = KillTargets::mixed;  // which nodes a kill hits (pause always uses mixed)
   ScenarioTiming scenario_timing;                 // orphan-leader and figure-8 (scenario.h)
+  // The points the failpoint fault draws from (names of refnode's runtime/failpoints.h).
+  std::vector<std::string> failpoint_points = default_failpoint_points();
 };
 
 class Nemesis {
@@ -71,6 +82,8 @@ class Nemesis {
   nlohmann::json start_process_fault(FaultKind kind, std::mt19937_64& random);
   nlohmann::json start_clock(std::mt19937_64& random);
   nlohmann::json start_delay();
+  nlohmann::json start_failpoint(std::mt19937_64& random);
+  std::vector<std::string> leader_or_random_minority(std::mt19937_64& random);
   // A scripted scenario: records its own start (invoke with the plan, info
   // with the steps done) since it runs for seconds.
   void run_scenario_fault(FaultKind kind, std::mt19937_64& random);
@@ -99,6 +112,8 @@ class Nemesis {
   std::vector<std::string> scenario_killed_;     // nodes a scenario killed and has not restarted
   std::vector<std::string> scenario_paused_;     // nodes a scenario paused and has not killed
   std::map<std::string, double> clock_offsets_;  // nodes whose offset is not 0
+  std::string armed_failpoint_;                  // the point the failpoint fault armed
+  std::vector<std::string> failpoint_nodes_;     // on these nodes
   std::jthread strobe_;
 };
 

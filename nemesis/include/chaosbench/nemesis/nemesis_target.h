@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/host.h"
 
 namespace chaosbench::nemesis {
@@ -32,6 +33,12 @@ class NemesisTarget {
   // The node's `status` value ({"role","term","commit","last_index",...}), or
   // nullopt when it does not answer (down, paused) or the target cannot say.
   virtual std::optional<nlohmann::json> status(const std::string& /*node*/) { return std::nullopt; }
+  // Arms a failpoint of the node (refnode's `failpoint` request; action "off"
+  // disarms). Throws ControlError when the node does not answer or refuses,
+  // or the target has no failpoints (real systems).
+  virtual void set_failpoint(const std::string& node, const std::string& /*point*/, const std::string& /*action*/) {
+    throw harness::control::ControlError(node + ": this target has no failpoints (reference nodes only)");
+  }
   // The node's libfaketime offset file, or nullopt when it runs without faketime.
   virtual std::optional<std::filesystem::path> clock_file(const std::string& node) const = 0;
 };

@@ -12,6 +12,7 @@ class RefnodeTarget : public Target {
   RefnodeTarget(std::string protocol, std::vector<std::string> refnode_arguments);
   const std::string& name() const override { return protocol_; }
   bool elects_leader() const override { return protocol_ != "quorum"; }
+  bool has_failpoints() const override { return true; }
   // quorum: no cas or txn (they need consensus; the node answers "unsupported").
   std::set<std::string> supported_operations() const override;
   std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;

@@ -79,6 +79,8 @@ class Target {
   // The client-protocol ops (DESIGN.md) this target serves: read, write, cas,
   // append, add, delete, txn. A workload that needs another is refused before deploying.
   virtual std::set<std::string> supported_operations() const = 0;
+  // The node answers refnode's `failpoint` request (the failpoint nemesis).
+  virtual bool has_failpoints() const { return false; }
   virtual std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const = 0;
   virtual NodeLaunch launch(const NodeContext& node) const = 0;
   // The node's own client port when it speaks the client protocol itself
