@@ -15,41 +15,37 @@
 
 namespace {
 
-void raft_seeds(benchmark::State& state) {
-  std::uint64_t seed = 1, committed = 0;
+// One seed per iteration of Simulator with its default options; `work` is
+// what a seed achieved (committed or delivered entries), reported per seed.
+template <class Simulator, class Options, class Work>
+void run_seeds(benchmark::State& state, const char* work_name, Work work) {
+  std::uint64_t seed = 1, done = 0;
   for (auto _ : state) {
-    chaosbench::raft::simulation::SimulationOptions options;
+    Options options;
     options.seed = seed++;
     options.node_count = static_cast<int>(state.range(0));
-    const auto result = chaosbench::raft::simulation::RaftSimulator(options).run();
+    const auto result = Simulator(options).run();
     if (!result.ok) {
       state.SkipWithError(result.failure.c_str());
       break;
     }
-    committed += result.committed_entries;
+    done += work(result);
   }
   state.SetItemsProcessed(state.iterations());  // items = seeds
-  state.counters["committed_per_seed"] =
-      benchmark::Counter(static_cast<double>(committed) / static_cast<double>(state.iterations()));
+  state.counters[work_name] = benchmark::Counter(static_cast<double>(done) / static_cast<double>(state.iterations()));
+}
+
+void raft_seeds(benchmark::State& state) {
+  namespace raft = chaosbench::raft::simulation;
+  run_seeds<raft::RaftSimulator, raft::SimulationOptions>(
+      state, "committed_per_seed", [](const raft::SimulationResult& result) { return result.committed_entries; });
 }
 BENCHMARK(raft_seeds)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
 
 void zab_seeds(benchmark::State& state) {
-  std::uint64_t seed = 1, delivered = 0;
-  for (auto _ : state) {
-    chaosbench::zab::simulation::SimulationOptions options;
-    options.seed = seed++;
-    options.node_count = static_cast<int>(state.range(0));
-    const auto result = chaosbench::zab::simulation::ZabSimulator(options).run();
-    if (!result.ok) {
-      state.SkipWithError(result.failure.c_str());
-      break;
-    }
-    delivered += result.delivered_txns;
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.counters["delivered_per_seed"] =
-      benchmark::Counter(static_cast<double>(delivered) / static_cast<double>(state.iterations()));
+  namespace zab = chaosbench::zab::simulation;
+  run_seeds<zab::ZabSimulator, zab::SimulationOptions>(
+      state, "delivered_per_seed", [](const zab::SimulationResult& result) { return result.delivered_txns; });
 }
 BENCHMARK(zab_seeds)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
 
