@@ -159,17 +159,23 @@ std::optional<FailpointAction> parse_failpoint_action(std::string_view point, st
   return parsed;
 }
 
+std::pair<std::string, std::optional<FailpointAction>> parse_failpoint_spec(std::string_view spec) {
+  const auto equals = spec.find('=');
+  if (equals == std::string_view::npos) {
+    throw std::invalid_argument(fmt::format("--failpoint {}: expected NAME=ACTION", spec));
+  }
+  std::string point(spec.substr(0, equals));
+  auto action = parse_failpoint_action(point, spec.substr(equals + 1));
+  return {std::move(point), action};
+}
+
 Failpoints::Failpoints(std::string node_id, const std::vector<std::string>& specs, StorageEnv& base)
     : node_id_(std::move(node_id)),
       random_(std::hash<std::string>{}(node_id_) ^ 0x6661696c706f696eULL),
       storage_env_(std::make_unique<FailpointStorageEnv>(base, *this)) {
   for (const auto& spec : specs) {
-    const auto equals = spec.find('=');
-    if (equals == std::string::npos) {
-      throw std::invalid_argument(fmt::format("--failpoint {}: expected NAME=ACTION", spec));
-    }
-    const std::string point = spec.substr(0, equals);
-    arm(point, parse_failpoint_action(point, std::string_view(spec).substr(equals + 1)));
+    auto [point, action] = parse_failpoint_spec(spec);
+    arm(point, action);
   }
 }
 

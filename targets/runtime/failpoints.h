@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +46,11 @@ struct FailpointAction {
 // an unknown point or `error` where it is refused throws std::invalid_argument
 // with a one-line message naming the point.
 std::optional<FailpointAction> parse_failpoint_action(std::string_view point, std::string_view action);
+
+// Parses one "NAME=ACTION" of refnode --failpoint: the point and its action
+// (nullopt for off). Throws std::invalid_argument as parse_failpoint_action,
+// or when the '=' is missing.
+std::pair<std::string, std::optional<FailpointAction>> parse_failpoint_spec(std::string_view spec);
 
 // The injected I/O error of `error` at a storage point.
 class FailpointError : public std::runtime_error {

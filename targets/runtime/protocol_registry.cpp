@@ -222,7 +222,7 @@ ParsedNodeConfig parse_node_config(int argc, const char* const* argv, const Prot
   validate_shared(config, *parsed.protocol);
   validate_bugs(config, *parsed.protocol, registry);
   try {
-    Failpoints check(config.id, config.failpoints);
+    for (const auto& spec : config.failpoints) parse_failpoint_spec(spec);
   } catch (const std::invalid_argument& error) {
     throw ConfigError(error.what());
   }

@@ -1,5 +1,6 @@
 // Failpoints: the action grammar, the seeded probability, and that the
-// storage env passes the storage points in order around the real WAL
+// storage env passes each storage point once per write, fsync and replacement
+// of the real WAL and snapshot file
 // (crash as a death test: the child dies of SIGKILL at that point).
 #include "runtime/failpoints.h"
 
@@ -84,7 +85,7 @@ TEST(Failpoints, TheRequestArmsDisarmsAndLists) {
                std::invalid_argument);
 }
 
-TEST(Failpoints, TheStorageEnvPassesTheWalPointsInOrder) {
+TEST(Failpoints, TheStorageEnvPassesEachStoragePointOncePerWriteFsyncAndReplacement) {
   testing::TemporaryDirectory directory("failpoints");
   std::vector<std::string> specs;
   for (const char* point : {"before-wal-append", "after-wal-append", "before-fsync", "after-fsync",
