@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -34,6 +35,11 @@ void sync_directory(const std::filesystem::path& directory) {
     throw_errno(fmt::format("fsync directory {}", directory.string()));
   }
   ::close(descriptor);
+}
+
+// The directory holding path ("." for a bare file name).
+std::filesystem::path parent_of(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
 }
 
 class PosixAppendableFile final : public AppendableFile {
@@ -79,8 +85,15 @@ class PosixStorageEnv final : public StorageEnv {
     return contents;
   }
 
+  // A file this call creates is durable only once its directory entry is:
+  // the parent directory is synced (a power loss may otherwise drop the
+  // whole file, fsynced data and all).
   std::unique_ptr<AppendableFile> open_appendable(const std::filesystem::path& path) override {
-    return std::make_unique<PosixAppendableFile>(path);
+    std::error_code error;
+    const bool existed = std::filesystem::exists(path, error);
+    auto file = std::make_unique<PosixAppendableFile>(path);
+    if (!existed) sync_directory(parent_of(path));
+    return file;
   }
 
   void truncate_file(const std::filesystem::path& path, std::uint64_t size) override {
@@ -100,10 +113,20 @@ class PosixStorageEnv final : public StorageEnv {
     }
     ::close(descriptor);
     std::filesystem::rename(temporary, path);
-    if (sync) sync_directory(path.parent_path());
+    if (sync) sync_directory(parent_of(path));
   }
 
-  void create_directories(const std::filesystem::path& path) override { std::filesystem::create_directories(path); }
+  // Each directory created is synced into its parent, top down.
+  void create_directories(const std::filesystem::path& path) override {
+    std::vector<std::filesystem::path> missing;
+    for (auto directory = path; !directory.empty() && !std::filesystem::exists(directory);
+         directory = directory.parent_path()) {
+      missing.push_back(directory);
+      if (directory == directory.parent_path()) break;
+    }
+    std::filesystem::create_directories(path);
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) sync_directory(parent_of(*it));
+  }
 };
 
 }  // namespace
