@@ -13,6 +13,7 @@ packages=(
   zookeeper libzookeeper-mt-dev libslf4j-java default-jre-headless
   redis-server redis-sentinel libhiredis-dev
   iproute2 iptables libfaketime util-linux procps
+  fuse3 libfuse3-dev
   python3 clang-format
   chromium
 )
