@@ -1,5 +1,7 @@
 #include "chaosbench/harness/cluster.h"
 
+#include <unistd.h>
+
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -60,6 +62,8 @@ Cluster::Cluster(std::vector<std::shared_ptr<control::Host>> hosts,
       context.refnode = options_.refnode;
       std::filesystem::create_directories(context.data_directory());
     }
+    node->node_directory = context.node_directory;
+    node->data_directory = context.data_directory();
     node->launch = target_->launch(context);
     node->spec.argv = node->launch.argv;
     node->spec.environment = node->launch.environment;
@@ -84,6 +88,7 @@ Cluster::~Cluster() {
     std::lock_guard lock(node->mutex);
     node->daemon.reset();  // SIGKILL and reap
     node->companions.clear();
+    node->faultfs.reset();  // last: nothing uses the mount any more
   }
 }
 
@@ -98,9 +103,88 @@ void Cluster::start_locked(Node& node) {
   for (const auto& file : node.launch.files) {
     if (!file.written_once || !node.started_once) node.host->write_file(file.path, file.contents);
   }
+  // Mounted after the first files are written: what the controller put there
+  // is on the disk (durable) before the node runs, as an installer's would be.
+  if (!options_.faultfs.empty() && !node.faultfs) mount_faultfs_locked(node);
   node.daemon = node.host->start_daemon(node.spec);
   node.started_once = true;
   node.paused = false;
+}
+
+std::uint64_t Cluster::node_index(const Node& node) const {
+  for (std::size_t index = 0; index < nodes_.size(); ++index) {
+    if (nodes_[index].get() == &node) return index;
+  }
+  return 0;
+}
+
+void Cluster::mount_faultfs_locked(Node& node) {
+  const std::string name = node.host->name();
+  // Unix socket paths are limited to 107 bytes.
+  node.faultfs_socket = node.node_directory / "faultfs.sock";
+  if (node.faultfs_socket.string().size() > 100)
+    node.faultfs_socket = fmt::format("/tmp/chaosbench-faultfs-{}-{}.sock", ::getpid(), name);
+  control::DaemonSpec spec;
+  spec.argv = {options_.faultfs.string(),
+               "mount",
+               node.data_directory.string(),
+               "--state",
+               (node.node_directory / "faultfs-state").string(),
+               "--control",
+               node.faultfs_socket.string(),
+               "--seed",
+               std::to_string(options_.faultfs_seed + node_index(node))};
+  spec.log_file = node.node_directory / "faultfs.log";
+  node.faultfs = node.host->start_daemon(spec);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    const auto reply = node.host->run(
+        control::Command({options_.faultfs.string(), "control", node.faultfs_socket.string(), R"({"op":"status"})"})
+            .with_timeout(std::chrono::seconds(5)));
+    if (reply.succeeded()) return;
+    if (!node.faultfs->alive() || std::chrono::steady_clock::now() >= deadline) {
+      std::string log;
+      try {
+        log = control::one_line(node.host->read_file(spec.log_file));
+      } catch (const control::ControlError&) {
+      }
+      node.faultfs.reset();
+      throw control::ControlError(fmt::format("{}: faultfs did not mount over {}: {}", name,
+                                              node.data_directory.string(), log.empty() ? "no output" : log));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void Cluster::unmount_faultfs() {
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    if (!node->faultfs) continue;
+    node->faultfs->signal(control::Signal::term);  // faultfs unmounts and exits
+    if (!node->faultfs->wait_for(std::chrono::seconds(5))) node->faultfs->signal(control::Signal::kill);
+    node->faultfs.reset();
+  }
+}
+
+nlohmann::json Cluster::storage_fault(const std::string& name, const nlohmann::json& request) {
+  Node& target = node(name);
+  std::filesystem::path socket;
+  {
+    std::lock_guard lock(target.mutex);
+    if (!target.faultfs)
+      throw control::ControlError(fmt::format("{}: runs without faultfs (no storage fault was asked for)", name));
+    socket = target.faultfs_socket;
+  }
+  const auto result =
+      target.host->run(control::Command({options_.faultfs.string(), "control", socket.string(), request.dump()})
+                           .with_timeout(std::chrono::seconds(30)));
+  const auto reply = nlohmann::json::parse(result.out, nullptr, false);
+  if (!result.succeeded() || !reply.is_object() || !reply.value("ok", false)) {
+    const std::string reason = reply.is_object() && reply.contains("error") ? reply["error"].get<std::string>()
+                                                                            : control::one_line(result.err);
+    throw control::ControlError(fmt::format("{}: faultfs {}: {}", name, request.value("op", "?"), reason));
+  }
+  return reply.value("value", nlohmann::json());
 }
 
 void Cluster::start_all() {
@@ -293,6 +377,7 @@ void Cluster::stop_all(std::chrono::milliseconds grace) {
     }
     node->daemon.reset();
   }
+  unmount_faultfs();
 }
 
 std::vector<NodeEndpoint> Cluster::endpoints() const {

@@ -123,6 +123,7 @@ json options_json(const RunPlan& plan) {
       {"nemesis_interval", options.nemesis_interval},
       {"partition_shapes", options.partition_shapes},
       {"kill_targets", options.kill_targets},
+      {"corrupt_files", options.corrupt_files},
       {"clock_bump_max_seconds", options.clock_bump_max_seconds},
       {"concurrency", options.concurrency},
       {"rate", options.rate},
@@ -239,6 +240,11 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   } catch (const std::invalid_argument& error) {
     throw std::invalid_argument(fmt::format("--nemesis: {}", error.what()));
   }
+  if (options.corrupt_files != "wal" && options.corrupt_files != "snapshot" && options.corrupt_files != "any") {
+    throw std::invalid_argument(
+        fmt::format("--corrupt-files: unknown class '{}' (known: wal, snapshot, any)", options.corrupt_files));
+  }
+  plan.corrupt_glob = target->storage_glob(options.corrupt_files);
   if (std::find(plan.faults.begin(), plan.faults.end(), nemesis::FaultKind::failpoint) != plan.faults.end() &&
       !target->has_failpoints()) {
     throw std::invalid_argument(
@@ -307,6 +313,26 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   plan.refnode = options.refnode.empty() ? harness_executable.parent_path() / "refnode" : fs::path(options.refnode);
   targets::adapters::check_required_programs(*target, plan.refnode);  // names the missing binary and its package
   plan.refnode = fs::absolute(plan.refnode);
+  const auto storage_fault = std::find_if(plan.faults.begin(), plan.faults.end(), nemesis::is_storage_fault);
+  if (storage_fault != plan.faults.end()) {
+    const std::string flag = fmt::format("--nemesis {}", nemesis::to_string(*storage_fault));
+    if (!options.hosts_file.empty())
+      throw std::invalid_argument(
+          fmt::format("{}: storage faults are not supported over SSH yet (sandbox only)", flag));
+    plan.faultfs = options.faultfs.empty() ? harness_executable.parent_path() / "faultfs" : fs::path(options.faultfs);
+    if (::access(plan.faultfs.c_str(), X_OK) != 0) {
+      throw std::invalid_argument(
+          fmt::format("{}: faultfs not found at {} (it is built with the project; or give --faultfs PATH)", flag,
+                      plan.faultfs.string()));
+    }
+    plan.faultfs = fs::absolute(plan.faultfs);
+    if (::access("/dev/fuse", R_OK | W_OK) != 0) {
+      throw std::invalid_argument(fmt::format(
+          "{}: /dev/fuse is missing or not usable here: storage faults need FUSE (Debian packages fuse3 and "
+          "libfuse3-3, and the fuse kernel module)",
+          flag));
+    }
+  }
   if (!options.hosts_file.empty()) {
     try {
       plan.hosts = control::read_hosts_file(options.hosts_file);
@@ -442,6 +468,8 @@ class TestRun {
     cluster_options_.refnode = plan_.refnode;
     cluster_options_.nodes_directory = run_directory_ / "nodes";
     cluster_options_.faketime = faketime_;
+    cluster_options_.faultfs = plan_.faultfs;
+    cluster_options_.faultfs_seed = plan_.seed;
     cluster_ = std::make_unique<Cluster>(
         hosts, targets::adapters::make_target(options_.target, options_.target_arguments), cluster_options_);
 
@@ -488,6 +516,7 @@ class TestRun {
     nemesis::NemesisOptions nemesis_options;
     nemesis_options.partition_shapes = plan_.partition_shapes;
     nemesis_options.kill_targets = plan_.kill_targets;
+    nemesis_options.corrupt_glob = plan_.corrupt_glob;
     nemesis_options.clock_bump_max_seconds = options_.clock_bump_max_seconds;
     nemesis_ = std::make_unique<nemesis::Nemesis>(
         *cluster_, nemesis_options,
@@ -788,7 +817,13 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
                    "node's log terms, kills as cuts; "
                    "refnode raft only). failpoint (reference nodes): arms one refnode failpoint on the leader or "
                    "a random minority (crash, sleep or a dropping error at a WAL, fsync, snapshot, apply, vote or "
-                   "ack point; docs/architecture.md), disarmed and crashed nodes restarted at its stop")
+                   "ack point; docs/architecture.md), disarmed and crashed nodes restarted at its stop. Storage "
+                   "faults (faultfs, a FUSE file system mounted over each node's data directory, only when one is "
+                   "asked for): power-loss (kill the --kill-targets nodes and lose every write they had not "
+                   "fsynced, restart at the stop), corrupt (stop one node or a minority, flip bits in, zero a chunk "
+                   "of or cut the tail of one --corrupt-files file, restart at the stop), disk-full (ENOSPC), "
+                   "disk-error (EIO on write, fsync or read, 1-100 %), disk-slow (10-200 ms per operation); "
+                   "docs/storage-faults.md")
       ->capture_default_str();
   run_app
       ->add_option("--nemesis-interval", run.nemesis_interval,
@@ -801,8 +836,14 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
       ->capture_default_str();
   run_app
       ->add_option("--kill-targets", run.kill_targets,
-                   "Nodes a kill hits: mixed (leader or a random minority), one, minority, majority, all, leader")
+                   "Nodes a kill or power-loss hits: mixed (leader or a random minority), one, minority, majority, "
+                   "all, leader")
       ->capture_default_str();
+  run_app
+      ->add_option("--corrupt-files", run.corrupt_files,
+                   "Files the corrupt fault damages: wal, snapshot or any (each target names its own)")
+      ->capture_default_str();
+  run_app->add_option("--faultfs", run.faultfs, "The faultfs executable (default: faultfs next to harness)");
   run_app->add_option("--clock-bump", run.clock_bump_max_seconds, "Largest clock offset in seconds (bump and strobe)")
       ->capture_default_str();
   run_app->add_option("--concurrency", run.concurrency, "Logical client processes")->capture_default_str();

@@ -10,8 +10,15 @@ namespace chaosbench::nemesis {
 const std::vector<FaultKind>& all_fault_kinds() {
   static const std::vector<FaultKind> kinds = {FaultKind::partition,     FaultKind::kill,         FaultKind::pause,
                                                FaultKind::clock,         FaultKind::loss,         FaultKind::delay,
-                                               FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::failpoint};
+                                               FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::failpoint,
+                                               FaultKind::power_loss,    FaultKind::corrupt,      FaultKind::disk_full,
+                                               FaultKind::disk_error,    FaultKind::disk_slow};
   return kinds;
+}
+
+bool is_storage_fault(FaultKind kind) {
+  return kind == FaultKind::power_loss || kind == FaultKind::corrupt || kind == FaultKind::disk_full ||
+         kind == FaultKind::disk_error || kind == FaultKind::disk_slow;
 }
 
 std::string_view to_string(FaultKind kind) {
@@ -34,6 +41,16 @@ std::string_view to_string(FaultKind kind) {
       return "figure-8";
     case FaultKind::failpoint:
       return "failpoint";
+    case FaultKind::power_loss:
+      return "power-loss";
+    case FaultKind::corrupt:
+      return "corrupt";
+    case FaultKind::disk_full:
+      return "disk-full";
+    case FaultKind::disk_error:
+      return "disk-error";
+    case FaultKind::disk_slow:
+      return "disk-slow";
   }
   return "?";
 }
@@ -55,7 +72,8 @@ std::vector<FaultKind> parse_fault_list(std::string_view text) {
     auto kind = parse_fault_kind(name);
     if (!kind) {
       throw std::invalid_argument(fmt::format(
-          "unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, orphan-leader, figure-8, or none)",
+          "unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, orphan-leader, figure-8, "
+          "failpoint, power-loss, corrupt, disk-full, disk-error, disk-slow, or none)",
           name));
     }
     if (std::find(kinds.begin(), kinds.end(), *kind) == kinds.end()) kinds.push_back(*kind);

@@ -144,6 +144,13 @@ void Nemesis::start_fault(const NemesisEvent& event) {
       case FaultKind::failpoint:
         done = start_failpoint(random);
         break;
+      case FaultKind::power_loss:
+      case FaultKind::corrupt:
+      case FaultKind::disk_full:
+      case FaultKind::disk_error:
+      case FaultKind::disk_slow:
+        done = start_storage_fault(event.fault, random);
+        break;
       case FaultKind::orphan_leader:
       case FaultKind::figure_eight:
         return;  // run_scenario_fault above
@@ -342,6 +349,78 @@ json Nemesis::start_failpoint(std::mt19937_64& random) {
   return plan;
 }
 
+json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
+  const std::string function = fmt::format("start-{}", to_string(kind));
+  // A power loss hits whom --kill-targets says; the others one node or a
+  // minority, never a majority (as Jepsen's file-corruption nemesis).
+  const std::vector<std::string> chosen =
+      kind == FaultKind::power_loss
+          ? (options_.kill_targets != KillTargets::mixed
+                 ? choose_kill_targets(options_.kill_targets, target_.node_names(), target_.leader(), random)
+                 : leader_or_random_minority(random))
+          : leader_or_random_minority(random);
+  json request;
+  switch (kind) {
+    case FaultKind::power_loss:
+      request = {{"op", "lose-unsynced"}};
+      break;
+    case FaultKind::corrupt: {
+      static const char* modes[] = {"bitflip", "zero", "truncate"};
+      const std::string mode = modes[random() % 3];
+      const std::uint64_t count = mode == "bitflip" ? 1 + random() % 8 : mode == "zero" ? 512 : 1 + random() % 256;
+      request = {{"op", "corrupt"}, {"glob", options_.corrupt_glob}, {"mode", mode}, {"count", count}};
+      break;
+    }
+    case FaultKind::disk_full:
+      request = {{"op", "full"}, {"space_left", random() % 2 == 0 ? 0 : random() % 65536}};
+      break;
+    case FaultKind::disk_error: {
+      static const char* operations[] = {"write", "fsync", "read", "all"};
+      static const double probabilities[] = {0.01, 0.1, 1.0};
+      request = {
+          {"op", "error"}, {"operations", operations[random() % 4]}, {"probability", probabilities[random() % 3]}};
+      break;
+    }
+    case FaultKind::disk_slow:
+      request = {
+          {"op", "slow"}, {"operations", random() % 2 == 0 ? "fsync" : "all"}, {"delay_ms", 10 + random() % 191}};
+      break;
+    default:
+      throw control::ControlError(fmt::format("{} is not a storage fault", to_string(kind)));
+  }
+  recorder_(false, function, json{{"nodes", chosen}, {"request", request}});
+  storage_nodes_[kind] = chosen;  // before acting: a partial start is still undone by the stop
+  json done = {{"nodes", chosen}, {"request", request}, {"effects", json::object()}};
+  for (const auto& node : chosen) {
+    // The process dies first: what it had not synced is lost with it, and a
+    // file it has open is not corrupted under its feet.
+    if (kind == FaultKind::power_loss || kind == FaultKind::corrupt) target_.kill(node);
+    done["effects"][node] = target_.storage_fault(node, request);
+  }
+  return done;
+}
+
+json Nemesis::stop_storage_fault(FaultKind kind) {
+  json done = {{"nodes", storage_nodes_[kind]}};
+  std::vector<std::string> failures;
+  for (const auto& node : storage_nodes_[kind]) {
+    try {
+      if (kind != FaultKind::power_loss && kind != FaultKind::corrupt) target_.storage_fault(node, {{"op", "clear"}});
+      // power-loss and corrupt stopped the node; a disk fault may have made it fail stop.
+      target_.restart(node);
+    } catch (const control::ControlError& error) {
+      failures.push_back(error.what());
+    }
+  }
+  storage_nodes_[kind].clear();
+  if (!failures.empty()) {
+    std::string message = failures.front();
+    for (std::size_t index = 1; index < failures.size(); ++index) message += "; " + failures[index];
+    throw control::ControlError(message);
+  }
+  return done;
+}
+
 void Nemesis::stop_strobe() {
   if (strobe_.joinable()) {
     strobe_.request_stop();
@@ -408,6 +487,13 @@ void Nemesis::stop_fault(FaultKind kind) {
     case FaultKind::failpoint:
       plan = {{"point", armed_failpoint_}, {"nodes", failpoint_nodes_}};
       break;
+    case FaultKind::power_loss:
+    case FaultKind::corrupt:
+    case FaultKind::disk_full:
+    case FaultKind::disk_error:
+    case FaultKind::disk_slow:
+      plan = storage_nodes_[kind];
+      break;
   }
   if (kind == FaultKind::partition) plan = json::parse(plan.get<std::string>());
   recorder_(false, function, plan);
@@ -473,6 +559,13 @@ void Nemesis::stop_fault(FaultKind kind) {
         plan["unanswered"] = std::move(unanswered);
         break;
       }
+      case FaultKind::power_loss:
+      case FaultKind::corrupt:
+      case FaultKind::disk_full:
+      case FaultKind::disk_error:
+      case FaultKind::disk_slow:
+        plan = stop_storage_fault(kind);
+        break;
     }
     recorder_(true, function, plan);
   } catch (const control::ControlError& error) {
@@ -484,8 +577,11 @@ void Nemesis::stop_fault(FaultKind kind) {
 void Nemesis::heal_all() {
   std::vector<std::string> failures;
   // Paused nodes resume before the failpoints are disarmed, so that they answer.
-  for (FaultKind kind : {FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::clock, FaultKind::partition,
-                         FaultKind::loss, FaultKind::delay, FaultKind::pause, FaultKind::failpoint, FaultKind::kill}) {
+  // Disk faults are cleared before the nodes they killed are restarted.
+  for (FaultKind kind :
+       {FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::clock, FaultKind::partition, FaultKind::loss,
+        FaultKind::delay, FaultKind::pause, FaultKind::failpoint, FaultKind::disk_full, FaultKind::disk_error,
+        FaultKind::disk_slow, FaultKind::corrupt, FaultKind::power_loss, FaultKind::kill}) {
     if (!active_.count(kind)) continue;
     try {
       stop_fault(kind);

@@ -33,6 +33,12 @@ struct ClusterOptions {
   // them into nodes_directory. Empty: the nodes share this machine's filesystem.
   std::filesystem::path remote_nodes_directory;
   std::filesystem::path remote_refnode;
+  // Non-empty: faultfs (this executable) is mounted over each node's data
+  // directory before the node first starts, for storage faults; its log is
+  // nodes/<n>/faultfs.log. Unmounted by stop_all(); in the sandbox the mount
+  // and its process also end with the sandbox.
+  std::filesystem::path faultfs;
+  std::uint64_t faultfs_seed = 1;  // node i's faultfs draws from faultfs_seed + i
 };
 
 struct NodeEndpoint {
@@ -67,7 +73,8 @@ class Cluster : public nemesis::NemesisTarget {
   void wait_until_ready(std::chrono::milliseconds timeout);
   // Until some node answers as leader (at once for leaderless targets); false at the timeout.
   bool wait_for_leader(std::chrono::milliseconds timeout);
-  // SIGTERM, then SIGKILL after grace. Resumes paused nodes first.
+  // SIGTERM, then SIGKILL after grace. Resumes paused nodes first. Then
+  // unmounts faultfs, so that each data directory holds its files again.
   void stop_all(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
   const targets::adapters::Target& target() const { return *target_; }
@@ -86,6 +93,7 @@ class Cluster : public nemesis::NemesisTarget {
   std::optional<nlohmann::json> status(const std::string& node) override;  // nullopt at once when paused
   std::optional<std::filesystem::path> clock_file(const std::string& node) const override;
   void set_failpoint(const std::string& node, const std::string& point, const std::string& action) override;
+  nlohmann::json storage_fault(const std::string& node, const nlohmann::json& request) override;
 
  private:
   struct Node {
@@ -99,10 +107,17 @@ class Cluster : public nemesis::NemesisTarget {
     std::unique_ptr<targets::adapters::Gateway> gateway;
     NodeEndpoint endpoint;
     bool paused = false;
+    std::filesystem::path node_directory;
+    std::filesystem::path data_directory;
+    std::unique_ptr<control::Daemon> faultfs;  // mounted over data_directory
+    std::filesystem::path faultfs_socket;
     std::mutex mutex;
   };
   Node& node(const std::string& name) const;
   void start_locked(Node& node);
+  void mount_faultfs_locked(Node& node);
+  std::uint64_t node_index(const Node& node) const;
+  void unmount_faultfs();
   bool remote() const { return !options_.remote_nodes_directory.empty(); }
 
   std::shared_ptr<const targets::adapters::Target> target_;

@@ -36,6 +36,8 @@ struct RunOptions {
   std::string nemesis_interval = "10s";
   std::string partition_shapes = "all";
   std::string kill_targets = "mixed";  // mixed, one, minority, majority, all, leader
+  std::string corrupt_files = "any";   // which files corrupt damages: wal, snapshot, any
+  std::string faultfs;                 // the faultfs executable; empty: next to harness
   double clock_bump_max_seconds = 10;
   int concurrency = 10;
   double rate = 200;  // 0: closed loop
@@ -73,6 +75,8 @@ struct RunPlan {
   std::chrono::milliseconds nemesis_interval{0}, time_limit{0}, operation_timeout{0}, recovery_time{0},
       check_time_limit{0};
   std::filesystem::path refnode;
+  std::filesystem::path faultfs;  // set when a storage fault is asked for
+  std::string corrupt_glob = "*";
   std::string test_name;
   std::vector<control::SshHostOptions> hosts;  // from --hosts; empty: the sandbox
 };

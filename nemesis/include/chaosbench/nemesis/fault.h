@@ -1,8 +1,10 @@
 // The kinds of fault the nemesis injects and how they are named on the command
 // line (--nemesis partition,kill,pause,clock,loss,delay,orphan-leader,figure-8,
-// failpoint; "none" for no faults). Each has a start and a stop, recorded in the
-// history as start-<kind> and stop-<kind>; orphan-leader and figure-8 are
-// scripted scenarios (scenario.h); failpoint arms reference nodes' failpoints.
+// failpoint,power-loss,corrupt,disk-full,disk-error,disk-slow; "none" for no
+// faults). Each has a start and a stop, recorded in the history as
+// start-<kind> and stop-<kind>; orphan-leader and figure-8 are scripted
+// scenarios (scenario.h); failpoint arms reference nodes' failpoints; the last
+// five are storage faults through faultfs (is_storage_fault).
 #pragma once
 
 #include <optional>
@@ -13,7 +15,25 @@
 
 namespace chaosbench::nemesis {
 
-enum class FaultKind { partition, kill, pause, clock, loss, delay, orphan_leader, figure_eight, failpoint };
+enum class FaultKind {
+  partition,
+  kill,
+  pause,
+  clock,
+  loss,
+  delay,
+  orphan_leader,
+  figure_eight,
+  failpoint,
+  power_loss,
+  corrupt,
+  disk_full,
+  disk_error,
+  disk_slow
+};
+
+// The kinds that need faultfs under the nodes' data directories.
+bool is_storage_fault(FaultKind kind);
 
 std::string_view to_string(FaultKind kind);
 std::optional<FaultKind> parse_fault_kind(std::string_view text);

@@ -10,7 +10,13 @@
 // runs the whole sequence (seconds), its own kills, pauses and partition are
 // undone by its stop or the final heal. failpoint arms one failpoint on the
 // leader or a random minority (crash, sleep or, at send points, dropping
-// error); its stop disarms it and restarts the nodes it crashed.
+// error); its stop disarms it and restarts the nodes it crashed. Storage faults
+// go through each node's faultfs: power-loss kills the chosen nodes (as
+// --kill-targets says) and drops every write they had not fsynced, its stop
+// restarts them; corrupt stops one node or a minority, damages one file of the
+// chosen class (bit flips, a zeroed chunk or a cut tail) and restarts them at
+// its stop; disk-full, disk-error and disk-slow hold for the window on one node
+// or a minority, and their stop clears them and restarts a node that died of them.
 // run() and heal_all() are called from one thread; request_stop() from any.
 #pragma once
 
@@ -51,6 +57,9 @@ struct NemesisOptions {
   ScenarioTiming scenario_timing;                 // orphan-leader and figure-8 (scenario.h)
   // The points the failpoint fault draws from (names of refnode's runtime/failpoints.h).
   std::vector<std::string> failpoint_points = default_failpoint_points();
+  // Which files corrupt damages: a glob relative to the data directory (the
+  // target's WAL or snapshot files, or "*").
+  std::string corrupt_glob = "*";
 };
 
 class Nemesis {
@@ -83,6 +92,8 @@ class Nemesis {
   nlohmann::json start_clock(std::mt19937_64& random);
   nlohmann::json start_delay();
   nlohmann::json start_failpoint(std::mt19937_64& random);
+  nlohmann::json start_storage_fault(FaultKind kind, std::mt19937_64& random);
+  nlohmann::json stop_storage_fault(FaultKind kind);
   std::vector<std::string> leader_or_random_minority(std::mt19937_64& random);
   // A scripted scenario: records its own start (invoke with the plan, info
   // with the steps done) since it runs for seconds.
@@ -108,12 +119,13 @@ class Nemesis {
   Grudge grudge_;
   std::map<std::string, double> loss_;  // node -> drop probability
   std::vector<std::string> killed_, paused_, delayed_;
-  Grudge scenario_grudge_;                       // a scenario's partition, on top of grudge_
-  std::vector<std::string> scenario_killed_;     // nodes a scenario killed and has not restarted
-  std::vector<std::string> scenario_paused_;     // nodes a scenario paused and has not killed
-  std::map<std::string, double> clock_offsets_;  // nodes whose offset is not 0
-  std::string armed_failpoint_;                  // the point the failpoint fault armed
-  std::vector<std::string> failpoint_nodes_;     // on these nodes
+  Grudge scenario_grudge_;                                       // a scenario's partition, on top of grudge_
+  std::vector<std::string> scenario_killed_;                     // nodes a scenario killed and has not restarted
+  std::vector<std::string> scenario_paused_;                     // nodes a scenario paused and has not killed
+  std::map<std::string, double> clock_offsets_;                  // nodes whose offset is not 0
+  std::string armed_failpoint_;                                  // the point the failpoint fault armed
+  std::vector<std::string> failpoint_nodes_;                     // on these nodes
+  std::map<FaultKind, std::vector<std::string>> storage_nodes_;  // the nodes each storage fault holds
   std::jthread strobe_;
 };
 

@@ -39,6 +39,12 @@ class NemesisTarget {
   virtual void set_failpoint(const std::string& node, const std::string& /*point*/, const std::string& /*action*/) {
     throw harness::control::ControlError(node + ": this target has no failpoints (reference nodes only)");
   }
+  // Sends one request to the faultfs under the node's data directory
+  // (nemesis/faultfs control_protocol.h) and returns the reply's value. Throws
+  // ControlError when the node has no faultfs or faultfs refuses.
+  virtual nlohmann::json storage_fault(const std::string& node, const nlohmann::json& /*request*/) {
+    throw harness::control::ControlError(node + ": runs without faultfs (no storage fault was asked for)");
+  }
   // The node's libfaketime offset file, or nullopt when it runs without faketime.
   virtual std::optional<std::filesystem::path> clock_file(const std::string& node) const = 0;
 };

@@ -16,6 +16,10 @@ class RedisTarget : public Target {
   explicit RedisTarget(const std::vector<std::string>& target_arguments);
   const std::string& name() const override;
   bool elects_leader() const override { return true; }
+  // The append-only file's pieces; the RDB snapshot.
+  std::string storage_glob(const std::string& file_class) const override {
+    return file_class == "wal" ? "appendonlydir/*" : file_class == "snapshot" ? "*.rdb" : "*";
+  }
   std::set<std::string> supported_operations() const override { return all_client_operations(); }
   std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
   NodeLaunch launch(const NodeContext& node) const override;

@@ -13,6 +13,10 @@ class RefnodeTarget : public Target {
   const std::string& name() const override { return protocol_; }
   bool elects_leader() const override { return protocol_ != "quorum"; }
   bool has_failpoints() const override { return true; }
+  // wal.log (raft, zab) or quorum.wal; snapshot.bin.
+  std::string storage_glob(const std::string& file_class) const override {
+    return file_class == "wal" ? "*wal*" : file_class == "snapshot" ? "snapshot.bin*" : "*";
+  }
   // quorum: no cas or txn (they need consensus; the node answers "unsupported").
   std::set<std::string> supported_operations() const override;
   std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;

@@ -81,6 +81,9 @@ class Target {
   virtual std::set<std::string> supported_operations() const = 0;
   // The node answers refnode's `failpoint` request (the failpoint nemesis).
   virtual bool has_failpoints() const { return false; }
+  // The node's files of a class ("wal", "snapshot"), as a glob relative to its
+  // data directory, for the corrupt fault; "*" (every file) where unknown.
+  virtual std::string storage_glob(const std::string& /*file_class*/) const { return "*"; }
   virtual std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const = 0;
   virtual NodeLaunch launch(const NodeContext& node) const = 0;
   // The node's own client port when it speaks the client protocol itself

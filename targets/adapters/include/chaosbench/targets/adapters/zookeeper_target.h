@@ -17,6 +17,9 @@ class ZookeeperTarget : public Target {
   explicit ZookeeperTarget(const std::vector<std::string>& target_arguments);
   const std::string& name() const override;
   bool elects_leader() const override { return true; }
+  std::string storage_glob(const std::string& file_class) const override {
+    return file_class == "wal" ? "version-2/log.*" : file_class == "snapshot" ? "version-2/snapshot.*" : "*";
+  }
   std::set<std::string> supported_operations() const override { return all_client_operations(); }
   std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
   NodeLaunch launch(const NodeContext& node) const override;
