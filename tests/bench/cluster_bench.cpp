@@ -3,9 +3,13 @@
 // closed-loop clients through that protocol's phases and prints, per phase,
 // acknowledged ops/s, p50/p99/p999 latency and node and client CPU per op;
 // raft and zab then time leader failover (SIGKILL to the first acknowledged
-// write). A program, not a timed test: run it through scripts/bench-cluster.sh.
+// write). With --faultfs, each node's data directory is under faultfs (the
+// storage-fault file system; mounting needs root or a user and mount namespace:
+// scripts/bench-storage.sh compares both side by side). A program, not a timed
+// test: run it through scripts/bench-cluster.sh.
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -218,6 +222,44 @@ struct Settings {
   std::string read_mode;
   std::filesystem::path data_root = "/tmp";
   std::filesystem::path refnode;
+  std::filesystem::path faultfs;  // non-empty: mount it over each node's data directory
+};
+
+// faultfs mounted over every node's data directory of a cluster, for its life.
+class FaultfsMounts {
+ public:
+  FaultfsMounts(const std::filesystem::path& faultfs, RefnodeCluster& cluster) {
+    if (faultfs.empty()) return;
+    for (int node = 0; node < cluster.size(); ++node) {
+      const auto data = cluster.data_dir(node);
+      std::filesystem::create_directories(data);
+      const auto state = data.string() + "-faultfs";
+      const auto socket = state + ".sock";
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        ::execl(faultfs.c_str(), faultfs.c_str(), "mount", data.c_str(), "--state", state.c_str(), "--control",
+                socket.c_str(), static_cast<char*>(nullptr));
+        std::_Exit(127);
+      }
+      pids_.push_back(pid);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!std::filesystem::exists(socket)) {
+        if (std::chrono::steady_clock::now() > deadline)
+          throw std::runtime_error("faultfs did not mount over " + data.string());
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  }
+  // Call after the nodes are gone: faultfs unmounts on SIGTERM.
+  void unmount() {
+    for (pid_t pid : pids_) ::kill(pid, SIGTERM);
+    for (pid_t pid : pids_) ::waitpid(pid, nullptr, 0);
+    pids_.clear();
+  }
+  ~FaultfsMounts() { unmount(); }
+
+ private:
+  std::vector<pid_t> pids_;
 };
 
 struct Row {
@@ -237,6 +279,18 @@ void run_configuration(const Settings& settings, const std::string& configuratio
                        const std::vector<PhaseSpec>& phases, std::vector<Row>& rows, int failovers) {
   extra.insert(extra.begin(), {"--fsync", settings.fsync});
   RefnodeCluster cluster(3, extra, settings.protocol, settings.refnode, settings.data_root);
+  FaultfsMounts mounts(settings.faultfs, cluster);
+  // The nodes end before their file systems do, whichever way this returns.
+  struct StopNodesFirst {
+    RefnodeCluster& cluster;
+    FaultfsMounts& mounts;
+    ~StopNodesFirst() {
+      for (int node = 0; node < cluster.size(); ++node) {
+        if (cluster.running(node)) cluster.kill(node);
+      }
+      mounts.unmount();
+    }
+  } stop_nodes_first{cluster, mounts};
   cluster.start_all();
   if (settings.protocol == "quorum") {
     wait_until_all_up(cluster, std::chrono::seconds(10));
@@ -315,6 +369,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"read-index", "lease"}));
   app.add_option("--data-root", settings.data_root, "where the nodes' data dirs go (default /tmp)");
   app.add_option("--refnode", settings.refnode, "the refnode binary (default: the one beside this program)");
+  app.add_option("--faultfs", settings.faultfs,
+                 "mount this faultfs over each node's data directory (needs root or a user+mount namespace)");
   CLI11_PARSE(app, argc, argv);
   if (!settings.read_mode.empty() && settings.protocol != "raft") {
     std::fprintf(stderr, "cluster_bench: --read-mode is a raft setting (zab runs both of its read modes)\n");
@@ -327,8 +383,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cluster_bench: no refnode binary at %s\n", settings.refnode.c_str());
     return 3;
   }
-  std::printf("%s, 3 nodes, fsync %s, %d clients, %d s per phase, 1000 keys\n", settings.protocol.c_str(),
-              settings.fsync.c_str(), settings.clients, settings.seconds);
+  std::printf("%s, 3 nodes, fsync %s, %d clients, %d s per phase, 1000 keys%s\n", settings.protocol.c_str(),
+              settings.fsync.c_str(), settings.clients, settings.seconds,
+              settings.faultfs.empty() ? "" : ", data directories under faultfs");
   std::vector<Row> rows;
   try {
     run_protocol(settings, rows);

@@ -133,23 +133,23 @@ class Model {
     };
     std::map<ModelDirectory*, bool> built;
     std::vector<std::pair<std::shared_ptr<ModelDirectory>, std::map<std::string, ModelNode>>> new_entries;
-    std::function<void(const std::shared_ptr<ModelDirectory>&)> restore = [&](const std::shared_ptr<ModelDirectory>& d) {
-      std::map<std::string, ModelNode> entries;
-      for (auto& [name, node] : d->durable) {
-        if (auto* child = std::get_if<std::shared_ptr<ModelDirectory>>(&node)) {
-          if (built[child->get()]) continue;
-          if (durable_where_it_is(child->get()) &&
-              where_now[child->get()] != std::make_pair(d.get(), name))
-            continue;
-          built[child->get()] = true;
-          entries[name] = node;
-          restore(*child);
-        } else {
-          entries[name] = node;
-        }
-      }
-      new_entries.emplace_back(d, std::move(entries));
-    };
+    std::function<void(const std::shared_ptr<ModelDirectory>&)> restore =
+        [&](const std::shared_ptr<ModelDirectory>& d) {
+          std::map<std::string, ModelNode> entries;
+          for (auto& [name, node] : d->durable) {
+            if (auto* child = std::get_if<std::shared_ptr<ModelDirectory>>(&node)) {
+              if (built[child->get()]) continue;
+              if (durable_where_it_is(child->get()) && where_now[child->get()] != std::make_pair(d.get(), name))
+                continue;
+              built[child->get()] = true;
+              entries[name] = node;
+              restore(*child);
+            } else {
+              entries[name] = node;
+            }
+          }
+          new_entries.emplace_back(d, std::move(entries));
+        };
     restore(root_);
     std::map<ModelFile*, bool> files_done;
     for (auto& [d, entries] : new_entries) {
@@ -430,7 +430,8 @@ TEST(FaultFilesystem, TearKeepsAPrefixOfTheLastWriteAndEverythingBefore) {
     EXPECT_EQ(torn["file"], "log");
     const auto kept = torn["kept"].get<std::size_t>();
     ASSERT_LT(kept, 10u);
-    EXPECT_EQ(read_whole(tree.backing() / "log"), std::string("SYNCEDfirst") + std::string("0123456789").substr(0, kept));
+    EXPECT_EQ(read_whole(tree.backing() / "log"),
+              std::string("SYNCEDfirst") + std::string("0123456789").substr(0, kept));
     EXPECT_TRUE(filesystem.tear("*").is_null()) << "the last write was torn already";
     filesystem.lose_unsynced();
     EXPECT_EQ(read_whole(tree.backing() / "log"), "SYNCED");

@@ -123,15 +123,14 @@ FaultFilesystem::FaultFilesystem(std::filesystem::path backing, std::filesystem:
   for (const auto& directory : {kept_files_, kept_directories_}) {
     std::filesystem::remove_all(directory, error);
     std::filesystem::create_directories(directory, error);
-    if (error)
-      throw FaultError(fmt::format("faultfs: cannot create {}: {}", directory.string(), error.message()));
+    if (error) throw FaultError(fmt::format("faultfs: cannot create {}: {}", directory.string(), error.message()));
   }
   struct stat backing_attributes {};
   struct stat state_attributes {};
   if (::stat(backing_.c_str(), &backing_attributes) != 0 || ::stat(state_.c_str(), &state_attributes) != 0 ||
       backing_attributes.st_dev != state_attributes.st_dev) {
-    throw FaultError(fmt::format("faultfs: state directory {} must be on the same file system as {}",
-                                 state_.string(), backing_.string()));
+    throw FaultError(fmt::format("faultfs: state directory {} must be on the same file system as {}", state_.string(),
+                                 backing_.string()));
   }
 }
 
@@ -716,9 +715,9 @@ LossReport FaultFilesystem::lose_unsynced() {
           } else if (entry.type == Entry::Type::directory) {
             mode_t mode = 0755;
             struct stat attributes {};
-            if (auto current = before.directory_paths.find(entry.inode); current != before.directory_paths.end() &&
-                                                                         ::lstat((backing_ / current->second).c_str(),
-                                                                                 &attributes) == 0) {
+            if (auto current = before.directory_paths.find(entry.inode);
+                current != before.directory_paths.end() &&
+                ::lstat((backing_ / current->second).c_str(), &attributes) == 0) {
               mode = attributes.st_mode & 07777;
             }
             if (::mkdir(target.c_str(), mode) != 0)
@@ -727,8 +726,8 @@ LossReport FaultFilesystem::lose_unsynced() {
           } else {
             const auto source = source_of(entry.inode);
             if (!source)
-              throw FaultError(fmt::format("faultfs: the durable entry {} names inode {}, which nothing keeps", path,
-                                           entry.inode));
+              throw FaultError(
+                  fmt::format("faultfs: the durable entry {} names inode {}, which nothing keeps", path, entry.inode));
             if (::link(source->c_str(), target.c_str()) != 0)
               throw FaultError(fmt::format("faultfs: cannot restore {}: {}", path, std::strerror(errno)));
           }
@@ -806,8 +805,7 @@ nlohmann::json FaultFilesystem::corrupt(const std::string& glob, const std::stri
   std::vector<std::string> candidates;
   for (const auto& [inode, path] : listing.file_paths) {
     struct stat attributes {};
-    if (::lstat((backing_ / path).c_str(), &attributes) != 0 || !S_ISREG(attributes.st_mode) ||
-        attributes.st_size == 0)
+    if (::lstat((backing_ / path).c_str(), &attributes) != 0 || !S_ISREG(attributes.st_mode) || attributes.st_size == 0)
       continue;
     if (::fnmatch(glob.c_str(), path.c_str(), 0) == 0) candidates.push_back(path);
   }

@@ -10,8 +10,8 @@
 //     sends one request (control_protocol.h), prints the reply line; exit 0 when
 //     the reply is ok, 1 when faultfs refused, 3 when it could not be asked.
 #define FUSE_USE_VERSION 35
-#include <fuse3/fuse.h>
 #include <fcntl.h>
+#include <fuse3/fuse.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,17 +23,17 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
-#include <fmt/format.h>
 
 #include "chaosbench/nemesis/faultfs/control_protocol.h"
 #include "chaosbench/nemesis/faultfs/fault_filesystem.h"
 
 namespace {
 
-using chaosbench::nemesis::faultfs::FaultFilesystem;
 using boost::asio::local::stream_protocol;
+using chaosbench::nemesis::faultfs::FaultFilesystem;
 
 struct MountContext {
   std::unique_ptr<FaultFilesystem> filesystem;
@@ -42,9 +42,7 @@ struct MountContext {
   boost::asio::io_context io;
 };
 
-FaultFilesystem& filesystem() {
-  return *static_cast<MountContext*>(fuse_get_context()->private_data)->filesystem;
-}
+FaultFilesystem& filesystem() { return *static_cast<MountContext*>(fuse_get_context()->private_data)->filesystem; }
 
 // One connection at a time, one request per line: the controller is the only client.
 void serve_control(MountContext& context) {
@@ -185,8 +183,7 @@ fuse_operations operations() {
   return result;
 }
 
-int run_mount(const std::string& mountpoint, const std::string& state, const std::string& control,
-              std::uint64_t seed) {
+int run_mount(const std::string& mountpoint, const std::string& state, const std::string& control, std::uint64_t seed) {
   MountContext context;
   try {
     std::filesystem::create_directories(state);

@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -20,7 +21,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
