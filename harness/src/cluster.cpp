@@ -133,7 +133,9 @@ void Cluster::mount_faultfs_locked(Node& node) {
                "--control",
                node.faultfs_socket.string(),
                "--seed",
-               std::to_string(options_.faultfs_seed + node_index(node))};
+               std::to_string(options_.faultfs_seed + node_index(node)),
+               "--metadata",
+               options_.faultfs_metadata};
   spec.log_file = node.node_directory / "faultfs.log";
   node.faultfs = node.host->start_daemon(spec);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -124,6 +124,7 @@ json options_json(const RunPlan& plan) {
       {"partition_shapes", options.partition_shapes},
       {"kill_targets", options.kill_targets},
       {"corrupt_files", options.corrupt_files},
+      {"storage_metadata", options.storage_metadata},
       {"clock_bump_max_seconds", options.clock_bump_max_seconds},
       {"concurrency", options.concurrency},
       {"rate", options.rate},
@@ -245,6 +246,10 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
         fmt::format("--corrupt-files: unknown class '{}' (known: wal, snapshot, any)", options.corrupt_files));
   }
   plan.corrupt_glob = target->storage_glob(options.corrupt_files);
+  if (options.storage_metadata != "strict" && options.storage_metadata != "journaled") {
+    throw std::invalid_argument(
+        fmt::format("--storage-metadata: unknown '{}' (known: strict, journaled)", options.storage_metadata));
+  }
   if (std::find(plan.faults.begin(), plan.faults.end(), nemesis::FaultKind::failpoint) != plan.faults.end() &&
       !target->has_failpoints()) {
     throw std::invalid_argument(
@@ -470,6 +475,7 @@ class TestRun {
     cluster_options_.faketime = faketime_;
     cluster_options_.faultfs = plan_.faultfs;
     cluster_options_.faultfs_seed = plan_.seed;
+    cluster_options_.faultfs_metadata = options_.storage_metadata;
     cluster_ = std::make_unique<Cluster>(
         hosts, targets::adapters::make_target(options_.target, options_.target_arguments), cluster_options_);
 
@@ -844,6 +850,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
                    "Files the corrupt fault damages: wal, snapshot or any (each target names its own)")
       ->capture_default_str();
   run_app->add_option("--faultfs", run.faultfs, "The faultfs executable (default: faultfs next to harness)");
+  run_app
+      ->add_option("--storage-metadata", run.storage_metadata,
+                   "Storage faults: when a directory entry (create, rename, unlink) survives a power loss: strict "
+                   "(once its directory is fsynced, as POSIX promises) or journaled (once anything is fsynced, as "
+                   "ext4's journal does)")
+      ->capture_default_str();
   run_app->add_option("--clock-bump", run.clock_bump_max_seconds, "Largest clock offset in seconds (bump and strobe)")
       ->capture_default_str();
   run_app->add_option("--concurrency", run.concurrency, "Logical client processes")->capture_default_str();

@@ -70,7 +70,7 @@ TEST(FaultfsInside, WhatWasSyncedSurvivesAndTheRestIsLost) {
   std::ofstream(data / "before") << "on disk before the mount";
   const fs::path socket = directory.path / "control.sock";
   control::LocalProcessSpec spec;
-  spec.argv = {kFaultfs, "mount",           data.string(), "--state", (directory.path / "state").string(),
+  spec.argv = {kFaultfs,    "mount",         data.string(), "--state", (directory.path / "state").string(),
                "--control", socket.string(), "--seed",      "4"};
   auto faultfs = control::start_local_daemon(spec, directory.path / "faultfs.log", "localhost");
   const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -135,8 +135,7 @@ TEST(FaultfsInside, WhatWasSyncedSurvivesAndTheRestIsLost) {
 TEST(FaultfsMount, ThroughTheKernel) {
   if (inside_namespace()) GTEST_SKIP();
   control::LocalProcessSpec spec;
-  spec.argv = {"unshare", "--user", "--map-root-user", "--mount", "/proc/self/exe",
-               "--gtest_filter=FaultfsInside.*"};
+  spec.argv = {"unshare", "--user", "--map-root-user", "--mount", "/proc/self/exe", "--gtest_filter=FaultfsInside.*"};
   spec.argv[4] = fs::read_symlink("/proc/self/exe").string();
   spec.environment["CHAOSBENCH_FAULTFS_INSIDE"] = "1";
   const auto result = control::run_local(spec, 60s, "localhost");
@@ -227,8 +226,9 @@ TEST(StorageFaultRun, SigkillOfTheControllerLeavesNoFaultfsAndNoMount) {
   TemporaryDirectory directory("storage", true);
   const fs::path store = directory.path / "store";
   control::LocalProcessSpec spec;
-  spec.argv = {kHarness,  "run",          "--store", store.string(), "--nemesis", "power-loss,disk-slow",
-               "--nemesis-interval", "2s", "--time-limit", "60s", "--seed", "3"};
+  spec.argv = {
+      kHarness, "run",          "--store", store.string(), "--nemesis", "power-loss,disk-slow", "--nemesis-interval",
+      "2s",     "--time-limit", "60s",     "--seed",       "3"};
   auto harness = control::start_local_daemon(spec, directory.path / "harness.log", "localhost");
   const auto deadline = std::chrono::steady_clock::now() + 40s;
   while (std::chrono::steady_clock::now() < deadline) {

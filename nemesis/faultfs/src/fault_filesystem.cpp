@@ -111,12 +111,20 @@ OperationSet parse_operation_set(const std::string& text) {
   return set;
 }
 
-FaultFilesystem::FaultFilesystem(std::filesystem::path backing, std::filesystem::path state, std::uint64_t seed)
+std::optional<MetadataDurability> parse_metadata_durability(const std::string& text) {
+  if (text == "strict") return MetadataDurability::strict;
+  if (text == "journaled") return MetadataDurability::journaled;
+  return std::nullopt;
+}
+
+FaultFilesystem::FaultFilesystem(std::filesystem::path backing, std::filesystem::path state, std::uint64_t seed,
+                                 MetadataDurability metadata)
     : backing_(std::move(backing) / "."),  // "/.": a magic link (/proc/self/fd/N) is followed even by lstat
       state_(std::move(state)),
       kept_files_(state_ / "kept"),
       kept_directories_(state_ / "kept-directories"),
-      random_(seed) {
+      random_(seed),
+      metadata_(metadata) {
   std::error_code error;
   if (!std::filesystem::is_directory(backing_, error))
     throw FaultError(fmt::format("faultfs: backing directory {} does not exist", backing_.string()));
@@ -519,7 +527,13 @@ int FaultFilesystem::fsync(std::uint64_t number, bool data_only) {
   if (int result = lookup_handle(number, handle)) return result;
   if ((data_only ? ::fdatasync(handle.descriptor) : ::fsync(handle.descriptor)) != 0) return negative_errno();
   mark_synced(handle.descriptor, file_state(handle.inode));
+  if (metadata_ == MetadataDurability::journaled) commit_all_directories();
   return 0;
+}
+
+void FaultFilesystem::commit_all_directories() {
+  for (auto& [inode, entries] : directory_snapshots_) reference(entries, -1);
+  directory_snapshots_.clear();
 }
 
 int FaultFilesystem::fallocate(std::uint64_t number, int mode, off_t offset, off_t length) {
@@ -559,6 +573,10 @@ int FaultFilesystem::fsync_directory(const std::string& path) {
   if (::fsync(descriptor.value) != 0) return negative_errno();
   struct stat attributes {};
   if (::fstat(descriptor.value, &attributes) != 0) return negative_errno();
+  if (metadata_ == MetadataDurability::journaled) {
+    commit_all_directories();
+    return 0;
+  }
   auto snapshot = directory_snapshots_.find(attributes.st_ino);
   if (snapshot != directory_snapshots_.end()) {
     // Its current entries are durable now; they name inodes that exist.
@@ -889,7 +907,8 @@ nlohmann::json FaultFilesystem::status() {
     faults["error"] = {{"operations", names(error_operations_)}, {"probability", error_probability_}};
   if (space_left_) faults["full"] = {{"space_left", *space_left_}};
   if (delay_.count() > 0) faults["slow"] = {{"operations", names(delay_operations_)}, {"delay_ms", delay_.count()}};
-  return {{"unsynced_files", unsynced_files},
+  return {{"metadata", metadata_ == MetadataDurability::strict ? "strict" : "journaled"},
+          {"unsynced_files", unsynced_files},
           {"overwritten_synced_bytes", undo_bytes},
           {"dirty_directories", directory_snapshots_.size()},
           {"open_handles", handles_.size()},

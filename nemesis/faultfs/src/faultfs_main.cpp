@@ -1,6 +1,6 @@
 // faultfs: a FUSE file system that passes every operation through to a backing
 // directory and injects storage faults when its control socket asks.
-//   faultfs mount DIRECTORY --state DIR --control SOCKET [--seed N]
+//   faultfs mount DIRECTORY --state DIR --control SOCKET [--seed N] [--metadata strict|journaled]
 //     mounts over DIRECTORY, showing what it holds (the backing is reached
 //     through a descriptor opened before the mount), in the foreground until
 //     SIGTERM/SIGINT, then unmounts: the directory then holds the data again.
@@ -183,14 +183,18 @@ fuse_operations operations() {
   return result;
 }
 
-int run_mount(const std::string& mountpoint, const std::string& state, const std::string& control, std::uint64_t seed) {
+int run_mount(const std::string& mountpoint, const std::string& state, const std::string& control, std::uint64_t seed,
+              const std::string& metadata) {
   MountContext context;
   try {
     std::filesystem::create_directories(state);
     // The directory under the mount stays reachable through this descriptor.
     const int backing = ::open(mountpoint.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (backing < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", mountpoint, std::strerror(errno)));
-    context.filesystem = std::make_unique<FaultFilesystem>(fmt::format("/proc/self/fd/{}", backing), state, seed);
+    const auto durability = chaosbench::nemesis::faultfs::parse_metadata_durability(metadata);
+    if (!durability) throw std::runtime_error(fmt::format("--metadata: '{}' is not strict or journaled", metadata));
+    context.filesystem =
+        std::make_unique<FaultFilesystem>(fmt::format("/proc/self/fd/{}", backing), state, seed, *durability);
   } catch (const std::exception& error) {
     std::fprintf(stderr, "faultfs: %s\n", error.what());
     return 3;
@@ -263,13 +267,16 @@ int run_control(const std::string& socket_path, const std::string& request) {
 int main(int argc, char** argv) {
   CLI::App app{"faultfs: a pass-through FUSE file system that injects storage faults"};
   app.require_subcommand(1);
-  std::string mountpoint, state, control, request;
+  std::string mountpoint, state, control, request, metadata = "strict";
   std::uint64_t seed = 1;
   auto* mount = app.add_subcommand("mount", "mount over DIRECTORY, showing its contents, until SIGTERM");
   mount->add_option("directory", mountpoint, "the directory to put faults under")->required();
   mount->add_option("--state", state, "bookkeeping directory on the same file system as BACKING")->required();
   mount->add_option("--control", control, "Unix socket for fault requests")->required();
   mount->add_option("--seed", seed, "seed of every random choice");
+  mount->add_option("--metadata", metadata,
+                    "when directory entries become durable: strict (at their directory's fsync, POSIX) or "
+                    "journaled (at any fsync, as ext4's journal)");
   auto* ask = app.add_subcommand("control", "send one request to a running faultfs");
   ask->add_option("socket", control, "its control socket")->required();
   ask->add_option("request", request, R"(a JSON request, e.g. {"op":"status"})")->required();
@@ -280,6 +287,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "faultfs: %s\n", error.what());
     return 3;
   }
-  if (mount->parsed()) return run_mount(mountpoint, state, control, seed);
+  if (mount->parsed()) return run_mount(mountpoint, state, control, seed, metadata);
   return run_control(control, request);
 }

@@ -472,9 +472,18 @@ RedisTarget::RedisTarget(const std::vector<std::string>& target_arguments) {
   for (const std::string& argument : target_arguments) {
     if (number_argument(argument, "min-replicas-to-write", min_replicas_to_write_)) continue;
     if (number_argument(argument, "min-replicas-max-lag", min_replicas_max_lag_)) continue;
-    throw std::invalid_argument(fmt::format(
-        "--target-arg: redis: unknown argument '{}' (known: --min-replicas-to-write=N, --min-replicas-max-lag=SECONDS)",
-        argument));
+    const std::string appendfsync = "--appendfsync=";
+    if (argument.rfind(appendfsync, 0) == 0) {
+      appendfsync_ = argument.substr(appendfsync.size());
+      if (appendfsync_ != "always" && appendfsync_ != "everysec" && appendfsync_ != "no")
+        throw std::invalid_argument(
+            fmt::format("--target-arg: redis: '{}' (appendfsync is always, everysec or no)", argument));
+      continue;
+    }
+    throw std::invalid_argument(
+        fmt::format("--target-arg: redis: unknown argument '{}' (known: --min-replicas-to-write=N, "
+                    "--min-replicas-max-lag=SECONDS, --appendfsync=always|everysec|no)",
+                    argument));
   }
 }
 
@@ -494,14 +503,14 @@ NodeLaunch RedisTarget::launch(const NodeContext& node) const {
   const std::filesystem::path sentinel_config = node.node_directory / "sentinel.conf";
   const std::string data = node.data_directory().string();
 
-  // Appendonly with fsync every second: Redis writes the command to the AOF
-  // before it replies, so a SIGKILL (the kill nemesis) loses nothing
-  // acknowledged; only a machine crash could lose the last second.
+  // Appendonly with fsync every second by default: Redis writes the command to
+  // the AOF before it replies, so a SIGKILL (the kill nemesis) loses nothing
+  // acknowledged; a power loss (power-loss) can lose the last second.
   std::string redis = fmt::format(
       "bind {}\nport {}\nprotected-mode no\ndaemonize no\nlogfile \"\"\ndir {}\n"
-      "appendonly yes\nappendfsync everysec\nsave \"\"\n"
+      "appendonly yes\nappendfsync {}\nsave \"\"\n"
       "repl-diskless-sync-delay 0\n",
-      address, kRedisPort, data);
+      address, kRedisPort, data, appendfsync_);
   if (min_replicas_to_write_ > 0) {
     redis += fmt::format("min-replicas-to-write {}\nmin-replicas-max-lag {}\n", min_replicas_to_write_,
                          min_replicas_max_lag_);

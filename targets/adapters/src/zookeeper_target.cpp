@@ -460,6 +460,8 @@ ZookeeperTarget::ZookeeperTarget(const std::vector<std::string>& target_argument
     const std::string tick_flag = "--tick-ms=";
     if (argument == "--sync-reads") {
       sync_reads_ = true;
+    } else if (argument == "--force-sync=no") {
+      force_sync_ = false;
     } else if (argument.rfind(tick_flag, 0) == 0) {
       const std::string text = argument.substr(tick_flag.size());
       std::size_t parsed = 0;
@@ -473,8 +475,9 @@ ZookeeperTarget::ZookeeperTarget(const std::vector<std::string>& target_argument
             fmt::format("--target-arg: zookeeper: '{}' (the tick is 10-10000 milliseconds)", argument));
       }
     } else {
-      throw std::invalid_argument(
-          fmt::format("--target-arg: zookeeper: unknown argument '{}' (known: --sync-reads, --tick-ms=N)", argument));
+      throw std::invalid_argument(fmt::format(
+          "--target-arg: zookeeper: unknown argument '{}' (known: --sync-reads, --tick-ms=N, --force-sync=no)",
+          argument));
     }
   }
 }
@@ -506,9 +509,10 @@ NodeLaunch ZookeeperTarget::launch(const NodeContext& node) const {
                            "preAllocSize=4096\n"
                            "admin.enableServer=false\n"
                            "4lw.commands.whitelist=srvr,mntr,ruok\n"
+                           "forceSync={}\n"
                            "{}",
                            tick_milliseconds_, kInitLimitTicks, kSyncLimitTicks, node.data_directory().string(),
-                           client_port(), node.self().address, servers)});
+                           client_port(), node.self().address, force_sync_ ? "yes" : "no", servers)});
   launch.files.push_back({node.data_directory() / "myid", fmt::format("{}\n", node.index + 1)});
   launch.argv = {kJava, "-Xms32m", "-Xmx128m", "-XX:+UseSerialGC", "-Djava.net.preferIPv4Stack=true",
                  // Election connections to a partitioned peer give up after 1 s, not 5.

@@ -38,7 +38,8 @@ struct ClusterOptions {
   // nodes/<n>/faultfs.log. Unmounted by stop_all(); in the sandbox the mount
   // and its process also end with the sandbox.
   std::filesystem::path faultfs;
-  std::uint64_t faultfs_seed = 1;  // node i's faultfs draws from faultfs_seed + i
+  std::uint64_t faultfs_seed = 1;           // node i's faultfs draws from faultfs_seed + i
+  std::string faultfs_metadata = "strict";  // faultfs --metadata
 };
 
 struct NodeEndpoint {

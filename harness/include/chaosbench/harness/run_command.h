@@ -35,9 +35,10 @@ struct RunOptions {
   std::string nemesis = "partition,kill,clock";
   std::string nemesis_interval = "10s";
   std::string partition_shapes = "all";
-  std::string kill_targets = "mixed";  // mixed, one, minority, majority, all, leader
-  std::string corrupt_files = "any";   // which files corrupt damages: wal, snapshot, any
-  std::string faultfs;                 // the faultfs executable; empty: next to harness
+  std::string kill_targets = "mixed";       // mixed, one, minority, majority, all, leader
+  std::string corrupt_files = "any";        // which files corrupt damages: wal, snapshot, any
+  std::string faultfs;                      // the faultfs executable; empty: next to harness
+  std::string storage_metadata = "strict";  // faultfs --metadata: strict (POSIX) or journaled
   double clock_bump_max_seconds = 10;
   int concurrency = 10;
   double rate = 200;  // 0: closed loop

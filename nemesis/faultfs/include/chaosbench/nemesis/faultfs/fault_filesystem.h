@@ -58,12 +58,20 @@ struct LossReport {
   nlohmann::json to_json() const;
 };
 
+// When a directory entry (create, rename, unlink, mkdir, ...) becomes durable.
+// strict: when its directory is fsynced (POSIX). journaled: also when any file
+// or directory is fsynced, as a metadata journal commits every pending
+// namespace change at once (ext4's data=ordered, XFS).
+enum class MetadataDurability { strict, journaled };
+std::optional<MetadataDurability> parse_metadata_durability(const std::string& text);
+
 class FaultFilesystem {
  public:
   // backing: the directory the mount shows. state: a directory on the same
   // file system, outside backing, for hard links that keep removed files alive
   // while a durable entry still names them. seed: every random choice.
-  FaultFilesystem(std::filesystem::path backing, std::filesystem::path state, std::uint64_t seed);
+  FaultFilesystem(std::filesystem::path backing, std::filesystem::path state, std::uint64_t seed,
+                  MetadataDurability metadata = MetadataDurability::strict);
   ~FaultFilesystem();
   FaultFilesystem(const FaultFilesystem&) = delete;
   FaultFilesystem& operator=(const FaultFilesystem&) = delete;
@@ -171,6 +179,8 @@ class FaultFilesystem {
   int lookup_handle(std::uint64_t handle, Handle& result);
   void mark_synced(int descriptor, FileState& state);
   int injected(const OperationSet& applies, bool OperationSet::*operation);
+  // Every directory's current entries become durable.
+  void commit_all_directories();
   Entries list_directory(const std::filesystem::path& directory) const;
 
   std::filesystem::path backing_;
@@ -178,6 +188,7 @@ class FaultFilesystem {
   std::filesystem::path kept_files_;        // state/kept/<inode>
   std::filesystem::path kept_directories_;  // state/kept-directories/<inode>
   std::mt19937_64 random_;
+  MetadataDurability metadata_;
 
   std::mutex mutex_;  // guards every member below
   std::unordered_map<ino_t, FileState> files_;

@@ -33,6 +33,7 @@ class RedisTarget : public Target {
  private:
   int min_replicas_to_write_ = 0;
   int min_replicas_max_lag_ = 10;
+  std::string appendfsync_ = "everysec";  // --appendfsync=always|everysec|no
 };
 
 }  // namespace chaosbench::targets::adapters

@@ -28,6 +28,7 @@ class ZookeeperTarget : public Target {
 
  private:
   bool sync_reads_ = false;
+  bool force_sync_ = true;       // --force-sync=no: the transaction log is not fsynced before the ack
   int tick_milliseconds_ = 100;  // ZooKeeper's tickTime
   static constexpr std::uint16_t kQuorumPort = 2888;
   static constexpr std::uint16_t kElectionPort = 3888;
