@@ -85,8 +85,9 @@ void RaftSimulator::enqueue(const Message& message, bool faulty) {
 }
 
 void RaftSimulator::process_ready(SimulatedNode& node) {
-  // Like refnode: a leader's AppendEntries leave at once, everything else of a
-  // Ready waits until its disk write completes (FIFO).
+  // Like refnode: what sendable_before_persist allows (a leader's
+  // AppendEntries) leaves at once, everything else of a Ready waits until its
+  // disk write completes (FIFO).
   while (node.core) {
     Ready ready = node.core->take_ready();
     if (ready.empty()) break;
@@ -96,10 +97,8 @@ void RaftSimulator::process_ready(SimulatedNode& node) {
     for (const auto& pending : node.unsynced)
       unsynced_hard_state = unsynced_hard_state || pending.hard_state.has_value();
     for (auto& message : ready.messages) {
-      const bool replication =
-          leader && message.term == node.core->term() && !ready.hard_state && !unsynced_hard_state &&
-          (message.type == MessageType::append_entries || message.type == MessageType::install_snapshot);
-      if (replication) {
+      if (sendable_before_persist(message, node.core->role(), node.core->term(),
+                                  ready.hard_state.has_value() || unsynced_hard_state, options_.bugs)) {
         enqueue(message, true);
       } else {
         after_sync.push_back(std::move(message));

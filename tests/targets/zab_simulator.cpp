@@ -89,11 +89,21 @@ void ZabSimulator::enqueue(const Message& message) {
 }
 
 void ZabSimulator::process_ready(SimulatedNode& node) {
-  // Like refnode: a Ready's messages, applies and sync answers wait until its
-  // disk write completes (FIFO per node).
+  // Like refnode: a Ready's messages (but what sendable_before_persist
+  // allows), applies and sync answers wait until its disk write completes
+  // (FIFO per node).
   while (node.core) {
     Ready ready = node.core->take_ready();
     if (ready.empty()) break;
+    std::vector<Message> after_sync;
+    for (auto& message : ready.messages) {
+      if (sendable_before_persist(message, options_.bugs)) {
+        enqueue(message);
+      } else {
+        after_sync.push_back(std::move(message));
+      }
+    }
+    ready.messages = std::move(after_sync);
     node.unsynced.push_back(std::move(ready));
     if (chaos_phase_) return;
     complete_disk_writes(node);
