@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <random>
@@ -447,50 +449,74 @@ TEST(StorageFaultTest, WalNoFsyncLosesAcknowledgedWritesToAPowerLossOnly) {
 
 // Writes to fresh keys stream in while, now and then, a random node loses
 // power in the middle of a WAL sync (the write tears) and comes back later.
-// The torn tail is dropped at recovery and every acknowledged write is read back.
+// The torn tail is dropped at recovery and every acknowledged write is read
+// back. Returns (syncs torn, torn tails truncated).
+std::pair<std::uint64_t, std::uint64_t> torn_writes_lose_nothing(std::uint64_t seed) {
+  QuorumSimulator simulator(3, seed, [](QuorumConfig& config) { config.request_timeout_nanoseconds = 1 * kS; });
+  std::mt19937_64 random(seed);
+  std::map<std::uint64_t, int> writes;  // request -> key number
+  std::vector<int> acknowledged;
+  simulator.on_reply = [&](int, std::uint64_t request_id, const json& body) {
+    auto found = writes.find(request_id);
+    if (found != writes.end() && body.value("ok", false)) acknowledged.push_back(found->second);
+  };
+  simulator.run_for(200 * kMs);
+  for (int tick = 0, next_key = 0; tick < 3000; ++tick) {
+    const int node = static_cast<int>(random() % 3);
+    if (tick % 3 == 0 && simulator.running(node)) {
+      writes[simulator.submit(node, {{"op", "write"}, {"key", "t" + std::to_string(next_key)}, {"value", next_key}})] =
+          next_key;
+      ++next_key;
+    }
+    if (tick % 100 == 50) simulator.lose_power_during_next_sync(static_cast<int>(random() % 3));
+    if (tick % 100 == 90) {
+      for (int down = 0; down < 3; ++down) {
+        if (!simulator.running(down)) simulator.restart(down);
+      }
+    }
+    simulator.step();
+  }
+  for (int down = 0; down < 3; ++down) {
+    if (!simulator.running(down)) simulator.restart(down);
+  }
+  simulator.run_for(2 * kS);
+  EXPECT_GT(acknowledged.size(), 100u) << "seed " << seed;
+  for (int key : acknowledged) {
+    const json read = simulator.call(key % 3, {{"op", "read"}, {"key", "t" + std::to_string(key)}});
+    EXPECT_EQ(read["value"], key) << "acknowledged write t" << key << " lost, seed " << seed;
+  }
+  return {simulator.torn_writes(), simulator.torn_tails_truncated()};
+}
+
 TEST(StorageFaultTest, WritesTornByAPowerLossAreDroppedAndNoAcknowledgedWriteIsLost) {
   std::uint64_t torn = 0, truncated = 0;
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-    QuorumSimulator simulator(3, seed, [](QuorumConfig& config) { config.request_timeout_nanoseconds = 1 * kS; });
-    std::mt19937_64 random(seed);
-    std::map<std::uint64_t, int> writes;  // request -> key number
-    std::vector<int> acknowledged;
-    simulator.on_reply = [&](int, std::uint64_t request_id, const json& body) {
-      auto found = writes.find(request_id);
-      if (found != writes.end() && body.value("ok", false)) acknowledged.push_back(found->second);
-    };
-    simulator.run_for(200 * kMs);
-    for (int tick = 0, next_key = 0; tick < 3000; ++tick) {
-      const int node = static_cast<int>(random() % 3);
-      if (tick % 3 == 0 && simulator.running(node)) {
-        writes[simulator.submit(
-            node, {{"op", "write"}, {"key", "t" + std::to_string(next_key)}, {"value", next_key}})] = next_key;
-        ++next_key;
-      }
-      if (tick % 100 == 50) simulator.lose_power_during_next_sync(static_cast<int>(random() % 3));
-      if (tick % 100 == 90) {
-        for (int down = 0; down < 3; ++down) {
-          if (!simulator.running(down)) simulator.restart(down);
-        }
-      }
-      simulator.step();
-    }
-    for (int down = 0; down < 3; ++down) {
-      if (!simulator.running(down)) simulator.restart(down);
-    }
-    simulator.run_for(2 * kS);
-    EXPECT_GT(acknowledged.size(), 100u) << "seed " << seed;
-    for (int key : acknowledged) {
-      const json read = simulator.call(key % 3, {{"op", "read"}, {"key", "t" + std::to_string(key)}});
-      EXPECT_EQ(read["value"], key) << "acknowledged write t" << key << " lost, seed " << seed;
-    }
-    torn += simulator.torn_writes();
-    truncated += simulator.torn_tails_truncated();
+    const auto [seed_torn, seed_truncated] = torn_writes_lose_nothing(seed);
+    torn += seed_torn;
+    truncated += seed_truncated;
   }
   EXPECT_GT(torn, 200u);
   EXPECT_GT(truncated, 100u) << "the torn tails must reach recovery";
   std::printf("20 seeds: %llu syncs torn by a power loss, %llu torn tails truncated at recovery\n",
               static_cast<unsigned long long>(torn), static_cast<unsigned long long>(truncated));
+}
+
+// The long sweep: QUORUM_STORAGE_SEEDS=N runs seeds 1000..1000+N-1 of the test above.
+TEST(StorageFaultTest, TornWritesLongSweep) {
+  const char* seeds = std::getenv("QUORUM_STORAGE_SEEDS");
+  if (seeds == nullptr) GTEST_SKIP() << "set QUORUM_STORAGE_SEEDS=N to run N seeds";
+  const int count = std::atoi(seeds);
+  std::uint64_t torn = 0, truncated = 0;
+  const auto started = std::chrono::steady_clock::now();
+  for (int offset = 0; offset < count && !HasFailure(); ++offset) {
+    const auto [seed_torn, seed_truncated] = torn_writes_lose_nothing(1000 + static_cast<std::uint64_t>(offset));
+    torn += seed_torn;
+    truncated += seed_truncated;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("%d seeds: %llu syncs torn, %llu torn tails truncated, %.1f s (%.1f seeds/s)\n", count,
+              static_cast<unsigned long long>(torn), static_cast<unsigned long long>(truncated), seconds,
+              count / seconds);
 }
 
 // A flipped bit in a crashed replica's synced WAL: the restart refuses
