@@ -3,7 +3,7 @@
 // Appends are buffered; sync() writes them and fdatasyncs once (group commit).
 // Opening recovers by one rule (docs/architecture.md, storage): a tail too
 // short for a header, ending inside a record whose header checks, or zeros
-// from a record boundary on, is a torn write and is truncated (durably); a record that
+// from a record boundary on, is a torn write and is truncated (fsynced); a record that
 // fails a check while the file holds all of its bytes is corruption of synced
 // data and throws WalCorruption naming the file and offset, wherever it lies.
 // Every file operation goes through a StorageEnv (the real filesystem unless
