@@ -33,6 +33,9 @@ struct QuorumBugs {
   bool no_read_repair = false;      // reads never repair stale replicas
   bool tombstone_gc_early = false;  // tombstones are collected at the next sweep, ignoring the grace period
   bool ack_before_write = false;    // the coordinator acks a write before W replicas confirm it
+  bool wal_no_fsync = false;        // the replica's WAL is written but never fsynced, so its acks promise
+                                    // only the page cache (the core never reads it: its storage's owner,
+                                    // the server or the simulator, opens the WAL without fsync)
 };
 
 struct QuorumConfig {

@@ -104,6 +104,7 @@ QuorumConfig make_quorum_config(const targets::NodeConfig& config, const QuorumO
   quorum.bugs.no_read_repair = config.has_bug("no-read-repair");
   quorum.bugs.tombstone_gc_early = config.has_bug("tombstone-gc-early");
   quorum.bugs.ack_before_write = config.has_bug("ack-before-write");
+  quorum.bugs.wal_no_fsync = config.has_bug("wal-no-fsync");
   return quorum;
 }
 
@@ -116,6 +117,8 @@ targets::ProtocolEntry quorum_protocol() {
       {"no-read-repair", "reads never repair stale replicas"},
       {"tombstone-gc-early", "tombstones are collected at once, ignoring the grace period (deletes come back)"},
       {"ack-before-write", "the coordinator acks a write before W replicas confirm it"},
+      {"wal-no-fsync",
+       "replicas acknowledge writes their WAL holds only in the page cache (never fsynced): a power loss loses them"},
   };
   entry.make_options = [] { return std::make_unique<QuorumOptions>(); };
   entry.make_node = [](boost::asio::io_context& io_context, const targets::NodeConfig& config,

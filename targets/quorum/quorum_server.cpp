@@ -12,8 +12,12 @@ QuorumServer::QuorumServer(asio::io_context& io_context, const targets::NodeConf
     : config_(config),
       logger_(logger),
       failpoints_(config_.id, config_.failpoints),
-      storage_(config_.data_dir, config_.fsync, failpoints_.storage_env()),
+      // wal-no-fsync (bug): the WAL is written but never fsynced, so a kill
+      // loses nothing (the page cache survives) and a power loss loses acks.
+      storage_(config_.data_dir, config_.fsync && !config_.has_bug("wal-no-fsync"), failpoints_.storage_env()),
       host_(io_context, config_, logger_, *this, failpoints_, [this] { storage_.sync(); }) {
+  if (storage_.truncated_tail_bytes() > 0)
+    logger_.info("wal: truncated a torn tail of {} bytes", storage_.truncated_tail_bytes());
   RecoveredState recovered{storage_.recovered()};
   storage_.release_recovered();
   try {

@@ -28,6 +28,8 @@ class QuorumStorage {
   void sync() { wal_->sync(); }
   std::uint64_t sync_count() const { return wal_->sync_count(); }
   std::uint64_t size_bytes() const { return wal_->size_bytes(); }
+  // Bytes of a torn tail the WAL's recovery cut off when it was opened.
+  std::uint64_t truncated_tail_bytes() const { return wal_->truncated_tail_bytes(); }
 
  private:
   std::unique_ptr<targets::WriteAheadLog> wal_;

@@ -240,8 +240,9 @@ void RaftNode::append_entry(LogEntry entry) {
 
 void RaftNode::maybe_commit() {
   if (role_ != Role::leader) return;
-  // The leader's own log counts only as far as it is on disk.
-  std::vector<std::uint64_t> matches{std::min(last_index(), durable_index_)};
+  // The leader's own log counts only as far as it is on disk (the bug: all of it).
+  std::vector<std::uint64_t> matches{config_.bugs.ack_before_fsync ? last_index()
+                                                                   : std::min(last_index(), durable_index_)};
   for (const auto& [peer, progress] : progress_) matches.push_back(progress.match_index);
   std::sort(matches.begin(), matches.end(), std::greater<>());
   const std::uint64_t replicated = matches[quorum() - 1];
@@ -540,6 +541,13 @@ void RaftNode::acknowledge_persisted(std::uint64_t index, std::uint64_t term) {
     durable_index_ = std::max(durable_index_, std::min(index, last_index()));
     maybe_commit();
   }
+}
+
+bool sendable_before_persist(const Message& message, Role role, std::uint64_t term, bool hard_state_unsynced,
+                             const RaftBugs& bugs) {
+  if (bugs.ack_before_fsync && message.type == MessageType::append_entries_response) return true;
+  return role == Role::leader && message.term == term && !hard_state_unsynced &&
+         (message.type == MessageType::append_entries || message.type == MessageType::install_snapshot);
 }
 
 Ready RaftNode::take_ready() {

@@ -26,6 +26,9 @@ struct RaftBugs {
   bool no_vote_log_check = false;     // grant votes without the up-to-date-log check
   bool commit_previous_term = false;  // commit entries of earlier terms by counting replicas
                                       // (and so, like Raft without Figure 8, no election no-op)
+  bool ack_before_fsync = false;      // the leader counts its own log towards a commit before it is
+                                      // durable, and drivers send AppendEntries responses before the
+                                      // Ready's fsync (sendable_before_persist)
   // (lease-wall-clock and stale-follower-read live in the runtime: they change
   // which clock is injected and who answers reads.)
 };
@@ -65,6 +68,17 @@ struct Ready {
 };
 
 enum class ReadMode { read_index, lease };
+
+// Whether a driver may send one of a Ready's messages before the Ready's
+// disk write completes: a leader's AppendEntries and InstallSnapshot of its
+// current term (Raft lets the leader write its log in parallel with
+// replication), never ahead of a term or vote still on its way to disk
+// (`hard_state_unsynced`: in this Ready or an earlier unfinished one).
+// Everything else promises durable state. With the ack-before-fsync bug,
+// AppendEntries responses go early too: a follower acknowledges entries it
+// has not made durable.
+bool sendable_before_persist(const Message& message, Role role, std::uint64_t term, bool hard_state_unsynced,
+                             const RaftBugs& bugs);
 
 class RaftNode {
  public:

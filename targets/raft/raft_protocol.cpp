@@ -25,6 +25,9 @@ targets::ProtocolEntry raft_protocol() {
   entry.bugs = {
       {"no-vote-log-check", "grant votes without checking the candidate's log is up to date"},
       {"commit-previous-term", "commit entries of earlier terms by counting replicas (no election no-op)"},
+      {"ack-before-fsync",
+       "count the leader's own log and send AppendEntries responses before the fsync: a power loss loses "
+       "committed entries"},
       {"lease-wall-clock", "measure the leader lease with the wall clock, so clock skew breaks it"},
       {"stale-follower-read", "followers answer reads from their local state"},
       {"unsupported-add",

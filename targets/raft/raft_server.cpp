@@ -26,6 +26,7 @@ RaftConfig make_raft_config(const targets::NodeConfig& config, const RaftOptions
   raft.random_seed = std::random_device{}();
   raft.bugs.no_vote_log_check = config.has_bug("no-vote-log-check");
   raft.bugs.commit_previous_term = config.has_bug("commit-previous-term");
+  raft.bugs.ack_before_fsync = config.has_bug("ack-before-fsync");
   return raft;
 }
 
@@ -55,7 +56,9 @@ RaftServer::RaftServer(asio::io_context& io_context, const targets::NodeConfig& 
   // clock skew (libfaketime) moves; the correct node uses the monotonic clock.
   const targets::Clock& lease_clock =
       config_.has_bug("lease-wall-clock") ? static_cast<const targets::Clock&>(wall_clock_) : monotonic_clock_;
-  node_ = std::make_unique<RaftNode>(make_raft_config(config_, options), storage_.state(), lease_clock);
+  const RaftConfig raft_config = make_raft_config(config_, options);
+  bugs_ = raft_config.bugs;
+  node_ = std::make_unique<RaftNode>(raft_config, storage_.state(), lease_clock);
   machine_.restore(storage_.state().snapshot.data);
   applied_index_ = storage_.state().snapshot.index;
   if (config_.read_mode == "lease") read_mode_ = ReadMode::lease;
@@ -79,14 +82,10 @@ bool RaftServer::commit_next_ready() {
   // log towards a commit only once complete() reports it durable
   // (acknowledge_persisted). Everything else waits for the disk.
   auto after_sync = std::make_shared<std::vector<Message>>();
+  const bool hard_state_unsynced = ready->hard_state || unsynced_hard_states_ > 0;
   for (auto& message : ready->messages) {
-    // ...but never ahead of a term or vote that is not yet durable.
-    const bool replication =
-        node_->role() == Role::leader && message.term == node_->term() && !ready->hard_state &&
-        unsynced_hard_states_ == 0 &&
-        (message.type == MessageType::append_entries || message.type == MessageType::install_snapshot);
-    if (replication) {
-      host_.send(message.to, encode_message(message));
+    if (sendable_before_persist(message, node_->role(), node_->term(), hard_state_unsynced, bugs_)) {
+      host_.send_through(send_failpoint(message), message.to, encode_message(message));
     } else {
       after_sync->push_back(std::move(message));
     }

@@ -60,6 +60,7 @@ class RaftServer final : public targets::NodeProcess, private targets::HostedPro
   targets::Failpoints failpoints_;  // before the storage that passes them
   RaftStorage storage_;
   std::unique_ptr<RaftNode> node_;
+  RaftBugs bugs_;  // the core's planted bugs; ack-before-fsync also changes what commit_next_ready sends early
   targets::KvStateMachine machine_;
   std::uint64_t applied_index_ = 0;
   ReadMode read_mode_ = ReadMode::read_index;

@@ -78,8 +78,8 @@ class FailpointStorageEnv final : public StorageEnv {
   std::unique_ptr<AppendableFile> open_appendable(const std::filesystem::path& path) override {
     return std::make_unique<File>(base_.open_appendable(path), failpoints_);
   }
-  void truncate_file(const std::filesystem::path& path, std::uint64_t size) override {
-    base_.truncate_file(path, size);
+  void truncate_file(const std::filesystem::path& path, std::uint64_t size, bool sync) override {
+    base_.truncate_file(path, size, sync);
   }
   void replace_file(const std::filesystem::path& path, std::string_view contents, bool sync) override {
     const bool snapshot = path.filename() == "snapshot.bin";

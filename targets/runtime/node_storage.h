@@ -26,6 +26,8 @@ class NodeStorage {
   // Makes everything staged durable with one fsync.
   void sync() { wal_->sync(); }
   std::uint64_t sync_count() const { return wal_->sync_count(); }
+  // Bytes of a torn tail the WAL's recovery cut off when it was opened.
+  std::uint64_t truncated_tail_bytes() const { return wal_->truncated_tail_bytes(); }
 
  protected:
   NodeStorage(const std::filesystem::path& data_directory, bool fsync_enabled, Logger& logger, StorageEnv& env);

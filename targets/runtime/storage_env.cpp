@@ -96,10 +96,18 @@ class PosixStorageEnv final : public StorageEnv {
     return file;
   }
 
-  void truncate_file(const std::filesystem::path& path, std::uint64_t size) override {
-    std::error_code error;
-    std::filesystem::resize_file(path, size, error);
-    if (error) throw std::system_error(error, fmt::format("truncate {}", path.string()));
+  void truncate_file(const std::filesystem::path& path, std::uint64_t size, bool sync) override {
+    const int descriptor = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (descriptor < 0) throw_errno(fmt::format("open {}", path.string()));
+    if (::ftruncate(descriptor, static_cast<off_t>(size)) != 0) {
+      ::close(descriptor);
+      throw_errno(fmt::format("truncate {}", path.string()));
+    }
+    if (sync && ::fsync(descriptor) != 0) {
+      ::close(descriptor);
+      throw_errno(fmt::format("fsync {}", path.string()));
+    }
+    ::close(descriptor);
   }
 
   void replace_file(const std::filesystem::path& path, std::string_view contents, bool sync) override {

@@ -29,8 +29,9 @@ class StorageEnv {
   virtual std::optional<std::string> read_file(const std::filesystem::path& path) = 0;
   // Opens for appending, creating the file if absent.
   virtual std::unique_ptr<AppendableFile> open_appendable(const std::filesystem::path& path) = 0;
-  // Cuts the file to `size` bytes (recovery drops a torn tail).
-  virtual void truncate_file(const std::filesystem::path& path, std::uint64_t size) = 0;
+  // Cuts the file to `size` bytes (recovery drops a torn tail), durably when
+  // `sync`: a power loss afterwards cannot bring the cut bytes back.
+  virtual void truncate_file(const std::filesystem::path& path, std::uint64_t size, bool sync) = 0;
   // Replaces the file with `contents` atomically: a temporary file, synced when
   // `sync`, renamed over it, then the directory synced.
   virtual void replace_file(const std::filesystem::path& path, std::string_view contents, bool sync) = 0;

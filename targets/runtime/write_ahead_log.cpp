@@ -20,10 +20,17 @@ std::uint32_t get_u32(const char* data) {
 }
 
 void encode_record(std::string& out, std::string_view payload) {
+  const std::size_t header = out.size();
   put_u32(out, static_cast<std::uint32_t>(payload.size()));
   put_u32(out, crc32c(payload));
+  put_u32(out, crc32c(std::string_view(out).substr(header, 8)));
   out.append(payload);
 }
+
+// The header at `data` (kHeaderBytes long) checks against its own checksum.
+bool header_checks(const char* data) { return crc32c(std::string_view(data, 8)) == get_u32(data + 8); }
+
+bool all_zero(std::string_view bytes) { return bytes.find_first_not_of('\0') == std::string_view::npos; }
 
 }  // namespace
 
@@ -35,34 +42,44 @@ WriteAheadLog::WriteAheadLog(std::filesystem::path path, bool fsync_enabled, Sto
 
 WriteAheadLog::~WriteAheadLog() = default;
 
+// A torn write leaves a prefix of what was being written (or zeros, where a
+// file system extended the file before the data reached it): the tail is
+// too short for a header, ends inside a record whose header checks, or is
+// zeros from a record boundary on. Anything else that fails a check holds
+// every byte it was written with, so it was synced and then damaged: a
+// flipped bit in the last record is as fatal as one in the first.
 void WriteAheadLog::recover() {
   const std::optional<std::string> existing = env_.read_file(path_);
   if (!existing) return;
   const std::string& contents = *existing;
+  const auto corrupt = [&](std::size_t offset, const std::string& what) {
+    return WalCorruption(
+        fmt::format("{}: corrupt record at offset {} ({} bytes from there to the end): {}; "
+                    "refusing to start on corrupted synced data",
+                    path_.string(), offset, contents.size() - offset, what));
+  };
   std::size_t offset = 0;
   while (offset < contents.size()) {
     const std::size_t remaining = contents.size() - offset;
-    if (remaining < 8) break;  // torn header
-    const std::uint32_t length = get_u32(contents.data() + offset);
-    const std::uint32_t checksum = get_u32(contents.data() + offset + 4);
-    if (length > kMaxRecordBytes) {
-      throw WalCorruption(fmt::format("{}: record at offset {} claims {} bytes", path_.string(), offset, length));
+    if (remaining < kHeaderBytes) break;  // torn header
+    const char* header = contents.data() + offset;
+    if (!header_checks(header)) {
+      if (all_zero(std::string_view(contents).substr(offset))) break;  // zero-filled tail
+      throw corrupt(offset, "header checksum mismatch");
     }
-    if (remaining - 8 < length) break;  // torn body
-    std::string_view payload(contents.data() + offset + 8, length);
-    if (crc32c(payload) != checksum) {
-      if (offset + 8 + length == contents.size()) break;  // the last write was torn mid-record
-      throw WalCorruption(
-          fmt::format("{}: checksum mismatch in record at offset {} ({} bytes follow): refusing to "
-                      "start on a corrupted log",
-                      path_.string(), offset, contents.size() - offset - 8 - length));
-    }
+    const std::uint32_t length = get_u32(header);
+    if (length > kMaxRecordBytes) throw corrupt(offset, fmt::format("the header claims {} bytes", length));
+    if (remaining - kHeaderBytes < length) break;  // torn body: the header made it, the rest did not
+    std::string_view payload(header + kHeaderBytes, length);
+    if (crc32c(payload) != get_u32(header + 4)) throw corrupt(offset, "checksum mismatch");
     recovered_.emplace_back(payload);
-    offset += 8 + length;
+    offset += kHeaderBytes + length;
   }
   if (offset < contents.size()) {
     truncated_tail_bytes_ = contents.size() - offset;
-    env_.truncate_file(path_, offset);
+    // Durably, before anything is appended after it: a later power loss must
+    // not bring back the torn bytes behind new records.
+    env_.truncate_file(path_, offset, fsync_enabled_);
   }
   file_size_ = offset;
 }
@@ -101,16 +118,22 @@ void WriteAheadLog::write_file_atomically(const std::filesystem::path& path, std
 std::optional<std::string> WriteAheadLog::read_checked_file(const std::filesystem::path& path, StorageEnv& env) {
   const std::optional<std::string> existing = env.read_file(path);
   if (!existing) return std::nullopt;
+  // Written whole and renamed into place: every mismatch is corruption.
   const std::string& contents = *existing;
-  if (contents.size() < 8) throw WalCorruption(fmt::format("{}: too short for a record", path.string()));
+  const auto corrupt = [&](const std::string& what) {
+    return WalCorruption(
+        fmt::format("{}: corrupt record at offset 0 ({} bytes): {}; refusing to start on corrupted "
+                    "synced data",
+                    path.string(), contents.size(), what));
+  };
+  if (contents.size() < kHeaderBytes) throw corrupt("too short for a record");
+  if (!header_checks(contents.data())) throw corrupt("header checksum mismatch");
   const std::uint32_t length = get_u32(contents.data());
-  const std::uint32_t checksum = get_u32(contents.data() + 4);
-  if (contents.size() != 8 + static_cast<std::size_t>(length)) {
-    throw WalCorruption(
-        fmt::format("{}: length {} does not match file size {}", path.string(), length, contents.size()));
+  if (contents.size() != kHeaderBytes + static_cast<std::size_t>(length)) {
+    throw corrupt(fmt::format("length {} does not match the file size", length));
   }
-  std::string payload = contents.substr(8);
-  if (crc32c(payload) != checksum) throw WalCorruption(fmt::format("{}: checksum mismatch", path.string()));
+  std::string payload = contents.substr(kHeaderBytes);
+  if (crc32c(payload) != get_u32(contents.data() + 4)) throw corrupt("checksum mismatch");
   return payload;
 }
 

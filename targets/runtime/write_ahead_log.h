@@ -1,8 +1,11 @@
 // WriteAheadLog: an append-only file of records, each [u32 length][u32
-// CRC32C][payload] (little-endian). Appends are buffered; sync() writes them
-// and fdatasyncs once (group commit). Opening recovers: a torn tail (a record
-// cut short, or a bad checksum on the final record) is truncated away; a bad
-// record followed by more data is real corruption and throws WalCorruption.
+// CRC32C(payload)][u32 CRC32C(the 8 bytes before)][payload] (little-endian).
+// Appends are buffered; sync() writes them and fdatasyncs once (group commit).
+// Opening recovers by one rule (docs/architecture.md, storage): a tail too
+// short for a header, ending inside a record whose header checks, or zeros
+// from a record boundary on, is a torn write and is truncated (fsynced); a record that
+// fails a check while the file holds all of its bytes is corruption of synced
+// data and throws WalCorruption naming the file and offset, wherever it lies.
 // Every file operation goes through a StorageEnv (the real filesystem unless
 // given another, e.g. the simulator's disk). Not thread-safe. All I/O errors
 // throw std::system_error.
@@ -29,6 +32,7 @@ class WalCorruption : public std::runtime_error {
 class WriteAheadLog {
  public:
   static constexpr std::uint32_t kMaxRecordBytes = 1u << 30;
+  static constexpr std::size_t kHeaderBytes = 12;
 
   // Opens (creating if absent) and recovers; the surviving records are in recovered().
   WriteAheadLog(std::filesystem::path path, bool fsync_enabled, StorageEnv& env = posix_storage_env());

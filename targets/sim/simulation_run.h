@@ -1,6 +1,6 @@
 // SimulationRun: what every protocol's simulation is given beside its own
 // settings: the seed, the cluster size, how many steps of chaos and then of
-// healed network it runs, and the network and node faults of the chaos phase.
+// healed network it runs, and the network, node and storage faults of the chaos phase.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include "sim/cluster_faults.h"
 #include "sim/simulated_network.h"
+#include "sim/storage_faults.h"
 
 namespace chaosbench::sim {
 
@@ -18,7 +19,8 @@ struct SimulationRun {
   int chaos_steps = 400;  // ticks with faults
   int heal_steps = 400;   // ticks allowed to recover after healing
   NetworkFaults network;
-  ClusterFaultOptions faults;  // crashes, restarts, partitions, leader faults, pauses
+  ClusterFaultOptions faults;   // crashes, restarts, partitions, leader faults, pauses
+  StorageFaultOptions storage;  // at each crash: a torn write, a flipped bit (off by default)
 };
 
 // n1, n2, ... n<count>: the node ids of a simulated cluster, index i is "n<i+1>".

@@ -99,6 +99,10 @@ void ZabNode::fail_pending_syncs() {
   sync_batches_.clear();
 }
 
+bool sendable_before_persist(const Message& message, const ZabBugs& bugs) {
+  return bugs.ack_before_fsync && message.type == MessageType::ack;
+}
+
 void ZabNode::acknowledge_persisted(const Zxid& zxid) {
   durable_ = std::max(durable_, std::min(zxid, last_zxid()));
   if (role_ == Role::leading) {

@@ -24,6 +24,8 @@ struct ZabBugs {
   bool commit_before_quorum = false;  // the leader commits a proposal on its own ack
   bool epoch_not_persisted = false;   // acceptedEpoch/currentEpoch only in memory; a restart
                                       // derives both from the last logged zxid (pre-3.4 ZooKeeper)
+  bool ack_before_fsync = false;      // drivers send a follower's ACK of proposals before the Ready's
+                                      // fsync (sendable_before_persist)
 };
 
 struct ZabConfig {
@@ -54,6 +56,12 @@ struct Ready {
 };
 
 enum class Phase { discovering, synchronising, broadcasting };
+
+// Whether a driver may send one of a Ready's messages before the Ready's disk
+// write completes. None may: an ACK promises a durable proposal, ACKEPOCH and
+// the NEWLEADER ack durable epochs and history. With the ack-before-fsync bug
+// a follower's ACK goes early: it acknowledges proposals it has not made durable.
+bool sendable_before_persist(const Message& message, const ZabBugs& bugs);
 
 class ZabNode {
  public:

@@ -13,6 +13,7 @@ targets::ProtocolEntry zab_protocol() {
       {"skip-truncate", "a follower ignores TRUNC and keeps uncommitted txns of an old epoch"},
       {"commit-before-quorum", "the leader commits a proposal on its own ack"},
       {"epoch-not-persisted", "acceptedEpoch/currentEpoch only in memory, derived from the last zxid on restart"},
+      {"ack-before-fsync", "a follower ACKs a proposal before its fsync: a power loss loses committed txns"},
   };
   entry.make_node = [](boost::asio::io_context& io_context, const targets::NodeConfig& config,
                        const targets::ProtocolOptions*,

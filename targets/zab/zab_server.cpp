@@ -30,6 +30,7 @@ ZabConfig make_zab_config(const targets::NodeConfig& config) {
   zab.bugs.skip_truncate = config.has_bug("skip-truncate");
   zab.bugs.commit_before_quorum = config.has_bug("commit-before-quorum");
   zab.bugs.epoch_not_persisted = config.has_bug("epoch-not-persisted");
+  zab.bugs.ack_before_fsync = config.has_bug("ack-before-fsync");
   return zab;
 }
 
@@ -60,7 +61,9 @@ ZabServer::ZabServer(asio::io_context& io_context, const targets::NodeConfig& co
       next_context_((std::random_device{}() | 1ull) << 20),
       host_(io_context, config_, logger_, *this, failpoints_, [this] { storage_.sync(); }) {
   sync_reads_ = config_.read_mode == "sync";
-  node_ = std::make_unique<ZabNode>(make_zab_config(config_), storage_.state());
+  const ZabConfig zab_config = make_zab_config(config_);
+  bugs_ = zab_config.bugs;
+  node_ = std::make_unique<ZabNode>(zab_config, storage_.state());
   machine_.restore(storage_.state().snapshot.data);
   applied_ = storage_.state().snapshot.zxid;
   logger_.set_state(role_name(node_->role()), node_->current_epoch());
@@ -73,7 +76,16 @@ bool ZabServer::commit_next_ready() {
   if (taken.empty()) return false;
   auto ready = std::make_shared<Ready>(std::move(taken));
   // Every message waits for the Ready's write: acks and ACKEPOCH/NEWLEADER
-  // acknowledgements promise durable state.
+  // acknowledgements promise durable state (but for the ack-before-fsync bug's early ACKs).
+  std::vector<Message> after_sync;
+  for (auto& message : ready->messages) {
+    if (sendable_before_persist(message, bugs_)) {
+      host_.send_through(send_failpoint(message), message.to, encode_message(message));
+    } else {
+      after_sync.push_back(std::move(message));
+    }
+  }
+  ready->messages = std::move(after_sync);
   const bool needs_disk = ready->snapshot || ready->truncate_after || ready->epochs;
   host_.commit(needs_disk ? std::function<void()>([this, ready] { storage_.stage(*ready); }) : std::function<void()>(),
                [this, ready] { complete(*ready); });

@@ -71,6 +71,7 @@ class ZabServer final : public targets::NodeProcess, private targets::HostedProt
   targets::Failpoints failpoints_;  // before the storage that passes them
   ZabStorage storage_;
   std::unique_ptr<ZabNode> node_;
+  ZabBugs bugs_;  // the core's planted bugs; ack-before-fsync also changes what commit_next_ready sends early
   targets::KvStateMachine machine_;
   Zxid applied_;
   targets::PendingRequests<RequestDetails> requests_;  // updates and syncs, by context

@@ -2,9 +2,11 @@
 // (targets/sim under the real cores and storage), i.e. how many seeds a CI
 // minute buys. Raft and ZAB: one seed per iteration with the default options
 // of their simulation tests (3 nodes, 400 chaos + 400 heal ticks, drops,
-// duplicates, crashes, partitions, asynchronous disks). Quorum: 1,000
-// sequential writes with a replica crash and restart in the middle. A failed
-// seed aborts the benchmark (SkipWithError).
+// duplicates, crashes, partitions, asynchronous disks); the *_storage_faults
+// variants add the storage-fault options of StorageFaultsStaySafeAndLive
+// (crashes 3%, leader faults 3%, torn writes 70% and bit flips 10% of crashes).
+// Quorum: 1,000 sequential writes with a replica crash and restart in the
+// middle. A failed seed aborts the benchmark (SkipWithError).
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -18,12 +20,18 @@ namespace {
 // One seed per iteration of Simulator with its default options; `work` is
 // what a seed achieved (committed or delivered entries), reported per seed.
 template <class Simulator, class Options, class Work>
-void run_seeds(benchmark::State& state, const char* work_name, Work work) {
+void run_seeds(benchmark::State& state, const char* work_name, Work work, bool storage_faults = false) {
   std::uint64_t seed = 1, done = 0;
   for (auto _ : state) {
     Options options;
     options.seed = seed++;
     options.node_count = static_cast<int>(state.range(0));
+    if (storage_faults) {
+      options.faults.crash_probability = 0.03;
+      options.faults.leader_fault_probability = 0.03;
+      options.storage.torn_write_probability = 0.7;
+      options.storage.corruption_probability = 0.1;
+    }
     const auto result = Simulator(options).run();
     if (!result.ok) {
       state.SkipWithError(result.failure.c_str());
@@ -42,12 +50,26 @@ void raft_seeds(benchmark::State& state) {
 }
 BENCHMARK(raft_seeds)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
 
+void raft_seeds_storage_faults(benchmark::State& state) {
+  namespace raft = chaosbench::raft::simulation;
+  run_seeds<raft::RaftSimulator, raft::SimulationOptions>(
+      state, "committed_per_seed", [](const raft::SimulationResult& result) { return result.committed_entries; }, true);
+}
+BENCHMARK(raft_seeds_storage_faults)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
+
 void zab_seeds(benchmark::State& state) {
   namespace zab = chaosbench::zab::simulation;
   run_seeds<zab::ZabSimulator, zab::SimulationOptions>(
       state, "delivered_per_seed", [](const zab::SimulationResult& result) { return result.delivered_txns; });
 }
 BENCHMARK(zab_seeds)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
+
+void zab_seeds_storage_faults(benchmark::State& state) {
+  namespace zab = chaosbench::zab::simulation;
+  run_seeds<zab::ZabSimulator, zab::SimulationOptions>(
+      state, "delivered_per_seed", [](const zab::SimulationResult& result) { return result.delivered_txns; }, true);
+}
+BENCHMARK(zab_seeds_storage_faults)->Arg(3)->Arg(5)->Unit(benchmark::kMillisecond);
 
 void quorum_writes(benchmark::State& state) {
   using chaosbench::quorum::testing::QuorumSimulator;

@@ -33,7 +33,9 @@ void QuorumSimulator::start(int index) {
   if (adjust_) adjust_(config);
   // Recovers through the real storage code from what reached the disk.
   auto& node = nodes_[index];
-  node.storage = std::make_unique<QuorumStorage>("/" + config.id, /*fsync_enabled=*/true, *node.disk);
+  node.storage =
+      std::make_unique<QuorumStorage>("/" + config.id, /*fsync_enabled=*/!config.bugs.wal_no_fsync, *node.disk);
+  if (node.storage->truncated_tail_bytes() > 0) ++torn_tails_truncated_;
   RecoveredState recovered{node.storage->recovered()};
   node.storage->release_recovered();
   node.core = std::make_unique<QuorumNode>(config, clock_, *node.wall, recovered);
@@ -56,6 +58,18 @@ void QuorumSimulator::crash(int index) {
   network_.crash(static_cast<std::size_t>(index), /*new_connections=*/true);
 }
 
+void QuorumSimulator::kill(int index) {
+  auto& node = nodes_.at(index);
+  node.core.reset();
+  node.storage.reset();  // the disk keeps every byte written: the kernel has it
+  network_.crash(static_cast<std::size_t>(index), /*new_connections=*/true);
+}
+
+std::optional<sim::SimulatedDisk::BitFlip> QuorumSimulator::flip_synced_bit(int index) {
+  if (running(index)) throw std::logic_error("bit flip on a running node " + id(index));
+  return nodes_.at(index).disk->flip_synced_bit(random_);
+}
+
 void QuorumSimulator::restart(int index) {
   if (running(index)) throw std::logic_error("restart of a running node " + id(index));
   start(index);
@@ -70,12 +84,21 @@ void QuorumSimulator::drain(int index) {
   auto& simulated = nodes_[index];
   Ready ready = simulated.core->take_ready();
   // Durable first, then messages and replies leave (the server's order).
-  if (ready.rewrite) {
-    simulated.storage->rewrite(*ready.rewrite);
-  } else {
-    simulated.storage->append(ready.records);
+  try {
+    if (ready.rewrite) {
+      simulated.storage->rewrite(*ready.rewrite);
+    } else {
+      simulated.storage->append(ready.records);
+    }
+    simulated.storage->sync();
+  } catch (const sim::PowerLoss&) {
+    ++torn_writes_;
+    simulated.core.reset();
+    simulated.storage.reset();
+    simulated.disk->crash_tearing(random_);
+    network_.crash(static_cast<std::size_t>(index), /*new_connections=*/true);
+    return;
   }
-  simulated.storage->sync();
   for (const auto& message : ready.messages) {
     std::string bytes = encode_message(message);
     bytes_[message.type] += bytes.size();

@@ -1,9 +1,10 @@
 // QuorumSimulator: a deterministic in-memory cluster of QuorumNode cores for
 // tests and benchmarks. One simulated monotonic clock (1 ms steps), a wall
 // clock per node (offsets model clock skew), a seeded network with 1-3 ms
-// latency, directed link blocks (partitions), crash/restart from what each
-// node's QuorumStorage (refnode's WAL) made durable on its SimulatedDisk, and
-// byte counts of every encoded message by type.
+// latency, directed link blocks (partitions), crash (power loss) or kill
+// (page cache kept) and restart from what each node's QuorumStorage (refnode's
+// WAL) left on its SimulatedDisk, storage faults (a write torn by a power
+// loss, a flipped bit), and byte counts of every encoded message by type.
 #pragma once
 
 #include <cstdint>
@@ -59,9 +60,20 @@ class QuorumSimulator {
   void partition(const std::vector<int>& side_a, const std::vector<int>& side_b);
   void isolate(int index);
   void heal() { links_.heal(); }
-  void crash(int index);    // loses everything not durable (nothing is pending between steps)
-  void restart(int index);  // recovers through QuorumStorage from its disk
-  void wipe(int index);     // loses the disk too (a crashed node only)
+  void crash(int index);  // a power loss: loses everything not durable (nothing is pending between steps)
+  void kill(int index);   // SIGKILL: the process dies, what it wrote (synced or not) stays in the page cache
+  // Recovers through QuorumStorage from its disk; throws targets::WalCorruption
+  // when that refuses a corrupted WAL (the node stays down: fail-stop).
+  void restart(int index);
+  void wipe(int index);  // loses the disk too (a crashed node only)
+  // The power fails during the node's next WAL sync: a seeded prefix of that
+  // write survives (torn) and the node is down, its Ready's messages and
+  // replies never sent.
+  void lose_power_during_next_sync(int index) { nodes_.at(index).disk->lose_power_at_next_sync(); }
+  // Flips a seeded bit of a crashed node's synced WAL (nullopt: nothing synced).
+  std::optional<sim::SimulatedDisk::BitFlip> flip_synced_bit(int index);
+  std::uint64_t torn_writes() const { return torn_writes_; }                    // syncs a power loss interrupted
+  std::uint64_t torn_tails_truncated() const { return torn_tails_truncated_; }  // recoveries that cut a torn tail
 
   // Submits a client request at `index`; returns the request id.
   std::uint64_t submit(int index, nlohmann::json request);
@@ -99,6 +111,8 @@ class QuorumSimulator {
   std::map<std::uint64_t, int> request_node_;
   std::map<std::uint64_t, nlohmann::json> replies_;
   std::map<MessageType, std::uint64_t> bytes_, messages_;
+  std::uint64_t torn_writes_ = 0;
+  std::uint64_t torn_tails_truncated_ = 0;
 };
 
 }  // namespace chaosbench::quorum::testing

@@ -34,8 +34,21 @@ void RaftSimulator::start_node(SimulatedNode& node) {
   config.bugs = options_.bugs;
   const targets::Clock& lease_clock =
       options_.lease_wall_clock ? static_cast<const targets::Clock&>(*node.wall_clock) : clock_;
-  // Recovers through the real storage code from what reached the disk.
-  node.storage = std::make_unique<RaftStorage>("/" + node.id, /*fsync_enabled=*/true, storage_logger_, *node.disk);
+  // Recovers through the real storage code from what reached the disk; on a
+  // flipped bit it must refuse (the node fail-stops), on anything else start.
+  try {
+    node.storage = std::make_unique<RaftStorage>("/" + node.id, /*fsync_enabled=*/true, storage_logger_, *node.disk);
+  } catch (const targets::WalCorruption& error) {
+    if (!node.corruption) fail(fmt::format("{} refused an uncorrupted disk: {}", node.id, error.what()));
+    node.fail_stopped = true;
+    ++result_.fail_stopped;
+    return;
+  }
+  if (node.storage->truncated_tail_bytes() > 0) ++result_.torn_tails_truncated;
+  if (node.corruption) {
+    fail(fmt::format("{} started on a disk whose {} has bit {} of offset {} flipped: corruption went unnoticed",
+                     node.id, node.corruption->path.string(), node.corruption->bit, node.corruption->offset));
+  }
   const PersistentState& restored = node.storage->state();
   node.core = std::make_unique<RaftNode>(config, restored, lease_clock);
   network_.restart(index_of(node.id));
@@ -45,10 +58,23 @@ void RaftSimulator::start_node(SimulatedNode& node) {
 
 void RaftSimulator::crash(std::size_t index) {
   SimulatedNode& node = nodes_[index];
+  if (!node.core) return;
   node.core.reset();  // everything not yet on its disk is lost
+  const bool may_corrupt = corrupted_nodes_ < (options_.node_count - 1) / 2;
+  const sim::DiskCrash crash =
+      sim::crash_disk(*node.disk, random_, options_.storage, !node.unsynced.empty(), may_corrupt, [&] {
+        // Group commit, as refnode's storage thread: every pending
+        // Ready staged, then one sync, which the power loss interrupts.
+        for (const Ready& ready : node.unsynced) node.storage->stage(ready);
+        node.storage->sync();
+      });
+  if (crash.torn) ++result_.torn_writes;
+  if (crash.flip) {
+    node.corruption = crash.flip;
+    ++corrupted_nodes_;
+  }
   node.unsynced.clear();
   node.storage.reset();
-  node.disk->crash();
   network_.crash(index, /*new_connections=*/false);
 }
 
@@ -59,8 +85,9 @@ void RaftSimulator::enqueue(const Message& message, bool faulty) {
 }
 
 void RaftSimulator::process_ready(SimulatedNode& node) {
-  // Like refnode: a leader's AppendEntries leave at once, everything else of a
-  // Ready waits until its disk write completes (FIFO).
+  // Like refnode: what sendable_before_persist allows (a leader's
+  // AppendEntries) leaves at once, everything else of a Ready waits until its
+  // disk write completes (FIFO).
   while (node.core) {
     Ready ready = node.core->take_ready();
     if (ready.empty()) break;
@@ -70,10 +97,8 @@ void RaftSimulator::process_ready(SimulatedNode& node) {
     for (const auto& pending : node.unsynced)
       unsynced_hard_state = unsynced_hard_state || pending.hard_state.has_value();
     for (auto& message : ready.messages) {
-      const bool replication =
-          leader && message.term == node.core->term() && !ready.hard_state && !unsynced_hard_state &&
-          (message.type == MessageType::append_entries || message.type == MessageType::install_snapshot);
-      if (replication) {
+      if (sendable_before_persist(message, node.core->role(), node.core->term(),
+                                  ready.hard_state.has_value() || unsynced_hard_state, options_.bugs)) {
         enqueue(message, true);
       } else {
         after_sync.push_back(std::move(message));
@@ -285,7 +310,7 @@ SimulationResult RaftSimulator::run() {
     for (std::size_t index = 0; index < nodes_.size(); ++index) {
       SimulatedNode& node = nodes_[index];
       network_.requeue(network_.resume(index), now_ticks_);
-      if (!node.core) start_node(node);
+      if (can_restart(node)) start_node(node);
       complete_disk_writes(node);
     }
     std::optional<std::uint64_t> marker_index;
@@ -295,13 +320,14 @@ SimulationResult RaftSimulator::run() {
       clock_.set(now_ticks_ * kTickNanoseconds);
       for (auto& node : nodes_) node.wall_clock->set(clock_.now_nanoseconds() + node.wall_offset_nanoseconds);
       for (auto& node : nodes_) {
-        if (node.core->role() == Role::leader && node.core->term() != marker_term) {
+        if (node.core && node.core->role() == Role::leader && node.core->term() != marker_term) {
           marker_index =
               node.core->propose(nlohmann::json{{"op", "write"}, {"key", "heal"}, {"value", step_}}.dump())->first;
           marker_term = node.core->term();
         }
       }
       for (auto& node : nodes_) {
+        if (!node.core) continue;  // fail-stopped
         node.core->tick();
         process_ready(node);
       }
@@ -310,7 +336,8 @@ SimulationResult RaftSimulator::run() {
       if (marker_index) {
         auto committed = committed_.find(*marker_index);
         bool everywhere = committed != committed_.end() && committed->second.term == marker_term;
-        for (const auto& node : nodes_) everywhere = everywhere && node.applied_index >= *marker_index;
+        for (const auto& node : nodes_)
+          everywhere = everywhere && (node.fail_stopped || node.applied_index >= *marker_index);
         if (everywhere) return result_;
       }
     }

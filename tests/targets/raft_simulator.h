@@ -1,8 +1,10 @@
 // RaftSimulator: runs a cluster of RaftNode cores in one thread over a
 // simulated network that drops, duplicates, delays and reorders messages,
-// partitions nodes and crashes/restarts them from their persisted state.
-// After every step it checks Raft's safety properties; run() returns the first
-// violation (naming seed and step) or, after healing, a liveness failure.
+// partitions nodes and crashes/restarts them from their persisted state (with
+// storage faults: torn writes recovered silently, flipped bits refused at
+// start, the node then fail-stopped). After every step it checks Raft's safety
+// properties; run() returns the first violation (naming seed and step) or,
+// after healing, a liveness failure.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +57,9 @@ struct SimulationResult {
   std::uint64_t leaders_elected = 0;
   std::uint64_t reads_served = 0;
   std::uint64_t snapshots_installed = 0;
+  std::uint64_t torn_tails_truncated = 0;  // recoveries that cut a torn tail off the WAL
+  std::uint64_t torn_writes = 0;           // crashes whose pending write tore
+  std::uint64_t fail_stopped = 0;          // nodes that refused to start on a flipped bit
 };
 
 class RaftSimulator : private sim::FaultTarget {
@@ -72,7 +77,9 @@ class RaftSimulator : private sim::FaultTarget {
     std::unique_ptr<RaftStorage> storage;  // refnode's WAL and snapshot code over `disk`; null while crashed
     targets::KvStateMachine machine;
     std::uint64_t applied_index = 0;
-    std::deque<Ready> unsynced;  // taken from the core, not yet on disk
+    std::deque<Ready> unsynced;                             // taken from the core, not yet on disk
+    std::optional<sim::SimulatedDisk::BitFlip> corruption;  // a synced bit flipped while it was down
+    bool fail_stopped = false;                              // refused to start on that corruption: down for good
   };
   struct CommittedEntry {
     std::uint64_t term;
@@ -94,9 +101,12 @@ class RaftSimulator : private sim::FaultTarget {
   // sim::FaultTarget
   std::size_t node_count() const override { return nodes_.size(); }
   bool running(std::size_t node) const override { return nodes_[node].core != nullptr; }
+  bool can_restart(const SimulatedNode& node) const { return !node.core && !node.fail_stopped; }
   bool leader(std::size_t node) const override { return nodes_[node].core->role() == Role::leader; }
   void crash(std::size_t node) override;
-  void restart(std::size_t node) override { start_node(nodes_[node]); }
+  void restart(std::size_t node) override {
+    if (can_restart(nodes_[node])) start_node(nodes_[node]);
+  }
   void pause(std::size_t node, std::int64_t ticks) override { network_.pause(node, now_ticks_ + ticks); }
 
   SimulationOptions options_;
@@ -111,6 +121,7 @@ class RaftSimulator : private sim::FaultTarget {
   bool chaos_phase_ = true;
   std::uint64_t next_command_ = 0;
   std::uint64_t next_read_context_ = 1;
+  int corrupted_nodes_ = 0;  // at most a minority, so a majority can still commit after healing
 
   // Ghost state for the invariants.
   std::map<std::uint64_t, NodeId> leader_of_term_;

@@ -345,6 +345,64 @@ TEST(RefnodeProcess, CorruptedWalIsRefusedLoudly) {
   EXPECT_NE(log.find("checksum mismatch"), std::string::npos) << log;
 }
 
+// The line of `log` that starts the fatal exit ("" when none).
+std::string fatal_line(const std::string& log) {
+  const auto start = log.find("fatal: ");
+  if (start == std::string::npos) return "";
+  return log.substr(start, log.find('\n', start) - start);
+}
+
+void flip_bit(const std::filesystem::path& path, std::uint64_t offset, int bit) {
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekg(static_cast<std::streamoff>(offset));
+  char byte = 0;
+  file.get(byte);
+  file.seekp(static_cast<std::streamoff>(offset));
+  file.put(static_cast<char>(byte ^ (1 << bit)));
+}
+
+// One flipped bit in the last record of a stopped node's WAL: synced data
+// (the records were acknowledged), so the node refuses to start (fail-stop)
+// with one line naming the file and the record's offset, exit 1. The old
+// rule took it for a torn write and dropped it silently.
+TEST(RefnodeProcess, AFlippedBitInTheLastWalRecordStopsTheNodeNamingFileAndOffset) {
+  RefnodeCluster cluster(3);
+  cluster.start_all();
+  const int leader = cluster.wait_for_leader(10s);
+  for (int value = 0; value < 10; ++value) ASSERT_EQ(cluster.write("x", value)["ok"], true);
+  const int node = (leader + 1) % 3;
+  wait_until_caught_up(cluster, node, leader, 10s);
+  cluster.kill(node);
+  const auto wal = cluster.data_dir(node) / "wal.log";
+  flip_bit(wal, std::filesystem::file_size(wal) - 1, 3);
+  cluster.start(node);
+  EXPECT_EQ(cluster.wait_for_exit(node, 10s), 1);
+  const std::string line = fatal_line(cluster.log_text(node));
+  EXPECT_NE(line.find(wal.string() + ": corrupt record at offset "), std::string::npos) << cluster.log_text(node);
+  EXPECT_NE(line.find("refusing to start on corrupted synced data"), std::string::npos) << line;
+  std::printf("%s\n", line.c_str());
+  // The other two still commit.
+  EXPECT_EQ(cluster.write("x", 99)["ok"], true);
+}
+
+// The same for a flipped bit in snapshot.bin.
+TEST(RefnodeProcess, AFlippedBitInTheSnapshotStopsTheNodeNamingTheFile) {
+  RefnodeCluster cluster(3, {"--snapshot-every", "5"});
+  cluster.start_all();
+  const int leader = cluster.wait_for_leader(10s);
+  for (int value = 0; value < 20; ++value) ASSERT_EQ(cluster.write("x", value)["ok"], true);
+  const int node = (leader + 1) % 3;
+  wait_until_caught_up(cluster, node, leader, 10s);
+  cluster.kill(node);
+  const auto snapshot = cluster.data_dir(node) / "snapshot.bin";
+  ASSERT_TRUE(std::filesystem::exists(snapshot));
+  flip_bit(snapshot, std::filesystem::file_size(snapshot) / 2, 0);
+  cluster.start(node);
+  EXPECT_EQ(cluster.wait_for_exit(node, 10s), 1);
+  const std::string line = fatal_line(cluster.log_text(node));
+  EXPECT_NE(line.find(snapshot.string() + ": corrupt record at offset 0"), std::string::npos) << cluster.log_text(node);
+}
+
 TEST(RefnodeProcess, TornWalTailIsTruncatedAndTheNodeRejoins) {
   RefnodeCluster cluster(3);
   cluster.start_all();

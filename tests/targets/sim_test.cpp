@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <set>
 
 #include "runtime/write_ahead_log.h"
 #include "sim/links.h"
@@ -28,8 +29,92 @@ TEST(SimulatedDisk, ACrashKeepsWhatWasSyncedAndDropsTheRest) {
   disk.crash();
   EXPECT_EQ(*disk.read_file("/n1/wal.log"), "synced;");
   EXPECT_FALSE(disk.read_file("/n1/snapshot.bin")) << "an unsynced new file is gone";
-  EXPECT_FALSE(disk.read_file("/n1/never-synced"));
+  EXPECT_EQ(disk.read_file("/n1/never-synced"), "") << "an appendable file's directory entry is synced when created";
   EXPECT_EQ(disk.bytes_lost(), 13u + 3u + 1u);
+}
+
+TEST(SimulatedDisk, ATearingCrashKeepsASeededPrefixOfEachFilesUnsyncedAppends) {
+  std::set<std::size_t> sizes;
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    SimulatedDisk disk;
+    auto file = disk.open_appendable("/n1/wal.log");
+    file->append("synced;");
+    file->sync();
+    file->append("in flight;");
+    disk.replace_file("/n1/snapshot.bin", "replaced, unsynced", /*sync=*/false);
+    std::mt19937_64 random(seed);
+    disk.crash_tearing(random);
+    const std::string kept = *disk.read_file("/n1/wal.log");
+    ASSERT_GT(kept.size(), 7u);
+    EXPECT_EQ(kept, std::string("synced;in flight;").substr(0, kept.size()));
+    EXPECT_EQ(disk.bytes_torn(), kept.size() - 7);
+    EXPECT_FALSE(disk.read_file("/n1/snapshot.bin")) << "only appends tear; a replacement is all or nothing";
+    sizes.insert(kept.size());
+    SimulatedDisk again;  // the same seed tears the same way
+    auto same = again.open_appendable("/n1/wal.log");
+    same->append("synced;");
+    same->sync();
+    same->append("in flight;");
+    std::mt19937_64 replay(seed);
+    again.crash_tearing(replay);
+    EXPECT_EQ(*again.read_file("/n1/wal.log"), kept);
+  }
+  EXPECT_GT(sizes.size(), 5u) << "the prefix length is drawn, not fixed";
+}
+
+TEST(SimulatedDisk, AnArmedPowerLossFailsTheNextSyncAndTheWalDropsTheTornTailDurably) {
+  int truncated = 0;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    SimulatedDisk disk;
+    {
+      targets::WriteAheadLog wal("/n1/wal.log", true, disk);
+      wal.append("one");
+      wal.sync();
+      wal.append("two");
+      wal.append(std::string(50, 't'));
+      disk.lose_power_at_next_sync();
+      EXPECT_THROW(wal.sync(), PowerLoss);
+    }
+    std::mt19937_64 random(seed);
+    disk.crash_tearing(random);
+    std::vector<std::string> recovered;
+    {
+      targets::WriteAheadLog wal("/n1/wal.log", true, disk);
+      recovered = wal.recovered();
+      truncated += wal.truncated_tail_bytes() > 0 ? 1 : 0;
+      ASSERT_GE(recovered.size(), 1u);
+      EXPECT_EQ(recovered[0], "one");
+    }
+    disk.crash();  // the truncation was synced: the torn bytes do not come back
+    targets::WriteAheadLog reopened("/n1/wal.log", true, disk);
+    EXPECT_EQ(reopened.recovered(), recovered);
+    EXPECT_EQ(reopened.truncated_tail_bytes(), 0u);
+  }
+  EXPECT_GT(truncated, 20) << "most tears end inside a record";
+}
+
+TEST(SimulatedDisk, AFlippedBitLandsInSyncedBytesAndTheWalRefusesToRecover) {
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    SimulatedDisk disk;
+    {
+      targets::WriteAheadLog wal("/n1/wal.log", true, disk);
+      wal.append("synced record");
+      wal.sync();
+      wal.append("in flight");
+      disk.lose_power_at_next_sync();
+      EXPECT_THROW(wal.sync(), PowerLoss);
+    }
+    std::mt19937_64 random(seed);
+    disk.crash_tearing(random);
+    const auto flip = disk.flip_synced_bit(random);
+    ASSERT_TRUE(flip);
+    EXPECT_EQ(flip->path, "/n1/wal.log");
+    EXPECT_LT(flip->offset, targets::WriteAheadLog::kHeaderBytes + 13) << "never in the torn prefix";
+    EXPECT_THROW(targets::WriteAheadLog("/n1/wal.log", true, disk), targets::WalCorruption);
+  }
+  SimulatedDisk empty;
+  std::mt19937_64 random(1);
+  EXPECT_FALSE(empty.flip_synced_bit(random)) << "nothing synced, nothing to flip";
 }
 
 TEST(SimulatedDisk, TheRealWriteAheadLogRecoversItsSyncedRecordsAfterACrash) {

@@ -1,5 +1,6 @@
-// WAL and Raft storage: records survive reopening, a torn tail is cut off,
-// real corruption is refused, snapshots and log rewrites recover exactly.
+// WAL and Raft storage: records survive reopening, a torn tail (any prefix of
+// the last write, or zeros) is cut off, every flipped bit of synced data is
+// refused with the file and offset named, snapshots and log rewrites recover exactly.
 #include "runtime/write_ahead_log.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 
 #include "raft/raft_storage.h"
 #include "runtime/logger.h"
+#include "sim/simulated_disk.h"
 
 namespace chaosbench::targets {
 namespace {
@@ -59,7 +61,7 @@ TEST(WriteAheadLog, TornTailIsTruncated) {
   {
     WriteAheadLog wal(path, true);
     EXPECT_EQ(wal.recovered(), std::vector<std::string>{"first"});
-    EXPECT_EQ(wal.truncated_tail_bytes(), 108u - 30u);
+    EXPECT_EQ(wal.truncated_tail_bytes(), 112u - 30u);
     wal.append("after");
     wal.sync();
   }
@@ -67,7 +69,9 @@ TEST(WriteAheadLog, TornTailIsTruncated) {
   EXPECT_EQ(reopened.recovered(), (std::vector<std::string>{"first", "after"}));
 }
 
-TEST(WriteAheadLog, BadChecksumOnLastRecordIsATornWrite) {
+// The old rule called a bad checksum on the last record a torn write and
+// dropped it silently: a bit flipped in an acknowledged, synced record lost it.
+TEST(WriteAheadLog, AFlippedBitInTheLastSyncedRecordIsCorruptionNamingFileAndOffset) {
   TemporaryDirectory directory;
   const auto path = directory.path() / "wal.log";
   {
@@ -77,8 +81,111 @@ TEST(WriteAheadLog, BadChecksumOnLastRecordIsATornWrite) {
     wal.sync();
   }
   flip_byte(path, std::filesystem::file_size(path) - 1);
-  WriteAheadLog wal(path, false);
-  EXPECT_EQ(wal.recovered(), std::vector<std::string>{"first"});
+  try {
+    WriteAheadLog wal(path, false);
+    FAIL() << "a corrupted last record was accepted";
+  } catch (const WalCorruption& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(path.string() + ": corrupt record at offset 17 "), std::string::npos) << message;
+    EXPECT_NE(message.find("checksum mismatch"), std::string::npos) << message;
+  }
+}
+
+// Every single-bit flip anywhere in a synced log, header or payload, first
+// record or last, is refused (CRC32C catches every one-bit error, and a flip
+// cannot shorten the file, so nothing looks torn).
+TEST(WriteAheadLog, EveryBitFlipOfASyncedLogIsRefused) {
+  sim::SimulatedDisk disk;
+  {
+    WriteAheadLog wal("/wal.log", true, disk);
+    wal.append("a");
+    wal.append("");
+    wal.append(std::string(40, 'z'));
+    wal.append("");  // an empty payload's record is zeros but for its header checksum
+    wal.sync();
+  }
+  const std::string synced = *disk.read_file("/wal.log");
+  for (std::size_t offset = 0; offset < synced.size(); ++offset) {
+    for (int bit = 0; bit < 8; ++bit) {
+      sim::SimulatedDisk flipped;
+      std::string contents = synced;
+      contents[offset] = static_cast<char>(contents[offset] ^ (1 << bit));
+      flipped.replace_file("/wal.log", contents, true);
+      EXPECT_THROW(WriteAheadLog("/wal.log", true, flipped), WalCorruption) << "offset " << offset << " bit " << bit;
+    }
+  }
+}
+
+// Any prefix of an unsynced append (a torn write) is recovered silently: the
+// synced records, the whole records of the prefix, the torn rest truncated.
+TEST(WriteAheadLog, EveryTornPrefixOfTheLastWriteIsTruncatedSilently) {
+  sim::SimulatedDisk disk;
+  {
+    WriteAheadLog wal("/wal.log", true, disk);
+    wal.append("synced");
+    wal.sync();
+  }
+  const std::string synced = *disk.read_file("/wal.log");
+  std::string batch;
+  {
+    sim::SimulatedDisk scratch;
+    WriteAheadLog wal("/batch.log", true, scratch);
+    wal.append("one");
+    wal.append(std::string(30, 'b'));
+    wal.sync();
+    batch = *scratch.read_file("/batch.log");
+  }
+  const std::size_t first_record = WriteAheadLog::kHeaderBytes + 3;
+  for (std::size_t kept = 0; kept <= batch.size(); ++kept) {
+    sim::SimulatedDisk torn;
+    torn.replace_file("/wal.log", synced + batch.substr(0, kept), true);
+    WriteAheadLog wal("/wal.log", true, torn);
+    std::vector<std::string> expected{"synced"};
+    if (kept >= first_record) expected.push_back("one");
+    if (kept == batch.size()) expected.push_back(std::string(30, 'b'));
+    EXPECT_EQ(wal.recovered(), expected) << kept << " bytes kept";
+    const std::size_t whole = kept == batch.size() ? kept : kept >= first_record ? first_record : 0;
+    EXPECT_EQ(wal.truncated_tail_bytes(), kept - whole) << kept << " bytes kept";
+  }
+}
+
+// A file system that extends the file before the data reaches it leaves
+// zeros: torn. Non-zero bytes that are no record are not a torn write.
+TEST(WriteAheadLog, AZeroFilledTailIsTornButGarbageIsCorruption) {
+  for (const bool zeros : {true, false}) {
+    sim::SimulatedDisk disk;
+    {
+      WriteAheadLog wal("/wal.log", true, disk);
+      wal.append("kept");
+      wal.sync();
+    }
+    const std::string tail = zeros ? std::string(40, '\0') : std::string(40, '\x5a');
+    disk.replace_file("/wal.log", *disk.read_file("/wal.log") + tail, true);
+    if (zeros) {
+      WriteAheadLog wal("/wal.log", true, disk);
+      EXPECT_EQ(wal.recovered(), std::vector<std::string>{"kept"});
+      EXPECT_EQ(wal.truncated_tail_bytes(), 40u);
+    } else {
+      EXPECT_THROW(WriteAheadLog("/wal.log", true, disk), WalCorruption);
+    }
+  }
+}
+
+// A snapshot file is written whole and renamed into place: any flipped bit is corruption.
+TEST(WriteAheadLog, EveryBitFlipOfACheckedFileIsRefused) {
+  sim::SimulatedDisk disk;
+  WriteAheadLog::write_file_atomically("/snapshot.bin", "state machine", true, disk);
+  ASSERT_EQ(WriteAheadLog::read_checked_file("/snapshot.bin", disk), "state machine");
+  const std::string synced = *disk.read_file("/snapshot.bin");
+  for (std::size_t offset = 0; offset < synced.size(); ++offset) {
+    for (int bit = 0; bit < 8; ++bit) {
+      std::string contents = synced;
+      contents[offset] = static_cast<char>(contents[offset] ^ (1 << bit));
+      disk.replace_file("/snapshot.bin", contents, true);
+      EXPECT_THROW(WriteAheadLog::read_checked_file("/snapshot.bin", disk), WalCorruption)
+          << "offset " << offset << " bit " << bit;
+    }
+  }
 }
 
 TEST(WriteAheadLog, CorruptionInTheMiddleIsRefused) {
@@ -91,7 +198,7 @@ TEST(WriteAheadLog, CorruptionInTheMiddleIsRefused) {
     wal.append("third");
     wal.sync();
   }
-  flip_byte(path, 8 + 2);  // inside the first payload
+  flip_byte(path, WriteAheadLog::kHeaderBytes + 2);  // inside the first payload
   EXPECT_THROW(WriteAheadLog(path, false), WalCorruption);
 }
 

@@ -23,8 +23,21 @@ void ZabSimulator::start_node(SimulatedNode& node) {
   for (const auto& member : nodes_) config.members.push_back(member.id);
   config.random_seed = random_();
   config.bugs = options_.bugs;
-  // Recovers through the real storage code from what reached the disk.
-  node.storage = std::make_unique<ZabStorage>("/" + node.id, /*fsync_enabled=*/true, storage_logger_, *node.disk);
+  // Recovers through the real storage code from what reached the disk; on a
+  // flipped bit it must refuse (the node fail-stops), on anything else start.
+  try {
+    node.storage = std::make_unique<ZabStorage>("/" + node.id, /*fsync_enabled=*/true, storage_logger_, *node.disk);
+  } catch (const targets::WalCorruption& error) {
+    if (!node.corruption) fail(fmt::format("{} refused an uncorrupted disk: {}", node.id, error.what()));
+    node.fail_stopped = true;
+    ++result_.fail_stopped;
+    return;
+  }
+  if (node.storage->truncated_tail_bytes() > 0) ++result_.torn_tails_truncated;
+  if (node.corruption) {
+    fail(fmt::format("{} started on a disk whose {} has bit {} of offset {} flipped: corruption went unnoticed",
+                     node.id, node.corruption->path.string(), node.corruption->bit, node.corruption->offset));
+  }
   const PersistentState& restored = node.storage->state();
   node.core = std::make_unique<ZabNode>(config, restored);
   network_.restart(index_of(node.id));
@@ -35,10 +48,23 @@ void ZabSimulator::start_node(SimulatedNode& node) {
 
 void ZabSimulator::crash(std::size_t index) {
   SimulatedNode& node = nodes_[index];
+  if (!node.core) return;
   node.core.reset();  // everything not yet on its disk is lost
+  const bool may_corrupt = corrupted_nodes_ < (options_.node_count - 1) / 2;
+  const sim::DiskCrash crash =
+      sim::crash_disk(*node.disk, random_, options_.storage, !node.unsynced.empty(), may_corrupt, [&] {
+        // Group commit, as refnode's storage thread: every pending
+        // Ready staged, then one sync, which the power loss interrupts.
+        for (const Ready& ready : node.unsynced) node.storage->stage(ready);
+        node.storage->sync();
+      });
+  if (crash.torn) ++result_.torn_writes;
+  if (crash.flip) {
+    node.corruption = crash.flip;
+    ++corrupted_nodes_;
+  }
   node.unsynced.clear();
   node.storage.reset();
-  node.disk->crash();
   network_.crash(index, /*new_connections=*/true);
 }
 
@@ -63,11 +89,21 @@ void ZabSimulator::enqueue(const Message& message) {
 }
 
 void ZabSimulator::process_ready(SimulatedNode& node) {
-  // Like refnode: a Ready's messages, applies and sync answers wait until its
-  // disk write completes (FIFO per node).
+  // Like refnode: a Ready's messages (but what sendable_before_persist
+  // allows), applies and sync answers wait until its disk write completes
+  // (FIFO per node).
   while (node.core) {
     Ready ready = node.core->take_ready();
     if (ready.empty()) break;
+    std::vector<Message> after_sync;
+    for (auto& message : ready.messages) {
+      if (sendable_before_persist(message, options_.bugs)) {
+        enqueue(message);
+      } else {
+        after_sync.push_back(std::move(message));
+      }
+    }
+    ready.messages = std::move(after_sync);
     node.unsynced.push_back(std::move(ready));
     if (chaos_phase_) return;
     complete_disk_writes(node);
@@ -265,7 +301,8 @@ SimulationResult ZabSimulator::run() {
     links_.heal();
     for (std::size_t index = 0; index < nodes_.size(); ++index) {
       SimulatedNode& node = nodes_[index];
-      if (!node.core) start_node(node);
+      if (can_restart(node)) start_node(node);
+      if (!node.core) continue;  // fail-stopped
       for (const auto& delivery : network_.resume(index)) node.core->step(delivery.message);
       complete_disk_writes(node);
     }
@@ -274,7 +311,7 @@ SimulationResult ZabSimulator::run() {
     for (int heal_step = 0; heal_step < options_.heal_steps; ++heal_step, ++step_) {
       ++now_ticks_;
       for (auto& node : nodes_) {
-        if (marker.empty() && node.core->role() == Role::leading && node.core->serving()) {
+        if (marker.empty() && node.core && node.core->role() == Role::leading && node.core->serving()) {
           marker = nlohmann::json{{"op", "write"}, {"key", "heal"}, {"value", step_}}.dump();
           submitted_commands_.insert(marker);
           node.core->submit(marker, next_context_++);
@@ -283,6 +320,7 @@ SimulationResult ZabSimulator::run() {
         }
       }
       for (auto& node : nodes_) {
+        if (!node.core) continue;  // fail-stopped
         node.core->tick();
         process_ready(node);
       }
@@ -291,6 +329,7 @@ SimulationResult ZabSimulator::run() {
       if (!marker.empty()) {
         bool everywhere = true;
         for (const auto& node : nodes_) {
+          if (node.fail_stopped) continue;
           bool has = false;
           for (auto it = delivered_.begin(); it != delivered_.end(); ++it) {
             if (it->second == marker && node.applied >= it->first) has = true;
@@ -301,7 +340,7 @@ SimulationResult ZabSimulator::run() {
         // The leader that took the marker may have lost its session: try again.
         bool leader_serving = false;
         for (const auto& node : nodes_) {
-          leader_serving = leader_serving || (node.core->role() == Role::leading && node.core->serving() &&
+          leader_serving = leader_serving || (node.core && node.core->role() == Role::leading && node.core->serving() &&
                                               node.core->session_epoch() == marker_epoch);
         }
         if (!leader_serving) marker.clear();

@@ -3,15 +3,17 @@
 // right behind the original, like a retransmission) and delay them by
 // different amounts per link (so messages from different senders reorder),
 // partitions nodes, pauses them, and crashes/restarts them from exactly what
-// reached their asynchronous disks. After every step it checks ZAB's
-// properties; run() returns the first violation ("seed S step N: ...") or,
-// after healing, a liveness failure.
+// reached their asynchronous disks (with storage faults: torn writes recovered
+// silently, flipped bits refused at start, the node then fail-stopped). After
+// every step it checks ZAB's properties; run() returns the first violation
+// ("seed S step N: ...") or, after healing, a liveness failure.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -57,6 +59,9 @@ struct SimulationResult {
   std::uint64_t syncs_released = 0;
   std::uint64_t forwarded_updates_applied = 0;
   std::uint64_t snapshot_syncs = 0;
+  std::uint64_t torn_tails_truncated = 0;  // recoveries that cut a torn tail off the WAL
+  std::uint64_t torn_writes = 0;           // crashes whose pending write tore
+  std::uint64_t fail_stopped = 0;          // nodes that refused to start on a flipped bit
 };
 
 class ZabSimulator : private sim::FaultTarget {
@@ -72,7 +77,9 @@ class ZabSimulator : private sim::FaultTarget {
     std::unique_ptr<ZabStorage> storage;  // refnode's WAL and snapshot code over `disk`; null while crashed
     targets::KvStateMachine machine;
     Zxid applied;
-    std::deque<Ready> unsynced;  // taken from the core, not yet on disk
+    std::deque<Ready> unsynced;                             // taken from the core, not yet on disk
+    std::optional<sim::SimulatedDisk::BitFlip> corruption;  // a synced bit flipped while it was down
+    bool fail_stopped = false;                              // refused to start on that corruption: down for good
   };
 
   void start_node(SimulatedNode& node);
@@ -91,9 +98,12 @@ class ZabSimulator : private sim::FaultTarget {
   // sim::FaultTarget
   std::size_t node_count() const override { return nodes_.size(); }
   bool running(std::size_t node) const override { return nodes_[node].core != nullptr; }
+  bool can_restart(const SimulatedNode& node) const { return !node.core && !node.fail_stopped; }
   bool leader(std::size_t node) const override { return nodes_[node].core->role() == Role::leading; }
   void crash(std::size_t node) override;
-  void restart(std::size_t node) override { start_node(nodes_[node]); }
+  void restart(std::size_t node) override {
+    if (can_restart(nodes_[node])) start_node(nodes_[node]);
+  }
   void pause(std::size_t node, std::int64_t ticks) override { network_.pause(node, now_ticks_ + ticks); }
 
   SimulationOptions options_;
@@ -107,6 +117,7 @@ class ZabSimulator : private sim::FaultTarget {
   bool chaos_phase_ = true;
   std::uint64_t next_value_ = 0;
   std::uint64_t next_context_ = 1;
+  int corrupted_nodes_ = 0;  // at most a minority, so a quorum can still deliver after healing
 
   // Ghost state for the invariants.
   std::set<std::string> submitted_commands_;
