@@ -158,6 +158,41 @@ std::string describe_grudge(const json& grudge) {
   return join(parts, "; ");
 }
 
+// A storage fault ({"nodes","request","effects"}): the nodes, what was asked,
+// and per node what faultfs did (files cut back, the file corrupted).
+std::string describe_storage_fault(const json& value) {
+  std::vector<std::string> nodes;
+  for (const auto& node : value["nodes"]) nodes.push_back(scalar_text(node));
+  const json& request = value["request"];
+  const std::string op = request.is_object() ? request.value("op", std::string("?")) : std::string("?");
+  std::vector<std::string> asked;
+  for (const char* field : {"mode", "operations", "probability", "space_left", "delay_ms", "count"}) {
+    if (request.is_object() && request.contains(field))
+      asked.push_back(std::string(field) + "=" + scalar_text(request[field]));
+  }
+  std::string text = join(nodes, ",") + ": " + op;
+  if (!asked.empty()) text += " (" + join(asked, " ") + ")";
+  if (!value.contains("effects") || !value["effects"].is_object()) return text;
+  std::vector<std::string> effects;
+  for (const auto& [node, effect] : value["effects"].items()) {
+    if (!effect.is_object()) continue;
+    if (effect.contains("files") && effect["files"].is_array()) {
+      for (const auto& file : effect["files"]) {
+        effects.push_back(fmt::format("{} {} {}->{} B", node, scalar_text(file.value("path", json("?"))),
+                                      scalar_text(file.value("size_before", json(0))),
+                                      scalar_text(file.value("size_after", json(0)))));
+      }
+      const auto dropped = effect.value("entries_dropped", json::array());
+      if (dropped.is_array() && !dropped.empty())
+        effects.push_back(fmt::format("{} {} entries dropped", node, dropped.size()));
+    } else if (effect.contains("file")) {
+      effects.push_back(node + " " + scalar_text(effect["file"]));
+    }
+  }
+  if (!effects.empty()) text += ": " + join(effects, "; ");
+  return text;
+}
+
 }  // namespace
 
 std::string describe_fault_value(const std::string& kind, const json& value, std::size_t max_length) {
@@ -165,6 +200,8 @@ std::string describe_fault_value(const std::string& kind, const json& value, std
   if (value.is_null()) return {};
   if (value.is_object() && value.contains("error")) {
     text = "error: " + scalar_text(value["error"]);
+  } else if (value.is_object() && value.contains("nodes") && value.contains("request")) {
+    text = describe_storage_fault(value);
   } else if (value.is_object() && value.contains("shape")) {
     text = scalar_text(value["shape"]);
     if (value.contains("leader") && !value["leader"].is_null())

@@ -151,6 +151,17 @@ TEST(FaultValues, ReadableLabels) {
             "bump n1 -2.5s n3 +4s");
   EXPECT_EQ(describe_fault_value("loss", {{"n1", 0.25}}), "n1 0.25");
   EXPECT_EQ(describe_fault_value("kill", json::array({"n1", "n2"})), "n1, n2");
+  EXPECT_EQ(describe_fault_value("power-loss",
+                                 json::parse(R"({"nodes":["n1","n2"],"request":{"op":"lose-unsynced"},"effects":{
+                                   "n1":{"files":[{"path":"wal.log","size_before":6363,"size_after":0}],
+                                         "entries_dropped":["member","member/wal"]},
+                                   "n2":{"files":[],"entries_dropped":[]}}})"),
+                                 200),
+            "n1,n2: lose-unsynced: n1 wal.log 6363->0 B; n1 2 entries dropped");
+  EXPECT_EQ(describe_fault_value("corrupt",
+                                 json::parse(R"({"nodes":["n3"],"request":{"op":"corrupt","mode":"bitflip","count":2},
+                                           "effects":{"n3":{"file":"wal.log","mode":"bitflip","bits":[3,90]}}})")),
+            "n3: corrupt (mode=bitflip count=2): n3 wal.log");
   EXPECT_EQ(describe_fault_value("x", nullptr), "");
   EXPECT_EQ(describe_fault_value("x", std::string(200, 'a'), 10), "aaaaaaa...");
 }

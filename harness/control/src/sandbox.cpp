@@ -1,5 +1,6 @@
 #include "chaosbench/harness/control/sandbox.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -63,22 +64,48 @@ class SandboxHost final : public Host {
           fmt::format("{}: cannot copy {} to {}: {}", name_, local_file.string(), path.string(), error_text(error)));
   }
 
+  // Durable when it returns (file and directory entry fsynced), as an
+  // installer's files are: a power loss (faultfs) must not take a config file.
   void write_file(const std::filesystem::path& path, std::string_view contents) override {
     create_parent_directories(name_, path, "write");
     std::filesystem::path temporary = path;
     temporary += fmt::format(".tmp-{}", ::getpid());
     {
-      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-      out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-      out.close();
-      if (!out)
+      const int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (descriptor < 0)
         throw ControlError(fmt::format("{}: cannot write {}: {}", name_, temporary.string(), std::strerror(errno)));
+      std::string_view rest = contents;
+      bool failed = false;
+      while (!rest.empty() && !failed) {
+        const ssize_t written = ::write(descriptor, rest.data(), rest.size());
+        if (written < 0 && errno == EINTR) continue;
+        if (written < 0) {
+          failed = true;
+        } else {
+          rest.remove_prefix(static_cast<std::size_t>(written));
+        }
+      }
+      if (failed || ::fsync(descriptor) != 0) {
+        const int saved = errno;
+        ::close(descriptor);
+        throw ControlError(fmt::format("{}: cannot write {}: {}", name_, temporary.string(), std::strerror(saved)));
+      }
+      ::close(descriptor);
     }
     std::error_code error;
     std::filesystem::rename(temporary, path, error);
     if (error) {
       std::filesystem::remove(temporary, error);
       throw ControlError(fmt::format("{}: cannot replace {}: {}", name_, path.string(), error_text(error)));
+    }
+    const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    const int directory_descriptor = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (directory_descriptor >= 0) {
+      const bool synced = ::fsync(directory_descriptor) == 0;
+      const int saved = errno;
+      ::close(directory_descriptor);
+      if (!synced)
+        throw ControlError(fmt::format("{}: cannot sync {}: {}", name_, directory.string(), std::strerror(saved)));
     }
   }
 
