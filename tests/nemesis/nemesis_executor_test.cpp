@@ -3,19 +3,24 @@
 // A schedule's starts and stops are recorded as invoke/info pairs and act on
 // the cluster (iptables rules through Host::run, kills and restarts through the
 // target); heal_all undoes whatever is still active after a stop; a fault
-// that fails is recorded with its error and the run goes on.
+// that fails is recorded with its error and the run goes on; storage faults
+// ask a real faultfs core (on a plain directory) what it accepts.
 #include "chaosbench/nemesis/nemesis.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
-#include "runtime/failpoints.h"
-
-#include "chaosbench/harness/control/control_error.h"
-
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
+
+#include <fmt/format.h>
+
+#include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/nemesis/faultfs/control_protocol.h"
+#include "runtime/failpoints.h"
 
 namespace chaosbench::nemesis {
 namespace {
@@ -107,6 +112,33 @@ class FakeCluster : public NemesisTarget {
     log_.push_back("failpoint " + node + " " + point + "=" + action);
     if (action == "crash") running_.erase(node);
   }
+  // Storage faults go to a real faultfs core per node (a plain directory with
+  // one file), so every request the nemesis draws is one faultfs accepts.
+  nlohmann::json storage_fault(const std::string& node, const nlohmann::json& request) override {
+    std::lock_guard lock(mutex_);
+    auto& filesystem = filesystems_[node];
+    if (!filesystem) {
+      const auto root = std::filesystem::temp_directory_path() /
+                        fmt::format("nemesis-executor-{}-{}-{}", ::getpid(), static_cast<void*>(this), node);
+      std::filesystem::remove_all(root);
+      std::filesystem::create_directories(root / "data");
+      std::ofstream(root / "data" / "wal.log") << std::string(4096, 'w');
+      directories_.push_back(root);
+      filesystem = std::make_unique<chaosbench::nemesis::faultfs::FaultFilesystem>(root / "data", root, 1);
+    }
+    log_.push_back("storage " + node + " " + request.value("op", ""));
+    const auto reply = chaosbench::nemesis::faultfs::handle_control_request(*filesystem, request.dump());
+    if (!reply["ok"].get<bool>()) throw control::ControlError(node + ": faultfs: " + reply["error"].get<std::string>());
+    return reply["value"];
+  }
+  nlohmann::json storage_status(const std::string& node) {
+    std::lock_guard lock(mutex_);
+    return filesystems_.at(node)->status();
+  }
+  ~FakeCluster() override {
+    filesystems_.clear();
+    for (const auto& directory : directories_) std::filesystem::remove_all(directory);
+  }
   std::vector<std::string> log() const {
     std::lock_guard lock(mutex_);
     return log_;
@@ -126,6 +158,8 @@ class FakeCluster : public NemesisTarget {
   mutable std::mutex mutex_;
   std::set<std::string> running_, paused_;
   std::vector<std::string> log_;
+  std::map<std::string, std::unique_ptr<chaosbench::nemesis::faultfs::FaultFilesystem>> filesystems_;
+  std::vector<std::filesystem::path> directories_;
 };
 
 struct Recorded {
@@ -261,6 +295,36 @@ TEST(NemesisExecutor, AFailpointWindowArmsOnePointAndItsStopDisarmsAndRestartsTh
   }
   EXPECT_TRUE(actions_seen.count("crash"));
   EXPECT_TRUE(actions_seen.count("sleep"));
+}
+
+TEST(NemesisExecutor, StorageFaultsAskFaultfsWhatItAcceptsAndTheirStopsUndoThem) {
+  for (FaultKind kind :
+       {FaultKind::power_loss, FaultKind::corrupt, FaultKind::disk_full, FaultKind::disk_error, FaultKind::disk_slow}) {
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+      Harness harness;
+      harness.nemesis.run({{0ms, kind, true, seed}, {0ms, kind, false, 0}}, Nemesis::Clock::now());
+      const std::string name(to_string(kind));
+      ASSERT_EQ(harness.functions(true), (std::vector<std::string>{"start-" + name, "stop-" + name})) << name;
+      const nlohmann::json done = harness.recorded[1].value;
+      ASSERT_FALSE(done.contains("error")) << name << " seed " << seed << ": " << done.dump();
+      const auto nodes = done["nodes"];
+      ASSERT_FALSE(nodes.empty());
+      EXPECT_LE(nodes.size(), 1u) << name << ": with 3 nodes a minority is one node (kill targets: mixed)";
+      for (const auto& node : nodes) EXPECT_TRUE(done["effects"].contains(node.get<std::string>())) << done.dump();
+      const auto log = harness.cluster.log();
+      const std::string first = nodes[0].get<std::string>();
+      const bool stops_node = kind == FaultKind::power_loss || kind == FaultKind::corrupt;
+      EXPECT_EQ(std::find(log.begin(), log.end(), "kill " + first) != log.end(), stops_node) << name;
+      EXPECT_NE(std::find(log.begin(), log.end(), "restart " + first), log.end()) << name;
+      if (!stops_node) {
+        EXPECT_TRUE(harness.cluster.storage_status(first)["faults"].empty()) << name << ": the stop clears it";
+      }
+      if (kind == FaultKind::corrupt) {
+        EXPECT_EQ(done["effects"][first]["file"], "wal.log");
+      }
+      EXPECT_EQ(harness.cluster.running().size(), 3u);
+    }
+  }
 }
 
 TEST(NemesisExecutor, FailpointActionsAreTheOnesRefnodeAcceptsAtThatPoint) {
