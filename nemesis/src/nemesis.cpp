@@ -391,12 +391,14 @@ json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
   recorder_(false, function, json{{"nodes", chosen}, {"request", request}});
   storage_nodes_[kind] = chosen;  // before acting: a partial start is still undone by the stop
   json done = {{"nodes", chosen}, {"request", request}, {"effects", json::object()}};
-  for (const auto& node : chosen) {
-    // The process dies first: what it had not synced is lost with it, and a
-    // file it has open is not corrupted under its feet.
-    if (kind == FaultKind::power_loss || kind == FaultKind::corrupt) target_.kill(node);
-    done["effects"][node] = target_.storage_fault(node, request);
+  // The processes die first, all of them before any disk is touched: a power
+  // cut of several nodes is one instant (a node killed later could still
+  // fsync what an earlier one sent it), and a file is not corrupted under the
+  // feet of the process that has it open.
+  if (kind == FaultKind::power_loss || kind == FaultKind::corrupt) {
+    for (const auto& node : chosen) target_.kill(node);
   }
+  for (const auto& node : chosen) done["effects"][node] = target_.storage_fault(node, request);
   return done;
 }
 

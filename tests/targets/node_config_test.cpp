@@ -92,6 +92,13 @@ TEST(NodeConfig, BadSettingsAreOneLineErrorsNamingTheSetting) {
   EXPECT_EQ(error_of({"--protocol", "raft", "--bug", "skip-truncate"}),
             "--bug skip-truncate: not a bug of protocol raft (see --help)");
   EXPECT_EQ(error_of({"--protocol", "raft", "--bug", "everything"}), "--bug everything: unknown (see --help)");
+  // A bug planted in two protocols is each one's.
+  for (const char* protocol : {"raft", "zab"}) {
+    EXPECT_TRUE(parse({"--protocol", protocol, "--bug", "ack-before-fsync"}).config.has_bug("ack-before-fsync"))
+        << protocol;
+  }
+  EXPECT_EQ(error_of({"--protocol", "quorum", "--bug", "ack-before-fsync"}),
+            "--bug ack-before-fsync: not a bug of protocol quorum (see --help)");
   EXPECT_EQ(error_of({"--protocol", "quorum", "--r", "3"}), "--r 3 / --w 0: must be between 1 and N=2");
   EXPECT_EQ(error_of({"--protocol", "raft", "--fsync", "maybe"}), "--fsync maybe: expected on or off");
   EXPECT_EQ(error_of({"--protocol", "raft", "--failpoint", "before-fsync=explode"}),
