@@ -124,6 +124,7 @@ json options_json(const RunPlan& plan) {
       {"partition_shapes", options.partition_shapes},
       {"kill_targets", options.kill_targets},
       {"corrupt_files", options.corrupt_files},
+      {"disk_targets", options.disk_targets},
       {"storage_metadata", options.storage_metadata},
       {"clock_bump_max_seconds", options.clock_bump_max_seconds},
       {"concurrency", options.concurrency},
@@ -278,8 +279,16 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   if (auto targets = nemesis::parse_kill_targets(options.kill_targets)) {
     plan.kill_targets = *targets;
   } else {
-    throw std::invalid_argument(fmt::format(
-        "--kill-targets: unknown '{}' (known: mixed, one, minority, majority, all, leader)", options.kill_targets));
+    throw std::invalid_argument(
+        fmt::format("--kill-targets: unknown '{}' (known: mixed, one, minority, majority, all, leader, followers)",
+                    options.kill_targets));
+  }
+  if (auto targets = nemesis::parse_kill_targets(options.disk_targets)) {
+    plan.disk_targets = *targets;
+  } else {
+    throw std::invalid_argument(
+        fmt::format("--disk-targets: unknown '{}' (known: mixed, one, minority, majority, all, leader, followers)",
+                    options.disk_targets));
   }
   plan.nemesis_interval = flag_duration("--nemesis-interval", options.nemesis_interval);
   plan.time_limit = flag_duration("--time-limit", options.time_limit);
@@ -523,6 +532,7 @@ class TestRun {
     nemesis_options.partition_shapes = plan_.partition_shapes;
     nemesis_options.kill_targets = plan_.kill_targets;
     nemesis_options.corrupt_glob = plan_.corrupt_glob;
+    nemesis_options.disk_targets = plan_.disk_targets;
     nemesis_options.clock_bump_max_seconds = options_.clock_bump_max_seconds;
     nemesis_ = std::make_unique<nemesis::Nemesis>(
         *cluster_, nemesis_options,
@@ -843,7 +853,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
   run_app
       ->add_option("--kill-targets", run.kill_targets,
                    "Nodes a kill or power-loss hits: mixed (leader or a random minority), one, minority, majority, "
-                   "all, leader")
+                   "all, leader, followers (all but the leader)")
+      ->capture_default_str();
+  run_app
+      ->add_option("--disk-targets", run.disk_targets,
+                   "Nodes corrupt, disk-full, disk-error and disk-slow hit, as --kill-targets (mixed: the leader or "
+                   "a random minority, never a majority)")
       ->capture_default_str();
   run_app
       ->add_option("--corrupt-files", run.corrupt_files,

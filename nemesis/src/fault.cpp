@@ -96,13 +96,15 @@ std::string_view to_string(KillTargets targets) {
       return "all";
     case KillTargets::leader:
       return "leader";
+    case KillTargets::followers:
+      return "followers";
   }
   return "?";
 }
 
 std::optional<KillTargets> parse_kill_targets(std::string_view text) {
   for (KillTargets targets : {KillTargets::mixed, KillTargets::one, KillTargets::minority, KillTargets::majority,
-                              KillTargets::all, KillTargets::leader}) {
+                              KillTargets::all, KillTargets::leader, KillTargets::followers}) {
     if (to_string(targets) == text) return targets;
   }
   return std::nullopt;
@@ -140,6 +142,16 @@ std::vector<std::string> choose_kill_targets(KillTargets targets, const std::vec
     case KillTargets::leader:
       if (leader && std::find(nodes.begin(), nodes.end(), *leader) != nodes.end()) return {*leader};
       return shuffled_prefix(nodes, 1, random);
+    case KillTargets::followers: {
+      // Every node but the leader (but a random one when no leader is known).
+      std::vector<std::string> others;
+      const std::string spared =
+          leader && std::find(nodes.begin(), nodes.end(), *leader) != nodes.end() ? *leader : nodes[random() % count];
+      for (const auto& node : nodes) {
+        if (node != spared) others.push_back(node);
+      }
+      return others;
+    }
   }
   return {};
 }

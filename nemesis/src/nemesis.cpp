@@ -351,14 +351,13 @@ json Nemesis::start_failpoint(std::mt19937_64& random) {
 
 json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
   const std::string function = fmt::format("start-{}", to_string(kind));
-  // A power loss hits whom --kill-targets says; the others one node or a
-  // minority, never a majority (as Jepsen's file-corruption nemesis).
+  // A power loss hits whom --kill-targets says, the others whom --disk-targets
+  // says: by default one node or a minority, never a majority (as Jepsen's
+  // file-corruption nemesis).
+  const KillTargets targets = kind == FaultKind::power_loss ? options_.kill_targets : options_.disk_targets;
   const std::vector<std::string> chosen =
-      kind == FaultKind::power_loss
-          ? (options_.kill_targets != KillTargets::mixed
-                 ? choose_kill_targets(options_.kill_targets, target_.node_names(), target_.leader(), random)
-                 : leader_or_random_minority(random))
-          : leader_or_random_minority(random);
+      targets != KillTargets::mixed ? choose_kill_targets(targets, target_.node_names(), target_.leader(), random)
+                                    : leader_or_random_minority(random);
   json request;
   switch (kind) {
     case FaultKind::power_loss:

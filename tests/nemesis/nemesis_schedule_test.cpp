@@ -38,6 +38,9 @@ TEST(Nemesis, KillTargetsChooseTheNamedNodes) {
     EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::leader, nodes, "n2", random), (std::vector<std::string>{"n2"}));
     EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::leader, nodes, std::nullopt, random).size(), 1u);
     EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::one, nodes, "n2", random).size(), 1u);
+    EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::followers, nodes, "n2", random),
+              (std::vector<std::string>{"n1", "n3", "n4", "n5"}));
+    EXPECT_EQ(nemesis::choose_kill_targets(KillTargets::followers, nodes, std::nullopt, random).size(), 4u);
     const auto majority = nemesis::choose_kill_targets(KillTargets::majority, nodes, "n2", random);
     EXPECT_GE(majority.size(), 3u);
     EXPECT_LE(majority.size(), 5u);

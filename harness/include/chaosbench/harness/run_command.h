@@ -35,8 +35,9 @@ struct RunOptions {
   std::string nemesis = "partition,kill,clock";
   std::string nemesis_interval = "10s";
   std::string partition_shapes = "all";
-  std::string kill_targets = "mixed";       // mixed, one, minority, majority, all, leader
+  std::string kill_targets = "mixed";       // mixed, one, minority, majority, all, leader, followers
   std::string corrupt_files = "any";        // which files corrupt damages: wal, snapshot, any
+  std::string disk_targets = "mixed";       // nodes corrupt and the disk faults hit (as kill_targets)
   std::string faultfs;                      // the faultfs executable; empty: next to harness
   std::string storage_metadata = "strict";  // faultfs --metadata: strict (POSIX) or journaled
   double clock_bump_max_seconds = 10;
@@ -70,6 +71,7 @@ struct RunPlan {
   std::vector<nemesis::FaultKind> faults;
   std::vector<nemesis::PartitionShape> partition_shapes;
   nemesis::KillTargets kill_targets = nemesis::KillTargets::mixed;
+  nemesis::KillTargets disk_targets = nemesis::KillTargets::mixed;
   workloads::KeyRotation rotation;
   std::vector<std::string> checker_names;                       // named, or the workload's defaults
   std::optional<checkers::ConsistencyModel> consistency_model;  // nullopt: the workload's

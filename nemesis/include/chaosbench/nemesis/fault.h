@@ -46,8 +46,9 @@ const std::vector<FaultKind>& all_fault_kinds();
 // the leader half the time, else a random minority; one: a random node;
 // minority / majority: a random minority / majority (sizes drawn, a majority is
 // more than half); all: every node at once; leader: the leader (a random node
-// when the leader is unknown).
-enum class KillTargets { mixed, one, minority, majority, all, leader };
+// when the leader is unknown); followers: every node but the leader (but a
+// random one when the leader is unknown).
+enum class KillTargets { mixed, one, minority, majority, all, leader, followers };
 
 std::string_view to_string(KillTargets targets);
 std::optional<KillTargets> parse_kill_targets(std::string_view text);

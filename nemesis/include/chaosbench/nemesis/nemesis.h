@@ -60,6 +60,9 @@ struct NemesisOptions {
   // Which files corrupt damages: a glob relative to the data directory (the
   // target's WAL or snapshot files, or "*").
   std::string corrupt_glob = "*";
+  // Which nodes corrupt, disk-full, disk-error and disk-slow hit: mixed (the
+  // default) is the leader or a random minority, never a majority.
+  KillTargets disk_targets = KillTargets::mixed;
 };
 
 class Nemesis {
