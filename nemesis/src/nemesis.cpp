@@ -361,7 +361,8 @@ json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
   json request;
   switch (kind) {
     case FaultKind::power_loss:
-      request = {{"op", "lose-unsynced"}};
+      // Half the time the disk had written a prefix of each file's unsynced tail.
+      request = {{"op", "lose-unsynced"}, {"torn_tails", random() % 2 == 0}};
       break;
     case FaultKind::corrupt: {
       static const char* modes[] = {"bitflip", "zero", "truncate"};

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <sstream>
 #include <variant>
 
@@ -460,6 +461,28 @@ TEST(FaultFilesystem, JournaledMetadataMakesEveryEntryDurableAtAnyFsync) {
   filesystem.lose_unsynced();
   EXPECT_EQ(read_whole(tree.backing() / "member" / "wal"), "record");
   EXPECT_FALSE(fs::exists(tree.backing() / "later"));
+}
+
+TEST(FaultFilesystem, ALossWithTornTailsKeepsAPrefixOfWhatWasAppended) {
+  std::set<std::size_t> sizes;
+  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+    TemporaryTree tree;
+    std::ofstream(tree.backing() / "wal") << "SYNCED";
+    FaultFilesystem filesystem(tree.backing(), tree.state(), seed);
+    std::uint64_t handle = 0;
+    ASSERT_EQ(filesystem.open("/wal", O_WRONLY, handle), 0);
+    ASSERT_EQ(filesystem.write(handle, "XY", 2, 0), 2);  // an overwrite of synced bytes always goes back
+    ASSERT_EQ(filesystem.write(handle, "0123456789", 10, 6), 10);
+    filesystem.release(handle);
+    const auto report = filesystem.lose_unsynced(true);
+    const std::string after = read_whole(tree.backing() / "wal");
+    ASSERT_GE(after.size(), 6u);
+    EXPECT_EQ(after, std::string("SYNCED0123456789").substr(0, after.size()));
+    ASSERT_EQ(report.files.size(), 1u);
+    EXPECT_EQ(report.files[0].size_after, after.size());
+    sizes.insert(after.size());
+  }
+  EXPECT_GT(sizes.size(), 5u) << "the surviving prefix is drawn";
 }
 
 TEST(FaultFilesystem, TearKeepsAPrefixOfTheLastWriteAndEverythingBefore) {

@@ -22,7 +22,11 @@ nlohmann::json dispatch(FaultFilesystem& filesystem, const nlohmann::json& reque
     throw FaultError("a request is a JSON object with a string field 'op'");
   const std::string op = request["op"].get<std::string>();
   if (op == "status") return filesystem.status();
-  if (op == "lose-unsynced") return filesystem.lose_unsynced().to_json();
+  if (op == "lose-unsynced") {
+    if (request.contains("torn_tails") && !request["torn_tails"].is_boolean())
+      throw FaultError("field 'torn_tails' must be true or false");
+    return filesystem.lose_unsynced(request.value("torn_tails", false)).to_json();
+  }
   if (op == "tear") return filesystem.tear(text_field(request, "glob", "*"));
   if (op == "corrupt") {
     const std::uint64_t count = request.contains("count") ? count_field(request, "count") : 1;

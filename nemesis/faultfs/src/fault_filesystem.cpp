@@ -649,7 +649,7 @@ TreeListing list_tree(const std::filesystem::path& root) {
 }
 }  // namespace
 
-LossReport FaultFilesystem::lose_unsynced() {
+LossReport FaultFilesystem::lose_unsynced(bool torn_tails) {
   std::lock_guard lock(mutex_);
   LossReport report;
   const TreeListing before = list_tree(backing_);
@@ -676,9 +676,12 @@ LossReport FaultFilesystem::lose_unsynced() {
       write_range(descriptor.value, undo->offset, undo->bytes, change.path);
       change.bytes_restored += undo->bytes.size();
     }
-    if (::ftruncate(descriptor.value, static_cast<off_t>(state.synced_size)) != 0)
+    std::uint64_t size_after = state.synced_size;
+    if (torn_tails && change.size_before > state.synced_size)
+      size_after += std::uniform_int_distribution<std::uint64_t>(0, change.size_before - state.synced_size)(random_);
+    if (::ftruncate(descriptor.value, static_cast<off_t>(size_after)) != 0)
       throw FaultError(fmt::format("faultfs: cannot truncate {}: {}", change.path, std::strerror(errno)));
-    change.size_after = state.synced_size;
+    change.size_after = size_after;
     if (change.size_before != change.size_after || change.bytes_restored > 0) report.files.push_back(change);
   }
 

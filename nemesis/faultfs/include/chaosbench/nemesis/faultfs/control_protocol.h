@@ -1,5 +1,6 @@
 // faultfs's control protocol: one JSON request per line on its Unix socket,
-// one JSON reply per line. Requests: {"op":"status"}, {"op":"lose-unsynced"},
+// one JSON reply per line. Requests: {"op":"status"},
+// {"op":"lose-unsynced"[,"torn_tails":true]},
 // {"op":"tear","glob":G}, {"op":"corrupt","glob":G,"mode":"bitflip|zero|truncate",
 // "count":N}, {"op":"error","operations":"read,write,fsync|all","probability":P},
 // {"op":"full","space_left":BYTES}, {"op":"slow","operations":...,"delay_ms":MS},

@@ -111,8 +111,11 @@ class FaultFilesystem {
   // synced: empty), every directory back to its entries at its last fsync
   // (entries made since vanish, entries removed since come back). Handles
   // opened before it fail with EIO afterwards (the process that had them is
-  // gone). The synced state becomes the new state.
-  LossReport lose_unsynced();
+  // gone). The synced state becomes the new state. torn_tails: of what was
+  // appended past a file's synced size, a seeded random prefix survives (the
+  // disk wrote some of the tail, in order, before the power went), so a log's
+  // last record may be cut anywhere.
+  LossReport lose_unsynced(bool torn_tails = false);
   // A write torn at a crash: of the files whose last write is not yet synced
   // (those whose relative path matches `glob`, fnmatch), one is drawn, and of
   // its last write only a seeded random prefix is kept; the rest of that write
