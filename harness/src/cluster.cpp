@@ -148,7 +148,8 @@ void Cluster::mount_faultfs_locked(Node& node) {
       std::string log;
       try {
         log = control::one_line(node.host->read_file(spec.log_file));
-      } catch (const control::ControlError&) {
+      } catch (const control::ControlError& error) {
+        log = fmt::format("(its log cannot be read: {})", error.what());
       }
       node.faultfs.reset();
       throw control::ControlError(fmt::format("{}: faultfs did not mount over {}: {}", name,
