@@ -276,20 +276,13 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
       begin = comma + 1;
     }
   }
-  if (auto targets = nemesis::parse_kill_targets(options.kill_targets)) {
-    plan.kill_targets = *targets;
-  } else {
+  auto targets_flag = [](const char* flag, const std::string& text) {
+    if (auto targets = nemesis::parse_kill_targets(text)) return *targets;
     throw std::invalid_argument(
-        fmt::format("--kill-targets: unknown '{}' (known: mixed, one, minority, majority, all, leader, followers)",
-                    options.kill_targets));
-  }
-  if (auto targets = nemesis::parse_kill_targets(options.disk_targets)) {
-    plan.disk_targets = *targets;
-  } else {
-    throw std::invalid_argument(
-        fmt::format("--disk-targets: unknown '{}' (known: mixed, one, minority, majority, all, leader, followers)",
-                    options.disk_targets));
-  }
+        fmt::format("{}: unknown '{}' (known: mixed, one, minority, majority, all, leader, followers)", flag, text));
+  };
+  plan.kill_targets = targets_flag("--kill-targets", options.kill_targets);
+  plan.disk_targets = targets_flag("--disk-targets", options.disk_targets);
   plan.nemesis_interval = flag_duration("--nemesis-interval", options.nemesis_interval);
   plan.time_limit = flag_duration("--time-limit", options.time_limit);
   plan.operation_timeout = flag_duration("--op-timeout", options.operation_timeout);

@@ -9,7 +9,6 @@
 #include "chaosbench/harness/control/network_faults.h"
 
 namespace chaosbench::nemesis {
-
 namespace control = harness::control;
 using nlohmann::json;
 
@@ -28,6 +27,14 @@ std::vector<std::string> random_subset(std::vector<std::string> nodes, std::size
 }
 
 double round_to_millis(double seconds) { return static_cast<double>(static_cast<long long>(seconds * 1000)) / 1000; }
+
+// Every step that failed, as one ControlError ("prefix first; second; ...").
+void throw_if_any(const std::vector<std::string>& failures, const std::string& prefix = "") {
+  if (failures.empty()) return;
+  std::string message = prefix + failures.front();
+  for (std::size_t index = 1; index < failures.size(); ++index) message += "; " + failures[index];
+  throw control::ControlError(message);
+}
 
 }  // namespace
 
@@ -415,11 +422,7 @@ json Nemesis::stop_storage_fault(FaultKind kind) {
     }
   }
   storage_nodes_[kind].clear();
-  if (!failures.empty()) {
-    std::string message = failures.front();
-    for (std::size_t index = 1; index < failures.size(); ++index) message += "; " + failures[index];
-    throw control::ControlError(message);
-  }
+  throw_if_any(failures);
   return done;
 }
 
@@ -452,11 +455,7 @@ void Nemesis::apply_network() {
       failures.push_back(error.what());
     }
   }
-  if (!failures.empty()) {
-    std::string message = failures.front();
-    for (std::size_t index = 1; index < failures.size(); ++index) message += "; " + failures[index];
-    throw control::ControlError(message);
-  }
+  throw_if_any(failures);
 }
 
 void Nemesis::stop_fault(FaultKind kind) {
@@ -591,11 +590,7 @@ void Nemesis::heal_all() {
       failures.push_back(fmt::format("{}: {}", to_string(kind), error.what()));
     }
   }
-  if (!failures.empty()) {
-    std::string message = "healing failed: " + failures.front();
-    for (std::size_t index = 1; index < failures.size(); ++index) message += "; " + failures[index];
-    throw control::ControlError(message);
-  }
+  throw_if_any(failures, "healing failed: ");
 }
 
 }  // namespace chaosbench::nemesis

@@ -245,6 +245,15 @@ int FaultFilesystem::lookup_handle(std::uint64_t handle, Handle& result) {
   return 0;
 }
 
+void FaultFilesystem::wait_if_slow(bool OperationSet::*operation) {
+  std::chrono::milliseconds delay{0};
+  {
+    std::lock_guard lock(mutex_);
+    if (delay_operations_.*operation) delay = delay_;
+  }
+  if (delay.count() > 0) std::this_thread::sleep_for(delay);  // not holding the lock
+}
+
 int FaultFilesystem::injected(const OperationSet& applies, bool OperationSet::*operation) {
   if (error_probability_ <= 0 || !(applies.*operation)) return 0;
   if (std::uniform_real_distribution<double>(0, 1)(random_) < error_probability_) return -EIO;
@@ -460,12 +469,7 @@ int FaultFilesystem::create(const std::string& path, mode_t mode, int flags, std
 }
 
 long FaultFilesystem::read(std::uint64_t number, char* buffer, std::size_t size, off_t offset) {
-  std::chrono::milliseconds delay{0};
-  {
-    std::lock_guard lock(mutex_);
-    if (delay_operations_.read) delay = delay_;
-  }
-  if (delay.count() > 0) std::this_thread::sleep_for(delay);
+  wait_if_slow(&OperationSet::read);
   int descriptor = -1;
   {
     std::lock_guard lock(mutex_);
@@ -479,12 +483,7 @@ long FaultFilesystem::read(std::uint64_t number, char* buffer, std::size_t size,
 }
 
 long FaultFilesystem::write(std::uint64_t number, const char* buffer, std::size_t size, off_t offset) {
-  std::chrono::milliseconds delay{0};
-  {
-    std::lock_guard lock(mutex_);
-    if (delay_operations_.write) delay = delay_;
-  }
-  if (delay.count() > 0) std::this_thread::sleep_for(delay);
+  wait_if_slow(&OperationSet::write);
   std::lock_guard lock(mutex_);
   if (int error = injected(error_operations_, &OperationSet::write)) return error;
   Handle handle;
@@ -515,12 +514,7 @@ long FaultFilesystem::write(std::uint64_t number, const char* buffer, std::size_
 }
 
 int FaultFilesystem::fsync(std::uint64_t number, bool data_only) {
-  std::chrono::milliseconds delay{0};
-  {
-    std::lock_guard lock(mutex_);
-    if (delay_operations_.fsync) delay = delay_;
-  }
-  if (delay.count() > 0) std::this_thread::sleep_for(delay);
+  wait_if_slow(&OperationSet::fsync);
   std::lock_guard lock(mutex_);
   if (int error = injected(error_operations_, &OperationSet::fsync)) return error;
   Handle handle;

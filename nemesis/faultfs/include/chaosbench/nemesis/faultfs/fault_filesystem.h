@@ -182,6 +182,8 @@ class FaultFilesystem {
   int lookup_handle(std::uint64_t handle, Handle& result);
   void mark_synced(int descriptor, FileState& state);
   int injected(const OperationSet& applies, bool OperationSet::*operation);
+  // Sleeps the injected delay first when `operation` is slowed (disk-slow).
+  void wait_if_slow(bool OperationSet::*operation);
   // Every directory's current entries become durable.
   void commit_all_directories();
   Entries list_directory(const std::filesystem::path& directory) const;
