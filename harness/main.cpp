@@ -16,6 +16,7 @@
 #include "chaosbench/harness/report_command.h"
 #include "chaosbench/harness/run_command.h"
 #include "chaosbench/harness/suite_command.h"
+#include "chaosbench/harness/suite_shards.h"
 
 using namespace chaosbench::harness;
 
@@ -47,6 +48,8 @@ int main(int argc, char** argv) {
 
   SuiteCommandOptions suite;
   CLI::App* suite_app = add_suite_command(app, suite);
+  SuiteMergeOptions suite_merge;
+  CLI::App* suite_merge_app = add_suite_merge_command(*suite_app, suite_merge);
 
   BenchOptions bench;
   CLI::App* bench_app = add_bench_command(app, bench);
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
     if (check_app->parsed()) return run_check_command(check, std::cout, std::cerr);
     if (report_app->parsed()) return run_report_command(report, std::cout, std::cerr);
     if (bench_app->parsed()) return run_bench_command(bench, harness_executable(argv[0]), std::cout, std::cerr);
+    if (suite_merge_app->parsed()) return run_suite_merge_command(suite_merge, std::cout, std::cerr);
     if (suite_app->parsed()) return run_suite_command(suite, harness_executable(argv[0]), std::cout, std::cerr);
   } catch (const std::exception& error) {
     std::cerr << "harness: " << error.what() << "\n";

@@ -1,6 +1,7 @@
 #include "chaosbench/harness/suite_command.h"
 
 #include <atomic>
+#include <cmath>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -18,6 +19,7 @@
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/run_store.h"
+#include "chaosbench/harness/suite_shards.h"
 #include "chaosbench/reports/suite_report.h"
 
 namespace chaosbench::harness {
@@ -389,32 +391,132 @@ EntryOutcome run_entry(const SuiteEntry& entry, const fs::path& harness_executab
                                                           : "unknown";
   }
   outcome.passed = outcome.verdict == entry.expect;
-  if (!outcome.passed && outcome.message.empty()) {
-    outcome.message = fmt::format("expected {}, got {}", entry.expect, outcome.verdict);
-  }
+  if (!outcome.passed && outcome.message.empty()) outcome.message = mismatch_message(entry, outcome.verdict);
   return outcome;
+}
+
+}  // namespace
+
+std::vector<SuiteEntry> filter_entries(const Suite& suite, const std::string& filter) {
+  std::vector<SuiteEntry> entries;
+  for (const SuiteEntry& entry : suite.entries) {
+    if (entry.id.find(filter) != std::string::npos) entries.push_back(entry);
+  }
+  return entries;
+}
+
+std::string mismatch_message(const SuiteEntry& entry, const std::string& verdict) {
+  return fmt::format("expected {}, got {}", entry.expect, verdict);
+}
+
+fs::path create_suite_directory(const fs::path& store, const std::string& suite_name, const fs::path& suite_file) {
+  const fs::path suite_root = store / suite_name;
+  fs::path suite_directory = suite_root / utc_timestamp(std::chrono::system_clock::now());
+  for (int suffix = 2; fs::exists(suite_directory); ++suffix) {
+    suite_directory = suite_root / fmt::format("{}-{}", utc_timestamp(std::chrono::system_clock::now()), suffix);
+  }
+  fs::create_directories(suite_directory / "entries");
+  suite_directory = fs::canonical(suite_directory);
+  fs::copy_file(suite_file, suite_directory / "suite.toml");
+  return suite_directory;
+}
+
+int finish_suite(const fs::path& store, const std::string& suite_name, const fs::path& suite_directory,
+                 const std::vector<SuiteEntry>& entries, std::vector<EntryOutcome>& outcomes,
+                 const std::vector<std::vector<std::string>>& commands, json summary, std::ostream& out,
+                 std::ostream& errors) {
+  const std::vector<std::string> group_lines = apply_seed_tolerance(entries, outcomes);
+  if (!group_lines.empty()) out << "\nseed groups with expect_on_at_least:\n";
+  for (const std::string& line : group_lines) out << "  " << line << "\n";
+  std::size_t passed = 0, tolerated = 0, mismatched = 0, harness_failures = 0;
+  json entry_documents = json::array();
+  for (std::size_t index = 0; index < entries.size(); ++index) {
+    const EntryOutcome& outcome = outcomes[index];
+    if (outcome.passed) {
+      ++passed;
+      tolerated += outcome.tolerated;
+    } else if (is_harness_failure(outcome.verdict)) {
+      ++harness_failures;
+    } else {
+      ++mismatched;
+    }
+    entry_documents.push_back(entry_json(entries[index], outcome, suite_directory, commands[index]));
+  }
+  summary["suite"] = suite_name;
+  summary["started"] = suite_directory.filename().string();
+  summary["passed"] = passed;
+  summary["tolerated"] = tolerated;
+  summary["mismatched"] = mismatched;
+  summary["harness_failures"] = harness_failures;
+  summary["entries"] = entry_documents;
+  try {
+    write_json_file(suite_directory / "suite.json", summary);
+    std::ofstream(suite_directory / "junit.xml") << reports::render_suite_junit(summary);
+    std::ofstream(suite_directory / "index.html") << reports::render_suite_html(summary);
+    const fs::path latest = store / suite_name / "latest";
+    const fs::path temporary = latest.string() + ".new";
+    fs::remove(temporary);
+    fs::create_directory_symlink(suite_directory.filename(), temporary);
+    fs::rename(temporary, latest);
+  } catch (const std::exception& error) {
+    errors << "harness suite: writing the summary: " << error.what() << "\n";
+    return kExitHarnessFailed;
+  }
+  out << fmt::format("\nsuite {}: {} passed{}, {} verdict(s) not as expected, {} harness failure(s) in {:.0f} s\n",
+                     suite_name, passed, tolerated ? fmt::format(" ({} tolerated miss(es))", tolerated) : "",
+                     mismatched, harness_failures, summary.value("wall_seconds", 0.0));
+  out << fmt::format("summary: {}\njunit: {}\n", (suite_directory / "index.html").string(),
+                     (suite_directory / "junit.xml").string());
+  if (harness_failures > 0) return kExitHarnessFailed;
+  return mismatched > 0 ? kExitInvalid : kExitValid;
+}
+
+namespace {
+
+std::string format_duration(double seconds) {
+  const long whole = std::lround(std::max(0.0, seconds));
+  if (whole < 60) return fmt::format("{} s", whole);
+  if (whole < 3600) return fmt::format("{} min {:02} s", whole / 60, whole % 60);
+  return fmt::format("{} h {:02} min", whole / 3600, whole / 60 % 60);
 }
 
 }  // namespace
 
 int run_suite_command(const SuiteCommandOptions& options, const fs::path& harness_executable, std::ostream& out,
                       std::ostream& errors) {
+  if (options.file.empty()) {
+    errors << "harness suite: a suite file is required (harness suite FILE.toml, or harness suite merge STORE...)\n";
+    return kExitHarnessFailed;
+  }
   Suite suite;
+  std::optional<SuiteShard> shard;
   try {
     suite = load_suite(options.file);
+    if (!options.shard.empty()) shard = parse_shard(options.shard);
   } catch (const std::invalid_argument& error) {
     errors << "harness suite: " << error.what() << "\n";
     return kExitHarnessFailed;
   }
-  std::vector<SuiteEntry> entries;
-  for (const SuiteEntry& entry : suite.entries) {
-    if (entry.id.find(options.filter) != std::string::npos) entries.push_back(entry);
-  }
-  if (entries.empty()) {
+  const std::vector<SuiteEntry> suite_entries = filter_entries(suite, options.filter);
+  if (suite_entries.empty()) {
     errors << fmt::format("harness suite: no entry of {} matches '{}'\n", options.file.string(), options.filter);
     return kExitHarnessFailed;
   }
+  std::vector<SuiteEntry> entries;
+  if (shard) {
+    const std::vector<int> shards = assign_shards(suite_entries, shard->count);
+    for (std::size_t index = 0; index < suite_entries.size(); ++index) {
+      if (shards[index] == shard->index) entries.push_back(suite_entries[index]);
+    }
+  } else {
+    entries = suite_entries;
+  }
+  const std::string shard_text =
+      shard ? fmt::format(" (shard {}/{} of {} entries)", shard->index, shard->count, suite_entries.size()) : "";
   if (options.list) {
+    if (shard)
+      out << fmt::format("shard {}/{}: {} of {} entries\n", shard->index, shard->count, entries.size(),
+                         suite_entries.size());
     for (const SuiteEntry& entry : entries) {
       std::string command = "harness";
       for (const std::string& argument : run_arguments(entry, "STORE")) command += " " + argument;
@@ -436,30 +538,37 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
 
   fs::path suite_directory;
   try {
-    const fs::path suite_root = fs::path(options.store) / suite.name;
-    suite_directory = suite_root / utc_timestamp(std::chrono::system_clock::now());
-    for (int suffix = 2; fs::exists(suite_directory); ++suffix) {
-      suite_directory = suite_root / fmt::format("{}-{}", utc_timestamp(std::chrono::system_clock::now()), suffix);
-    }
-    fs::create_directories(suite_directory / "entries");
-    suite_directory = fs::canonical(suite_directory);
-    fs::copy_file(options.file, suite_directory / "suite.toml");
+    suite_directory = create_suite_directory(options.store, suite.name, options.file);
   } catch (const fs::filesystem_error& error) {
     errors << "harness suite: " << error.what() << "\n";
     return kExitHarnessFailed;
   }
-  out << fmt::format("harness suite {}: {} entr{}, {} at a time; store {}\n", suite.name, entries.size(),
-                     entries.size() == 1 ? "y" : "ies", parallel, suite_directory.string());
+  out << fmt::format("harness suite {}: {} entr{}{}, {} at a time; store {}\n", suite.name, entries.size(),
+                     entries.size() == 1 ? "y" : "ies", shard_text, parallel, suite_directory.string());
+  if (entries.empty()) out << "harness suite: this shard has no entries (fewer seed groups than shards)\n";
 
   std::vector<EntryOutcome> outcomes(entries.size());
   std::vector<std::vector<std::string>> commands(entries.size());
   std::atomic<std::size_t> next{0};
   std::mutex output_mutex;
-  std::size_t finished = 0;
+  std::size_t started = 0, finished = 0;
+  // The ETA: the wall time of the entries done, per second of their weight, times the weight left.
+  double weight_left = 0, weight_done = 0, wall_done = 0;
+  for (const SuiteEntry& entry : entries) weight_left += shard_weight_seconds(entry);
   const auto suite_start = std::chrono::steady_clock::now();
   auto worker = [&] {
     for (std::size_t index = next++; index < entries.size(); index = next++) {
       const SuiteEntry& entry = entries[index];
+      {
+        std::lock_guard lock(output_mutex);
+        ++started;
+        out << fmt::format("[{}/{}] run  {} (time limit {}){}\n", started, entries.size(), entry.id, entry.time_limit,
+                           wall_done > 0
+                               ? fmt::format(", about {} left in the suite",
+                                             format_duration(weight_left * wall_done / weight_done / parallel))
+                               : "");
+        out.flush();
+      }
       const fs::path entry_store = suite_directory / "entries" / entry.id;
       commands[index] = run_arguments(entry, entry_store);
       try {
@@ -471,16 +580,23 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
       const EntryOutcome& outcome = outcomes[index];
       std::lock_guard lock(output_mutex);
       ++finished;
+      const double weight = shard_weight_seconds(entry);
+      weight_left -= weight;
+      weight_done += weight;
+      wall_done += outcome.wall_seconds;
       // A miss of an entry with expect_on_at_least is judged once its whole seed group ran.
       const bool decided_later = !outcome.passed && entry.expect_on_at_least && !is_harness_failure(outcome.verdict);
       out << fmt::format(
-          "[{}/{}] {} {}: {} (expected {}), {:.1f} s{}{}\n", finished, entries.size(),
+          "[{}/{}] {} {}: {} (expected {}), {:.1f} s{}{}{}\n", finished, entries.size(),
           outcome.passed  ? "PASS"
           : decided_later ? "MISS"
                           : "FAIL",
           entry.id, outcome.verdict, entry.expect, outcome.wall_seconds,
           outcome.detection_seconds ? fmt::format(", detected at {:.2f} s", *outcome.detection_seconds) : "",
-          outcome.passed || outcome.message.empty() ? "" : "; " + outcome.message);
+          outcome.passed || outcome.message.empty() ? "" : "; " + outcome.message,
+          finished < entries.size() && weight_done > 0
+              ? fmt::format("; ETA {}", format_duration(weight_left * wall_done / weight_done / parallel))
+              : "");
       out.flush();
     }
   };
@@ -489,54 +605,17 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
   worker();
   for (std::thread& thread : workers) thread.join();
 
-  const std::vector<std::string> group_lines = apply_seed_tolerance(entries, outcomes);
-  if (!group_lines.empty()) out << "\nseed groups with expect_on_at_least:\n";
-  for (const std::string& line : group_lines) out << "  " << line << "\n";
-  std::size_t passed = 0, tolerated = 0, mismatched = 0, harness_failures = 0;
-  json entry_documents = json::array();
-  for (std::size_t index = 0; index < entries.size(); ++index) {
-    const EntryOutcome& outcome = outcomes[index];
-    if (outcome.passed) {
-      ++passed;
-      tolerated += outcome.tolerated;
-    } else if (is_harness_failure(outcome.verdict)) {
-      ++harness_failures;
-    } else {
-      ++mismatched;
-    }
-    entry_documents.push_back(entry_json(entries[index], outcome, suite_directory, commands[index]));
+  json summary{{"file", options.file.string()},
+               {"parallel", parallel},
+               {"filter", options.filter},
+               {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - suite_start).count()}};
+  if (shard) {
+    json suite_ids = json::array();
+    for (const SuiteEntry& entry : suite_entries) suite_ids.push_back(entry.id);
+    summary["shard"] = {{"index", shard->index}, {"count", shard->count}, {"suite_entries", suite_ids}};
   }
-  const json summary{
-      {"suite", suite.name},
-      {"file", options.file.string()},
-      {"started", suite_directory.filename().string()},
-      {"parallel", parallel},
-      {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - suite_start).count()},
-      {"passed", passed},
-      {"tolerated", tolerated},
-      {"mismatched", mismatched},
-      {"harness_failures", harness_failures},
-      {"entries", entry_documents}};
-  try {
-    write_json_file(suite_directory / "suite.json", summary);
-    std::ofstream(suite_directory / "junit.xml") << reports::render_suite_junit(summary);
-    std::ofstream(suite_directory / "index.html") << reports::render_suite_html(summary);
-    const fs::path latest = fs::path(options.store) / suite.name / "latest";
-    const fs::path temporary = latest.string() + ".new";
-    fs::remove(temporary);
-    fs::create_directory_symlink(suite_directory.filename(), temporary);
-    fs::rename(temporary, latest);
-  } catch (const std::exception& error) {
-    errors << "harness suite: writing the summary: " << error.what() << "\n";
-    return kExitHarnessFailed;
-  }
-  out << fmt::format("\nsuite {}: {} passed{}, {} verdict(s) not as expected, {} harness failure(s) in {:.0f} s\n",
-                     suite.name, passed, tolerated ? fmt::format(" ({} tolerated miss(es))", tolerated) : "",
-                     mismatched, harness_failures, summary["wall_seconds"].get<double>());
-  out << fmt::format("summary: {}\njunit: {}\n", (suite_directory / "index.html").string(),
-                     (suite_directory / "junit.xml").string());
-  if (harness_failures > 0) return kExitHarnessFailed;
-  return mismatched > 0 ? kExitInvalid : kExitValid;
+  return finish_suite(options.store, suite.name, suite_directory, entries, outcomes, commands, std::move(summary), out,
+                      errors);
 }
 
 CLI::App* add_suite_command(CLI::App& app, SuiteCommandOptions& suite) {
@@ -544,7 +623,8 @@ CLI::App* add_suite_command(CLI::App& app, SuiteCommandOptions& suite) {
       "suite",
       "Run a suite file's matrix of `harness run` entries; exit 1 if any verdict differs from its `expect`, "
       "3 on a harness failure or a bad suite file (docs/suites.md)");
-  suite_app->add_option("file", suite.file, "Suite file (TOML), e.g. suites/smoke.toml")->required();
+  // Not required by CLI11: `harness suite merge` has none (run_suite_command checks).
+  suite_app->add_option("file", suite.file, "Suite file (TOML), e.g. suites/smoke.toml");
   suite_app->add_option("--store", suite.store, "Store directory; the suite goes to STORE/<suite>/<timestamp>/")
       ->capture_default_str();
   suite_app
@@ -552,6 +632,9 @@ CLI::App* add_suite_command(CLI::App& app, SuiteCommandOptions& suite) {
                    "Entries run at once (default: the file's `parallel`, else 1); each entry is a whole cluster")
       ->check(CLI::PositiveNumber);
   suite_app->add_option("--filter", suite.filter, "Run only entries whose id contains this text");
+  suite_app->add_option("--shard", suite.shard,
+                        "K/N: run only the K-th of N disjoint shards (seed groups whole, balanced by time limit); "
+                        "combine the shards' stores with `harness suite merge`");
   suite_app->add_flag("--list", suite.list, "Print the expanded entries and their `harness run` commands, run nothing");
   return suite_app;
 }

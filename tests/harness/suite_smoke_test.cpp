@@ -1,5 +1,5 @@
 // harness suite end to end on real clusters: suites/smoke.toml passes (its
-// planted bug is found, with a detection time), a correct configuration that
+// planted bug is found, with a detection time) whole and as two merged shards, a correct configuration that
 // is expected to be invalid fails the suite (exit 1, a JUnit <failure>), and an
 // entry that outlives its timeout is killed with every node (exit 3, <error>).
 #include <gtest/gtest.h>
@@ -20,9 +20,11 @@ namespace {
 
 using namespace harness_process_support;
 
-control::CommandResult run_suite(const fs::path& file, const fs::path& store, std::chrono::seconds timeout) {
+control::CommandResult run_suite(const fs::path& file, const fs::path& store, std::chrono::seconds timeout,
+                                 std::vector<std::string> extra = {}) {
   control::LocalProcessSpec spec;
   spec.argv = {kHarness, "suite", file.string(), "--store", store.string()};
+  spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
   return control::run_local(spec, timeout, "localhost");
 }
 
@@ -61,6 +63,50 @@ TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {
   EXPECT_EQ(junit.find("<failure"), std::string::npos) << junit;
   const std::string page = read_text(suite_directory / "index.html");
   EXPECT_NE(page.find("report.html\">report</a>"), std::string::npos);
+
+  // The same suite as two shards (as two CI machines would run it), then merged: the same
+  // entries in the same order, the same verdicts and the same exit code as the whole run.
+  const fs::path smoke = fs::path(CHAOSBENCH_SOURCE_DIR) / "suites" / "smoke.toml";
+  std::size_t sharded_entries = 0;
+  for (const char* shard : {"1/2", "2/2"}) {
+    const fs::path store = directory.path / fmt::format("shard-{}", shard[0]);
+    const auto part = run_suite(smoke, store, 170s, {"--shard", shard});
+    ASSERT_EQ(part.status.exit_code, 0) << describe(part);
+    const json shard_suite = json::parse(read_text(store / "smoke" / "latest" / "suite.json"));
+    EXPECT_GE(shard_suite["entries"].size(), 1u) << shard;
+    sharded_entries += shard_suite["entries"].size();
+  }
+  EXPECT_EQ(sharded_entries, suite["entries"].size());
+  control::LocalProcessSpec merge_spec;
+  merge_spec.argv = {kHarness,
+                     "suite",
+                     "merge",
+                     (directory.path / "shard-1").string(),
+                     (directory.path / "shard-2" / "smoke").string(),
+                     "--store",
+                     (directory.path / "merged").string()};
+  const auto merged = control::run_local(merge_spec, 60s, "localhost");
+  EXPECT_EQ(merged.status.exit_code, result.status.exit_code) << describe(merged);
+  const fs::path merged_directory = fs::canonical(directory.path / "merged" / "smoke" / "latest");
+  const json merged_suite = json::parse(read_text(merged_directory / "suite.json"));
+  ASSERT_EQ(merged_suite["entries"].size(), suite["entries"].size());
+  for (std::size_t index = 0; index < suite["entries"].size(); ++index) {
+    const json& whole = suite["entries"][index];
+    const json& part = merged_suite["entries"][index];
+    EXPECT_EQ(part["id"], whole["id"]);
+    EXPECT_EQ(part["verdict"], whole["verdict"]) << part.dump();
+    EXPECT_EQ(part["passed"], whole["passed"]) << part.dump();
+    EXPECT_TRUE(fs::exists(merged_directory / part["report"].get<std::string>())) << part.dump();
+  }
+  for (const char* tally : {"passed", "mismatched", "harness_failures", "tolerated"}) {
+    EXPECT_EQ(merged_suite[tally], suite[tally]) << tally;
+  }
+  const std::string merged_junit = read_text(merged_directory / "junit.xml");
+  std::size_t merged_testcases = 0;
+  for (std::size_t at = merged_junit.find("<testcase"); at != std::string::npos;
+       at = merged_junit.find("<testcase", at + 1))
+    ++merged_testcases;
+  EXPECT_EQ(merged_testcases, testcases);
 }
 
 TEST(SuiteSmoke, MissedExpectationFailsTheSuiteAndATimeoutIsAHarnessFailure) {

@@ -1,5 +1,6 @@
-// `harness suite FILE.toml`: expands a matrix of `harness run` entries, runs each as a child
-// process with its own store directory, and writes suite.json, junit.xml and index.html.
+// `harness suite FILE.toml`: expands a matrix of `harness run` entries, runs each (or one
+// shard's share, see suite_shards.h) as a child process with its own store directory, and
+// writes suite.json, junit.xml and index.html.
 // load_suite() throws std::invalid_argument "FILE:LINE: key 'K': reason" on a bad suite file.
 #pragma once
 
@@ -72,13 +73,35 @@ std::vector<std::string> apply_seed_tolerance(const std::vector<SuiteEntry>& ent
 // Missing files leave the fields empty; a malformed results.json throws std::runtime_error.
 void read_run_outcome(const std::filesystem::path& run_directory, EntryOutcome& outcome);
 
+// The entries of `suite` whose id contains `filter` (all of them for an empty filter).
+std::vector<SuiteEntry> filter_entries(const Suite& suite, const std::string& filter);
+
+// The message of an entry whose verdict is not its `expect` (before seed tolerance).
+std::string mismatch_message(const SuiteEntry& entry, const std::string& verdict);
+
 struct SuiteCommandOptions {
   std::filesystem::path file;
   std::string store = "store";
   int parallel = 0;    // 0: the suite file's `parallel` (default 1)
   std::string filter;  // run only entries whose id contains this
+  std::string shard;   // "K/N": run only the K-th of N shards (suite_shards.h); empty: all
   bool list = false;   // print the expanded entries and exit
 };
+
+// A new STORE/<suite>/<timestamp>/ with entries/ and a copy of the suite file (canonical path).
+// Throws std::filesystem::filesystem_error.
+std::filesystem::path create_suite_directory(const std::filesystem::path& store, const std::string& suite_name,
+                                             const std::filesystem::path& suite_file);
+
+// Applies seed tolerance to `outcomes`, writes suite.json (the fields of `summary_fields`
+// plus the tallies and one document per entry), junit.xml and index.html into
+// suite_directory, repoints STORE/<suite>/latest, and prints the closing lines. Returns the
+// suite's exit code: 0 all as expected, 1 a verdict differs, 3 a harness failure (also when
+// the summary cannot be written).
+int finish_suite(const std::filesystem::path& store, const std::string& suite_name,
+                 const std::filesystem::path& suite_directory, const std::vector<SuiteEntry>& entries,
+                 std::vector<EntryOutcome>& outcomes, const std::vector<std::vector<std::string>>& commands,
+                 nlohmann::json summary_fields, std::ostream& out, std::ostream& errors);
 
 // Returns 0 every entry as expected, 1 some verdict differs from its expectation,
 // 3 a harness failure (bad suite file, a child that failed, crashed or timed out).
