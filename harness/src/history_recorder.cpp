@@ -27,12 +27,33 @@ std::int64_t HistoryRecorder::record(checkers::OpType type, std::int64_t process
   history_.operations.push_back(operation);
   if (!error.empty()) history_.set_error(history_.operations.size() - 1, error);
   writer_.write(history_, history_.operations.size() - 1);
+  if (process != checkers::kNemesisProcess) {
+    switch (type) {
+      case checkers::OpType::invoke:
+        ++counts_.invoked;
+        break;
+      case checkers::OpType::ok:
+        ++counts_.ok;
+        break;
+      case checkers::OpType::fail:
+        ++counts_.fail;
+        break;
+      case checkers::OpType::info:
+        ++counts_.info;
+        break;
+    }
+  }
   return operation.time;
 }
 
 void HistoryRecorder::close() {
   std::lock_guard lock(mutex_);
   writer_.close();
+}
+
+OperationCounts HistoryRecorder::counts() const {
+  std::lock_guard lock(mutex_);
+  return counts_;
 }
 
 std::size_t HistoryRecorder::size() const {

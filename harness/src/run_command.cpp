@@ -30,6 +30,7 @@
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/history_recorder.h"
+#include "chaosbench/harness/progress_line.h"
 #include "chaosbench/harness/run_results.h"
 #include "chaosbench/harness/run_store.h"
 #include "chaosbench/nemesis/nemesis.h"
@@ -521,6 +522,11 @@ class TestRun {
     workload_ = workloads::make_workload(options_.workload, plan_.seed, plan_.rotation, options_.read_fraction);
     recorder_ = std::make_unique<HistoryRecorder>(run_directory_ / "history.jsonl", std::chrono::steady_clock::now());
     run_setup_operations(*workload_, cluster_->endpoints(), plan_.operation_timeout, *recorder_, out_);
+    const bool show_progress =
+        options_.progress == "always" || (options_.progress == "auto" && standard_output_is_terminal());
+    progress_ = std::make_unique<ProgressLine>(
+        out_, show_progress, plan_.time_limit, [recorder = recorder_.get()] { return recorder->counts(); },
+        terminal_columns());
     nemesis::NemesisOptions nemesis_options;
     nemesis_options.partition_shapes = plan_.partition_shapes;
     nemesis_options.kill_targets = plan_.kill_targets;
@@ -529,9 +535,11 @@ class TestRun {
     nemesis_options.clock_bump_max_seconds = options_.clock_bump_max_seconds;
     nemesis_ = std::make_unique<nemesis::Nemesis>(
         *cluster_, nemesis_options,
-        [recorder = recorder_.get()](bool completion, const std::string& function, const json& value) {
+        [recorder = recorder_.get(), progress = progress_.get()](bool completion, const std::string& function,
+                                                                 const json& value) {
           recorder->record(completion ? checkers::OpType::info : checkers::OpType::invoke, checkers::kNemesisProcess,
                            function, "", value, "");
+          progress->note_nemesis(completion, function);
         },
         errors_);
     heal_guard_ = std::make_unique<HealGuard>(*nemesis_, errors_);
@@ -555,6 +563,7 @@ class TestRun {
     });
 
     workload_start_ = recorder_->start();
+    progress_->start(workload_start_);
     {
       std::jthread nemesis_thread([this] { nemesis_->run(schedule_, workload_start_); });
       // Declared after the thread, so it runs first: the join below must not
@@ -565,6 +574,7 @@ class TestRun {
       } stop_nemesis_first{*nemesis_};
       pool_->run(plan_.time_limit);
     }
+    progress_->stop();
     workload_end_ = std::chrono::steady_clock::now();
   }
 
@@ -759,6 +769,11 @@ class TestRun {
     }
     out_ << fmt::format("store: {} (test.json, history.jsonl, results.json, report.html, junit.xml, nodes/)\n",
                         run_directory_.string());
+    if (options_.progress != "never" && standard_output_is_terminal()) {
+      out_ << fmt::format("open the report: xdg-open {} (one self-contained file; copy it anywhere)\n",
+                          (run_directory_ / "report.html").string());
+    }
+    out_ << fmt::format("rerun this test: {}\n", rerun_command(options_.command_line, plan_.seed));
     if (harness_failed_) return kExitHarnessFailed;
     return exit_code_for(verdict);
   }
@@ -780,6 +795,7 @@ class TestRun {
   std::unique_ptr<Cluster> cluster_;
   std::unique_ptr<workloads::Workload> workload_;
   std::unique_ptr<HistoryRecorder> recorder_;
+  std::unique_ptr<ProgressLine> progress_;  // before the nemesis, which tells it the active faults
   std::unique_ptr<nemesis::Nemesis> nemesis_;
   std::unique_ptr<HealGuard> heal_guard_;  // after the nemesis: destroyed, so healing, before it
   std::unique_ptr<ClientPool> pool_;
@@ -798,6 +814,29 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
 int run_test(const RunPlan& plan, const std::vector<std::shared_ptr<control::SshHost>>& hosts, std::ostream& out,
              std::ostream& errors) {
   return TestRun(plan, nullptr, &hosts, out, errors).run();
+}
+
+std::string rerun_command(const std::vector<std::string>& command_line, std::uint64_t seed) {
+  auto quoted = [](const std::string& argument) {
+    const bool plain = !argument.empty() && argument.find_first_not_of(
+                                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                                "_./=:,+-@%") == std::string::npos;
+    if (plain) return argument;
+    std::string text = "'";
+    for (char character : argument) text += character == '\'' ? std::string("'\\''") : std::string(1, character);
+    return text + "'";
+  };
+  std::string command;
+  for (std::size_t index = 0; index < command_line.size(); ++index) {
+    const std::string& argument = command_line[index];
+    if (argument == "--seed") {
+      ++index;  // and its value
+      continue;
+    }
+    if (argument.rfind("--seed=", 0) == 0) continue;
+    command += (command.empty() ? "" : " ") + quoted(argument);
+  }
+  return fmt::format("{}{}--seed {}", command, command.empty() ? "" : " ", seed);
 }
 
 CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
@@ -908,6 +947,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
   run_app
       ->add_option("--remote-dir", run.remote_directory,
                    "With --hosts: directory on each host for bin/refnode and <test>/<timestamp>/<node>/{data,log}")
+      ->capture_default_str();
+  run_app
+      ->add_option("--progress", run.progress,
+                   "The live progress line (elapsed, ops ok/fail/info, ok/s, active faults, time left): auto shows "
+                   "it when standard output is a terminal")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   run_app->add_flag("--leave-db-running", run.leave_db_running,
                     "With --hosts: leave the nodes running and their directories on the hosts after the run");

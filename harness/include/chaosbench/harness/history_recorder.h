@@ -17,6 +17,11 @@
 
 namespace chaosbench::harness {
 
+// Client operations recorded so far (the nemesis's own are not counted).
+struct OperationCounts {
+  std::uint64_t invoked = 0, ok = 0, fail = 0, info = 0;
+};
+
 class HistoryRecorder {
  public:
   using Clock = std::chrono::steady_clock;
@@ -34,6 +39,7 @@ class HistoryRecorder {
   // The history so far. Only read it once nothing records any more.
   const checkers::History& history() const { return history_; }
   std::size_t size() const;
+  OperationCounts counts() const;
 
  private:
   checkers::Value intern(const nlohmann::json& value);
@@ -41,6 +47,7 @@ class HistoryRecorder {
   Clock::time_point start_;
   checkers::History history_;
   checkers::JsonlWriter writer_;
+  OperationCounts counts_;
 };
 
 }  // namespace chaosbench::harness

@@ -61,8 +61,13 @@ struct RunOptions {
   bool nodes_from_hosts = false;           // --nodes not given: as many nodes as the hosts file lists
   std::string remote_directory = "/tmp/chaosbench";  // on SSH hosts: bin/refnode, <test>/<timestamp>/<n>/
   bool leave_db_running = false;  // SSH hosts: leave the nodes running and their directories in place
+  std::string progress = "auto";  // the live progress line: auto (on a terminal), always, never
   std::vector<std::string> command_line;
 };
+
+// The shell command that reruns a test: `command_line` (argv) without its --seed, with
+// --seed SEED appended; arguments the shell would split or expand are single-quoted.
+std::string rerun_command(const std::vector<std::string>& command_line, std::uint64_t seed);
 
 // Parsed and checked.
 struct RunPlan {
