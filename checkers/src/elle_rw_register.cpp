@@ -16,7 +16,7 @@ using namespace elle;
 
 namespace {
 
-constexpr std::uint32_t kNone = 0xffffffffu;
+constexpr std::uint32_t kNoIndex = 0xffffffffu;
 
 struct WriteRecord {
   std::uint32_t txn = 0;
@@ -47,7 +47,7 @@ class RwRegisterChecker {
     result.model = options_.model;
     index_writes();
     std::vector<std::uint32_t> node_invocation;
-    node_of_txn_.assign(table_.txns.size(), kNone);
+    node_of_txn_.assign(table_.txns.size(), kNoIndex);
     for (std::uint32_t txn = 0; txn < table_.txns.size(); ++txn) {
       if (table_.txns[txn].outcome == OpType::fail) continue;
       node_of_txn_[txn] = static_cast<std::uint32_t>(nodes_.size());
@@ -165,13 +165,13 @@ class RwRegisterChecker {
         external_reads_.push_back(ExternalRead{txn, op.key, op.element});
         std::uint32_t node = node_of_txn_[txn];
         // Does this txn write the key later? Then it read-modify-wrote it.
-        std::uint32_t later_write = kNone;
+        std::uint32_t later_write = kNoIndex;
         for (std::uint32_t later = mop + 1; later < record.mop_end; ++later) {
           if (table_.mops[later].kind == MicroKind::write && table_.mops[later].key == op.key) {
             later_write = writes_by_element_.find(op.key, table_.mops[later].element);
           }
         }
-        if (later_write != kNone) {
+        if (later_write != kNoIndex) {
           version_edges_.push_back(VersionEdge{op.key, op.element, later_write, txn});
           std::uint64_t slot = external_slot(op.key, op.element);
           lost_update_groups[slot].push_back(txn);
@@ -275,7 +275,7 @@ class RwRegisterChecker {
     const Txn& source = table_.txns[from];
     auto written_by = [&](std::uint32_t key, Element element) {
       std::uint32_t write = writes_by_element_.find(key, element);
-      return write == ElementMap::kMissing ? kNone : writes_[write].txn;
+      return write == ElementMap::kMissing ? kNoIndex : writes_[write].txn;
     };
     switch (kind) {
       case kWriteWrite:

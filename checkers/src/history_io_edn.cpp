@@ -228,16 +228,16 @@ void add_edn_operation(History& history, const EdnValue& form, std::string_view 
   history.operations.push_back(op);
 }
 
-bool is_blank(char character) {
+bool is_space_in_line(char character) {
   return character == ' ' || character == '\t' || character == '\r' || character == '\f' || character == '\v';
 }
 
 // Splits the next blank-separated word off `rest`.
 std::string_view next_word(std::string_view& rest) {
   std::size_t start = 0;
-  while (start < rest.size() && is_blank(rest[start])) ++start;
+  while (start < rest.size() && is_space_in_line(rest[start])) ++start;
   std::size_t end = start;
-  while (end < rest.size() && !is_blank(rest[end])) ++end;
+  while (end < rest.size() && !is_space_in_line(rest[end])) ++end;
   std::string_view word = rest.substr(start, end - start);
   rest.remove_prefix(end);
   return word;

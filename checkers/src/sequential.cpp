@@ -14,7 +14,7 @@
 namespace chaosbench::checkers {
 namespace {
 
-constexpr const char* kStoppedReason = "not checked: another partition is invalid";
+constexpr const char* kSkippedAfterInvalidReason = "not checked: another partition is invalid";
 constexpr std::uint32_t kNoCandidate = 0xffffffffu;
 constexpr std::uint32_t kExhausted = 0xfffffffeu;  // a node whose only child failed
 
@@ -192,7 +192,7 @@ class SequentialSearch {
       if ((++iterations & 1023) == 0) {
         if (limits_.stop->load(std::memory_order_relaxed)) {
           outcome.verdict = Verdict::unknown;
-          outcome.limit_reason = kStoppedReason;
+          outcome.limit_reason = kSkippedAfterInvalidReason;
           break;
         }
         if (std::chrono::steady_clock::now() > limits_.deadline) {
@@ -321,8 +321,8 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
   report.verdict = outcome.verdict;
   report.states_explored = outcome.states_explored;
   if (outcome.verdict == Verdict::unknown) {
-    report.reason = outcome.limit_reason == kStoppedReason
-                        ? kStoppedReason
+    report.reason = outcome.limit_reason == kSkippedAfterInvalidReason
+                        ? kSkippedAfterInvalidReason
                         : fmt::format("{} after {} explored states", outcome.limit_reason, outcome.states_explored);
     return report;
   }
@@ -443,7 +443,7 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
         if (stop.load()) {
           report.key = partitions[index].key;
           report.verdict = Verdict::unknown;
-          report.reason = kStoppedReason;
+          report.reason = kSkippedAfterInvalidReason;
           continue;
         }
         report = check_partition(history, partitions[index], options, decoder, limits);
@@ -473,7 +473,7 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   std::size_t unknown_count = 0;
   for (SequentialPartitionReport& report : reports) {
     result.states_explored += report.states_explored;
-    if (report.reason == kStoppedReason) {
+    if (report.reason == kSkippedAfterInvalidReason) {
       ++result.partitions_not_checked;
       continue;
     }

@@ -28,10 +28,6 @@ std::string one_line(std::string text) {
   return text;
 }
 
-std::string text_of(const nlohmann::json& value) {
-  return value.is_string() ? value.get<std::string>() : value.is_null() ? std::string() : value.dump();
-}
-
 }  // namespace
 
 std::string render_junit_report(const RunInputs& inputs) {

@@ -29,6 +29,10 @@ std::string escape_markup(std::string_view text, std::string_view apostrophe) {
   return escaped;
 }
 
+std::string text_of(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.is_null() ? std::string() : value.dump();
+}
+
 std::string table_page_head(std::string_view title, std::string_view page_css) {
   std::string head = R"(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

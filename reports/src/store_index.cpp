@@ -16,10 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string text_of(const json& value) {
-  return value.is_string() ? value.get<std::string>() : value.is_null() ? std::string() : value.dump();
-}
-
 json field(const json& test, const json& results, const char* name) {
   if (test.is_object()) {
     if (auto options = test.find("options"); options != test.end() && options->is_object() && options->contains(name)) {

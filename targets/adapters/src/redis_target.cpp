@@ -25,7 +25,7 @@ namespace {
 constexpr std::chrono::milliseconds kSentinelTimeout{300};
 constexpr std::chrono::milliseconds kConnectTimeout{300};
 constexpr std::chrono::milliseconds kCommandTimeout{1200};
-constexpr std::chrono::milliseconds kStatusTimeout{200};  // the controller waits 300 ms for a status reply
+constexpr std::chrono::milliseconds kRedisStatusTimeout{200};  // the controller waits 300 ms for a status reply
 
 // Reads answer with the key's type, so one read serves registers (strings) and
 // appended lists alike; an absent key reads as null.
@@ -44,7 +44,7 @@ return 0)";
 constexpr const char* kWriteListScript = R"(redis.call('DEL', KEYS[1])
 if #ARGV > 0 then redis.call('RPUSH', KEYS[1], unpack(ARGV)) end
 return 1)";
-constexpr int kTransactionAttempts = 50;  // WATCH retries after a watched key changed
+constexpr int kWatchAttempts = 50;  // WATCH retries after a watched key changed
 
 timeval to_timeval(std::chrono::milliseconds duration) {
   return {static_cast<time_t>(duration.count() / 1000), static_cast<suseconds_t>((duration.count() % 1000) * 1000)};
@@ -272,7 +272,7 @@ class RedisBackend : public Backend {
   json transact(Session& session, const json& micro_ops) {
     const std::set<std::string> keys = protocol::transaction_keys(micro_ops);
     const std::set<std::string> written = protocol::transaction_written_keys(micro_ops);
-    for (int attempt = 0; attempt < kTransactionAttempts; ++attempt) {
+    for (int attempt = 0; attempt < kWatchAttempts; ++attempt) {
       std::vector<std::string> watch = {"WATCH"};
       watch.insert(watch.end(), keys.begin(), keys.end());
       if (json problem = run_before_exec(session, watch); !problem.is_null()) return problem;
@@ -313,8 +313,7 @@ class RedisBackend : public Backend {
       }
       return {{"ok", true}, {"value", std::move(result.completed)}};
     }
-    return error_reply(fmt::format("redis {}: txn lost {} WATCH races", session.primary_address, kTransactionAttempts),
-                       true);
+    return error_reply(fmt::format("redis {}: txn lost {} WATCH races", session.primary_address, kWatchAttempts), true);
   }
 
   // A command sent before EXEC (WATCH, MULTI, a queued write): whatever happens
@@ -388,7 +387,7 @@ class RedisBackend : public Backend {
   // knows every other Sentinel and every replica the node does not answer
   // (readiness waits for it).
   json status(Session& session) {
-    reconnect_if_closed(session.self, address_, RedisTarget::kRedisPort, kStatusTimeout);
+    reconnect_if_closed(session.self, address_, RedisTarget::kRedisPort, kRedisStatusTimeout);
     RedisConnection::Result info = session.self->command({"INFO", "replication"});
     if (info.outcome != RedisConnection::Outcome::replied || info.reply->type != REDIS_REPLY_STRING) {
       session.self.reset();
@@ -397,7 +396,7 @@ class RedisBackend : public Backend {
     }
     const std::string text = reply_text(info.reply.get());
     RedisConnection::Result master =
-        sentinel_command(session, {"SENTINEL", "MASTER", RedisTarget::kMasterName}, kStatusTimeout);
+        sentinel_command(session, {"SENTINEL", "MASTER", RedisTarget::kMasterName}, kRedisStatusTimeout);
     if (master.outcome != RedisConnection::Outcome::replied || master.reply->type != REDIS_REPLY_ARRAY) {
       return error_reply(fmt::format("sentinel on {} status: {}", node_,
                                      master.problem.empty() ? reply_text(master.reply.get()) : master.problem),

@@ -24,8 +24,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::chrono::milliseconds kRequestTimeout{5000};
-constexpr std::chrono::milliseconds kStatusTimeout{250};
+constexpr std::chrono::milliseconds kZooKeeperRequestTimeout{5000};
+constexpr std::chrono::milliseconds kZooKeeperStatusTimeout{250};
 // Failure detection in about a second with the default 100 ms tick: a
 // follower gives up on a silent leader after syncLimit ticks, a leader on a
 // silent quorum likewise. The server caps sessions at 20 ticks.
@@ -97,7 +97,7 @@ struct Outcome {
 };
 
 // Starts a call with start(completion_data) and waits for its completion
-// until kRequestTimeout (then ZOPERATIONTIMEOUT: the call may still happen).
+// until kZooKeeperRequestTimeout (then ZOPERATIONTIMEOUT: the call may still happen).
 // `buffers` stay alive until the completion has run, even after a timeout.
 Outcome await_call(const std::function<int(const void*)>& start, std::shared_ptr<void> buffers = nullptr) {
   auto call = std::make_shared<Call>();
@@ -109,7 +109,7 @@ Outcome await_call(const std::function<int(const void*)>& start, std::shared_ptr
     return {submitted, std::nullopt, {}};
   }
   std::unique_lock lock(call->mutex);
-  if (!call->finished.wait_for(lock, kRequestTimeout, [&] { return call->done; })) {
+  if (!call->finished.wait_for(lock, kZooKeeperRequestTimeout, [&] { return call->done; })) {
     return {ZOPERATIONTIMEOUT, std::nullopt, {}};
   }
   return {call->code, call->data, call->stat};
@@ -419,7 +419,7 @@ class ZookeeperBackend : public Backend {
   // srvr: Mode leader/follower/standalone, or "not currently serving" while
   // looking; the zxid is (epoch << 32 | counter).
   json status() {
-    const auto answer = four_letter_word(address_, port_, "srvr", kStatusTimeout);
+    const auto answer = four_letter_word(address_, port_, "srvr", kZooKeeperStatusTimeout);
     if (!answer) {
       return error_reply(fmt::format("zookeeper {} status: no srvr answer from {}:{}", node_, address_, port_), true);
     }
