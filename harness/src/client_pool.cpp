@@ -24,16 +24,18 @@ constexpr int kMaxRedirects = 2;
 constexpr std::size_t kMaxBacklog = 1'000'000;
 constexpr std::chrono::milliseconds kRefusedBackoff{50};
 
-struct Connection {
-  explicit Connection(asio::io_context& io_context) : socket(io_context) {}
-  tcp::socket socket;
-  bool connected = false;
-  std::string input;
-};
-
 }  // namespace
 
 class ClientPool::Implementation {
+  // A member type, not in the anonymous namespace: Implementation has external
+  // linkage, and its fields may not use types that have none.
+  struct Connection {
+    explicit Connection(asio::io_context& io_context) : socket(io_context) {}
+    tcp::socket socket;
+    bool connected = false;
+    std::string input;
+  };
+
  public:
   Implementation(ClientPoolOptions options, workloads::Workload& workload, HistoryRecorder& recorder)
       : options_(std::move(options)),

@@ -17,13 +17,13 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using nlohmann::json;
 
-namespace {
-
 // One client connection: reads lines on the I/O thread, hands each request to
 // the worker pool, writes replies in order of completion through its strand.
-class Connection : public std::enable_shared_from_this<Connection> {
+// Not in an anonymous namespace: Gateway::Implementation, which has external
+// linkage, holds pointers to it.
+class GatewayConnection : public std::enable_shared_from_this<GatewayConnection> {
  public:
-  Connection(tcp::socket socket, Backend& backend, asio::thread_pool& workers)
+  GatewayConnection(tcp::socket socket, Backend& backend, asio::thread_pool& workers)
       : socket_(std::move(socket)),
         strand_(asio::make_strand(socket_.get_executor())),
         backend_(backend),
@@ -118,8 +118,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::deque<std::string> output_;
 };
 
-}  // namespace
-
 class Gateway::Implementation {
  public:
   Implementation(std::string node_name, const std::string& listen_address, std::unique_ptr<Backend> backend,
@@ -167,9 +165,9 @@ class Gateway::Implementation {
     acceptor_.async_accept(asio::make_strand(io_context_), [this](boost::system::error_code error, tcp::socket socket) {
       if (error) return;  // closed
       socket.set_option(tcp::no_delay(true));
-      auto connection = std::make_shared<Connection>(std::move(socket), *backend_, workers_);
+      auto connection = std::make_shared<GatewayConnection>(std::move(socket), *backend_, workers_);
       // Status polls open a connection each: forget the closed ones.
-      std::erase_if(connections_, [](const std::weak_ptr<Connection>& known) { return known.expired(); });
+      std::erase_if(connections_, [](const std::weak_ptr<GatewayConnection>& known) { return known.expired(); });
       connections_.push_back(connection);
       connection->start();
       accept_next();
@@ -181,7 +179,7 @@ class Gateway::Implementation {
   asio::thread_pool workers_;
   asio::io_context io_context_;
   tcp::acceptor acceptor_;
-  std::vector<std::weak_ptr<Connection>> connections_;
+  std::vector<std::weak_ptr<GatewayConnection>> connections_;
   std::string address_;
   std::uint16_t port_ = 0;
   std::thread io_thread_;
