@@ -107,6 +107,35 @@ TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {
        at = merged_junit.find("<testcase", at + 1))
     ++merged_testcases;
   EXPECT_EQ(merged_testcases, testcases);
+
+  // The same merge as CI does it (scripts/merge-shards.sh): one shard packed as the
+  // artifact tarball, one unpacked; then a missing shard and a suite no shard ran.
+  auto merge_script = [&](const std::string& shell) {
+    control::LocalProcessSpec spec;
+    spec.argv = {"bash", "-c",
+                 fmt::format("set -e; cd '{}'; {}; HARNESS='{}' bash '{}/scripts/merge-shards.sh' \"$@\"",
+                             directory.path.string(), shell, kHarness, CHAOSBENCH_SOURCE_DIR),
+                 "merge-shards"};
+    return spec;
+  };
+  auto ci_merge = merge_script(
+      "mkdir -p ci/1 ci/2 && cp -a shard-1 ci/1/store && tar -czf ci/1/store.tar.gz -C ci/1 store && rm -rf "
+      "ci/1/store && cp -a shard-2 ci/2/store");
+  ci_merge.argv.insert(ci_merge.argv.end(), {"ci", (directory.path / "merged-ci").string(), "smoke"});
+  const auto ci_merged = control::run_local(ci_merge, 60s, "localhost");
+  EXPECT_EQ(ci_merged.status.exit_code, result.status.exit_code) << describe(ci_merged);
+  const json ci_suite =
+      json::parse(read_text(fs::canonical(directory.path / "merged-ci" / "smoke" / "latest") / "suite.json"));
+  EXPECT_EQ(ci_suite["entries"].size(), suite["entries"].size());
+  auto missing_shard = merge_script("rm -rf ci/2");
+  missing_shard.argv.insert(missing_shard.argv.end(), {"ci", (directory.path / "merged-missing").string(), "smoke"});
+  const auto missing = control::run_local(missing_shard, 60s, "localhost");
+  EXPECT_EQ(missing.status.exit_code, 3) << describe(missing);
+  EXPECT_NE(missing.err.find("missing"), std::string::npos) << describe(missing);
+  auto no_suite = merge_script("true");
+  no_suite.argv.insert(no_suite.argv.end(), {"ci", (directory.path / "merged-none").string(), "no-such-suite"});
+  const auto none = control::run_local(no_suite, 60s, "localhost");
+  EXPECT_EQ(none.status.exit_code, 3) << describe(none);
 }
 
 TEST(SuiteSmoke, MissedExpectationFailsTheSuiteAndATimeoutIsAHarnessFailure) {
