@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,16 @@ namespace {
 
 constexpr std::uint32_t kInfinitePosition = 0xffffffffu;
 constexpr const char* kStoppedReason = "not checked: another partition is invalid";
+constexpr const char* kPostponedReason = "postponed: over its share of the time";
+constexpr const char* kNotStartedReason = "time limit reached before this partition was searched";
+
+// Under a time limit, partitions are searched in passes: in each of the first
+// kSharedPasses passes a partition may take its fair share of the time left (time
+// left x workers / partitions in the pass); one over it is postponed to the next
+// pass, so a few hard keys cannot take the whole limit from thousands of easy ones.
+// The last pass (or any pass with no more partitions than workers) has no share.
+constexpr int kSharedPasses = 2;
+using Clock = std::chrono::steady_clock;
 
 // Where the deepest search got stuck; in the evidence pass also the prefix and
 // the states seen at that point.
@@ -44,7 +55,8 @@ class PartitionSearch {
     for (std::size_t op = 0; op < operations.size(); ++op) zobrist_[op] = mix64(op * 0x9E3779B97F4A7C15ULL + 1);
   }
 
-  SearchOutcome run(const EvidenceRequest* evidence) {
+  // Past share_end (before the deadline): `unknown` with kPostponedReason.
+  SearchOutcome run(const EvidenceRequest* evidence, Clock::time_point share_end = Clock::time_point::max()) {
     SearchOutcome outcome;
     const std::size_t words = std::max<std::size_t>(1, (operations_.size() + 63) / 64);
     VisitedStates<std::uint64_t> explored(words, limits_);
@@ -71,9 +83,15 @@ class PartitionSearch {
           outcome.limit_reason = kStoppedReason;
           break;
         }
-        if (std::chrono::steady_clock::now() > limits_.deadline) {
+        const Clock::time_point now = Clock::now();
+        if (now > limits_.deadline) {
           outcome.verdict = Verdict::unknown;
           outcome.limit_reason = "time limit reached";
+          break;
+        }
+        if (now > share_end) {
+          outcome.verdict = Verdict::unknown;
+          outcome.limit_reason = kPostponedReason;
           break;
         }
         if (explored.over_memory_limit()) {
@@ -205,18 +223,19 @@ class PartitionSearch {
 };
 
 PartitionReport check_partition(const Partition& partition, const LinearizabilityOptions& options,
-                                const OperationDecoder& decoder, const SearchLimits& limits) {
+                                const OperationDecoder& decoder, const SearchLimits& limits,
+                                Clock::time_point share_end) {
   PartitionReport report;
   report.key = partition.key;
   report.operations = partition.operations.size();
   auto model = make_model(options.model, decoder, partition.operations, partition.key_count);
   PartitionSearch search(partition.operations, *model, limits);
-  SearchOutcome outcome = search.run(nullptr);
+  SearchOutcome outcome = search.run(nullptr, share_end);
   report.verdict = outcome.verdict;
   report.states_explored = outcome.states_explored;
   if (outcome.verdict == Verdict::unknown) {
-    report.reason = outcome.limit_reason == kStoppedReason
-                        ? kStoppedReason
+    report.reason = outcome.limit_reason == kStoppedReason || outcome.limit_reason == kPostponedReason
+                        ? outcome.limit_reason
                         : fmt::format("{} after {} explored states", outcome.limit_reason, outcome.states_explored);
     return report;
   }
@@ -285,21 +304,38 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
     return partitions[left].operations.size() < partitions[right].operations.size();
   });
   std::vector<PartitionReport> reports(partitions.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t taken = next++; taken < order.size(); taken = next++) {
-      std::size_t index = order[taken];
-      if (stop.load()) {
-        reports[index].key = partitions[index].key;
-        reports[index].verdict = Verdict::unknown;
-        reports[index].reason = kStoppedReason;
-        continue;
+  const std::size_t workers = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (int pass = 0;; ++pass) {
+    std::chrono::nanoseconds share = std::chrono::nanoseconds::max();
+    const bool shared = pass < kSharedPasses && order.size() > workers && limits.deadline != Clock::time_point::max();
+    if (shared) share = (limits.deadline - Clock::now()) * static_cast<long>(workers) / static_cast<long>(order.size());
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+      for (std::size_t taken = next++; taken < order.size(); taken = next++) {
+        std::size_t index = order[taken];
+        PartitionReport& report = reports[index];
+        if (stop.load() || Clock::now() > limits.deadline) {
+          report.key = partitions[index].key;
+          report.operations = partitions[index].operations.size();
+          report.verdict = Verdict::unknown;
+          if (stop.load()) {
+            report.reason = kStoppedReason;
+          } else if (report.reason.empty() || report.reason == kPostponedReason) {
+            report.reason = report.reason.empty()
+                                ? kNotStartedReason
+                                : fmt::format("time limit reached after {} explored states", report.states_explored);
+          }
+          continue;
+        }
+        report = check_partition(partitions[index], options, decoder, limits,
+                                 shared ? Clock::now() + share : Clock::time_point::max());
+        if (report.verdict == Verdict::invalid && !options.check_every_partition) stop = true;
       }
-      reports[index] = check_partition(partitions[index], options, decoder, limits);
-      if (reports[index].verdict == Verdict::invalid && !options.check_every_partition) stop = true;
-    }
-  };
-  run_workers(options.threads, partitions.size(), worker);
+    };
+    run_workers(options.threads, order.size(), worker);
+    std::erase_if(order, [&](std::size_t index) { return reports[index].reason != kPostponedReason; });
+    if (order.empty() || !shared) break;
+  }
 
   std::size_t unknown_count = 0;
   for (PartitionReport& report : reports) {

@@ -1,5 +1,6 @@
 #include "chaosbench/checkers/linearizability.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -229,6 +230,37 @@ TEST(Linearizability, TimeLimitGivesUnknown) {
   LinearizabilityResult result = check_linearizability(exponential_history(40), options);
   EXPECT_EQ(result.verdict, Verdict::unknown);
   EXPECT_NE(result.reason.find("time limit"), std::string::npos) << result.reason;
+}
+
+// Two keys no search can finish (smaller than the others, so searched first) and
+// 100 easy keys: the hard ones must not take the whole time limit from the rest.
+TEST(Linearizability, HardKeysDoNotStarveTheEasyOnes) {
+  HistoryBuilder builder;
+  for (const char* key : {"hard-1", "hard-2"}) {
+    for (int process = 0; process < 30; ++process) builder.invoke(process, "write", process, key);
+    for (int process = 0; process < 30; ++process) builder.ok(process, "write", process, key);
+    builder.invoke(1000, "read", nullptr, key).ok(1000, "read", -1, key);
+  }
+  for (int key = 0; key < 100; ++key) {
+    const std::string name = fmt::format("easy-{}", key);
+    for (int step = 0; step < 20; ++step) {
+      builder.invoke(2000, "write", step, name).ok(2000, "write", step, name);
+      builder.invoke(2001, "read", nullptr, name).ok(2001, "read", step, name);
+    }
+  }
+  LinearizabilityOptions options = register_options();
+  options.partition_by_key = true;
+  options.threads = 2;
+  options.time_limit = std::chrono::seconds(3);
+  LinearizabilityResult result = check_linearizability(builder.history(), options);
+  EXPECT_EQ(result.verdict, Verdict::unknown);
+  EXPECT_EQ(result.linearizable_partitions.size(), 100u) << result.reason;
+  ASSERT_EQ(result.reports.size(), 2u);
+  for (const PartitionReport& report : result.reports) {
+    EXPECT_EQ(report.key.rfind("hard-", 0), 0u) << report.key;
+    EXPECT_NE(report.reason.find("time limit reached after"), std::string::npos) << report.reason;
+    EXPECT_GT(report.states_explored, 1000u) << report.reason;
+  }
 }
 
 TEST(Linearizability, MemoryLimitGivesUnknown) {
