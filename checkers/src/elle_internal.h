@@ -24,6 +24,9 @@ inline constexpr Element kNilElement = INT64_MIN;
 inline constexpr Element kStringBase = INT64_MIN + 1;
 inline constexpr std::int64_t kIntegerLimit = std::int64_t{1} << 62;
 
+// "None" for a txn, position or write index held in a std::uint32_t.
+inline constexpr std::uint32_t kNoIndex = 0xffffffffu;
+
 enum class MicroKind : std::uint8_t { append, read, write };
 
 struct MicroOp {

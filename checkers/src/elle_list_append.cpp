@@ -14,23 +14,21 @@ using namespace elle;
 
 namespace {
 
-constexpr std::uint32_t kNone = 0xffffffffu;
-
 struct AppendRecord {
   std::uint32_t txn = 0;
-  std::uint32_t position = kNone;  // in its key's version order
+  std::uint32_t position = kNoIndex;  // in its key's version order
   Element element = 0;
   std::uint32_t key = 0;
-  bool final_in_txn = true;               // the txn's last append to that key
-  std::uint32_t previous_in_txn = kNone;  // the txn's append to that key just before this one
+  bool final_in_txn = true;                  // the txn's last append to that key
+  std::uint32_t previous_in_txn = kNoIndex;  // the txn's append to that key just before this one
 };
 
 struct KeyOrder {
   std::uint32_t offset = 0;  // the longest read, in table.read_elements
   std::uint32_t length = 0;
-  std::uint32_t reader = kNone;         // txn of that read
-  std::uint32_t first_aborted = kNone;  // first position written by a failed txn
-  std::uint32_t first_garbage = kNone;  // first position nobody appended
+  std::uint32_t reader = kNoIndex;         // txn of that read
+  std::uint32_t first_aborted = kNoIndex;  // first position written by a failed txn
+  std::uint32_t first_garbage = kNoIndex;  // first position nobody appended
 };
 
 class ListAppendChecker {
@@ -83,7 +81,7 @@ class ListAppendChecker {
   const Element* version(std::uint32_t key) const { return table_.read_elements.data() + orders_[key].offset; }
 
   void index_appends() {
-    node_of_txn_.assign(table_.txns.size(), kNone);
+    node_of_txn_.assign(table_.txns.size(), kNoIndex);
     orders_.resize(table_.key_count());
     for (std::uint32_t txn = 0; txn < table_.txns.size(); ++txn) {
       const Txn& record = table_.txns[txn];
@@ -191,7 +189,7 @@ class ListAppendChecker {
         const MicroOp& op = table_.mops[mop];
         if (op.kind != MicroKind::read || !op.read_known) continue;
         KeyOrder& order = orders_[op.key];
-        if (order.reader == kNone || op.read_length > order.length) {
+        if (order.reader == kNoIndex || op.read_length > order.length) {
           order.offset = op.read_offset;
           order.length = op.read_length;
           order.reader = txn;
@@ -204,7 +202,7 @@ class ListAppendChecker {
       for (std::uint32_t position = 0; position < order.length; ++position) {
         std::uint32_t append = appends_by_element_.find(key, elements[position]);
         if (append != ElementMap::kMissing) {
-          if (appends_[append].position != kNone) {
+          if (appends_[append].position != kNoIndex) {
             Anomaly anomaly;
             anomaly.type = "duplicate-elements";
             anomaly.operations = {table_.txns[order.reader].invocation, table_.txns[appends_[append].txn].invocation};
@@ -229,9 +227,9 @@ class ListAppendChecker {
   // A txn appends in order: its earlier append to a key must come earlier in the key's order.
   void check_append_order() {
     for (const AppendRecord& append : appends_) {
-      if (append.position == kNone || append.previous_in_txn == kNone) continue;
+      if (append.position == kNoIndex || append.previous_in_txn == kNoIndex) continue;
       const AppendRecord& previous = appends_[append.previous_in_txn];
-      if (previous.position != kNone && previous.position < append.position) continue;
+      if (previous.position != kNoIndex && previous.position < append.position) continue;
       if (!collector_.wants("incompatible-order")) {
         collector_.count_only("incompatible-order");
         continue;
@@ -248,8 +246,8 @@ class ListAppendChecker {
       anomaly.explanation = fmt::format(
           "{} read key {} = {}, which has {} {}, but {} appended {} before {}", label(order.reader),
           table_.key_text(key), table_.list_text(order.offset, order.length, 8), table_.element_text(append.element),
-          previous.position == kNone ? fmt::format("without {}", table_.element_text(previous.element))
-                                     : fmt::format("before {}", table_.element_text(previous.element)),
+          previous.position == kNoIndex ? fmt::format("without {}", table_.element_text(previous.element))
+                                        : fmt::format("before {}", table_.element_text(previous.element)),
           label(append.txn), table_.element_text(previous.element), table_.element_text(append.element));
       collector_.add(std::move(anomaly));
     }
@@ -257,7 +255,7 @@ class ListAppendChecker {
 
   std::uint32_t writer_at(std::uint32_t key, std::uint32_t position) const {
     std::uint32_t append = appends_by_element_.find(key, version(key)[position]);
-    if (append == ElementMap::kMissing || appends_[append].position != position) return kNone;
+    if (append == ElementMap::kMissing || appends_[append].position != position) return kNoIndex;
     return append;
   }
 
@@ -265,7 +263,7 @@ class ListAppendChecker {
     // Appends of committed txns that no read observed come after every observed one.
     unread_.resize(orders_.size());
     for (std::uint32_t append = 0; append < appends_.size(); ++append) {
-      if (appends_[append].position == kNone && table_.txns[appends_[append].txn].outcome == OpType::ok) {
+      if (appends_[append].position == kNoIndex && table_.txns[appends_[append].txn].outcome == OpType::ok) {
         unread_[appends_[append].key].push_back(append);
       }
     }
@@ -273,20 +271,20 @@ class ListAppendChecker {
       if (orders_[key].length > 0) {
         std::uint32_t last = writer_at(key, orders_[key].length - 1);
         for (std::uint32_t append : unread_[key]) {
-          if (last != kNone && appends_[last].txn != appends_[append].txn) {
+          if (last != kNoIndex && appends_[last].txn != appends_[append].txn) {
             graph.add_edge(node_of_txn_[appends_[last].txn], node_of_txn_[appends_[append].txn], kWriteWrite);
           }
         }
       }
-      std::uint32_t previous = kNone;
+      std::uint32_t previous = kNoIndex;
       for (std::uint32_t position = 0; position < orders_[key].length; ++position) {
         std::uint32_t append = writer_at(key, position);
-        if (append == kNone) {
-          previous = kNone;
+        if (append == kNoIndex) {
+          previous = kNoIndex;
           continue;
         }
         std::uint32_t txn = appends_[append].txn;
-        if (previous != kNone && previous != txn)
+        if (previous != kNoIndex && previous != txn)
           graph.add_edge(node_of_txn_[previous], node_of_txn_[txn], kWriteWrite);
         previous = txn;
       }
@@ -340,20 +338,20 @@ class ListAppendChecker {
         std::uint32_t node = node_of_txn_[txn];
         if (op.read_length > 0) {
           std::uint32_t append = writer_at(op.key, op.read_length - 1);
-          if (append != kNone && appends_[append].txn != txn) {
+          if (append != kNoIndex && appends_[append].txn != txn) {
             graph.add_edge(node_of_txn_[appends_[append].txn], node, kWriteRead);
             if (!appends_[append].final_in_txn) report_intermediate_read(txn, op, appends_[append]);
           }
         }
         if (op.read_length < order.length) {
           std::uint32_t append = writer_at(op.key, op.read_length);
-          if (append != kNone && appends_[append].txn != txn) {
+          if (append != kNoIndex && appends_[append].txn != txn) {
             graph.add_edge(node, node_of_txn_[appends_[append].txn], kReadWrite);
           }
         } else {
           // (Not to the writer of the last element read: that is a G1b, reported as such.)
-          std::uint32_t last = op.read_length > 0 ? writer_at(op.key, op.read_length - 1) : kNone;
-          std::uint32_t last_writer = last == kNone ? kNone : appends_[last].txn;
+          std::uint32_t last = op.read_length > 0 ? writer_at(op.key, op.read_length - 1) : kNoIndex;
+          std::uint32_t last_writer = last == kNoIndex ? kNoIndex : appends_[last].txn;
           for (std::uint32_t append : unread_[op.key]) {
             std::uint32_t writer = appends_[append].txn;
             if (writer != txn && writer != last_writer) graph.add_edge(node, node_of_txn_[writer], kReadWrite);
@@ -399,7 +397,7 @@ class ListAppendChecker {
       const MicroOp& op = table_.mops[later];
       if (op.kind != MicroKind::append || op.key != read.key) continue;
       std::uint32_t append = appends_by_element_.find(op.key, op.element);
-      if (append == ElementMap::kMissing || appends_[append].position == kNone ||
+      if (append == ElementMap::kMissing || appends_[append].position == kNoIndex ||
           appends_[append].position >= read.read_length) {
         continue;
       }
@@ -466,10 +464,10 @@ class ListAppendChecker {
           const MicroOp& earlier = table_.mops[first];
           if (earlier.kind != MicroKind::append) continue;
           std::uint32_t append = appends_by_element_.find(earlier.key, earlier.element);
-          if (append == ElementMap::kMissing || appends_[append].position == kNone) continue;
+          if (append == ElementMap::kMissing || appends_[append].position == kNoIndex) continue;
           std::uint32_t position = appends_[append].position + 1;
-          std::uint32_t next = position < orders_[earlier.key].length ? writer_at(earlier.key, position) : kNone;
-          if (next != kNone && appends_[next].txn == to) {
+          std::uint32_t next = position < orders_[earlier.key].length ? writer_at(earlier.key, position) : kNoIndex;
+          if (next != kNoIndex && appends_[next].txn == to) {
             return fmt::format("{} appended {} to key {} and {} appended {} right after it (ww)", label(from),
                                table_.element_text(earlier.element), table_.key_text(earlier.key), label(to),
                                table_.element_text(appends_[next].element));
@@ -506,7 +504,7 @@ class ListAppendChecker {
           std::uint32_t position = kind == kWriteRead ? op.read_length - 1 : op.read_length;
           if ((kind == kWriteRead && op.read_length == 0) || position >= orders_[op.key].length) continue;
           std::uint32_t append = writer_at(op.key, position);
-          if (append == kNone || appends_[append].txn != writer) continue;
+          if (append == kNoIndex || appends_[append].txn != writer) continue;
           std::string list = table_.list_text(op.read_offset, op.read_length);
           if (kind == kWriteRead) {
             return fmt::format("{} read key {} = {} and so saw {}'s append of {} (wr)", label(reader),

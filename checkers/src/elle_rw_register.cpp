@@ -16,8 +16,6 @@ using namespace elle;
 
 namespace {
 
-constexpr std::uint32_t kNoIndex = 0xffffffffu;
-
 struct WriteRecord {
   std::uint32_t txn = 0;
   std::uint32_t key = 0;

@@ -15,7 +15,6 @@ namespace chaosbench::checkers {
 namespace {
 
 constexpr std::uint32_t kInfinitePosition = 0xffffffffu;
-constexpr const char* kStoppedReason = "not checked: another partition is invalid";
 constexpr const char* kPostponedReason = "postponed: over its share of the time";
 constexpr const char* kNotStartedReason = "time limit reached before this partition was searched";
 
@@ -80,7 +79,7 @@ class PartitionSearch {
       if ((++iterations & 1023) == 0) {
         if (limits_.stop->load(std::memory_order_relaxed)) {
           outcome.verdict = Verdict::unknown;
-          outcome.limit_reason = kStoppedReason;
+          outcome.limit_reason = kNotCheckedAfterInvalidReason;
           break;
         }
         const Clock::time_point now = Clock::now();
@@ -234,7 +233,7 @@ PartitionReport check_partition(const Partition& partition, const Linearizabilit
   report.verdict = outcome.verdict;
   report.states_explored = outcome.states_explored;
   if (outcome.verdict == Verdict::unknown) {
-    report.reason = outcome.limit_reason == kStoppedReason || outcome.limit_reason == kPostponedReason
+    report.reason = outcome.limit_reason == kNotCheckedAfterInvalidReason || outcome.limit_reason == kPostponedReason
                         ? outcome.limit_reason
                         : fmt::format("{} after {} explored states", outcome.limit_reason, outcome.states_explored);
     return report;
@@ -318,13 +317,11 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
           report.key = partitions[index].key;
           report.operations = partitions[index].operations.size();
           report.verdict = Verdict::unknown;
-          if (stop.load()) {
-            report.reason = kStoppedReason;
-          } else if (report.reason.empty() || report.reason == kPostponedReason) {
-            report.reason = report.reason.empty()
-                                ? kNotStartedReason
-                                : fmt::format("time limit reached after {} explored states", report.states_explored);
-          }
+          // Fresh (no reason yet) or postponed by an earlier pass.
+          report.reason = stop.load() ? std::string(kNotCheckedAfterInvalidReason)
+                          : report.reason.empty()
+                              ? std::string(kNotStartedReason)
+                              : fmt::format("time limit reached after {} explored states", report.states_explored);
           continue;
         }
         report = check_partition(partitions[index], options, decoder, limits,
@@ -340,7 +337,7 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
   std::size_t unknown_count = 0;
   for (PartitionReport& report : reports) {
     result.states_explored += report.states_explored;
-    if (report.reason == kStoppedReason) {
+    if (report.reason == kNotCheckedAfterInvalidReason) {
       ++result.partitions_not_checked;  // only ever alongside an invalid partition
       continue;
     }

@@ -16,6 +16,10 @@
 
 namespace chaosbench::checkers {
 
+// The reason of a partition left unsearched because another one was found invalid
+// (compared by content: reports carry it as a std::string).
+inline constexpr const char* kNotCheckedAfterInvalidReason = "not checked: another partition is invalid";
+
 struct Partition {
   std::string key;  // "" when not partitioned
   std::vector<ModelOperation> operations;

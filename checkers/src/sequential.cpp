@@ -14,7 +14,6 @@
 namespace chaosbench::checkers {
 namespace {
 
-constexpr const char* kSkippedAfterInvalidReason = "not checked: another partition is invalid";
 constexpr std::uint32_t kNoCandidate = 0xffffffffu;
 constexpr std::uint32_t kExhausted = 0xfffffffeu;  // a node whose only child failed
 
@@ -192,7 +191,7 @@ class SequentialSearch {
       if ((++iterations & 1023) == 0) {
         if (limits_.stop->load(std::memory_order_relaxed)) {
           outcome.verdict = Verdict::unknown;
-          outcome.limit_reason = kSkippedAfterInvalidReason;
+          outcome.limit_reason = kNotCheckedAfterInvalidReason;
           break;
         }
         if (std::chrono::steady_clock::now() > limits_.deadline) {
@@ -321,8 +320,8 @@ SequentialPartitionReport check_partition(const History& history, const Partitio
   report.verdict = outcome.verdict;
   report.states_explored = outcome.states_explored;
   if (outcome.verdict == Verdict::unknown) {
-    report.reason = outcome.limit_reason == kSkippedAfterInvalidReason
-                        ? kSkippedAfterInvalidReason
+    report.reason = outcome.limit_reason == kNotCheckedAfterInvalidReason
+                        ? kNotCheckedAfterInvalidReason
                         : fmt::format("{} after {} explored states", outcome.limit_reason, outcome.states_explored);
     return report;
   }
@@ -443,7 +442,7 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
         if (stop.load()) {
           report.key = partitions[index].key;
           report.verdict = Verdict::unknown;
-          report.reason = kSkippedAfterInvalidReason;
+          report.reason = kNotCheckedAfterInvalidReason;
           continue;
         }
         report = check_partition(history, partitions[index], options, decoder, limits);
@@ -473,7 +472,7 @@ SequentialResult check_sequential_consistency(const History& history, const Sequ
   std::size_t unknown_count = 0;
   for (SequentialPartitionReport& report : reports) {
     result.states_explored += report.states_explored;
-    if (report.reason == kSkippedAfterInvalidReason) {
+    if (report.reason == kNotCheckedAfterInvalidReason) {
       ++result.partitions_not_checked;
       continue;
     }

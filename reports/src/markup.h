@@ -1,6 +1,7 @@
 // Markup helpers the report writers share: escaping for HTML and XML, a JSON
-// value as display text, and the head of the small table pages (the store index, the suite page): doctype,
-// a content security policy that allows no network, and the common styles.
+// value as display text, and the head of the small table pages (the store index,
+// the suite page): doctype, a content security policy that allows no network, and
+// the common styles.
 #pragma once
 
 #include <string>
