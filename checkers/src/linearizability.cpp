@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "partitions.h"
+#include "reads_from.h"
 #include "visited_states.h"
 
 namespace chaosbench::checkers {
@@ -221,12 +222,42 @@ class PartitionSearch {
   std::vector<std::uint64_t> zobrist_;
 };
 
+// Evidence common to both deciders: the blocking op and the ops whose intervals
+// overlap it (an op with no known end overlaps everything after it).
+void add_blocking_evidence(PartitionReport& report, const Partition& partition, const OperationDecoder& decoder,
+                           std::uint32_t blocking_op) {
+  const ModelOperation& blocking = partition.operations[blocking_op];
+  report.blocking_invocation = blocking.invocation;
+  report.blocking_operation = describe_operation(decoder, blocking);
+  auto end_of = [](const ModelOperation& op) {
+    return op.outcome_unknown || op.completion == OperationPair::kNoCompletion ? kInfinitePosition : op.completion;
+  };
+  for (const ModelOperation& op : partition.operations) {
+    if (op.invocation == blocking.invocation) continue;
+    if (op.invocation < end_of(blocking) && end_of(op) > blocking.invocation) {
+      report.concurrent_invocations.push_back(op.invocation);
+      if (report.concurrent_operations.size() < 20)
+        report.concurrent_operations.push_back(describe_operation(decoder, op));
+    }
+  }
+}
+
 PartitionReport check_partition(const Partition& partition, const LinearizabilityOptions& options,
                                 const OperationDecoder& decoder, const SearchLimits& limits,
                                 Clock::time_point share_end) {
   PartitionReport report;
   report.key = partition.key;
   report.operations = partition.operations.size();
+  if (options.decide_unique_writes_from_reads) {
+    if (auto decided = decide_from_reads(partition.operations, options.model, decoder, partition.key_count)) {
+      report.decided_from_reads = true;
+      report.verdict = decided->verdict;
+      if (decided->verdict == Verdict::valid) return report;
+      report.reason = decided->reason;
+      add_blocking_evidence(report, partition, decoder, decided->blocking_op);
+      return report;
+    }
+  }
   auto model = make_model(options.model, decoder, partition.operations, partition.key_count);
   PartitionSearch search(partition.operations, *model, limits);
   SearchOutcome outcome = search.run(nullptr, share_end);
@@ -240,27 +271,13 @@ PartitionReport check_partition(const Partition& partition, const Linearizabilit
   }
   if (outcome.verdict == Verdict::valid) return report;
 
-  const ModelOperation& blocking = partition.operations[outcome.blocking_op];
-  report.blocking_invocation = blocking.invocation;
-  report.blocking_operation = describe_operation(decoder, blocking);
+  add_blocking_evidence(report, partition, decoder, outcome.blocking_op);
   report.reason = fmt::format("{} cannot be linearized", report.blocking_operation);
   if (!options.collect_evidence) return report;
   EvidenceRequest request{outcome.best_depth, outcome.blocking_op};
   SearchOutcome evidence = search.run(&request);
   for (std::uint32_t state : evidence.states_before) report.states_before.push_back(model->describe_state(state));
   for (std::uint32_t op : evidence.prefix_ops) report.longest_prefix.push_back(partition.operations[op].invocation);
-  // Concurrent: intervals overlapping the blocking op's (an op with no known end overlaps everything after it).
-  auto end_of = [](const ModelOperation& op) {
-    return op.outcome_unknown || op.completion == OperationPair::kNoCompletion ? kInfinitePosition : op.completion;
-  };
-  for (const ModelOperation& op : partition.operations) {
-    if (op.invocation == blocking.invocation) continue;
-    if (op.invocation < end_of(blocking) && end_of(op) > blocking.invocation) {
-      report.concurrent_invocations.push_back(op.invocation);
-      if (report.concurrent_operations.size() < 20)
-        report.concurrent_operations.push_back(describe_operation(decoder, op));
-    }
-  }
   return report;
 }
 
@@ -337,6 +354,7 @@ LinearizabilityResult check_linearizability(const History& history, const Linear
   std::size_t unknown_count = 0;
   for (PartitionReport& report : reports) {
     result.states_explored += report.states_explored;
+    if (report.decided_from_reads) ++result.partitions_decided_from_reads;
     if (report.reason == kNotCheckedAfterInvalidReason) {
       ++result.partitions_not_checked;  // only ever alongside an invalid partition
       continue;
@@ -395,6 +413,7 @@ nlohmann::json to_json(const LinearizabilityResult& result) {
                         {"operations", result.operations},
                         {"partitions", result.partitions},
                         {"partitions_not_checked", result.partitions_not_checked},
+                        {"partitions_decided_from_reads", result.partitions_decided_from_reads},
                         {"states_explored", result.states_explored},
                         {"elapsed_seconds", result.elapsed_seconds},
                         {"anomalies", std::move(partitions)}};

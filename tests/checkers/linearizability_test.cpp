@@ -27,6 +27,14 @@ LinearizabilityOptions register_options(NilRead nil_read = NilRead::absent) {
   return options;
 }
 
+// For tests of the search itself: histories with distinct written values would
+// otherwise be decided from their reads without searching.
+LinearizabilityOptions search_only_options(NilRead nil_read = NilRead::absent) {
+  LinearizabilityOptions options = register_options(nil_read);
+  options.decide_unique_writes_from_reads = false;
+  return options;
+}
+
 Verdict check(const History& history, const LinearizabilityOptions& options) {
   return check_linearizability(history, options).verdict;
 }
@@ -46,11 +54,11 @@ TEST(Linearizability, StaleReadIsInvalidWithEvidence) {
   builder.invoke(2, "write", 3);  // concurrent with the stale read, never completes
   builder.invoke(1, "read").ok(1, "read", 1);
   builder.invoke(3, "read").ok(3, "read", 3);
-  LinearizabilityOptions options = register_options();
-  LinearizabilityResult result = check_linearizability(builder.history(), options);
+  LinearizabilityResult result = check_linearizability(builder.history(), search_only_options());
   ASSERT_EQ(result.verdict, Verdict::invalid);
   ASSERT_EQ(result.reports.size(), 1u);
   const PartitionReport& report = result.reports[0];
+  EXPECT_FALSE(report.decided_from_reads);
   EXPECT_EQ(report.blocking_invocation, 5u);
   EXPECT_NE(report.blocking_operation.find("read -> 1"), std::string::npos) << report.blocking_operation;
   EXPECT_EQ(report.concurrent_invocations, std::vector<std::uint32_t>{4});  // not the later read
@@ -225,7 +233,7 @@ History exponential_history(int writers) {
 }
 
 TEST(Linearizability, TimeLimitGivesUnknown) {
-  LinearizabilityOptions options = register_options();
+  LinearizabilityOptions options = search_only_options();
   options.time_limit = std::chrono::milliseconds(50);
   LinearizabilityResult result = check_linearizability(exponential_history(40), options);
   EXPECT_EQ(result.verdict, Verdict::unknown);
@@ -248,7 +256,7 @@ TEST(Linearizability, HardKeysDoNotStarveTheEasyOnes) {
       builder.invoke(2001, "read", nullptr, name).ok(2001, "read", step, name);
     }
   }
-  LinearizabilityOptions options = register_options();
+  LinearizabilityOptions options = search_only_options();
   options.partition_by_key = true;
   options.threads = 2;
   options.time_limit = std::chrono::seconds(3);
@@ -264,7 +272,7 @@ TEST(Linearizability, HardKeysDoNotStarveTheEasyOnes) {
 }
 
 TEST(Linearizability, MemoryLimitGivesUnknown) {
-  LinearizabilityOptions options = register_options();
+  LinearizabilityOptions options = search_only_options();
   options.memory_limit_bytes = 1 << 20;
   LinearizabilityResult result = check_linearizability(exponential_history(40), options);
   EXPECT_EQ(result.verdict, Verdict::unknown);
@@ -334,13 +342,20 @@ struct SmallHistory {
 
 // Random small register history: up to `max_ops` invocations over 2-4 processes,
 // with ok, fail, info and missing completions and values drawn from {nil, 0, 1, 2}.
-SmallHistory random_small_history(std::mt19937_64& random, int max_ops) {
+// With unique_writes, every write and cas writes a fresh value (from 10 on) and
+// reads and cas expect nil or a value some op wrote (rarely one written later).
+SmallHistory random_small_history(std::mt19937_64& random, int max_ops, bool unique_writes = false) {
   SmallHistory result;
   HistoryBuilder builder;
   int processes = std::uniform_int_distribution<int>(2, 4)(random);
   int op_count = std::uniform_int_distribution<int>(1, max_ops)(random);
   auto pick = [&](int low, int high) { return std::uniform_int_distribution<int>(low, high)(random); };
+  int next_unique = 10;
   auto random_value = [&]() -> json {
+    if (unique_writes) {
+      int choice = pick(9, next_unique);  // 9: nil; next_unique: not written yet
+      return choice == 9 ? json(nullptr) : json(choice);
+    }
     int choice = pick(-1, 2);
     return choice < 0 ? json(nullptr) : json(choice);
   };
@@ -362,8 +377,10 @@ SmallHistory random_small_history(std::mt19937_64& random, int max_ops) {
       int function = pick(0, 2);
       op.function = function == 0 ? "read" : function == 1 ? "write" : "cas";
       json value = nullptr;
-      if (op.function == "write") value = json(pick(0, 2));
-      if (op.function == "cas") value = json::array({pick(0, 2), pick(0, 2)});
+      if (op.function == "write") value = unique_writes ? json(next_unique++) : json(pick(0, 2));
+      if (op.function == "cas") {
+        value = unique_writes ? json::array({random_value(), next_unique++}) : json::array({pick(0, 2), pick(0, 2)});
+      }
       op.argument = value;
       op.invocation = position++;
       builder.invoke(process_id[process], op.function, value);
@@ -426,6 +443,162 @@ TEST(LinearizabilityRandomised, AgreesWithBruteForceOnThousandsOfSmallHistories)
     EXPECT_GT(valid, 300);
     EXPECT_GT(invalid, 300);
   }
+}
+
+// Distinct written values: the reads-from decision, the search and the brute
+// force agree on every history, and the decision is the one that answered.
+TEST(LinearizabilityRandomised, ReadsFromDecisionAgreesWithSearchAndBruteForce) {
+  for (NilRead nil_read : {NilRead::absent, NilRead::any}) {
+    std::mt19937_64 random(nil_read == NilRead::absent ? 20261207 : 11);
+    int invalid = 0, valid = 0;
+    for (int round = 0; round < 4000; ++round) {
+      SmallHistory small = random_small_history(random, 9, true);
+      bool expected = brute_force_linearizable(small.brute_ops, nil_read, nullptr);
+      LinearizabilityResult decided = check_linearizability(small.history, register_options(nil_read));
+      Verdict searched = check(small.history, search_only_options(nil_read));
+      Verdict want = expected ? Verdict::valid : Verdict::invalid;
+      ASSERT_EQ(decided.verdict, want) << "round " << round << " nil-read " << to_string(nil_read) << ": "
+                                       << decided.reason;
+      ASSERT_EQ(searched, want) << "round " << round;
+      ASSERT_EQ(decided.partitions_decided_from_reads, 1u) << "round " << round;
+      (expected ? valid : invalid)++;
+    }
+    std::printf("unique writes, nil-read %s: %d valid, %d invalid\n", std::string(to_string(nil_read)).c_str(), valid,
+                invalid);
+    EXPECT_GT(valid, 400);
+    EXPECT_GT(invalid, 400);
+  }
+}
+
+TEST(ReadsFrom, DecidesHistoriesTheSearchCannot) {
+  // 40 concurrent writes of distinct values: 2^40 orders for the search.
+  LinearizabilityResult never_written = check_linearizability(exponential_history(40), register_options());
+  EXPECT_EQ(never_written.verdict, Verdict::invalid);
+  EXPECT_NE(never_written.reason.find("read -> -1 (ok) read -1, which no operation wrote"), std::string::npos)
+      << never_written.reason;
+  HistoryBuilder builder;
+  for (int process = 0; process < 40; ++process) builder.invoke(process, "write", process);
+  for (int process = 0; process < 40; ++process) builder.ok(process, "write", process);
+  builder.invoke(1000, "read").ok(1000, "read", 17);
+  LinearizabilityResult valid = check_linearizability(builder.history(), register_options());
+  EXPECT_EQ(valid.verdict, Verdict::valid) << valid.reason;
+  EXPECT_EQ(valid.partitions_decided_from_reads, 1u);
+  EXPECT_EQ(to_json(valid)["partitions_decided_from_reads"], 1);
+}
+
+TEST(ReadsFrom, StaleReadNamesTheOpsThatOrderTheValues) {
+  HistoryBuilder builder;
+  builder.invoke(0, "write", 1).ok(0, "write", 1);  // ops 0-1
+  builder.invoke(0, "write", 2).ok(0, "write", 2);  // ops 2-3
+  builder.invoke(2, "write", 3);                    // op 4, never completes
+  builder.invoke(1, "read").ok(1, "read", 1);       // ops 5-6: stale
+  builder.invoke(3, "read").ok(3, "read", 3);
+  LinearizabilityResult result = check_linearizability(builder.history(), register_options());
+  ASSERT_EQ(result.verdict, Verdict::invalid);
+  ASSERT_EQ(result.reports.size(), 1u);
+  const PartitionReport& report = result.reports[0];
+  EXPECT_TRUE(report.decided_from_reads);
+  EXPECT_EQ(report.blocking_invocation, 5u);
+  EXPECT_EQ(report.concurrent_invocations, std::vector<std::uint32_t>{4});
+  EXPECT_EQ(report.reason,
+            "op 5: process 1 read -> 1 (ok) needs value 1, but op 2: process 0 write 2 (ok) ended before it began, "
+            "and that needs value 2, which came after value 1 (op 0: process 0 write 1 (ok) ended before op 2: "
+            "process 0 write 2 (ok) began)");
+}
+
+TEST(ReadsFrom, EachWayAHistoryCanContradictItsReads) {
+  struct Case {
+    const char* name;
+    std::function<void(HistoryBuilder&)> build;
+    Verdict verdict;
+    const char* reason_part;
+  };
+  const std::vector<Case> cases = {
+      {"initial value read after a write ended",
+       [](HistoryBuilder& b) { b.invoke(0, "write", 1).ok(0, "write", 1).invoke(1, "read").ok(1, "read", nullptr); },
+       Verdict::invalid, "the initial value was there first"},
+      {"read ended before its write began",
+       [](HistoryBuilder& b) { b.invoke(1, "read").ok(1, "read", 1).invoke(0, "write", 1).ok(0, "write", 1); },
+       Verdict::invalid, "the only write of its value, began"},
+      {"cas chain",
+       [](HistoryBuilder& b) {
+         b.invoke(0, "write", 1).ok(0, "write", 1);
+         b.invoke(0, "cas", json::array({1, 2})).ok(0, "cas", json::array({1, 2}));
+         b.invoke(1, "cas", json::array({2, 3})).invoke(2, "read").ok(2, "read", 3).ok(1, "cas", json::array({2, 3}));
+       },
+       Verdict::valid, ""},
+      {"two cas expecting one value",
+       [](HistoryBuilder& b) {
+         b.invoke(0, "write", 1).ok(0, "write", 1);
+         b.invoke(0, "cas", json::array({1, 2})).ok(0, "cas", json::array({1, 2}));
+         b.invoke(1, "cas", json::array({1, 3})).ok(1, "cas", json::array({1, 3}));
+       },
+       Verdict::invalid, "both expected 1"},
+      {"cas loop",
+       [](HistoryBuilder& b) {
+         b.invoke(0, "cas", json::array({1, 2})).invoke(1, "cas", json::array({2, 1}));
+         b.ok(0, "cas", json::array({1, 2})).ok(1, "cas", json::array({2, 1}));
+       },
+       Verdict::invalid, "loop of values"},
+      {"cas expecting a value never written",
+       [](HistoryBuilder& b) {
+         b.invoke(0, "cas", json::array({7, 2})).ok(0, "cas", json::array({7, 2}));
+       },
+       Verdict::invalid, "expected 7, which no operation wrote"},
+      {"timed-out cas whose value was read took effect",
+       [](HistoryBuilder& b) {
+         b.invoke(0, "write", 1).ok(0, "write", 1);
+         b.invoke(1, "cas", json::array({1, 2})).info(1, "cas");
+         b.invoke(2, "read").ok(2, "read", 2);
+       },
+       Verdict::valid, ""},
+      {"timed-out cas read before the value it expected",
+       [](HistoryBuilder& b) {
+         b.invoke(1, "cas", json::array({1, 2})).info(1, "cas");
+         b.invoke(2, "read").ok(2, "read", 2);
+         b.invoke(0, "write", 1).ok(0, "write", 1);
+       },
+       Verdict::invalid, "needs value 2"},
+      {"read of an unread timed-out write's predecessor",
+       [](HistoryBuilder& b) {
+         b.invoke(0, "write", 1).ok(0, "write", 1);
+         b.invoke(1, "write", 2).info(1, "write");  // never read: may never have happened
+         b.invoke(2, "read").ok(2, "read", 1);
+       },
+       Verdict::valid, ""},
+      {"a later cas's read ended before an earlier value was read",
+       [](HistoryBuilder& b) {
+         b.invoke(0, "write", 1).ok(0, "write", 1);
+         b.invoke(1, "cas", json::array({1, 2})).invoke(3, "read");
+         b.ok(3, "read", 2).invoke(2, "read").ok(2, "read", 1).ok(1, "cas", json::array({1, 2}));
+       },
+       Verdict::invalid, "which cas operations made from value 1 afterwards"},
+  };
+  for (const Case& test : cases) {
+    HistoryBuilder builder;
+    test.build(builder);
+    LinearizabilityResult result = check_linearizability(builder.history(), register_options());
+    EXPECT_EQ(result.verdict, test.verdict) << test.name << ": " << result.reason;
+    EXPECT_EQ(result.partitions_decided_from_reads, 1u) << test.name;
+    EXPECT_NE(result.reason.find(test.reason_part), std::string::npos) << test.name << ": " << result.reason;
+    // The search agrees.
+    EXPECT_EQ(check(builder.history(), search_only_options()), test.verdict) << test.name;
+  }
+}
+
+TEST(ReadsFrom, RepeatedValuesGoToTheSearch) {
+  HistoryBuilder builder;
+  builder.invoke(0, "write", 1).ok(0, "write", 1).invoke(0, "write", 1).ok(0, "write", 1);
+  builder.invoke(1, "read").ok(1, "read", 1);
+  LinearizabilityResult result = check_linearizability(builder.history(), register_options());
+  EXPECT_EQ(result.verdict, Verdict::valid);
+  EXPECT_EQ(result.partitions_decided_from_reads, 0u);
+  HistoryBuilder deletes;  // a write of nil writes the initial value again
+  deletes.invoke(0, "write", 1).ok(0, "write", 1).invoke(0, "write", nullptr).ok(0, "write", nullptr);
+  deletes.invoke(1, "read").ok(1, "read", nullptr);
+  result = check_linearizability(deletes.history(), register_options());
+  EXPECT_EQ(result.verdict, Verdict::valid);
+  EXPECT_EQ(result.partitions_decided_from_reads, 0u);
 }
 
 // Positions of ok reads, and writes that completed ok, per key (for mutations).

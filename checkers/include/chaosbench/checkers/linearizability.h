@@ -33,6 +33,9 @@ struct LinearizabilityOptions {
   // Evidence (counterexample) for invalid partitions costs a second search of
   // that partition; turn it off when only the verdict matters.
   bool collect_evidence = true;
+  // Registers whose writes all carry distinct values are decided from what each
+  // read saw, in O(n log n), instead of by the search (off: search everything).
+  bool decide_unique_writes_from_reads = true;
 };
 
 // Why one partition (usually one key) is not linearizable, or was not decided.
@@ -42,6 +45,7 @@ struct PartitionReport {
   std::string reason;
   std::size_t operations = 0;  // ops searched (fail ops and unknown reads dropped)
   std::uint64_t states_explored = 0;
+  bool decided_from_reads = false;  // by the reads-from decision, not the search
   // Evidence for invalid: the op whose completion came before any linearization
   // could place it, ops concurrent with it, the states the object could be in
   // just before it, and the longest linearizable prefix found (in order).
@@ -58,6 +62,7 @@ struct LinearizabilityResult {
   std::string reason;  // one line
   std::size_t partitions = 0;
   std::size_t partitions_not_checked = 0;  // stopped because another partition was invalid
+  std::size_t partitions_decided_from_reads = 0;
   std::size_t operations = 0;
   std::uint64_t states_explored = 0;
   double elapsed_seconds = 0;
