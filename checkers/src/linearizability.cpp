@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -48,9 +49,12 @@ struct EvidenceRequest {
 // and return entries (as in Porcupine), for one partition.
 class PartitionSearch {
  public:
-  PartitionSearch(std::span<const ModelOperation> operations, Model& model, const SearchLimits& limits)
-      : operations_(operations), model_(model), limits_(limits) {
+  PartitionSearch(std::span<const ModelOperation> operations, Model& model, const SearchLimits& limits,
+                  bool prune_equivalent_orders)
+      : operations_(operations), model_(model), limits_(limits), prune_(prune_equivalent_orders) {
     build_entries();
+    dominator_.assign(operations_.size(), kNoDominator);
+    if (prune_) find_dominators();
     zobrist_.resize(operations.size());
     for (std::size_t op = 0; op < operations.size(); ++op) zobrist_[op] = mix64(op * 0x9E3779B97F4A7C15ULL + 1);
   }
@@ -68,6 +72,7 @@ class PartitionSearch {
     struct Frame {
       std::int32_t entry;
       std::uint32_t previous_state;
+      bool forced;  // a read taken as the only child worth trying (see take_matching_read)
     };
     std::vector<Frame> stack;
     stack.reserve(operations_.size());
@@ -76,6 +81,25 @@ class PartitionSearch {
     if (remaining == 0) return outcome;
     std::int32_t current = entries_[0].next;
     std::uint64_t iterations = 0;
+    // Linearizes `call` (whose step from `state` gives `next_state`) unless that
+    // configuration was explored already; false then.
+    auto descend = [&](std::int32_t call, std::uint32_t next_state, bool forced) {
+      const std::uint32_t op = entries_[call].op;
+      const std::uint64_t bit = std::uint64_t{1} << (op & 63);
+      bits[op >> 6] |= bit;
+      const std::uint64_t next_hash = set_hash ^ zobrist_[op];
+      if (!explored.insert(next_hash, next_state, bits.data())) {
+        bits[op >> 6] &= ~bit;
+        return false;
+      }
+      stack.push_back(Frame{call, state, forced});
+      state = next_state;
+      set_hash = next_hash;
+      lift(call);
+      if (!operations_[op].outcome_unknown) --remaining;
+      return true;
+    };
+    bool fresh = true;  // at a configuration just reached: look for a read to take first
     while (true) {
       if ((++iterations & 1023) == 0) {
         if (limits_.stop->load(std::memory_order_relaxed)) {
@@ -100,51 +124,65 @@ class PartitionSearch {
           break;
         }
       }
-      const Entry& entry = entries_[current];
-      if (entry.is_call) {
-        std::uint32_t next_state = model_.step(state, entry.op);
-        if (next_state != Model::kImpossible) {
-          std::uint64_t bit = std::uint64_t{1} << (entry.op & 63);
-          bits[entry.op >> 6] |= bit;
-          std::uint64_t next_hash = set_hash ^ zobrist_[entry.op];
-          if (explored.insert(next_hash, next_state, bits.data())) {
-            stack.push_back(Frame{current, state});
-            state = next_state;
-            set_hash = next_hash;
-            lift(current);
-            if (!operations_[entry.op].outcome_unknown && --remaining == 0) break;  // the rest may all be "never"
+      bool stuck = false;
+      if (fresh && prune_) {
+        fresh = false;
+        if (std::int32_t read = matching_read(state); read != kNoEntry) {
+          if (!descend(read, state, true)) {
+            stuck = true;  // the one child worth trying was explored already
+          } else {
+            if (remaining == 0) break;
             current = entries_[0].next;
+            fresh = true;
             continue;
           }
-          bits[entry.op >> 6] &= ~bit;
+        }
+      }
+      const Entry& entry = entries_[current];
+      if (!stuck && entry.is_call) {
+        const std::uint32_t dominator = dominator_[entry.op];
+        if (dominator == kNoDominator || (bits[dominator >> 6] >> (dominator & 63) & 1)) {
+          std::uint32_t next_state = model_.step(state, entry.op);
+          if (next_state != Model::kImpossible && descend(current, next_state, false)) {
+            if (remaining == 0) break;  // the rest may all be "never"
+            current = entries_[0].next;
+            fresh = true;
+            continue;
+          }
         }
         current = entry.next;
         continue;
       }
       // A return entry whose call is not linearized yet: this path is stuck.
-      if (stack.size() > outcome.best_depth) {
+      if (!stuck && stack.size() > outcome.best_depth) {
         outcome.best_depth = stack.size();
         outcome.blocking_op = entry.op;
       }
-      if (evidence && entry.op == evidence->blocking_op) {
+      if (!stuck && evidence && entry.op == evidence->blocking_op) {
         if (outcome.prefix_ops.empty() && stack.size() == evidence->depth) {
           for (const Frame& frame : stack) outcome.prefix_ops.push_back(entries_[frame.entry].op);
         }
         if (states_at_block.size() < 16) states_at_block.insert(state);
       }
-      if (stack.empty()) {
+      // Back up to the last configuration with children left to try: past every
+      // forced read (its configuration had no other child worth trying).
+      bool forced = true;
+      while (forced && !stack.empty()) {
+        Frame frame = stack.back();
+        stack.pop_back();
+        std::uint32_t op = entries_[frame.entry].op;
+        bits[op >> 6] &= ~(std::uint64_t{1} << (op & 63));
+        set_hash ^= zobrist_[op];
+        state = frame.previous_state;
+        unlift(frame.entry);
+        if (!operations_[op].outcome_unknown) ++remaining;
+        current = entries_[frame.entry].next;
+        forced = frame.forced;
+      }
+      if (forced) {  // backed up past the first configuration
         outcome.verdict = Verdict::invalid;
         break;
       }
-      Frame frame = stack.back();
-      stack.pop_back();
-      std::uint32_t op = entries_[frame.entry].op;
-      bits[op >> 6] &= ~(std::uint64_t{1} << (op & 63));
-      set_hash ^= zobrist_[op];
-      state = frame.previous_state;
-      unlift(frame.entry);
-      if (!operations_[op].outcome_unknown) ++remaining;
-      current = entries_[frame.entry].next;
     }
     outcome.states_explored = explored.size();
     outcome.states_before.assign(states_at_block.begin(), states_at_block.end());
@@ -197,6 +235,51 @@ class PartitionSearch {
     entries_[0].next = events.empty() ? -1 : 1;
   }
 
+  // A read not linearized yet that may be linearized now and sees `state`, or
+  // kNoEntry. Taking it first loses nothing: a read leaves the state as it is,
+  // and no op left can have ended before it began (it is before every return
+  // entry still in the list), so any linearization of the rest can start with it.
+  std::int32_t matching_read(std::uint32_t state) {
+    for (std::int32_t entry = entries_[0].next; entry != -1 && entries_[entry].is_call; entry = entries_[entry].next) {
+      if (is_read_only(operations_[entries_[entry].op]) && model_.step(state, entries_[entry].op) == state) {
+        return entry;
+      }
+    }
+    return kNoEntry;
+  }
+
+  // dominator_[e]: an op with the same effect as e (same kind, key, arguments and
+  // outcome) that began earlier and ended no later (the nearest such), or
+  // kNoDominator. While the dominator is not linearized, e is not tried: swapping
+  // the two in any linearization that takes e first gives one that takes the
+  // dominator first, which the search tries.
+  void find_dominators() {
+    std::map<std::tuple<int, std::uint32_t, std::uint32_t, std::uint32_t, bool>, std::vector<std::uint32_t>> classes;
+    for (std::uint32_t op = 0; op < operations_.size(); ++op) {
+      const ModelOperation& operation = operations_[op];
+      if (is_read_only(operation)) continue;  // reads are taken by matching_read
+      classes[{static_cast<int>(operation.kind), operation.key_slot, operation.argument.id, operation.second.id,
+               operation.outcome_unknown}]
+          .push_back(op);
+    }
+    auto end_of = [&](std::uint32_t op) {
+      const ModelOperation& operation = operations_[op];
+      return operation.outcome_unknown ? kInfinitePosition : operation.completion;
+    };
+    std::vector<std::uint32_t> rising;  // ops by invocation whose ends rise
+    for (auto& [effect, members] : classes) {
+      std::sort(members.begin(), members.end(), [&](std::uint32_t left, std::uint32_t right) {
+        return operations_[left].invocation < operations_[right].invocation;
+      });
+      rising.clear();
+      for (std::uint32_t op : members) {
+        while (!rising.empty() && end_of(rising.back()) > end_of(op)) rising.pop_back();
+        if (!rising.empty()) dominator_[op] = rising.back();
+        rising.push_back(op);
+      }
+    }
+  }
+
   void lift(std::int32_t call) {
     Entry& entry = entries_[call];
     entries_[entry.previous].next = entry.next;
@@ -215,10 +298,14 @@ class PartitionSearch {
     entries_[entry.next].previous = call;
   }
 
+  static constexpr std::int32_t kNoEntry = -1;
+  static constexpr std::uint32_t kNoDominator = 0xffffffffu;
   std::span<const ModelOperation> operations_;
   Model& model_;
   const SearchLimits& limits_;
+  bool prune_;
   std::vector<Entry> entries_;
+  std::vector<std::uint32_t> dominator_;
   std::vector<std::uint64_t> zobrist_;
 };
 
@@ -259,7 +346,7 @@ PartitionReport check_partition(const Partition& partition, const Linearizabilit
     }
   }
   auto model = make_model(options.model, decoder, partition.operations, partition.key_count);
-  PartitionSearch search(partition.operations, *model, limits);
+  PartitionSearch search(partition.operations, *model, limits, options.prune_equivalent_orders);
   SearchOutcome outcome = search.run(nullptr, share_end);
   report.verdict = outcome.verdict;
   report.states_explored = outcome.states_explored;

@@ -445,6 +445,51 @@ TEST(LinearizabilityRandomised, AgreesWithBruteForceOnThousandsOfSmallHistories)
   }
 }
 
+// Larger than the brute force can do: the pruned search (reads taken at once,
+// dominated ops skipped) and the search that tries every order agree, on
+// simulated histories with repeating values (valid) and with one read changed.
+TEST(LinearizabilityRandomised, PrunedSearchAgreesWithTheFullSearch) {
+  int invalid = 0, valid = 0, undecided = 0;
+  for (std::uint64_t seed = 1; seed <= 500; ++seed) {
+    testing::RegisterSimulationOptions simulation;
+    simulation.seed = seed;
+    simulation.processes = 3 + static_cast<int>(seed % 5);
+    simulation.operations = 60 + seed % 90;
+    simulation.value_count = 2 + static_cast<int>(seed % 3);
+    simulation.info_probability = 0.05;
+    History history = testing::simulate_register_history(simulation);
+    std::vector<std::uint32_t> read_completions;
+    for (const OperationPair& pair : pair_operations(history)) {
+      if (pair.outcome == OpType::ok && history.function_name(history.operations[pair.invocation]) == "read") {
+        read_completions.push_back(pair.completion);
+      }
+    }
+    for (int variant = 0; variant < 5; ++variant) {
+      History checked = history;
+      if (variant > 0 && !read_completions.empty()) {
+        std::uint32_t target = read_completions[(seed * 31 + variant * 17) % read_completions.size()];
+        checked.operations[target].value = checked.values.intern_int(
+            static_cast<std::int64_t>((seed + variant) % static_cast<std::uint64_t>(simulation.value_count)));
+      }
+      LinearizabilityOptions full = register_options();
+      full.prune_equivalent_orders = false;
+      full.time_limit = std::chrono::seconds(2);
+      Verdict expected = check(checked, full);
+      if (expected == Verdict::unknown) {
+        ++undecided;
+        continue;
+      }
+      LinearizabilityResult pruned = check_linearizability(checked, register_options());
+      ASSERT_EQ(pruned.verdict, expected) << "seed " << seed << " variant " << variant << ": " << pruned.reason;
+      if (variant == 0) ASSERT_EQ(expected, Verdict::valid) << "seed " << seed;
+      (expected == Verdict::valid ? valid : invalid)++;
+    }
+  }
+  std::printf("repeating values: %d valid, %d invalid, %d too hard for the full search\n", valid, invalid, undecided);
+  EXPECT_GT(valid, 600);
+  EXPECT_GT(invalid, 300);
+}
+
 // Distinct written values: the reads-from decision, the search and the brute
 // force agree on every history, and the decision is the one that answered.
 TEST(LinearizabilityRandomised, ReadsFromDecisionAgreesWithSearchAndBruteForce) {

@@ -2,7 +2,8 @@
 // Processes invoke read/write/cas on random keys; each op takes effect at one
 // instant between its invocation and completion, so the history is linearizable
 // by construction. Some ops end in info (taking effect or not) and some never
-// complete. Written values are unique per key.
+// complete. Written values are unique per key, or with value_count drawn from
+// 0..value_count-1 (repeating, as in the register workload).
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ struct RegisterSimulationOptions {
   int keys = 1;
   double info_probability = 0.02;
   bool with_cas = true;
+  int value_count = 0;  // 0: every write writes a fresh value
 };
 
 inline History simulate_register_history(const RegisterSimulationOptions& options) {
@@ -76,14 +78,18 @@ inline History simulate_register_history(const RegisterSimulationOptions& option
       int choice = std::uniform_int_distribution<int>(0, options.with_cas ? 2 : 1)(random);
       op.function = choice == 0 ? read : choice == 1 ? write : cas;
       nlohmann::json value;
+      auto fresh_value = [&] {
+        std::int64_t value = next_value[op.key]++;
+        return options.value_count > 0 ? value % options.value_count : value;
+      };
       if (op.function == write) {
-        op.argument = next_value[op.key]++;
+        op.argument = fresh_value();
         value = op.argument;
       } else if (op.function == cas) {
         // Expect the current value most of the time, so many cas ops succeed.
         op.argument = chance(0.6) && register_value[op.key] >= 0 ? register_value[op.key]
                                                                  : std::max<std::int64_t>(0, next_value[op.key] - 2);
-        op.second = next_value[op.key]++;
+        op.second = fresh_value();
         value = nlohmann::json::array({op.argument, op.second});
       }
       emit(OpType::invoke, process_id[process], op.function, op.key, value);

@@ -36,6 +36,10 @@ struct LinearizabilityOptions {
   // Registers whose writes all carry distinct values are decided from what each
   // read saw, in O(n log n), instead of by the search (off: search everything).
   bool decide_unique_writes_from_reads = true;
+  // The search takes a read that sees the current state at once and never tries
+  // an op before an earlier-begun, no-later-ending op of the same effect; both
+  // keep every verdict (off: every order is tried, for cross-checks).
+  bool prune_equivalent_orders = true;
 };
 
 // Why one partition (usually one key) is not linearizable, or was not decided.
