@@ -27,6 +27,7 @@ std::int64_t HistoryRecorder::record(checkers::OpType type, std::int64_t process
   history_.operations.push_back(operation);
   if (!error.empty()) history_.set_error(history_.operations.size() - 1, error);
   writer_.write(history_, history_.operations.size() - 1);
+  if (listener_) listener_(RecordedOperation{type, process, function, key, value, operation.time});
   if (process != checkers::kNemesisProcess) {
     switch (type) {
       case checkers::OpType::invoke:

@@ -30,6 +30,7 @@
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/history_recorder.h"
+#include "chaosbench/harness/online_checker.h"
 #include "chaosbench/harness/progress_line.h"
 #include "chaosbench/harness/run_results.h"
 #include "chaosbench/harness/run_store.h"
@@ -146,7 +147,9 @@ json options_json(const RunPlan& plan) {
       {"refnode", plan.refnode.string()},
       {"hosts_file", options.hosts_file},
       {"remote_directory", options.hosts_file.empty() ? "" : options.remote_directory},
-      {"leave_db_running", options.leave_db_running}};
+      {"leave_db_running", options.leave_db_running},
+      {"check_online", options.check_online || options.stop_on_invalid},
+      {"stop_on_invalid", options.stop_on_invalid}};
 }
 
 // The workload's setup operations (e.g. the bank's opening balances), each
@@ -521,6 +524,7 @@ class TestRun {
   void drive() {
     workload_ = workloads::make_workload(options_.workload, plan_.seed, plan_.rotation, options_.read_fraction);
     recorder_ = std::make_unique<HistoryRecorder>(run_directory_ / "history.jsonl", std::chrono::steady_clock::now());
+    start_online_check();
     run_setup_operations(*workload_, cluster_->endpoints(), plan_.operation_timeout, *recorder_, out_);
     const bool show_progress =
         options_.progress == "always" || (options_.progress == "auto" && standard_output_is_terminal());
@@ -551,6 +555,11 @@ class TestRun {
     pool_options.sticky_nodes = options_.client_routing == "sticky";
     pool_options.routing_seed = plan_.seed;
     pool_ = std::make_unique<ClientPool>(pool_options, *workload_, *recorder_);
+    {
+      std::lock_guard lock(early_stop_mutex_);
+      early_stop_ready_ = true;
+      if (online_found_anomaly_ && options_.stop_on_invalid) stop_early();
+    }
 
     signals_.set_handler([this](int signal) {
       interrupted_ = true;
@@ -576,6 +585,55 @@ class TestRun {
     }
     progress_->stop();
     workload_end_ = std::chrono::steady_clock::now();
+    if (online_checker_ && online_found_anomaly_) {
+      const OnlineCheckResult found = online_checker_->result();
+      out_ << fmt::format("harness: online check ({}): invalid after {:.1f} s: {}{}\n", found.checker,
+                          static_cast<double>(found.time_to_detection_ms) / 1000, found.reason,
+                          options_.stop_on_invalid ? "; run stopped early (--stop-on-invalid)" : "")
+           << std::flush;
+    }
+  }
+
+  // --check-online: the per-key checkers read the history as it is recorded.
+  void start_online_check() {
+    if (!options_.check_online && !options_.stop_on_invalid) return;
+    OnlineCheckOptions online;
+    for (const std::string& name : plan_.checker_names) {
+      if (can_check_online(name)) online.checker_names.push_back(name);
+    }
+    if (online.checker_names.empty()) {
+      out_ << fmt::format(
+          "harness: --check-online: none of the checkers ({}) can check online (linearizable, "
+          "sequential can); checking after the run only\n",
+          fmt::join(plan_.checker_names, ", "));
+      return;
+    }
+    online.configuration = checker_configuration();
+    online.on_invalid = [this] {
+      std::lock_guard lock(early_stop_mutex_);
+      online_found_anomaly_ = true;
+      if (early_stop_ready_ && options_.stop_on_invalid) stop_early();
+    };
+    online_checker_ = std::make_unique<OnlineChecker>(std::move(online), recorder_->start());
+    recorder_->set_listener(
+        [checker = online_checker_.get()](const RecordedOperation& operation) { checker->observe(operation); });
+  }
+
+  void stop_early() {
+    stopped_early_ = true;
+    pool_->request_stop();
+    nemesis_->request_stop();
+  }
+
+  CheckerConfiguration checker_configuration() const {
+    const workloads::CheckerSettings settings = workload_->checker_settings();
+    CheckerConfiguration configuration;
+    configuration.model.kind = settings.model;
+    configuration.model.nil_read = checkers::NilRead::absent;
+    configuration.time_limit = plan_.check_time_limit;
+    configuration.consistency_model = plan_.consistency_model.value_or(settings.consistency_model);
+    configuration.bank = settings.bank;
+    return configuration;
   }
 
   void heal() {
@@ -605,6 +663,7 @@ class TestRun {
       pool_->run_final_reads(workload_->final_reads());
     }
     recorder_->close();
+    if (online_checker_) online_checker_->finish();  // its last pass sees what the offline check will
   }
 
   // Nodes stopped (or left running), logs collected, the sandbox torn down.
@@ -644,13 +703,7 @@ class TestRun {
   // harness failure, the others still run.
   std::vector<CheckerOutcome> check() {
     const checkers::History& history = recorder_->history();
-    const workloads::CheckerSettings settings = workload_->checker_settings();
-    CheckerConfiguration configuration;
-    configuration.model.kind = settings.model;
-    configuration.model.nil_read = checkers::NilRead::absent;
-    configuration.time_limit = plan_.check_time_limit;
-    configuration.consistency_model = plan_.consistency_model.value_or(settings.consistency_model);
-    configuration.bank = settings.bank;
+    const CheckerConfiguration configuration = checker_configuration();
     std::vector<CheckerOutcome> outcomes;
     for (const std::string& name : plan_.checker_names) {
       CheckerOutcome outcome;
@@ -692,6 +745,31 @@ class TestRun {
       errors_ << "harness: " << harness_failure_reason << "\n";
       harness_failed_ = true;
     }
+    json online_json = nullptr;
+    std::int64_t time_to_detection_ms = -1;
+    if (online_checker_) {
+      const OnlineCheckResult online = online_checker_->result();
+      time_to_detection_ms = online.time_to_detection_ms;
+      online_json = to_json(online);
+      // Online and offline must not contradict each other on the same checker.
+      bool disagreed = false;
+      for (const CheckerOutcome& outcome : outcomes) {
+        if (!can_check_online(outcome.name)) continue;
+        const bool online_invalid = online.verdict == checkers::Verdict::invalid && online.checker == outcome.name;
+        const bool contradicts = (online_invalid && outcome.verdict == checkers::Verdict::valid) ||
+                                 (online.verdict == checkers::Verdict::valid && online.keys_reused_after_drop == 0 &&
+                                  outcome.verdict == checkers::Verdict::invalid);
+        if (!contradicts) continue;
+        const std::string disagreement =
+            fmt::format("the online and offline {} checks disagree (online {}, offline {}: {})", outcome.name,
+                        online_invalid ? "invalid" : "valid", checkers::to_string(outcome.verdict), outcome.reason);
+        errors_ << "harness: " << disagreement << "\n";
+        harness_failure_reason += (harness_failure_reason.empty() ? "" : "; ") + disagreement;
+        harness_failed_ = true;
+        disagreed = true;
+      }
+      online_json["agrees_with_offline"] = !disagreed;
+    }
     const LatencySummary latency = summarize_latencies(pool_->statistics().ok_latencies_nanoseconds);
     const auto availability = availability_by_fault(history, pool_->statistics().completions);
     const double workload_seconds = std::chrono::duration<double>(workload_end_ - workload_start_).count();
@@ -716,6 +794,11 @@ class TestRun {
         {"intended_not_sent", pool_->statistics().intended_not_sent},
         {"controller_peak_rss_bytes_before_check", peak_rss_before_check * 1024},
         {"controller_peak_rss_bytes", peak_rss_kilobytes() * 1024}};
+    if (online_checker_) {
+      results["online_check"] = online_json;
+      results["time_to_detection_ms"] = time_to_detection_ms < 0 ? json(nullptr) : json(time_to_detection_ms);
+      results["stopped_early"] = stopped_early_.load();
+    }
     write_json_file(run_directory_ / "results.json", results);
 
     std::string fault_summary;
@@ -795,6 +878,11 @@ class TestRun {
   std::unique_ptr<Cluster> cluster_;
   std::unique_ptr<workloads::Workload> workload_;
   std::unique_ptr<HistoryRecorder> recorder_;
+  std::unique_ptr<OnlineChecker> online_checker_;  // after the recorder, whose listener it is
+  std::mutex early_stop_mutex_;
+  bool early_stop_ready_ = false;  // the pool and the nemesis exist
+  bool online_found_anomaly_ = false;
+  std::atomic<bool> stopped_early_{false};
   std::unique_ptr<ProgressLine> progress_;  // before the nemesis, which tells it the active faults
   std::unique_ptr<nemesis::Nemesis> nemesis_;
   std::unique_ptr<HealGuard> heal_guard_;  // after the nemesis: destroyed, so healing, before it
@@ -954,6 +1042,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
                    "it when standard output is a terminal")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  run_app->add_flag("--check-online", run.check_online,
+                    "Check while the run goes (linearizable, sequential): the first anomaly is reported with its "
+                    "time since the start; the check after the run still runs and must agree");
+  run_app->add_flag("--stop-on-invalid", run.stop_on_invalid,
+                    "With the online check (implies --check-online): end the run at the first anomaly it proves, "
+                    "then heal, tear down and check as usual");
   run_app->add_flag("--leave-db-running", run.leave_db_running,
                     "With --hosts: leave the nodes running and their directories on the hosts after the run");
   run_app

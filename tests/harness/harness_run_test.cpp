@@ -143,6 +143,41 @@ TEST(HarnessRun, StaleFollowerReadsAreFoundInvalid) {
   EXPECT_EQ(read_json(directory.path / "store" / "latest" / "results.json")["verdict"], "invalid");
 }
 
+// --stop-on-invalid: the online check proves the stale read while the run goes,
+// the run ends long before its time limit, and the offline check agrees.
+TEST(HarnessRun, OnlineCheckStopsABuggyRunEarlyAndAgreesWithTheOfflineCheck) {
+  TemporaryDirectory directory("run", true);
+  auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis", "partition",
+                             "--nemesis-interval", "2s", "--time-limit", "40s", "--seed", "1", "--read-fraction",
+                             "0.7", "--rate", "300", "--stop-on-invalid", "--target-arg=--bug=stale-follower-read"});
+  EXPECT_EQ(result.status.exit_code, 1) << describe(result);
+  EXPECT_NE(result.out.find("harness: online check (linearizable): invalid after"), std::string::npos) << result.out;
+  const json results = read_json(directory.path / "store" / "latest" / "results.json");
+  EXPECT_EQ(results["verdict"], "invalid");
+  EXPECT_EQ(results["online_check"]["verdict"], "invalid");
+  EXPECT_EQ(results["online_check"]["agrees_with_offline"], true);
+  EXPECT_EQ(results["stopped_early"], true);
+  ASSERT_TRUE(results["time_to_detection_ms"].is_number()) << results.dump();
+  EXPECT_LT(results["time_to_detection_ms"].get<double>(), 35'000);
+  EXPECT_LT(results["workload_seconds"].get<double>(), 36.0);
+}
+
+TEST(HarnessRun, OnlineCheckOfACorrectRunIsValidAndDropsSettledKeys) {
+  TemporaryDirectory directory("run", true);
+  auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis", "partition",
+                             "--nemesis-interval", "2s", "--time-limit", "12s", "--seed", "2", "--rate", "500",
+                             "--ops-per-key", "20-40", "--check-online"});
+  EXPECT_EQ(result.status.exit_code, 0) << describe(result);
+  const json results = read_json(directory.path / "store" / "latest" / "results.json");
+  EXPECT_EQ(results["verdict"], "valid");
+  EXPECT_EQ(results["online_check"]["verdict"], "valid") << results["online_check"].dump();
+  EXPECT_EQ(results["online_check"]["agrees_with_offline"], true);
+  EXPECT_TRUE(results["time_to_detection_ms"].is_null());
+  EXPECT_EQ(results["stopped_early"], false);
+  EXPECT_GT(results["online_check"]["passes"].get<int>(), 5);
+  EXPECT_GT(results["online_check"]["keys_dropped"].get<int>(), 10) << results["online_check"].dump();
+}
+
 // Detection is probabilistic: the stale window is the few hundred ms between
 // a new leader's election and the isolated old leader's check-quorum
 // step-down, after the old leader's clock went backwards. With these settings

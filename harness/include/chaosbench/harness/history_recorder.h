@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string_view>
 
@@ -16,6 +17,16 @@
 #include "chaosbench/checkers/history_io.h"
 
 namespace chaosbench::harness {
+
+// One operation as it is recorded, for a listener (views valid during the call).
+struct RecordedOperation {
+  checkers::OpType type;
+  std::int64_t process;
+  std::string_view function;
+  std::string_view key;
+  const nlohmann::json& value;
+  std::int64_t time;  // ns since the history's start
+};
 
 // Client operations recorded so far (the nemesis's own are not counted).
 struct OperationCounts {
@@ -34,6 +45,9 @@ class HistoryRecorder {
   // Throws std::system_error on I/O errors.
   std::int64_t record(checkers::OpType type, std::int64_t process, std::string_view function, std::string_view key,
                       const nlohmann::json& value, std::string_view node, std::string_view error = {});
+  // Called with every operation, in history order, under the recorder's lock (so
+  // it must be quick). Set it before anything records.
+  void set_listener(std::function<void(const RecordedOperation&)> listener) { listener_ = std::move(listener); }
   // Fsyncs and closes the file; later records throw. Idempotent.
   void close();
   // The history so far. Only read it once nothing records any more.
@@ -48,6 +62,7 @@ class HistoryRecorder {
   checkers::History history_;
   checkers::JsonlWriter writer_;
   OperationCounts counts_;
+  std::function<void(const RecordedOperation&)> listener_;
 };
 
 }  // namespace chaosbench::harness

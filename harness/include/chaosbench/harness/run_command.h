@@ -62,6 +62,8 @@ struct RunOptions {
   std::string remote_directory = "/tmp/chaosbench";  // on SSH hosts: bin/refnode, <test>/<timestamp>/<n>/
   bool leave_db_running = false;  // SSH hosts: leave the nodes running and their directories in place
   std::string progress = "auto";  // the live progress line: auto (on a terminal), always, never
+  bool check_online = false;      // check while the run goes (the per-key checkers)
+  bool stop_on_invalid = false;   // end the run at the first anomaly the online check proves
   std::vector<std::string> command_line;
 };
 
