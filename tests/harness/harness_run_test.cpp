@@ -148,8 +148,8 @@ TEST(HarnessRun, StaleFollowerReadsAreFoundInvalid) {
 TEST(HarnessRun, OnlineCheckStopsABuggyRunEarlyAndAgreesWithTheOfflineCheck) {
   TemporaryDirectory directory("run", true);
   auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--nemesis", "partition",
-                             "--nemesis-interval", "2s", "--time-limit", "40s", "--seed", "1", "--read-fraction",
-                             "0.7", "--rate", "300", "--stop-on-invalid", "--target-arg=--bug=stale-follower-read"});
+                             "--nemesis-interval", "2s", "--time-limit", "40s", "--seed", "1", "--read-fraction", "0.7",
+                             "--rate", "300", "--stop-on-invalid", "--target-arg=--bug=stale-follower-read"});
   EXPECT_EQ(result.status.exit_code, 1) << describe(result);
   EXPECT_NE(result.out.find("harness: online check (linearizable): invalid after"), std::string::npos) << result.out;
   const json results = read_json(directory.path / "store" / "latest" / "results.json");
