@@ -56,9 +56,8 @@ class ListAppendChecker {
     DependencyGraph graph(static_cast<std::uint32_t>(nodes_.size()));
     add_write_write_edges(graph);
     check_reads(graph);
-    bool process = options_.model == ConsistencyModel::strong_session_serializable ||
-                   options_.model == ConsistencyModel::strict_serializable;
-    bool realtime = options_.model == ConsistencyModel::strict_serializable;
+    bool process = model_needs_process_edges(options_.model);
+    bool realtime = model_needs_realtime_edges(options_.model);
     add_order_edges(history_, table_, nodes_, process, realtime, graph);
     graph.build();
     result.transactions = nodes_.size();
@@ -401,9 +400,9 @@ class ListAppendChecker {
           appends_[append].position >= read.read_length) {
         continue;
       }
-      if (!collector_.wants("internal")) return collector_.count_only("internal");
+      if (!collector_.wants("future-read")) return collector_.count_only("future-read");
       Anomaly anomaly;
-      anomaly.type = "internal";
+      anomaly.type = "future-read";
       anomaly.operations = {record.invocation};
       anomaly.explanation =
           fmt::format("{} read key {} = {}, which already holds {}, an element the txn appends only later", label(txn),
