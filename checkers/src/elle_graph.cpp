@@ -538,7 +538,11 @@ void add_order_edges(const History& history, const TxnTable& table, const std::v
 }
 
 std::string txn_label(const History& history, const Txn& txn) {
-  (void)history;
+  // A Jepsen history's own :index, when it is not the position.
+  if (txn.invocation < history.file_index.size()) {
+    return fmt::format("op {} (:index {}, process {})", txn.invocation, history.file_index[txn.invocation],
+                       txn.process);
+  }
   return fmt::format("op {} (process {})", txn.invocation, txn.process);
 }
 
