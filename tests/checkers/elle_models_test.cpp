@@ -217,5 +217,62 @@ TEST(ElleNonadjacent, StrongSessionSnapshotIsolationUsesProcessEdges) {
   EXPECT_EQ(types(session), std::set<std::string>{"G-single-process"});
 }
 
+// ---------------------------------------------------------------------------
+// Version orders as Elle infers them for list-append.
+
+// A committed read of nil is the empty list (what the reference nodes answer
+// for a key never written): it precedes the first append. T1 saw y's append
+// but read x as nil, before T0's append of x: read skew.
+TEST(ElleVersionOrder, NilReadPrecedesTheFirstAppend) {
+  HistoryBuilder builder;
+  txn(builder, 0, json::parse(R"([["append","x",1],["append","y",1]])"));
+  txn(builder, 1, json::parse(R"([["r","x",null],["r","y",[1]]])"));
+  ElleResult result = check(builder.history(), ConsistencyModel::serializable);
+  EXPECT_EQ(result.verdict, Verdict::invalid) << describe(result);
+  EXPECT_EQ(types(result), std::set<std::string>{"G-single"});
+  // An info txn's nil read still says nothing.
+  HistoryBuilder unknown;
+  txn(unknown, 0, json::parse(R"([["append","x",1],["append","y",1]])"));
+  txn(unknown, 1, json::parse(R"([["r","x",null],["r","y",null]])"), OpType::info);
+  txn(unknown, 2, json::parse(R"([["r","x",[1]]])"));
+  EXPECT_EQ(check(unknown.history(), ConsistencyModel::serializable).verdict, Verdict::valid);
+}
+
+// x's order as read is [1]; T2's append of 2 was never read, so it came after
+// 1 (T0 -ww-> T2), and T2's append of y was read by T0: G1c through the
+// inferred ww edge.
+TEST(ElleVersionOrder, UnreadCommittedAppendsComeAfterTheLongestRead) {
+  HistoryBuilder builder;
+  txn(builder, 0, json::parse(R"([["append","x",1],["r","y",[1]]])"));
+  txn(builder, 1, json::parse(R"([["r","x",[1]]])"));
+  txn(builder, 2, json::parse(R"([["append","x",2],["append","y",1]])"));
+  ElleResult result = check(builder.history(), ConsistencyModel::read_committed);
+  EXPECT_EQ(result.verdict, Verdict::invalid) << describe(result);
+  EXPECT_EQ(types(result), std::set<std::string>{"G1c"});
+  ASSERT_EQ(result.anomalies.size(), 1u);
+  std::multiset<std::string> kinds;
+  for (const CycleStep& step : result.anomalies[0].cycle) kinds.insert(step.kind);
+  EXPECT_EQ(kinds, (std::multiset<std::string>{"ww", "wr"}));
+  // A failed txn's append is not committed: no inference from it.
+  HistoryBuilder failed;
+  txn(failed, 0, json::parse(R"([["append","x",1],["r","y",[]]])"));
+  txn(failed, 1, json::parse(R"([["r","x",[1]]])"));
+  txn(failed, 2, json::parse(R"([["append","x",2],["append","y",1]])"), OpType::fail);
+  EXPECT_EQ(check(failed.history(), ConsistencyModel::strict_serializable).verdict, Verdict::valid);
+}
+
+// A key with a single append has a trivial order: a read of [] came before
+// it, a read of [1] after. T0 read x empty before T1's only append; T1 read y
+// empty before T0's only append: write skew, G2-item, with no read of either
+// appended value at all.
+TEST(ElleVersionOrder, SingleAppendKeysHaveATrivialOrder) {
+  HistoryBuilder builder;
+  txn(builder, 0, json::parse(R"([["r","x",[]],["append","y",1]])"));
+  txn(builder, 1, json::parse(R"([["r","y",[]],["append","x",1]])"));
+  ElleResult result = check(builder.history(), ConsistencyModel::serializable);
+  EXPECT_EQ(types(result), std::set<std::string>{"G2-item"}) << describe(result);
+  EXPECT_EQ(check(builder.history(), ConsistencyModel::snapshot_isolation).verdict, Verdict::valid);
+}
+
 }  // namespace
 }  // namespace chaosbench::checkers
