@@ -175,9 +175,12 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
 CLI::App* add_check_command(CLI::App& app, CheckCommandOptions& check) {
   CLI::App* check_app =
       app.add_subcommand("check", "Check history files (linearizability unless --checker says otherwise)");
-  check_app->add_option("files", check.files, "History files: chaosbench JSONL, Jepsen EDN or Porcupine logs")
+  check_app
+      ->add_option("files", check.files,
+                   "History files (chaosbench JSONL, Jepsen EDN or JSON, Porcupine logs) or store directories "
+                   "(ours, or Jepsen's store/<test>/latest)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
   check_app->add_option("--format", check.format, "auto, jsonl, json (Jepsen's), edn or porcupine-log")
       ->capture_default_str();
   check_app->add_option("--model", check.model,
