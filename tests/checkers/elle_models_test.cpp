@@ -274,5 +274,28 @@ TEST(ElleVersionOrder, SingleAppendKeysHaveATrivialOrder) {
   EXPECT_EQ(check(builder.history(), ConsistencyModel::snapshot_isolation).verdict, Verdict::valid);
 }
 
+// Elle's dirty update: an append that did not fail came after a failed txn's
+// append in the version order. Read committed prohibits it (it implies G1a).
+TEST(ElleVersionOrder, AppendAfterAnAbortedAppendIsADirtyUpdate) {
+  HistoryBuilder builder;
+  txn(builder, 0, json::parse(R"([["append","x",1]])"), OpType::fail);
+  txn(builder, 1, json::parse(R"([["append","x",2]])"));
+  txn(builder, 2, json::parse(R"([["r","x",[1,2]]])"));
+  ElleResult committed = check(builder.history(), ConsistencyModel::read_committed);
+  EXPECT_EQ(committed.verdict, Verdict::invalid);
+  EXPECT_EQ(types(committed), (std::set<std::string>{"G1a", "dirty-update"})) << describe(committed);
+  auto dirty = std::find_if(committed.anomalies.begin(), committed.anomalies.end(),
+                            [](const Anomaly& anomaly) { return anomaly.type == "dirty-update"; });
+  ASSERT_NE(dirty, committed.anomalies.end());
+  EXPECT_EQ(dirty->operations, (std::vector<std::uint32_t>{4, 0, 2}));
+  EXPECT_EQ(check(builder.history(), ConsistencyModel::read_uncommitted).verdict, Verdict::valid);
+  // The aborted element last: an aborted read (G1a), no dirty update.
+  HistoryBuilder last;
+  txn(last, 1, json::parse(R"([["append","x",2]])"));
+  txn(last, 0, json::parse(R"([["append","x",1]])"), OpType::fail);
+  txn(last, 2, json::parse(R"([["r","x",[2,1]]])"));
+  EXPECT_EQ(types(check(last.history(), ConsistencyModel::read_committed)), std::set<std::string>{"G1a"});
+}
+
 }  // namespace
 }  // namespace chaosbench::checkers
