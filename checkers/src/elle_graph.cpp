@@ -600,6 +600,10 @@ void finish_result(ElleResult& result, const AnomalyCollector& collector, bool s
   } else if (table.committed_reading == 0) {
     result.verdict = Verdict::unknown;
     result.reason = "nothing to judge: no committed transaction read anything";
+  } else if (result.edges == 0) {
+    // Elle's :empty-transaction-graph: no dependency inferred between any two txns.
+    result.verdict = Verdict::unknown;
+    result.reason = fmt::format("nothing to judge: no dependency between any two of the {} txns", result.transactions);
   } else {
     result.verdict = Verdict::valid;
     result.reason = fmt::format("{} txns: no anomaly that {} forbids", result.transactions, to_string(result.model));

@@ -8,7 +8,8 @@
 // [["w","x",3],["r","y",2]] for rw-register; keys are strings or integers. An ok
 // txn is read from its completion, info and fail txns from their invocation.
 // Assumptions (as in Elle): appended (written) values are unique per key.
-// Nothing to judge (unknown, not valid): no ok txn with an append/w, or no ok txn with a known read.
+// Nothing to judge (unknown, not valid): no ok txn with an append/w, no ok txn with a known read,
+// or no dependency inferred between any two txns (Elle's :empty-transaction-graph).
 #pragma once
 
 #include <chrono>
