@@ -168,6 +168,11 @@ std::uint8_t preferred_kind(std::uint8_t kinds) {
   return 0;
 }
 
+struct FoundCycle {
+  std::vector<std::uint32_t> nodes;  // edge i: nodes[i] -> nodes[i+1 mod size]
+  std::vector<std::uint8_t> kinds;   // chosen kind per edge
+};
+
 class CycleSearch {
  public:
   CycleSearch(const DependencyGraph& graph, const std::vector<std::uint32_t>& component,
@@ -209,10 +214,71 @@ class CycleSearch {
     return {};
   }
 
+  // Shortest closed walk through `start` inside component `id` whose rw edges
+  // are never adjacent (the last edge counts as before the first), over
+  // `dependency` edges (ww, wr and any process / real-time ones) and rw edges:
+  // a BFS over (node, arrived by rw) states that starts as if after an rw
+  // edge, so the first edge is a dependency and the wrap-around is safe. An
+  // edge that is both a dependency and rw is taken as the dependency. Empty
+  // when there is none.
+  FoundCycle shortest_nonadjacent_cycle(std::uint32_t start, std::uint32_t id, std::uint8_t dependency) {
+    if (pair_stamp_.empty()) {
+      pair_stamp_.assign(std::size_t{graph_.node_count()} * 2, 0);
+      pair_parent_.assign(std::size_t{graph_.node_count()} * 2, 0);
+    }
+    ++current_;
+    queue_.clear();
+    const std::uint32_t first = start * 2 + 1;
+    queue_.push_back(first);
+    pair_stamp_[first] = current_;
+    for (std::size_t head = 0; head < queue_.size(); ++head) {
+      if ((++work_ & 4095) == 0 && std::chrono::steady_clock::now() > deadline_) throw DeadlineReached{};
+      std::uint32_t state = queue_[head];
+      std::uint32_t node = state / 2;
+      bool after_rw = (state & 1) != 0;
+      for (std::uint32_t edge = graph_.begin(node); edge < graph_.end(node); ++edge) {
+        std::uint32_t target = graph_.target(edge);
+        if (component_[target] != id) continue;
+        std::uint8_t kinds = graph_.kinds(edge);
+        std::uint32_t next;
+        if (kinds & dependency) {
+          next = target * 2;
+        } else if ((kinds & kReadWrite) && !after_rw) {
+          next = target * 2 + 1;
+        } else {
+          continue;
+        }
+        if (target == start) {
+          FoundCycle cycle;
+          std::vector<std::uint32_t> states{next};
+          for (std::uint32_t step = state; step != first; step = pair_parent_[step]) states.push_back(step);
+          states.push_back(first);
+          std::reverse(states.begin(), states.end());  // first, ..., state, next (= start again)
+          for (std::size_t index = 0; index + 1 < states.size(); ++index) {
+            std::uint32_t from = states[index] / 2;
+            std::uint32_t to = states[index + 1] / 2;
+            cycle.nodes.push_back(from);
+            std::uint8_t between = graph_.kinds_between(from, to);
+            cycle.kinds.push_back((states[index + 1] & 1) ? std::uint8_t{kReadWrite}
+                                                          : preferred_kind(between & dependency));
+          }
+          return cycle;
+        }
+        if (pair_stamp_[next] == current_) continue;
+        pair_stamp_[next] = current_;
+        pair_parent_[next] = state;
+        queue_.push_back(next);
+      }
+    }
+    return {};
+  }
+
  private:
   const DependencyGraph& graph_;
   const std::vector<std::uint32_t>& component_;
   std::chrono::steady_clock::time_point deadline_;
+  std::vector<std::uint32_t> pair_stamp_;
+  std::vector<std::uint32_t> pair_parent_;
   std::vector<std::uint32_t> stamp_;
   std::vector<std::uint32_t> parent_;
   std::vector<std::uint32_t> queue_;
@@ -220,21 +286,27 @@ class CycleSearch {
   std::uint64_t work_ = 0;
 };
 
-struct FoundCycle {
-  std::vector<std::uint32_t> nodes;  // edge i: nodes[i] -> nodes[i+1 mod size]
-  std::vector<std::uint8_t> kinds;   // chosen kind per edge
-};
-
+// Elle's cycle-explainer: the data-dependency type from the rw edges (one:
+// G-single; several, none adjacent, the last edge wrapping round to the
+// first: G-nonadjacent; several with two adjacent: G2-item; none: G1c when
+// there is a wr edge, else G0), then -realtime if a real-time edge is used,
+// else -process if a process edge is.
 std::string cycle_name(const FoundCycle& cycle) {
   std::size_t anti = 0;
-  bool reads = false, process = false, realtime = false;
-  for (std::uint8_t kind : cycle.kinds) {
+  bool reads = false, process = false, realtime = false, adjacent = false;
+  for (std::size_t index = 0; index < cycle.kinds.size(); ++index) {
+    std::uint8_t kind = cycle.kinds[index];
     anti += kind == kReadWrite;
     reads |= kind == kWriteRead;
     process |= kind == kProcess;
     realtime |= kind == kRealtime;
+    std::uint8_t next = cycle.kinds[(index + 1) % cycle.kinds.size()];
+    adjacent |= kind == kReadWrite && next == kReadWrite;
   }
-  std::string name = anti == 0 ? (reads ? "G1c" : "G0") : anti == 1 ? "G-single" : "G2-item";
+  std::string name = anti == 0   ? (reads ? "G1c" : "G0")
+                     : anti == 1 ? "G-single"
+                     : adjacent  ? "G2-item"
+                                 : "G-nonadjacent";
   if (realtime) return name + "-realtime";
   if (process) return name + "-process";
   return name;
@@ -244,7 +316,11 @@ std::string_view cycle_meaning(std::string_view name) {
   if (name.starts_with("G0")) return "a cycle of write-write dependencies only (dirty write)";
   if (name.starts_with("G1c")) return "a cycle of write-write and write-read dependencies (circular information flow)";
   if (name.starts_with("G-single")) return "a cycle with exactly one read-write anti-dependency (read skew)";
-  return "a cycle with two or more read-write anti-dependencies (write skew)";
+  if (name.starts_with("G-nonadjacent")) {
+    return "a cycle with two or more read-write anti-dependencies, no two of them adjacent (which snapshot isolation "
+           "forbids: e.g. a long fork)";
+  }
+  return "a cycle with two or more read-write anti-dependencies, two of them adjacent (write skew)";
 }
 
 }  // namespace
@@ -280,94 +356,123 @@ bool find_cycle_anomalies(const DependencyGraph& graph, const std::vector<std::u
     return cycle;
   };
 
-  // Most specific first: ww only, + wr, exactly one rw, any; then the same with
-  // process / real-time edges allowed.
-  auto search_component = [&](std::uint32_t id) -> std::optional<FoundCycle> {
+  // One search level inside component `id`: 0 ww only (G0), 1 ww+wr (G1c),
+  // 2 exactly one rw (G-single), 3 rw edges none adjacent (G-nonadjacent),
+  // 4 any (G2-item); `extra` adds process / real-time edges to ww and wr.
+  // The shortest cycle found from up to start_limit starts.
+  auto search_level = [&](std::uint32_t id, int level, std::uint8_t extra) -> std::optional<FoundCycle> {
     const std::vector<std::uint32_t>& members = components[id];
     // Each BFS costs O(component): fewer starts in huge components.
     const std::size_t start_limit = std::min(max_starts, std::max<std::size_t>(4, 4'000'000 / (members.size() + 1)));
-    std::vector<std::uint8_t> extras{0};
-    if (extra_kinds != 0) extras.push_back(extra_kinds);
-    for (std::uint8_t extra : extras) {
-      for (int level = 0; level < 4; ++level) {
-        std::optional<FoundCycle> best;
-        if (level == 2) {
-          std::uint8_t mask = kWriteWrite | kWriteRead | extra;
-          std::size_t tries = 0;
-          for (std::uint32_t from : members) {
-            for (std::uint32_t edge = graph.begin(from); edge < graph.end(from) && tries < start_limit; ++edge) {
-              if (!(graph.kinds(edge) & kReadWrite) || component[graph.target(edge)] != id) continue;
-              ++tries;
-              std::vector<std::uint32_t> back = search.shortest_path(graph.target(edge), from, id, mask);
-              if (back.empty()) continue;
-              if (best && best->nodes.size() <= back.size()) continue;
-              // Cycle: from -> target (rw) -> ... -> from.
-              std::vector<std::uint32_t> path{from};
-              path.insert(path.end(), back.begin(), back.end() - 1);
-              best = cycle_from_path(path, mask, 0);
-              if (best->nodes.size() == 2) break;
-            }
-            if (tries >= start_limit || (best && best->nodes.size() == 2)) break;
-          }
-        } else {
-          std::uint8_t base = level == 0   ? kWriteWrite
-                              : level == 1 ? kWriteWrite | kWriteRead
-                                           : kWriteWrite | kWriteRead | kReadWrite;
-          std::uint8_t mask = base | extra;
-          // Starts: members of non-trivial SCCs of the subgraph, which lie on a cycle.
-          std::vector<std::uint32_t> starts;
-          finder.run(
-              &members, [&](std::uint32_t node) { return component[node] == id; }, mask,
-              [&](const std::vector<std::uint32_t>& sub) {
-                for (std::uint32_t node : sub) {
-                  if (starts.size() < start_limit) starts.push_back(node);
-                }
-              });
-          for (std::uint32_t start : starts) {
-            std::vector<std::uint32_t> path = search.shortest_path(start, start, id, mask);
-            if (path.empty() || (best && best->nodes.size() <= path.size())) continue;
-            best = cycle_from_path(path, mask, -1);
-            if (best->nodes.size() == 2) break;
-          }
+    std::optional<FoundCycle> best;
+    if (level == 2) {
+      std::uint8_t mask = kWriteWrite | kWriteRead | extra;
+      std::size_t tries = 0;
+      for (std::uint32_t from : members) {
+        for (std::uint32_t edge = graph.begin(from); edge < graph.end(from) && tries < start_limit; ++edge) {
+          if (!(graph.kinds(edge) & kReadWrite) || component[graph.target(edge)] != id) continue;
+          ++tries;
+          std::vector<std::uint32_t> back = search.shortest_path(graph.target(edge), from, id, mask);
+          if (back.empty()) continue;
+          if (best && best->nodes.size() <= back.size()) continue;
+          // Cycle: from -> target (rw) -> ... -> from.
+          std::vector<std::uint32_t> path{from};
+          path.insert(path.end(), back.begin(), back.end() - 1);
+          best = cycle_from_path(path, mask, 0);
+          if (best->nodes.size() == 2) break;
         }
-        if (best) return best;
+        if (tries >= start_limit || (best && best->nodes.size() == 2)) break;
       }
+      return best;
     }
-    return std::nullopt;
+    if (level == 3) {
+      std::uint8_t dependency = kWriteWrite | kWriteRead | extra;
+      std::size_t tries = 0;
+      for (std::uint32_t start : members) {
+        if (tries >= start_limit) break;
+        ++tries;
+        FoundCycle cycle = search.shortest_nonadjacent_cycle(start, id, dependency);
+        if (cycle.nodes.empty() || (best && best->nodes.size() <= cycle.nodes.size())) continue;
+        best = std::move(cycle);
+        if (best->nodes.size() <= 4) break;  // two rw edges need at least four steps
+      }
+      return best;
+    }
+    std::uint8_t base = level == 0   ? kWriteWrite
+                        : level == 1 ? kWriteWrite | kWriteRead
+                                     : kWriteWrite | kWriteRead | kReadWrite;
+    std::uint8_t mask = base | extra;
+    // Starts: members of non-trivial SCCs of the subgraph, which lie on a cycle.
+    std::vector<std::uint32_t> starts;
+    finder.run(
+        &members, [&](std::uint32_t node) { return component[node] == id; }, mask,
+        [&](const std::vector<std::uint32_t>& sub) {
+          for (std::uint32_t node : sub) {
+            if (starts.size() < start_limit) starts.push_back(node);
+          }
+        });
+    for (std::uint32_t start : starts) {
+      std::vector<std::uint32_t> path = search.shortest_path(start, start, id, mask);
+      if (path.empty() || (best && best->nodes.size() <= path.size())) continue;
+      best = cycle_from_path(path, mask, -1);
+      if (best->nodes.size() == 2) break;
+    }
+    return best;
   };
 
+  auto report = [&](std::uint32_t id, const FoundCycle& cycle, const std::string& name) {
+    if (!collector.wants(name)) {
+      collector.count_only(name);
+      return;
+    }
+    Anomaly anomaly;
+    anomaly.type = name;
+    // Evidence for at most kShownSteps steps of a long cycle.
+    constexpr std::size_t kShownSteps = 50;
+    for (std::size_t index = 0; index < std::min(cycle.nodes.size(), kShownSteps); ++index) {
+      std::uint32_t from = cycle.nodes[index];
+      std::uint32_t to = cycle.nodes[(index + 1) % cycle.nodes.size()];
+      CycleStep step;
+      step.from = node_invocation[from];
+      step.to = node_invocation[to];
+      step.kind = std::string(edge_kind_name(cycle.kinds[index]));
+      step.explanation = explain(from, to, cycle.kinds[index]);
+      anomaly.operations.push_back(step.from);
+      anomaly.cycle.push_back(std::move(step));
+    }
+    anomaly.explanation = fmt::format("{} txns in a strongly connected component of {} form {}.", cycle.nodes.size(),
+                                      components[id].size(), cycle_meaning(name));
+    for (const CycleStep& step : anomaly.cycle) anomaly.explanation += " " + step.explanation + ".";
+    if (cycle.nodes.size() > kShownSteps) {
+      anomaly.explanation +=
+          fmt::format(" ... and {} more steps back to the first txn.", cycle.nodes.size() - kShownSteps);
+    }
+    collector.add(std::move(anomaly));
+  };
+
+  // Per component, as Elle orders its searches (most severe first, pure data
+  // dependencies before process edges before real-time ones): G0, G1c,
+  // G-single, G-nonadjacent, G2-item, then the -process and -realtime
+  // variants. Each new type found is reported; the search of a component stops
+  // at the first type the model prohibits.
+  std::vector<std::uint8_t> extras{0};
+  if (extra_kinds & kProcess) extras.push_back(kProcess);
+  if (extra_kinds & kRealtime) extras.push_back(extra_kinds);
   try {
     for (std::uint32_t id = 0; id < components.size(); ++id) {
-      std::optional<FoundCycle> cycle = search_component(id);
-      if (!cycle) continue;
-      std::string name = cycle_name(*cycle);
-      if (!collector.wants(name)) {
-        collector.count_only(name);
-        continue;
+      std::vector<std::string> reported;
+      bool prohibited = false;
+      for (std::uint8_t extra : extras) {
+        for (int level = 0; level < 5 && !prohibited; ++level) {
+          std::optional<FoundCycle> cycle = search_level(id, level, extra);
+          if (!cycle) continue;
+          std::string name = cycle_name(*cycle);
+          if (std::find(reported.begin(), reported.end(), name) != reported.end()) continue;
+          reported.push_back(name);
+          report(id, *cycle, name);
+          prohibited = collector.forbids(name);
+        }
       }
-      Anomaly anomaly;
-      anomaly.type = name;
-      // Evidence for at most kShownSteps steps of a long cycle.
-      constexpr std::size_t kShownSteps = 50;
-      for (std::size_t index = 0; index < std::min(cycle->nodes.size(), kShownSteps); ++index) {
-        std::uint32_t from = cycle->nodes[index];
-        std::uint32_t to = cycle->nodes[(index + 1) % cycle->nodes.size()];
-        CycleStep step;
-        step.from = node_invocation[from];
-        step.to = node_invocation[to];
-        step.kind = std::string(edge_kind_name(cycle->kinds[index]));
-        step.explanation = explain(from, to, cycle->kinds[index]);
-        anomaly.operations.push_back(step.from);
-        anomaly.cycle.push_back(std::move(step));
-      }
-      anomaly.explanation = fmt::format("{} txns in a strongly connected component of {} form {}.", cycle->nodes.size(),
-                                        components[id].size(), cycle_meaning(name));
-      for (const CycleStep& step : anomaly.cycle) anomaly.explanation += " " + step.explanation + ".";
-      if (cycle->nodes.size() > kShownSteps) {
-        anomaly.explanation +=
-            fmt::format(" ... and {} more steps back to the first txn.", cycle->nodes.size() - kShownSteps);
-      }
-      collector.add(std::move(anomaly));
     }
   } catch (const DeadlineReached&) {
     return false;
@@ -433,7 +538,11 @@ void add_order_edges(const History& history, const TxnTable& table, const std::v
 }
 
 std::string txn_label(const History& history, const Txn& txn) {
-  (void)history;
+  // A Jepsen history's own :index, when it is not the position.
+  if (txn.invocation < history.file_index.size()) {
+    return fmt::format("op {} (:index {}, process {})", txn.invocation, history.file_index[txn.invocation],
+                       txn.process);
+  }
   return fmt::format("op {} (process {})", txn.invocation, txn.process);
 }
 
@@ -473,18 +582,12 @@ void finish_result(ElleResult& result, const AnomalyCollector& collector, bool s
     std::string& list = model_forbids(result.model, type) ? forbidden : allowed;
     list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", type, count);
   }
-  for (ConsistencyModel model :
-       {ConsistencyModel::read_uncommitted, ConsistencyModel::read_committed, ConsistencyModel::monotonic_atomic_view,
-        ConsistencyModel::consistent_view, ConsistencyModel::snapshot_isolation, ConsistencyModel::repeatable_read,
-        ConsistencyModel::serializable, ConsistencyModel::strong_session_serializable,
-        ConsistencyModel::strict_serializable}) {
-    for (const auto& [type, count] : result.anomaly_counts) {
-      if (model_forbids(model, type)) {
-        result.models_ruled_out.emplace_back(to_string(model));
-        break;
-      }
-    }
-  }
+  std::vector<std::string> found;
+  for (const auto& [type, count] : result.anomaly_counts) found.push_back(type);
+  ModelBoundary boundary = models_ruled_out_by(found);
+  result.models_not = boundary.not_models;
+  result.models_ruled_out = boundary.not_models;
+  result.models_ruled_out.insert(result.models_ruled_out.end(), boundary.also_not.begin(), boundary.also_not.end());
   if (collector.any_forbidden()) {
     result.verdict = Verdict::invalid;
     result.reason = fmt::format("not {}: {}", to_string(result.model), forbidden);
@@ -497,6 +600,10 @@ void finish_result(ElleResult& result, const AnomalyCollector& collector, bool s
   } else if (table.committed_reading == 0) {
     result.verdict = Verdict::unknown;
     result.reason = "nothing to judge: no committed transaction read anything";
+  } else if (result.edges == 0) {
+    // Elle's :empty-transaction-graph: no dependency inferred between any two txns.
+    result.verdict = Verdict::unknown;
+    result.reason = fmt::format("nothing to judge: no dependency between any two of the {} txns", result.transactions);
   } else {
     result.verdict = Verdict::valid;
     result.reason = fmt::format("{} txns: no anomaly that {} forbids", result.transactions, to_string(result.model));
@@ -507,63 +614,6 @@ void finish_result(ElleResult& result, const AnomalyCollector& collector, bool s
 }  // namespace chaosbench::checkers::elle
 
 namespace chaosbench::checkers {
-
-namespace {
-struct ModelName {
-  ConsistencyModel model;
-  std::string_view name;
-};
-constexpr ModelName kModelNames[] = {
-    {ConsistencyModel::read_uncommitted, "read-uncommitted"},
-    {ConsistencyModel::read_committed, "read-committed"},
-    {ConsistencyModel::monotonic_atomic_view, "monotonic-atomic-view"},
-    {ConsistencyModel::consistent_view, "consistent-view"},
-    {ConsistencyModel::snapshot_isolation, "snapshot-isolation"},
-    {ConsistencyModel::repeatable_read, "repeatable-read"},
-    {ConsistencyModel::serializable, "serializable"},
-    {ConsistencyModel::strong_session_serializable, "strong-session-serializable"},
-    {ConsistencyModel::strict_serializable, "strict-serializable"},
-};
-}  // namespace
-
-std::optional<ConsistencyModel> parse_consistency_model(std::string_view text) {
-  for (const ModelName& entry : kModelNames) {
-    if (entry.name == text) return entry.model;
-  }
-  if (text == "linearizable") return ConsistencyModel::strict_serializable;
-  return std::nullopt;
-}
-
-std::string_view to_string(ConsistencyModel model) {
-  for (const ModelName& entry : kModelNames) {
-    if (entry.model == model) return entry.name;
-  }
-  return "?";
-}
-
-std::vector<std::string> forbidden_anomalies(ConsistencyModel model) {
-  std::vector<std::string> anomalies{"internal", "incompatible-order", "duplicate-elements", "garbage-read", "G0"};
-  if (model == ConsistencyModel::read_uncommitted) return anomalies;
-  for (const char* name : {"G1a", "G1b", "G1c"}) anomalies.emplace_back(name);
-  if (model == ConsistencyModel::read_committed || model == ConsistencyModel::monotonic_atomic_view) return anomalies;
-  anomalies.emplace_back("G-single");
-  if (model == ConsistencyModel::consistent_view) return anomalies;
-  anomalies.emplace_back("lost-update");
-  if (model == ConsistencyModel::snapshot_isolation) return anomalies;
-  anomalies.emplace_back("G2-item");
-  if (model == ConsistencyModel::repeatable_read || model == ConsistencyModel::serializable) return anomalies;
-  for (const char* cycle : {"G0", "G1c", "G-single", "G2-item"}) anomalies.push_back(std::string(cycle) + "-process");
-  if (model == ConsistencyModel::strong_session_serializable) return anomalies;
-  for (const char* cycle : {"G0", "G1c", "G-single", "G2-item"}) anomalies.push_back(std::string(cycle) + "-realtime");
-  return anomalies;
-}
-
-bool model_forbids(ConsistencyModel model, std::string_view anomaly) {
-  for (const std::string& name : forbidden_anomalies(model)) {
-    if (name == anomaly) return true;
-  }
-  return false;
-}
 
 ElleResult check_transactions(const History& history, TxnWorkload workload, const ElleOptions& options) {
   return workload == TxnWorkload::list_append ? check_list_append(history, options)
@@ -595,6 +645,7 @@ nlohmann::json to_json(const ElleResult& result) {
                         {"anomaly_counts", counts},
                         {"anomalies", anomalies},
                         {"models_ruled_out", result.models_ruled_out},
+                        {"models_not", result.models_not},
                         {"elapsed_seconds", result.elapsed_seconds}};
 }
 
@@ -604,9 +655,17 @@ std::string describe(const ElleResult& result) {
     text += fmt::format("  {}{}: {}\n", anomaly.type, anomaly.forbidden ? "" : " (allowed)", anomaly.explanation);
   }
   if (!result.models_ruled_out.empty()) {
-    std::string models;
-    for (const std::string& model : result.models_ruled_out) models += (models.empty() ? "" : ", ") + model;
-    text += fmt::format("  ruled out: {}\n", models);
+    auto joined = [](const std::vector<std::string>& names) {
+      std::string text;
+      for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+      return text;
+    };
+    std::vector<std::string> stronger(
+        result.models_ruled_out.begin() + static_cast<std::ptrdiff_t>(result.models_not.size()),
+        result.models_ruled_out.end());
+    text += fmt::format("  ruled out: {}", joined(result.models_not));
+    if (!stronger.empty()) text += fmt::format("; also not {}", joined(stronger));
+    text += "\n";
   }
   return text;
 }

@@ -153,6 +153,7 @@ class AnomalyCollector {
   void count_only(const std::string& type) { ++counts_[type]; }
   void fill(ElleResult& result) const;
   bool any_forbidden() const;
+  bool forbids(std::string_view type) const { return model_forbids(model_, type); }
 
  private:
   ConsistencyModel model_;

@@ -56,9 +56,8 @@ class ListAppendChecker {
     DependencyGraph graph(static_cast<std::uint32_t>(nodes_.size()));
     add_write_write_edges(graph);
     check_reads(graph);
-    bool process = options_.model == ConsistencyModel::strong_session_serializable ||
-                   options_.model == ConsistencyModel::strict_serializable;
-    bool realtime = options_.model == ConsistencyModel::strict_serializable;
+    bool process = model_needs_process_edges(options_.model);
+    bool realtime = model_needs_realtime_edges(options_.model);
     add_order_edges(history_, table_, nodes_, process, realtime, graph);
     graph.build();
     result.transactions = nodes_.size();
@@ -199,8 +198,10 @@ class ListAppendChecker {
     for (std::uint32_t key = 0; key < orders_.size(); ++key) {
       KeyOrder& order = orders_[key];
       const Element* elements = version(key);
+      std::uint32_t dirty = kNoIndex;  // first committed (or info) append after an aborted one
       for (std::uint32_t position = 0; position < order.length; ++position) {
         std::uint32_t append = appends_by_element_.find(key, elements[position]);
+        if (append != ElementMap::kMissing && order.first_aborted != kNoIndex && dirty == kNoIndex) dirty = append;
         if (append != ElementMap::kMissing) {
           if (appends_[append].position != kNoIndex) {
             Anomaly anomaly;
@@ -221,7 +222,28 @@ class ListAppendChecker {
           order.first_garbage = std::min(order.first_garbage, position);
         }
       }
+      if (dirty != kNoIndex) report_dirty_update(key, dirty);
     }
+  }
+
+  // Elle's dirty update: a txn that did not fail appended on top of a failed
+  // txn's append (the version order has the aborted element before it).
+  void report_dirty_update(std::uint32_t key, std::uint32_t append) {
+    if (!collector_.wants("dirty-update")) return collector_.count_only("dirty-update");
+    const KeyOrder& order = orders_[key];
+    Element aborted = version(key)[order.first_aborted];
+    std::uint32_t failed = failed_.find(key, aborted);
+    const AppendRecord& record = appends_[append];
+    Anomaly anomaly;
+    anomaly.type = "dirty-update";
+    anomaly.operations = {table_.txns[order.reader].invocation, table_.txns[failed].invocation,
+                          table_.txns[record.txn].invocation};
+    anomaly.explanation = fmt::format(
+        "{} read key {} = {}: {}'s append of {} came after {}, appended by {} that failed, so it updated a state "
+        "that was never committed",
+        label(order.reader), table_.key_text(key), table_.list_text(order.offset, order.length, 8), label(record.txn),
+        table_.element_text(record.element), table_.element_text(aborted), label(failed));
+    collector_.add(std::move(anomaly));
   }
 
   // A txn appends in order: its earlier append to a key must come earlier in the key's order.
@@ -401,9 +423,9 @@ class ListAppendChecker {
           appends_[append].position >= read.read_length) {
         continue;
       }
-      if (!collector_.wants("internal")) return collector_.count_only("internal");
+      if (!collector_.wants("future-read")) return collector_.count_only("future-read");
       Anomaly anomaly;
-      anomaly.type = "internal";
+      anomaly.type = "future-read";
       anomaly.operations = {record.invocation};
       anomaly.explanation =
           fmt::format("{} read key {} = {}, which already holds {}, an element the txn appends only later", label(txn),

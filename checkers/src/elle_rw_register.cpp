@@ -55,9 +55,8 @@ class RwRegisterChecker {
     DependencyGraph graph(static_cast<std::uint32_t>(nodes_.size()));
     check_reads(graph);
     add_version_edges(graph);
-    bool process = options_.model == ConsistencyModel::strong_session_serializable ||
-                   options_.model == ConsistencyModel::strict_serializable;
-    bool realtime = options_.model == ConsistencyModel::strict_serializable;
+    bool process = model_needs_process_edges(options_.model);
+    bool realtime = model_needs_realtime_edges(options_.model);
     add_order_edges(history_, table_, nodes_, process, realtime, graph);
     graph.build();
     result.transactions = nodes_.size();

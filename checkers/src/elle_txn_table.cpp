@@ -202,7 +202,11 @@ void TxnTable::parse(std::string_view text, std::uint32_t op_index, bool reads_k
       mop.kind = MicroKind::read;
       if (workload == TxnWorkload::list_append) {
         if (cursor.consume_null()) {
-          mop.read_known = false;
+          // As in Elle (and as the reference nodes answer for a key never
+          // written): a committed read of nil is the empty list.
+          mop.read_offset = static_cast<std::uint32_t>(read_elements.size());
+          mop.read_length = 0;
+          mop.read_known = reads_known;
         } else {
           cursor.expect('[', "(a list-append read is a list or null)");
           mop.read_offset = static_cast<std::uint32_t>(read_elements.size());

@@ -71,7 +71,11 @@ enum FieldBit : unsigned {
 
 class JsonlReader {
  public:
-  JsonlReader(History& history, std::string_view source) : history_(history), source_(source) {}
+  // `jepsen`: Jepsen's JSON, whose "index" is the op's own (kept, any integer).
+  JsonlReader(History& history, std::string_view source, bool jepsen = false)
+      : history_(history), source_(source), jepsen_(jepsen) {}
+
+  std::vector<std::int64_t>& file_indices() { return file_indices_; }
 
   void read_line(std::string_view line, std::size_t line_number) {
     line_ = line;
@@ -82,8 +86,11 @@ class JsonlReader {
 
  private:
   [[noreturn]] void fail(std::string_view field, std::string_view message) const {
-    if (field.empty()) throw HistoryError(fmt::format("{}:{}: {}", source_, line_number_, message));
-    throw HistoryError(fmt::format("{}:{}: field '{}': {}", source_, line_number_, field, message));
+    // An object spanning lines (Jepsen's JSON): the line the scan stopped on.
+    std::size_t line = line_number_ + static_cast<std::size_t>(std::count(
+                                          line_.begin(), line_.begin() + std::min(position_, line_.size()), '\n'));
+    if (field.empty()) throw HistoryError(fmt::format("{}:{}: {}", source_, line, message));
+    throw HistoryError(fmt::format("{}:{}: field '{}': {}", source_, line, field, message));
   }
 
   void skip_spaces() {
@@ -311,6 +318,8 @@ class JsonlReader {
     Operation op;
     op.time = detail::kMissingTime;
     unsigned seen = 0;
+    value_is_txn_ = false;
+    if (jepsen_) file_indices_.push_back(detail::kMissingTime);
     if (next_character() == '}') {
       ++position_;
     } else {
@@ -345,7 +354,12 @@ class JsonlReader {
       fail("", fmt::format("unexpected text after the object: '{}'", excerpt(line_.substr(position_))));
     if (!(seen & kFieldType)) fail("type", "missing");
     if (!(seen & kFieldProcess)) fail("process", "missing");
-    if (!(seen & kFieldFunction)) fail("f", "missing");
+    if (!(seen & kFieldFunction)) {
+      // Elle's histories leave "f" out: the value is the transaction.
+      if (!value_is_txn_) fail("f", "missing");
+      if (txn_function_ == 0) txn_function_ = history_.functions.intern("txn");
+      op.function = txn_function_;
+    }
     history_.operations.push_back(op);
   }
 
@@ -376,6 +390,7 @@ class JsonlReader {
           break;
         case JsonKind::other:
           op.value = intern_nested(field, scalar.text);
+          value_is_txn_ = starts_with_nested_array(scalar.text);
           break;
       }
     } else if (field == "type") {
@@ -452,12 +467,23 @@ class JsonlReader {
       mark(seen, kFieldIndex, field);
       if (scalar.kind != JsonKind::integer) fail(field, fmt::format("expected an integer, got {}", describe(scalar)));
       auto position = static_cast<std::int64_t>(history_.operations.size());
-      if (scalar.integer != position) {
-        fail(field, fmt::format("is {} but the operation is at position {}", scalar.integer, position));
+      if (jepsen_) {
+        file_indices_.back() = scalar.integer;
+      } else if (scalar.integer != position) {
+        fail(field, fmt::format("is {} but the operation is at position {} (Jepsen's JSON, which keeps its own "
+                                "indices, is read with --format json)",
+                                scalar.integer, position));
       }
     } else if (scalar.kind == JsonKind::other && !nlohmann::json::accept(scalar.text)) {
       fail(field, fmt::format("invalid JSON '{}'", excerpt(scalar.text)));
     }
+  }
+
+  // "[[" (blanks allowed): a list of micro-ops.
+  static bool starts_with_nested_array(std::string_view text) {
+    std::size_t position = 1;
+    while (position < text.size() && is_space(text[position])) ++position;
+    return text.size() > 1 && text[0] == '[' && position < text.size() && text[position] == '[';
   }
 
   // Nested values such as cas pairs repeat: the same text always interns to the
@@ -490,6 +516,10 @@ class JsonlReader {
 
   History& history_;
   std::string_view source_;
+  bool jepsen_ = false;
+  bool value_is_txn_ = false;
+  std::uint32_t txn_function_ = 0;
+  std::vector<std::int64_t> file_indices_;
   std::string_view line_;
   std::size_t line_number_ = 0;
   std::size_t position_ = 0;
@@ -570,6 +600,15 @@ void sync_file(int file_descriptor, const std::filesystem::path& path) {
 
 namespace detail {
 
+void keep_file_indices(History& history, std::vector<std::int64_t>& indices) {
+  bool differs = false;
+  for (std::size_t position = 0; position < indices.size(); ++position) {
+    if (indices[position] == kMissingTime) indices[position] = static_cast<std::int64_t>(position);
+    differs |= indices[position] != static_cast<std::int64_t>(position);
+  }
+  if (differs && indices.size() == history.size()) history.file_index = std::move(indices);
+}
+
 void fill_missing_times(History& history) {
   bool any_time = false;
   for (const Operation& op : history.operations) {
@@ -602,6 +641,8 @@ std::string_view to_string(HistoryFormat format) {
       return "edn";
     case HistoryFormat::porcupine_log:
       return "porcupine-log";
+    case HistoryFormat::json:
+      return "json";
   }
   return "?";
 }
@@ -611,6 +652,7 @@ std::optional<HistoryFormat> parse_history_format(std::string_view text) {
   if (text == "jsonl") return HistoryFormat::jsonl;
   if (text == "edn") return HistoryFormat::edn;
   if (text == "porcupine-log") return HistoryFormat::porcupine_log;
+  if (text == "json") return HistoryFormat::json;
   return std::nullopt;
 }
 
@@ -627,7 +669,18 @@ HistoryFormat detect_history_format(std::string_view text) {
     if (text[position] == '"' || text[position] == '}') return HistoryFormat::jsonl;
     return HistoryFormat::edn;  // `{:type ...`, `{"type" ...` is handled above
   }
-  if (first == '[' || first == '(' || first == '#' || first == ';') return HistoryFormat::edn;
+  if (first == '[') {
+    // `[{"type" ...` is Jepsen's JSON, `[{:type ...` EDN.
+    std::size_t next = position + 1;
+    while (next < text.size() && is_space(text[next])) ++next;
+    if (next < text.size() && text[next] == '{') {
+      ++next;
+      while (next < text.size() && is_space(text[next])) ++next;
+      if (next < text.size() && (text[next] == '"' || text[next] == '}')) return HistoryFormat::json;
+    }
+    return HistoryFormat::edn;
+  }
+  if (first == '(' || first == '#' || first == ';') return HistoryFormat::edn;
   if (text.substr(position).starts_with("INFO")) return HistoryFormat::porcupine_log;
   return HistoryFormat::automatic;
 }
@@ -654,6 +707,97 @@ History parse_jsonl_history(std::string_view text, std::string_view source) {
   return history;
 }
 
+History parse_json_history(std::string_view text, std::string_view source) {
+  if (text.starts_with(kByteOrderMark)) text.remove_prefix(kByteOrderMark.size());
+  History history;
+  JsonlReader reader(history, source, true);
+  std::size_t position = 0;
+  std::size_t line = 1;
+  auto skip_blanks = [&] {
+    while (position < text.size() && is_space(text[position])) line += text[position++] == '\n';
+  };
+  auto fail = [&](std::string_view message) { throw HistoryError(fmt::format("{}:{}: {}", source, line, message)); };
+  skip_blanks();
+  if (position < text.size() && text[position] == '[') {
+    // A JSON array of objects; each object may span lines.
+    std::size_t opening_line = line;
+    ++position;
+    skip_blanks();
+    bool first = true;
+    while (true) {
+      if (position >= text.size()) {
+        line = opening_line;
+        fail("unterminated JSON array (opened on this line; missing ']')");
+      }
+      if (text[position] == ']') {
+        ++position;
+        break;
+      }
+      if (!first) {
+        if (text[position] != ',')
+          fail(fmt::format("expected ',' or ']' between operations, got '{}'", excerpt(text.substr(position))));
+        ++position;
+        skip_blanks();
+      }
+      first = false;
+      if (position >= text.size() || text[position] != '{') {
+        fail(fmt::format("expected an op object like {{\"type\":\"invoke\", ...}}, got '{}'",
+                         excerpt(text.substr(position))));
+      }
+      // The object's extent: braces outside strings.
+      std::size_t start = position;
+      std::size_t start_line = line;
+      int depth = 0;
+      bool in_string = false;
+      for (; position < text.size(); ++position) {
+        char character = text[position];
+        if (character == '\n') ++line;
+        if (in_string) {
+          if (character == '\\') {
+            ++position;
+          } else if (character == '"') {
+            in_string = false;
+          }
+        } else if (character == '"') {
+          in_string = true;
+        } else if (character == '{' || character == '[') {
+          ++depth;
+        } else if ((character == '}' || character == ']') && --depth == 0) {
+          ++position;
+          break;
+        }
+      }
+      if (depth != 0) {
+        line = start_line;
+        fail(in_string ? "unterminated string in this op" : "unterminated op object (missing '}')");
+      }
+      reader.read_line(text.substr(start, position - start), start_line);
+      skip_blanks();
+    }
+    skip_blanks();
+    if (position < text.size())
+      fail(fmt::format("unexpected text after the JSON array: '{}'", excerpt(text.substr(position))));
+  } else {
+    // One object per line.
+    std::size_t line_number = 0;
+    position = 0;
+    while (position < text.size()) {
+      ++line_number;
+      std::size_t end = text.find('\n', position);
+      if (end == std::string_view::npos) end = text.size();
+      std::string_view one = text.substr(position, end - position);
+      position = end + 1;
+      std::size_t first = 0;
+      while (first < one.size() && is_space(one[first])) ++first;
+      if (first == one.size()) continue;
+      reader.read_line(one, line_number);
+    }
+  }
+  detail::keep_file_indices(history, reader.file_indices());
+  detail::fill_missing_times(history);
+  return history;
+}
+
 History parse_history(std::string_view text, HistoryFormat format, std::string_view source, HistoryFormat* detected) {
   if (format == HistoryFormat::automatic) {
     format = detect_history_format(text);
@@ -665,8 +809,8 @@ History parse_history(std::string_view text, HistoryFormat format, std::string_v
         ++position;
       }
       throw HistoryError(
-          fmt::format("{}:{}: cannot tell the history format from '{}' (expected JSONL '{{\"', EDN '{{:', '[' or '#', "
-                      "or a Porcupine log 'INFO  jepsen.util')",
+          fmt::format("{}:{}: cannot tell the history format from '{}' (expected JSONL '{{\"', Jepsen JSON '[{{\"', "
+                      "EDN '{{:', '[' or '#', or a Porcupine log 'INFO  jepsen.util')",
                       source, line, excerpt(text.substr(position))));
     }
   }
@@ -678,13 +822,32 @@ History parse_history(std::string_view text, HistoryFormat format, std::string_v
       return parse_edn_history(text, source);
     case HistoryFormat::porcupine_log:
       return parse_porcupine_log(text, source);
+    case HistoryFormat::json:
+      return parse_json_history(text, source);
     case HistoryFormat::automatic:
       break;
   }
   throw HistoryError(fmt::format("{}: unknown history format", source));
 }
 
-History read_history_file(const std::filesystem::path& path, HistoryFormat format, HistoryFormat* detected) {
+History read_history_file(const std::filesystem::path& given, HistoryFormat format, HistoryFormat* detected) {
+  std::filesystem::path path = given;
+  std::error_code error;
+  if (std::filesystem::is_directory(given, error)) {
+    // A store directory: ours (history.jsonl) or Jepsen's (history.edn).
+    bool found = false;
+    for (const char* name : {"history.jsonl", "history.edn", "history.json"}) {
+      if (std::filesystem::is_regular_file(given / name, error)) {
+        path = given / name;
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      throw HistoryError(
+          fmt::format("{}: a directory with no history.jsonl, history.edn or history.json in it", given.string()));
+    }
+  }
   std::string name = path.string();
   int file_descriptor = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
   if (file_descriptor < 0) throw HistoryError(fmt::format("{}: cannot open: {}", name, std::strerror(errno)));

@@ -1,4 +1,5 @@
 // Jepsen EDN histories and Porcupine etcd logs.
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -129,7 +130,31 @@ std::string_view name_of(const EdnValue& value) {
   }
 }
 
-void add_edn_operation(History& history, const EdnValue& form, std::string_view source) {
+// An Elle txn: a vector (or list) whose every element is a vector or list.
+bool is_txn_value(const EdnValue& value) {
+  const EdnValue& bare = value.untagged();
+  if (!bare.is_sequence() || bare.items.empty()) return false;
+  return std::all_of(bare.items.begin(), bare.items.end(),
+                     [](const EdnValue& item) { return item.untagged().is_sequence(); });
+}
+
+// The text of an :error: keywords and strings by name, anything else as compact JSON.
+std::string error_text(const EdnValue& value) {
+  const EdnValue& bare = value.untagged();
+  switch (bare.kind) {
+    case EdnKind::keyword:
+    case EdnKind::string:
+    case EdnKind::symbol:
+      return bare.text;
+    case EdnKind::integer:
+      return std::to_string(bare.integer);
+    default:
+      return edn_to_json(bare).dump();
+  }
+}
+
+void add_edn_operation(History& history, const EdnValue& form, std::string_view source,
+                       std::vector<std::int64_t>& file_indices) {
   const EdnValue& map = form.untagged();
   if (map.kind != EdnKind::map) {
     throw HistoryError(fmt::format("{}:{}: expected an op map like {{:type :invoke, :f :read, ...}}, got {}", source,
@@ -144,6 +169,8 @@ void add_edn_operation(History& history, const EdnValue& form, std::string_view 
   const EdnValue* key = nullptr;
   const EdnValue* time = nullptr;
   const EdnValue* node = nullptr;
+  const EdnValue* index = nullptr;
+  const EdnValue* error = nullptr;
   for (std::size_t i = 0; i + 1 < map.items.size(); i += 2) {
     std::string_view name = name_of(map.items[i]);
     const EdnValue* field_value = &map.items[i + 1];
@@ -162,8 +189,12 @@ void add_edn_operation(History& history, const EdnValue& form, std::string_view 
       slot = &time;
     } else if (name == "node") {
       slot = &node;
+    } else if (name == "index") {
+      slot = &index;
+    } else if (name == "error") {
+      slot = &error;
     } else {
-      continue;  // :index, :error, :debug and other fields are not needed
+      continue;  // :debug and other fields are not needed
     }
     if (*slot != nullptr) fail_field(source, map.items[i].line, name, "appears twice");
     *slot = field_value;
@@ -177,12 +208,30 @@ void add_edn_operation(History& history, const EdnValue& form, std::string_view 
   }
   op.type = *parsed_type;
 
-  if (function == nullptr) fail_field(source, map.line, "f", "missing");
-  std::string_view function_name = name_of(*function);
-  if (function_name.empty()) {
-    fail_field(source, function->line, "f", fmt::format("expected a keyword, got {}", describe(*function)));
+  if (function == nullptr) {
+    // Elle's histories leave :f out: the value is the transaction.
+    if (value == nullptr || !is_txn_value(*value)) fail_field(source, map.line, "f", "missing");
+    op.function = history.functions.intern("txn");
+  } else {
+    std::string_view function_name = name_of(*function);
+    if (function_name.empty()) {
+      fail_field(source, function->line, "f", fmt::format("expected a keyword, got {}", describe(*function)));
+    }
+    op.function = history.functions.intern(function_name);
   }
-  op.function = history.functions.intern(function_name);
+
+  file_indices.push_back(detail::kMissingTime);
+  if (index != nullptr) {
+    const EdnValue& bare_index = index->untagged();
+    if (bare_index.kind != EdnKind::integer) {
+      fail_field(source, index->line, "index", fmt::format("expected an integer, got {}", describe(bare_index)));
+    }
+    file_indices.back() = bare_index.integer;
+  }
+  if (error != nullptr && error->untagged().kind != EdnKind::nil) {
+    std::string text = converting(source, error->line, "error", [&] { return error_text(*error); });
+    history.set_error(history.operations.size(), text);
+  }
 
   if (process == nullptr) fail_field(source, map.line, "process", "missing");
   const EdnValue& bare_process = process->untagged();
@@ -256,6 +305,7 @@ std::string shorten(std::string_view text) {
 
 History parse_edn_history(std::string_view text, std::string_view source) {
   History history;
+  std::vector<std::int64_t> file_indices;
   EdnParser parser(text, source);
   if (parser.at_end()) return history;
   char first = parser.peek();
@@ -270,15 +320,16 @@ History parse_edn_history(std::string_view text, std::string_view source) {
         break;
       }
       EdnValue form = parser.read();
-      add_edn_operation(history, form, source);
+      add_edn_operation(history, form, source, file_indices);
     }
     if (!parser.at_end()) parser.fail(parser.line(), "unexpected form after the history vector");
   } else {
     while (!parser.at_end()) {
       EdnValue form = parser.read();
-      add_edn_operation(history, form, source);
+      add_edn_operation(history, form, source, file_indices);
     }
   }
+  detail::keep_file_indices(history, file_indices);
   detail::fill_missing_times(history);
   return history;
 }

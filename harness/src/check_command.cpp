@@ -34,7 +34,9 @@ ModelKind infer_model(const checkers::History& history) {
 
 // Jepsen's Knossos treats a nil read as "any value"; etcd, Porcupine and our own
 // nodes mean "absent".
-NilRead default_nil_read(HistoryFormat format) { return format == HistoryFormat::edn ? NilRead::any : NilRead::absent; }
+NilRead default_nil_read(HistoryFormat format) {
+  return format == HistoryFormat::edn || format == HistoryFormat::json ? NilRead::any : NilRead::absent;
+}
 
 struct FileOutcome {
   int exit_code = kExitHarnessFailed;
@@ -100,7 +102,8 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
   // Validate every flag before touching any file.
   auto format = checkers::parse_history_format(options.format);
   if (!format) {
-    errors << fmt::format("harness check: --format '{}': expected auto, jsonl, edn or porcupine-log\n", options.format);
+    errors << fmt::format("harness check: --format '{}': expected auto, jsonl, json, edn or porcupine-log\n",
+                          options.format);
     return kExitHarnessFailed;
   }
   if (!options.model.empty() && !checkers::parse_model_kind(options.model)) {
@@ -122,11 +125,12 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
     }
   }
   if (!checkers::parse_consistency_model(options.consistency_model)) {
-    errors << fmt::format(
-        "harness check: --consistency-model '{}': expected read-uncommitted, read-committed, "
-        "monotonic-atomic-view, consistent-view, snapshot-isolation, repeatable-read, serializable, "
-        "strong-session-serializable or strict-serializable\n",
-        options.consistency_model);
+    std::string known;
+    for (checkers::ConsistencyModel model : checkers::all_consistency_models()) {
+      known += fmt::format("{}{}", known.empty() ? "" : ", ", checkers::to_string(model));
+    }
+    errors << fmt::format("harness check: --consistency-model '{}': expected one of {} (or Elle's PL-* names)\n",
+                          options.consistency_model, known);
     return kExitHarnessFailed;
   }
   std::chrono::milliseconds time_limit;
@@ -171,10 +175,14 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
 CLI::App* add_check_command(CLI::App& app, CheckCommandOptions& check) {
   CLI::App* check_app =
       app.add_subcommand("check", "Check history files (linearizability unless --checker says otherwise)");
-  check_app->add_option("files", check.files, "History files: chaosbench JSONL, Jepsen EDN or Porcupine logs")
+  check_app
+      ->add_option("files", check.files,
+                   "History files (chaosbench JSONL, Jepsen EDN or JSON, Porcupine logs) or store directories "
+                   "(ours, or Jepsen's store/<test>/latest)")
       ->required()
-      ->check(CLI::ExistingFile);
-  check_app->add_option("--format", check.format, "auto, jsonl, edn or porcupine-log")->capture_default_str();
+      ->check(CLI::ExistingPath);
+  check_app->add_option("--format", check.format, "auto, jsonl, json (Jepsen's), edn or porcupine-log")
+      ->capture_default_str();
   check_app->add_option("--model", check.model,
                         "cas-register, kv or mutex (default: inferred from the operations' functions)");
   check_app->add_option("--nil-read", check.nil_read,

@@ -12,9 +12,10 @@
 
 namespace chaosbench::harness {
 
+// The last three are elle-cli's / Jepsen's names for elle-list-append, elle-rw-register and set.
 const std::vector<std::string> kCheckerNames = {
-    "linearizable",     "sequential", "session", "convergence",      "set",
-    "set-linearizable", "counter",    "bank",    "elle-list-append", "elle-rw-register"};
+    "linearizable", "sequential",       "session",          "convergence", "set",         "set-linearizable", "counter",
+    "bank",         "elle-list-append", "elle-rw-register", "list-append", "rw-register", "set-full"};
 
 bool is_known_checker(const std::string& name) {
   return std::find(kCheckerNames.begin(), kCheckerNames.end(), name) != kCheckerNames.end();
@@ -36,10 +37,14 @@ std::string evidence_lines(const std::string& described) {
 
 }  // namespace
 
-CheckerOutcome run_checker(const std::string& name, const checkers::History& history,
+CheckerOutcome run_checker(const std::string& given_name, const checkers::History& history,
                            const CheckerConfiguration& configuration) {
   CheckerOutcome outcome;
-  outcome.name = name;
+  outcome.name = given_name;
+  const std::string name = given_name == "list-append"   ? "elle-list-append"
+                           : given_name == "rw-register" ? "elle-rw-register"
+                           : given_name == "set-full"    ? "set"
+                                                         : given_name;
   auto from_simple = [&](const checkers::CheckResult& result) {
     outcome.verdict = result.verdict;
     outcome.reason = result.reason;

@@ -75,11 +75,11 @@ class TemporaryDirectory {
 // Format names and detection
 
 TEST(HistoryFormat, NamesRoundTrip) {
-  for (auto format :
-       {HistoryFormat::automatic, HistoryFormat::jsonl, HistoryFormat::edn, HistoryFormat::porcupine_log}) {
+  for (auto format : {HistoryFormat::automatic, HistoryFormat::jsonl, HistoryFormat::edn, HistoryFormat::porcupine_log,
+                      HistoryFormat::json}) {
     EXPECT_EQ(parse_history_format(to_string(format)), format);
   }
-  EXPECT_EQ(parse_history_format("json"), std::nullopt);
+  EXPECT_EQ(parse_history_format("JSON"), std::nullopt);
 }
 
 TEST(HistoryFormat, DetectsFromFirstCharacters) {

@@ -1,14 +1,15 @@
 // Elle-style transactional anomaly checker for list-append and rw-register txn
 // histories: infers ww/wr/rw (and process/real-time) dependencies, finds cycles
 // (Tarjan SCCs, then shortest cycles per SCC by BFS), names each anomaly (G0,
-// G1a, G1b, G1c, G-single, G2-item, internal, lost-update, ...) and explains it
+// G1a, G1b, G1c, G-single, G-nonadjacent, G2-item, internal, lost-update, ...) and explains it
 // in plain words. Pure function of the history; a time limit yields `unknown`.
 //
 // Txn values (DESIGN.md): [["append","x",3],["r","y",[1,2]]] for list-append,
 // [["w","x",3],["r","y",2]] for rw-register; keys are strings or integers. An ok
 // txn is read from its completion, info and fail txns from their invocation.
 // Assumptions (as in Elle): appended (written) values are unique per key.
-// Nothing to judge (unknown, not valid): no ok txn with an append/w, or no ok txn with a known read.
+// Nothing to judge (unknown, not valid): no ok txn with an append/w, no ok txn with a known read,
+// or no dependency inferred between any two txns (Elle's :empty-transaction-graph).
 #pragma once
 
 #include <chrono>
@@ -25,20 +26,16 @@
 
 namespace chaosbench::checkers {
 
-// Named consistency models and the anomalies each forbids (Adya / Elle):
-//  read-uncommitted      G0
-//  read-committed        G0 G1a G1b G1c
-//  monotonic-atomic-view G0 G1a G1b G1c (as read-committed; no item-level check)
-//  consistent-view       + G-single
-//  snapshot-isolation    + G-single lost-update
-//  repeatable-read       + G-single G2-item lost-update
-//  serializable          + G-single G2-item lost-update
-//  strong-session-serializable  serializable + the -process variants
-//  strict-serializable   serializable + the -process and -realtime variants
-// Every model forbids the data anomalies: internal, incompatible-order,
-// duplicate-elements, garbage-read. `-process`/`-realtime` variants are cycles
-// that need a process-order or real-time edge; those edges are only inferred
-// for the models that forbid them.
+// Consistency models and the anomalies each rules out, exactly as Elle's
+// elle.consistency-model defines them (checkers/src/elle_models.cpp holds its
+// three graphs as data): a model prohibits the anomalies it and every weaker
+// model it implies proscribe directly, plus every anomaly implying one of
+// those. E.g. snapshot-isolation prohibits G0, G1a, G1b, G1c, G-single,
+// G-nonadjacent, lost-update, internal, incompatible-order, future-read,
+// dirty-update, ... but not G2-item; repeatable-read (Adya's PL-2.99)
+// prohibits G2-item and lost-update but, as in Elle, not G-single.
+// `-process` / `-realtime` variants are cycles that need a process-order or
+// real-time edge; those edges are only inferred for models that prohibit them.
 enum class ConsistencyModel {
   read_uncommitted,
   read_committed,
@@ -49,11 +46,41 @@ enum class ConsistencyModel {
   serializable,
   strong_session_serializable,
   strict_serializable,
+  cursor_stability,
+  monotonic_view,
+  monotonic_snapshot_read,
+  forward_consistent_view,
+  read_atomic,
+  causal_cerone,
+  prefix,
+  parallel_snapshot_isolation,
+  update_serializable,
+  strong_session_read_uncommitted,
+  strong_session_read_committed,
+  strong_read_uncommitted,
+  strong_read_committed,
+  strong_session_snapshot_isolation,
+  strong_snapshot_isolation,
 };
+// Elle's names ("snapshot-isolation"), its canonical ones ("PL-SI") and
+// synonyms (strong-serializable, linearizable, conflict-serializable).
 std::optional<ConsistencyModel> parse_consistency_model(std::string_view text);
 std::string_view to_string(ConsistencyModel model);
+std::vector<ConsistencyModel> all_consistency_models();
+// Sorted anomaly names (Elle's anomalies-prohibited-by); `model` by any name Elle knows.
+std::vector<std::string> anomalies_prohibited_by(std::string_view model);
 std::vector<std::string> forbidden_anomalies(ConsistencyModel model);
 bool model_forbids(ConsistencyModel model, std::string_view anomaly);
+bool model_needs_process_edges(ConsistencyModel model);
+bool model_needs_realtime_edges(ConsistencyModel model);
+
+// Elle's boundary: the models some anomaly rules out, as the weakest ones
+// (`not`) and the stronger rest (`also_not`); friendly names, sorted.
+struct ModelBoundary {
+  std::vector<std::string> not_models;
+  std::vector<std::string> also_not;
+};
+ModelBoundary models_ruled_out_by(const std::vector<std::string>& anomalies);
 
 enum class TxnWorkload { list_append, rw_register };
 
@@ -90,8 +117,10 @@ struct ElleResult {
   std::size_t strongly_connected_components = 0;  // non-trivial ones
   // type -> count (every anomaly found, including ones the model allows).
   std::vector<std::pair<std::string, std::size_t>> anomaly_counts;
-  std::vector<Anomaly> anomalies;             // evidence, up to max_anomalies_per_type per type
-  std::vector<std::string> models_ruled_out;  // named models some found anomaly violates
+  std::vector<Anomaly> anomalies;  // evidence, up to max_anomalies_per_type per type
+  // Every model some found anomaly rules out (Elle's boundary :not + :also-not).
+  std::vector<std::string> models_ruled_out;
+  std::vector<std::string> models_not;  // the weakest of those (Elle's :not)
   double elapsed_seconds = 0;
 };
 

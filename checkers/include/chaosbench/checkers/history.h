@@ -61,6 +61,9 @@ class History {
   SymbolTable errors;
   std::unordered_map<std::uint32_t, std::uint32_t> error_of_operation;  // operation index -> errors id
 
+  // The index each operation had in its file (Jepsen's :index), when some
+  // differs from its position; empty otherwise (index = position).
+  std::vector<std::int64_t> file_index;
   std::size_t size() const { return operations.size(); }
   // The recorded error of operation `index`, or nullptr.
   const std::string* error(std::size_t index) const {

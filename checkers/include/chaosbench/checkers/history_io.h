@@ -1,6 +1,7 @@
 // Reading and writing histories: chaosbench JSONL (DESIGN.md), Jepsen EDN (a
-// vector of op maps or one map per line, [:independent k v] tuples) and
-// Porcupine's etcd log format. Readers throw HistoryError with
+// vector of op maps or one map per line, [:independent k v] tuples), Jepsen's
+// JSON (an array of op objects, as elle-cli reads them) and Porcupine's etcd
+// log format. Readers throw HistoryError with
 // "FILE:LINE: field 'F': what is wrong"; they never skip input silently.
 #pragma once
 
@@ -17,15 +18,16 @@
 
 namespace chaosbench::checkers {
 
-enum class HistoryFormat { automatic, jsonl, edn, porcupine_log };
+enum class HistoryFormat { automatic, jsonl, edn, porcupine_log, json };
 
 std::string_view to_string(HistoryFormat format);
-// "auto", "jsonl", "edn", "porcupine-log"; nullopt for anything else.
+// "auto", "jsonl", "edn", "porcupine-log", "json"; nullopt for anything else.
 std::optional<HistoryFormat> parse_history_format(std::string_view text);
 
 // Guesses the format from the first non-blank characters of the text:
-// `{"` jsonl; `{:`, `[`, `(`, `#`, `;` edn; `INFO` porcupine_log; an empty text
-// is jsonl (an empty history). Returns automatic when nothing matches.
+// `{"` jsonl; `[{"` (and `[` + blanks + `{` + blanks + `"`) json; `{:`, other
+// `[`, `(`, `#`, `;` edn; `INFO` porcupine_log; an empty text is jsonl (an
+// empty history). Returns automatic when nothing matches.
 HistoryFormat detect_history_format(std::string_view text);
 
 // Parses a whole text; `source` names it in error messages (usually the path).
@@ -37,7 +39,9 @@ HistoryFormat detect_history_format(std::string_view text);
 // the operation before it.
 History parse_history(std::string_view text, HistoryFormat format, std::string_view source,
                       HistoryFormat* detected = nullptr);
-// Reads and parses a file (HistoryError when it cannot be read).
+// Reads and parses a file (HistoryError when it cannot be read). A directory
+// is a store directory: chaosbench's (history.jsonl) or Jepsen's
+// (store/<test>/<time>/ or its `latest` link, history.edn); history.json too.
 History read_history_file(const std::filesystem::path& path, HistoryFormat format = HistoryFormat::automatic,
                           HistoryFormat* detected = nullptr);
 
@@ -45,12 +49,21 @@ History read_history_file(const std::filesystem::path& path, HistoryFormat forma
 // JSONL: fields index (must equal the position), type, process (integer or
 // "nemesis"), f, key (string or integer), value (any JSON), time, node;
 // unknown fields are ignored, blank lines allowed.
+// An op without "f" whose value is a list of lists ([["append","x",1],...],
+// as Elle's histories are written) is a "txn".
 History parse_jsonl_history(std::string_view text, std::string_view source);
+// Jepsen's JSON: a JSON array of op objects (objects may span lines), or one
+// object per line. Fields as in JSONL, keyword values as strings ("ok",
+// "txn"), with Jepsen's own "index" kept (any integers; History::file_index)
+// instead of having to equal the position, and "f" optional for txns.
+History parse_json_history(std::string_view text, std::string_view source);
 // EDN: a vector (or list) of op maps, or a sequence of op maps; tagged maps
 // (#jepsen.history.Op{...}) count as maps. Keywords become strings without the
 // colon. A value [:independent k v], #jepsen.independent/tuple [k v] or
 // #jepsen.independent.Tuple{:key k :value v} on an op without :key sets key k
-// and value v. :process :nemesis is the nemesis; :index is ignored.
+// and value v. :process :nemesis is the nemesis; :index is kept
+// (History::file_index), :error kept (History::error), :node kept; an op
+// without :f whose value is a vector of vectors (an Elle txn) is a :txn.
 History parse_edn_history(std::string_view text, std::string_view source);
 // Porcupine's etcd logs: "INFO  jepsen.util - PROCESS<blank>:TYPE<blank>:F<blank>VALUE",
 // blanks being tabs or runs of spaces; VALUE is EDN (nil, 3, [1 2], :timed-out).
@@ -95,6 +108,10 @@ namespace detail {
 // fill_missing_times to apply the rule described at parse_history.
 inline constexpr std::int64_t kMissingTime = INT64_MIN;
 void fill_missing_times(History& history);
+// Readers keeping the file's own op indices record each op's (kMissingTime
+// when it had none) in `indices`, then call keep_file_indices: History::file_index
+// is set only when some index differs from its position.
+void keep_file_indices(History& history, std::vector<std::int64_t>& indices);
 }  // namespace detail
 
 }  // namespace chaosbench::checkers
