@@ -29,33 +29,33 @@ namespace {
 
 using Kind = ModelOperation::Kind;
 constexpr std::int64_t kBeforeEverything = -1;
-constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
-constexpr std::uint32_t kNoOp = 0xffffffffu;
-constexpr std::int32_t kNone = -1;
+constexpr std::int64_t kNeverEnds = std::numeric_limits<std::int64_t>::max();
+constexpr std::uint32_t kNoOperation = 0xffffffffu;
+constexpr std::int32_t kNoCluster = -1;
 
 struct Cluster {
   Value value;
-  std::uint32_t writer = kNoOp;  // kNoOp: the initial value
-  std::int64_t earliest_end = kNever;
-  std::uint32_t earliest_end_op = kNoOp;
+  std::uint32_t writer = kNoOperation;  // kNoOperation: the initial value
+  std::int64_t earliest_end = kNeverEnds;
+  std::uint32_t earliest_end_op = kNoOperation;
   std::int64_t latest_start = kBeforeEverything;
-  std::uint32_t latest_start_op = kNoOp;
-  std::int32_t next = kNone;  // the value a cas made of this one
-  std::int32_t previous = kNone;
+  std::uint32_t latest_start_op = kNoOperation;
+  std::int32_t next = kNoCluster;  // the value a cas made of this one
+  std::int32_t previous = kNoCluster;
   bool alive = false;  // has its writer (or is the initial value)
 };
 
 // A chain of clusters (or one) with its aggregate interval ends.
 struct Chain {
-  std::int64_t earliest_end = kNever;
-  std::uint32_t earliest_end_op = kNoOp;
+  std::int64_t earliest_end = kNeverEnds;
+  std::uint32_t earliest_end_op = kNoOperation;
   std::int64_t latest_start = kBeforeEverything;
-  std::uint32_t latest_start_op = kNoOp;
+  std::uint32_t latest_start_op = kNoOperation;
 };
 
 std::int64_t start_of(const ModelOperation& op) { return op.invocation; }
 std::int64_t end_of(const ModelOperation& op) {
-  return op.outcome_unknown || op.completion == OperationPair::kNoCompletion ? kNever : op.completion;
+  return op.outcome_unknown || op.completion == OperationPair::kNoCompletion ? kNeverEnds : op.completion;
 }
 
 class ReadsFromDecision {
@@ -100,7 +100,7 @@ class ReadsFromDecision {
   static Value written_value(const ModelOperation& op) { return op.kind == Kind::cas ? op.second : op.argument; }
   std::int32_t cluster_of(Value value) const {
     auto found = cluster_of_value_.find(value.id);
-    return found == cluster_of_value_.end() ? kNone : found->second;
+    return found == cluster_of_value_.end() ? kNoCluster : found->second;
   }
   bool constrains(const ModelOperation& op) const {
     return !(op.kind == Kind::read && null_reads_match_anything_ && op.argument.is_null());
@@ -139,7 +139,7 @@ class ReadsFromDecision {
       const ModelOperation& op = operations_[index];
       if (!constrains(op) || (op.kind == Kind::cas && op.outcome_unknown) || op.kind == Kind::write) continue;
       std::int32_t cluster = cluster_of(op.argument);
-      if (cluster == kNone) {
+      if (cluster == kNoCluster) {
         return invalid(fmt::format("{} {} {}, which no operation wrote", describe(index),
                                    op.kind == Kind::read ? "read" : "expected", decoder_.value_text(op.argument)),
                        index);
@@ -150,9 +150,10 @@ class ReadsFromDecision {
       std::int32_t cluster = work.back();
       work.pop_back();
       std::uint32_t writer = clusters_[cluster].writer;
-      if (writer == kNoOp || !operations_[writer].outcome_unknown || operations_[writer].kind != Kind::cas) continue;
+      if (writer == kNoOperation || !operations_[writer].outcome_unknown || operations_[writer].kind != Kind::cas)
+        continue;
       std::int32_t expected = cluster_of(operations_[writer].argument);
-      if (expected == kNone) {
+      if (expected == kNoCluster) {
         return invalid(fmt::format("{} is the only write of {}, and it expected {}, which no operation wrote",
                                    describe(writer), decoder_.value_text(clusters_[cluster].value),
                                    decoder_.value_text(operations_[writer].argument)),
@@ -184,7 +185,7 @@ class ReadsFromDecision {
       if (op.kind == Kind::write) clusters_[cluster].alive = true;
       if (op.kind == Kind::read) {
         std::uint32_t writer = clusters_[cluster].writer;
-        if (writer != kNoOp && end_of(op) < start_of(operations_[writer])) {
+        if (writer != kNoOperation && end_of(op) < start_of(operations_[writer])) {
           return invalid(
               fmt::format("{} ended before {}, the only write of its value, began", describe(index), describe(writer)),
               index);
@@ -193,7 +194,7 @@ class ReadsFromDecision {
       if (op.kind != Kind::cas) continue;
       clusters_[cluster].alive = true;
       std::int32_t expected = cluster_of(op.argument);  // exists: mark_needed_writes checked
-      if (clusters_[expected].next != kNone) {
+      if (clusters_[expected].next != kNoCluster) {
         std::uint32_t other = clusters_[clusters_[expected].next].writer;
         return invalid(fmt::format("{} and {} both expected {}, which was written once", describe(other),
                                    describe(index), decoder_.value_text(op.argument)),
@@ -211,9 +212,9 @@ class ReadsFromDecision {
     std::vector<char> chained(clusters_.size(), 0);
     std::vector<std::int32_t> members;
     for (std::int32_t head = 0; head < static_cast<std::int32_t>(clusters_.size()); ++head) {
-      if (!clusters_[head].alive || clusters_[head].previous != kNone) continue;
+      if (!clusters_[head].alive || clusters_[head].previous != kNoCluster) continue;
       members.clear();
-      for (std::int32_t cluster = head; cluster != kNone; cluster = clusters_[cluster].next) {
+      for (std::int32_t cluster = head; cluster != kNoCluster; cluster = clusters_[cluster].next) {
         members.push_back(cluster);
         chained[cluster] = 1;
       }
@@ -262,7 +263,7 @@ class ReadsFromDecision {
       return chains_[left].earliest_end < chains_[right].earliest_end;
     });
     // best[i], second[i]: the two chains with the latest starts among order[0..i].
-    std::vector<std::uint32_t> best(order.size()), second(order.size(), kNoOp);
+    std::vector<std::uint32_t> best(order.size()), second(order.size(), kNoOperation);
     for (std::size_t index = 0; index < order.size(); ++index) {
       std::uint32_t chain = order[index];
       if (index == 0) {
@@ -274,7 +275,7 @@ class ReadsFromDecision {
       if (chains_[chain].latest_start > chains_[best[index]].latest_start) {
         second[index] = best[index];
         best[index] = chain;
-      } else if (second[index] == kNoOp || chains_[chain].latest_start > chains_[second[index]].latest_start) {
+      } else if (second[index] == kNoOperation || chains_[chain].latest_start > chains_[second[index]].latest_start) {
         second[index] = chain;
       }
     }
@@ -286,12 +287,12 @@ class ReadsFromDecision {
       if (before == 0) continue;
       std::uint32_t first = best[before - 1];
       if (first == later) first = second[before - 1];
-      if (first == kNoOp || chains_[first].latest_start <= chains_[later].earliest_end) continue;
+      if (first == kNoOperation || chains_[first].latest_start <= chains_[later].earliest_end) continue;
       // Told from the op that began last, except that the initial value's chain
       // (its virtual first op has no index) is always the one that came first.
       bool swap =
-          chains_[later].earliest_end_op == kNoOp ||
-          (chains_[first].earliest_end_op != kNoOp && chains_[later].latest_start > chains_[first].latest_start);
+          chains_[later].earliest_end_op == kNoOperation ||
+          (chains_[first].earliest_end_op != kNoOperation && chains_[later].latest_start > chains_[first].latest_start);
       return swap ? two_cycle(later, first) : two_cycle(first, later);
     }
     return std::nullopt;
@@ -306,7 +307,7 @@ class ReadsFromDecision {
     // later precedes first: later.earliest_end_op ended before first.latest_start_op began.
     std::uint32_t blocked = first_chain.latest_start_op;
     std::uint32_t ended = second_chain.earliest_end_op;
-    std::string other_order = first_chain.earliest_end_op == kNoOp
+    std::string other_order = first_chain.earliest_end_op == kNoOperation
                                   ? fmt::format("{} was there first", value_text(cluster_of_op(blocked)))
                                   : fmt::format("{} ended before {} began", describe(first_chain.earliest_end_op),
                                                 describe(second_chain.latest_start_op));

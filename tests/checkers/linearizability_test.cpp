@@ -481,7 +481,9 @@ TEST(LinearizabilityRandomised, PrunedSearchAgreesWithTheFullSearch) {
       }
       LinearizabilityResult pruned = check_linearizability(checked, register_options());
       ASSERT_EQ(pruned.verdict, expected) << "seed " << seed << " variant " << variant << ": " << pruned.reason;
-      if (variant == 0) ASSERT_EQ(expected, Verdict::valid) << "seed " << seed;
+      if (variant == 0) {
+        ASSERT_EQ(expected, Verdict::valid) << "seed " << seed;
+      }
       (expected == Verdict::valid ? valid : invalid)++;
     }
   }
