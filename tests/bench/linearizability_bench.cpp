@@ -128,7 +128,7 @@ BENCHMARK_CAPTURE(BM_Kv, c10_bad_unpartitioned, std::string("c10-bad"), Verdict:
     ->UseRealTime();
 
 // 1,000,000 invocations over 1,000 keys from 20 processes, 1% info.
-void BM_GeneratedRegisterMillion(benchmark::State& state) {
+const History& million_register_history() {
   static const History history = [] {
     testing::RegisterSimulationOptions simulation;
     simulation.seed = 42;
@@ -138,6 +138,11 @@ void BM_GeneratedRegisterMillion(benchmark::State& state) {
     simulation.info_probability = 0.01;
     return testing::simulate_register_history(simulation);
   }();
+  return history;
+}
+
+void BM_GeneratedRegisterMillion(benchmark::State& state) {
+  const History& history = million_register_history();
   auto options = options_for(ModelKind::cas_register, static_cast<unsigned>(state.range(0)));
   for (auto _ : state) {
     auto result = check_linearizability(history, options);
@@ -156,13 +161,7 @@ BENCHMARK(BM_GeneratedRegisterMillion)
 // The same history checked by the search alone (the reads-from decision off),
 // for comparison with the figures before that decision existed.
 void BM_GeneratedRegisterMillionSearchOnly(benchmark::State& state) {
-  testing::RegisterSimulationOptions simulation;
-  simulation.seed = 42;
-  simulation.processes = 20;
-  simulation.operations = 1'000'000;
-  simulation.keys = 1000;
-  simulation.info_probability = 0.01;
-  static const History history = testing::simulate_register_history(simulation);
+  const History& history = million_register_history();
   auto options = options_for(ModelKind::cas_register, static_cast<unsigned>(state.range(0)));
   options.decide_unique_writes_from_reads = false;
   for (auto _ : state) {
