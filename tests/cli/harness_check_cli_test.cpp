@@ -72,17 +72,19 @@ TEST(HarnessCheck, InvalidHistoryExitsOneWithEvidenceAndResultsJson) {
 }
 
 TEST(HarnessCheck, TimeLimitExitsTwo) {
-  // 40 concurrent writes and a read nobody wrote: exponential, cut off by the limit.
+  // 40 concurrent writes of 0 and 1, each ending after every later-begun one (so
+  // none makes another redundant), and a read nobody wrote: exponential, cut
+  // off by the limit. (Distinct values would be decided from the reads at once.)
   TemporaryDirectory directory;
   std::string text;
   int index = 0;
   for (int process = 0; process < 40; ++process) {
     text += "{\"index\":" + std::to_string(index++) + ",\"type\":\"invoke\",\"process\":" + std::to_string(process) +
-            ",\"f\":\"write\",\"value\":" + std::to_string(process) + "}\n";
+            ",\"f\":\"write\",\"value\":" + std::to_string(process % 2) + "}\n";
   }
-  for (int process = 0; process < 40; ++process) {
+  for (int process = 39; process >= 0; --process) {
     text += "{\"index\":" + std::to_string(index++) + ",\"type\":\"ok\",\"process\":" + std::to_string(process) +
-            ",\"f\":\"write\",\"value\":" + std::to_string(process) + "}\n";
+            ",\"f\":\"write\",\"value\":" + std::to_string(process % 2) + "}\n";
   }
   text +=
       "{\"index\":" + std::to_string(index++) + ",\"type\":\"invoke\",\"process\":99,\"f\":\"read\",\"value\":null}\n";
