@@ -28,8 +28,16 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
     }
     return history.values.as_int(value);
   };
-  std::int64_t lower = options.initial, upper = options.initial;
-  std::unordered_map<std::uint32_t, std::int64_t> lower_at_invoke;
+  // Sums so far: adds certainly in effect (ok completions) and possibly in effect
+  // (invoked, not failed), positive and negative apart. A read's value is at least
+  // the positive adds certain before it began plus every negative add invoked before
+  // it ended, at most every positive add invoked before it ended plus the negative
+  // adds certain before it began.
+  std::int64_t certain_positive = 0, possible_positive = 0, certain_negative = 0, possible_negative = 0;
+  struct AtInvoke {
+    std::int64_t certain_positive, certain_negative;
+  };
+  std::unordered_map<std::uint32_t, AtInvoke> at_invoke;
   std::size_t read_count = 0, errors = 0, adds_ok = 0, adds_unknown = 0;
   JudgeFloor floor;
   for (std::uint32_t index = 0; index < history.size(); ++index) {
@@ -43,14 +51,14 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
     if (op.type == OpType::invoke) {
       const OperationPair& pair = *by_invocation.at(index);
       if (function == "read") {
-        lower_at_invoke[index] = lower;
+        at_invoke[index] = AtInvoke{certain_positive, certain_negative};
       } else if (pair.outcome != OpType::fail) {
         std::int64_t amount = integer(op.value, index, "an add");
         // It may take effect from now on.
         if (amount > 0)
-          upper += amount;
+          possible_positive += amount;
         else
-          lower += amount;
+          possible_negative += amount;
         if (pair.outcome == OpType::ok) {
           ++adds_ok;
           floor.update(0, index, true);
@@ -67,28 +75,32 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
       std::int64_t amount = integer(history.operations[pair.invocation].value, pair.invocation, "an add");
       // It has certainly taken effect.
       if (amount > 0)
-        lower += amount;
+        certain_positive += amount;
       else
-        upper += amount;
+        certain_negative += amount;
       continue;
     }
     ++read_count;
     floor.ok_read(0, index);
     std::int64_t value = integer(op.value, index, "a counter read");
-    std::int64_t minimum = lower_at_invoke[pair.invocation];
-    if (value < minimum || value > upper) {
+    const AtInvoke& began = at_invoke.at(pair.invocation);
+    const std::int64_t minimum = options.initial + began.certain_positive + possible_negative;
+    const std::int64_t maximum = options.initial + possible_positive + began.certain_negative;
+    if (value < minimum || value > maximum) {
       ++errors;
       if (result.evidence.size() < options.max_evidence) {
-        result.evidence.push_back(
-            fmt::format("op {} read {}, outside the possible range [{}, {}]", pair.invocation, value, minimum, upper));
+        result.evidence.push_back(fmt::format("op {} read {}, outside the possible range [{}, {}]", pair.invocation,
+                                              value, minimum, maximum));
       }
     }
   }
+  const std::int64_t final_lower = options.initial + certain_positive + possible_negative;
+  const std::int64_t final_upper = options.initial + possible_positive + certain_negative;
   result.details = {{"reads", read_count},
                     {"errors", errors},
                     {"adds_ok", adds_ok},
                     {"adds_unknown", adds_unknown},
-                    {"final_bounds", {lower, upper}}};
+                    {"final_bounds", {final_lower, final_upper}}};
   if (errors > 0) {
     result.verdict = Verdict::invalid;
     result.reason = fmt::format("{} of {} read(s) outside the bounds the adds allow", errors, read_count);
@@ -98,7 +110,7 @@ CheckResult check_counter(const History& history, const CounterOptions& options)
   } else {
     result.verdict = Verdict::valid;
     result.reason = fmt::format("{} read(s) within bounds ({} ok adds, {} unknown); final value in [{}, {}]",
-                                read_count, adds_ok, adds_unknown, lower, upper);
+                                read_count, adds_ok, adds_unknown, final_lower, final_upper);
   }
   result.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

@@ -76,6 +76,34 @@ TEST(CounterChecker, BoundsFromOkAndInfoAdds) {
   EXPECT_NE(result.evidence[0].find("[3, 6]"), std::string::npos) << result.evidence[0];
 }
 
+// A negative add concurrent with a read may land on either side of it: the read
+// may show the value before it (a higher value than the add's completion leaves)
+// or after it (a lower one than the add's invocation). Found by the online
+// checker's prefix property test: the bounds once used the add's completion for
+// the upper bound and its invocation for the lower one.
+TEST(CounterChecker, ANegativeAddConcurrentWithAReadMayLandOnEitherSide) {
+  for (int seen : {10, 7}) {
+    HistoryBuilder builder;
+    builder.invoke(0, "add", 10).ok(0, "add", 10);
+    builder.invoke(2, "read", nullptr);
+    builder.invoke(1, "add", -3).ok(1, "add", -3);
+    builder.ok(2, "read", seen);
+    EXPECT_EQ(check_counter(builder.history()).verdict, Verdict::valid) << describe(check_counter(builder.history()));
+  }
+  HistoryBuilder read_first;  // the negative add is invoked after the read began: it may still count
+  read_first.invoke(0, "add", 10).ok(0, "add", 10);
+  read_first.invoke(2, "read", nullptr);
+  read_first.invoke(1, "add", -3);
+  read_first.ok(2, "read", 7);
+  read_first.info(1, "add", -3);
+  EXPECT_EQ(check_counter(read_first.history()).verdict, Verdict::valid);
+  HistoryBuilder after;  // completed before the read began: certain
+  after.invoke(0, "add", 10).ok(0, "add", 10);
+  after.invoke(1, "add", -3).ok(1, "add", -3);
+  after.invoke(2, "read", nullptr).ok(2, "read", 10);
+  EXPECT_EQ(check_counter(after.history()).verdict, Verdict::invalid);
+}
+
 TEST(CounterChecker, FailedAddsDoNotCountAndBadValuesThrow) {
   HistoryBuilder builder;
   builder.invoke(0, "add", 5).fail(0, "add", 5);
