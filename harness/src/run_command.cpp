@@ -603,9 +603,9 @@ class TestRun {
     }
     if (online.checker_names.empty()) {
       out_ << fmt::format(
-          "harness: --check-online: none of the checkers ({}) can check online (linearizable, "
-          "sequential can); checking after the run only\n",
-          fmt::join(plan_.checker_names, ", "));
+          "harness: --check-online: none of the checkers ({}) can check online ({} can); checking after the run "
+          "only\n",
+          fmt::join(plan_.checker_names, ", "), online_checkers_text());
       return;
     }
     online.configuration = checker_configuration();
@@ -754,10 +754,14 @@ class TestRun {
       // Online and offline must not contradict each other on the same checker.
       bool disagreed = false;
       for (const CheckerOutcome& outcome : outcomes) {
-        if (!can_check_online(outcome.name)) continue;
-        const bool online_invalid = online.verdict == checkers::Verdict::invalid && online.checker == outcome.name;
+        const auto online_verdict = online.verdict_by_checker.find(outcome.name);
+        if (online_verdict == online.verdict_by_checker.end()) continue;
+        const bool online_invalid = online_verdict->second == checkers::Verdict::invalid;
+        // A per-key checker that dropped a key and then saw it again left that key to the offline check.
+        const bool online_saw_all =
+            online_mode(outcome.name) == OnlineMode::whole_history || online.keys_reused_after_drop == 0;
         const bool contradicts = (online_invalid && outcome.verdict == checkers::Verdict::valid) ||
-                                 (online.verdict == checkers::Verdict::valid && online.keys_reused_after_drop == 0 &&
+                                 (online_verdict->second == checkers::Verdict::valid && online_saw_all &&
                                   outcome.verdict == checkers::Verdict::invalid);
         if (!contradicts) continue;
         const std::string disagreement =

@@ -1,15 +1,18 @@
 // Checks a run's history while it is recorded (`harness run --check-online`):
 // the recorder hands over every client operation; a thread re-checks, every
 // interval, the keys that changed since its last pass with the per-key checkers
-// (linearizable, sequential). A prefix whose pending ops count as info can only
-// be invalid if the whole history is, so an invalid verdict is final and reported
-// at once; a key found valid that stays quiet for a pass is dropped from memory.
+// (linearizable, sequential) and the whole prefix with the checkers whose invalid
+// verdict on a prefix is final (Elle, bank, counter, linearizable set). A prefix
+// whose pending ops count as info can only be invalid if the whole history is, so
+// an invalid verdict is reported at once; a per-key checker's key found valid that
+// stays quiet for a pass is dropped from memory (whole-history checkers keep all).
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,8 +27,14 @@
 
 namespace chaosbench::harness {
 
-// The checkers that can run online (per-key searches, sound on prefixes).
+// How a checker runs online. per_key: each key's ops alone, settled keys dropped.
+// whole_history: every op kept, the whole prefix re-checked each pass. offline_only:
+// an invalid verdict on a prefix could be revoked by later ops (the set checker's
+// "lost": a later read may show the element), or the checker judges the end state.
+enum class OnlineMode { per_key, whole_history, offline_only };
+OnlineMode online_mode(const std::string& checker_name);
 bool can_check_online(const std::string& checker_name);
+std::string online_checkers_text();  // for messages: which checkers can, and how
 
 struct OnlineCheckOptions {
   std::vector<std::string> checker_names;  // only those can_check_online() accepts
@@ -46,7 +55,9 @@ struct OnlineCheckResult {
   std::uint64_t keys_reused_after_drop = 0;  // then written again: left to the offline check
   std::uint64_t peak_operations_held = 0;
   std::uint64_t keys_undecided = 0;  // unknown after the last pass
-  double checking_seconds = 0;       // time spent in passes
+  // Each online checker's verdict after its last pass (invalid is final).
+  std::map<std::string, checkers::Verdict> verdict_by_checker;
+  double checking_seconds = 0;  // time spent in passes
 };
 nlohmann::json to_json(const OnlineCheckResult& result);
 
