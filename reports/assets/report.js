@@ -398,6 +398,13 @@
     toolbar.appendChild(button('\u2190', function () { pan(-0.25); }));
     toolbar.appendChild(button('\u2192', function () { pan(0.25); }));
     toolbar.appendChild(button('Whole run', function () { state.view0 = 0; state.view1 = timeEnd; draw(); }));
+    if (data.detection) {
+      toolbar.appendChild(button('Moment of detection', function () {
+        var span = Math.max(timeEnd / 20, timed ? 50 : 2);
+        state.view0 = data.detection.time - span / 2; state.view1 = data.detection.time + span / 2;
+        clampView(); draw();
+      }));
+    }
     toolbar.appendChild(status);
     section.appendChild(toolbar);
     section.appendChild(wrap);
@@ -430,6 +437,24 @@
       var span = state.view1 - state.view0;
       state.view0 += span * fraction; state.view1 += span * fraction;
       clampView(); draw();
+    }
+    // The online check's moment of detection: a dashed line over every lane, labelled.
+    function drawDetection(ctx, top) {
+      if (!data.detection) return;
+      var px = x(data.detection.time);
+      if (px < labelWidth || px > state.width) return;
+      wrap.setAttribute('data-detection-x', String(Math.round(px)));  // where it was last drawn
+      ctx.save();
+      ctx.strokeStyle = '#b3141c'; ctx.lineWidth = 2; ctx.setLineDash([5, 3]);
+      ctx.beginPath(); ctx.moveTo(px, top); ctx.lineTo(px, top + laneCount * laneHeight); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.font = 'bold 11px system-ui, sans-serif'; ctx.textBaseline = 'top';
+      var label = 'anomaly proven online (' + data.detection.checker + ')';
+      var labelWidthPx = ctx.measureText(label).width + 8;
+      var left = px + labelWidthPx + 4 > state.width ? px - labelWidthPx - 4 : px + 4;
+      ctx.fillStyle = 'rgba(255,255,255,0.9)'; ctx.fillRect(left, top + 2, labelWidthPx, 15);
+      ctx.fillStyle = '#b3141c'; ctx.fillText(label, left + 4, top + 4);
+      ctx.restore();
     }
     function firstRowFrom(t) {  // first row whose start >= t
       var lo = 0, hi = N;
@@ -505,6 +530,7 @@
       for (var i = first; i < last; i++) if (O.o[i] !== 3) drawRow(i);
       pendingRows.forEach(function (i) { if (start[i] <= state.view1) drawRow(i); });
       for (var f = 0; f < laneCount; f++) flush(f);
+      drawDetection(ctx, top);  // over the bars
       if (state.selected >= 0) {
         var s = state.selected, sa = x(start[s]), sb = Math.max(x(end[s]), sa + 2);
         ctx.strokeStyle = '#1d2330'; ctx.lineWidth = 2;
@@ -857,6 +883,9 @@
     if (timed && data.run.duration_seconds > 0) stat((s.ok / data.run.duration_seconds).toFixed(0) + '/s', 'ok throughput');
     var faultCount = data.faults.filter(function (w) { return !w.instant; }).length;
     stat(String(faultCount), 'fault windows');
+    if (data.detection) {
+      stat(fmtTime(data.detection.time), 'anomaly proven online' + (data.detection.stopped_early ? ' (run stopped)' : ''));
+    }
     main.appendChild(stats);
   }
 

@@ -272,8 +272,22 @@ json build_report_data(const RunInputs& inputs) {
     if (inputs.results.contains(name) && inputs.results[name].is_object()) results_latency = inputs.results[name];
   }
 
+  // The moment the online check proved an anomaly (`harness run --check-online`).
+  json detection = nullptr;
+  const json& results = inputs.results;
+  if (!untimed && results.is_object() && results.contains("time_to_detection_ms") &&
+      results["time_to_detection_ms"].is_number()) {
+    const json online = results.value("online_check", json::object());
+    const auto nanoseconds = static_cast<std::int64_t>(results["time_to_detection_ms"].get<double>() * 1e6);
+    detection = {{"time", tick(nanoseconds)},
+                 {"checker", online.is_object() ? online.value("checker", "") : ""},
+                 {"reason", online.is_object() ? online.value("reason", "") : ""},
+                 {"stopped_early", results.value("stopped_early", false)}};
+  }
+
   return {{"format", 1},
           {"results_latency", results_latency},
+          {"detection", detection},
           {"verdict", checkers::to_string(inputs.verdict)},
           {"run", run_metadata(inputs, duration_seconds)},
           {"time", {{"unit", untimed ? "position" : "us"}, {"end", span_ticks}}},

@@ -191,6 +191,19 @@ TEST_F(ReportBrowser, SyntheticRunWithHostileStrings) {
   EXPECT_NE(page.dom.find("class=\"fault-label\""), std::string::npos);
 }
 
+// --check-online's moment of detection: a line on the timeline and a figure in the summary.
+TEST_F(ReportBrowser, MarksTheMomentOfOnlineDetection) {
+  const fs::path run_directory = testing::write_synthetic_run(output_ / "store" / "detected" / "20261126T120000",
+                                                              {.verdict = "invalid", .time_to_detection_ms = 1500});
+  const PageResult page = open_report(*chromium_, make_report(run_directory), output_);
+  expect_healthy_page(page);
+  EXPECT_NE(page.dom.find("anomaly proven online (run stopped)"), std::string::npos);
+  const std::string detection_x = attribute_of(page.dom, "timeline", "data-detection-x");
+  ASSERT_FALSE(detection_x.empty()) << "the timeline did not draw the moment of detection";
+  EXPECT_GT(std::stol(detection_x), 64);  // right of the lane labels
+  EXPECT_NE(page.dom.find("Moment of detection"), std::string::npos);
+}
+
 TEST_F(ReportBrowser, InvalidImportedHistoryShowsTheCounterexample) {
   const fs::path run_directory = output_ / "store" / "etcd_000" / "imported";
   fs::create_directories(run_directory);

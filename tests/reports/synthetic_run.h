@@ -26,6 +26,7 @@ struct SyntheticRunOptions {
   std::uint64_t seed = 1;
   std::string verdict = "valid";
   std::string harness_failure_reason = {};  // non-empty: results.json says the harness failed, and why
+  std::int64_t time_to_detection_ms = -1;   // >= 0: the online check proved an anomaly then
 };
 
 inline std::filesystem::path write_synthetic_run(const std::filesystem::path& run_directory,
@@ -142,6 +143,14 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ru
   if (!options.harness_failure_reason.empty()) {
     results["harness_failed"] = true;
     results["harness_failure_reason"] = options.harness_failure_reason;
+  }
+  if (options.time_to_detection_ms >= 0) {
+    results["time_to_detection_ms"] = options.time_to_detection_ms;
+    results["stopped_early"] = true;
+    results["online_check"] = {{"verdict", "invalid"},
+                               {"checker", "linearizable"},
+                               {"reason", "synthetic anomaly " + kXss},
+                               {"time_to_detection_ms", options.time_to_detection_ms}};
   }
   std::ofstream(run_directory / "test.json") << test.dump(2);
   std::ofstream(run_directory / "results.json") << results.dump(2);
