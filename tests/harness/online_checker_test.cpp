@@ -9,8 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -199,8 +199,8 @@ std::vector<Event> simulate(SimulatedStore& store, std::uint64_t seed, int opera
       state.phase = Phase::applied;
     } else {
       const bool info = random() % 10 == 0;
-      events.push_back(Event{info ? checkers::OpType::info : checkers::OpType::ok, process,
-                             state.invocation.function, "", info ? state.invocation.value : state.completion_value});
+      events.push_back(Event{info ? checkers::OpType::info : checkers::OpType::ok, process, state.invocation.function,
+                             "", info ? state.invocation.value : state.completion_value});
       state.phase = Phase::idle;
     }
   }
@@ -234,7 +234,8 @@ std::vector<OnlineCase> online_cases() {
   constexpr std::int64_t kPlanted = 99;  // a process of its own
   using checkers::OpType;
   return {
-      {"elle-list-append", [] { return std::make_unique<ListAppendStore>(); },
+      {"elle-list-append",
+       [] { return std::make_unique<ListAppendStore>(); },
        // Two reads of one key in orders that no version order can reconcile.
        {{OpType::invoke, kPlanted, "txn", "", json::parse(R"([["r","z",null]])")},
         {OpType::ok, kPlanted, "txn", "", json::parse(R"([["r","z",[7,8]]])")},
@@ -242,18 +243,22 @@ std::vector<OnlineCase> online_cases() {
         {OpType::ok, kPlanted, "txn", "", json::parse(R"([["r","z",[8,7]]])")},
         {OpType::invoke, kPlanted, "txn", "", json::parse(R"([["append","z",7],["append","z",8]])")},
         {OpType::ok, kPlanted, "txn", "", json::parse(R"([["append","z",7],["append","z",8]])")}}},
-      {"elle-rw-register", [] { return std::make_unique<RegisterTxnStore>(); },
+      {"elle-rw-register",
+       [] { return std::make_unique<RegisterTxnStore>(); },
        // A read of a value nobody wrote... then written by an aborted txn: G1a.
        {{OpType::invoke, kPlanted, "txn", "", json::parse(R"([["w","z",-5]])")},
         {OpType::fail, kPlanted, "txn", "", json::parse(R"([["w","z",-5]])")},
         {OpType::invoke, kPlanted, "txn", "", json::parse(R"([["r","z",null]])")},
         {OpType::ok, kPlanted, "txn", "", json::parse(R"([["r","z",-5]])")}}},
-      {"bank", [] { return std::make_unique<BankStore>(); },
+      {"bank",
+       [] { return std::make_unique<BankStore>(); },
        {{OpType::invoke, kPlanted, "read", "", nullptr},
         {OpType::ok, kPlanted, "read", "", json{{"0", 10}, {"1", 10}, {"2", 11}}}}},
-      {"counter", [] { return std::make_unique<CounterStore>(); },
+      {"counter",
+       [] { return std::make_unique<CounterStore>(); },
        {{OpType::invoke, kPlanted, "read", "", nullptr}, {OpType::ok, kPlanted, "read", "", 1'000'000}}},
-      {"set-linearizable", [] { return std::make_unique<SetStore>(); },
+      {"set-linearizable",
+       [] { return std::make_unique<SetStore>(); },
        // Element 1 was added (ok) before this read began, and the read misses it.
        {{OpType::invoke, kPlanted, "read", "", nullptr}, {OpType::ok, kPlanted, "read", "", json::array()}}},
   };
@@ -332,8 +337,7 @@ TEST(OnlineChecker, AValidHistoryEndsValidForEveryOnlineChecker) {
     // Whole-history checkers hold every op.
     EXPECT_EQ(result.peak_operations_held, events.size()) << online_case.checker;
     // And the offline check of the same history agrees.
-    EXPECT_EQ(run_checker(online_case.checker, history_of(events, events.size()), {}).verdict,
-              checkers::Verdict::valid)
+    EXPECT_EQ(run_checker(online_case.checker, history_of(events, events.size()), {}).verdict, checkers::Verdict::valid)
         << online_case.checker;
   }
 }
