@@ -291,6 +291,12 @@ void read_run_outcome(const fs::path& run_directory, EntryOutcome& outcome) {
     throw std::runtime_error(fmt::format("{}: {}", (run_directory / "results.json").string(), error.what()));
   }
   if (results.contains("verdict") && results["verdict"].is_string()) outcome.verdict = results["verdict"];
+  if (results.contains("time_to_detection_ms") && results["time_to_detection_ms"].is_number()) {
+    outcome.online_detection_seconds = results["time_to_detection_ms"].get<double>() / 1000;
+  }
+  if (results.contains("online_check") && results["online_check"].is_object()) {
+    outcome.online_agrees = results["online_check"].value("agrees_with_offline", false);
+  }
   // The ops the checker names: the blocking op of every invalid key, and the ops concurrent with it.
   std::set<std::int64_t> blocking, named;
   if (auto checker = results.find("checker"); checker != results.end() && checker->is_object()) {
@@ -349,6 +355,8 @@ json entry_json(const SuiteEntry& entry, const EntryOutcome& outcome, const fs::
       {"wall_seconds", outcome.wall_seconds},
       {"detection_seconds", optional_number(outcome.detection_seconds)},
       {"first_evidence_seconds", optional_number(outcome.first_evidence_seconds)},
+      {"online_detection_seconds", optional_number(outcome.online_detection_seconds)},
+      {"online_agrees", outcome.online_agrees ? json(*outcome.online_agrees) : json(nullptr)},
       {"message", outcome.message},
       {"command", command},
       {"log", fs::relative(suite_directory / "entries" / entry.id / "harness.log", suite_directory).string()}};
@@ -421,6 +429,41 @@ fs::path create_suite_directory(const fs::path& store, const std::string& suite_
   return suite_directory;
 }
 
+namespace {
+
+// Per seed group that ran with --check-online: how many runs the online check
+// found invalid and the median of their times to detection.
+json online_detection_summary(const std::vector<SuiteEntry>& entries, const std::vector<EntryOutcome>& outcomes) {
+  std::map<std::string, std::pair<std::size_t, std::vector<double>>> groups;  // group -> runs, detection times
+  std::vector<std::string> order;
+  for (std::size_t index = 0; index < entries.size(); ++index) {
+    if (!outcomes[index].online_agrees) continue;  // not checked online
+    const std::string& group = entries[index].seed_group.empty() ? entries[index].id : entries[index].seed_group;
+    if (!groups.contains(group)) order.push_back(group);
+    auto& [runs, seconds] = groups[group];
+    ++runs;
+    if (outcomes[index].online_detection_seconds) seconds.push_back(*outcomes[index].online_detection_seconds);
+  }
+  json summary = json::array();
+  for (const std::string& group : order) {
+    auto& [runs, seconds] = groups[group];
+    std::sort(seconds.begin(), seconds.end());
+    json median = nullptr;
+    if (!seconds.empty()) {
+      const std::size_t middle = seconds.size() / 2;
+      median = seconds.size() % 2 ? seconds[middle] : (seconds[middle - 1] + seconds[middle]) / 2;
+    }
+    summary.push_back({{"entry", group},
+                       {"runs", runs},
+                       {"detected_online", seconds.size()},
+                       {"median_seconds", median},
+                       {"seconds", seconds}});
+  }
+  return summary;
+}
+
+}  // namespace
+
 int finish_suite(const fs::path& store, const std::string& suite_name, const fs::path& suite_directory,
                  const std::vector<SuiteEntry>& entries, std::vector<EntryOutcome>& outcomes,
                  const std::vector<std::vector<std::string>>& commands, json summary, std::ostream& out,
@@ -441,6 +484,17 @@ int finish_suite(const fs::path& store, const std::string& suite_name, const fs:
       ++mismatched;
     }
     entry_documents.push_back(entry_json(entries[index], outcome, suite_directory, commands[index]));
+  }
+  if (json online = online_detection_summary(entries, outcomes); !online.empty()) {
+    out << "\nfound by the online check (--check-online), per entry over its seeds:\n";
+    for (const json& group : online) {
+      out << fmt::format("  {}: online on {} of {} run(s){}\n", group["entry"].get<std::string>(),
+                         group["detected_online"].get<std::size_t>(), group["runs"].get<std::size_t>(),
+                         group["median_seconds"].is_number()
+                             ? fmt::format(", median time to detection {:.2f} s", group["median_seconds"].get<double>())
+                             : "");
+    }
+    summary["online_detection"] = online;
   }
   summary["suite"] = suite_name;
   summary["started"] = suite_directory.filename().string();
@@ -503,13 +557,17 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
     return kExitHarnessFailed;
   }
   std::vector<SuiteEntry> entries;
+  std::vector<SuiteEntry> selected = suite_entries;
+  for (SuiteEntry& entry : selected) {
+    entry.arguments.insert(entry.arguments.end(), options.run_arguments.begin(), options.run_arguments.end());
+  }
   if (shard) {
     const std::vector<int> shards = assign_shards(suite_entries, shard->count);
     for (std::size_t index = 0; index < suite_entries.size(); ++index) {
-      if (shards[index] == shard->index) entries.push_back(suite_entries[index]);
+      if (shards[index] == shard->index) entries.push_back(selected[index]);
     }
   } else {
-    entries = suite_entries;
+    entries = selected;
   }
   const std::string shard_text =
       shard ? fmt::format(" (shard {}/{} of {} entries)", shard->index, shard->count, suite_entries.size()) : "";
@@ -587,12 +645,15 @@ int run_suite_command(const SuiteCommandOptions& options, const fs::path& harnes
       // A miss of an entry with expect_on_at_least is judged once its whole seed group ran.
       const bool decided_later = !outcome.passed && entry.expect_on_at_least && !is_harness_failure(outcome.verdict);
       out << fmt::format(
-          "[{}/{}] {} {}: {} (expected {}), {:.1f} s{}{}{}\n", finished, entries.size(),
+          "[{}/{}] {} {}: {} (expected {}), {:.1f} s{}{}{}{}\n", finished, entries.size(),
           outcome.passed  ? "PASS"
           : decided_later ? "MISS"
                           : "FAIL",
           entry.id, outcome.verdict, entry.expect, outcome.wall_seconds,
           outcome.detection_seconds ? fmt::format(", detected at {:.2f} s", *outcome.detection_seconds) : "",
+          outcome.online_detection_seconds
+              ? fmt::format(", found online at {:.2f} s", *outcome.online_detection_seconds)
+              : "",
           outcome.passed || outcome.message.empty() ? "" : "; " + outcome.message,
           finished < entries.size() && weight_done > 0
               ? fmt::format("; ETA {}", format_duration(weight_left * wall_done / weight_done / parallel))
@@ -635,6 +696,12 @@ CLI::App* add_suite_command(CLI::App& app, SuiteCommandOptions& suite) {
   suite_app->add_option("--shard", suite.shard,
                         "K/N: run only the K-th of N disjoint shards (seed groups whole, balanced by time limit); "
                         "combine the shards' stores with `harness suite merge`");
+  suite_app
+      ->add_option("--run-arg", suite.run_arguments,
+                   "Append this argument to every entry's `harness run` (repeatable), e.g. "
+                   "--run-arg=--check-online")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   suite_app->add_flag("--list", suite.list, "Print the expanded entries and their `harness run` commands, run nothing");
   return suite_app;
 }

@@ -47,7 +47,16 @@ TEST(SuiteSmoke, SmokeSuitePassesAndFindsItsPlantedBug) {
         json::parse(read_text(suite_directory / entry["run_directory"].get<std::string>() / "results.json"));
     EXPECT_EQ(results["seed"], entry["seed"]);
     EXPECT_EQ(results["verdict"], entry["verdict"]);
+    // Every entry checks online too: each online checker's verdict equals the offline one.
+    ASSERT_TRUE(results.contains("online_check")) << entry.dump();
+    EXPECT_EQ(entry["online_agrees"], true) << entry.dump();
+    ASSERT_FALSE(results["online_check"]["verdict_by_checker"].empty()) << results["online_check"].dump();
+    for (const auto& [checker, verdict] : results["online_check"]["verdict_by_checker"].items()) {
+      EXPECT_EQ(verdict, results["checker"][checker]["verdict"]) << entry["id"] << " " << checker;
+    }
     if (entry["expect"] == "invalid") {
+      ASSERT_TRUE(entry["online_detection_seconds"].is_number()) << entry.dump();
+      EXPECT_GT(entry["online_detection_seconds"].get<double>(), 0);
       found_invalid = true;
       ASSERT_TRUE(entry["detection_seconds"].is_number()) << entry.dump();
       EXPECT_GT(entry["detection_seconds"].get<double>(), 0);

@@ -58,8 +58,10 @@ struct EntryOutcome {
   bool tolerated = false;               // verdict differs from expect, but enough other seeds of its group gave it
   std::filesystem::path run_directory;  // empty when the run left none
   double wall_seconds = 0;
-  std::optional<double> detection_seconds;       // completion of the first op the checker could not place
-  std::optional<double> first_evidence_seconds;  // invocation of the earliest op named in the evidence
+  std::optional<double> detection_seconds;         // completion of the first op the checker could not place
+  std::optional<double> first_evidence_seconds;    // invocation of the earliest op named in the evidence
+  std::optional<double> online_detection_seconds;  // --check-online: when the online check proved the anomaly
+  std::optional<bool> online_agrees;               // --check-online: online and offline verdicts agree
   std::string message;
 };
 
@@ -82,10 +84,11 @@ std::string mismatch_message(const SuiteEntry& entry, const std::string& verdict
 struct SuiteCommandOptions {
   std::filesystem::path file;
   std::string store = "store";
-  int parallel = 0;    // 0: the suite file's `parallel` (default 1)
-  std::string filter;  // run only entries whose id contains this
-  std::string shard;   // "K/N": run only the K-th of N shards (suite_shards.h); empty: all
-  bool list = false;   // print the expanded entries and exit
+  int parallel = 0;                        // 0: the suite file's `parallel` (default 1)
+  std::string filter;                      // run only entries whose id contains this
+  std::string shard;                       // "K/N": run only the K-th of N shards (suite_shards.h); empty: all
+  bool list = false;                       // print the expanded entries and exit
+  std::vector<std::string> run_arguments;  // appended to every entry's `harness run` arguments
 };
 
 // A new STORE/<suite>/<timestamp>/ with entries/ and a copy of the suite file (canonical path).
