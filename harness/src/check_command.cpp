@@ -66,6 +66,7 @@ FileOutcome check_file(const std::string& file, const CheckCommandOptions& optio
   configuration.threads = options.threads;
   configuration.consistency_model = *checkers::parse_consistency_model(options.consistency_model);
   configuration.bank.total = options.bank_total;
+  configuration.long_fork_group_size = options.group_size;
   checkers::Verdict file_verdict = checkers::Verdict::valid;
   nlohmann::json results = nlohmann::json::object();
   for (const std::string& name : names) {
@@ -131,6 +132,11 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
     }
     errors << fmt::format("harness check: --consistency-model '{}': expected one of {} (or Elle's PL-* names)\n",
                           options.consistency_model, known);
+    return kExitHarnessFailed;
+  }
+  if (options.group_size < 1 || options.group_size > kMostLongForkGroupSize) {
+    errors << fmt::format("harness check: --group-size {}: expected 1 to {}\n", options.group_size,
+                          kMostLongForkGroupSize);
     return kExitHarnessFailed;
   }
   std::chrono::milliseconds time_limit;
@@ -212,6 +218,10 @@ CLI::App* add_check_command(CLI::App& app, CheckCommandOptions& check) {
                    "repeatable-read, serializable, strong-session-serializable, strict-serializable, ...")
       ->capture_default_str();
   check_app->add_option("--bank-total", check.bank_total, "Expected total balance for the bank checker");
+  check_app
+      ->add_option("--group-size", check.group_size,
+                   "long-fork: how many keys each read txn reads (Jepsen's and elle-cli's --group-size)")
+      ->capture_default_str();
   return check_app;
 }
 

@@ -6,16 +6,18 @@
 #include "chaosbench/checkers/convergence.h"
 #include "chaosbench/checkers/counter_checker.h"
 #include "chaosbench/checkers/linearizability.h"
+#include "chaosbench/checkers/long_fork.h"
 #include "chaosbench/checkers/sequential.h"
 #include "chaosbench/checkers/session.h"
 #include "chaosbench/checkers/set_checker.h"
 
 namespace chaosbench::harness {
 
-// The last three are elle-cli's / Jepsen's names for elle-list-append, elle-rw-register and set.
+// list-append, rw-register and set-full are elle-cli's / Jepsen's names for elle-list-append, elle-rw-register and set.
 const std::vector<std::string> kCheckerNames = {
-    "linearizable", "sequential",       "session",          "convergence", "set",         "set-linearizable", "counter",
-    "bank",         "elle-list-append", "elle-rw-register", "list-append", "rw-register", "set-full"};
+    "linearizable",     "sequential",  "session",  "convergence",      "set",
+    "set-linearizable", "counter",     "bank",     "elle-list-append", "elle-rw-register",
+    "list-append",      "rw-register", "set-full", "long-fork"};
 
 bool is_known_checker(const std::string& name) {
   return std::find(kCheckerNames.begin(), kCheckerNames.end(), name) != kCheckerNames.end();
@@ -85,6 +87,10 @@ CheckerOutcome run_checker(const std::string& given_name, const checkers::Histor
     from_simple(checkers::check_counter(history));
   } else if (name == "bank") {
     from_simple(checkers::check_bank(history, configuration.bank));
+  } else if (name == "long-fork") {
+    checkers::LongForkOptions options;
+    options.group_size = configuration.long_fork_group_size;
+    from_simple(checkers::check_long_fork(history, options));
   } else if (name == "elle-list-append" || name == "elle-rw-register") {
     checkers::ElleOptions elle;
     elle.model = configuration.consistency_model;

@@ -138,6 +138,10 @@ json options_json(const RunPlan& plan) {
       {"test_name", plan.test_name},
       {"ops_per_key", options.ops_per_key},
       {"read_fraction", options.read_fraction},
+      {"key_distribution", workloads::to_string(plan.txn_keys.distribution)},
+      {"key_count", plan.txn_keys.key_count},
+      {"max_writes_per_key", plan.txn_keys.max_writes_per_key},
+      {"group_size", plan.long_fork_group_size},
       {"client_routing", options.client_routing},
       {"operation_timeout", options.operation_timeout},
       {"recovery_time", options.recovery_time},
@@ -182,6 +186,31 @@ void run_setup_operations(workloads::Workload& workload, const std::vector<NodeE
   }
   out << fmt::format("harness: workload setup done ({} op{})\n", setup.size(), setup.size() == 1 ? "" : "s")
       << std::flush;
+}
+
+// --key-dist, --key-count, --max-writes-per-key: only for the workloads with a
+// KeyPool; the key count resolved to the distribution's default when not given.
+workloads::KeyPoolOptions plan_key_pool(const RunOptions& options) {
+  workloads::KeyPoolOptions keys;
+  const bool given =
+      !options.key_distribution.empty() || !options.key_count.empty() || !options.max_writes_per_key.empty();
+  if (given && !workloads::uses_key_pool(options.workload)) {
+    const char* flag = !options.key_distribution.empty() ? "--key-dist"
+                       : !options.key_count.empty()      ? "--key-count"
+                                                         : "--max-writes-per-key";
+    throw std::invalid_argument(
+        fmt::format("{}: applies to the list-append and rw-register workloads only, not {}", flag, options.workload));
+  }
+  if (!options.key_distribution.empty())
+    keys.distribution = workloads::parse_key_distribution(options.key_distribution);
+  keys.key_count = options.key_count.empty()
+                       ? workloads::default_key_count(keys.distribution)
+                       : workloads::parse_pool_count("--key-count", options.key_count, workloads::kMostActiveKeys);
+  if (!options.max_writes_per_key.empty()) {
+    keys.max_writes_per_key =
+        workloads::parse_pool_count("--max-writes-per-key", options.max_writes_per_key, workloads::kMostWritesPerKey);
+  }
+  return keys;
 }
 
 long peak_rss_kilobytes() {
@@ -309,6 +338,14 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   }
   if (!(options.read_fraction >= 0 && options.read_fraction <= 1)) {
     throw std::invalid_argument(fmt::format("--read-fraction: {} is not between 0 and 1", options.read_fraction));
+  }
+  plan.txn_keys = plan_key_pool(options);
+  if (!options.group_size.empty()) {
+    if (options.workload != "long-fork") {
+      throw std::invalid_argument(
+          fmt::format("--group-size: applies to the long-fork workload only, not {}", options.workload));
+    }
+    plan.long_fork_group_size = workloads::parse_pool_count("--group-size", options.group_size, kMostLongForkGroupSize);
   }
   if (!(options.clock_bump_max_seconds >= 0.5)) throw std::invalid_argument("--clock-bump: must be at least 0.5 s");
   try {
@@ -522,7 +559,8 @@ class TestRun {
   // The workload's setup operations, then clients and the nemesis for the time
   // limit (or until a signal); every operation goes to history.jsonl.
   void drive() {
-    workload_ = workloads::make_workload(options_.workload, plan_.seed, plan_.rotation, options_.read_fraction);
+    workload_ = workloads::make_workload(options_.workload, plan_.seed, plan_.rotation, options_.read_fraction,
+                                         plan_.txn_keys, plan_.long_fork_group_size);
     recorder_ = std::make_unique<HistoryRecorder>(run_directory_ / "history.jsonl", std::chrono::steady_clock::now());
     start_online_check();
     run_setup_operations(*workload_, cluster_->endpoints(), plan_.operation_timeout, *recorder_, out_);
@@ -633,6 +671,7 @@ class TestRun {
     configuration.time_limit = plan_.check_time_limit;
     configuration.consistency_model = plan_.consistency_model.value_or(settings.consistency_model);
     configuration.bank = settings.bank;
+    configuration.long_fork_group_size = settings.long_fork_group_size;
     return configuration;
   }
 
@@ -947,7 +986,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
       ->add_option("--workload", run.workload,
                    "register (read/write/cas), unique-register (unique writes, no cas), register-delete (unique "
                    "writes and deletes), kv (get/put/append), set, counter, bank (guarded transfers), "
-                   "list-append or rw-register (txns)")
+                   "list-append or rw-register (txns), long-fork (single-write txns, reads of key groups)")
       ->capture_default_str();
   run_app
       ->add_option("--nemesis", run.nemesis,
@@ -1024,6 +1063,17 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
       ->add_option("--read-fraction", run.read_fraction,
                    "Share of reads (register) or gets (kv); the rest are writes/cas or appends/puts")
       ->capture_default_str();
+  run_app->add_option("--key-dist", run.key_distribution,
+                      "list-append, rw-register: how a micro-op picks among the active keys: zipf (rank i with "
+                      "weight 1/(i+1)^1.0001, as Jepsen) or uniform (default: zipf)");
+  run_app->add_option("--key-count", run.key_count,
+                      "list-append, rw-register: active keys at any time (default as Elle: 10 with zipf, 3 with "
+                      "uniform)");
+  run_app->add_option("--max-writes-per-key", run.max_writes_per_key,
+                      "list-append, rw-register: writes after which a key retires and a fresh key takes its place "
+                      "(default 32, as Elle)");
+  run_app->add_option("--group-size", run.group_size,
+                      "long-fork: keys per group, each read txn reads one whole group (default 2, as Jepsen)");
   run_app
       ->add_option("--op-timeout", run.operation_timeout,
                    "Client timeout per operation; a timed-out op is info and its process is replaced")

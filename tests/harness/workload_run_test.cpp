@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -65,9 +66,10 @@ RunOutcome run_workload(const TemporaryDirectory& temporary, const std::string& 
 }
 
 // Returns the history's text.
-std::string expect_valid_under_default_checker(const std::string& workload, const std::string& checker) {
+std::string expect_valid_under_default_checker(const std::string& workload, const std::string& checker,
+                                               const std::vector<std::string>& extra = {}) {
   TemporaryDirectory temporary("workload");
-  RunOutcome run = run_workload(temporary, workload);
+  RunOutcome run = run_workload(temporary, workload, extra);
   if (run.result.status.exit_code != 0 || !run.results.is_object()) {
     ADD_FAILURE() << workload << ": " << describe(run.result);
     return "";
@@ -138,6 +140,26 @@ TEST(WorkloadRun, ListAppendIsStrictSerializable) {
 
 TEST(WorkloadRun, RwRegisterIsStrictSerializable) {
   expect_valid_under_default_checker("rw-register", "elle-rw-register");
+}
+
+// A small uniform pool with short-lived keys: many keys retire during the run,
+// and the whole history is still one Elle check.
+TEST(WorkloadRun, ListAppendWithAUniformPoolOfShortLivedKeysIsStrictSerializable) {
+  const std::string history = expect_valid_under_default_checker(
+      "list-append", "elle-list-append", {"--key-dist", "uniform", "--key-count", "4", "--max-writes-per-key", "6"});
+  std::set<std::string> keys;
+  std::istringstream lines(history);
+  for (std::string line; std::getline(lines, line);) {
+    const json op = json::parse(line);
+    if (op["f"] != "txn" || !op["value"].is_array()) continue;
+    for (const json& micro_op : op["value"]) keys.insert(micro_op[1].get<std::string>());
+  }
+  EXPECT_GT(keys.size(), 20u) << "keys must have retired";
+}
+
+TEST(WorkloadRun, LongForkIsValid) {
+  const std::string history = expect_valid_under_default_checker("long-fork", "long-fork", {"--group-size", "3"});
+  EXPECT_NE(history.find(R"(["r","x0",)"), std::string::npos) << "reads of groups";
 }
 
 TEST(WorkloadRun, StaleFollowerReadsAreFoundByElle) {

@@ -5,6 +5,7 @@
 // workload's default checkers, while a corrupted state is found invalid.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <random>
@@ -27,7 +28,7 @@ namespace {
 using checkers::OpType;
 using nlohmann::json;
 
-const std::vector<std::string> kNewWorkloads = {"set", "counter", "bank", "list-append", "rw-register"};
+const std::vector<std::string> kNewWorkloads = {"set", "counter", "bank", "list-append", "rw-register", "long-fork"};
 
 std::unique_ptr<Workload> make(const std::string& name, std::uint64_t seed, double read_fraction = 0.5) {
   return make_workload(name, seed, KeyRotation{}, read_fraction);
@@ -56,6 +57,8 @@ TEST(Workloads, DefaultCheckersAndSettings) {
   EXPECT_EQ(make("bank", 1)->default_checkers(), std::vector<std::string>{"bank"});
   EXPECT_EQ(make("list-append", 1)->default_checkers(), std::vector<std::string>{"elle-list-append"});
   EXPECT_EQ(make("rw-register", 1)->default_checkers(), std::vector<std::string>{"elle-rw-register"});
+  EXPECT_EQ(make("long-fork", 1)->default_checkers(), std::vector<std::string>{"long-fork"});
+  EXPECT_EQ(make_workload("long-fork", 1, {}, 0.5, {}, 3)->checker_settings().long_fork_group_size, 3u);
   EXPECT_EQ(make("list-append", 1)->checker_settings().consistency_model,
             checkers::ConsistencyModel::strict_serializable);
   const auto bank = make("bank", 1)->checker_settings().bank;
@@ -228,17 +231,56 @@ TEST(Workloads, TxnWorkloadsSendSingleReadsAsReadsAndWriteUniqueValues) {
       }
     }
     EXPECT_TRUE(single_read && multi) << name;
-    // A key retires after exactly kWritesPerKey writes; only the live ones have fewer.
+    // By default (Elle's): 10 active keys, each retired after exactly 32 writes; only the active ones have fewer.
+    const std::size_t active = 10, writes_per_retired_key = 32;
     std::size_t not_full = 0;
     for (const auto& [key, writes] : writes_per_key) {
-      EXPECT_LE(writes, TxnWorkload::kWritesPerKey) << name << " " << key;
-      not_full += writes < TxnWorkload::kWritesPerKey;
+      EXPECT_LE(writes, writes_per_retired_key) << name << " " << key;
+      not_full += writes < writes_per_retired_key;
     }
-    EXPECT_LE(not_full, TxnWorkload::kLiveKeys) << name;
-    EXPECT_GT(keys.size(), 2 * TxnWorkload::kLiveKeys) << name << ": keys rotate";
+    EXPECT_LE(not_full, active) << name;
+    EXPECT_GT(keys.size(), 2 * active) << name << ": keys rotate";
     EXPECT_EQ(workload->final_reads().size(), 1u);
-    EXPECT_EQ(workload->final_reads()[0].value.size(), TxnWorkload::kLiveKeys);
+    EXPECT_EQ(workload->final_reads()[0].value.size(), active);
   }
+}
+
+// Jepsen's long-fork generator: each key written once (value 1) by a txn of
+// one write; reads read one whole group of a recently written key.
+TEST(Workloads, LongForkWritesEachKeyOnceAndReadsWholeGroups) {
+  for (std::size_t group_size : {1, 2, 3}) {
+    auto workload = make_workload("long-fork", 8, {}, 0.5, {}, group_size);
+    std::set<std::string> written;
+    std::size_t reads = 0;
+    for (int index = 0; index < 2000; ++index) {
+      const ClientOperation op = workload->next();
+      ASSERT_EQ(op.function, "txn");
+      EXPECT_EQ(workload->request(op), (json{{"op", "txn"}, {"value", op.value}}));
+      if (op.value.size() == 1 && op.value[0][0] == "w") {
+        EXPECT_EQ(op.value[0][2], 1);
+        EXPECT_TRUE(written.insert(op.value[0][1].get<std::string>()).second) << "written once: " << op.value.dump();
+        continue;
+      }
+      ++reads;
+      ASSERT_EQ(op.value.size(), group_size) << op.value.dump();
+      std::set<std::uint64_t> keys;
+      for (const json& micro_op : op.value) {
+        ASSERT_EQ(micro_op[0], "r");
+        EXPECT_TRUE(micro_op[2].is_null());
+        keys.insert(std::stoull(micro_op[1].get<std::string>().substr(1)));
+      }
+      ASSERT_EQ(keys.size(), group_size);
+      EXPECT_EQ(*keys.begin() % group_size, 0u) << "a group starts at a multiple of its size";
+      EXPECT_EQ(*keys.rbegin(), *keys.begin() + group_size - 1) << op.value.dump();
+      EXPECT_TRUE(std::any_of(keys.begin(), keys.end(),
+                              [&](std::uint64_t key) { return written.count(fmt::format("x{}", key)) > 0; }))
+          << "reads go to a group with a written key: " << op.value.dump();
+    }
+    EXPECT_GT(reads, 800u);
+    EXPECT_GT(written.size(), 800u);
+    for (const ClientOperation& read : workload->final_reads()) EXPECT_EQ(read.value.size(), group_size);
+  }
+  EXPECT_THROW(make_workload("long-fork", 1, {}, 0.5, {}, 0), std::invalid_argument);
 }
 
 // Simulated clients on one KvStateMachine: each step advances one random
@@ -360,6 +402,29 @@ TEST(WorkloadSimulation, ACorrectConcurrentSystemIsValidUnderTheDefaultCheckers)
       ASSERT_EQ(outcomes.size(), 1u);
       EXPECT_EQ(harness::overall_verdict(outcomes), checkers::Verdict::valid) << name << " seed " << seed << "\n"
                                                                               << describe(outcomes);
+    }
+  }
+}
+
+// Every key choice and rotation the flags give: still one history, checked by
+// Elle in one pass, valid for a correct system (and each run did rotate keys).
+TEST(WorkloadSimulation, TxnWorkloadsUnderEveryKeyPoolAreValidInOnePass) {
+  const std::vector<KeyPoolOptions> pools = {{KeyDistribution::zipf, 10, 32},
+                                             {KeyDistribution::uniform, 3, 32},
+                                             {KeyDistribution::zipf, 2, 3},
+                                             {KeyDistribution::uniform, 50, 1}};
+  for (const std::string name : {"list-append", "rw-register"}) {
+    for (const KeyPoolOptions& pool : pools) {
+      auto workload = make_workload(name, 5, {}, 0.5, pool);
+      checkers::History history = Simulation(*workload, 5).run(8, 6000);
+      auto outcomes = check(*workload, history);
+      ASSERT_EQ(outcomes.size(), 1u);
+      EXPECT_EQ(harness::overall_verdict(outcomes), checkers::Verdict::valid)
+          << name << " " << to_string(pool.distribution) << " " << pool.key_count << "/" << pool.max_writes_per_key
+          << "\n"
+          << describe(outcomes);
+      EXPECT_GT(outcomes[0].json["transactions"].get<std::size_t>(), 2000u) << "every txn judged in the one pass";
+      EXPECT_GT(outcomes[0].json["edges"].get<std::size_t>(), 0u);
     }
   }
 }

@@ -6,38 +6,32 @@ namespace chaosbench::workloads {
 
 using nlohmann::json;
 
-TxnWorkload::TxnWorkload(std::uint64_t seed, double read_fraction, std::string write_function)
+TxnWorkload::TxnWorkload(std::uint64_t seed, double read_fraction, std::string write_function,
+                         const KeyPoolOptions& keys)
     : random_(seed),
       reads_per_thousand_(static_cast<std::uint64_t>(read_fraction * 1000 + 0.5)),
-      write_function_(std::move(write_function)) {
-  for (std::size_t slot = 0; slot < kLiveKeys; ++slot) {
-    live_keys_[slot] = next_key_++;
-    writes_left_[slot] = kWritesPerKey;
-  }
-}
+      write_function_(std::move(write_function)),
+      keys_(keys) {}
 
 ClientOperation TxnWorkload::next() {
   const std::uint64_t micro_ops = 1 + random_() % kMostMicroOps;
   json value = json::array();
   for (std::uint64_t count = 0; count < micro_ops; ++count) {
-    const std::size_t slot = random_() % kLiveKeys;
-    const std::string key = fmt::format("x{}", live_keys_[slot]);
+    const std::size_t rank = keys_.choose_rank(random_);
+    const std::string key = fmt::format("x{}", keys_.key_at(rank));
     if (random_() % 1000 < reads_per_thousand_) {
       value.push_back(json::array({"r", key, nullptr}));
       continue;
     }
     value.push_back(json::array({write_function_, key, next_value_++}));
-    if (--writes_left_[slot] == 0) {
-      live_keys_[slot] = next_key_++;
-      writes_left_[slot] = kWritesPerKey;
-    }
+    keys_.count_write(rank);
   }
   return ClientOperation{"txn", "", std::move(value)};
 }
 
 std::vector<ClientOperation> TxnWorkload::final_reads() const {
   json reads = json::array();
-  for (std::uint64_t key : live_keys_) reads.push_back(json::array({"r", fmt::format("x{}", key), nullptr}));
+  for (std::uint64_t key : keys_.active_keys()) reads.push_back(json::array({"r", fmt::format("x{}", key), nullptr}));
   return {ClientOperation{"txn", "", std::move(reads)}};
 }
 

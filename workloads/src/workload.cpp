@@ -9,6 +9,7 @@
 #include "chaosbench/workloads/counter_workload.h"
 #include "chaosbench/workloads/kv_workload.h"
 #include "chaosbench/workloads/list_append_workload.h"
+#include "chaosbench/workloads/long_fork_workload.h"
 #include "chaosbench/workloads/register_workload.h"
 #include "chaosbench/workloads/rw_register_workload.h"
 #include "chaosbench/workloads/set_workload.h"
@@ -41,6 +42,8 @@ KeyRotation parse_key_rotation(std::string_view text) {
   return rotation;
 }
 
+bool uses_key_pool(std::string_view name) { return name == "list-append" || name == "rw-register"; }
+
 std::string known_workloads_text() {
   std::string text;
   for (const std::string& name : workload_names()) text += (text.empty() ? "" : ", ") + name;
@@ -49,12 +52,13 @@ std::string known_workloads_text() {
 
 const std::vector<std::string>& workload_names() {
   static const std::vector<std::string> names = {
-      "register", "unique-register", "register-delete", "kv", "set", "counter", "bank", "list-append", "rw-register"};
+      "register", "unique-register", "register-delete", "kv",       "set", "counter",
+      "bank",     "list-append",     "rw-register",     "long-fork"};
   return names;
 }
 
 std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t seed, KeyRotation rotation,
-                                        double read_fraction) {
+                                        double read_fraction, const KeyPoolOptions& txn_keys, std::size_t group_size) {
   if (!(read_fraction >= 0 && read_fraction <= 1)) {
     throw std::invalid_argument(fmt::format("read fraction {} is not between 0 and 1", read_fraction));
   }
@@ -70,8 +74,9 @@ std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t see
   if (name == "set") return std::make_unique<SetWorkload>(seed, read_fraction);
   if (name == "counter") return std::make_unique<CounterWorkload>(seed, read_fraction);
   if (name == "bank") return std::make_unique<BankWorkload>(seed, read_fraction);
-  if (name == "list-append") return std::make_unique<ListAppendWorkload>(seed, read_fraction);
-  if (name == "rw-register") return std::make_unique<RwRegisterWorkload>(seed, read_fraction);
+  if (name == "list-append") return std::make_unique<ListAppendWorkload>(seed, read_fraction, txn_keys);
+  if (name == "rw-register") return std::make_unique<RwRegisterWorkload>(seed, read_fraction, txn_keys);
+  if (name == "long-fork") return std::make_unique<LongForkWorkload>(seed, read_fraction, group_size);
   throw std::invalid_argument(fmt::format("unknown workload '{}' (known: {})", name, known_workloads_text()));
 }
 

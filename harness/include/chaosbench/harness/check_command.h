@@ -37,6 +37,7 @@ struct CheckCommandOptions {
   std::vector<std::string> checkers;
   std::string consistency_model = "serializable";  // for elle-list-append / elle-rw-register
   std::optional<std::int64_t> bank_total;          // for bank; unset = the first read's total
+  std::size_t group_size = 2;                      // for long-fork: keys per read (Jepsen's default)
 };
 
 int run_check_command(const CheckCommandOptions& options, std::ostream& out, std::ostream& errors);

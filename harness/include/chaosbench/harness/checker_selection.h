@@ -19,7 +19,8 @@
 namespace chaosbench::harness {
 
 // linearizable, sequential, session, convergence, set, set-linearizable,
-// counter, bank, elle-list-append, elle-rw-register.
+// counter, bank, elle-list-append, elle-rw-register, long-fork, and elle-cli's
+// names list-append, rw-register, set-full.
 extern const std::vector<std::string> kCheckerNames;
 bool is_known_checker(const std::string& name);
 std::string known_checkers_text();  // "linearizable, sequential, ..."
@@ -34,7 +35,11 @@ struct CheckerConfiguration {
   unsigned threads = 0;
   checkers::ConsistencyModel consistency_model = checkers::ConsistencyModel::serializable;  // elle-*
   checkers::BankOptions bank;
+  std::size_t long_fork_group_size = 2;  // long-fork: keys each read reads
 };
+
+// The largest --group-size the long-fork checker and workload take.
+inline constexpr std::size_t kMostLongForkGroupSize = 1000;
 
 struct CheckerOutcome {
   std::string name;

@@ -50,6 +50,11 @@ struct RunOptions {
   std::string test_name;  // default <target>-<workload>
   std::string ops_per_key = "100-300";
   double read_fraction = 0.5;
+  // list-append, rw-register (KeyPool); "": Elle's defaults (zipf; 10 keys, 3 if uniform; 32 writes).
+  std::string key_distribution;
+  std::string key_count;
+  std::string max_writes_per_key;
+  std::string group_size;                 // long-fork: keys per group; "": Jepsen's 2
   std::string client_routing = "sticky";  // sticky: a process keeps its node; any: each op to a random node
   std::string operation_timeout = "2s";
   std::string recovery_time = "2s";  // quiet period from the heal to the final reads
@@ -80,6 +85,8 @@ struct RunPlan {
   nemesis::KillTargets kill_targets = nemesis::KillTargets::mixed;
   nemesis::KillTargets disk_targets = nemesis::KillTargets::mixed;
   workloads::KeyRotation rotation;
+  workloads::KeyPoolOptions txn_keys;  // list-append, rw-register
+  std::size_t long_fork_group_size = 2;
   std::vector<std::string> checker_names;                       // named, or the workload's defaults
   std::optional<checkers::ConsistencyModel> consistency_model;  // nullopt: the workload's
   std::chrono::milliseconds nemesis_interval{0}, time_limit{0}, operation_timeout{0}, recovery_time{0},

@@ -9,7 +9,8 @@ namespace chaosbench::workloads {
 
 class ListAppendWorkload : public TxnWorkload {
  public:
-  ListAppendWorkload(std::uint64_t seed, double read_fraction) : TxnWorkload(seed, read_fraction, "append") {}
+  ListAppendWorkload(std::uint64_t seed, double read_fraction, const KeyPoolOptions& keys = {})
+      : TxnWorkload(seed, read_fraction, "append", keys) {}
   std::string_view name() const override { return "list-append"; }
   std::vector<std::string> default_checkers() const override { return {"elle-list-append"}; }
 };

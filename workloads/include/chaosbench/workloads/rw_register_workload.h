@@ -9,7 +9,8 @@ namespace chaosbench::workloads {
 
 class RwRegisterWorkload : public TxnWorkload {
  public:
-  RwRegisterWorkload(std::uint64_t seed, double read_fraction) : TxnWorkload(seed, read_fraction, "w") {}
+  RwRegisterWorkload(std::uint64_t seed, double read_fraction, const KeyPoolOptions& keys = {})
+      : TxnWorkload(seed, read_fraction, "w", keys) {}
   std::string_view name() const override { return "rw-register"; }
   std::vector<std::string> default_checkers() const override { return {"elle-rw-register"}; }
 };

@@ -1,29 +1,28 @@
 // The generator shared by the transactional workloads (list-append,
-// rw-register): txns of 1-4 micro-ops over a window of five live keys "x0"..,
-// each key retired for a fresh one after 32 writes (as Elle's generators do, so
-// reads stay short); written values are unique integers. A txn that is one read
+// rw-register): txns of 1-4 micro-ops over a KeyPool of active keys "x0"..
+// (Zipfian choice over 10 keys, each retired for a fresh one after 32 writes,
+// by default, as Elle's generator); written values are unique integers. A txn that is one read
 // goes to the node as a plain read (so read modes and read bugs show), any
 // other txn as one "txn" request. History: f "txn", value the micro-ops.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <random>
 #include <string>
 
+#include "chaosbench/workloads/key_pool.h"
 #include "chaosbench/workloads/workload.h"
 
 namespace chaosbench::workloads {
 
 class TxnWorkload : public Workload {
  public:
-  static constexpr std::size_t kLiveKeys = 5;
-  static constexpr std::uint64_t kWritesPerKey = 32;
   static constexpr std::uint64_t kMostMicroOps = 4;
-  // write_function: "append" (list-append) or "w" (rw-register).
-  TxnWorkload(std::uint64_t seed, double read_fraction, std::string write_function);
+  // write_function: "append" (list-append) or "w" (rw-register). Throws
+  // std::invalid_argument for counts KeyPool refuses.
+  TxnWorkload(std::uint64_t seed, double read_fraction, std::string write_function, const KeyPoolOptions& keys);
   ClientOperation next() override;
-  // One txn reading every live key.
+  // One txn reading every active key.
   std::vector<ClientOperation> final_reads() const override;
   nlohmann::json request(const ClientOperation& operation) const override;
   nlohmann::json completion_value(const ClientOperation& operation, const nlohmann::json& reply_value) const override;
@@ -38,9 +37,7 @@ class TxnWorkload : public Workload {
   std::mt19937_64 random_;
   std::uint64_t reads_per_thousand_;
   std::string write_function_;
-  std::array<std::uint64_t, kLiveKeys> live_keys_{};
-  std::array<std::uint64_t, kLiveKeys> writes_left_{};
-  std::uint64_t next_key_ = 0;
+  KeyPool keys_;
   std::int64_t next_value_ = 1;
 };
 

@@ -16,6 +16,7 @@
 #include "chaosbench/checkers/bank_checker.h"
 #include "chaosbench/checkers/elle.h"
 #include "chaosbench/checkers/model.h"
+#include "chaosbench/workloads/key_pool.h"
 
 namespace chaosbench::workloads {
 
@@ -33,7 +34,8 @@ struct CheckerSettings {
   checkers::ModelKind model = checkers::ModelKind::cas_register;  // linearizable, sequential
   // elle-list-append, elle-rw-register: the model the history is judged against.
   checkers::ConsistencyModel consistency_model = checkers::ConsistencyModel::serializable;
-  checkers::BankOptions bank;  // total, accounts, whether negative balances are allowed
+  checkers::BankOptions bank;            // total, accounts, whether negative balances are allowed
+  std::size_t long_fork_group_size = 2;  // long-fork: keys each read reads
 };
 
 // How many operations go to one key before the workload moves to a fresh key:
@@ -82,13 +84,17 @@ class Workload {
 };
 
 // One of workload_names(); throws std::invalid_argument naming the known ones.
-// read_fraction (0..1): the share of reads (register, set, counter, bank) or
-// gets (kv) or of read micro-ops (list-append, rw-register); the rest splits
-// evenly into write/cas (register), 70/30 into append/put (kv), and is adds
-// (set, counter), transfers (bank) or appends/writes (the txn workloads).
-// `rotation` applies to register and kv.
+// read_fraction (0..1): the share of reads (register, set, counter, bank),
+// gets (kv), read txns (long-fork) or read micro-ops (list-append,
+// rw-register); the rest splits evenly into write/cas (register), 70/30 into
+// append/put (kv), and is adds (set, counter), transfers (bank) or
+// appends/writes (the txn workloads). `rotation` applies to register and kv,
+// `txn_keys` to list-append and rw-register, `group_size` to long-fork.
 std::unique_ptr<Workload> make_workload(std::string_view name, std::uint64_t seed, KeyRotation rotation,
-                                        double read_fraction = 0.5);
+                                        double read_fraction = 0.5, const KeyPoolOptions& txn_keys = {},
+                                        std::size_t group_size = 2);
+// list-append, rw-register: the workloads that take KeyPoolOptions.
+bool uses_key_pool(std::string_view name);
 const std::vector<std::string>& workload_names();
 std::string known_workloads_text();  // "register, kv, set, ..."
 
