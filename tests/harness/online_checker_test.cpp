@@ -43,21 +43,32 @@ class SimulatedStore {
   virtual json apply(const Event& invocation) = 0;
 };
 
-class ListAppendStore : public SimulatedStore {
+// Transactions of 1 to 3 micro-ops on keys a, b, c: reads, or writes of fresh values with `write_verb`.
+class TransactionStore : public SimulatedStore {
  public:
+  explicit TransactionStore(std::string write_verb) : write_verb_(std::move(write_verb)) {}
   Event invocation(std::mt19937_64& random, std::int64_t process) override {
     json micro_ops = json::array();
     const int length = 1 + static_cast<int>(random() % 3);
     for (int index = 0; index < length; ++index) {
       const std::string key = std::string(1, static_cast<char>('a' + random() % 3));
       if (random() % 2) {
-        micro_ops.push_back(json::array({"append", key, next_value_++}));
+        micro_ops.push_back(json::array({write_verb_, key, next_value_++}));
       } else {
         micro_ops.push_back(json::array({"r", key, nullptr}));
       }
     }
     return Event{checkers::OpType::invoke, process, "txn", "", micro_ops};
   }
+
+ private:
+  std::string write_verb_;
+  int next_value_ = 1;
+};
+
+class ListAppendStore : public TransactionStore {
+ public:
+  ListAppendStore() : TransactionStore("append") {}
   json apply(const Event& invocation) override {
     json completed = invocation.value;
     for (json& micro_op : completed) {
@@ -73,24 +84,11 @@ class ListAppendStore : public SimulatedStore {
 
  private:
   std::map<std::string, std::vector<int>> lists_;
-  int next_value_ = 1;
 };
 
-class RegisterTxnStore : public SimulatedStore {
+class RegisterTxnStore : public TransactionStore {
  public:
-  Event invocation(std::mt19937_64& random, std::int64_t process) override {
-    json micro_ops = json::array();
-    const int length = 1 + static_cast<int>(random() % 3);
-    for (int index = 0; index < length; ++index) {
-      const std::string key = std::string(1, static_cast<char>('a' + random() % 3));
-      if (random() % 2) {
-        micro_ops.push_back(json::array({"w", key, next_value_++}));
-      } else {
-        micro_ops.push_back(json::array({"r", key, nullptr}));
-      }
-    }
-    return Event{checkers::OpType::invoke, process, "txn", "", micro_ops};
-  }
+  RegisterTxnStore() : TransactionStore("w") {}
   json apply(const Event& invocation) override {
     json completed = invocation.value;
     for (json& micro_op : completed) {
@@ -106,7 +104,6 @@ class RegisterTxnStore : public SimulatedStore {
 
  private:
   std::map<std::string, json> registers_;
-  int next_value_ = 1;
 };
 
 class BankStore : public SimulatedStore {
