@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace chaosbench::harness {
 
@@ -22,8 +23,12 @@ OnlineMode online_mode(const std::string& checker_name) {
 bool can_check_online(const std::string& checker_name) { return online_mode(checker_name) != OnlineMode::offline_only; }
 
 std::string online_checkers_text() {
-  return "linearizable, sequential (per key); elle-list-append, elle-rw-register, bank, counter, "
-         "set-linearizable (whole history)";
+  std::vector<std::string> per_key, whole_history;
+  for (const std::string& name : kCheckerNames) {
+    if (online_mode(name) == OnlineMode::per_key) per_key.push_back(name);
+    if (online_mode(name) == OnlineMode::whole_history) whole_history.push_back(name);
+  }
+  return fmt::format("{} (per key); {} (whole history)", fmt::join(per_key, ", "), fmt::join(whole_history, ", "));
 }
 
 nlohmann::json to_json(const OnlineCheckResult& result) {
@@ -52,10 +57,6 @@ namespace {
 constexpr int kIntervalPerPassTime = 10;
 constexpr std::chrono::milliseconds kPassTimeLimit{10'000};
 constexpr int kCheckingThreadNice = 19;
-
-}  // namespace
-
-namespace {
 
 // An invalid verdict of a whole-history checker on a prefix that later ops cannot
 // revoke. The linearizable set's "unexpected" (read, never added) can be: the add
