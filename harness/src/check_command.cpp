@@ -67,6 +67,9 @@ FileOutcome check_file(const std::string& file, const CheckCommandOptions& optio
   configuration.consistency_model = *checkers::parse_consistency_model(options.consistency_model);
   configuration.bank.total = options.bank_total;
   configuration.long_fork_group_size = options.group_size;
+  configuration.wfr_keys = options.wfr_keys;
+  configuration.sequential_keys = options.sequential_keys;
+  configuration.linearizable_keys = options.linearizable_keys;
   checkers::Verdict file_verdict = checkers::Verdict::valid;
   nlohmann::json results = nlohmann::json::object();
   for (const std::string& name : names) {
@@ -222,6 +225,15 @@ CLI::App* add_check_command(CLI::App& app, CheckCommandOptions& check) {
       ->add_option("--group-size", check.group_size,
                    "long-fork: how many keys each read txn reads (Jepsen's and elle-cli's --group-size)")
       ->capture_default_str();
+  check_app->add_flag("--wfr-keys", check.wfr_keys,
+                      "elle-rw-register: assume a txn's write of a key follows its read of it (read v1, write v2: "
+                      "v1 before v2), as Elle's :wfr-keys?");
+  check_app->add_flag("--sequential-keys", check.sequential_keys,
+                      "elle-rw-register: assume each key is sequentially consistent: a process's txns see its "
+                      "versions in order (Elle's :sequential-keys?)");
+  check_app->add_flag("--linearizable-keys", check.linearizable_keys,
+                      "elle-rw-register: assume each key is linearizable: real-time order orders its versions "
+                      "(Elle's :linearizable-keys?)");
   return check_app;
 }
 

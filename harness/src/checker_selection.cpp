@@ -95,6 +95,9 @@ CheckerOutcome run_checker(const std::string& given_name, const checkers::Histor
     checkers::ElleOptions elle;
     elle.model = configuration.consistency_model;
     elle.time_limit = configuration.time_limit;
+    elle.wfr_keys = configuration.wfr_keys;
+    elle.sequential_keys = configuration.sequential_keys;
+    elle.linearizable_keys = configuration.linearizable_keys;
     auto workload =
         name == "elle-list-append" ? checkers::TxnWorkload::list_append : checkers::TxnWorkload::rw_register;
     checkers::ElleResult result = checkers::check_transactions(history, workload, elle);

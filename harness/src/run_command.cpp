@@ -672,6 +672,7 @@ class TestRun {
     configuration.consistency_model = plan_.consistency_model.value_or(settings.consistency_model);
     configuration.bank = settings.bank;
     configuration.long_fork_group_size = settings.long_fork_group_size;
+    configuration.wfr_keys = settings.wfr_keys;
     return configuration;
   }
 

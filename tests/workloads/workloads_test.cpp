@@ -380,6 +380,8 @@ std::vector<harness::CheckerOutcome> check(Workload& workload, const checkers::H
   configuration.model.kind = settings.model;
   configuration.consistency_model = settings.consistency_model;
   configuration.bank = settings.bank;
+  configuration.long_fork_group_size = settings.long_fork_group_size;
+  configuration.wfr_keys = settings.wfr_keys;
   return harness::run_checkers(workload.default_checkers(), history, configuration);
 }
 

@@ -52,6 +52,9 @@ json TxnWorkload::completion_value(const ClientOperation& operation, const json&
 CheckerSettings TxnWorkload::checker_settings() const {
   CheckerSettings settings = Workload::checker_settings();
   settings.consistency_model = checkers::ConsistencyModel::strict_serializable;
+  // Implied by the model it is judged against (a serializable txn's write of a
+  // key comes after the version it read); Elle leaves it off unless asked.
+  settings.wfr_keys = true;
   return settings;
 }
 

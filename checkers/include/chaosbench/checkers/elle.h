@@ -86,6 +86,17 @@ enum class TxnWorkload { list_append, rw_register };
 
 struct ElleOptions {
   ConsistencyModel model = ConsistencyModel::serializable;
+  // rw-register's optional version-order sources, as Elle names them (all off
+  // by default, as in Elle; the initial nil always precedes every version):
+  // wfr-keys: a txn's write of a key follows its read of it (read v1, then
+  // write v2: v1 < v2); sequential-keys: each key is sequentially consistent,
+  // so a process's successive txns on a key see it in version order;
+  // linearizable-keys: each key is linearizable, so real-time order does.
+  // A source whose orders would make a key's versions cyclic is not used, and
+  // the cycle is reported as cyclic-versions.
+  bool wfr_keys = false;
+  bool sequential_keys = false;
+  bool linearizable_keys = false;
   std::chrono::milliseconds time_limit{0};    // 0: no limit (cycle search only)
   std::size_t max_anomalies_per_type = 8;     // evidence kept per anomaly type
   std::size_t max_cycle_search_starts = 256;  // BFS starts per SCC and search level

@@ -38,6 +38,9 @@ struct CheckCommandOptions {
   std::string consistency_model = "serializable";  // for elle-list-append / elle-rw-register
   std::optional<std::int64_t> bank_total;          // for bank; unset = the first read's total
   std::size_t group_size = 2;                      // for long-fork: keys per read (Jepsen's default)
+  bool wfr_keys = false;                           // elle-rw-register's version-order sources (Elle's names)
+  bool sequential_keys = false;
+  bool linearizable_keys = false;
 };
 
 int run_check_command(const CheckCommandOptions& options, std::ostream& out, std::ostream& errors);

@@ -36,6 +36,10 @@ struct CheckerConfiguration {
   checkers::ConsistencyModel consistency_model = checkers::ConsistencyModel::serializable;  // elle-*
   checkers::BankOptions bank;
   std::size_t long_fork_group_size = 2;  // long-fork: keys each read reads
+  // elle-rw-register's optional version-order sources (checkers::ElleOptions).
+  bool wfr_keys = false;
+  bool sequential_keys = false;
+  bool linearizable_keys = false;
 };
 
 // The largest --group-size the long-fork checker and workload take.

@@ -36,6 +36,7 @@ struct CheckerSettings {
   checkers::ConsistencyModel consistency_model = checkers::ConsistencyModel::serializable;
   checkers::BankOptions bank;            // total, accounts, whether negative balances are allowed
   std::size_t long_fork_group_size = 2;  // long-fork: keys each read reads
+  bool wfr_keys = false;                 // elle-rw-register: writes follow reads within a txn (Elle's :wfr-keys?)
 };
 
 // How many operations go to one key before the workload moves to a fresh key:
