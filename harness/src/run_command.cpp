@@ -1,5 +1,6 @@
 #include "chaosbench/harness/run_command.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <ctime>
@@ -268,6 +269,19 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
           "consistent-view, snapshot-isolation, repeatable-read, serializable, strong-session-serializable, "
           "strict-serializable)",
           options.consistency_model));
+    }
+  }
+  if (options.wfr_keys || options.sequential_keys || options.linearizable_keys) {
+    const bool judged_as_rw_register =
+        std::any_of(plan.checker_names.begin(), plan.checker_names.end(),
+                    [](const std::string& name) { return name == "elle-rw-register" || name == "rw-register"; });
+    if (!judged_as_rw_register) {
+      throw std::invalid_argument(
+          fmt::format("{}: applies to the elle-rw-register checker only, which this run does not use (workload {})",
+                      options.wfr_keys          ? "--wfr-keys"
+                      : options.sequential_keys ? "--sequential-keys"
+                                                : "--linearizable-keys",
+                      options.workload));
     }
   }
   try {
@@ -672,7 +686,9 @@ class TestRun {
     configuration.consistency_model = plan_.consistency_model.value_or(settings.consistency_model);
     configuration.bank = settings.bank;
     configuration.long_fork_group_size = settings.long_fork_group_size;
-    configuration.wfr_keys = settings.wfr_keys;
+    configuration.wfr_keys = settings.wfr_keys || plan_.options.wfr_keys;
+    configuration.sequential_keys = plan_.options.sequential_keys;
+    configuration.linearizable_keys = plan_.options.linearizable_keys;
     return configuration;
   }
 
@@ -1098,8 +1114,9 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   run_app->add_flag("--check-online", run.check_online,
-                    "Check while the run goes (linearizable, sequential): the first anomaly is reported with its "
-                    "time since the start; the check after the run still runs and must agree");
+                    "Check while the run goes (" + online_checkers_text() +
+                        "; the other checkers only after the run): the first anomaly is reported with its time since "
+                        "the start; the check after the run still runs and must agree");
   run_app->add_flag("--stop-on-invalid", run.stop_on_invalid,
                     "With the online check (implies --check-online): end the run at the first anomaly it proves, "
                     "then heal, tear down and check as usual");
@@ -1116,6 +1133,13 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
   run_app->add_option("--consistency-model", run.consistency_model,
                       "Model for the elle-* checkers (default: strict-serializable): read-committed, "
                       "snapshot-isolation, serializable, strict-serializable, ...");
+  run_app->add_flag("--wfr-keys", run.wfr_keys,
+                    "elle-rw-register: a txn's write of a key follows its read of it (Elle's :wfr-keys?; on for the "
+                    "rw-register workload)");
+  run_app->add_flag("--sequential-keys", run.sequential_keys,
+                    "elle-rw-register: order each key's versions by process order (Elle's :sequential-keys?)");
+  run_app->add_flag("--linearizable-keys", run.linearizable_keys,
+                    "elle-rw-register: order each key's versions by real-time order (Elle's :linearizable-keys?)");
   return run_app;
 }
 

@@ -1,8 +1,9 @@
 // `harness run` flag checking end to end, before anything starts (no sandbox,
 // no nodes): the transactional workloads' key-pool flags --key-dist,
-// --key-count and --max-writes-per-key, and long-fork's --group-size, refuse
-// bad values with exit code 3 and one line naming the flag and the value, and
-// nothing (not even the store) is made.
+// --key-count and --max-writes-per-key, long-fork's --group-size and the
+// rw-register version-order flags refuse bad values (or a workload they do
+// not apply to) with exit code 3 and one line naming the flag and the value,
+// and nothing (not even the store) is made.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -33,6 +34,9 @@ TEST(HarnessRunFlags, BadKeyPoolFlagsExitThreeWithOneLineNamingFlagAndValue) {
       {{"--workload", "long-fork", "--group-size", "two"}, "--group-size 'two': expected a whole number"},
       {{"--workload", "list-append", "--group-size", "2"},
        "--group-size: applies to the long-fork workload only, not list-append"},
+      {{"--workload", "list-append", "--sequential-keys", "--linearizable-keys"},
+       "--sequential-keys: applies to the elle-rw-register checker only, which this run does not use (workload "
+       "list-append)"},
   };
   for (const auto& [arguments, reason] : cases) {
     control::LocalProcessSpec spec;

@@ -61,13 +61,18 @@ struct RunOptions {
   std::string check_time_limit = "120s";
   std::vector<std::string> checker_names;  // empty: the workload's default checkers
   std::string consistency_model;           // elle-* checkers; "": the workload's (strict-serializable)
-  std::string refnode;                     // default: refnode next to the harness executable
-  std::string hosts_file;                  // --hosts: run on these SSH hosts instead of the sandbox (docs/ssh.md)
-  bool nodes_from_hosts = false;           // --nodes not given: as many nodes as the hosts file lists
+  // elle-rw-register's optional version-order sources (Elle's names), added to
+  // the workload's (the rw-register workload turns wfr-keys on).
+  bool wfr_keys = false;
+  bool sequential_keys = false;
+  bool linearizable_keys = false;
+  std::string refnode;            // default: refnode next to the harness executable
+  std::string hosts_file;         // --hosts: run on these SSH hosts instead of the sandbox (docs/ssh.md)
+  bool nodes_from_hosts = false;  // --nodes not given: as many nodes as the hosts file lists
   std::string remote_directory = "/tmp/chaosbench";  // on SSH hosts: bin/refnode, <test>/<timestamp>/<n>/
   bool leave_db_running = false;  // SSH hosts: leave the nodes running and their directories in place
   std::string progress = "auto";  // the live progress line: auto (on a terminal), always, never
-  bool check_online = false;      // check while the run goes (the per-key checkers)
+  bool check_online = false;      // check while the run goes (the checkers online_mode() allows)
   bool stop_on_invalid = false;   // end the run at the first anomaly the online check proves
   std::vector<std::string> command_line;
 };
