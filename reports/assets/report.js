@@ -807,6 +807,118 @@
     return box;
   }
 
+  // An Elle cycle as a picture, built by the page (no Graphviz): the txns on a
+  // circle in cycle order, one curved arrow per dependency, coloured by kind
+  // and labelled ww / wr / rw / process / realtime; hovering an arrow shows its
+  // reason, clicking a txn opens it on the timeline.
+  var EDGE_COLORS = { ww: '#c02700', wr: '#c000a5', rw: '#5b00c0', realtime: '#0050c0', process: '#00854b' };
+  var cycleDiagrams = 0;
+  function cycleDiagram(cycle) {
+    var nodes = [];
+    cycle.forEach(function (step) {
+      [step.from, step.to].forEach(function (index) { if (nodes.indexOf(index) < 0) nodes.push(index); });
+    });
+    var n = nodes.length;
+    if (n < 2) return null;
+    var nodeW = 236, nodeH = 40, rx = nodeW / 2, ry = nodeH / 2;
+    // On an ellipse wide enough that neighbouring labels do not overlap.
+    var radiusX = Math.max(nodeW / 2 + 70, n * nodeW * 1.2 / (2 * Math.PI));
+    var radiusY = n === 2 ? 0 : Math.max(95, n * nodeH * 2.4 / (2 * Math.PI));
+    var width = 2 * radiusX + nodeW + 40, height = n === 2 ? nodeH + 130 : 2 * radiusY + nodeH + 60;
+    var cx = width / 2, cy = height / 2;
+    var position = {};
+    nodes.forEach(function (index, i) {
+      var angle = n === 2 ? Math.PI * (1 - i) : -Math.PI / 2 + 2 * Math.PI * i / n;
+      position[index] = { x: cx + radiusX * Math.cos(angle), y: cy + radiusY * Math.sin(angle) };
+    });
+    var id = 'cycle' + (++cycleDiagrams);
+    var svg = svgEl('svg', { width: Math.min(width, 900), viewBox: '0 0 ' + width + ' ' + height, 'class': 'cycle-svg', 'data-nodes': n, 'data-edges': cycle.length });
+    var defs = svgEl('defs', {}, svg);
+    Object.keys(EDGE_COLORS).forEach(function (kind) {
+      var marker = svgEl('marker', { id: id + '-' + kind, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs);
+      svgEl('path', { d: 'M0,0 L10,5 L0,10 z', fill: EDGE_COLORS[kind] }, marker);
+    });
+    // The point where the ray from a node's centre towards (tx, ty) leaves its ellipse.
+    function rim(center, tx, ty) {
+      var dx = tx - center.x, dy = ty - center.y;
+      var t = 1 / Math.sqrt((dx * dx) / (rx * rx) + (dy * dy) / (ry * ry) || 1);
+      return { x: center.x + dx * t, y: center.y + dy * t };
+    }
+    cycle.forEach(function (step) {
+      var p = position[step.from], q = position[step.to];
+      var dx = q.x - p.x, dy = q.y - p.y, length = Math.sqrt(dx * dx + dy * dy) || 1;
+      var bend = Math.max(26, length * 0.16);
+      var control = { x: (p.x + q.x) / 2 - dy / length * bend, y: (p.y + q.y) / 2 + dx / length * bend };
+      var a = rim(p, control.x, control.y), b = rim(q, control.x, control.y);
+      var color = EDGE_COLORS[step.kind] || '#555';
+      var g = svgEl('g', { 'class': 'cycle-edge', 'data-kind': step.kind }, svg);
+      svgTitle(g, step.explanation || step.kind);
+      svgEl('path', { d: 'M' + a.x + ',' + a.y + ' Q' + control.x + ',' + control.y + ' ' + b.x + ',' + b.y, fill: 'none', stroke: color, 'stroke-width': 2, 'marker-end': EDGE_COLORS[step.kind] ? 'url(#' + id + '-' + step.kind + ')' : null }, g);
+      var mx = 0.25 * a.x + 0.5 * control.x + 0.25 * b.x, my = 0.25 * a.y + 0.5 * control.y + 0.25 * b.y;
+      var labelW = step.kind.length * 7 + 10;
+      svgEl('rect', { x: mx - labelW / 2, y: my - 9, width: labelW, height: 17, rx: 4, fill: '#fff', stroke: color }, g);
+      svgEl('text', { x: mx, y: my + 4, 'text-anchor': 'middle', style: 'fill:' + color, text: step.kind }, g);
+    });
+    nodes.forEach(function (index) {
+      var row = rowForHistoryIndex(index), at = position[index];
+      var g = svgEl('g', { 'class': 'cycle-txn', 'data-op': index }, svg);
+      svgEl('ellipse', { cx: at.x, cy: at.y, rx: rx, ry: ry, fill: '#f4f6fb', stroke: '#39425a' }, g);
+      svgEl('text', { x: at.x, y: at.y - 3, 'text-anchor': 'middle', 'font-weight': 650, text: 'op ' + index + (row >= 0 ? ' \u00b7 p ' + processOf(row) : '') }, g);
+      if (row >= 0) {
+        var text = describeOp(row);
+        // What the txn did as it completed (reads filled in), else as invoked.
+        var value = valueText(O.o[row] === 0 ? O.w[row] : O.v[row]);
+        svgEl('text', { x: at.x, y: at.y + 12, 'text-anchor': 'middle', 'class': 'txn-value', text: value.length > 34 ? value.slice(0, 33) + '\u2026' : value }, g);
+        svgTitle(g, 'op ' + index + ': ' + text);
+        g.addEventListener('click', function () { if (timeline) timeline.focusRow(row); });
+      }
+    });
+    var box = el('div', { className: 'cycle' }, [svg]);
+    var legend = el('div', { className: 'legend' });
+    var kinds = [];
+    cycle.forEach(function (step) { if (kinds.indexOf(step.kind) < 0) kinds.push(step.kind); });
+    var meaning = { ww: 'wrote the next version', wr: 'its write was read by', rw: 'read a version the next overwrote', process: 'same process, later', realtime: 'completed before the next began' };
+    kinds.forEach(function (kind) {
+      legend.appendChild(el('span', null, [el('span', { className: 'sw', style: 'background:' + (EDGE_COLORS[kind] || '#555') }), kind + (meaning[kind] ? ': ' + meaning[kind] : '')]));
+    });
+    box.appendChild(legend);
+    return box;
+  }
+
+  // One anomaly of an Elle checker (elle-list-append, elle-rw-register): its
+  // type, why, the cycle drawn and each edge with its reason.
+  function renderElleAnomaly(anomaly) {
+    var box = el('div', { className: 'anomaly' + (anomaly.forbidden === false ? ' unknown' : ''), 'data-anomaly': anomaly.type });
+    box.appendChild(el('h3', null, [anomaly.type, anomaly.forbidden === false ? ' (allowed by the model checked)' : '']));
+    var cycle = anomaly.cycle || [];
+    if (!cycle.length) {
+      box.appendChild(el('div', { text: anomaly.explanation || '' }));
+      var ops = el('ul', { className: 'oplist' });
+      (anomaly.indices || []).forEach(function (index) {
+        var row = rowForHistoryIndex(index);
+        ops.appendChild(el('li', null, [opLink(index, 'op ' + index + (row >= 0 ? ': ' + describeOp(row) : ''))]));
+      });
+      if ((anomaly.indices || []).length) box.appendChild(ops);
+      return box;
+    }
+    // The explanation is a summary followed by every step's reason; the steps are listed below.
+    var explanation = anomaly.explanation || '', cut = explanation.indexOf(cycle[0].explanation || '\u0000');
+    box.appendChild(el('div', { text: cut > 0 ? explanation.slice(0, cut).trim() : explanation }));
+    var diagram = cycleDiagram(cycle);
+    if (diagram) box.appendChild(diagram);
+    var steps = el('ol', { className: 'oplist cycle-steps' });
+    cycle.forEach(function (step) {
+      steps.appendChild(el('li', null, [opLink(step.from), ' \u2192 ', opLink(step.to),
+        el('b', { style: 'color:' + (EDGE_COLORS[step.kind] || '#555'), text: ' ' + step.kind + ' ' }), step.explanation || '']));
+    });
+    box.appendChild(steps);
+    return box;
+  }
+
+  function isElleResult(details) {
+    return Array.isArray(details.anomalies) && details.anomaly_counts !== undefined && details.consistency_model !== undefined;
+  }
+
   function renderAnomalies(main) {
     var bad = data.checkers.filter(function (c) { return c.verdict !== 'valid'; });
     if (!bad.length) return;
@@ -823,6 +935,12 @@
         if (details.partitions_not_checked) {
           section.appendChild(el('p', { className: 'note', text: details.partitions_not_checked + ' other partition(s) were not checked once one was invalid (use --all-keys to check them all).' }));
         }
+      } else if (isElleResult(details)) {
+        if ((details.models_ruled_out || []).length) {
+          section.appendChild(el('div', { className: 'note', text: 'ruled out: ' + details.models_ruled_out.join(', ') }));
+        }
+        details.anomalies.forEach(function (anomaly) { section.appendChild(renderElleAnomaly(anomaly)); });
+        section.appendChild(el('details', { className: 'json' }, [el('summary', { text: 'all evidence (JSON)' }), renderJsonEvidence(details)]));
       } else {
         var more = el('details', { className: 'json', open: '' }, [el('summary', { text: 'evidence' }), renderJsonEvidence(details)]);
         section.appendChild(more);

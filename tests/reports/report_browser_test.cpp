@@ -229,6 +229,38 @@ TEST_F(ReportBrowser, InvalidImportedHistoryShowsTheCounterexample) {
       << junit;
 }
 
+// Jepsen's long-fork history as elle-cli reads it, judged under snapshot
+// isolation: the G-nonadjacent cycle is drawn (four txns, two wr and two rw
+// arrows) with each edge's reason, and a txn of the picture opens the timeline.
+TEST_F(ReportBrowser, DrawsAnElleCycle) {
+  const fs::path run_directory = output_ / "store" / "long-fork" / "imported";
+  fs::create_directories(run_directory);
+  const std::string history = std::string(CHAOSBENCH_SOURCE_DIR) + "/tests/data/jepsen/long-fork.json";
+  checkers::write_history_file(checkers::read_history_file(history), run_directory / "history.jsonl");
+  const CommandResult check =
+      run({kHarness, "check", "-q", "--checker", "elle-list-append", "--consistency-model", "snapshot-isolation",
+           "--output", (run_directory / "results.json").string(), history});
+  ASSERT_EQ(check.status.exit_code, 1) << check.out << check.err;
+  const PageResult page = open_report(*chromium_, make_report(run_directory), output_);
+  const std::string body = body_tag(page.dom);
+  EXPECT_NE(body.find("data-rendered=\"true\""), std::string::npos) << body;
+  EXPECT_EQ(body.find("data-js-errors"), std::string::npos) << page.dom.substr(0, 4000);
+  EXPECT_EQ(page.console.find("Uncaught"), std::string::npos) << page.console;
+  EXPECT_NE(page.dom.find("class=\"cycle-svg\" data-nodes=\"4\" data-edges=\"4\""), std::string::npos);
+  auto count = [&](const std::string& needle) {
+    std::size_t found = 0;
+    for (auto at = page.dom.find(needle); at != std::string::npos; at = page.dom.find(needle, at + 1)) ++found;
+    return found;
+  };
+  EXPECT_EQ(count("class=\"cycle-edge\" data-kind=\"rw\""), 2u);
+  EXPECT_EQ(count("class=\"cycle-edge\" data-kind=\"wr\""), 2u);
+  EXPECT_EQ(count("class=\"cycle-txn\""), 4u);
+  EXPECT_NE(page.dom.find("data-anomaly=\"G-nonadjacent\""), std::string::npos);
+  EXPECT_NE(page.dom.find("ruled out: snapshot-isolation"), std::string::npos);
+  EXPECT_NE(page.dom.find("missing op 2 (:index 3, process 1)'s append of 1 that came next"), std::string::npos);
+  EXPECT_NE(body.find("data-selftest-focus=\"ok\""), std::string::npos) << body;
+}
+
 // A million operations: the page must still render and redraw the timeline quickly.
 TEST_F(ReportBrowser, MillionOperationsStayResponsive) {
   const fs::path run_directory = testing::write_synthetic_run(output_ / "store" / "million" / "20261126T120000",
