@@ -128,6 +128,7 @@ json options_json(const RunPlan& plan) {
       {"kill_targets", options.kill_targets},
       {"corrupt_files", options.corrupt_files},
       {"disk_targets", options.disk_targets},
+      {"power_loss_restart", options.power_loss_restart},
       {"storage_metadata", options.storage_metadata},
       {"clock_bump_max_seconds", options.clock_bump_max_seconds},
       {"concurrency", options.concurrency},
@@ -330,6 +331,12 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   };
   plan.kill_targets = targets_flag("--kill-targets", options.kill_targets);
   plan.disk_targets = targets_flag("--disk-targets", options.disk_targets);
+  if (auto order = nemesis::parse_power_loss_restart(options.power_loss_restart)) {
+    plan.power_loss_restart = *order;
+  } else {
+    throw std::invalid_argument(fmt::format("--power-loss-restart: unknown order '{}' (known: together, leader-last)",
+                                            options.power_loss_restart));
+  }
   plan.nemesis_interval = flag_duration("--nemesis-interval", options.nemesis_interval);
   plan.time_limit = flag_duration("--time-limit", options.time_limit);
   plan.operation_timeout = flag_duration("--op-timeout", options.operation_timeout);
@@ -588,6 +595,7 @@ class TestRun {
     nemesis_options.kill_targets = plan_.kill_targets;
     nemesis_options.corrupt_glob = plan_.corrupt_glob;
     nemesis_options.disk_targets = plan_.disk_targets;
+    nemesis_options.power_loss_restart = plan_.power_loss_restart;
     nemesis_options.clock_bump_max_seconds = options_.clock_bump_max_seconds;
     nemesis_ = std::make_unique<nemesis::Nemesis>(
         *cluster_, nemesis_options,
@@ -1039,6 +1047,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
       ->add_option("--disk-targets", run.disk_targets,
                    "Nodes corrupt, disk-full, disk-error and disk-slow hit, as --kill-targets (mixed: the leader or "
                    "a random minority, never a majority)")
+      ->capture_default_str();
+  run_app
+      ->add_option("--power-loss-restart", run.power_loss_restart,
+                   "How a power loss's nodes come back: together, or leader-last (when it took the leader and "
+                   "others: the others first, the old leader once one of them leads, at most 5 s later)")
       ->capture_default_str();
   run_app
       ->add_option("--corrupt-files", run.corrupt_files,

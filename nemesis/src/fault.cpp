@@ -110,6 +110,17 @@ std::optional<KillTargets> parse_kill_targets(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view to_string(PowerLossRestart order) {
+  return order == PowerLossRestart::together ? "together" : "leader-last";
+}
+
+std::optional<PowerLossRestart> parse_power_loss_restart(std::string_view text) {
+  for (PowerLossRestart order : {PowerLossRestart::together, PowerLossRestart::leader_last}) {
+    if (to_string(order) == text) return order;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 std::vector<std::string> shuffled_prefix(std::vector<std::string> nodes, std::size_t count, std::mt19937_64& random) {

@@ -1,6 +1,8 @@
 #include "chaosbench/nemesis/nemesis.h"
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -362,9 +364,13 @@ json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
   // says: by default one node or a minority, never a majority (as Jepsen's
   // file-corruption nemesis).
   const KillTargets targets = kind == FaultKind::power_loss ? options_.kill_targets : options_.disk_targets;
-  const std::vector<std::string> chosen =
-      targets != KillTargets::mixed ? choose_kill_targets(targets, target_.node_names(), target_.leader(), random)
-                                    : leader_or_random_minority(random);
+  const bool leader_last =
+      kind == FaultKind::power_loss && options_.power_loss_restart == PowerLossRestart::leader_last;
+  const std::optional<std::string> leader =
+      targets != KillTargets::mixed || leader_last ? target_.leader() : std::nullopt;
+  const std::vector<std::string> chosen = targets != KillTargets::mixed
+                                              ? choose_kill_targets(targets, target_.node_names(), leader, random)
+                                              : leader_or_random_minority(random);
   json request;
   switch (kind) {
     case FaultKind::power_loss:
@@ -395,7 +401,16 @@ json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
     default:
       throw control::ControlError(fmt::format("{} is not a storage fault", to_string(kind)));
   }
-  recorder_(false, function, json{{"nodes", chosen}, {"request", request}});
+  json plan{{"nodes", chosen}, {"request", request}};
+  if (kind == FaultKind::power_loss) {
+    // The old leader comes back last only if some other node comes back to lead without it.
+    power_loss_leader_ =
+        leader_last && leader && chosen.size() > 1 && std::find(chosen.begin(), chosen.end(), *leader) != chosen.end()
+            ? *leader
+            : "";
+    if (!power_loss_leader_.empty()) plan["restart_last"] = power_loss_leader_;
+  }
+  recorder_(false, function, plan);
   storage_nodes_[kind] = chosen;  // before acting: a partial start is still undone by the stop
   json done = {{"nodes", chosen}, {"request", request}, {"effects", json::object()}};
   // The processes die first, all of them before any disk is touched: a power
@@ -412,7 +427,8 @@ json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
 json Nemesis::stop_storage_fault(FaultKind kind) {
   json done = {{"nodes", storage_nodes_[kind]}};
   std::vector<std::string> failures;
-  for (const auto& node : storage_nodes_[kind]) {
+  const std::string last = kind == FaultKind::power_loss ? std::exchange(power_loss_leader_, "") : "";
+  auto restart = [&](const std::string& node) {
     try {
       if (kind != FaultKind::power_loss && kind != FaultKind::corrupt) target_.storage_fault(node, {{"op", "clear"}});
       // power-loss and corrupt stopped the node; a disk fault may have made it fail stop.
@@ -420,6 +436,24 @@ json Nemesis::stop_storage_fault(FaultKind kind) {
     } catch (const control::ControlError& error) {
       failures.push_back(error.what());
     }
+  };
+  for (const auto& node : storage_nodes_[kind]) {
+    if (node != last) restart(node);
+  }
+  if (!last.empty()) {
+    // leader-last: wait for one of the others to lead, then bring the old leader back.
+    const auto began = Clock::now();
+    std::optional<std::string> elected;
+    while (Clock::now() - began < options_.leader_wait) {
+      elected = target_.leader();
+      if (elected && *elected != last) break;
+      elected.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    restart(last);
+    done["restarted_last"] = last;
+    done["leader_before_it"] = elected ? json(*elected) : json(nullptr);
+    done["waited_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();
   }
   storage_nodes_[kind].clear();
   throw_if_any(failures);

@@ -34,6 +34,8 @@ TEST(HarnessRunFlags, BadKeyPoolFlagsExitThreeWithOneLineNamingFlagAndValue) {
       {{"--workload", "long-fork", "--group-size", "two"}, "--group-size 'two': expected a whole number"},
       {{"--workload", "list-append", "--group-size", "2"},
        "--group-size: applies to the long-fork workload only, not list-append"},
+      {{"--workload", "set", "--power-loss-restart", "first"},
+       "--power-loss-restart: unknown order 'first' (known: together, leader-last)"},
       {{"--workload", "list-append", "--sequential-keys", "--linearizable-keys"},
        "--sequential-keys: applies to the elle-rw-register checker only, which this run does not use (workload "
        "list-append)"},

@@ -327,6 +327,69 @@ TEST(NemesisExecutor, StorageFaultsAskFaultfsWhatItAcceptsAndTheirStopsUndoThem)
   }
 }
 
+// --power-loss-restart leader-last: a power loss of every node brings the
+// followers back first and the old leader only once one of them leads; when
+// none comes to lead, the old leader comes back after the wait.
+TEST(NemesisExecutor, PowerLossLeaderLastRestartsTheOldLeaderAfterAnotherLeads) {
+  // n1 leads while it runs; without it, the lowest running node once two run (a majority of 3).
+  class ElectingCluster : public FakeCluster {
+   public:
+    explicit ElectingCluster(bool elects) : elects_(elects) {}
+    std::optional<std::string> leader() override {
+      const std::set<std::string> up = running();
+      if (up.count("n1")) return "n1";
+      if (elects_ && up.size() >= 2) return *up.begin();
+      return std::nullopt;
+    }
+
+   private:
+    bool elects_;
+  };
+  for (const bool elects : {true, false}) {
+    ElectingCluster cluster(elects);
+    NemesisOptions options;
+    options.kill_targets = KillTargets::all;
+    options.power_loss_restart = PowerLossRestart::leader_last;
+    options.leader_wait = std::chrono::milliseconds(300);
+    std::vector<Recorded> recorded;
+    std::ostringstream warnings;
+    Nemesis nemesis(
+        cluster, options,
+        [&](bool completion, const std::string& function, const nlohmann::json& value) {
+          recorded.push_back({completion, function, value});
+        },
+        warnings);
+    const auto began = Nemesis::Clock::now();
+    nemesis.run({{0ms, FaultKind::power_loss, true, 1}, {0ms, FaultKind::power_loss, false, 0}}, began);
+    ASSERT_EQ(recorded.size(), 4u);
+    EXPECT_EQ(recorded[0].value["restart_last"], "n1") << recorded[0].value.dump();
+    const nlohmann::json& done = recorded[3].value;
+    ASSERT_FALSE(done.contains("error")) << done.dump();
+    EXPECT_EQ(done["restarted_last"], "n1");
+    const std::vector<std::string> log = cluster.log();
+    std::vector<std::string> restarts;
+    for (const auto& line : log) {
+      if (line.starts_with("restart ")) restarts.push_back(line);
+    }
+    EXPECT_EQ(restarts, (std::vector<std::string>{"restart n2", "restart n3", "restart n1"}));
+    if (elects) {
+      EXPECT_EQ(done["leader_before_it"], "n2");
+      EXPECT_LT(done["waited_ms"].get<std::int64_t>(), 300);
+    } else {
+      EXPECT_TRUE(done["leader_before_it"].is_null());
+      EXPECT_GE(done["waited_ms"].get<std::int64_t>(), 300) << "no leader: the old one comes back after the wait";
+    }
+    EXPECT_EQ(cluster.running().size(), 3u);
+  }
+  // together (the default) and a power loss that did not take the leader restart nothing last.
+  Harness harness;
+  harness.nemesis.run({{0ms, FaultKind::power_loss, true, 3}, {0ms, FaultKind::power_loss, false, 0}},
+                      Nemesis::Clock::now());
+  ASSERT_EQ(harness.recorded.size(), 4u);
+  EXPECT_FALSE(harness.recorded[0].value.contains("restart_last"));
+  EXPECT_FALSE(harness.recorded[3].value.contains("restarted_last"));
+}
+
 TEST(NemesisExecutor, FailpointActionsAreTheOnesRefnodeAcceptsAtThatPoint) {
   std::mt19937_64 random(7);
   for (const auto& point : default_failpoint_points()) {

@@ -35,11 +35,12 @@ struct RunOptions {
   std::string nemesis = "partition,kill,clock";
   std::string nemesis_interval = "10s";
   std::string partition_shapes = "all";
-  std::string kill_targets = "mixed";       // mixed, one, minority, majority, all, leader, followers
-  std::string corrupt_files = "any";        // which files corrupt damages: wal, snapshot, any
-  std::string disk_targets = "mixed";       // nodes corrupt and the disk faults hit (as kill_targets)
-  std::string faultfs;                      // the faultfs executable; empty: next to harness
-  std::string storage_metadata = "strict";  // faultfs --metadata: strict (POSIX) or journaled
+  std::string kill_targets = "mixed";           // mixed, one, minority, majority, all, leader, followers
+  std::string corrupt_files = "any";            // which files corrupt damages: wal, snapshot, any
+  std::string disk_targets = "mixed";           // nodes corrupt and the disk faults hit (as kill_targets)
+  std::string power_loss_restart = "together";  // together, leader-last (nemesis::PowerLossRestart)
+  std::string faultfs;                          // the faultfs executable; empty: next to harness
+  std::string storage_metadata = "strict";      // faultfs --metadata: strict (POSIX) or journaled
   double clock_bump_max_seconds = 10;
   int concurrency = 10;
   double rate = 200;  // 0: closed loop
@@ -89,6 +90,7 @@ struct RunPlan {
   std::vector<nemesis::PartitionShape> partition_shapes;
   nemesis::KillTargets kill_targets = nemesis::KillTargets::mixed;
   nemesis::KillTargets disk_targets = nemesis::KillTargets::mixed;
+  nemesis::PowerLossRestart power_loss_restart = nemesis::PowerLossRestart::together;
   workloads::KeyRotation rotation;
   workloads::KeyPoolOptions txn_keys;  // list-append, rw-register
   std::size_t long_fork_group_size = 2;

@@ -56,4 +56,9 @@ std::optional<KillTargets> parse_kill_targets(std::string_view text);
 std::vector<std::string> choose_kill_targets(KillTargets targets, const std::vector<std::string>& nodes,
                                              const std::optional<std::string>& leader, std::mt19937_64& random);
 
+// How a power loss's stop restarts its nodes (NemesisOptions::power_loss_restart).
+enum class PowerLossRestart { together, leader_last };
+std::string_view to_string(PowerLossRestart order);
+std::optional<PowerLossRestart> parse_power_loss_restart(std::string_view text);
+
 }  // namespace chaosbench::nemesis

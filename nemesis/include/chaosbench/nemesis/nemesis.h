@@ -16,7 +16,9 @@
 // restarts them; corrupt stops one node or a minority, damages one file of the
 // chosen class (bit flips, a zeroed chunk or a cut tail) and restarts them at
 // its stop; disk-full, disk-error and disk-slow hold for the window on one node
-// or a minority, and their stop clears them and restarts a node that died of them.
+// or a minority, and their stop clears them and restarts a node that died of them
+// (a power loss's nodes all at once, or with --power-loss-restart leader-last
+// the old leader after the others have elected a leader).
 // run() and heal_all() are called from one thread; request_stop() from any.
 #pragma once
 
@@ -63,6 +65,12 @@ struct NemesisOptions {
   // Which nodes corrupt, disk-full, disk-error and disk-slow hit: mixed (the
   // default) is the leader or a random minority, never a majority.
   KillTargets disk_targets = KillTargets::mixed;
+  // How a power loss's stop brings its nodes back. together: all at once.
+  // leader-last: when the loss took the leader and others, the others first;
+  // the old leader only once one of them leads (or after leader_wait), so an
+  // entry only the old leader made durable must survive an election without it.
+  PowerLossRestart power_loss_restart = PowerLossRestart::together;
+  std::chrono::milliseconds leader_wait{5000};
 };
 
 class Nemesis {
@@ -129,6 +137,7 @@ class Nemesis {
   std::string armed_failpoint_;                                  // the point the failpoint fault armed
   std::vector<std::string> failpoint_nodes_;                     // on these nodes
   std::map<FaultKind, std::vector<std::string>> storage_nodes_;  // the nodes each storage fault holds
+  std::string power_loss_leader_;  // leader-last: the leader the power loss took, restarted last ("": none)
   std::jthread strobe_;
 };
 
