@@ -39,7 +39,6 @@ NilRead default_nil_read(HistoryFormat format) {
 }
 
 struct FileOutcome {
-  int exit_code = kExitHarnessFailed;
   nlohmann::json json;
 };
 
@@ -90,7 +89,6 @@ FileOutcome check_file(const std::string& file, const CheckCommandOptions& optio
     file_verdict = checkers::combine(file_verdict, result.verdict);
     results[name] = std::move(result.json);
   }
-  outcome.exit_code = exit_code_for(file_verdict);
   outcome.json = {{"file", file},
                   {"format", to_string(detected)},
                   {"model", to_string(model.kind)},
@@ -150,7 +148,6 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
     return kExitHarnessFailed;
   }
 
-  int worst = kExitValid;
   bool failed = false;
   nlohmann::json files = nlohmann::json::array();
   checkers::Verdict overall = checkers::Verdict::valid;
@@ -158,7 +155,6 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
     try {
       FileOutcome outcome = check_file(file, options, time_limit, *format, out);
       overall = checkers::combine(overall, *checkers::parse_verdict(outcome.json["verdict"].get<std::string>()));
-      worst = std::max(worst, outcome.exit_code);
       files.push_back(std::move(outcome.json));
     } catch (const std::exception& error) {
       // HistoryError messages already name the file and line; others get the file name.
@@ -178,7 +174,8 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
       return kExitHarnessFailed;
     }
   }
-  return failed ? kExitHarnessFailed : worst;
+  // invalid anywhere is invalid, though another file is unknown (as the verdicts combine).
+  return failed ? kExitHarnessFailed : exit_code_for(overall);
 }
 
 CLI::App* add_check_command(CLI::App& app, CheckCommandOptions& check) {

@@ -94,6 +94,14 @@ TEST(HarnessCheck, TimeLimitExitsTwo) {
   EXPECT_EQ(result.status.exit_code, 2) << result.out << result.err;
   EXPECT_NE(result.out.find("unknown"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("time limit"), std::string::npos) << result.out;
+  // With an invalid file beside it the verdicts combine to invalid: exit 1, whatever the order.
+  for (const auto& files : {std::vector<std::string>{file.string(), kData + "jepsen/etcd_000.log"},
+                            std::vector<std::string>{kData + "jepsen/etcd_000.log", file.string()}}) {
+    std::vector<std::string> arguments = {"check", "--time-limit", "200ms"};
+    arguments.insert(arguments.end(), files.begin(), files.end());
+    auto both = run_harness(arguments);
+    EXPECT_EQ(both.status.exit_code, 1) << both.out << both.err;
+  }
 }
 
 TEST(HarnessCheck, MalformedHistoryExitsThreeNamingFileAndLineAndStillChecksTheRest) {
