@@ -43,8 +43,10 @@ bool is_token_character(char character) {
 
 bool is_digit(char character) { return character >= '0' && character <= '9'; }
 
-std::string map_key_text(const EdnValue& key) {
-  const EdnValue& bare = key.untagged();
+}  // namespace
+
+std::string edn_text(const EdnValue& value) {
+  const EdnValue& bare = value.untagged();
   switch (bare.kind) {
     case EdnKind::string:
     case EdnKind::character:
@@ -57,8 +59,6 @@ std::string map_key_text(const EdnValue& key) {
       return edn_to_json(bare).dump();
   }
 }
-
-}  // namespace
 
 std::string_view to_string(EdnKind kind) {
   switch (kind) {
@@ -133,7 +133,7 @@ nlohmann::json edn_to_json(const EdnValue& value) {
     case EdnKind::map: {
       nlohmann::json object = nlohmann::json::object();
       for (std::size_t i = 0; i + 1 < value.items.size(); i += 2) {
-        object[map_key_text(value.items[i])] = edn_to_json(value.items[i + 1]);
+        object[edn_text(value.items[i])] = edn_to_json(value.items[i + 1]);
       }
       return object;
     }

@@ -74,23 +74,10 @@ Value intern_edn_value(ValuePool& pool, const EdnValue& value) {
   }
 }
 
-// Text of a key: strings, keywords and symbols by name, integers in decimal,
-// anything else as compact JSON. nullopt for nil.
+// Text of a key (edn_text); nullopt for nil.
 std::optional<std::string> key_text(const EdnValue& value) {
-  const EdnValue& bare = value.untagged();
-  switch (bare.kind) {
-    case EdnKind::nil:
-      return std::nullopt;
-    case EdnKind::string:
-    case EdnKind::character:
-    case EdnKind::keyword:
-    case EdnKind::symbol:
-      return bare.text;
-    case EdnKind::integer:
-      return std::to_string(bare.integer);
-    default:
-      return edn_to_json(bare).dump();
-  }
+  if (value.untagged().kind == EdnKind::nil) return std::nullopt;
+  return edn_text(value);
 }
 
 // Recognises Jepsen's independent tuples; on success sets key and inner value.
@@ -136,21 +123,6 @@ bool is_txn_value(const EdnValue& value) {
   if (!bare.is_sequence() || bare.items.empty()) return false;
   return std::all_of(bare.items.begin(), bare.items.end(),
                      [](const EdnValue& item) { return item.untagged().is_sequence(); });
-}
-
-// The text of an :error: keywords and strings by name, anything else as compact JSON.
-std::string error_text(const EdnValue& value) {
-  const EdnValue& bare = value.untagged();
-  switch (bare.kind) {
-    case EdnKind::keyword:
-    case EdnKind::string:
-    case EdnKind::symbol:
-      return bare.text;
-    case EdnKind::integer:
-      return std::to_string(bare.integer);
-    default:
-      return edn_to_json(bare).dump();
-  }
 }
 
 void add_edn_operation(History& history, const EdnValue& form, std::string_view source,
@@ -229,7 +201,7 @@ void add_edn_operation(History& history, const EdnValue& form, std::string_view 
     file_indices.back() = bare_index.integer;
   }
   if (error != nullptr && error->untagged().kind != EdnKind::nil) {
-    std::string text = converting(source, error->line, "error", [&] { return error_text(*error); });
+    std::string text = converting(source, error->line, "error", [&] { return edn_text(*error); });
     history.set_error(history.operations.size(), text);
   }
 

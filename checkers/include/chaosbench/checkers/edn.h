@@ -55,6 +55,10 @@ struct EdnValue {
 // "read"), vectors, lists and sets become arrays (set elements sorted), maps
 // become objects with stringified keys, tags are dropped, nil becomes null.
 nlohmann::json edn_to_json(const EdnValue& value);
+// A value as one piece of text (a JSON key, an op's key or :error): strings,
+// characters, keywords and symbols by name, integers in decimal, anything else
+// as compact JSON.
+std::string edn_text(const EdnValue& value);
 
 // Reads EDN forms one at a time from a text; `source` names it in errors.
 class EdnParser {
