@@ -31,6 +31,7 @@
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/history_recorder.h"
+#include "chaosbench/harness/liveness.h"
 #include "chaosbench/harness/online_checker.h"
 #include "chaosbench/harness/progress_line.h"
 #include "chaosbench/harness/run_results.h"
@@ -147,6 +148,7 @@ json options_json(const RunPlan& plan) {
       {"client_routing", options.client_routing},
       {"operation_timeout", options.operation_timeout},
       {"recovery_time", options.recovery_time},
+      {"recovery_limit", options.recovery_limit},
       {"check_time_limit", options.check_time_limit},
       {"checkers", plan.checker_names},
       {"consistency_model", plan.consistency_model ? std::string(checkers::to_string(*plan.consistency_model)) : ""},
@@ -341,6 +343,7 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   plan.time_limit = flag_duration("--time-limit", options.time_limit);
   plan.operation_timeout = flag_duration("--op-timeout", options.operation_timeout);
   plan.recovery_time = flag_duration("--recovery-time", options.recovery_time);
+  plan.recovery_limit = flag_duration("--recovery-limit", options.recovery_limit);
   plan.check_time_limit = flag_duration("--check-time-limit", options.check_time_limit);
   if (plan.time_limit.count() <= 0) throw std::invalid_argument("--time-limit: must be more than 0");
   if (plan.nemesis_interval.count() <= 0 && !plan.faults.empty()) {
@@ -711,10 +714,38 @@ class TestRun {
     healed_at_ = std::chrono::steady_clock::now();
   }
 
+  // After the final heal the cluster must serve again: every client sends one
+  // read to its node, round after round, until one is ok or --recovery-limit
+  // has passed since the heal (judged by judge_recovery, liveness.h).
+  void probe_recovery() {
+    if (plan_.recovery_limit.count() == 0) return;
+    const std::vector<workloads::ClientOperation> reads = workload_->final_reads();
+    if (reads.empty()) return;
+    const std::vector<workloads::ClientOperation> probe{reads.front()};
+    const std::size_t first_probe = recorder_->size();
+    const std::uint64_t ok_before = recorder_->counts().ok;
+    const auto deadline = healed_at_ + plan_.recovery_limit;
+    while (!interrupted_) {
+      pool_->run_final_reads(probe);
+      const auto now = std::chrono::steady_clock::now();
+      if (recorder_->counts().ok > ok_before || now >= deadline) break;
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(100), deadline - now));
+    }
+    if (interrupted_) return;
+    const auto history_time = [&](std::chrono::steady_clock::time_point at) {
+      return std::chrono::duration_cast<std::chrono::nanoseconds>(at - recorder_->start()).count();
+    };
+    recovery_ = judge_recovery(recorder_->history(), first_probe, history_time(healed_at_),
+                               history_time(std::chrono::steady_clock::now()), plan_.recovery_limit);
+  }
+
   // After --recovery-time of quiet, each key read once more (not after a signal).
   void final_reads() {
     if (!interrupted_) {
-      if (!cluster_->wait_for_leader(std::max(plan_.recovery_time, std::chrono::milliseconds(10'000)))) {
+      probe_recovery();
+      const bool recovered = !recovery_ || recovery_->verdict != checkers::Verdict::invalid;
+      if (recovered && !cluster_->wait_for_leader(std::max(plan_.recovery_time, std::chrono::milliseconds(10'000)))) {
         errors_ << "harness: warning: no leader after healing; final reads will likely fail\n";
       }
       // The quiet period: --recovery-time from the heal (the leader wait counts).
@@ -791,7 +822,12 @@ class TestRun {
   int check_and_report() {
     const long peak_rss_before_check = peak_rss_kilobytes();
     const std::vector<CheckerOutcome> outcomes = check();
-    const checkers::Verdict verdict = overall_verdict(outcomes);
+    checkers::Verdict verdict = overall_verdict(outcomes);
+    // Liveness joins the verdict like a checker (unless it could not be judged).
+    const bool liveness_judged = recovery_ && recovery_->verdict != checkers::Verdict::unknown;
+    if (recovery_) checker_results_["liveness"] = to_json(*recovery_);
+    if (liveness_judged) verdict = checkers::combine(verdict, recovery_->verdict);
+    const bool liveness_valid = !liveness_judged || recovery_->verdict == checkers::Verdict::valid;
     const checkers::History& history = recorder_->history();
     const OutcomeCounts counts = count_outcomes(history);
     // A run whose operations the target did not serve tested nothing: its verdict
@@ -895,7 +931,8 @@ class TestRun {
     // One line per checker (with the evidence under a non-valid one), then the
     // overall verdict when there are several.
     for (const CheckerOutcome& outcome : outcomes) {
-      const std::string label = outcomes.size() == 1 ? "verdict" : fmt::format("checker {}", outcome.name);
+      const std::string label =
+          outcomes.size() == 1 && liveness_valid ? "verdict" : fmt::format("checker {}", outcome.name);
       out_ << fmt::format("{}: {} ({})\n", label, checkers::to_string(outcome.verdict), outcome.reason);
       if (outcome.verdict == checkers::Verdict::valid) continue;
       std::size_t lines = 0, position = 0;
@@ -907,7 +944,9 @@ class TestRun {
         ++lines;
       }
     }
-    if (outcomes.size() > 1) out_ << fmt::format("verdict: {}\n", checkers::to_string(verdict));
+    if (recovery_)
+      out_ << fmt::format("liveness: {} ({})\n", checkers::to_string(recovery_->verdict), recovery_->reason);
+    if (outcomes.size() > 1 || !liveness_valid) out_ << fmt::format("verdict: {}\n", checkers::to_string(verdict));
     // The report is a view of what is already on disk: failing to write it is
     // harness failure (exit 3), but the history and results stay where they are.
     try {
@@ -958,6 +997,7 @@ class TestRun {
   std::atomic<bool> interrupted_{false};
   bool harness_failed_ = false;
   json checker_results_ = json::object();
+  std::optional<RecoveryJudgement> recovery_;  // set by probe_recovery()
   std::chrono::steady_clock::time_point workload_start_, workload_end_, healed_at_;
 };
 
@@ -1107,6 +1147,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
   run_app
       ->add_option("--op-timeout", run.operation_timeout,
                    "Client timeout per operation; a timed-out op is info and its process is replaced")
+      ->capture_default_str();
+  run_app
+      ->add_option("--recovery-limit", run.recovery_limit,
+                   "Liveness: after the final heal the cluster must serve an ok operation within this, or the run is "
+                   "invalid (0s: not checked)")
       ->capture_default_str();
   run_app->add_option("--recovery-time", run.recovery_time, "Quiet period from the heal to the final reads")
       ->capture_default_str();

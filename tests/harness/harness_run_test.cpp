@@ -23,6 +23,8 @@ namespace {
 
 using namespace harness_process_support;
 
+const std::string kRefnode = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/refnode";
+
 // The nemesis functions (start-partition, stop-kill, ...) recorded in a history.
 std::set<std::string> nemesis_functions(const fs::path& history) {
   std::set<std::string> functions;
@@ -83,6 +85,10 @@ TEST(HarnessRun, CorrectRaftUnderPartitionKillPauseClockIsLinearizable) {
   EXPECT_EQ(results["verdict"], "valid");
   EXPECT_GT(results["operations"]["ok"].get<int>(), 1000);
   EXPECT_TRUE(results["latency_from_intended_send"].contains("p99_ms"));
+  const json& liveness = results["checker"]["liveness"];
+  EXPECT_EQ(liveness["verdict"], "valid") << liveness.dump();
+  EXPECT_LE(liveness["recovered_after_ms"].get<int>(), 10'000) << liveness.dump();
+  EXPECT_NE(result.out.find("liveness: valid (served again "), std::string::npos) << result.out;
   for (const char* fault : {"partition", "kill", "pause", "clock"}) {
     EXPECT_TRUE(results["availability"].contains(fault)) << fault;
   }
@@ -92,6 +98,45 @@ TEST(HarnessRun, CorrectRaftUnderPartitionKillPauseClockIsLinearizable) {
     EXPECT_TRUE(functions.count(fmt::format("start-{}", fault))) << fault;
     EXPECT_TRUE(functions.count(fmt::format("stop-{}", fault))) << fault << " (healed at the end at the latest)";
   }
+}
+
+// A cluster that cannot come back: every node is refnode the first time and,
+// once killed, a process that never listens. After the final heal no probe is
+// served, so the run gets the liveness verdict invalid, naming the nodes.
+TEST(HarnessRun, AClusterThatNeverRecoversIsInvalidByLiveness) {
+  TemporaryDirectory directory("run", true);
+  const fs::path script = directory.path / "refnode-once";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\n"
+           "# refnode on the first start of a node; a silent process on every later start.\n"
+           "data=''; previous=''\n"
+           "for argument in \"$@\"; do [ \"$previous\" = --data-dir ] && data=\"$argument\"; previous=\"$argument\"; "
+           "done\n"
+           "marker=\"$data.started-once\"\n"
+           "if [ -e \"$marker\" ]; then exec sleep 3600; fi\n"
+           ": > \"$marker\"\n"
+           "exec '"
+        << kRefnode << "' \"$@\"\n";
+  }
+  fs::permissions(script, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+  auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--refnode", script.string(),
+                             "--nodes", "3", "--nemesis", "kill", "--kill-targets", "all", "--nemesis-interval", "2s",
+                             "--time-limit", "5s", "--recovery-limit", "2s", "--seed", "3"},
+                            120s);
+  EXPECT_EQ(result.status.exit_code, 1) << describe(result);
+  EXPECT_NE(result.out.find("liveness: invalid (no ok operation within 2 s of the final heal"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("verdict: invalid"), std::string::npos) << result.out;
+  const json results = read_json(fs::canonical(directory.path / "store" / "latest") / "results.json");
+  const json& liveness = results["checker"]["liveness"];
+  EXPECT_EQ(liveness["verdict"], "invalid") << liveness.dump();
+  EXPECT_TRUE(liveness["recovered_after_ms"].is_null());
+  EXPECT_GE(liveness["waited_ms"].get<int>(), 2000);
+  EXPECT_EQ(liveness["nodes"].size(), 3u) << liveness.dump();
+  for (const auto& [node, answers] : liveness["nodes"].items()) EXPECT_EQ(answers["ok"], 0) << node;
+  EXPECT_EQ(results["verdict"], "invalid");
 }
 
 TEST(HarnessRun, CorrectRaftUnderFailpointsIsLinearizableAndTheCrashedNodesComeBack) {

@@ -59,6 +59,8 @@ struct RunOptions {
   std::string client_routing = "sticky";  // sticky: a process keeps its node; any: each op to a random node
   std::string operation_timeout = "2s";
   std::string recovery_time = "2s";  // quiet period from the heal to the final reads
+  // After the final heal the cluster must serve an ok op within this (liveness.h); "0s": not checked.
+  std::string recovery_limit = "10s";
   std::string check_time_limit = "120s";
   std::vector<std::string> checker_names;  // empty: the workload's default checkers
   std::string consistency_model;           // elle-* checkers; "": the workload's (strict-serializable)
@@ -97,7 +99,7 @@ struct RunPlan {
   std::vector<std::string> checker_names;                       // named, or the workload's defaults
   std::optional<checkers::ConsistencyModel> consistency_model;  // nullopt: the workload's
   std::chrono::milliseconds nemesis_interval{0}, time_limit{0}, operation_timeout{0}, recovery_time{0},
-      check_time_limit{0};
+      recovery_limit{0}, check_time_limit{0};
   std::filesystem::path refnode;
   std::filesystem::path faultfs;  // set when a storage fault is asked for
   std::string corrupt_glob = "*";
