@@ -423,6 +423,20 @@ void Cluster::kill(const std::string& name) {
   target.paused = false;
 }
 
+std::vector<NodeExit> Cluster::collect_exits() {
+  std::vector<NodeExit> exits;
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    if (!node->daemon) continue;
+    if (auto status = node->daemon->wait_for(std::chrono::milliseconds(0))) {
+      exits.push_back({node->host->name(), *status});
+      node->daemon.reset();
+      node->paused = false;
+    }
+  }
+  return exits;
+}
+
 void Cluster::restart(const std::string& name) {
   Node& target = node(name);
   std::lock_guard lock(target.mutex);

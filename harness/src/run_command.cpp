@@ -634,6 +634,7 @@ class TestRun {
       nemesis_->request_stop();
     });
 
+    start_exit_monitor();
     workload_start_ = recorder_->start();
     progress_->start(workload_start_);
     {
@@ -714,6 +715,49 @@ class TestRun {
     healed_at_ = std::chrono::steady_clock::now();
   }
 
+  // A node that exits by itself (no kill here ended it: a crash, a fail-stop,
+  // a failpoint's crash) is a finding: recorded as a nemesis `node-exited`
+  // info op (an event on the report's timeline) and listed in results.json.
+  void start_exit_monitor() {
+    const auto period =
+        session_ ? std::chrono::milliseconds(100) : std::chrono::milliseconds(2000);  // SSH: a round trip each
+    exit_monitor_ = std::jthread([this, period](std::stop_token stop) {
+      while (!stop.stop_requested()) {
+        try {
+          for (const NodeExit& exit : cluster_->collect_exits()) {
+            const json value = {{"node", exit.node},
+                                {"status", exit.status.describe()},
+                                {"exit_code", exit.status.exit_code},
+                                {"signal", exit.status.signal}};
+            const std::int64_t time = recorder_->record(checkers::OpType::info, checkers::kNemesisProcess,
+                                                        "node-exited", "", value, exit.node);
+            std::lock_guard lock(node_exits_mutex_);
+            node_exits_.push_back({{"node", exit.node},
+                                   {"time_seconds", static_cast<double>(time) / 1e9},
+                                   {"status", exit.status.describe()}});
+          }
+        } catch (const std::exception& error) {
+          std::lock_guard lock(node_exits_mutex_);
+          exit_monitor_error_ = error.what();
+          return;
+        }
+        for (auto slept = std::chrono::milliseconds(0); slept < period && !stop.stop_requested();
+             slept += std::chrono::milliseconds(20)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    });
+  }
+
+  void stop_exit_monitor() {
+    if (!exit_monitor_.joinable()) return;
+    exit_monitor_.request_stop();
+    exit_monitor_.join();
+    if (!exit_monitor_error_.empty()) {
+      errors_ << "harness: warning: watching the nodes for exits stopped: " << exit_monitor_error_ << "\n";
+    }
+  }
+
   // After the final heal the cluster must serve again: every client sends one
   // read to its node, round after round, until one is ok or --recovery-limit
   // has passed since the heal (judged by judge_recovery, liveness.h).
@@ -757,6 +801,7 @@ class TestRun {
       }
       pool_->run_final_reads(workload_->final_reads());
     }
+    stop_exit_monitor();  // it records into the history
     recorder_->close();
     if (online_checker_) online_checker_->finish();  // its last pass sees what the offline check will
   }
@@ -887,6 +932,7 @@ class TestRun {
         {"harness_failed", harness_failed_},
         {"harness_failure_reason", harness_failure_reason},
         {"unserved_operations", to_json(unserved)},
+        {"node_exits", node_exits_},
         {"checker", checker_results_},
         {"operations", to_json(counts)},
         {"throughput_ok_per_second", workload_seconds > 0 ? static_cast<double>(counts.ok) / workload_seconds : 0},
@@ -928,6 +974,17 @@ class TestRun {
     }
     out_ << fmt::format("faults: {}; availability: {}\n", fault_summary.empty() ? "none" : fault_summary,
                         availability_text.empty() ? "n/a" : availability_text);
+    if (!node_exits_.empty()) {
+      std::string exits_text;
+      for (const json& exit : node_exits_) {
+        exits_text +=
+            fmt::format("{}{} at {:.1f} s ({})", exits_text.empty() ? "" : ", ", exit["node"].get<std::string>(),
+                        exit["time_seconds"].get<double>(), exit["status"].get<std::string>());
+      }
+      out_ << fmt::format(
+          "node exits without a kill from the harness (crashes, fail-stops, failpoint crashes): {}; logs in {}\n",
+          exits_text, (run_directory_ / "nodes").string());
+    }
     // One line per checker (with the evidence under a non-valid one), then the
     // overall verdict when there are several.
     for (const CheckerOutcome& outcome : outcomes) {
@@ -998,6 +1055,10 @@ class TestRun {
   bool harness_failed_ = false;
   json checker_results_ = json::object();
   std::optional<RecoveryJudgement> recovery_;  // set by probe_recovery()
+  std::mutex node_exits_mutex_;
+  json node_exits_ = json::array();  // {node, time_seconds, status} per exit the monitor saw
+  std::string exit_monitor_error_;
+  std::jthread exit_monitor_;  // last: stopped and joined before everything it uses
   std::chrono::steady_clock::time_point workload_start_, workload_end_, healed_at_;
 };
 

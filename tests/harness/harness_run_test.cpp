@@ -139,6 +139,40 @@ TEST(HarnessRun, AClusterThatNeverRecoversIsInvalidByLiveness) {
   EXPECT_EQ(results["verdict"], "invalid");
 }
 
+// A node that dies by itself (here n1's process ends after 2 s, exit code 3,
+// with no fault scheduled) is a finding: a node-exited op in the history, a
+// line in the summary, an entry in results.json; the others go on serving.
+TEST(HarnessRun, ANodeThatExitsByItselfIsReported) {
+  TemporaryDirectory directory("run", true);
+  const fs::path script = directory.path / "refnode-n1-dies";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\n"
+           "case \"$*\" in *--id\\ n1\\ *|*--id\\ n1) ;; *) exec '"
+        << kRefnode << "' \"$@\";; esac\n'" << kRefnode
+        << "' \"$@\" &\n"
+           "child=$!; sleep 2; kill -9 $child; exit 3\n";
+  }
+  fs::permissions(script, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+  auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--refnode", script.string(),
+                             "--nodes", "3", "--nemesis", "none", "--time-limit", "5s", "--seed", "4"},
+                            120s);
+  EXPECT_EQ(result.status.exit_code, 0) << describe(result);
+  EXPECT_NE(
+      result.out.find("node exits without a kill from the harness (crashes, fail-stops, failpoint crashes): n1 at "),
+      std::string::npos)
+      << result.out;
+  const fs::path run = fs::canonical(directory.path / "store" / "latest");
+  const json results = read_json(run / "results.json");
+  ASSERT_EQ(results["node_exits"].size(), 1u) << results["node_exits"].dump();
+  EXPECT_EQ(results["node_exits"][0]["node"], "n1");
+  EXPECT_EQ(results["node_exits"][0]["status"], "exited with 3");
+  EXPECT_GT(results["node_exits"][0]["time_seconds"].get<double>(), 0);
+  EXPECT_LT(results["node_exits"][0]["time_seconds"].get<double>(), 5) << "seen within the run";
+  EXPECT_TRUE(nemesis_functions(run / "history.jsonl").count("node-exited"));
+}
+
 TEST(HarnessRun, CorrectRaftUnderFailpointsIsLinearizableAndTheCrashedNodesComeBack) {
   TemporaryDirectory directory("run", true);
   const fs::path store = directory.path / "store";

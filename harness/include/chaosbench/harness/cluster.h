@@ -48,6 +48,12 @@ struct NodeEndpoint {
   std::uint16_t port = 0;
 };
 
+// A node process that exited although nothing here stopped it.
+struct NodeExit {
+  std::string node;
+  control::ExitStatus status;
+};
+
 class Cluster : public nemesis::NemesisTarget {
  public:
   Cluster(std::vector<std::shared_ptr<control::Host>> hosts, std::shared_ptr<const targets::adapters::Target> target,
@@ -77,6 +83,10 @@ class Cluster : public nemesis::NemesisTarget {
   // SIGTERM, then SIGKILL after grace. Resumes paused nodes first. Then
   // unmounts faultfs, so that each data directory holds its files again.
   void stop_all(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+  // The nodes whose process has exited since the last call, although no kill
+  // or stop here ended it (a crash, a fail-stop, a failpoint's crash). Each is
+  // reaped and dropped, so a later restart starts it again.
+  std::vector<NodeExit> collect_exits();
 
   const targets::adapters::Target& target() const { return *target_; }
   // Where clients speak the client protocol: the node itself, or its gateway.
