@@ -200,6 +200,8 @@ std::string describe_fault_value(const std::string& kind, const json& value, std
   if (value.is_null()) return {};
   if (value.is_object() && value.contains("error")) {
     text = "error: " + scalar_text(value["error"]);
+  } else if (kind == "node-exited" && value.is_object() && value.contains("node") && value.contains("status")) {
+    text = scalar_text(value["node"]) + " " + scalar_text(value["status"]);  // "n1 exited with 3"
   } else if (value.is_object() && value.contains("nodes") && value.contains("request")) {
     text = describe_storage_fault(value);
   } else if (value.is_object() && value.contains("shape")) {

@@ -150,6 +150,8 @@ TEST(FaultValues, ReadableLabels) {
   EXPECT_EQ(describe_fault_value("clock", {{"mode", "bump"}, {"offsets", {{"n1", -2.5}, {"n3", 4}}}}),
             "bump n1 -2.5s n3 +4s");
   EXPECT_EQ(describe_fault_value("loss", {{"n1", 0.25}}), "n1 0.25");
+  EXPECT_EQ(describe_fault_value("node-exited", {{"node", "n1"}, {"status", "exited with 3"}, {"exit_code", 3}}),
+            "n1 exited with 3");
   EXPECT_EQ(describe_fault_value("kill", json::array({"n1", "n2"})), "n1, n2");
   EXPECT_EQ(describe_fault_value("power-loss",
                                  json::parse(R"({"nodes":["n1","n2"],"request":{"op":"lose-unsynced"},"effects":{
