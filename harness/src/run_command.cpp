@@ -36,6 +36,7 @@
 #include "chaosbench/harness/progress_line.h"
 #include "chaosbench/harness/run_results.h"
 #include "chaosbench/harness/run_store.h"
+#include "chaosbench/harness/swarm.h"
 #include "chaosbench/nemesis/nemesis.h"
 #include "chaosbench/nemesis/schedule.h"
 #include "chaosbench/reports/run_report.h"
@@ -127,6 +128,7 @@ json options_json(const RunPlan& plan) {
       {"nemesis_interval", options.nemesis_interval},
       {"partition_shapes", options.partition_shapes},
       {"kill_targets", options.kill_targets},
+      {"swarm", plan.swarm_flags.empty() ? json(nullptr) : json(plan.swarm_flags)},
       {"corrupt_files", options.corrupt_files},
       {"disk_targets", options.disk_targets},
       {"power_loss_restart", options.power_loss_restart},
@@ -245,10 +247,22 @@ std::optional<std::string> workload_not_served(const std::string& target, const 
       target, workload, fmt::join(missing, "', '"));
 }
 
-RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) {
+RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
   RunPlan plan;
+  plan.seed = given.seed ? *given.seed : std::random_device{}() % 1'000'000;
+  RunOptions drawn = given;
+  const auto target = targets::adapters::make_target(given.target, given.target_arguments);  // checks the name
+  if (given.nemesis == "random") {
+    // Swarm testing: the seed draws the fault configuration (swarm.h), replacing these four flags.
+    const SwarmDraw draw = draw_swarm(plan.seed, target->has_failpoints());
+    drawn.nemesis = draw.nemesis;
+    drawn.kill_targets = draw.kill_targets;
+    drawn.partition_shapes = draw.partition_shapes;
+    drawn.nemesis_interval = draw.nemesis_interval;
+    plan.swarm_flags = draw.flags();
+  }
+  const RunOptions& options = drawn;
   plan.options = options;
-  const auto target = targets::adapters::make_target(options.target, options.target_arguments);  // checks the name
   if (options.nodes < 1 || options.nodes > 250) {
     throw std::invalid_argument(fmt::format("--nodes: {} is out of range (1-250)", options.nodes));
   }
@@ -436,7 +450,6 @@ RunPlan plan_run(const RunOptions& options, const fs::path& harness_executable) 
   } else if (options.leave_db_running) {
     throw std::invalid_argument("--leave-db-running: only with --hosts (the local sandbox ends with the run)");
   }
-  plan.seed = options.seed ? *options.seed : std::random_device{}() % 1'000'000;
   return plan;
 }
 
@@ -503,6 +516,9 @@ class TestRun {
                         plan_.test_name, plan_.seed, options_.target, options_.nodes, options_.nodes == 1 ? "" : "s",
                         options_.workload, fault_names.empty() ? "none" : fault_names, plan_.nemesis_interval.count(),
                         plan_.time_limit.count());
+    if (!plan_.swarm_flags.empty()) {
+      out_ << fmt::format("harness: --nemesis random drew (seed {}): {}\n", plan_.seed, plan_.swarm_flags);
+    }
     out_ << fmt::format("harness: store {}\n", run_directory_.string()) << std::flush;
 
     const bool clock_faults =
@@ -1128,7 +1144,9 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
                    "fsynced, restart at the stop), corrupt (stop one node or a minority, flip bits in, zero a chunk "
                    "of or cut the tail of one --corrupt-files file, restart at the stop), disk-full (ENOSPC), "
                    "disk-error (EIO on write, fsync or read, 1-100 %), disk-slow (10-200 ms per operation); "
-                   "docs/storage-faults.md")
+                   "docs/storage-faults.md. random: swarm testing, the seed draws the kinds (of partition, kill, "
+                   "pause, clock, loss, delay, failpoint), --kill-targets, --partition-shapes and "
+                   "--nemesis-interval, printed and in test.json; --seed replays the draw")
       ->capture_default_str();
   run_app
       ->add_option("--nemesis-interval", run.nemesis_interval,

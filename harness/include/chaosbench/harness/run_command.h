@@ -105,6 +105,7 @@ struct RunPlan {
   std::string corrupt_glob = "*";
   std::string test_name;
   std::vector<control::SshHostOptions> hosts;  // from --hosts; empty: the sandbox
+  std::string swarm_flags;                     // --nemesis random: what the seed drew, as flags (swarm.h); "" otherwise
 };
 
 const std::vector<std::string>& known_targets();  // "raft"
