@@ -25,6 +25,14 @@ using namespace harness_process_support;
 
 const std::string kRefnode = std::string(CHAOSBENCH_BINARY_DIR) + "/bin/refnode";
 
+// An executable shell script (a stand-in for refnode), readable and runnable by the unprivileged child too.
+fs::path write_script(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+  fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                            fs::perms::others_exec);
+  return path;
+}
+
 // The nemesis functions (start-partition, stop-kill, ...) recorded in a history.
 std::set<std::string> nemesis_functions(const fs::path& history) {
   std::set<std::string> functions;
@@ -105,22 +113,18 @@ TEST(HarnessRun, CorrectRaftUnderPartitionKillPauseClockIsLinearizable) {
 // served, so the run gets the liveness verdict invalid, naming the nodes.
 TEST(HarnessRun, AClusterThatNeverRecoversIsInvalidByLiveness) {
   TemporaryDirectory directory("run", true);
-  const fs::path script = directory.path / "refnode-once";
-  {
-    std::ofstream out(script);
-    out << "#!/bin/sh\n"
-           "# refnode on the first start of a node; a silent process on every later start.\n"
-           "data=''; previous=''\n"
-           "for argument in \"$@\"; do [ \"$previous\" = --data-dir ] && data=\"$argument\"; previous=\"$argument\"; "
-           "done\n"
-           "marker=\"$data.started-once\"\n"
-           "if [ -e \"$marker\" ]; then exec sleep 3600; fi\n"
-           ": > \"$marker\"\n"
-           "exec '"
-        << kRefnode << "' \"$@\"\n";
-  }
-  fs::permissions(script, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
+  const fs::path script = write_script(
+      directory.path / "refnode-once",
+      "#!/bin/sh\n"
+      "# refnode on the first start of a node; a silent process on every later start.\n"
+      "data=''; previous=''\n"
+      "for argument in \"$@\"; do [ \"$previous\" = --data-dir ] && data=\"$argument\"; previous=\"$argument\"; "
+      "done\n"
+      "marker=\"$data.started-once\"\n"
+      "if [ -e \"$marker\" ]; then exec sleep 3600; fi\n"
+      ": > \"$marker\"\n"
+      "exec '" +
+          kRefnode + "' \"$@\"\n");
   auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--refnode", script.string(),
                              "--nodes", "3", "--nemesis", "kill", "--kill-targets", "all", "--nemesis-interval", "2s",
                              "--time-limit", "5s", "--recovery-limit", "2s", "--seed", "3"},
@@ -144,17 +148,12 @@ TEST(HarnessRun, AClusterThatNeverRecoversIsInvalidByLiveness) {
 // line in the summary, an entry in results.json; the others go on serving.
 TEST(HarnessRun, ANodeThatExitsByItselfIsReported) {
   TemporaryDirectory directory("run", true);
-  const fs::path script = directory.path / "refnode-n1-dies";
-  {
-    std::ofstream out(script);
-    out << "#!/bin/sh\n"
-           "case \"$*\" in *--id\\ n1\\ *|*--id\\ n1) ;; *) exec '"
-        << kRefnode << "' \"$@\";; esac\n'" << kRefnode
-        << "' \"$@\" &\n"
-           "child=$!; sleep 2; kill -9 $child; exit 3\n";
-  }
-  fs::permissions(script, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
+  const fs::path script = write_script(directory.path / "refnode-n1-dies",
+                                       "#!/bin/sh\n"
+                                       "case \"$*\" in *--id\\ n1\\ *|*--id\\ n1) ;; *) exec '" +
+                                           kRefnode + "' \"$@\";; esac\n'" + kRefnode +
+                                           "' \"$@\" &\n"
+                                           "child=$!; sleep 2; kill -9 $child; exit 3\n");
   auto result = run_harness({"run", "--store", (directory.path / "store").string(), "--refnode", script.string(),
                              "--nodes", "3", "--nemesis", "none", "--time-limit", "5s", "--seed", "4"},
                             120s);
