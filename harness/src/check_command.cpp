@@ -39,6 +39,7 @@ NilRead default_nil_read(HistoryFormat format) {
 }
 
 struct FileOutcome {
+  checkers::Verdict verdict = checkers::Verdict::unknown;
   nlohmann::json json;
 };
 
@@ -89,6 +90,7 @@ FileOutcome check_file(const std::string& file, const CheckCommandOptions& optio
     file_verdict = checkers::combine(file_verdict, result.verdict);
     results[name] = std::move(result.json);
   }
+  outcome.verdict = file_verdict;
   outcome.json = {{"file", file},
                   {"format", to_string(detected)},
                   {"model", to_string(model.kind)},
@@ -154,7 +156,7 @@ int run_check_command(const CheckCommandOptions& options, std::ostream& out, std
   for (const std::string& file : options.files) {
     try {
       FileOutcome outcome = check_file(file, options, time_limit, *format, out);
-      overall = checkers::combine(overall, *checkers::parse_verdict(outcome.json["verdict"].get<std::string>()));
+      overall = checkers::combine(overall, outcome.verdict);
       files.push_back(std::move(outcome.json));
     } catch (const std::exception& error) {
       // HistoryError messages already name the file and line; others get the file name.
