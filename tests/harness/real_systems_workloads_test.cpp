@@ -69,7 +69,9 @@ INSTANTIATE_TEST_SUITE_P(TransactionsAppendsAndAdds, RealSystemWorkload,
                          testing::Values(Served{"etcd", "list-append", 200}, Served{"etcd", "bank", 200},
                                          Served{"etcd", "counter", 200}, Served{"etcd", "kv", 200},
                                          Served{"zookeeper", "list-append", 200, {"--target-arg=--sync-reads"}},
-                                         Served{"zookeeper", "bank", 200},
+                                         // ZooKeeper's bank txn is a sync, reads and a multi, each write fsynced:
+                                         // about 600 ok alone on 2 cores, 153 once under CI load beside a browser test.
+                                         Served{"zookeeper", "bank", 100},
                                          Served{"zookeeper", "register-delete", 200, {"--target-arg=--sync-reads"}},
                                          Served{"redis", "list-append", 200}, Served{"redis", "counter", 200},
                                          Served{"redis", "kv", 200}, Served{"redis", "bank", 200}),
