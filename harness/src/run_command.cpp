@@ -27,6 +27,7 @@
 #include "chaosbench/harness/cluster.h"
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/faketime.h"
+#include "chaosbench/harness/control/network_faults.h"
 #include "chaosbench/harness/control/sandbox.h"
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
@@ -321,25 +322,7 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
         fmt::format("--nemesis failpoint: target {} has no failpoints (the reference nodes raft, zab and quorum have)",
                     options.target));
   }
-  if (options.partition_shapes == "all") {
-    plan.partition_shapes = nemesis::all_partition_shapes();
-  } else {
-    std::size_t begin = 0;
-    const std::string& text = options.partition_shapes;
-    while (begin <= text.size()) {
-      const std::size_t comma = std::min(text.find(',', begin), text.size());
-      const std::string name = text.substr(begin, comma - begin);
-      auto shape = nemesis::parse_partition_shape(name);
-      if (!shape) {
-        throw std::invalid_argument(fmt::format(
-            "--partition-shapes: unknown shape '{}' (known: halves, random-halves, isolate-one, isolate-leader, "
-            "majorities-ring, bridge, or all)",
-            name));
-      }
-      plan.partition_shapes.push_back(*shape);
-      begin = comma + 1;
-    }
-  }
+  plan.partition_shapes = nemesis::parse_partition_shapes(options.partition_shapes);
   auto targets_flag = [](const char* flag, const std::string& text) {
     if (auto targets = nemesis::parse_kill_targets(text)) return *targets;
     throw std::invalid_argument(
@@ -581,6 +564,14 @@ class TestRun {
 
     if (!session_) out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
     try {
+      // One-way cuts need the kernel to know who opened each connection, from
+      // before the nodes connect (network_faults.h).
+      const bool cuts_one_way =
+          std::find(plan_.faults.begin(), plan_.faults.end(), nemesis::FaultKind::partition) != plan_.faults.end() &&
+          std::any_of(plan_.partition_shapes.begin(), plan_.partition_shapes.end(), nemesis::is_one_way);
+      if (cuts_one_way) {
+        for (const std::string& node : cluster_->node_names()) control::track_connections(cluster_->host(node));
+      }
       cluster_->start_all();
       cluster_->wait_until_ready(std::chrono::seconds(30));
     } catch (const control::ControlError&) {
@@ -1155,7 +1146,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
   run_app
       ->add_option("--partition-shapes", run.partition_shapes,
                    "Partition shapes to draw from: halves, random-halves, isolate-one, isolate-leader, "
-                   "majorities-ring, bridge, or all")
+                   "majorities-ring, bridge (the group two-way); one-way-halves, one-way-from-leader, "
+                   "one-way-to-leader (one-way: a node stops hearing another, which still hears it); or all")
       ->capture_default_str();
   run_app
       ->add_option("--kill-targets", run.kill_targets,

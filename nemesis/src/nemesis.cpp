@@ -90,7 +90,7 @@ class NemesisScenarioActions : public ScenarioActions {
 
 Nemesis::Nemesis(NemesisTarget& target, NemesisOptions options, Recorder recorder, std::ostream& warnings)
     : target_(target), options_(std::move(options)), recorder_(std::move(recorder)), warnings_(warnings) {
-  if (options_.partition_shapes.empty()) options_.partition_shapes = all_partition_shapes();
+  if (options_.partition_shapes.empty()) options_.partition_shapes = two_way_partition_shapes();
 }
 
 Nemesis::~Nemesis() { stop_strobe(); }
@@ -202,14 +202,18 @@ std::vector<std::string> Nemesis::random_minority(std::mt19937_64& random) {
 
 json Nemesis::start_partition(std::mt19937_64& random) {
   const PartitionShape shape = options_.partition_shapes[random() % options_.partition_shapes.size()];
+  const bool about_the_leader = shape == PartitionShape::isolate_leader ||
+                                shape == PartitionShape::one_way_from_leader ||
+                                shape == PartitionShape::one_way_to_leader;
   std::optional<std::string> leader;
-  if (shape == PartitionShape::isolate_leader) leader = target_.leader();
+  if (about_the_leader) leader = target_.leader();
   grudge_ = partition_grudge(shape, target_.node_names(), random, leader);
   json plan = json::parse(describe_grudge(grudge_));
   recorder_(false, "start-partition", plan);
   apply_network();
   json done = {{"shape", to_string(shape)}, {"grudge", plan}};
-  if (shape == PartitionShape::isolate_leader) done["leader"] = leader ? json(*leader) : json(nullptr);
+  if (about_the_leader) done["leader"] = leader ? json(*leader) : json(nullptr);
+  if (is_one_way(shape)) done["one_way"] = true;
   return done;
 }
 
@@ -478,11 +482,19 @@ void Nemesis::apply_network() {
         if (auto found = grudge->find(node); found != grudge->end())
           dropped.insert(found->second.begin(), found->second.end());
       }
-      if (!dropped.empty()) {
-        std::vector<std::string> addresses;
-        for (const auto& other : dropped) addresses.push_back(target_.host(other).address());
-        control::drop_traffic_from(host, addresses);
+      // A node whose grudge the other side does not hold still hears it on the
+      // connections it opened itself: a one-way cut.
+      std::vector<std::string> both_ways, one_way;
+      for (const auto& other : dropped) {
+        bool mutual = false;
+        for (const Grudge* grudge : {&grudge_, &scenario_grudge_}) {
+          auto found = grudge->find(other);
+          mutual = mutual || (found != grudge->end() && found->second.count(node) > 0);
+        }
+        (mutual ? both_ways : one_way).push_back(target_.host(other).address());
       }
+      if (!both_ways.empty()) control::drop_traffic_from(host, both_ways);
+      if (!one_way.empty()) control::drop_connections_opened_by(host, one_way);
       auto loss = loss_.find(node);
       if (loss != loss_.end()) control::drop_random_traffic(host, loss->second);
     } catch (const control::ControlError& error) {

@@ -1,6 +1,9 @@
 #include "chaosbench/nemesis/partition.h"
 
 #include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
@@ -31,22 +34,83 @@ Grudge split(const std::vector<std::string>& nodes) {
   return grudge;
 }
 
-Grudge isolate(const std::vector<std::string>& nodes, const std::string& lonely) {
+std::vector<std::string> all_but(const std::vector<std::string>& nodes, const std::string& excluded) {
   std::vector<std::string> others;
   for (const auto& node : nodes) {
-    if (node != lonely) others.push_back(node);
+    if (node != excluded) others.push_back(node);
   }
+  return others;
+}
+
+Grudge isolate(const std::vector<std::string>& nodes, const std::string& lonely) {
   Grudge grudge;
-  cut(grudge, {lonely}, others);
+  cut(grudge, {lonely}, all_but(nodes, lonely));
   return grudge;
+}
+
+// Every node of `deaf` drops traffic from every node of `unheard`; not the reverse.
+void cut_one_way(Grudge& grudge, const std::vector<std::string>& deaf, const std::vector<std::string>& unheard) {
+  for (const auto& a : deaf) {
+    for (const auto& b : unheard) grudge[a].insert(b);
+  }
+}
+
+std::string leader_or_random(const std::vector<std::string>& nodes, const std::optional<std::string>& leader,
+                             std::mt19937_64& random) {
+  if (leader && std::find(nodes.begin(), nodes.end(), *leader) != nodes.end()) return *leader;
+  return nodes[random() % nodes.size()];
 }
 
 }  // namespace
 
-const std::vector<PartitionShape>& all_partition_shapes() {
+const std::vector<PartitionShape>& two_way_partition_shapes() {
   static const std::vector<PartitionShape> shapes = {PartitionShape::halves,          PartitionShape::random_halves,
                                                      PartitionShape::isolate_one,     PartitionShape::isolate_leader,
                                                      PartitionShape::majorities_ring, PartitionShape::bridge};
+  return shapes;
+}
+
+const std::vector<PartitionShape>& one_way_partition_shapes() {
+  static const std::vector<PartitionShape> shapes = {
+      PartitionShape::one_way_halves, PartitionShape::one_way_from_leader, PartitionShape::one_way_to_leader};
+  return shapes;
+}
+
+const std::vector<PartitionShape>& all_partition_shapes() {
+  static const std::vector<PartitionShape> shapes = [] {
+    std::vector<PartitionShape> all = two_way_partition_shapes();
+    all.insert(all.end(), one_way_partition_shapes().begin(), one_way_partition_shapes().end());
+    return all;
+  }();
+  return shapes;
+}
+
+bool is_one_way(PartitionShape shape) {
+  const auto& one_way = one_way_partition_shapes();
+  return std::find(one_way.begin(), one_way.end(), shape) != one_way.end();
+}
+
+std::vector<PartitionShape> parse_partition_shapes(std::string_view text) {
+  if (text == "all") return all_partition_shapes();
+  if (text == "two-way") return two_way_partition_shapes();
+  if (text == "one-way") return one_way_partition_shapes();
+  std::vector<PartitionShape> shapes;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', begin), text.size());
+    const std::string_view name = text.substr(begin, comma - begin);
+    auto shape = parse_partition_shape(name);
+    if (!shape) {
+      std::string known;
+      for (PartitionShape each : all_partition_shapes()) known += std::string(to_string(each)) + ", ";
+      throw std::invalid_argument(
+          fmt::format("--partition-shapes: unknown shape '{}' (known: {}or the groups "
+                      "two-way, one-way, all)",
+                      name, known));
+    }
+    if (std::find(shapes.begin(), shapes.end(), *shape) == shapes.end()) shapes.push_back(*shape);
+    begin = comma + 1;
+  }
   return shapes;
 }
 
@@ -64,6 +128,12 @@ std::string_view to_string(PartitionShape shape) {
       return "majorities-ring";
     case PartitionShape::bridge:
       return "bridge";
+    case PartitionShape::one_way_halves:
+      return "one-way-halves";
+    case PartitionShape::one_way_from_leader:
+      return "one-way-from-leader";
+    case PartitionShape::one_way_to_leader:
+      return "one-way-to-leader";
   }
   return "?";
 }
@@ -88,9 +158,7 @@ Grudge partition_grudge(PartitionShape shape, const std::vector<std::string>& no
     case PartitionShape::isolate_one:
       return isolate(nodes, nodes[random() % nodes.size()]);
     case PartitionShape::isolate_leader:
-      return isolate(nodes, leader && std::find(nodes.begin(), nodes.end(), *leader) != nodes.end()
-                                ? *leader
-                                : nodes[random() % nodes.size()]);
+      return isolate(nodes, leader_or_random(nodes, leader, random));
     case PartitionShape::majorities_ring: {
       shuffle(order, random);
       const std::size_t count = order.size();
@@ -114,6 +182,25 @@ Grudge partition_grudge(PartitionShape shape, const std::vector<std::string>& no
       const std::size_t middle = order.size() / 2;  // the bridge node
       Grudge grudge;
       cut(grudge, {order.begin(), order.begin() + middle}, {order.begin() + middle + 1, order.end()});
+      return grudge;
+    }
+    case PartitionShape::one_way_halves: {
+      shuffle(order, random);
+      const std::size_t minority = std::max<std::size_t>(1, (order.size() - 1) / 2);
+      Grudge grudge;
+      cut_one_way(grudge, {order.begin() + minority, order.end()}, {order.begin(), order.begin() + minority});
+      return grudge;
+    }
+    case PartitionShape::one_way_from_leader: {
+      const std::string chosen = leader_or_random(nodes, leader, random);
+      Grudge grudge;
+      cut_one_way(grudge, all_but(nodes, chosen), {chosen});
+      return grudge;
+    }
+    case PartitionShape::one_way_to_leader: {
+      const std::string chosen = leader_or_random(nodes, leader, random);
+      Grudge grudge;
+      cut_one_way(grudge, {chosen}, all_but(nodes, chosen));
       return grudge;
     }
   }

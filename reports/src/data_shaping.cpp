@@ -146,14 +146,15 @@ std::string cut(std::string text, std::size_t max_length) {
   return text;
 }
 
-std::string describe_grudge(const json& grudge) {
-  // {"n1": ["n3", "n4"], ...}: node -> nodes it does not hear from.
+std::string describe_grudge(const json& grudge, bool one_way = false) {
+  // {"n1": ["n3", "n4"], ...}: node -> nodes it does not hear from. Two-way:
+  // "n1 x n3,n4"; one-way, where the direction matters: "n1 does not hear n3,n4".
   std::vector<std::string> parts;
   for (const auto& [node, others] : grudge.items()) {
     if (!others.is_array() || others.empty()) continue;
     std::vector<std::string> names;
     for (const auto& other : others) names.push_back(scalar_text(other));
-    parts.push_back(node + " x " + join(names, ","));
+    parts.push_back(node + (one_way ? " does not hear " : " x ") + join(names, ","));
   }
   return join(parts, "; ");
 }
@@ -209,7 +210,7 @@ std::string describe_fault_value(const std::string& kind, const json& value, std
     if (value.contains("leader") && !value["leader"].is_null())
       text += " (leader " + scalar_text(value["leader"]) + ")";
     if (value.contains("grudge") && value["grudge"].is_object()) {
-      const std::string grudge = describe_grudge(value["grudge"]);
+      const std::string grudge = describe_grudge(value["grudge"], value.value("one_way", false));
       if (!grudge.empty()) text += ": " + grudge;
     }
   } else if (value.is_array() && std::all_of(value.begin(), value.end(),

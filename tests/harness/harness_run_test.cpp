@@ -34,12 +34,17 @@ fs::path write_script(const fs::path& path, const std::string& text) {
 }
 
 // The nemesis functions (start-partition, stop-kill, ...) recorded in a history.
-std::set<std::string> nemesis_functions(const fs::path& history) {
-  std::set<std::string> functions;
+std::vector<json> read_history(const fs::path& history) {
+  std::vector<json> ops;
   std::ifstream input(history);
   std::string line;
-  while (std::getline(input, line)) {
-    auto op = json::parse(line);
+  while (std::getline(input, line)) ops.push_back(json::parse(line));
+  return ops;
+}
+
+std::set<std::string> nemesis_functions(const fs::path& history) {
+  std::set<std::string> functions;
+  for (const json& op : read_history(history)) {
     if (op["process"] == "nemesis") functions.insert(op["f"].get<std::string>());
   }
   return functions;
@@ -141,6 +146,39 @@ TEST(HarnessRun, AClusterThatNeverRecoversIsInvalidByLiveness) {
   EXPECT_EQ(liveness["nodes"].size(), 3u) << liveness.dump();
   for (const auto& [node, answers] : liveness["nodes"].items()) EXPECT_EQ(answers["ok"], 0) << node;
   EXPECT_EQ(results["verdict"], "invalid");
+}
+
+// One-way cuts on real nodes: in each window the leader stops hearing the
+// others while they still hear it. Raft stays linearizable, the history records
+// the shape and the one-sided grudge, the leader's lost acks cost availability
+// inside the windows, and the cluster serves again after the heal.
+TEST(HarnessRun, OneWayPartitionsAreRecordedAndCostAvailability) {
+  TemporaryDirectory directory("run", true);
+  const fs::path store = directory.path / "store";
+  auto result =
+      run_harness({"run", "--store", store.string(), "--nodes", "3", "--nemesis", "partition", "--partition-shapes",
+                   "one-way-to-leader", "--nemesis-interval", "2s", "--time-limit", "10s", "--seed", "2"},
+                  120s);
+  ASSERT_EQ(result.status.exit_code, 0) << describe(result);
+  const fs::path run = fs::canonical(store / "latest");
+  int windows = 0;
+  for (const json& op : read_history(run / "history.jsonl")) {
+    if (op["f"] != "start-partition" || op["type"] != "info") continue;
+    ++windows;
+    const json& value = op["value"];
+    EXPECT_EQ(value["shape"], "one-way-to-leader") << value.dump();
+    EXPECT_TRUE(value["one_way"].get<bool>()) << value.dump();
+    ASSERT_EQ(value["grudge"].size(), 1u) << "only the leader drops anything: " << value.dump();
+    const auto& [deaf, unheard] = *value["grudge"].items().begin();
+    EXPECT_EQ(unheard.size(), 2u) << value.dump();
+    if (!value["leader"].is_null()) {
+      EXPECT_EQ(deaf, value["leader"].get<std::string>()) << value.dump();
+    }
+  }
+  EXPECT_GE(windows, 2);
+  const json results = read_json(run / "results.json");
+  EXPECT_LT(results["availability"]["partition"]["availability"].get<double>(), 0.95) << results["availability"].dump();
+  EXPECT_EQ(results["checker"]["liveness"]["verdict"], "valid");
 }
 
 // A node that dies by itself (here n1's process ends after 2 s, exit code 3,

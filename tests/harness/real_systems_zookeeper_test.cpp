@@ -56,7 +56,7 @@ TEST(RealSystemsZookeeper, SyncReadsAreLinearizableUnderPartitionsAndKills) {
   if (!zookeeper_installed()) GTEST_SKIP() << kSkipReason;
   TemporaryDirectory directory("zookeeper-run");
   const fs::path store = directory.path / "store";
-  auto run = run_harness(zookeeper_run(store, "1", "partition,kill", "all", "15s", {"--target-arg=--sync-reads"}));
+  auto run = run_harness(zookeeper_run(store, "1", "partition,kill", "two-way", "15s", {"--target-arg=--sync-reads"}));
   EXPECT_EQ(run.status.exit_code, 0) << describe(run);
   const std::string history = latest_history_text(store);
   EXPECT_NE(history.find("\"start-partition\""), std::string::npos) << "no partition happened";
@@ -100,7 +100,7 @@ TEST(RealSystemsZookeeper, CounterAddsStayWithinBoundsUnderPartitions) {
   TemporaryDirectory directory("zookeeper-run");
   const fs::path store = directory.path / "store";
   auto run = run_harness(
-      zookeeper_run(store, "1", "partition", "all", "8s", {"--workload", "counter", "--target-arg=--sync-reads"}));
+      zookeeper_run(store, "1", "partition", "two-way", "8s", {"--workload", "counter", "--target-arg=--sync-reads"}));
   EXPECT_EQ(run.status.exit_code, 0) << describe(run);
   EXPECT_EQ(latest_results(store)["checker"]["counter"]["verdict"], "valid") << latest_results(store)["checker"].dump();
 }

@@ -190,6 +190,16 @@ json scenario_network(const control::SandboxSession& session, const std::filesys
   result["healed_rules_n2"] = control::firewall_rules(n2);
   result["healed"] = reach_matrix(sandbox);
 
+  // One-way: n2 drops what n1 opens; what n2 opens to n1 still works both ways.
+  control::track_connections(n2);
+  control::track_connections(n2);  // idempotent
+  control::drop_connections_opened_by(n2, {n1.address()});
+  result["one_way_rules_n2"] = control::firewall_rules(n2);
+  result["one_way"] = {{"n1->n2", reachable(n1, n2)}, {"n2->n1", reachable(n2, n1)}, {"n3->n2", reachable(n3, n2)}};
+  control::heal_network(n2);
+  result["one_way_healed"] = {{"n1->n2", reachable(n1, n2)}};
+  result["tracking_rules_n2"] = n2.run_checked({"iptables", "-S", control::kTrackingChain}).out;
+
   control::drop_random_traffic(n3, 1.0);
   result["loss_rules_n3"] = control::firewall_rules(n3);
   result["lossy"] = {{"n1->n3", reachable(n1, n3)}, {"n2->n3", reachable(n2, n3)}, {"n1->n2", reachable(n1, n2)}};

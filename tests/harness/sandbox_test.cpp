@@ -107,6 +107,14 @@ void check_network_scenario(const json& result) {
   EXPECT_EQ(result["healed_rules_n2"], json::array());
   expect_full_mesh(result["healed"], true, "after healing");
 
+  EXPECT_FALSE(result["one_way"]["n1->n2"].get<bool>()) << result["one_way_rules_n2"].dump();
+  EXPECT_TRUE(result["one_way"]["n2->n1"].get<bool>()) << "a connection n2 opened still answers";
+  EXPECT_TRUE(result["one_way"]["n3->n2"].get<bool>());
+  EXPECT_TRUE(result["one_way_healed"]["n1->n2"].get<bool>());
+  EXPECT_EQ(result["tracking_rules_n2"].get<std::string>(),
+            "-N chaosbench-tracking\n-A chaosbench-tracking -m conntrack --ctdir ORIGINAL\n")
+      << "heal leaves the tracking chain, with one rule however often it is asked";
+
   EXPECT_FALSE(result["lossy"]["n1->n3"].get<bool>());
   EXPECT_FALSE(result["lossy"]["n2->n3"].get<bool>());
   EXPECT_TRUE(result["lossy"]["n1->n2"].get<bool>());

@@ -220,6 +220,42 @@ TEST(NemesisExecutor, StartsAndStopsAreRecordedInPairsAndActOnTheCluster) {
   EXPECT_TRUE(dropped_somewhere) << "the partition installed DROP rules";
 }
 
+// one-way-to-leader with n1 leading: n1 drops what n2 and n3 open and keeps
+// what it opened itself (conntrack's reply direction); n2 and n3 drop nothing.
+TEST(NemesisExecutor, AOneWayPartitionDropsOnlyOnTheDeafSide) {
+  FakeCluster cluster;
+  NemesisOptions options;
+  options.partition_shapes = {PartitionShape::one_way_to_leader};
+  std::vector<Recorded> recorded;
+  std::ostringstream warnings;
+  Nemesis nemesis(
+      cluster, options,
+      [&](bool completion, const std::string& function, const nlohmann::json& value) {
+        recorded.push_back({completion, function, value});
+      },
+      warnings);
+  nemesis.run({{0ms, FaultKind::partition, true, 1}}, Nemesis::Clock::now());
+  ASSERT_EQ(recorded.size(), 2u);
+  EXPECT_EQ(recorded[1].value["shape"], "one-way-to-leader");
+  EXPECT_EQ(recorded[1].value["leader"], "n1");
+  EXPECT_TRUE(recorded[1].value["one_way"].get<bool>());
+  EXPECT_EQ(recorded[1].value["grudge"], nlohmann::json::parse(R"({"n1": ["n2", "n3"]})"));
+  std::vector<std::string> n1_rules;
+  for (const auto& command : cluster.fake_host("n1").commands()) {
+    if (command.find(" -A chaosbench ") != std::string::npos) n1_rules.push_back(command);
+  }
+  const std::string n2 = cluster.fake_host("n2").address(), n3 = cluster.fake_host("n3").address();
+  EXPECT_EQ(n1_rules,
+            (std::vector<std::string>{"iptables -w 5 -A chaosbench -s " + n2 + " -m conntrack --ctdir REPLY -j RETURN",
+                                      "iptables -w 5 -A chaosbench -s " + n2 + " -j DROP",
+                                      "iptables -w 5 -A chaosbench -s " + n3 + " -m conntrack --ctdir REPLY -j RETURN",
+                                      "iptables -w 5 -A chaosbench -s " + n3 + " -j DROP"}));
+  EXPECT_FALSE(cluster.fake_host("n2").dropping());
+  EXPECT_FALSE(cluster.fake_host("n3").dropping());
+  nemesis.heal_all();
+  EXPECT_FALSE(any_dropping(cluster));
+}
+
 TEST(NemesisExecutor, HealAllUndoesWhatAStoppedRunLeftActive) {
   Harness harness;
   const std::vector<NemesisEvent> schedule{{0ms, FaultKind::partition, true, 3},

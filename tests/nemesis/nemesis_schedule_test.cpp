@@ -135,5 +135,70 @@ TEST(Nemesis, PartitionShapes) {
   EXPECT_TRUE(nemesis::partition_grudge(PartitionShape::halves, {"n1"}, random, std::nullopt).empty());
 }
 
+// One-way shapes: some node drops another's packets while that one still hears it.
+TEST(Nemesis, OneWayPartitionShapesCutOneDirectionOnly) {
+  using nemesis::PartitionShape;
+  const std::vector<std::string> nodes = {"n1", "n2", "n3", "n4", "n5"};
+  std::mt19937_64 random(7);
+  auto mutual = [](const nemesis::Grudge& grudge) {
+    for (const auto& [node, dropped] : grudge) {
+      for (const auto& other : dropped) {
+        auto found = grudge.find(other);
+        if (found != grudge.end() && found->second.count(node)) return true;
+      }
+    }
+    return false;
+  };
+
+  auto to_leader = nemesis::partition_grudge(PartitionShape::one_way_to_leader, nodes, random, std::string("n4"));
+  EXPECT_EQ(to_leader, (nemesis::Grudge{{"n4", {"n1", "n2", "n3", "n5"}}})) << "the leader hears nobody";
+
+  auto from_leader = nemesis::partition_grudge(PartitionShape::one_way_from_leader, nodes, random, std::string("n4"));
+  EXPECT_EQ(from_leader.size(), 4u);
+  EXPECT_FALSE(from_leader.count("n4")) << "the leader hears everyone";
+  for (const auto& [node, dropped] : from_leader) EXPECT_EQ(dropped, (std::set<std::string>{"n4"})) << node;
+
+  for (int round = 0; round < 20; ++round) {
+    auto halves = nemesis::partition_grudge(PartitionShape::one_way_halves, nodes, random, std::nullopt);
+    EXPECT_FALSE(mutual(halves));
+    ASSERT_EQ(halves.size(), 3u) << "the majority stops hearing the minority";
+    const std::set<std::string> unheard = halves.begin()->second;
+    EXPECT_EQ(unheard.size(), 2u);
+    for (const auto& [node, dropped] : halves) {
+      EXPECT_EQ(dropped, unheard);
+      EXPECT_FALSE(unheard.count(node));
+    }
+    auto unknown_leader =
+        nemesis::partition_grudge(PartitionShape::one_way_to_leader, nodes, random, std::optional<std::string>());
+    ASSERT_EQ(unknown_leader.size(), 1u) << "a random node when the leader is unknown";
+    EXPECT_EQ(unknown_leader.begin()->second.size(), 4u);
+    EXPECT_FALSE(mutual(unknown_leader));
+  }
+}
+
+TEST(Nemesis, PartitionShapeGroupsAndUnknownNames) {
+  using nemesis::PartitionShape;
+  EXPECT_EQ(nemesis::parse_partition_shapes("two-way"), nemesis::two_way_partition_shapes());
+  EXPECT_EQ(nemesis::parse_partition_shapes("one-way"),
+            (std::vector<PartitionShape>{PartitionShape::one_way_halves, PartitionShape::one_way_from_leader,
+                                         PartitionShape::one_way_to_leader}));
+  EXPECT_EQ(nemesis::parse_partition_shapes("all").size(), 9u);
+  EXPECT_EQ(nemesis::parse_partition_shapes("isolate-one,one-way-to-leader,isolate-one"),
+            (std::vector<PartitionShape>{PartitionShape::isolate_one, PartitionShape::one_way_to_leader}));
+  for (PartitionShape shape : nemesis::all_partition_shapes()) {
+    EXPECT_EQ(nemesis::parse_partition_shape(nemesis::to_string(shape)), shape);
+    EXPECT_EQ(nemesis::is_one_way(shape), nemesis::to_string(shape).starts_with("one-way-"));
+  }
+  try {
+    nemesis::parse_partition_shapes("halves,one-way-sideways");
+    FAIL() << "an unknown shape is refused";
+  } catch (const std::invalid_argument& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("unknown shape 'one-way-sideways'"), std::string::npos) << message;
+    EXPECT_NE(message.find("one-way-from-leader"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
 }  // namespace
 }  // namespace chaosbench

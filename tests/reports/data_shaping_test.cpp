@@ -116,6 +116,17 @@ TEST(FaultWindows, PairsStartStopAndLabelsFromCompletion) {
   EXPECT_TRUE(windows[1].open);  // never stopped: runs to the end
   EXPECT_EQ(windows[1].end, 170);
   EXPECT_EQ(windows[1].label, "n3");
+
+  json one_way = {{"n1", {"n2", "n3"}}};
+  History cut =
+      with_times(HistoryBuilder()
+                     .invoke(kNemesisProcess, "start-partition", one_way)
+                     .info(kNemesisProcess, "start-partition",
+                           {{"shape", "one-way-to-leader"}, {"leader", "n1"}, {"one_way", true}, {"grudge", one_way}})
+                     .take(),
+                 {100, 110});
+  ASSERT_EQ(fault_windows(cut).size(), 1u);
+  EXPECT_EQ(fault_windows(cut)[0].label, "one-way-to-leader (leader n1): n1 does not hear n2,n3");
 }
 
 TEST(FaultWindows, JepsenNamesInstantEventsAndErrors) {

@@ -15,10 +15,10 @@ Command iptables(std::vector<std::string> arguments) {
   return Command(std::move(arguments)).with_timeout(std::chrono::seconds(15));
 }
 
-void ensure_chain(Host& host) {
-  if (!host.run(iptables({"-n", "-L", kFirewallChain})).succeeded()) host.run_checked(iptables({"-N", kFirewallChain}));
-  if (!host.run(iptables({"-C", "INPUT", "-j", kFirewallChain})).succeeded())
-    host.run_checked(iptables({"-I", "INPUT", "1", "-j", kFirewallChain}));
+void ensure_chain(Host& host, const char* chain = kFirewallChain) {
+  if (!host.run(iptables({"-n", "-L", chain})).succeeded()) host.run_checked(iptables({"-N", chain}));
+  if (!host.run(iptables({"-C", "INPUT", "-j", chain})).succeeded())
+    host.run_checked(iptables({"-I", "INPUT", "1", "-j", chain}));
 }
 
 }  // namespace
@@ -27,6 +27,24 @@ void drop_traffic_from(Host& host, const std::vector<std::string>& addresses) {
   ensure_chain(host);
   for (const std::string& address : addresses)
     host.run_checked(iptables({"-A", kFirewallChain, "-s", address, "-j", "DROP"}));
+}
+
+void drop_connections_opened_by(Host& host, const std::vector<std::string>& addresses) {
+  ensure_chain(host);
+  for (const std::string& address : addresses) {
+    host.run_checked(
+        iptables({"-A", kFirewallChain, "-s", address, "-m", "conntrack", "--ctdir", "REPLY", "-j", "RETURN"}));
+    host.run_checked(iptables({"-A", kFirewallChain, "-s", address, "-j", "DROP"}));
+  }
+}
+
+void track_connections(Host& host) {
+  ensure_chain(host, kTrackingChain);
+  const std::vector<std::string> counting = {kTrackingChain, "-m", "conntrack", "--ctdir", "ORIGINAL"};
+  std::vector<std::string> check = {"-C"}, append = {"-A"};
+  check.insert(check.end(), counting.begin(), counting.end());
+  append.insert(append.end(), counting.begin(), counting.end());
+  if (!host.run(iptables(check)).succeeded()) host.run_checked(iptables(append));
 }
 
 void drop_random_traffic(Host& host, double probability) {

@@ -34,7 +34,7 @@ struct RunOptions {
   std::string workload = "register";
   std::string nemesis = "partition,kill,clock";
   std::string nemesis_interval = "10s";
-  std::string partition_shapes = "all";
+  std::string partition_shapes = "two-way";
   std::string kill_targets = "mixed";           // mixed, one, minority, majority, all, leader, followers
   std::string corrupt_files = "any";            // which files corrupt damages: wal, snapshot, any
   std::string disk_targets = "mixed";           // nodes corrupt and the disk faults hit (as kill_targets)

@@ -51,7 +51,7 @@ std::vector<std::string> default_failpoint_points();
 std::string draw_failpoint_action(const std::string& point, std::mt19937_64& random);
 
 struct NemesisOptions {
-  std::vector<PartitionShape> partition_shapes = all_partition_shapes();
+  std::vector<PartitionShape> partition_shapes = two_way_partition_shapes();
   double clock_bump_max_seconds = 10.0;  // bumps are +-[0.5, max] s
   std::chrono::milliseconds strobe_period{100};
   std::chrono::milliseconds delay{100};

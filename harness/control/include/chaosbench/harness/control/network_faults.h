@@ -15,6 +15,7 @@
 namespace chaosbench::harness::control {
 
 inline constexpr const char* kFirewallChain = "chaosbench";
+inline constexpr const char* kTrackingChain = "chaosbench-tracking";
 
 // The kernel (or host) cannot apply this fault, e.g. no netem qdisc. The run
 // can warn and go on.
@@ -25,6 +26,20 @@ class FaultUnsupported : public ControlError {
 
 // Drops every packet arriving at host from each of the addresses.
 void drop_traffic_from(Host& host, const std::vector<std::string>& addresses);
+
+// A one-way cut: drops what arrives from each address except packets of
+// connections host opened itself (conntrack's reply direction), so the peer
+// hears host on host's connections and host does not hear the peer on the
+// peer's. For refnode (each side sends on the connection it opened) that is
+// "host does not hear the peer"; for request/response protocols it is "host
+// answers nothing the peer asks". track_connections() must have run on host
+// before the connections opened, or conntrack picks them up mid-stream.
+void drop_connections_opened_by(Host& host, const std::vector<std::string>& addresses);
+
+// Makes the kernel track host's connections from now on (a counting conntrack
+// rule in its own chain "chaosbench-tracking", which heal_network leaves).
+// Idempotent; run before the nodes start when a run may cut links one way.
+void track_connections(Host& host);
 
 // Drops each arriving packet with the given probability (0 < p <= 1).
 void drop_random_traffic(Host& host, double probability);
