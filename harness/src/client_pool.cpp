@@ -300,7 +300,7 @@ class ClientPool::Implementation {
     const nlohmann::json& value = outcome == OpType::ok ? ok_value : slot.operation.value;
     const std::int64_t time = recorder_.record(outcome, slot.process, slot.operation.function, slot.operation.key,
                                                value, options_.endpoints[slot.node].name, error);
-    statistics_.completions.push_back(CompletionSample{time, outcome == OpType::ok || answered});
+    statistics_.completions.push_back(CompletionSample{time, outcome == OpType::ok || answered, outcome == OpType::ok});
     if (outcome == OpType::ok) {
       statistics_.ok_latencies_nanoseconds.push_back(
           std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - slot.intended).count());

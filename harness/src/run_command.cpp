@@ -928,6 +928,10 @@ class TestRun {
     }
     const LatencySummary latency = summarize_latencies(pool_->statistics().ok_latencies_nanoseconds);
     const auto availability = availability_by_fault(history, pool_->statistics().completions);
+    // A run that never saw the system work tested nothing: valid would be vacuous.
+    const Availability without_faults = availability.count("none") ? availability.at("none") : Availability{};
+    const std::string not_a_test_reason = not_a_valid_test_reason(availability);
+    if (!not_a_test_reason.empty() && verdict == checkers::Verdict::valid) verdict = checkers::Verdict::unknown;
     const double workload_seconds = std::chrono::duration<double>(workload_end_ - workload_start_).count();
     json starts = json::object();
     for (const auto& [kind, count] : nemesis_->starts()) starts[std::string(nemesis::to_string(kind))] = count;
@@ -946,6 +950,11 @@ class TestRun {
         {"workload_seconds", workload_seconds},
         {"latency_from_intended_send", to_json(latency)},
         {"availability", to_json(availability)},
+        {"valid_test",
+         {{"valid", not_a_test_reason.empty()},
+          {"ok_without_faults", without_faults.ok},
+          {"completed_without_faults", without_faults.completed},
+          {"reason", not_a_test_reason}}},
         {"faults_started", starts},
         {"client_redirects", pool_->statistics().redirects},
         {"intended_not_sent", pool_->statistics().intended_not_sent},
@@ -993,10 +1002,10 @@ class TestRun {
           exits_text, (run_directory_ / "nodes").string());
     }
     // One line per checker (with the evidence under a non-valid one), then the
-    // overall verdict when there are several.
+    // overall verdict when there are several or something else changed it.
+    const bool overall_line = outcomes.size() > 1 || !liveness_valid || !not_a_test_reason.empty();
     for (const CheckerOutcome& outcome : outcomes) {
-      const std::string label =
-          outcomes.size() == 1 && liveness_valid ? "verdict" : fmt::format("checker {}", outcome.name);
+      const std::string label = overall_line ? fmt::format("checker {}", outcome.name) : "verdict";
       out_ << fmt::format("{}: {} ({})\n", label, checkers::to_string(outcome.verdict), outcome.reason);
       if (outcome.verdict == checkers::Verdict::valid) continue;
       std::size_t lines = 0, position = 0;
@@ -1010,7 +1019,8 @@ class TestRun {
     }
     if (recovery_)
       out_ << fmt::format("liveness: {} ({})\n", checkers::to_string(recovery_->verdict), recovery_->reason);
-    if (outcomes.size() > 1 || !liveness_valid) out_ << fmt::format("verdict: {}\n", checkers::to_string(verdict));
+    if (!not_a_test_reason.empty()) out_ << fmt::format("not a valid test: {}\n", not_a_test_reason);
+    if (overall_line) out_ << fmt::format("verdict: {}\n", checkers::to_string(verdict));
     // The report is a view of what is already on disk: failing to write it is
     // harness failure (exit 3), but the history and results stay where they are.
     try {

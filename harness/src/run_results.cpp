@@ -109,6 +109,7 @@ std::map<std::string, Availability> availability_by_fault(const checkers::Histor
         auto& entry = availability[key];
         ++entry.completed;
         if (sample->available) ++entry.available;
+        if (sample->ok) ++entry.ok;
       };
       if (active.empty()) {
         count("none");
@@ -137,6 +138,16 @@ std::map<std::string, Availability> availability_by_fault(const checkers::Histor
   }
   count_until(INT64_MAX);
   return availability;
+}
+
+std::string not_a_valid_test_reason(const std::map<std::string, Availability>& availability) {
+  const auto quiet = availability.find("none");
+  const Availability without_faults = quiet == availability.end() ? Availability{} : quiet->second;
+  if (without_faults.ok > 0) return "";
+  return fmt::format(
+      "no operation was ok while no fault was active ({} completion(s) then, 0 ok): the system was never seen "
+      "working, so the run tested nothing",
+      without_faults.completed);
 }
 
 std::string describe_errors(const std::map<std::string, std::uint64_t>& errors) {
@@ -169,7 +180,10 @@ nlohmann::json to_json(const LatencySummary& summary) {
 nlohmann::json to_json(const std::map<std::string, Availability>& availability) {
   nlohmann::json document = nlohmann::json::object();
   for (const auto& [fault, entry] : availability) {
-    document[fault] = {{"available", entry.available}, {"completed", entry.completed}, {"availability", entry.ratio()}};
+    document[fault] = {{"available", entry.available},
+                       {"completed", entry.completed},
+                       {"ok", entry.ok},
+                       {"availability", entry.ratio()}};
   }
   return document;
 }

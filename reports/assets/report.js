@@ -958,6 +958,7 @@
     if (run.harness_failed) title.appendChild(el('span', { className: 'flag', text: 'harness failed' }));
     header.appendChild(title);
     if (run.harness_failure_reason) header.appendChild(el('p', { className: 'harness-failure', id: 'harness-failure', text: 'harness failed: ' + run.harness_failure_reason }));
+    if (run.not_a_test_reason) header.appendChild(el('p', { className: 'harness-failure', id: 'not-a-test', text: 'not a valid test: ' + run.not_a_test_reason }));
     header.appendChild(el('div', { className: 'sub', text: String(run.directory || '') + (run.started_at ? ' \u00b7 started ' + run.started_at : '') + (run.version ? ' \u00b7 ' + run.version : '') }));
     var checkers = el('div', { className: 'checkers', id: 'checker-verdicts' });
     data.checkers.forEach(function (c) {

@@ -102,6 +102,9 @@ json run_metadata(const RunInputs& inputs, double duration_seconds) {
   const json failure_reason = inputs.results.value("harness_failure_reason", json());
   if (failure_reason.is_string() && !failure_reason.get<std::string>().empty())
     run["harness_failure_reason"] = failure_reason;
+  const json& valid_test = inputs.results.contains("valid_test") ? inputs.results["valid_test"] : json();
+  if (valid_test.is_object() && valid_test.value("valid", true) == false)
+    run["not_a_test_reason"] = valid_test.value("reason", std::string("not a valid test"));
   return run;
 }
 

@@ -148,6 +148,29 @@ TEST(HarnessRun, AClusterThatNeverRecoversIsInvalidByLiveness) {
   EXPECT_EQ(results["verdict"], "invalid");
 }
 
+// Followers that never ack (a failpoint on every node from the start): no
+// write commits, no operation is ok while no fault is active, so the run is not
+// a valid test and says so; liveness finds the cluster never serving.
+TEST(HarnessRun, ARunThatNeverSawTheSystemWorkIsNotAValidTest) {
+  TemporaryDirectory directory("run", true);
+  const fs::path store = directory.path / "store";
+  auto result =
+      run_harness({"run", "--store", store.string(), "--nodes", "3", "--nemesis", "none", "--time-limit", "3s",
+                   "--recovery-limit", "1s", "--seed", "1", "--target-arg=--failpoint=before-ack-send=error"},
+                  120s);
+  EXPECT_EQ(result.status.exit_code, 1) << describe(result);
+  EXPECT_NE(result.out.find("not a valid test: no operation was ok while no fault was active ("), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("checker linearizable: unknown (nothing to judge"), std::string::npos) << result.out;
+  const json results = latest_results(store);
+  EXPECT_FALSE(results["valid_test"]["valid"].get<bool>()) << results["valid_test"].dump();
+  EXPECT_EQ(results["valid_test"]["ok_without_faults"], 0);
+  EXPECT_GT(results["valid_test"]["completed_without_faults"].get<int>(), 10);
+  EXPECT_EQ(results["checker"]["liveness"]["verdict"], "invalid");
+  const std::string report = read_text(fs::canonical(store / "latest") / "report.html");
+  EXPECT_NE(report.find("\"not_a_test_reason\""), std::string::npos) << "the report's data carries the reason";
+}
+
 // One-way cuts on real nodes: in each window the leader stops hearing the
 // others while they still hear it. Raft stays linearizable, the history records
 // the shape and the one-sided grudge, the leader's lost acks cost availability

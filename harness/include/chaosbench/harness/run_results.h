@@ -68,11 +68,13 @@ LatencySummary summarize_latencies(std::vector<std::int64_t> nanoseconds);
 struct CompletionSample {
   std::int64_t time = 0;  // ns since the history started
   bool available = false;
+  bool ok = false;  // the operation completed ok
 };
 
 struct Availability {
   std::uint64_t available = 0;
   std::uint64_t completed = 0;
+  std::uint64_t ok = 0;
   double ratio() const {
     return completed == 0 ? 1.0 : static_cast<double>(available) / static_cast<double>(completed);
   }
@@ -85,6 +87,11 @@ struct Availability {
 // counts for both. `samples` must be in time order.
 std::map<std::string, Availability> availability_by_fault(const checkers::History& history,
                                                           const std::vector<CompletionSample>& samples);
+
+// Empty when some operation was ok while no fault was active ("none" above);
+// otherwise why the run is not a valid test: the system was never seen working
+// (the caller makes a valid verdict unknown).
+std::string not_a_valid_test_reason(const std::map<std::string, Availability>& availability);
 
 nlohmann::json to_json(const OutcomeCounts& counts);
 nlohmann::json to_json(const LatencySummary& summary);
