@@ -152,6 +152,7 @@ json options_json(const RunPlan& plan) {
       {"operation_timeout", options.operation_timeout},
       {"recovery_time", options.recovery_time},
       {"recovery_limit", options.recovery_limit},
+      {"log_patterns", options.log_patterns.empty() ? default_log_patterns() : options.log_patterns},
       {"check_time_limit", options.check_time_limit},
       {"checkers", plan.checker_names},
       {"consistency_model", plan.consistency_model ? std::string(checkers::to_string(*plan.consistency_model)) : ""},
@@ -341,6 +342,8 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
   plan.operation_timeout = flag_duration("--op-timeout", options.operation_timeout);
   plan.recovery_time = flag_duration("--recovery-time", options.recovery_time);
   plan.recovery_limit = flag_duration("--recovery-limit", options.recovery_limit);
+  plan.log_patterns =
+      compile_log_patterns(options.log_patterns.empty() ? default_log_patterns() : options.log_patterns);
   plan.check_time_limit = flag_duration("--check-time-limit", options.check_time_limit);
   if (plan.time_limit.count() <= 0) throw std::invalid_argument("--time-limit: must be more than 0");
   if (plan.nemesis_interval.count() <= 0 && !plan.faults.empty()) {
@@ -879,6 +882,11 @@ class TestRun {
     const bool liveness_judged = recovery_ && recovery_->verdict != checkers::Verdict::unknown;
     if (recovery_) checker_results_["liveness"] = to_json(*recovery_);
     if (liveness_judged) verdict = checkers::combine(verdict, recovery_->verdict);
+    // The node logs, for lines that betray a crash bug (log_patterns.h).
+    const LogScan log_scan = scan_node_logs(cluster_options_.nodes_directory, plan_.log_patterns);
+    checker_results_["log-patterns"] = to_json(log_scan);
+    const bool logs_matched = log_scan.verdict == checkers::Verdict::invalid;
+    if (logs_matched) verdict = checkers::combine(verdict, log_scan.verdict);
     const bool liveness_valid = !liveness_judged || recovery_->verdict == checkers::Verdict::valid;
     const checkers::History& history = recorder_->history();
     const OutcomeCounts counts = count_outcomes(history);
@@ -1003,7 +1011,7 @@ class TestRun {
     }
     // One line per checker (with the evidence under a non-valid one), then the
     // overall verdict when there are several or something else changed it.
-    const bool overall_line = outcomes.size() > 1 || !liveness_valid || !not_a_test_reason.empty();
+    const bool overall_line = outcomes.size() > 1 || !liveness_valid || logs_matched || !not_a_test_reason.empty();
     for (const CheckerOutcome& outcome : outcomes) {
       const std::string label = overall_line ? fmt::format("checker {}", outcome.name) : "verdict";
       out_ << fmt::format("{}: {} ({})\n", label, checkers::to_string(outcome.verdict), outcome.reason);
@@ -1019,6 +1027,16 @@ class TestRun {
     }
     if (recovery_)
       out_ << fmt::format("liveness: {} ({})\n", checkers::to_string(recovery_->verdict), recovery_->reason);
+    if (logs_matched) {
+      out_ << fmt::format("log patterns: invalid ({})\n", log_scan.reason);
+      const std::string evidence = describe_matches(log_scan);
+      std::size_t position = 0;
+      while (position < evidence.size()) {
+        const std::size_t end = std::min(evidence.find('\n', position), evidence.size());
+        out_ << "  " << evidence.substr(position, end - position) << "\n";
+        position = end + 1;
+      }
+    }
     if (!not_a_test_reason.empty()) out_ << fmt::format("not a valid test: {}\n", not_a_test_reason);
     if (overall_line) out_ << fmt::format("verdict: {}\n", checkers::to_string(verdict));
     // The report is a view of what is already on disk: failing to write it is
@@ -1229,6 +1247,10 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
       ->add_option("--op-timeout", run.operation_timeout,
                    "Client timeout per operation; a timed-out op is info and its process is replaced")
       ->capture_default_str();
+  run_app->add_option("--log-pattern", run.log_patterns,
+                      "Scan the node logs after the run for lines matching this ECMAScript regex (repeatable; any "
+                      "match makes the run invalid); default: refnode's and the sanitizers' fatal errors, Go panics, "
+                      "uncaught Java errors, Redis crash reports; none: no scan");
   run_app
       ->add_option("--recovery-limit", run.recovery_limit,
                    "Liveness: after the final heal the cluster must serve an ok operation within this, or the run is "

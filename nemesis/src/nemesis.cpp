@@ -372,9 +372,25 @@ json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
       kind == FaultKind::power_loss && options_.power_loss_restart == PowerLossRestart::leader_last;
   const std::optional<std::string> leader =
       targets != KillTargets::mixed || leader_last ? target_.leader() : std::nullopt;
-  const std::vector<std::string> chosen = targets != KillTargets::mixed
-                                              ? choose_kill_targets(targets, target_.node_names(), leader, random)
-                                              : leader_or_random_minority(random);
+  std::vector<std::string> chosen = targets != KillTargets::mixed
+                                        ? choose_kill_targets(targets, target_.node_names(), leader, random)
+                                        : leader_or_random_minority(random);
+  bool kept_to_damaged = false;
+  if (kind == FaultKind::corrupt && targets == KillTargets::mixed) {
+    // A node refuses to start on corrupted synced data, and nothing repairs it:
+    // damage that reached a majority over several windows would leave no quorum,
+    // which no protocol survives. So once a minority is damaged, only those nodes
+    // are hit again.
+    const std::size_t minority = std::max<std::size_t>(1, (target_.node_names().size() - 1) / 2);
+    std::set<std::string> damaged = corrupted_nodes_;
+    damaged.insert(chosen.begin(), chosen.end());
+    if (damaged.size() > minority) {
+      const std::vector<std::string> before(corrupted_nodes_.begin(), corrupted_nodes_.end());
+      chosen = random_subset(before, 1 + random() % before.size(), random);
+      kept_to_damaged = true;
+    }
+    corrupted_nodes_.insert(chosen.begin(), chosen.end());
+  }
   json request;
   switch (kind) {
     case FaultKind::power_loss:
@@ -406,6 +422,7 @@ json Nemesis::start_storage_fault(FaultKind kind, std::mt19937_64& random) {
       throw control::ControlError(fmt::format("{} is not a storage fault", to_string(kind)));
   }
   json plan{{"nodes", chosen}, {"request", request}};
+  if (kept_to_damaged) plan["only_already_damaged"] = true;
   if (kind == FaultKind::power_loss) {
     // The old leader comes back last only if some other node comes back to lead without it.
     power_loss_leader_ =

@@ -63,6 +63,8 @@ TEST(HarnessRun, BadInputExitsThreeWithOneLineBeforeAnythingStarts) {
       {{"--ops-per-key", "300-100"}, "--ops-per-key"},
       {{"--read-fraction", "1.5"}, "--read-fraction"},
       {{"--target", "etcd", "--nemesis", "failpoint"}, "--nemesis failpoint: target etcd has no failpoints"},
+      {{"--log-pattern", "fatal (unclosed"}, "--log-pattern 'fatal (unclosed': not a regular expression"},
+      {{"--partition-shapes", "halves,sideways"}, "--partition-shapes: unknown shape 'sideways'"},
   };
   for (const auto& [arguments, reason] : cases) {
     std::vector<std::string> argv = {"run", "--store", store};
@@ -169,6 +171,41 @@ TEST(HarnessRun, ARunThatNeverSawTheSystemWorkIsNotAValidTest) {
   EXPECT_EQ(results["checker"]["liveness"]["verdict"], "invalid");
   const std::string report = read_text(fs::canonical(store / "latest") / "report.html");
   EXPECT_NE(report.find("\"not_a_test_reason\""), std::string::npos) << "the report's data carries the reason";
+}
+
+// A node whose log shows a crash bug (here n2's wrapper prints the line
+// libstdc++ writes when an exception escapes, then runs refnode as usual): the
+// default patterns find it, the run is invalid with the line as evidence;
+// --log-pattern none turns the scan off.
+TEST(HarnessRun, ACrashLineInANodeLogMakesTheRunInvalid) {
+  TemporaryDirectory directory("run", true);
+  const fs::path script = write_script(directory.path / "refnode-n2-complains",
+                                       "#!/bin/sh\n"
+                                       "case \"$*\" in *--id\\ n2\\ *|*--id\\ n2) echo \"terminate called after "
+                                       "throwing an instance of 'std::logic_error'\" >&2;; esac\n"
+                                       "exec '" +
+                                           kRefnode + "' \"$@\"\n");
+  const fs::path store = directory.path / "store";
+  auto result = run_harness({"run", "--store", store.string(), "--refnode", script.string(), "--nodes", "3",
+                             "--nemesis", "none", "--time-limit", "3s", "--seed", "4"},
+                            120s);
+  EXPECT_EQ(result.status.exit_code, 1) << describe(result);
+  EXPECT_NE(result.out.find("log patterns: invalid (1 line(s) of the node logs match a --log-pattern, first n2/log:1 "
+                            "('terminate called after throwing'))"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("  n2/log:1: terminate called after throwing an instance of 'std::logic_error'"),
+            std::string::npos)
+      << result.out;
+  const json log_patterns = latest_results(store)["checker"]["log-patterns"];
+  EXPECT_EQ(log_patterns["verdict"], "invalid") << log_patterns.dump();
+  EXPECT_EQ(log_patterns["files"], 3);
+
+  auto unscanned = run_harness({"run", "--store", store.string(), "--refnode", script.string(), "--nodes", "3",
+                                "--nemesis", "none", "--time-limit", "2s", "--seed", "4", "--log-pattern", "none"},
+                               120s);
+  EXPECT_EQ(unscanned.status.exit_code, 0) << describe(unscanned);
+  EXPECT_EQ(latest_results(store)["checker"]["log-patterns"]["verdict"], "unknown");
 }
 
 // One-way cuts on real nodes: in each window the leader stops hearing the

@@ -77,7 +77,7 @@ std::string expect_valid_under_default_checker(const std::string& workload, cons
   EXPECT_NE(run.result.out.find("verdict: valid"), std::string::npos) << run.result.out;
   EXPECT_EQ(run.results["verdict"], "valid");
   EXPECT_TRUE(run.results["checker"].contains(checker)) << run.results["checker"].dump();
-  EXPECT_EQ(run.results["checker"].size(), 2u) << "the workload's checker and liveness";
+  EXPECT_EQ(run.results["checker"].size(), 3u) << "the workload's checker, liveness and log-patterns";
   EXPECT_EQ(run.results["checker"]["liveness"]["verdict"], "valid");
   EXPECT_EQ(run.results["checker"][checker]["verdict"], "valid");
   EXPECT_GT(run.results["operations"]["ok"].get<int>(), 300) << "the workload must have run";

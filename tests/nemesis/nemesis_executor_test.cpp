@@ -220,6 +220,28 @@ TEST(NemesisExecutor, StartsAndStopsAreRecordedInPairsAndActOnTheCluster) {
   EXPECT_TRUE(dropped_somewhere) << "the partition installed DROP rules";
 }
 
+// Corruption is permanent (a node refuses to start on corrupted synced data),
+// so over many windows the damaged nodes never grow past a minority (1 of 3)
+// with --disk-targets mixed; a window that would add another hits only them.
+TEST(NemesisExecutor, CorruptionNeverReachesMoreThanAMinorityOverTheRun) {
+  Harness harness;
+  std::vector<NemesisEvent> schedule;
+  for (int window = 0; window < 12; ++window) {
+    schedule.push_back({std::chrono::milliseconds(window * 10), FaultKind::corrupt, true, std::uint64_t(window + 1)});
+    schedule.push_back({std::chrono::milliseconds(window * 10 + 5), FaultKind::corrupt, false, 0});
+  }
+  harness.nemesis.run(schedule, Nemesis::Clock::now());
+  std::set<std::string> damaged;
+  int kept = 0;
+  for (const auto& entry : harness.recorded) {
+    if (entry.completion || entry.function != "start-corrupt") continue;
+    for (const auto& node : entry.value["nodes"]) damaged.insert(node.get<std::string>());
+    kept += entry.value.value("only_already_damaged", false);
+  }
+  EXPECT_EQ(damaged.size(), 1u);
+  EXPECT_GT(kept, 0) << "some window drew another node and was kept to the damaged one";
+}
+
 // one-way-to-leader with n1 leading: n1 drops what n2 and n3 open and keeps
 // what it opened itself (conntrack's reply direction); n2 and n3 drop nothing.
 TEST(NemesisExecutor, AOneWayPartitionDropsOnlyOnTheDeafSide) {

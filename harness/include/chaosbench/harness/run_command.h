@@ -17,6 +17,7 @@
 #include "chaosbench/checkers/elle.h"
 #include "chaosbench/harness/control/hosts_file.h"
 #include "chaosbench/harness/control/sandbox_session.h"
+#include "chaosbench/harness/log_patterns.h"
 #include "chaosbench/nemesis/fault.h"
 #include "chaosbench/nemesis/partition.h"
 #include "chaosbench/workloads/workload.h"
@@ -61,6 +62,7 @@ struct RunOptions {
   std::string recovery_time = "2s";  // quiet period from the heal to the final reads
   // After the final heal the cluster must serve an ok op within this (liveness.h); "0s": not checked.
   std::string recovery_limit = "10s";
+  std::vector<std::string> log_patterns;  // --log-pattern; empty: default_log_patterns() (log_patterns.h)
   std::string check_time_limit = "120s";
   std::vector<std::string> checker_names;  // empty: the workload's default checkers
   std::string consistency_model;           // elle-* checkers; "": the workload's (strict-serializable)
@@ -106,6 +108,7 @@ struct RunPlan {
   std::string test_name;
   std::vector<control::SshHostOptions> hosts;  // from --hosts; empty: the sandbox
   std::string swarm_flags;                     // --nemesis random: what the seed drew, as flags (swarm.h); "" otherwise
+  std::vector<LogPattern> log_patterns;        // compiled; empty: --log-pattern none
 };
 
 const std::vector<std::string>& known_targets();  // "raft"

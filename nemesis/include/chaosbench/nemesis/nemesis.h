@@ -137,6 +137,9 @@ class Nemesis {
   std::string armed_failpoint_;                                  // the point the failpoint fault armed
   std::vector<std::string> failpoint_nodes_;                     // on these nodes
   std::map<FaultKind, std::vector<std::string>> storage_nodes_;  // the nodes each storage fault holds
+  // Nodes whose files corrupt damaged: with --disk-targets mixed their number
+  // never exceeds a minority over the whole run (the damage is permanent).
+  std::set<std::string> corrupted_nodes_;
   std::string power_loss_leader_;  // leader-last: the leader the power loss took, restarted last ("": none)
   std::jthread strobe_;
 };
