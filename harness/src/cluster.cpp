@@ -429,9 +429,21 @@ std::vector<NodeExit> Cluster::collect_exits() {
     std::lock_guard lock(node->mutex);
     if (!node->daemon) continue;
     if (auto status = node->daemon->wait_for(std::chrono::milliseconds(0))) {
-      exits.push_back({node->host->name(), *status});
+      exits.push_back({node->host->name(), *status, ""});
       node->daemon.reset();
       node->paused = false;
+    }
+  }
+  // Companions start once and are never stopped before the end: any exit is theirs.
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    node->companion_exit_reported.resize(node->companions.size(), false);
+    for (std::size_t index = 0; index < node->companions.size(); ++index) {
+      if (node->companion_exit_reported[index]) continue;
+      if (auto status = node->companions[index]->wait_for(std::chrono::milliseconds(0))) {
+        exits.push_back({node->host->name(), *status, node->launch.companions[index].name});
+        node->companion_exit_reported[index] = true;
+      }
     }
   }
   return exits;

@@ -119,6 +119,11 @@ std::string iso_time(std::chrono::system_clock::time_point when) {
   return text;
 }
 
+// --log-pattern as given, or the defaults.
+const std::vector<std::string>& log_pattern_texts(const RunOptions& options) {
+  return options.log_patterns.empty() ? default_log_patterns() : options.log_patterns;
+}
+
 json options_json(const RunPlan& plan) {
   const RunOptions& options = plan.options;
   return {
@@ -152,7 +157,7 @@ json options_json(const RunPlan& plan) {
       {"operation_timeout", options.operation_timeout},
       {"recovery_time", options.recovery_time},
       {"recovery_limit", options.recovery_limit},
-      {"log_patterns", options.log_patterns.empty() ? default_log_patterns() : options.log_patterns},
+      {"log_patterns", log_pattern_texts(options)},
       {"check_time_limit", options.check_time_limit},
       {"checkers", plan.checker_names},
       {"consistency_model", plan.consistency_model ? std::string(checkers::to_string(*plan.consistency_model)) : ""},
@@ -342,8 +347,7 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
   plan.operation_timeout = flag_duration("--op-timeout", options.operation_timeout);
   plan.recovery_time = flag_duration("--recovery-time", options.recovery_time);
   plan.recovery_limit = flag_duration("--recovery-limit", options.recovery_limit);
-  plan.log_patterns =
-      compile_log_patterns(options.log_patterns.empty() ? default_log_patterns() : options.log_patterns);
+  plan.log_patterns = compile_log_patterns(log_pattern_texts(options));
   plan.check_time_limit = flag_duration("--check-time-limit", options.check_time_limit);
   if (plan.time_limit.count() <= 0) throw std::invalid_argument("--time-limit: must be more than 0");
   if (plan.nemesis_interval.count() <= 0 && !plan.faults.empty()) {
@@ -735,16 +739,19 @@ class TestRun {
       while (!stop.stop_requested()) {
         try {
           for (const NodeExit& exit : cluster_->collect_exits()) {
-            const json value = {{"node", exit.node},
-                                {"status", exit.status.describe()},
-                                {"exit_code", exit.status.exit_code},
-                                {"signal", exit.status.signal}};
+            json value = {{"node", exit.node},
+                          {"status", exit.status.describe()},
+                          {"exit_code", exit.status.exit_code},
+                          {"signal", exit.status.signal}};
+            if (!exit.companion.empty()) value["companion"] = exit.companion;
             const std::int64_t time = recorder_->record(checkers::OpType::info, checkers::kNemesisProcess,
                                                         "node-exited", "", value, exit.node);
             std::lock_guard lock(node_exits_mutex_);
-            node_exits_.push_back({{"node", exit.node},
-                                   {"time_seconds", static_cast<double>(time) / 1e9},
-                                   {"status", exit.status.describe()}});
+            json entry = {{"node", exit.node},
+                          {"time_seconds", static_cast<double>(time) / 1e9},
+                          {"status", exit.status.describe()}};
+            if (!exit.companion.empty()) entry["companion"] = exit.companion;
+            node_exits_.push_back(std::move(entry));
           }
         } catch (const std::exception& error) {
           std::lock_guard lock(node_exits_mutex_);
@@ -1001,9 +1008,11 @@ class TestRun {
     if (!node_exits_.empty()) {
       std::string exits_text;
       for (const json& exit : node_exits_) {
-        exits_text +=
-            fmt::format("{}{} at {:.1f} s ({})", exits_text.empty() ? "" : ", ", exit["node"].get<std::string>(),
-                        exit["time_seconds"].get<double>(), exit["status"].get<std::string>());
+        const std::string who =
+            exit["node"].get<std::string>() +
+            (exit.contains("companion") ? fmt::format("'s {}", exit["companion"].get<std::string>()) : std::string());
+        exits_text += fmt::format("{}{} at {:.1f} s ({})", exits_text.empty() ? "" : ", ", who,
+                                  exit["time_seconds"].get<double>(), exit["status"].get<std::string>());
       }
       out_ << fmt::format(
           "node exits without a kill from the harness (crashes, fail-stops, failpoint crashes): {}; logs in {}\n",
@@ -1012,30 +1021,25 @@ class TestRun {
     // One line per checker (with the evidence under a non-valid one), then the
     // overall verdict when there are several or something else changed it.
     const bool overall_line = outcomes.size() > 1 || !liveness_valid || logs_matched || !not_a_test_reason.empty();
-    for (const CheckerOutcome& outcome : outcomes) {
-      const std::string label = overall_line ? fmt::format("checker {}", outcome.name) : "verdict";
-      out_ << fmt::format("{}: {} ({})\n", label, checkers::to_string(outcome.verdict), outcome.reason);
-      if (outcome.verdict == checkers::Verdict::valid) continue;
+    auto print_evidence = [this](const std::string& evidence) {  // indented, at most 20 lines
       std::size_t lines = 0, position = 0;
-      const std::string& evidence = outcome.evidence;
       while (position < evidence.size() && lines < 20) {
         const std::size_t end = std::min(evidence.find('\n', position), evidence.size());
         out_ << "  " << evidence.substr(position, end - position) << "\n";
         position = end + 1;
         ++lines;
       }
+    };
+    for (const CheckerOutcome& outcome : outcomes) {
+      const std::string label = overall_line ? fmt::format("checker {}", outcome.name) : "verdict";
+      out_ << fmt::format("{}: {} ({})\n", label, checkers::to_string(outcome.verdict), outcome.reason);
+      if (outcome.verdict != checkers::Verdict::valid) print_evidence(outcome.evidence);
     }
     if (recovery_)
       out_ << fmt::format("liveness: {} ({})\n", checkers::to_string(recovery_->verdict), recovery_->reason);
     if (logs_matched) {
       out_ << fmt::format("log patterns: invalid ({})\n", log_scan.reason);
-      const std::string evidence = describe_matches(log_scan);
-      std::size_t position = 0;
-      while (position < evidence.size()) {
-        const std::size_t end = std::min(evidence.find('\n', position), evidence.size());
-        out_ << "  " << evidence.substr(position, end - position) << "\n";
-        position = end + 1;
-      }
+      print_evidence(describe_matches(log_scan));
     }
     if (!not_a_test_reason.empty()) out_ << fmt::format("not a valid test: {}\n", not_a_test_reason);
     if (overall_line) out_ << fmt::format("verdict: {}\n", checkers::to_string(verdict));

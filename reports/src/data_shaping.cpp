@@ -202,7 +202,9 @@ std::string describe_fault_value(const std::string& kind, const json& value, std
   if (value.is_object() && value.contains("error")) {
     text = "error: " + scalar_text(value["error"]);
   } else if (kind == "node-exited" && value.is_object() && value.contains("node") && value.contains("status")) {
-    text = scalar_text(value["node"]) + " " + scalar_text(value["status"]);  // "n1 exited with 3"
+    // "n1 exited with 3", "n1's sentinel killed by signal 9"
+    text = scalar_text(value["node"]) + (value.contains("companion") ? "'s " + scalar_text(value["companion"]) : "") +
+           " " + scalar_text(value["status"]);
   } else if (value.is_object() && value.contains("nodes") && value.contains("request")) {
     text = describe_storage_fault(value);
   } else if (value.is_object() && value.contains("shape")) {

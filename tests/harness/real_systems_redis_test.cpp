@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -97,6 +99,54 @@ TEST(RealSystemsRedis, IsolatedPrimaryLosesAcknowledgedAddsOnFailover) {
     break;
   }
   EXPECT_TRUE(found_loss) << "no acknowledged add was lost on seeds 1-3:\n" << outputs;
+}
+
+// Every process the run started, depth first from the harness.
+std::vector<int> descendants_of(int pid) {
+  std::vector<int> found;
+  for (int child : children_of(pid)) {
+    found.push_back(child);
+    for (int grandchild : descendants_of(child)) found.push_back(grandchild);
+  }
+  return found;
+}
+
+// A Sentinel that dies (here SIGKILLed by the test, one of the processes this
+// run started) is a finding like a node's exit: a node-exited op naming the
+// companion, an entry in results.json's node_exits, the summary line.
+TEST(RealSystemsRedis, ASentinelThatDiesIsReportedAsTheNodesCompanion) {
+  if (const std::string missing = missing_redis_program(); !missing.empty()) {
+    GTEST_SKIP() << missing << " is not installed (Debian packages redis-server, redis-sentinel)";
+  }
+  TemporaryDirectory directory("redis-run", true);
+  const fs::path store = directory.path / "store";
+  control::LocalProcessSpec spec;
+  spec.argv = redis_set_run(store, "1", "none", "8s");
+  spec.argv.insert(spec.argv.begin(), kHarness);
+  auto harness = control::start_local_daemon(spec, directory.path / "harness.log", "localhost");
+  int sentinel = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + 60s;
+       sentinel == 0 && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(200ms)) {
+    if (!fs::exists(store / "latest" / "history.jsonl")) continue;
+    if (read_text(fs::canonical(store / "latest" / "history.jsonl")).find("\"ok\"") == std::string::npos) continue;
+    for (int pid : descendants_of(harness->pid())) {
+      if (read_text(fmt::format("/proc/{}/cmdline", pid)).find("redis-sentinel") != std::string::npos) {
+        sentinel = pid;
+        break;
+      }
+    }
+  }
+  ASSERT_NE(sentinel, 0) << "no Sentinel among the run's processes: " << read_text(directory.path / "harness.log");
+  ASSERT_EQ(::kill(sentinel, SIGKILL), 0);
+  auto status = harness->wait_for(120s);
+  ASSERT_TRUE(status.has_value()) << "the run did not end";
+  const std::string output = read_text(directory.path / "harness.log");
+  EXPECT_NE(output.find("'s sentinel at "), std::string::npos) << output;
+  const json exits = latest_results(store)["node_exits"];
+  ASSERT_EQ(exits.size(), 1u) << exits.dump();
+  EXPECT_EQ(exits[0]["companion"], "sentinel");
+  EXPECT_EQ(exits[0]["status"], "killed by SIGKILL") << exits.dump();
+  EXPECT_NE(latest_history_text(store).find("\"companion\":\"sentinel\""), std::string::npos);
 }
 
 TEST(RealSystemsRedis, UnknownTargetArgumentIsABadArgument) {

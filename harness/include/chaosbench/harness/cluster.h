@@ -48,10 +48,12 @@ struct NodeEndpoint {
   std::uint16_t port = 0;
 };
 
-// A node process that exited although nothing here stopped it.
+// A node process (or one of its companions, such as a Redis Sentinel) that
+// exited although nothing here stopped it.
 struct NodeExit {
   std::string node;
   control::ExitStatus status;
+  std::string companion;  // the companion's name; "" for the node itself
 };
 
 class Cluster : public nemesis::NemesisTarget {
@@ -114,7 +116,8 @@ class Cluster : public nemesis::NemesisTarget {
     std::unique_ptr<control::Daemon> daemon;
     std::vector<control::DaemonSpec> companion_specs;  // one per launch.companions
     std::vector<std::unique_ptr<control::Daemon>> companions;
-    bool started_once = false;  // its written_once files are in place
+    std::vector<bool> companion_exit_reported;  // one per companion: collect_exits() has reported it
+    bool started_once = false;                  // its written_once files are in place
     std::unique_ptr<targets::adapters::Gateway> gateway;
     NodeEndpoint endpoint;
     bool paused = false;
