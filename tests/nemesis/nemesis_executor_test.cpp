@@ -189,6 +189,20 @@ struct Harness {
   }
 };
 
+// A nemesis with its own options on any target, recording what it does.
+struct RecordingNemesis {
+  RecordingNemesis(NemesisTarget& target, const NemesisOptions& options)
+      : nemesis(
+            target, options,
+            [this](bool completion, const std::string& function, const nlohmann::json& value) {
+              recorded.push_back({completion, function, value});
+            },
+            warnings) {}
+  std::ostringstream warnings;
+  std::vector<Recorded> recorded;
+  Nemesis nemesis;
+};
+
 bool any_dropping(FakeCluster& cluster) {
   for (const auto& node : cluster.node_names()) {
     if (cluster.fake_host(node).dropping()) return true;
@@ -248,14 +262,9 @@ TEST(NemesisExecutor, AOneWayPartitionDropsOnlyOnTheDeafSide) {
   FakeCluster cluster;
   NemesisOptions options;
   options.partition_shapes = {PartitionShape::one_way_to_leader};
-  std::vector<Recorded> recorded;
-  std::ostringstream warnings;
-  Nemesis nemesis(
-      cluster, options,
-      [&](bool completion, const std::string& function, const nlohmann::json& value) {
-        recorded.push_back({completion, function, value});
-      },
-      warnings);
+  RecordingNemesis recording(cluster, options);
+  auto& recorded = recording.recorded;
+  Nemesis& nemesis = recording.nemesis;
   nemesis.run({{0ms, FaultKind::partition, true, 1}}, Nemesis::Clock::now());
   ASSERT_EQ(recorded.size(), 2u);
   EXPECT_EQ(recorded[1].value["shape"], "one-way-to-leader");
@@ -409,14 +418,9 @@ TEST(NemesisExecutor, PowerLossLeaderLastRestartsTheOldLeaderAfterAnotherLeads) 
     options.kill_targets = KillTargets::all;
     options.power_loss_restart = PowerLossRestart::leader_last;
     options.leader_wait = std::chrono::milliseconds(300);
-    std::vector<Recorded> recorded;
-    std::ostringstream warnings;
-    Nemesis nemesis(
-        cluster, options,
-        [&](bool completion, const std::string& function, const nlohmann::json& value) {
-          recorded.push_back({completion, function, value});
-        },
-        warnings);
+    RecordingNemesis recording(cluster, options);
+    auto& recorded = recording.recorded;
+    Nemesis& nemesis = recording.nemesis;
     const auto began = Nemesis::Clock::now();
     nemesis.run({{0ms, FaultKind::power_loss, true, 1}, {0ms, FaultKind::power_loss, false, 0}}, began);
     ASSERT_EQ(recorded.size(), 4u);
