@@ -477,7 +477,7 @@ class TestRun {
     ~HealGuard() {
       if (!armed_) return;
       try {
-        nemesis_.request_stop();
+        nemesis_.request_interrupt();
         nemesis_.heal_all();
       } catch (const std::exception& error) {
         errors_ << "harness: while unwinding a failed run: " << error.what() << "\n";
@@ -645,7 +645,7 @@ class TestRun {
                              : signal == SIGTERM ? "SIGTERM"
                                                  : "SIGHUP");
       pool_->request_stop();
-      nemesis_->request_stop();
+      nemesis_->request_interrupt();
     });
 
     start_exit_monitor();

@@ -101,6 +101,13 @@ void Nemesis::request_stop() {
   stop_changed_.notify_all();
 }
 
+void Nemesis::request_interrupt() {
+  std::lock_guard lock(stop_mutex_);
+  stop_requested_ = true;
+  interrupt_requested_ = true;
+  stop_changed_.notify_all();
+}
+
 void Nemesis::run(const std::vector<NemesisEvent>& schedule, Clock::time_point start) {
   for (const NemesisEvent& event : schedule) {
     {
@@ -469,7 +476,8 @@ json Nemesis::stop_storage_fault(FaultKind kind) {
       elected = target_.leader();
       if (elected && *elected != last) break;
       elected.reset();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::unique_lock lock(stop_mutex_);
+      if (stop_changed_.wait_for(lock, std::chrono::milliseconds(20), [this] { return interrupt_requested_; })) break;
     }
     restart(last);
     done["restarted_last"] = last;

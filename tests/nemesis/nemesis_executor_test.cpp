@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -254,6 +255,30 @@ TEST(NemesisExecutor, CorruptionNeverReachesMoreThanAMinorityOverTheRun) {
   }
   EXPECT_EQ(damaged.size(), 1u);
   EXPECT_GT(kept, 0) << "some window drew another node and was kept to the damaged one";
+}
+
+// An interrupt (Ctrl-C) cuts leader-last's wait for a new leader short; a
+// plain request_stop (the run's normal end, before its final heal) does not.
+TEST(NemesisExecutor, AnInterruptEndsTheLeaderLastWait) {
+  FakeCluster cluster;  // n1 leads for ever: nobody else will
+  NemesisOptions options;
+  options.kill_targets = KillTargets::all;
+  options.power_loss_restart = PowerLossRestart::leader_last;
+  options.leader_wait = std::chrono::seconds(20);
+  RecordingNemesis recording(cluster, options);
+  const auto began = Nemesis::Clock::now();
+  std::jthread interrupter([&] {
+    std::this_thread::sleep_for(300ms);
+    recording.nemesis.request_interrupt();
+  });
+  recording.nemesis.run({{0ms, FaultKind::power_loss, true, 1}, {0ms, FaultKind::power_loss, false, 0}}, began);
+  EXPECT_LT(Nemesis::Clock::now() - began, std::chrono::seconds(10));
+  ASSERT_EQ(recording.recorded.size(), 4u);
+  const nlohmann::json& done = recording.recorded[3].value;
+  EXPECT_EQ(done["restarted_last"], "n1") << done.dump();
+  EXPECT_GE(done["waited_ms"].get<std::int64_t>(), 250);
+  EXPECT_LT(done["waited_ms"].get<std::int64_t>(), 10000);
+  EXPECT_EQ(cluster.running().size(), 3u) << "the old leader still came back";
 }
 
 // one-way-to-leader with n1 leading: n1 drops what n2 and n3 open and keeps

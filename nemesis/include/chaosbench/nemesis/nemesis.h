@@ -87,6 +87,9 @@ class Nemesis {
   // about once per kind; the run goes on.
   void run(const std::vector<NemesisEvent>& schedule, Clock::time_point start);
   void request_stop();
+  // As request_stop(), for a run that is being cut short (a signal, a failure):
+  // waits inside a stop (leader-last's wait for a new leader) end at once too.
+  void request_interrupt();
   // Stops every active fault (reset clocks, heal network, resume, restart) and
   // records each stop. Throws ControlError naming every step that failed.
   void heal_all();
@@ -124,6 +127,7 @@ class Nemesis {
   std::mutex stop_mutex_;
   std::condition_variable stop_changed_;
   bool stop_requested_ = false;
+  bool interrupt_requested_ = false;
 
   std::set<FaultKind> active_;
   std::map<FaultKind, int> starts_;
