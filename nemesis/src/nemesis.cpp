@@ -497,26 +497,24 @@ void Nemesis::stop_strobe() {
 }
 
 void Nemesis::apply_network() {
+  // The random partition's grudge and a scenario's, as one.
+  Grudge merged = grudge_;
+  for (const auto& [node, dropped] : scenario_grudge_) merged[node].insert(dropped.begin(), dropped.end());
+  auto drops = [&merged](const std::string& node, const std::string& other) {
+    auto found = merged.find(node);
+    return found != merged.end() && found->second.count(other) > 0;
+  };
   std::vector<std::string> failures;
   for (const auto& node : target_.node_names()) {
     try {
       control::Host& host = target_.host(node);
       control::heal_network(host);
-      std::set<std::string> dropped;
-      for (const Grudge* grudge : {&grudge_, &scenario_grudge_}) {
-        if (auto found = grudge->find(node); found != grudge->end())
-          dropped.insert(found->second.begin(), found->second.end());
-      }
       // A node whose grudge the other side does not hold still hears it on the
       // connections it opened itself: a one-way cut.
       std::vector<std::string> both_ways, one_way;
-      for (const auto& other : dropped) {
-        bool mutual = false;
-        for (const Grudge* grudge : {&grudge_, &scenario_grudge_}) {
-          auto found = grudge->find(other);
-          mutual = mutual || (found != grudge->end() && found->second.count(node) > 0);
-        }
-        (mutual ? both_ways : one_way).push_back(target_.host(other).address());
+      if (auto found = merged.find(node); found != merged.end()) {
+        for (const auto& other : found->second)
+          (drops(other, node) ? both_ways : one_way).push_back(target_.host(other).address());
       }
       if (!both_ways.empty()) control::drop_traffic_from(host, both_ways);
       if (!one_way.empty()) control::drop_connections_opened_by(host, one_way);
