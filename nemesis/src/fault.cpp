@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "name_list.h"
+
 namespace chaosbench::nemesis {
 
 const std::vector<FaultKind>& all_fault_kinds() {
@@ -63,23 +65,13 @@ std::optional<FaultKind> parse_fault_kind(std::string_view text) {
 }
 
 std::vector<FaultKind> parse_fault_list(std::string_view text) {
-  std::vector<FaultKind> kinds;
-  if (text.empty() || text == "none") return kinds;
-  std::size_t begin = 0;
-  while (begin <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', begin), text.size());
-    const std::string_view name = text.substr(begin, comma - begin);
-    auto kind = parse_fault_kind(name);
-    if (!kind) {
-      throw std::invalid_argument(fmt::format(
-          "unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, orphan-leader, figure-8, "
-          "failpoint, power-loss, corrupt, disk-full, disk-error, disk-slow, or none)",
-          name));
-    }
-    if (std::find(kinds.begin(), kinds.end(), *kind) == kinds.end()) kinds.push_back(*kind);
-    begin = comma + 1;
-  }
-  return kinds;
+  if (text.empty() || text == "none") return {};
+  return parse_name_list<FaultKind>(text, parse_fault_kind, [](std::string_view name) {
+    throw std::invalid_argument(
+        fmt::format("unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, orphan-leader, figure-8, "
+                    "failpoint, power-loss, corrupt, disk-full, disk-error, disk-slow, or none)",
+                    name));
+  });
 }
 
 std::string_view to_string(KillTargets targets) {

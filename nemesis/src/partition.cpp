@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "name_list.h"
+
 #include <nlohmann/json.hpp>
 
 namespace chaosbench::nemesis {
@@ -94,24 +96,12 @@ std::vector<PartitionShape> parse_partition_shapes(std::string_view text) {
   if (text == "all") return all_partition_shapes();
   if (text == "two-way") return two_way_partition_shapes();
   if (text == "one-way") return one_way_partition_shapes();
-  std::vector<PartitionShape> shapes;
-  std::size_t begin = 0;
-  while (begin <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', begin), text.size());
-    const std::string_view name = text.substr(begin, comma - begin);
-    auto shape = parse_partition_shape(name);
-    if (!shape) {
-      std::string known;
-      for (PartitionShape each : all_partition_shapes()) known += std::string(to_string(each)) + ", ";
-      throw std::invalid_argument(
-          fmt::format("--partition-shapes: unknown shape '{}' (known: {}or the groups "
-                      "two-way, one-way, all)",
-                      name, known));
-    }
-    if (std::find(shapes.begin(), shapes.end(), *shape) == shapes.end()) shapes.push_back(*shape);
-    begin = comma + 1;
-  }
-  return shapes;
+  return parse_name_list<PartitionShape>(text, parse_partition_shape, [](std::string_view name) {
+    std::string known;
+    for (PartitionShape each : all_partition_shapes()) known += std::string(to_string(each)) + ", ";
+    throw std::invalid_argument(fmt::format(
+        "--partition-shapes: unknown shape '{}' (known: {}or the groups two-way, one-way, all)", name, known));
+  });
 }
 
 std::string_view to_string(PartitionShape shape) {
