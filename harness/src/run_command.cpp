@@ -944,8 +944,8 @@ class TestRun {
     const LatencySummary latency = summarize_latencies(pool_->statistics().ok_latencies_nanoseconds);
     const auto availability = availability_by_fault(history, pool_->statistics().completions);
     // A run that never saw the system work tested nothing: valid would be vacuous.
-    const Availability without_faults = availability.count("none") ? availability.at("none") : Availability{};
-    const std::string not_a_test_reason = not_a_valid_test_reason(availability);
+    const Availability without_faults = availability_without_faults(availability);
+    const std::string not_a_test_reason = not_a_valid_test_reason(without_faults);
     if (!not_a_test_reason.empty() && verdict == checkers::Verdict::valid) verdict = checkers::Verdict::unknown;
     const double workload_seconds = std::chrono::duration<double>(workload_end_ - workload_start_).count();
     json starts = json::object();

@@ -140,9 +140,12 @@ std::map<std::string, Availability> availability_by_fault(const checkers::Histor
   return availability;
 }
 
-std::string not_a_valid_test_reason(const std::map<std::string, Availability>& availability) {
+Availability availability_without_faults(const std::map<std::string, Availability>& availability) {
   const auto quiet = availability.find("none");
-  const Availability without_faults = quiet == availability.end() ? Availability{} : quiet->second;
+  return quiet == availability.end() ? Availability{} : quiet->second;
+}
+
+std::string not_a_valid_test_reason(const Availability& without_faults) {
   if (without_faults.ok > 0) return "";
   return fmt::format(
       "no operation was ok while no fault was active ({} completion(s) then, 0 ok): the system was never seen "

@@ -122,12 +122,16 @@ TEST(RunResults, CountsPercentilesAndAvailabilityPerFault) {
   EXPECT_EQ(only_inside.at("none").ok, 0u);
   EXPECT_EQ(only_inside.at("partition").ok, 1u);
   EXPECT_EQ(harness::to_json(only_inside)["partition"]["ok"], 1);
-  EXPECT_EQ(harness::not_a_valid_test_reason(only_inside),
+  EXPECT_EQ(harness::not_a_valid_test_reason(harness::availability_without_faults(only_inside)),
             "no operation was ok while no fault was active (2 completion(s) then, 0 ok): the system was never seen "
             "working, so the run tested nothing");
-  EXPECT_NE(harness::not_a_valid_test_reason({}).find("(0 completion(s) then, 0 ok)"), std::string::npos);
+  EXPECT_NE(
+      harness::not_a_valid_test_reason(harness::availability_without_faults({})).find("(0 completion(s) then, 0 ok)"),
+      std::string::npos);
   std::vector<harness::CompletionSample> one_ok_outside = {{2, true, true}};
-  EXPECT_EQ(harness::not_a_valid_test_reason(harness::availability_by_fault(history, one_ok_outside)), "");
+  EXPECT_EQ(harness::not_a_valid_test_reason(
+                harness::availability_without_faults(harness::availability_by_fault(history, one_ok_outside))),
+            "");
 
   std::vector<std::int64_t> latencies;
   for (int index = 1; index <= 1000; ++index) latencies.push_back(index * 1'000'000);

@@ -88,10 +88,13 @@ struct Availability {
 std::map<std::string, Availability> availability_by_fault(const checkers::History& history,
                                                           const std::vector<CompletionSample>& samples);
 
-// Empty when some operation was ok while no fault was active ("none" above);
-// otherwise why the run is not a valid test: the system was never seen working
-// (the caller makes a valid verdict unknown).
-std::string not_a_valid_test_reason(const std::map<std::string, Availability>& availability);
+// The "none" entry of availability_by_fault (zero when nothing completed then).
+Availability availability_without_faults(const std::map<std::string, Availability>& availability);
+
+// Empty when some operation was ok while no fault was active; otherwise why
+// the run is not a valid test: the system was never seen working (the caller
+// makes a valid verdict unknown).
+std::string not_a_valid_test_reason(const Availability& without_faults);
 
 nlohmann::json to_json(const OutcomeCounts& counts);
 nlohmann::json to_json(const LatencySummary& summary);
