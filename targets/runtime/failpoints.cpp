@@ -101,6 +101,7 @@ class FailpointStorageEnv final : public StorageEnv {
       base_->append(bytes);
       failpoints_.hit_storage("after-wal-append");
     }
+    void write_at(std::uint64_t offset, std::string_view bytes) override { base_->write_at(offset, bytes); }
     void sync() override {
       failpoints_.hit_storage("before-fsync");
       base_->sync();

@@ -45,12 +45,28 @@ std::filesystem::path parent_of(const std::filesystem::path& path) {
 class PosixAppendableFile final : public AppendableFile {
  public:
   explicit PosixAppendableFile(std::filesystem::path path) : path_(std::move(path)) {
-    descriptor_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    // Not O_APPEND: Linux's pwrite on an O_APPEND file ignores the offset.
+    descriptor_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (descriptor_ < 0) throw_errno(fmt::format("open {}", path_.string()));
+    if (::lseek(descriptor_, 0, SEEK_END) < 0) {
+      ::close(descriptor_);
+      throw_errno(fmt::format("seek {}", path_.string()));
+    }
   }
   ~PosixAppendableFile() override { ::close(descriptor_); }
   void append(std::string_view bytes) override {
     write_all(descriptor_, bytes, fmt::format("write {}", path_.string()));
+  }
+  void write_at(std::uint64_t offset, std::string_view bytes) override {
+    while (!bytes.empty()) {
+      const ssize_t written = ::pwrite(descriptor_, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        throw_errno(fmt::format("write {}", path_.string()));
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(written));
+      offset += static_cast<std::uint64_t>(written);
+    }
   }
   void sync() override {
     if (::fdatasync(descriptor_) != 0) throw_errno(fmt::format("fdatasync {}", path_.string()));

@@ -14,11 +14,14 @@
 
 namespace chaosbench::targets {
 
-// A file opened for appending. Durable only after sync().
+// A file opened for appending; its first bytes (a header within one disk
+// sector, so a power loss keeps the old or the new bytes whole) may also be
+// overwritten in place. Durable only after sync().
 class AppendableFile {
  public:
   virtual ~AppendableFile() = default;
   virtual void append(std::string_view bytes) = 0;
+  virtual void write_at(std::uint64_t offset, std::string_view bytes) = 0;
   virtual void sync() = 0;  // fdatasync
 };
 

@@ -19,6 +19,19 @@ std::uint32_t get_u32(const char* data) {
   return value;
 }
 
+std::uint64_t get_u64(const char* data) { return get_u32(data) | (std::uint64_t{get_u32(data + 4)} << 32); }
+
+constexpr std::string_view kFileMagic = "chaoswal";
+
+// The file header claiming that the first `synced_bytes` bytes are durable.
+std::string encode_file_header(std::uint64_t synced_bytes) {
+  std::string out(kFileMagic);
+  put_u32(out, static_cast<std::uint32_t>(synced_bytes));
+  put_u32(out, static_cast<std::uint32_t>(synced_bytes >> 32));
+  put_u32(out, crc32c(out));
+  return out;
+}
+
 void encode_record(std::string& out, std::string_view payload) {
   const std::size_t header = out.size();
   put_u32(out, static_cast<std::uint32_t>(payload.size()));
@@ -40,6 +53,15 @@ WriteAheadLog::WriteAheadLog(std::filesystem::path path, bool fsync_enabled, Sto
   file_ = env_.open_appendable(path_);
 }
 
+// Created whole (a temporary file renamed into place), so a wal.log shorter
+// than its header was damaged, not torn.
+void WriteAheadLog::create_empty() {
+  const std::string header = encode_file_header(fsync_enabled_ ? kFileHeaderBytes : 0);
+  env_.replace_file(path_, header, fsync_enabled_);
+  file_size_ = synced_size_ = header.size();
+  claimed_synced_ = fsync_enabled_ ? header.size() : 0;
+}
+
 WriteAheadLog::~WriteAheadLog() = default;
 
 // A torn write leaves a prefix of what was being written (or zeros, where a
@@ -48,17 +70,33 @@ WriteAheadLog::~WriteAheadLog() = default;
 // zeros from a record boundary on. Anything else that fails a check holds
 // every byte it was written with, so it was synced and then damaged: a
 // flipped bit in the last record is as fatal as one in the first.
+//
+// The header's claim covers what a torn write cannot explain: synced bytes
+// cut off the end, or zeroed from a record boundary on, look torn, but not
+// when they lie before the claim.
 void WriteAheadLog::recover() {
   const std::optional<std::string> existing = env_.read_file(path_);
-  if (!existing) return;
+  if (!existing) {
+    create_empty();
+    return;
+  }
   const std::string& contents = *existing;
-  const auto corrupt = [&](std::size_t offset, const std::string& what) {
-    return WalCorruption(
-        fmt::format("{}: corrupt record at offset {} ({} bytes from there to the end): {}; "
-                    "refusing to start on corrupted synced data",
-                    path_.string(), offset, contents.size() - offset, what));
+  const auto refuse = [&](const std::string& what) {
+    return WalCorruption(fmt::format("{}: {}; refusing to start on corrupted synced data", path_.string(), what));
   };
-  std::size_t offset = 0;
+  const auto corrupt = [&](std::size_t offset, const std::string& what) {
+    return refuse(fmt::format("corrupt record at offset {} ({} bytes from there to the end): {}", offset,
+                              contents.size() - offset, what));
+  };
+  if (contents.size() < kFileHeaderBytes) {
+    throw refuse(fmt::format("{} bytes, too short for the file header", contents.size()));
+  }
+  if (std::string_view(contents).substr(0, kFileMagic.size()) != kFileMagic ||
+      crc32c(std::string_view(contents).substr(0, 16)) != get_u32(contents.data() + 16)) {
+    throw refuse("the file header's checksum does not match");
+  }
+  claimed_synced_ = get_u64(contents.data() + kFileMagic.size());
+  std::size_t offset = kFileHeaderBytes;
   while (offset < contents.size()) {
     const std::size_t remaining = contents.size() - offset;
     if (remaining < kHeaderBytes) break;  // torn header
@@ -75,13 +113,18 @@ void WriteAheadLog::recover() {
     recovered_.emplace_back(payload);
     offset += kHeaderBytes + length;
   }
+  if (offset < claimed_synced_) {
+    throw refuse(fmt::format("the records end at offset {}, but the header says {} bytes were synced ({} of them "
+                             "missing or damaged at the end)",
+                             offset, claimed_synced_, claimed_synced_ - offset));
+  }
   if (offset < contents.size()) {
     truncated_tail_bytes_ = contents.size() - offset;
     // Durably, before anything is appended after it: a later power loss must
     // not bring back the torn bytes behind new records.
     env_.truncate_file(path_, offset, fsync_enabled_);
   }
-  file_size_ = offset;
+  file_size_ = synced_size_ = offset;
 }
 
 void WriteAheadLog::append(std::string_view payload) {
@@ -89,12 +132,23 @@ void WriteAheadLog::append(std::string_view payload) {
   encode_record(buffer_, payload);
 }
 
+// The header is rewritten before the records are appended, so the last
+// write is the records' (a torn write tears them, not the header). It claims
+// only what the previous fdatasync completed: claiming this batch too could
+// refuse a log whose batch legitimately tore.
 void WriteAheadLog::sync() {
   if (buffer_.empty()) return;
+  if (fsync_enabled_ && claimed_synced_ != synced_size_) {
+    file_->write_at(0, encode_file_header(synced_size_));
+    claimed_synced_ = synced_size_;
+  }
   file_->append(buffer_);
   file_size_ += buffer_.size();
   buffer_.clear();
-  if (fsync_enabled_) file_->sync();
+  if (fsync_enabled_) {
+    file_->sync();
+    synced_size_ = file_size_;
+  }
   ++sync_count_;
 }
 
@@ -102,10 +156,14 @@ void WriteAheadLog::rewrite(const std::vector<std::string>& records) {
   sync();
   std::string contents;
   for (const auto& record : records) encode_record(contents, record);
+  const std::uint64_t size = kFileHeaderBytes + contents.size();
+  // Renamed into place only after its fsync: the whole file is synced.
+  claimed_synced_ = fsync_enabled_ ? size : 0;
+  contents.insert(0, encode_file_header(claimed_synced_));
   file_.reset();
   env_.replace_file(path_, contents, fsync_enabled_);
   file_ = env_.open_appendable(path_);
-  file_size_ = contents.size();
+  file_size_ = synced_size_ = size;
 }
 
 void WriteAheadLog::write_file_atomically(const std::filesystem::path& path, std::string_view payload,

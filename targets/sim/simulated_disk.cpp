@@ -8,6 +8,11 @@ class SimulatedDisk::Appender final : public targets::AppendableFile {
  public:
   Appender(SimulatedDisk& disk, std::filesystem::path path) : disk_(disk), path_(std::move(path)) {}
   void append(std::string_view bytes) override { disk_.files_[path_].contents.append(bytes); }
+  void write_at(std::uint64_t offset, std::string_view bytes) override {
+    std::string& contents = disk_.files_[path_].contents;
+    if (contents.size() < offset + bytes.size()) contents.resize(offset + bytes.size(), '\0');
+    contents.replace(offset, bytes.size(), bytes);
+  }
   void sync() override {
     disk_.sync_or_lose_power();
     make_durable(disk_.files_[path_]);
@@ -36,8 +41,9 @@ std::optional<std::string> SimulatedDisk::read_file(const std::filesystem::path&
 }
 
 std::unique_ptr<targets::AppendableFile> SimulatedDisk::open_appendable(const std::filesystem::path& path) {
+  const bool created = files_.find(path) == files_.end();
   File& file = files_[path];
-  if (!file.durable) file.durable.emplace();  // the directory entry is synced at creation; the data is not
+  if (created) file.durable.emplace();  // the directory entry is synced at creation; the data is not
   return std::make_unique<Appender>(*this, path);
 }
 
@@ -78,7 +84,12 @@ void SimulatedDisk::crash_tearing(std::mt19937_64& random) {
   for (auto& [path, file] : files_) {
     if (!file.durable) continue;
     std::string& durable = *file.durable;
-    if (file.contents.size() <= durable.size() || file.contents.compare(0, durable.size(), durable) != 0) continue;
+    if (file.contents.size() <= durable.size()) continue;
+    // An in-place overwrite of durable bytes (the WAL's header, one sector)
+    // landed whole or not at all.
+    if (file.contents.compare(0, durable.size(), durable) != 0 && random() % 2 == 0) {
+      durable = file.contents.substr(0, durable.size());
+    }
     const std::size_t unsynced = file.contents.size() - durable.size();
     const std::size_t kept = 1 + static_cast<std::size_t>(random() % unsynced);
     durable.append(file.contents, durable.size(), kept);

@@ -3,7 +3,8 @@
 // what is durable. crash() is a power loss (every file back to its durable
 // contents); crash_tearing() one with writes in flight (each file's unsynced
 // appends survive as a seeded prefix, LevelDB fault_injection_test's torn
-// write); flip_synced_bit() damages data a sync made durable. A file
+// write; an unsynced in-place overwrite of durable bytes survives whole or not
+// at all, as one sector); flip_synced_bit() damages data a sync made durable. A file
 // open_appendable creates is durable (empty) at once, as the POSIX env syncs
 // its directory entry. In memory, one thread, seeded by the caller's generator.
 #pragma once

@@ -334,7 +334,7 @@ TEST(RefnodeProcess, CorruptedWalIsRefusedLoudly) {
   ASSERT_GT(std::filesystem::file_size(wal), 64u);
   {
     std::fstream file(wal, std::ios::in | std::ios::out | std::ios::binary);
-    file.seekp(12);  // inside the first record's payload, with records after it
+    file.seekp(20 + 12);  // past the file header, inside the first record's payload, with records after it
     file.put('\x7f');
   }
   cluster.start(0);
@@ -343,6 +343,31 @@ TEST(RefnodeProcess, CorruptedWalIsRefusedLoudly) {
   const std::string log = cluster.log_text(0);
   EXPECT_NE(log.find("fatal"), std::string::npos) << log;
   EXPECT_NE(log.find("checksum mismatch"), std::string::npos) << log;
+}
+
+// Synced bytes cut off the end of the log look like a torn write; the WAL's
+// header (bytes 8-15: how much the previous fdatasync made durable) says otherwise.
+TEST(RefnodeProcess, SyncedBytesCutOffTheWalAreRefused) {
+  RefnodeCluster cluster(3);
+  cluster.start_all();
+  cluster.wait_for_leader(10s);
+  for (int value = 0; value < 20; ++value) ASSERT_EQ(cluster.write("x", value)["ok"], true);
+  cluster.kill(0);
+  const auto wal = cluster.data_dir(0) / "wal.log";
+  std::uint64_t claimed = 0;
+  {
+    std::ifstream file(wal, std::ios::binary);
+    unsigned char bytes[16] = {};
+    file.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+    for (int position = 15; position >= 8; --position) claimed = (claimed << 8) | bytes[position];
+  }
+  ASSERT_GT(claimed, 20u) << "the header claims synced records";
+  ASSERT_LE(claimed, std::filesystem::file_size(wal));
+  std::filesystem::resize_file(wal, claimed - 1);
+  cluster.start(0);
+  EXPECT_EQ(cluster.wait_for_exit(0, 10s), 1);
+  const std::string log = cluster.log_text(0);
+  EXPECT_NE(log.find(fmt::format("the header says {} bytes were synced", claimed)), std::string::npos) << log;
 }
 
 // The line of `log` that starts the fatal exit ("" when none).

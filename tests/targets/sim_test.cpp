@@ -109,7 +109,8 @@ TEST(SimulatedDisk, AFlippedBitLandsInSyncedBytesAndTheWalRefusesToRecover) {
     const auto flip = disk.flip_synced_bit(random);
     ASSERT_TRUE(flip);
     EXPECT_EQ(flip->path, "/n1/wal.log");
-    EXPECT_LT(flip->offset, targets::WriteAheadLog::kHeaderBytes + 13) << "never in the torn prefix";
+    EXPECT_LT(flip->offset, targets::WriteAheadLog::kFileHeaderBytes + targets::WriteAheadLog::kHeaderBytes + 13)
+        << "never in the torn prefix";
     EXPECT_THROW(targets::WriteAheadLog("/n1/wal.log", true, disk), targets::WalCorruption);
   }
   SimulatedDisk empty;

@@ -3,6 +3,7 @@
 // refused with the file and offset named, snapshots and log rewrites recover exactly.
 #include "runtime/write_ahead_log.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -86,7 +87,7 @@ TEST(WriteAheadLog, AFlippedBitInTheLastSyncedRecordIsCorruptionNamingFileAndOff
     FAIL() << "a corrupted last record was accepted";
   } catch (const WalCorruption& error) {
     const std::string message = error.what();
-    EXPECT_NE(message.find(path.string() + ": corrupt record at offset 17 "), std::string::npos) << message;
+    EXPECT_NE(message.find(path.string() + ": corrupt record at offset 37 "), std::string::npos) << message;
     EXPECT_NE(message.find("checksum mismatch"), std::string::npos) << message;
   }
 }
@@ -133,7 +134,7 @@ TEST(WriteAheadLog, EveryTornPrefixOfTheLastWriteIsTruncatedSilently) {
     wal.append("one");
     wal.append(std::string(30, 'b'));
     wal.sync();
-    batch = *scratch.read_file("/batch.log");
+    batch = scratch.read_file("/batch.log")->substr(WriteAheadLog::kFileHeaderBytes);
   }
   const std::size_t first_record = WriteAheadLog::kHeaderBytes + 3;
   for (std::size_t kept = 0; kept <= batch.size(); ++kept) {
@@ -147,6 +148,66 @@ TEST(WriteAheadLog, EveryTornPrefixOfTheLastWriteIsTruncatedSilently) {
     const std::size_t whole = kept == batch.size() ? kept : kept >= first_record ? first_record : 0;
     EXPECT_EQ(wal.truncated_tail_bytes(), kept - whole) << kept << " bytes kept";
   }
+}
+
+// Synced bytes cut off the end, or zeroed from a record boundary on, look
+// like a torn write; the header's claim tells them apart. It lags one sync
+// behind, so only the last batch can still be cut silently.
+TEST(WriteAheadLog, SyncedBytesCutOffTheEndAreCorruptionNotATornWrite) {
+  sim::SimulatedDisk disk;
+  {
+    WriteAheadLog wal("/wal.log", true, disk);
+    wal.append("first batch");
+    wal.sync();
+    wal.append("second batch");
+    wal.sync();
+    wal.append("third");
+    wal.sync();
+    EXPECT_EQ(wal.claimed_synced_bytes(), WriteAheadLog::kFileHeaderBytes + 2 * WriteAheadLog::kHeaderBytes + 23);
+  }
+  const std::string synced = *disk.read_file("/wal.log");
+  const std::size_t claim = WriteAheadLog::kFileHeaderBytes + 2 * WriteAheadLog::kHeaderBytes + 23;
+  for (std::size_t size = 0; size < synced.size(); ++size) {
+    for (const bool zeros : {false, true}) {
+      if (zeros && size > claim) continue;  // zeros after part of a record's header are garbage, not torn
+      sim::SimulatedDisk damaged;
+      std::string contents = synced.substr(0, size);
+      if (zeros) contents.append(synced.size() - size, '\0');
+      damaged.replace_file("/wal.log", contents, true);
+      if (size < claim) {
+        EXPECT_THROW(WriteAheadLog("/wal.log", true, damaged), WalCorruption) << size << " bytes kept";
+      } else {
+        WriteAheadLog wal("/wal.log", true, damaged);
+        EXPECT_EQ(wal.recovered(), (std::vector<std::string>{"first batch", "second batch"})) << size;
+      }
+    }
+  }
+  sim::SimulatedDisk cut;
+  cut.replace_file("/wal.log", synced.substr(0, claim - 5), true);
+  try {
+    WriteAheadLog wal("/wal.log", true, cut);
+    FAIL() << "a log cut before its claim was accepted";
+  } catch (const WalCorruption& error) {
+    EXPECT_EQ(std::string(error.what()),
+              fmt::format("/wal.log: the records end at offset 43, but the header says {} bytes were synced ({} of "
+                          "them missing or damaged at the end); refusing to start on corrupted synced data",
+                          claim, claim - 43));
+  }
+}
+
+// With fsync off nothing is claimed: a power loss may take anything.
+TEST(WriteAheadLog, WithoutFsyncTheHeaderClaimsNothing) {
+  sim::SimulatedDisk disk;
+  {
+    WriteAheadLog wal("/wal.log", false, disk);
+    wal.append("one");
+    wal.sync();
+    wal.append("two");
+    wal.sync();
+    EXPECT_EQ(wal.claimed_synced_bytes(), 0u);
+  }
+  disk.replace_file("/wal.log", disk.read_file("/wal.log")->substr(0, WriteAheadLog::kFileHeaderBytes), true);
+  EXPECT_TRUE(WriteAheadLog("/wal.log", false, disk).recovered().empty());
 }
 
 // A file system that extends the file before the data reaches it leaves
@@ -198,7 +259,7 @@ TEST(WriteAheadLog, CorruptionInTheMiddleIsRefused) {
     wal.append("third");
     wal.sync();
   }
-  flip_byte(path, WriteAheadLog::kHeaderBytes + 2);  // inside the first payload
+  flip_byte(path, WriteAheadLog::kFileHeaderBytes + WriteAheadLog::kHeaderBytes + 2);  // inside the first payload
   EXPECT_THROW(WriteAheadLog(path, false), WalCorruption);
 }
 
