@@ -11,6 +11,7 @@
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/process.h"
+#include "chaosbench/harness/control/ssh_host.h"
 #include "chaosbench/targets/protocol/blocking_client.h"
 
 namespace chaosbench::harness {
@@ -106,7 +107,17 @@ void Cluster::start_locked(Node& node) {
   // Mounted after the first files are written: what the controller put there
   // is on the disk (durable) before the node runs, as an installer's would be.
   if (!options_.faultfs.empty() && !node.faultfs) mount_faultfs_locked(node);
-  node.daemon = node.host->start_daemon(node.spec);
+  if (remote() && node.faultfs) {
+    // The mount exists only in faultfs's namespaces: the node runs in them.
+    control::DaemonSpec joined = node.spec;
+    joined.argv = {"sh", "-c",
+                   R"sh(exec nsenter --target "$(cat "$0")" --user --mount --preserve-credentials -- "$@")sh",
+                   faultfs_pid_file(node).string()};
+    joined.argv.insert(joined.argv.end(), node.spec.argv.begin(), node.spec.argv.end());
+    node.daemon = node.host->start_daemon(joined);
+  } else {
+    node.daemon = node.host->start_daemon(node.spec);
+  }
   node.started_once = true;
   node.paused = false;
 }
@@ -125,7 +136,15 @@ void Cluster::mount_faultfs_locked(Node& node) {
   if (node.faultfs_socket.string().size() > 100)
     node.faultfs_socket = fmt::format("/tmp/chaosbench-faultfs-{}-{}.sock", ::getpid(), name);
   control::DaemonSpec spec;
-  spec.argv = {options_.faultfs.string(),
+  if (remote()) {
+    // A namespace of its own (unshare execs faultfs in place, so the PID
+    // written is faultfs's): the mount goes when faultfs goes, and nothing else
+    // on the host sees it.
+    spec.argv = {"sh", "-c", R"sh(echo $$ > "$0" && exec unshare --user --map-root-user --mount -- "$@")sh",
+                 faultfs_pid_file(node).string()};
+  }
+  spec.argv.insert(spec.argv.end(),
+              {faultfs_program().string(),
                "mount",
                node.data_directory.string(),
                "--state",
@@ -135,13 +154,13 @@ void Cluster::mount_faultfs_locked(Node& node) {
                "--seed",
                std::to_string(options_.faultfs_seed + node_index(node)),
                "--metadata",
-               options_.faultfs_metadata};
+               options_.faultfs_metadata});
   spec.log_file = node.node_directory / "faultfs.log";
   node.faultfs = node.host->start_daemon(spec);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (true) {
     const auto reply = node.host->run(
-        control::Command({options_.faultfs.string(), "control", node.faultfs_socket.string(), R"({"op":"status"})"})
+        control::Command({faultfs_program().string(), "control", node.faultfs_socket.string(), R"({"op":"status"})"})
             .with_timeout(std::chrono::seconds(5)));
     if (reply.succeeded()) return;
     if (!node.faultfs->alive() || std::chrono::steady_clock::now() >= deadline) {
@@ -179,7 +198,7 @@ nlohmann::json Cluster::storage_fault(const std::string& name, const nlohmann::j
     socket = target.faultfs_socket;
   }
   const auto result =
-      target.host->run(control::Command({options_.faultfs.string(), "control", socket.string(), request.dump()})
+      target.host->run(control::Command({faultfs_program().string(), "control", socket.string(), request.dump()})
                            .with_timeout(std::chrono::seconds(30)));
   const auto reply = nlohmann::json::parse(result.out, nullptr, false);
   if (!result.succeeded() || !reply.is_object() || !reply.value("ok", false)) {
@@ -204,15 +223,51 @@ void Cluster::start_all() {
 
 std::string Cluster::install_refnode() {
   if (!remote()) return "";
-  const std::string hash = local_sha256(options_.refnode);
-  const std::string path = options_.remote_refnode.string();
+  return install_executable(options_.refnode, options_.remote_refnode);
+}
+
+std::string Cluster::install_faultfs() {
+  if (!remote() || options_.faultfs.empty()) return "";
+  const std::string summary = install_executable(options_.faultfs, options_.remote_faultfs);
+  const std::string program = control::shell_quote(options_.remote_faultfs.string());
+  struct Requirement {
+    std::string check, missing;
+  };
+  const Requirement requirements[] = {
+      {"test -c /dev/fuse && test -r /dev/fuse && test -w /dev/fuse",
+       "/dev/fuse is missing or not usable: storage faults need FUSE (Debian packages fuse3 and libfuse3-3, and the "
+       "fuse kernel module)"},
+      {program + " --help", "faultfs cannot run there (it needs the Debian package libfuse3-3)"},
+      {"unshare --user --map-root-user --mount true && nsenter --version",
+       "cannot make a user and mount namespace for faultfs (unshare and nsenter of util-linux; user namespaces "
+       "enabled)"},
+  };
+  for (const auto& node : nodes_) {
+    for (const auto& requirement : requirements) {
+      const control::CommandResult result =
+          // `|| exit 1`: a missing library's 127 is the answer here, not "cannot start".
+          node->host->run(control::Command({"sh", "-c", "(" + requirement.check + ") || exit 1"})
+                              .with_timeout(std::chrono::seconds(30)));
+      if (!result.succeeded()) {
+        const std::string detail = control::one_line(result.err);
+        throw control::ControlError(fmt::format("{}: {}{}", node->host->name(), requirement.missing,
+                                                detail.empty() ? "" : ": " + detail));
+      }
+    }
+  }
+  return summary;
+}
+
+std::string Cluster::install_executable(const std::filesystem::path& local, const std::filesystem::path& remote_path) {
+  const std::string hash = local_sha256(local);
+  const std::string path = remote_path.string();
   std::string uploaded, present;
   // One host after the other: hosts sharing a filesystem then upload once.
   for (const auto& node : nodes_) {
     control::Host& host = *node->host;
     std::string& list = first_word(host.run({"sha256sum", path})) == hash ? present : uploaded;
     if (&list == &uploaded) {
-      host.copy_to(options_.refnode, options_.remote_refnode);
+      host.copy_to(local, remote_path);
       const control::CommandResult check = host.run({"sha256sum", path});
       if (!check.succeeded()) {
         throw control::ControlError(fmt::format("{}: cannot check the upload of {}: sha256sum {}: {}", host.name(),
@@ -220,7 +275,7 @@ std::string Cluster::install_refnode() {
       }
       if (first_word(check) != hash) {
         throw control::ControlError(
-            fmt::format("{}: {} differs from {} after the upload", host.name(), path, options_.refnode.string()));
+            fmt::format("{}: {} differs from {} after the upload", host.name(), path, local.string()));
       }
     }
     list += (list.empty() ? "" : ", ") + host.name();

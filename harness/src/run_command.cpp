@@ -392,9 +392,6 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
   const auto storage_fault = std::find_if(plan.faults.begin(), plan.faults.end(), nemesis::is_storage_fault);
   if (storage_fault != plan.faults.end()) {
     const std::string flag = fmt::format("--nemesis {}", nemesis::to_string(*storage_fault));
-    if (!options.hosts_file.empty())
-      throw std::invalid_argument(
-          fmt::format("{}: storage faults are not supported over SSH yet (sandbox only)", flag));
     plan.faultfs = options.faultfs.empty() ? harness_executable.parent_path() / "faultfs" : fs::path(options.faultfs);
     if (::access(plan.faultfs.c_str(), X_OK) != 0) {
       throw std::invalid_argument(
@@ -402,7 +399,8 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
                       plan.faultfs.string()));
     }
     plan.faultfs = fs::absolute(plan.faultfs);
-    if (::access("/dev/fuse", R_OK | W_OK) != 0) {
+    // SSH hosts are checked when faultfs is installed on them (Cluster::install_faultfs).
+    if (options.hosts_file.empty() && ::access("/dev/fuse", R_OK | W_OK) != 0) {
       throw std::invalid_argument(fmt::format(
           "{}: /dev/fuse is missing or not usable here: storage faults need FUSE (Debian packages fuse3 and "
           "libfuse3-3, and the fuse kernel module)",
@@ -542,6 +540,7 @@ class TestRun {
       const fs::path remote = options_.remote_directory;
       cluster_options_.remote_nodes_directory = remote / plan_.test_name / run_directory_.filename();
       cluster_options_.remote_refnode = remote / "bin" / "refnode";
+      cluster_options_.remote_faultfs = remote / "bin" / "faultfs";
     }
     cluster_options_.refnode = plan_.refnode;
     cluster_options_.nodes_directory = run_directory_ / "nodes";
@@ -569,7 +568,10 @@ class TestRun {
                  {"nemesis_schedule", schedule_json}};
     write_json_file(run_directory_ / "test.json", test);
 
-    if (!session_) out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
+    if (!session_) {
+      out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
+      if (!plan_.faultfs.empty()) out_ << fmt::format("harness: faultfs {}\n", cluster_->install_faultfs()) << std::flush;
+    }
     try {
       // One-way cuts need the kernel to know who opened each connection, from
       // before the nodes connect (network_faults.h).

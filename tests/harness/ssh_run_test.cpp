@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -252,6 +253,99 @@ TEST(SshRun, LeaveDbRunningKeepsTheNodesAndTheirDirectories) {
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(status->value("node", ""), node->name());
   }
+}
+
+// The PIDs whose command line mentions `text` (the test shares the hosts' PID namespace).
+std::vector<int> processes_mentioning(const std::string& text) {
+  std::vector<int> pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string command_line;
+    try {
+      command_line = read_text(entry.path() / "cmdline");
+    } catch (const std::exception&) {
+      continue;  // exited meanwhile
+    }
+    if (command_line.find(text) != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// A whole-cluster power loss over SSH: faultfs is installed beside refnode, runs
+// on each host in a namespace of its own that the node joins, loses what was
+// not fsynced, and is gone after the run. With fsync the set loses nothing;
+// without, acknowledged adds are lost (the fault is real, not a kill).
+TEST(SshRun, PowerLossOverSshLosesExactlyTheUnsyncedWritesAndLeavesNoFaultfs) {
+  SSH_CLUSTER(cluster);
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  for (const bool fsync : {true, false}) {
+    SCOPED_TRACE(fsync ? "fsync on" : "fsync off");
+    const std::string suffix = fsync ? "-fsync" : "-no-fsync";
+    const fs::path store = cluster->directory->path / ("store-power" + suffix);
+    const fs::path remote = cluster->directory->path / ("remote-power" + suffix);
+    std::vector<std::string> arguments = {"--hosts",       hosts.string(), "--target",     "raft",
+                                          "--workload",    "set",          "--nemesis",    "power-loss",
+                                          "--kill-targets", "all",         "--nemesis-interval", "4s",
+                                          "--time-limit",  "14s",          "--seed",       "1",
+                                          "--store",       store.string(), "--remote-dir", remote.string()};
+    if (!fsync) arguments.push_back("--target-arg=--fsync=off");
+    auto result = run_harness(arguments);
+    std::cout << result.out << result.err;
+    ASSERT_EQ(result.status.exit_code, fsync ? 0 : 1) << describe(result);
+    EXPECT_NE(result.out.find("harness: faultfs " + (remote / "bin" / "faultfs").string()), std::string::npos)
+        << result.out;
+    const fs::path run = fs::canonical(store / "latest");
+    const auto set = nlohmann::json::parse(read_text(run / "results.json"))["checker"]["set"];
+    if (fsync) {
+      EXPECT_EQ(set["lost"], 0) << set.dump();
+      EXPECT_GT(set["acknowledged"].get<int>(), 50) << set.dump();
+    } else {
+      EXPECT_GT(set["lost"].get<int>(), 0) << set.dump();
+    }
+    // Each power loss cut every node's WAL back to what was synced, and said so.
+    int power_losses = 0;
+    std::istringstream history(read_text(run / "history.jsonl"));
+    for (std::string line; std::getline(history, line);) {
+      const auto op = nlohmann::json::parse(line);
+      if (op["process"] != "nemesis" || op["type"] != "info" || op["f"] != "start-power-loss") continue;
+      ++power_losses;
+      EXPECT_FALSE(op["value"].contains("error")) << line;
+      EXPECT_EQ(op["value"]["effects"].size(), 3u) << line;
+    }
+    EXPECT_GE(power_losses, 2);
+    std::string sudo_logs;
+    for (int index = 1; index <= kNodes; ++index)
+      sudo_logs += read_text(cluster->directory->path / fmt::format("n{}", index) / "sudo.log");
+    EXPECT_NE(sudo_logs.find("unshare --user --map-root-user --mount"), std::string::npos);
+    EXPECT_NE(sudo_logs.find("nsenter --target"), std::string::npos);
+    // Nothing of the run is left on the hosts: no faultfs or node process, no node directory.
+    EXPECT_TRUE(processes_mentioning(remote.string() + "/").empty()) << "a faultfs or refnode survived the run";
+    EXPECT_FALSE(fs::exists(remote / "raft-set" / run.filename() / "n1"));
+    EXPECT_TRUE(fs::exists(remote / "bin" / "faultfs"));
+  }
+}
+
+// A host that cannot run faultfs fails the run before any node starts, in one line naming it.
+TEST(SshRun, AHostThatCannotRunFaultfsFailsTheRunNamingIt) {
+  SSH_CLUSTER(cluster);
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  const fs::path broken = cluster->directory->path / "broken-faultfs";
+  sshd_fixture::write_text(broken, "#!/bin/sh\necho 'error while loading shared libraries: libfuse3.so.3' >&2\nexit 127\n");
+  fs::permissions(broken, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+  const fs::path remote = cluster->directory->path / "remote-broken";
+  auto result = run_harness({"--hosts", hosts.string(), "--target", "raft", "--nemesis", "power-loss", "--time-limit",
+                             "5s", "--faultfs", broken.string(), "--store",
+                             (cluster->directory->path / "store-broken").string(), "--remote-dir", remote.string()},
+                            60s);
+  EXPECT_EQ(result.status.exit_code, 3) << describe(result);
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_NE(result.err.find("n1: faultfs cannot run there (it needs the Debian package libfuse3-3): error while "
+                            "loading shared libraries: libfuse3.so.3"),
+            std::string::npos)
+      << result.err;
+  EXPECT_TRUE(processes_mentioning(remote.string() + "/").empty()) << "a node started";
 }
 
 TEST(SshRun, UnusableHostsFailBeforeAnythingStartsNamingTheHost) {

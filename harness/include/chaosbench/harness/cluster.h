@@ -36,8 +36,11 @@ struct ClusterOptions {
   // Non-empty: faultfs (this executable) is mounted over each node's data
   // directory before the node first starts, for storage faults; its log is
   // nodes/<n>/faultfs.log. Unmounted by stop_all(); in the sandbox the mount
-  // and its process also end with the sandbox.
+  // and its process also end with the sandbox. On SSH hosts it runs from
+  // remote_faultfs (install_faultfs) in a user and mount namespace of its own,
+  // which the node joins: the mount ends with faultfs, however faultfs ends.
   std::filesystem::path faultfs;
+  std::filesystem::path remote_faultfs;
   std::uint64_t faultfs_seed = 1;           // node i's faultfs draws from faultfs_seed + i
   std::string faultfs_metadata = "strict";  // faultfs --metadata
 };
@@ -67,6 +70,10 @@ class Cluster : public nemesis::NemesisTarget {
   // host unless an identical copy (same SHA-256) is there. Returns a one-line
   // summary ("uploaded to n1; identical copy on n2, n3"). Throws ControlError.
   std::string install_refnode();
+  // Remote hosts with faultfs only: installs it at remote_faultfs the same way,
+  // then checks that each host can run it (/dev/fuse, libfuse3, unshare and
+  // nsenter): a host that cannot is a ControlError naming what is missing.
+  std::string install_faultfs();
   // Remote hosts only: copies every node's log into nodes_directory/<n>/log.
   // Returns one line per log that could not be copied (empty: all copied).
   std::vector<std::string> collect_logs();
@@ -133,6 +140,13 @@ class Cluster : public nemesis::NemesisTarget {
   std::uint64_t node_index(const Node& node) const;
   void unmount_faultfs();
   bool remote() const { return !options_.remote_nodes_directory.empty(); }
+  // Puts `local` at `remote_path` on every host unless an identical copy is there.
+  std::string install_executable(const std::filesystem::path& local, const std::filesystem::path& remote_path);
+  const std::filesystem::path& faultfs_program() const {
+    return remote() ? options_.remote_faultfs : options_.faultfs;
+  }
+  // Where node's faultfs (remote hosts) writes the PID whose namespaces the node joins.
+  static std::filesystem::path faultfs_pid_file(const Node& node) { return node.node_directory / "faultfs.pid"; }
 
   std::shared_ptr<const targets::adapters::Target> target_;
   ClusterOptions options_;
