@@ -143,18 +143,11 @@ void Cluster::mount_faultfs_locked(Node& node) {
     spec.argv = {"sh", "-c", R"sh(echo $$ > "$0" && exec unshare --user --map-root-user --mount -- "$@")sh",
                  faultfs_pid_file(node).string()};
   }
-  spec.argv.insert(spec.argv.end(),
-              {faultfs_program().string(),
-               "mount",
-               node.data_directory.string(),
-               "--state",
-               (node.node_directory / "faultfs-state").string(),
-               "--control",
-               node.faultfs_socket.string(),
-               "--seed",
-               std::to_string(options_.faultfs_seed + node_index(node)),
-               "--metadata",
-               options_.faultfs_metadata});
+  spec.argv.insert(
+      spec.argv.end(),
+      {faultfs_program().string(), "mount", node.data_directory.string(), "--state",
+       (node.node_directory / "faultfs-state").string(), "--control", node.faultfs_socket.string(), "--seed",
+       std::to_string(options_.faultfs_seed + node_index(node)), "--metadata", options_.faultfs_metadata});
   spec.log_file = node.node_directory / "faultfs.log";
   node.faultfs = node.host->start_daemon(spec);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -250,8 +243,8 @@ std::string Cluster::install_faultfs() {
                               .with_timeout(std::chrono::seconds(30)));
       if (!result.succeeded()) {
         const std::string detail = control::one_line(result.err);
-        throw control::ControlError(fmt::format("{}: {}{}", node->host->name(), requirement.missing,
-                                                detail.empty() ? "" : ": " + detail));
+        throw control::ControlError(
+            fmt::format("{}: {}{}", node->host->name(), requirement.missing, detail.empty() ? "" : ": " + detail));
       }
     }
   }

@@ -570,7 +570,8 @@ class TestRun {
 
     if (!session_) {
       out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
-      if (!plan_.faultfs.empty()) out_ << fmt::format("harness: faultfs {}\n", cluster_->install_faultfs()) << std::flush;
+      if (!plan_.faultfs.empty())
+        out_ << fmt::format("harness: faultfs {}\n", cluster_->install_faultfs()) << std::flush;
     }
     try {
       // One-way cuts need the kernel to know who opened each connection, from

@@ -114,9 +114,10 @@ void WriteAheadLog::recover() {
     offset += kHeaderBytes + length;
   }
   if (offset < claimed_synced_) {
-    throw refuse(fmt::format("the records end at offset {}, but the header says {} bytes were synced ({} of them "
-                             "missing or damaged at the end)",
-                             offset, claimed_synced_, claimed_synced_ - offset));
+    throw refuse(
+        fmt::format("the records end at offset {}, but the header says {} bytes were synced ({} of them "
+                    "missing or damaged at the end)",
+                    offset, claimed_synced_, claimed_synced_ - offset));
   }
   if (offset < contents.size()) {
     truncated_tail_bytes_ = contents.size() - offset;

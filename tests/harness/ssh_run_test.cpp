@@ -284,11 +284,26 @@ TEST(SshRun, PowerLossOverSshLosesExactlyTheUnsyncedWritesAndLeavesNoFaultfs) {
     const std::string suffix = fsync ? "-fsync" : "-no-fsync";
     const fs::path store = cluster->directory->path / ("store-power" + suffix);
     const fs::path remote = cluster->directory->path / ("remote-power" + suffix);
-    std::vector<std::string> arguments = {"--hosts",       hosts.string(), "--target",     "raft",
-                                          "--workload",    "set",          "--nemesis",    "power-loss",
-                                          "--kill-targets", "all",         "--nemesis-interval", "4s",
-                                          "--time-limit",  "14s",          "--seed",       "1",
-                                          "--store",       store.string(), "--remote-dir", remote.string()};
+    std::vector<std::string> arguments = {"--hosts",
+                                          hosts.string(),
+                                          "--target",
+                                          "raft",
+                                          "--workload",
+                                          "set",
+                                          "--nemesis",
+                                          "power-loss",
+                                          "--kill-targets",
+                                          "all",
+                                          "--nemesis-interval",
+                                          "4s",
+                                          "--time-limit",
+                                          "14s",
+                                          "--seed",
+                                          "1",
+                                          "--store",
+                                          store.string(),
+                                          "--remote-dir",
+                                          remote.string()};
     if (!fsync) arguments.push_back("--target-arg=--fsync=off");
     auto result = run_harness(arguments);
     std::cout << result.out << result.err;
@@ -331,7 +346,8 @@ TEST(SshRun, AHostThatCannotRunFaultfsFailsTheRunNamingIt) {
   SSH_CLUSTER(cluster);
   const fs::path hosts = cluster->write_hosts_file("hosts.toml");
   const fs::path broken = cluster->directory->path / "broken-faultfs";
-  sshd_fixture::write_text(broken, "#!/bin/sh\necho 'error while loading shared libraries: libfuse3.so.3' >&2\nexit 127\n");
+  sshd_fixture::write_text(broken,
+                           "#!/bin/sh\necho 'error while loading shared libraries: libfuse3.so.3' >&2\nexit 127\n");
   fs::permissions(broken, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
   const fs::path remote = cluster->directory->path / "remote-broken";

@@ -142,9 +142,7 @@ class Cluster : public nemesis::NemesisTarget {
   bool remote() const { return !options_.remote_nodes_directory.empty(); }
   // Puts `local` at `remote_path` on every host unless an identical copy is there.
   std::string install_executable(const std::filesystem::path& local, const std::filesystem::path& remote_path);
-  const std::filesystem::path& faultfs_program() const {
-    return remote() ? options_.remote_faultfs : options_.faultfs;
-  }
+  const std::filesystem::path& faultfs_program() const { return remote() ? options_.remote_faultfs : options_.faultfs; }
   // Where node's faultfs (remote hosts) writes the PID whose namespaces the node joins.
   static std::filesystem::path faultfs_pid_file(const Node& node) { return node.node_directory / "faultfs.pid"; }
 
