@@ -17,6 +17,7 @@
 namespace chaosbench::harness {
 
 using targets::protocol::query_status;
+using json = nlohmann::json;
 
 namespace {
 // Raft says "leader", ZAB "leading" (DESIGN.md's status roles).
@@ -48,6 +49,8 @@ Cluster::Cluster(std::vector<std::shared_ptr<control::Host>> hosts,
     : target_(std::move(target)), options_(std::move(options)) {
   std::vector<targets::adapters::NodeAddress> addresses;
   for (const auto& host : hosts) addresses.push_back({host->name(), host->address()});
+  const std::optional<std::uint16_t> peer_port = target_->peer_port();
+  link_proxies_ = !options_.linkproxy.empty() && peer_port.has_value();
   for (std::size_t index = 0; index < hosts.size(); ++index) {
     auto node = std::make_unique<Node>();
     node->host = hosts[index];
@@ -63,8 +66,29 @@ Cluster::Cluster(std::vector<std::shared_ptr<control::Host>> hosts,
       context.refnode = options_.refnode;
       std::filesystem::create_directories(context.data_directory());
     }
+    if (link_proxies_) context.link_proxy_base_port = kLinkProxyBasePort;
     node->node_directory = context.node_directory;
     node->data_directory = context.data_directory();
+    if (link_proxies_) {
+      // Unix socket paths are limited to 107 bytes.
+      node->link_proxy_socket = context.node_directory / "linkproxy.sock";
+      if (node->link_proxy_socket.string().size() > 100)
+        node->link_proxy_socket = fmt::format("/tmp/chaosbench-linkproxy-{}-{}.sock", ::getpid(), node->host->name());
+      control::DaemonSpec& spec = node->link_proxy_spec;
+      spec.argv = {(remote() ? options_.remote_linkproxy : options_.linkproxy).string(),
+                   "serve",
+                   "--control",
+                   node->link_proxy_socket.string(),
+                   "--seed",
+                   std::to_string(options_.faultfs_seed + index)};
+      for (std::size_t peer = 0; peer < addresses.size(); ++peer) {
+        if (peer == index) continue;
+        spec.argv.push_back("--route");
+        spec.argv.push_back(fmt::format("{},127.0.0.1:{},{}:{}", addresses[peer].name, kLinkProxyBasePort + peer,
+                                        addresses[peer].address, *peer_port));
+      }
+      spec.log_file = context.node_directory / "linkproxy.log";
+    }
     node->launch = target_->launch(context);
     node->spec.argv = node->launch.argv;
     node->spec.environment = node->launch.environment;
@@ -89,6 +113,7 @@ Cluster::~Cluster() {
     std::lock_guard lock(node->mutex);
     node->daemon.reset();  // SIGKILL and reap
     node->companions.clear();
+    node->link_proxy.reset();
     node->faultfs.reset();  // last: nothing uses the mount any more
   }
 }
@@ -107,6 +132,7 @@ void Cluster::start_locked(Node& node) {
   // Mounted after the first files are written: what the controller put there
   // is on the disk (durable) before the node runs, as an installer's would be.
   if (!options_.faultfs.empty() && !node.faultfs) mount_faultfs_locked(node);
+  if (link_proxies_ && !node.link_proxy) start_link_proxy_locked(node);
   if (remote() && node.faultfs) {
     // The mount exists only in faultfs's namespaces: the node runs in them.
     control::DaemonSpec joined = node.spec;
@@ -171,6 +197,65 @@ void Cluster::mount_faultfs_locked(Node& node) {
   }
 }
 
+void Cluster::start_link_proxy_locked(Node& node) {
+  node.link_proxy = node.host->start_daemon(node.link_proxy_spec);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    try {
+      ask_control(node, node.link_proxy_spec.argv.front(), node.link_proxy_socket, json{{"op", "status"}}, "linkproxy");
+      return;
+    } catch (const control::ControlError& error) {
+      if (node.link_proxy->alive() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+      std::string log;
+      try {
+        log = control::one_line(node.host->read_file(node.link_proxy_spec.log_file));
+      } catch (const control::ControlError& read_error) {
+        log = fmt::format("(its log cannot be read: {})", read_error.what());
+      }
+      node.link_proxy.reset();
+      throw control::ControlError(
+          fmt::format("{}: linkproxy did not start: {}", node.host->name(), log.empty() ? error.what() : log));
+    }
+  }
+}
+
+void Cluster::stop_link_proxies() {
+  for (auto& node : nodes_) {
+    std::lock_guard lock(node->mutex);
+    if (!node->link_proxy) continue;
+    node->link_proxy->signal(control::Signal::term);
+    if (!node->link_proxy->wait_for(std::chrono::seconds(5))) node->link_proxy->signal(control::Signal::kill);
+    node->link_proxy.reset();
+  }
+}
+
+json Cluster::link_toxics(const std::string& name, const json& request) {
+  Node& target = node(name);
+  {
+    std::lock_guard lock(target.mutex);
+    if (!target.link_proxy)
+      throw control::ControlError(fmt::format("{}: runs without a link proxy (no link toxic was asked for)", name));
+  }
+  return ask_control(target, target.link_proxy_spec.argv.front(), target.link_proxy_socket, request, "linkproxy");
+}
+
+json Cluster::ask_control(Node& node, const std::filesystem::path& program, const std::filesystem::path& socket,
+                          const json& request, const std::string& what) {
+  const auto result = node.host->run(control::Command({program.string(), "control", socket.string(), request.dump()})
+                                         .with_timeout(std::chrono::seconds(30)));
+  const auto reply = json::parse(result.out, nullptr, false);
+  if (!result.succeeded() || !reply.is_object() || !reply.value("ok", false)) {
+    const std::string reason = reply.is_object() && reply.contains("error") ? reply["error"].get<std::string>()
+                                                                            : control::one_line(result.err);
+    throw control::ControlError(
+        fmt::format("{}: {} {}: {}", node.host->name(), what, request.value("op", "?"), reason));
+  }
+  return reply.value("value", json());
+}
+
 void Cluster::unmount_faultfs() {
   for (auto& node : nodes_) {
     std::lock_guard lock(node->mutex);
@@ -190,16 +275,7 @@ nlohmann::json Cluster::storage_fault(const std::string& name, const nlohmann::j
       throw control::ControlError(fmt::format("{}: runs without faultfs (no storage fault was asked for)", name));
     socket = target.faultfs_socket;
   }
-  const auto result =
-      target.host->run(control::Command({faultfs_program().string(), "control", socket.string(), request.dump()})
-                           .with_timeout(std::chrono::seconds(30)));
-  const auto reply = nlohmann::json::parse(result.out, nullptr, false);
-  if (!result.succeeded() || !reply.is_object() || !reply.value("ok", false)) {
-    const std::string reason = reply.is_object() && reply.contains("error") ? reply["error"].get<std::string>()
-                                                                            : control::one_line(result.err);
-    throw control::ControlError(fmt::format("{}: faultfs {}: {}", name, request.value("op", "?"), reason));
-  }
-  return reply.value("value", nlohmann::json());
+  return ask_control(target, faultfs_program(), socket, request, "faultfs");
 }
 
 void Cluster::start_all() {
@@ -249,6 +325,11 @@ std::string Cluster::install_faultfs() {
     }
   }
   return summary;
+}
+
+std::string Cluster::install_linkproxy() {
+  if (!remote() || !link_proxies_) return "";
+  return install_executable(options_.linkproxy, options_.remote_linkproxy);
 }
 
 std::string Cluster::install_executable(const std::filesystem::path& local, const std::filesystem::path& remote_path) {
@@ -428,6 +509,7 @@ void Cluster::stop_all(std::chrono::milliseconds grace) {
     }
     node->daemon.reset();
   }
+  stop_link_proxies();
   unmount_faultfs();
 }
 

@@ -407,6 +407,26 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
           flag));
     }
   }
+  const auto link_toxic = std::find_if(plan.faults.begin(), plan.faults.end(), nemesis::is_link_toxic);
+  const bool delay = std::find(plan.faults.begin(), plan.faults.end(), nemesis::FaultKind::delay) != plan.faults.end();
+  if (link_toxic != plan.faults.end() && !target->peer_port()) {
+    throw std::invalid_argument(fmt::format(
+        "--nemesis {}: needs link proxies between the nodes, which only the reference nodes (raft, zab, quorum) have "
+        "so far, not {}",
+        nemesis::to_string(*link_toxic), options.target));
+  }
+  if ((link_toxic != plan.faults.end() || delay) && target->peer_port()) {
+    const std::string flag = fmt::format(
+        "--nemesis {}", nemesis::to_string(link_toxic != plan.faults.end() ? *link_toxic : nemesis::FaultKind::delay));
+    plan.linkproxy =
+        options.linkproxy.empty() ? harness_executable.parent_path() / "linkproxy" : fs::path(options.linkproxy);
+    if (::access(plan.linkproxy.c_str(), X_OK) != 0) {
+      throw std::invalid_argument(
+          fmt::format("{}: linkproxy not found at {} (it is built with the project; or give --linkproxy PATH)", flag,
+                      plan.linkproxy.string()));
+    }
+    plan.linkproxy = fs::absolute(plan.linkproxy);
+  }
   if (!options.hosts_file.empty()) {
     try {
       plan.hosts = control::read_hosts_file(options.hosts_file);
@@ -541,6 +561,7 @@ class TestRun {
       cluster_options_.remote_nodes_directory = remote / plan_.test_name / run_directory_.filename();
       cluster_options_.remote_refnode = remote / "bin" / "refnode";
       cluster_options_.remote_faultfs = remote / "bin" / "faultfs";
+      cluster_options_.remote_linkproxy = remote / "bin" / "linkproxy";
     }
     cluster_options_.refnode = plan_.refnode;
     cluster_options_.nodes_directory = run_directory_ / "nodes";
@@ -548,6 +569,7 @@ class TestRun {
     cluster_options_.faultfs = plan_.faultfs;
     cluster_options_.faultfs_seed = plan_.seed;
     cluster_options_.faultfs_metadata = options_.storage_metadata;
+    cluster_options_.linkproxy = plan_.linkproxy;
     cluster_ = std::make_unique<Cluster>(
         hosts, targets::adapters::make_target(options_.target, options_.target_arguments), cluster_options_);
 
@@ -572,6 +594,8 @@ class TestRun {
       out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
       if (!plan_.faultfs.empty())
         out_ << fmt::format("harness: faultfs {}\n", cluster_->install_faultfs()) << std::flush;
+      if (!plan_.linkproxy.empty())
+        out_ << fmt::format("harness: linkproxy {}\n", cluster_->install_linkproxy()) << std::flush;
     }
     try {
       // One-way cuts need the kernel to know who opened each connection, from
@@ -1158,7 +1182,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
       ->capture_default_str();
   run_app
       ->add_option("--nemesis", run.nemesis,
-                   "Faults, comma-separated: partition, kill, pause, clock, loss, delay; or none. Scripted "
+                   "Faults, comma-separated: partition, kill, pause, clock, loss, delay (and the kinds below); or "
+                   "none. Scripted "
                    "leader-reactive scenarios: orphan-leader (kill the leader, pause the new leader's followers "
                    "the moment it leads, kill it, restart it last), figure-8 (Raft paper figure 8, steered by each "
                    "node's log terms, kills as cuts; "
@@ -1170,7 +1195,13 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
                    "fsynced, restart at the stop), corrupt (stop one node or a minority, flip bits in, zero a chunk "
                    "of or cut the tail of one --corrupt-files file, restart at the stop), disk-full (ENOSPC), "
                    "disk-error (EIO on write, fsync or read, 1-100 %), disk-slow (10-200 ms per operation); "
-                   "docs/storage-faults.md. random: swarm testing, the seed draws the kinds (of partition, kill, "
+                   "docs/storage-faults.md. Link toxics (linkproxy, a user-space proxy beside each reference node "
+                   "that its connections to its peers go through; no netem needed): delay (100 ms +- 50 ms each "
+                   "way; without link proxies, tc netem), bandwidth (8-128 kB/s), slicer (1-32-byte segments), "
+                   "reset-peer (every connection reset), blackhole (all data swallowed, connections open), "
+                   "slow-close (closes 0.5-3 s late), limit-data (connections cut after 0.5-64 kB), on every link "
+                   "to and from the leader or a random minority; docs/linkproxy.md. random: swarm testing, the seed "
+                   "draws the kinds (of partition, kill, "
                    "pause, clock, loss, delay, failpoint), --kill-targets, --partition-shapes and "
                    "--nemesis-interval, printed and in test.json; --seed replays the draw")
       ->capture_default_str();
@@ -1204,6 +1235,7 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
                    "Files the corrupt fault damages: wal, snapshot or any (each target names its own)")
       ->capture_default_str();
   run_app->add_option("--faultfs", run.faultfs, "The faultfs executable (default: faultfs next to harness)");
+  run_app->add_option("--linkproxy", run.linkproxy, "The linkproxy executable (default: linkproxy next to harness)");
   run_app
       ->add_option("--storage-metadata", run.storage_metadata,
                    "Storage faults: when a directory entry (create, rename, unlink) survives a power loss: strict "

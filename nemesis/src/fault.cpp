@@ -10,12 +10,18 @@
 namespace chaosbench::nemesis {
 
 const std::vector<FaultKind>& all_fault_kinds() {
-  static const std::vector<FaultKind> kinds = {FaultKind::partition,     FaultKind::kill,         FaultKind::pause,
-                                               FaultKind::clock,         FaultKind::loss,         FaultKind::delay,
-                                               FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::failpoint,
-                                               FaultKind::power_loss,    FaultKind::corrupt,      FaultKind::disk_full,
-                                               FaultKind::disk_error,    FaultKind::disk_slow};
+  static const std::vector<FaultKind> kinds = {
+      FaultKind::partition,  FaultKind::kill,       FaultKind::pause,         FaultKind::clock,
+      FaultKind::loss,       FaultKind::delay,      FaultKind::orphan_leader, FaultKind::figure_eight,
+      FaultKind::failpoint,  FaultKind::power_loss, FaultKind::corrupt,       FaultKind::disk_full,
+      FaultKind::disk_error, FaultKind::disk_slow,  FaultKind::bandwidth,     FaultKind::slicer,
+      FaultKind::reset_peer, FaultKind::blackhole,  FaultKind::slow_close,    FaultKind::limit_data};
   return kinds;
+}
+
+bool is_link_toxic(FaultKind kind) {
+  return kind == FaultKind::bandwidth || kind == FaultKind::slicer || kind == FaultKind::reset_peer ||
+         kind == FaultKind::blackhole || kind == FaultKind::slow_close || kind == FaultKind::limit_data;
 }
 
 bool is_storage_fault(FaultKind kind) {
@@ -53,6 +59,18 @@ std::string_view to_string(FaultKind kind) {
       return "disk-error";
     case FaultKind::disk_slow:
       return "disk-slow";
+    case FaultKind::bandwidth:
+      return "bandwidth";
+    case FaultKind::slicer:
+      return "slicer";
+    case FaultKind::reset_peer:
+      return "reset-peer";
+    case FaultKind::blackhole:
+      return "blackhole";
+    case FaultKind::slow_close:
+      return "slow-close";
+    case FaultKind::limit_data:
+      return "limit-data";
   }
   return "?";
 }
@@ -69,7 +87,8 @@ std::vector<FaultKind> parse_fault_list(std::string_view text) {
   return parse_name_list<FaultKind>(text, parse_fault_kind, [](std::string_view name) {
     throw std::invalid_argument(
         fmt::format("unknown nemesis '{}' (known: partition, kill, pause, clock, loss, delay, orphan-leader, figure-8, "
-                    "failpoint, power-loss, corrupt, disk-full, disk-error, disk-slow, or none)",
+                    "failpoint, power-loss, corrupt, disk-full, disk-error, disk-slow, bandwidth, slicer, reset-peer, "
+                    "blackhole, slow-close, limit-data, or none)",
                     name));
   });
 }

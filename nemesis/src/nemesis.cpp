@@ -155,10 +155,18 @@ void Nemesis::start_fault(const NemesisEvent& event) {
         done = start_clock(random);
         break;
       case FaultKind::delay:
-        done = start_delay();
+        done = target_.has_link_proxies() ? start_link_toxic(event.fault, random) : start_delay();
         break;
       case FaultKind::failpoint:
         done = start_failpoint(random);
+        break;
+      case FaultKind::bandwidth:
+      case FaultKind::slicer:
+      case FaultKind::reset_peer:
+      case FaultKind::blackhole:
+      case FaultKind::slow_close:
+      case FaultKind::limit_data:
+        done = start_link_toxic(event.fault, random);
         break;
       case FaultKind::power_loss:
       case FaultKind::corrupt:
@@ -323,6 +331,77 @@ json Nemesis::start_clock(std::mt19937_64& random) {
     });
   }
   return plan;
+}
+
+json Nemesis::start_link_toxic(FaultKind kind, std::mt19937_64& random) {
+  const std::vector<std::string> nodes = leader_or_random_minority(random);
+  json toxics;
+  switch (kind) {
+    case FaultKind::delay:
+      toxics = {{"latency_ms", options_.delay.count()}, {"jitter_ms", options_.delay.count() / 2}};
+      break;
+    case FaultKind::bandwidth: {
+      static const std::uint64_t rates[] = {8'000, 32'000, 128'000};  // bytes/s
+      toxics = {{"bytes_per_second", rates[random() % 3]}};
+      break;
+    }
+    case FaultKind::slicer:
+      toxics = {{"slice_bytes", 1 + random() % 32}, {"slice_delay_us", random() % 2000}};
+      break;
+    case FaultKind::reset_peer:
+      toxics = {{"reset", true}};
+      break;
+    case FaultKind::blackhole:
+      toxics = {{"blackhole", true}};
+      break;
+    case FaultKind::slow_close:
+      toxics = {{"slow_close_ms", 500 + random() % 2501}};
+      break;
+    case FaultKind::limit_data:
+      toxics = {{"limit_bytes", 512 + random() % 65536}};
+      break;
+    default:
+      throw control::ControlError(fmt::format("{} is not a link toxic", to_string(kind)));
+  }
+  recorder_(false, fmt::format("start-{}", to_string(kind)), json{{"nodes", nodes}, {"toxics", toxics}});
+  link_windows_[kind] = LinkWindow{nodes, toxics};
+  apply_links();
+  return json{{"nodes", nodes}, {"toxics", toxics}, {"direction", "both"}};
+}
+
+// Numbers: the largest of the windows' (the strongest), flags: any.
+void Nemesis::apply_links() {
+  const std::vector<std::string> nodes = target_.node_names();
+  std::vector<std::string> failures;
+  for (const auto& proxy : nodes) {
+    std::map<std::string, std::vector<std::string>> links_by_toxics;  // merged toxics (dumped) -> links
+    for (const auto& peer : nodes) {
+      if (peer == proxy) continue;
+      json merged = json::object();
+      for (const auto& [kind, window] : link_windows_) {
+        const bool touches = std::find(window.nodes.begin(), window.nodes.end(), proxy) != window.nodes.end() ||
+                             std::find(window.nodes.begin(), window.nodes.end(), peer) != window.nodes.end();
+        if (!touches) continue;
+        for (const auto& [key, value] : window.toxics.items()) {
+          if (value.is_boolean()) {
+            merged[key] = merged.value(key, false) || value.get<bool>();
+          } else {
+            merged[key] = std::max(merged.value(key, std::uint64_t{0}), value.get<std::uint64_t>());
+          }
+        }
+      }
+      links_by_toxics[merged.dump()].push_back(peer);
+    }
+    for (const auto& [toxics, links] : links_by_toxics) {
+      try {
+        target_.link_toxics(
+            proxy, json{{"op", "set"}, {"links", links}, {"direction", "both"}, {"toxics", json::parse(toxics)}});
+      } catch (const control::ControlError& error) {
+        failures.push_back(error.what());
+      }
+    }
+  }
+  throw_if_any(failures, "");
 }
 
 json Nemesis::start_delay() {
@@ -548,7 +627,15 @@ void Nemesis::stop_fault(FaultKind kind) {
       plan = json(clock_offsets_);
       break;
     case FaultKind::delay:
-      plan = delayed_;
+      plan = link_windows_.count(kind) ? json(link_windows_[kind].nodes) : json(delayed_);
+      break;
+    case FaultKind::bandwidth:
+    case FaultKind::slicer:
+    case FaultKind::reset_peer:
+    case FaultKind::blackhole:
+    case FaultKind::slow_close:
+    case FaultKind::limit_data:
+      plan = link_windows_[kind].nodes;
       break;
     case FaultKind::orphan_leader:
     case FaultKind::figure_eight:
@@ -595,6 +682,16 @@ void Nemesis::stop_fault(FaultKind kind) {
       case FaultKind::delay:
         for (const auto& node : delayed_) control::clear_delay(target_.host(node));
         delayed_.clear();
+        if (link_windows_.erase(kind) > 0) apply_links();
+        break;
+      case FaultKind::bandwidth:
+      case FaultKind::slicer:
+      case FaultKind::reset_peer:
+      case FaultKind::blackhole:
+      case FaultKind::slow_close:
+      case FaultKind::limit_data:
+        link_windows_.erase(kind);
+        apply_links();
         break;
       case FaultKind::orphan_leader:
       case FaultKind::figure_eight:
@@ -649,9 +746,11 @@ void Nemesis::heal_all() {
   // Paused nodes resume before the failpoints are disarmed, so that they answer.
   // Disk faults are cleared before the nodes they killed are restarted.
   for (FaultKind kind :
-       {FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::clock, FaultKind::partition, FaultKind::loss,
-        FaultKind::delay, FaultKind::pause, FaultKind::failpoint, FaultKind::disk_full, FaultKind::disk_error,
-        FaultKind::disk_slow, FaultKind::corrupt, FaultKind::power_loss, FaultKind::kill}) {
+       {FaultKind::orphan_leader, FaultKind::figure_eight, FaultKind::clock,      FaultKind::partition,
+        FaultKind::loss,          FaultKind::delay,        FaultKind::bandwidth,  FaultKind::slicer,
+        FaultKind::reset_peer,    FaultKind::blackhole,    FaultKind::slow_close, FaultKind::limit_data,
+        FaultKind::pause,         FaultKind::failpoint,    FaultKind::disk_full,  FaultKind::disk_error,
+        FaultKind::disk_slow,     FaultKind::corrupt,      FaultKind::power_loss, FaultKind::kill}) {
     if (!active_.count(kind)) continue;
     try {
       stop_fault(kind);

@@ -32,6 +32,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using harness_process_support::describe;
 using harness_process_support::kHarness;
+using harness_process_support::processes_mentioning;
 using harness_process_support::read_text;
 
 namespace {
@@ -255,23 +256,6 @@ TEST(SshRun, LeaveDbRunningKeepsTheNodesAndTheirDirectories) {
   }
 }
 
-// The PIDs whose command line mentions `text` (the test shares the hosts' PID namespace).
-std::vector<int> processes_mentioning(const std::string& text) {
-  std::vector<int> pids;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string command_line;
-    try {
-      command_line = read_text(entry.path() / "cmdline");
-    } catch (const std::exception&) {
-      continue;  // exited meanwhile
-    }
-    if (command_line.find(text) != std::string::npos) pids.push_back(std::stoi(name));
-  }
-  return pids;
-}
-
 // A whole-cluster power loss over SSH: faultfs is installed beside refnode, runs
 // on each host in a namespace of its own that the node joins, loses what was
 // not fsynced, and is gone after the run. With fsync the set loses nothing;
@@ -339,6 +323,33 @@ TEST(SshRun, PowerLossOverSshLosesExactlyTheUnsyncedWritesAndLeavesNoFaultfs) {
     EXPECT_FALSE(fs::exists(remote / "raft-set" / run.filename() / "n1"));
     EXPECT_TRUE(fs::exists(remote / "bin" / "faultfs"));
   }
+}
+
+// Link toxics over SSH: linkproxy is installed beside refnode, runs beside
+// each node on its host, and the toxics reach it through its control socket.
+TEST(SshRun, LinkToxicsOverSshGoThroughALinkProxyOnEachHost) {
+  SSH_CLUSTER(cluster);
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  const fs::path store = cluster->directory->path / "store-links";
+  const fs::path remote = cluster->directory->path / "remote-links";
+  auto result = run_harness({"--hosts", hosts.string(), "--target", "raft", "--nemesis", "delay,blackhole",
+                             "--nemesis-interval", "3s", "--time-limit", "10s", "--seed", "4", "--store",
+                             store.string(), "--remote-dir", remote.string()});
+  ASSERT_EQ(result.status.exit_code, 0) << describe(result);
+  EXPECT_NE(result.out.find("harness: linkproxy " + (remote / "bin" / "linkproxy").string() + ": uploaded to n1"),
+            std::string::npos)
+      << result.out;
+  const fs::path run = fs::canonical(store / "latest");
+  int windows = 0;
+  std::istringstream history(read_text(run / "history.jsonl"));
+  for (std::string line; std::getline(history, line);) {
+    const auto op = nlohmann::json::parse(line);
+    if (op["process"] != "nemesis" || op["type"] != "info") continue;
+    EXPECT_FALSE(op["value"].contains("error")) << line;
+    if (op["f"] == "start-delay" || op["f"] == "start-blackhole") ++windows;
+  }
+  EXPECT_GE(windows, 2);
+  EXPECT_TRUE(processes_mentioning(remote.string() + "/").empty()) << "a linkproxy or refnode survived the run";
 }
 
 // A host that cannot run faultfs fails the run before any node starts, in one line naming it.

@@ -21,6 +21,7 @@
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/nemesis/faultfs/control_protocol.h"
+#include "chaosbench/nemesis/linkproxy/link_proxy.h"
 #include "runtime/failpoints.h"
 
 namespace chaosbench::nemesis {
@@ -132,6 +133,35 @@ class FakeCluster : public NemesisTarget {
     if (!reply["ok"].get<bool>()) throw control::ControlError(node + ": faultfs: " + reply["error"].get<std::string>());
     return reply["value"];
   }
+  // Link toxics go to a real linkproxy core per node (routes to each peer,
+  // never connected to), so every request the nemesis sends is one it accepts.
+  bool has_link_proxies() const override { return link_proxies_; }
+  void enable_link_proxies() { link_proxies_ = true; }
+  nlohmann::json link_toxics(const std::string& node, const nlohmann::json& request) override {
+    std::lock_guard lock(mutex_);
+    auto& proxy = proxies_[node];
+    if (!proxy) {
+      const auto loopback = boost::asio::ip::make_address("127.0.0.1");
+      std::vector<linkproxy::Route> routes;
+      for (const auto& peer : node_names()) {
+        if (peer != node) routes.push_back({peer, {loopback, 0}, {loopback, 9}});
+      }
+      proxy = std::make_unique<linkproxy::LinkProxy>(io_, routes, 1);
+    }
+    log_.push_back("link " + node + " " + request.dump());
+    const auto reply = proxy->handle_request(request.dump());
+    if (!reply["ok"].get<bool>())
+      throw control::ControlError(node + ": linkproxy: " + reply["error"].get<std::string>());
+    return reply["value"];
+  }
+  // The toxics of node's proxy on its link to peer (both ways are set alike).
+  nlohmann::json link_state(const std::string& node, const std::string& peer) {
+    std::lock_guard lock(mutex_);
+    if (!proxies_.count(node)) return nlohmann::json::object();
+    const auto upstream = proxies_.at(node)->toxics(peer, linkproxy::Direction::upstream).to_json();
+    EXPECT_EQ(upstream, proxies_.at(node)->toxics(peer, linkproxy::Direction::downstream).to_json());
+    return upstream;
+  }
   nlohmann::json storage_status(const std::string& node) {
     std::lock_guard lock(mutex_);
     return filesystems_.at(node)->status();
@@ -161,6 +191,9 @@ class FakeCluster : public NemesisTarget {
   std::vector<std::string> log_;
   std::map<std::string, std::unique_ptr<chaosbench::nemesis::faultfs::FaultFilesystem>> filesystems_;
   std::vector<std::filesystem::path> directories_;
+  bool link_proxies_ = false;
+  boost::asio::io_context io_;  // never run: the proxies only answer requests
+  std::map<std::string, std::unique_ptr<linkproxy::LinkProxy>> proxies_;
 };
 
 struct Recorded {
@@ -415,6 +448,81 @@ TEST(NemesisExecutor, StorageFaultsAskFaultfsWhatItAcceptsAndTheirStopsUndoThem)
         EXPECT_EQ(done["effects"][first]["file"], "wal.log");
       }
       EXPECT_EQ(harness.cluster.running().size(), 3u);
+    }
+  }
+}
+
+// Every link toxic's request is one linkproxy accepts; a window covers every
+// link to and from its nodes (both ways); overlapping windows add up per link,
+// and stopping one leaves the other's toxics in place.
+TEST(NemesisExecutor, LinkToxicsAddUpPerLinkAndAStopKeepsTheOtherWindow) {
+  const std::vector<std::string> nodes = {"n1", "n2", "n3"};
+  const auto touches = [](const nlohmann::json& window_nodes, const std::string& a, const std::string& b) {
+    for (const auto& node : window_nodes) {
+      if (node == a || node == b) return true;
+    }
+    return false;
+  };
+  for (FaultKind kind : {FaultKind::delay, FaultKind::bandwidth, FaultKind::slicer, FaultKind::reset_peer,
+                         FaultKind::blackhole, FaultKind::slow_close, FaultKind::limit_data}) {
+    for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+      Harness harness;
+      harness.cluster.enable_link_proxies();
+      harness.nemesis.run({{0ms, kind, true, seed}}, Nemesis::Clock::now());
+      const std::string name(to_string(kind));
+      ASSERT_EQ(harness.functions(true), std::vector<std::string>{"start-" + name});
+      const nlohmann::json done = harness.recorded[1].value;
+      ASSERT_FALSE(done.contains("error")) << name << ": " << done.dump();
+      ASSERT_EQ(done["nodes"].size(), 1u) << "the leader or a random minority of 3: " << done.dump();
+      for (const auto& proxy : nodes) {
+        for (const auto& peer : nodes) {
+          if (peer == proxy) continue;
+          const auto state = harness.cluster.link_state(proxy, peer);
+          EXPECT_EQ(state.empty(), !touches(done["nodes"], proxy, peer)) << name << " " << proxy << "->" << peer;
+          if (!state.empty()) {
+            EXPECT_EQ(state, done["toxics"]) << name;
+          }
+        }
+      }
+      harness.nemesis.run({{0ms, kind, false, 0}}, Nemesis::Clock::now());
+      for (const auto& proxy : nodes) {
+        for (const auto& peer : nodes) {
+          if (peer != proxy) {
+            EXPECT_TRUE(harness.cluster.link_state(proxy, peer).empty()) << name << ": stop clears";
+          }
+        }
+      }
+    }
+  }
+  // Overlapping windows: the leader's links slowed and capped, then only slowed.
+  Harness harness;
+  harness.cluster.enable_link_proxies();
+  harness.nemesis.run({{0ms, FaultKind::delay, true, 1}, {0ms, FaultKind::bandwidth, true, 2}}, Nemesis::Clock::now());
+  const nlohmann::json delay_nodes = harness.recorded[1].value["nodes"];
+  const nlohmann::json bandwidth_nodes = harness.recorded[3].value["nodes"];
+  for (const auto& proxy : nodes) {
+    for (const auto& peer : nodes) {
+      if (peer == proxy) continue;
+      const auto state = harness.cluster.link_state(proxy, peer);
+      EXPECT_EQ(state.contains("latency_ms"), touches(delay_nodes, proxy, peer)) << state.dump();
+      EXPECT_EQ(state.contains("bytes_per_second"), touches(bandwidth_nodes, proxy, peer)) << state.dump();
+    }
+  }
+  harness.nemesis.run({{0ms, FaultKind::bandwidth, false, 0}}, Nemesis::Clock::now());
+  for (const auto& proxy : nodes) {
+    for (const auto& peer : nodes) {
+      if (peer == proxy) continue;
+      const auto state = harness.cluster.link_state(proxy, peer);
+      EXPECT_FALSE(state.contains("bytes_per_second")) << state.dump();
+      EXPECT_EQ(state.contains("latency_ms"), touches(delay_nodes, proxy, peer)) << "delay outlives bandwidth";
+    }
+  }
+  harness.nemesis.heal_all();
+  for (const auto& proxy : nodes) {
+    for (const auto& peer : nodes) {
+      if (peer != proxy) {
+        EXPECT_TRUE(harness.cluster.link_state(proxy, peer).empty());
+      }
     }
   }
 }

@@ -18,9 +18,14 @@ std::vector<RequiredProgram> RefnodeTarget::required_programs(const std::filesys
 
 NodeLaunch RefnodeTarget::launch(const NodeContext& node) const {
   std::string peers;
-  for (const auto& peer : node.nodes) {
+  for (std::size_t index = 0; index < node.nodes.size(); ++index) {
+    const auto& peer = node.nodes[index];
     if (!peers.empty()) peers += ",";
-    peers += fmt::format("{}={}:{}", peer.name, peer.address, kPeerPort);
+    if (node.link_proxy_base_port != 0 && static_cast<int>(index) != node.index) {
+      peers += fmt::format("{}=127.0.0.1:{}", peer.name, node.link_proxy_base_port + index);
+    } else {
+      peers += fmt::format("{}={}:{}", peer.name, peer.address, kPeerPort);
+    }
   }
   NodeLaunch launch;
   launch.argv = {node.refnode.string(),

@@ -41,6 +41,12 @@ struct ClusterOptions {
   // which the node joins: the mount ends with faultfs, however faultfs ends.
   std::filesystem::path faultfs;
   std::filesystem::path remote_faultfs;
+  // Non-empty (and the target has a peer_port): a linkproxy (this executable)
+  // runs beside each node, started before the nodes, and the node reaches
+  // every peer through it (link toxics); its log is nodes/<n>/linkproxy.log.
+  // On SSH hosts it runs from remote_linkproxy (install_linkproxy).
+  std::filesystem::path linkproxy;
+  std::filesystem::path remote_linkproxy;
   std::uint64_t faultfs_seed = 1;           // node i's faultfs draws from faultfs_seed + i
   std::string faultfs_metadata = "strict";  // faultfs --metadata
 };
@@ -74,6 +80,10 @@ class Cluster : public nemesis::NemesisTarget {
   // then checks that each host can run it (/dev/fuse, libfuse3, unshare and
   // nsenter): a host that cannot is a ControlError naming what is missing.
   std::string install_faultfs();
+  // Remote hosts with link proxies only: installs linkproxy at remote_linkproxy the same way.
+  std::string install_linkproxy();
+  // The first port of the node's link proxy: it forwards 127.0.0.1:(this + j) to node j.
+  static constexpr std::uint16_t kLinkProxyBasePort = 17000;
   // Remote hosts only: copies every node's log into nodes_directory/<n>/log.
   // Returns one line per log that could not be copied (empty: all copied).
   std::vector<std::string> collect_logs();
@@ -114,6 +124,8 @@ class Cluster : public nemesis::NemesisTarget {
   std::optional<std::filesystem::path> clock_file(const std::string& node) const override;
   void set_failpoint(const std::string& node, const std::string& point, const std::string& action) override;
   nlohmann::json storage_fault(const std::string& node, const nlohmann::json& request) override;
+  bool has_link_proxies() const override { return link_proxies_; }
+  nlohmann::json link_toxics(const std::string& node, const nlohmann::json& request) override;
 
  private:
   struct Node {
@@ -132,6 +144,9 @@ class Cluster : public nemesis::NemesisTarget {
     std::filesystem::path data_directory;
     std::unique_ptr<control::Daemon> faultfs;  // mounted over data_directory
     std::filesystem::path faultfs_socket;
+    control::DaemonSpec link_proxy_spec;          // when the run has link proxies
+    std::unique_ptr<control::Daemon> link_proxy;  // started once, before the node
+    std::filesystem::path link_proxy_socket;
     std::mutex mutex;
   };
   Node& node(const std::string& name) const;
@@ -139,6 +154,11 @@ class Cluster : public nemesis::NemesisTarget {
   void mount_faultfs_locked(Node& node);
   std::uint64_t node_index(const Node& node) const;
   void unmount_faultfs();
+  void start_link_proxy_locked(Node& node);
+  void stop_link_proxies();
+  // One request to a control socket through `program control SOCKET REQUEST` on the node's host.
+  nlohmann::json ask_control(Node& node, const std::filesystem::path& program, const std::filesystem::path& socket,
+                             const nlohmann::json& request, const std::string& what);
   bool remote() const { return !options_.remote_nodes_directory.empty(); }
   // Puts `local` at `remote_path` on every host unless an identical copy is there.
   std::string install_executable(const std::filesystem::path& local, const std::filesystem::path& remote_path);
@@ -148,6 +168,7 @@ class Cluster : public nemesis::NemesisTarget {
 
   std::shared_ptr<const targets::adapters::Target> target_;
   ClusterOptions options_;
+  bool link_proxies_ = false;
   std::vector<std::unique_ptr<Node>> nodes_;
 };
 

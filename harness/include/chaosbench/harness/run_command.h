@@ -41,6 +41,7 @@ struct RunOptions {
   std::string disk_targets = "mixed";           // nodes corrupt and the disk faults hit (as kill_targets)
   std::string power_loss_restart = "together";  // together, leader-last (nemesis::PowerLossRestart)
   std::string faultfs;                          // the faultfs executable; empty: next to harness
+  std::string linkproxy;                        // the linkproxy executable; empty: next to harness
   std::string storage_metadata = "strict";      // faultfs --metadata: strict (POSIX) or journaled
   double clock_bump_max_seconds = 10;
   int concurrency = 10;
@@ -104,6 +105,8 @@ struct RunPlan {
       recovery_limit{0}, check_time_limit{0};
   std::filesystem::path refnode;
   std::filesystem::path faultfs;  // set when a storage fault is asked for
+  // Set when a link toxic (or delay, on a target whose peers can be proxied) is asked for.
+  std::filesystem::path linkproxy;
   std::string corrupt_glob = "*";
   std::string test_name;
   std::vector<control::SshHostOptions> hosts;  // from --hosts; empty: the sandbox

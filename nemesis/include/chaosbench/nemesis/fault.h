@@ -1,10 +1,12 @@
 // The kinds of fault the nemesis injects and how they are named on the command
 // line (--nemesis partition,kill,pause,clock,loss,delay,orphan-leader,figure-8,
-// failpoint,power-loss,corrupt,disk-full,disk-error,disk-slow; "none" for no
-// faults). Each has a start and a stop, recorded in the history as
-// start-<kind> and stop-<kind>; orphan-leader and figure-8 are scripted
-// scenarios (scenario.h); failpoint arms reference nodes' failpoints; the last
-// five are storage faults through faultfs (is_storage_fault).
+// failpoint,power-loss,corrupt,disk-full,disk-error,disk-slow,bandwidth,slicer,
+// reset-peer,blackhole,slow-close,limit-data; "none" for no faults). Each has a
+// start and a stop, recorded in the history as start-<kind> and stop-<kind>;
+// orphan-leader and figure-8 are scripted scenarios (scenario.h); failpoint
+// arms reference nodes' failpoints; power-loss to disk-slow are storage faults
+// through faultfs (is_storage_fault); bandwidth to limit-data are toxics of the
+// link proxies between the nodes (is_link_toxic), as delay is when the run has them.
 #pragma once
 
 #include <optional>
@@ -29,11 +31,19 @@ enum class FaultKind {
   corrupt,
   disk_full,
   disk_error,
-  disk_slow
+  disk_slow,
+  bandwidth,
+  slicer,
+  reset_peer,
+  blackhole,
+  slow_close,
+  limit_data
 };
 
 // The kinds that need faultfs under the nodes' data directories.
 bool is_storage_fault(FaultKind kind);
+// The kinds that need link proxies between the nodes (delay uses them when present).
+bool is_link_toxic(FaultKind kind);
 
 std::string_view to_string(FaultKind kind);
 std::optional<FaultKind> parse_fault_kind(std::string_view text);

@@ -19,6 +19,11 @@
 // or a minority, and their stop clears them and restarts a node that died of them
 // (a power loss's nodes all at once, or with --power-loss-restart leader-last
 // the old leader after the others have elected a leader).
+// Link toxics (bandwidth, slicer, reset-peer, blackhole, slow-close,
+// limit-data, and delay when the target has link proxies) hold for the window
+// on every link to and from the leader or a random minority, both ways; like
+// the network faults they are one combined state per link, re-applied on each
+// change, so overlapping windows add up and stopping one keeps the others.
 // run() and heal_all() are called from one thread; request_stop() from any.
 #pragma once
 
@@ -108,6 +113,9 @@ class Nemesis {
   nlohmann::json start_failpoint(std::mt19937_64& random);
   nlohmann::json start_storage_fault(FaultKind kind, std::mt19937_64& random);
   nlohmann::json stop_storage_fault(FaultKind kind);
+  nlohmann::json start_link_toxic(FaultKind kind, std::mt19937_64& random);
+  // Sends every proxy the merged toxics of the open windows, per link.
+  void apply_links();
   std::vector<std::string> leader_or_random_minority(std::mt19937_64& random);
   // A scripted scenario: records its own start (invoke with the plan, info
   // with the steps done) since it runs for seconds.
@@ -144,6 +152,11 @@ class Nemesis {
   // Nodes whose files corrupt damaged: with --disk-targets mixed their number
   // never exceeds a minority over the whole run (the damage is permanent).
   std::set<std::string> corrupted_nodes_;
+  struct LinkWindow {
+    std::vector<std::string> nodes;  // every link to and from these
+    nlohmann::json toxics;           // linkproxy toxics
+  };
+  std::map<FaultKind, LinkWindow> link_windows_;
   std::string power_loss_leader_;  // leader-last: the leader the power loss took, restarted last ("": none)
   std::jthread strobe_;
 };

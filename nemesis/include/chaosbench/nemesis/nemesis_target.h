@@ -45,6 +45,13 @@ class NemesisTarget {
   virtual nlohmann::json storage_fault(const std::string& node, const nlohmann::json& /*request*/) {
     throw harness::control::ControlError(node + ": runs without faultfs (no storage fault was asked for)");
   }
+  // Whether each node's connections to its peers go through a link proxy
+  // (linkproxy); then link_toxics sends one request to the proxy of `node`
+  // (link_proxy.h's control protocol) and returns its value. Throws ControlError.
+  virtual bool has_link_proxies() const { return false; }
+  virtual nlohmann::json link_toxics(const std::string& node, const nlohmann::json& /*request*/) {
+    throw harness::control::ControlError(node + ": runs without a link proxy (no link toxic was asked for)");
+  }
   // The node's libfaketime offset file, or nullopt when it runs without faketime.
   virtual std::optional<std::filesystem::path> clock_file(const std::string& node) const = 0;
 };

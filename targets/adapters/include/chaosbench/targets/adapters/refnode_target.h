@@ -22,6 +22,7 @@ class RefnodeTarget : public Target {
   std::vector<RequiredProgram> required_programs(const std::filesystem::path& refnode) const override;
   NodeLaunch launch(const NodeContext& node) const override;
   std::uint16_t client_port() const override { return 8000; }
+  std::optional<std::uint16_t> peer_port() const override { return kPeerPort; }
   std::unique_ptr<Gateway> open_gateway(const NodeContext&, const std::string&) const override { return nullptr; }
 
  private:

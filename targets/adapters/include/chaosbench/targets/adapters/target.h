@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct NodeContext {
   std::vector<NodeAddress> nodes;
   std::filesystem::path node_directory;  // nodes/<n>: holds data/ and log
   std::filesystem::path refnode;         // the reference node executable
+  // Non-zero: the node's link proxy forwards 127.0.0.1:(this + j) to node j's
+  // peer port, and the node must reach every peer j there (Target::peer_port).
+  std::uint16_t link_proxy_base_port = 0;
   const NodeAddress& self() const { return nodes.at(static_cast<std::size_t>(index)); }
   std::filesystem::path data_directory() const { return node_directory / "data"; }
 };
@@ -89,6 +93,10 @@ class Target {
   // The node's own client port when it speaks the client protocol itself
   // (reference nodes); for real systems the port of its native client API.
   virtual std::uint16_t client_port() const = 0;
+  // The port its peers connect to, when the node can reach them through a link
+  // proxy (NodeContext::link_proxy_base_port); nullopt: no link proxy (real
+  // systems: their peer URLs are part of the cluster's identity).
+  virtual std::optional<std::uint16_t> peer_port() const { return std::nullopt; }
   // Real systems: a gateway in the controller, listening on listen_address,
   // that speaks the client protocol and translates for this node. nullptr:
   // the node speaks the client protocol at address:client_port() itself.
