@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
         std::cerr << "harness run: --hosts " << run.hosts_file << ": " << error.what() << "\n";
         return kExitHarnessFailed;
       }
+      std::cout << "harness: host keys " << control::describe_host_keys(hosts) << "\n" << std::flush;
       try {
         return run_test(plan, hosts, std::cout, std::cerr);
       } catch (const std::exception& error) {

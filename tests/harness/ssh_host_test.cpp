@@ -71,6 +71,8 @@ struct SshServer {
     result.use_agent = false;
     result.sudo = false;
     result.connect_timeout = 1000ms;
+    result.host_key = control::HostKeyPolicy::accept_new;
+    result.known_hosts = directory / "known_hosts";
     return result;
   }
 
@@ -350,6 +352,66 @@ TEST(SshHost, AuthenticatesWithPasswordAndWithAgent) {
   ::unsetenv("SSH_AUTH_SOCK");
 }
 
+// Host keys: strict refuses an unknown host before authenticating, accept-new
+// records it once and then verifies it, a changed key is refused naming the
+// host and the file, off connects without looking.
+TEST(SshHost, HostKeysAreVerifiedRecordedOnFirstUseAndAChangedOneIsRefused) {
+  SSH_SERVER(server);
+  auto options = server->options();
+  options.known_hosts = server->directory / "known_hosts-keys-test";
+  fs::remove(options.known_hosts);
+  options.host_key = control::HostKeyPolicy::strict;
+  EXPECT_EQ(error_of([&] { control::SshHost(options).connect(); }),
+            fmt::format("n1 ({}:22): unknown host key: not in {} (add it, e.g. with ssh-keyscan, or set host_key = "
+                        "\"accept-new\")",
+                        server->address, options.known_hosts.string()));
+  options.host_key = control::HostKeyPolicy::accept_new;
+  {
+    control::SshHost first(options);
+    first.connect();
+    EXPECT_EQ(first.host_key_outcome(), "recorded");
+  }
+  const std::string recorded = sshd_fixture::read_text(options.known_hosts);
+  EXPECT_NE(recorded.find(server->address), std::string::npos) << recorded;
+  for (auto policy : {control::HostKeyPolicy::strict, control::HostKeyPolicy::accept_new}) {
+    options.host_key = policy;
+    control::SshHost again(options);
+    again.connect();
+    EXPECT_EQ(again.host_key_outcome(), "verified") << to_string(policy);
+  }
+  EXPECT_EQ(sshd_fixture::read_text(options.known_hosts), recorded) << "recorded once";
+
+  // The host was re-created with a new key: its recorded line no longer matches.
+  const auto generated = control::run_local(
+      {{"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", (server->directory / "other_host_key").string()},
+       {},
+       {},
+       {}},
+      10s, "test");
+  ASSERT_TRUE(generated.succeeded()) << generated.err;
+  std::istringstream public_key(sshd_fixture::read_text(server->directory / "other_host_key.pub"));
+  std::string type, blob;
+  public_key >> type >> blob;
+  sshd_fixture::write_text(options.known_hosts, server->address + " " + type + " " + blob + "\n");
+  for (auto policy : {control::HostKeyPolicy::strict, control::HostKeyPolicy::accept_new}) {
+    options.host_key = policy;
+    EXPECT_EQ(error_of([&] { control::SshHost(options).connect(); }),
+              fmt::format("n1 ({}:22): host key changed: it does not match the one in {} (if the host was "
+                          "re-created, remove its line there)",
+                          server->address, options.known_hosts.string()))
+        << to_string(policy);
+  }
+  options.host_key = control::HostKeyPolicy::off;
+  control::SshHost unchecked(options);
+  unchecked.connect();
+  EXPECT_EQ(unchecked.host_key_outcome(), "not verified");
+  EXPECT_EQ(control::describe_host_keys({std::make_shared<control::SshHost>(options)}), "not connected yet for n1");
+  auto connected = control::connect_all({options});
+  EXPECT_EQ(control::describe_host_keys(connected), "not verified for n1 (host_key = \"off\")");
+  fs::remove(server->directory / "other_host_key");
+  fs::remove(server->directory / "other_host_key.pub");
+}
+
 TEST(SshHost, ClosedPortIsConnectionRefused) {
   SSH_SERVER(server);
   auto options = server->options();
@@ -387,6 +449,8 @@ TEST(SshHost, UnreachableAddressTimesOutWithinTheConnectTimeout) {
 
 TEST(HostsFile, ParsesHostsWithDefaults) {
   auto hosts = control::parse_hosts_file(R"(
+host_key = "accept-new"
+known_hosts = "known"
 [[host]]
 name = "n1"
 address = "10.0.0.1"
@@ -401,6 +465,7 @@ password = "secret"
 agent = false
 sudo = false
 connect_timeout_ms = 500
+host_key = "off"
 )",
                                          "/etc/cb/hosts.toml");
   ASSERT_EQ(hosts.size(), 2u);
@@ -418,6 +483,12 @@ connect_timeout_ms = 500
   EXPECT_EQ(hosts[1].sudo, false);
   EXPECT_EQ(hosts[1].connect_timeout, 500ms);
   EXPECT_FALSE(control::SshHost(hosts[1]).uses_sudo());
+  EXPECT_EQ(hosts[0].host_key, control::HostKeyPolicy::accept_new) << "the top-level default";
+  EXPECT_EQ(hosts[0].known_hosts, fs::path("/etc/cb/known"));
+  EXPECT_EQ(hosts[1].host_key, control::HostKeyPolicy::off) << "a host's own key wins";
+  EXPECT_EQ(control::parse_hosts_file("[[host]]\nname = \"n1\"\naddress = \"a\"\n", "h.toml")[0].host_key,
+            control::HostKeyPolicy::strict)
+      << "host keys are verified unless a file says otherwise";
 }
 
 std::string parse_error(const std::string& text) {
@@ -442,10 +513,15 @@ TEST(HostsFile, BadInputIsOneLineNamingFileLineAndKey) {
             "hosts.toml:4: host[0].agent: expected true or false");
   EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\nusr = \"x\"\n"),
             "hosts.toml:4: host[0].usr: unknown key (name, address, port, user, key, password, agent, sudo, "
-            "connect_timeout_ms)");
+            "connect_timeout_ms, host_key, known_hosts)");
+  EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\nhost_key = \"yes\"\n"),
+            "hosts.toml:4: host[0].host_key: expected \"strict\", \"accept-new\" or \"off\"");
+  EXPECT_EQ(parse_error("host_key = \"tofu\"\n[[host]]\nname = \"n1\"\naddress = \"a\"\n"),
+            "hosts.toml:1: host_key: expected \"strict\", \"accept-new\" or \"off\"");
   EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\n[[host]]\nname = \"n1\"\naddress = \"b\"\n"),
             "hosts.toml:4: host[1].name: duplicate host name 'n1'");
-  EXPECT_EQ(parse_error("nodes = 3\n"), "hosts.toml:1: key 'nodes': unknown top-level key (only [[host]] tables)");
+  EXPECT_EQ(parse_error("nodes = 3\n"),
+            "hosts.toml:1: key 'nodes': unknown top-level key (only host_key, known_hosts and [[host]] tables)");
   EXPECT_EQ(parse_error(""), "hosts.toml:1: key 'host': expected one or more [[host]] tables");
   std::string syntax = parse_error("[[host]\n");
   EXPECT_EQ(syntax.rfind("hosts.toml:1: ", 0), 0u) << syntax;

@@ -77,13 +77,14 @@ struct SshCluster {
     options.key_file = key_file;
     options.use_agent = false;
     options.connect_timeout = 2000ms;
+    options.host_key = control::HostKeyPolicy::off;  // the fixture's own probe
     return options;
   }
 
   // A hosts file for n1..n3; `changes` replaces or adds TOML lines of one host.
   fs::path write_hosts_file(const std::string& file_name, const std::string& changed_host = "",
                             const std::map<std::string, std::string>& changes = {}) const {
-    std::string text = "# written by ssh_run_test\n";
+    std::string text = "# written by ssh_run_test\nhost_key = \"accept-new\"\nknown_hosts = \"known_hosts\"\n";
     for (const auto& node : sandbox->hosts()) {
       std::map<std::string, std::string> keys = {{"name", fmt::format("\"{}\"", node->name())},
                                                  {"address", fmt::format("\"{}\"", node->address())},

@@ -1,6 +1,8 @@
 #include "chaosbench/harness/control/hosts_file.h"
 
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -40,8 +42,24 @@ class HostsFileReader {
     return value->get();
   }
 
-  SshHostOptions host_of(const toml::table& table, int index) const {
+  // "strict", "accept-new" or "off"; where is "host[i].host_key" or "host_key".
+  static std::optional<HostKeyPolicy> parse_policy(const std::string& text) {
+    for (HostKeyPolicy policy : {HostKeyPolicy::strict, HostKeyPolicy::accept_new, HostKeyPolicy::off}) {
+      if (text == to_string(policy)) return policy;
+    }
+    return std::nullopt;
+  }
+
+  std::filesystem::path path_of(const std::string& text) const {
+    std::filesystem::path path = text;
+    return path.is_relative() ? file_.parent_path() / path : path;
+  }
+
+  // `defaults` carries the top-level host_key and known_hosts.
+  SshHostOptions host_of(const toml::table& table, int index, const SshHostOptions& defaults) const {
     SshHostOptions host;
+    host.host_key = defaults.host_key;
+    host.known_hosts = defaults.known_hosts;
     for (const auto& [key_node, value] : table) {
       const std::string key(key_node.str());
       if (key == "name") {
@@ -57,8 +75,7 @@ class HostsFileReader {
         host.user = string_of(value, index, key);
         if (host.user.empty()) fail(value, index, key, "must not be empty");
       } else if (key == "key") {
-        std::filesystem::path key_file = string_of(value, index, key);
-        host.key_file = key_file.is_relative() ? file_.parent_path() / key_file : key_file;
+        host.key_file = path_of(string_of(value, index, key));
       } else if (key == "password") {
         host.password = string_of(value, index, key);
       } else if (key == "agent") {
@@ -67,9 +84,16 @@ class HostsFileReader {
         host.sudo = boolean_of(value, index, key);
       } else if (key == "connect_timeout_ms") {
         host.connect_timeout = std::chrono::milliseconds(integer_of(value, index, key, 1, 600'000));
+      } else if (key == "host_key") {
+        const auto policy = parse_policy(string_of(value, index, key));
+        if (!policy) fail(value, index, key, "expected \"strict\", \"accept-new\" or \"off\"");
+        host.host_key = *policy;
+      } else if (key == "known_hosts") {
+        host.known_hosts = path_of(string_of(value, index, key));
       } else {
         fail(value, index, key,
-             "unknown key (name, address, port, user, key, password, agent, sudo, connect_timeout_ms)");
+             "unknown key (name, address, port, user, key, password, agent, sudo, connect_timeout_ms, host_key, "
+             "known_hosts)");
       }
     }
     if (host.name.empty()) fail(table, index, "name", "missing: every [[host]] needs a name");
@@ -90,21 +114,34 @@ std::vector<SshHostOptions> parse_hosts_file(std::string_view text, const std::f
   } catch (const toml::parse_error& error) {
     throw HostsFileError(fmt::format("{}:{}: {}", file_name.string(), error.source().begin.line, error.description()));
   }
+  HostsFileReader reader(file_name);
+  SshHostOptions defaults;
   for (const auto& [key_node, value] : document) {
-    if (key_node.str() != "host")
-      throw HostsFileError(fmt::format("{}:{}: key '{}': unknown top-level key (only [[host]] tables)",
-                                       file_name.string(), value.source().begin.line, key_node.str()));
+    const auto line = value.source().begin.line;
+    if (key_node.str() == "host") continue;
+    if (key_node.str() == "host_key" && value.is_string()) {
+      const auto policy = HostsFileReader::parse_policy(value.as_string()->get());
+      if (!policy)
+        throw HostsFileError(
+            fmt::format("{}:{}: host_key: expected \"strict\", \"accept-new\" or \"off\"", file_name.string(), line));
+      defaults.host_key = *policy;
+    } else if (key_node.str() == "known_hosts" && value.is_string()) {
+      defaults.known_hosts = reader.path_of(value.as_string()->get());
+    } else {
+      throw HostsFileError(
+          fmt::format("{}:{}: key '{}': unknown top-level key (only host_key, known_hosts and [[host]] tables)",
+                      file_name.string(), line, key_node.str()));
+    }
   }
   const toml::array* entries = document["host"].as_array();
   if (entries == nullptr || !entries->is_array_of_tables() || entries->empty())
     throw HostsFileError(fmt::format("{}:1: key 'host': expected one or more [[host]] tables", file_name.string()));
-  HostsFileReader reader(file_name);
   std::vector<SshHostOptions> hosts;
   std::set<std::string> names, endpoints;
   int index = 0;
   for (const toml::node& node : *entries) {
     const toml::table& table = *node.as_table();
-    SshHostOptions host = reader.host_of(table, index);
+    SshHostOptions host = reader.host_of(table, index, defaults);
     if (!names.insert(host.name).second) reader.fail(table, index, "name", "duplicate host name '" + host.name + "'");
     if (!endpoints.insert(fmt::format("{}:{}", host.address, host.port)).second)
       reader.fail(table, index, "address",
@@ -151,6 +188,34 @@ std::vector<std::shared_ptr<SshHost>> connect_all(const std::vector<SshHostOptio
   }
   if (failed > 0) throw ControlError(fmt::format("cannot reach {} of {} hosts: {}", failed, connected.size(), message));
   return connected;
+}
+
+std::string describe_host_keys(const std::vector<std::shared_ptr<SshHost>>& hosts) {
+  std::vector<std::string> order;
+  std::map<std::string, std::string> names, files;
+  for (const auto& host : hosts) {
+    const std::string outcome = host->host_key_outcome().empty() ? "not connected" : host->host_key_outcome();
+    if (!names.count(outcome)) {
+      order.push_back(outcome);
+      const auto& known_hosts = host->options().known_hosts;
+      files[outcome] = known_hosts.empty() ? "~/.ssh/known_hosts" : known_hosts.string();
+    }
+    names[outcome] += (names[outcome].empty() ? "" : ", ") + host->name();
+  }
+  std::string line;
+  for (const std::string& outcome : order) {
+    if (!line.empty()) line += "; ";
+    if (outcome == "recorded") {
+      line += fmt::format("recorded for {} in {} (accept-new, first contact)", names[outcome], files[outcome]);
+    } else if (outcome == "not connected") {
+      line += fmt::format("not connected yet for {}", names[outcome]);
+    } else if (outcome == "not verified") {
+      line += fmt::format("not verified for {} (host_key = \"off\")", names[outcome]);
+    } else {
+      line += fmt::format("{} for {} ({})", outcome, names[outcome], files[outcome]);
+    }
+  }
+  return line;
 }
 
 }  // namespace chaosbench::harness::control

@@ -216,8 +216,10 @@ class SshHost::Session {
     ssh_options_set(session_, SSH_OPTIONS_TIMEOUT_USEC, &microseconds);
     ssh_options_set(session_, SSH_OPTIONS_PROCESS_CONFIG, &process_config);
     ssh_options_set(session_, SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
+    if (!options.known_hosts.empty()) ssh_options_set(session_, SSH_OPTIONS_KNOWNHOSTS, options.known_hosts.c_str());
     if (ssh_connect(session_) != SSH_OK)
       throw ControlError(fmt::format("{}: cannot connect: {}", label_, ssh_get_error(session_)));
+    check_host_key(options);
 
     std::vector<std::string> tried;
     if (!options.key_file.empty()) {
@@ -249,10 +251,51 @@ class SshHost::Session {
     throw ControlError(fmt::format("{}: authentication failed for user {} with {}", label_, options.user, methods));
   }
 
+  // Before authenticating: nothing is sent to a host whose key is wrong.
+  void check_host_key(const SshHostOptions& options) {
+    if (options.host_key == HostKeyPolicy::off) {
+      host_key_outcome_ = "not verified";
+      return;
+    }
+    const std::string file = options.known_hosts.empty() ? "~/.ssh/known_hosts" : options.known_hosts.string();
+    switch (ssh_session_is_known_server(session_)) {
+      case SSH_KNOWN_HOSTS_OK:
+        host_key_outcome_ = "verified";
+        return;
+      case SSH_KNOWN_HOSTS_CHANGED:
+      case SSH_KNOWN_HOSTS_OTHER:
+        throw ControlError(fmt::format(
+            "{}: host key changed: it does not match the one in {} (if the host was re-created, remove its line "
+            "there)",
+            label_, file));
+      case SSH_KNOWN_HOSTS_NOT_FOUND:
+      case SSH_KNOWN_HOSTS_UNKNOWN:
+        if (options.host_key == HostKeyPolicy::accept_new) {
+          if (ssh_session_update_known_hosts(session_) != SSH_OK)
+            throw ControlError(
+                fmt::format("{}: cannot record its host key in {}: {}", label_, file, ssh_get_error(session_)));
+          host_key_outcome_ = "recorded";
+          return;
+        }
+        throw ControlError(fmt::format(
+            "{}: unknown host key: not in {} (add it, e.g. with ssh-keyscan, or set host_key = \"accept-new\")", label_,
+            file));
+      case SSH_KNOWN_HOSTS_ERROR:
+        break;
+    }
+    throw ControlError(
+        fmt::format("{}: cannot check its host key against {}: {}", label_, file, ssh_get_error(session_)));
+  }
+
+ public:
+  const std::string& host_key_outcome() const { return host_key_outcome_; }
+
+ private:
   std::string label_;
   ssh_session session_ = nullptr;
   sftp_session sftp_ = nullptr;
   bool broken_ = false;
+  std::string host_key_outcome_;
 };
 
 SshHost::SshHost(SshHostOptions options)
@@ -263,6 +306,23 @@ SshHost::SshHost(SshHostOptions options)
 }
 
 SshHost::~SshHost() = default;
+
+std::string_view to_string(HostKeyPolicy policy) {
+  switch (policy) {
+    case HostKeyPolicy::strict:
+      return "strict";
+    case HostKeyPolicy::accept_new:
+      return "accept-new";
+    case HostKeyPolicy::off:
+      return "off";
+  }
+  return "?";
+}
+
+std::string SshHost::host_key_outcome() const {
+  std::lock_guard lock(mutex_);
+  return host_key_outcome_;
+}
 
 void SshHost::connect() { release(acquire()); }
 
@@ -277,7 +337,10 @@ std::unique_ptr<SshHost::Session> SshHost::acquire() {
   ++open_sessions_;
   lock.unlock();
   try {
-    return std::make_unique<Session>(options_, label_);
+    auto session = std::make_unique<Session>(options_, label_);
+    lock.lock();
+    if (host_key_outcome_.empty()) host_key_outcome_ = session->host_key_outcome();
+    return session;
   } catch (...) {
     lock.lock();
     --open_sessions_;

@@ -1,5 +1,6 @@
 // Hosts files: the SSH hosts of a run, as TOML `[[host]]` tables (name, address,
-// port, user, key, password, agent, sudo, connect_timeout_ms). Bad input is a
+// port, user, key, password, agent, sudo, connect_timeout_ms, host_key,
+// known_hosts; the last two also at the top level, for every host). Bad input is a
 // HostsFileError "FILE:LINE: host[i].key: what is wrong"; connect_all checks every
 // host before anything starts and names each one that cannot be reached.
 #pragma once
@@ -28,5 +29,10 @@ std::vector<SshHostOptions> read_hosts_file(const std::filesystem::path& file);
 // Builds the hosts and connects to all of them in parallel. Throws ControlError
 // listing every host that failed ("cannot reach 2 of 5 hosts: n2 (...): ...; n4 ...").
 std::vector<std::shared_ptr<SshHost>> connect_all(const std::vector<SshHostOptions>& hosts);
+
+// One line on how the connected hosts' keys were taken, e.g. "verified for n1,
+// n2 (~/.ssh/known_hosts); recorded for n3 in hosts/known_hosts (accept-new,
+// first contact); not verified for n4 (host_key = "off")".
+std::string describe_host_keys(const std::vector<std::shared_ptr<SshHost>>& hosts);
 
 }  // namespace chaosbench::harness::control

@@ -17,6 +17,12 @@
 
 namespace chaosbench::harness::control {
 
+// How a host's key is checked against known_hosts when a session connects.
+// strict: it must be there and match; accept_new: an unknown host's key is
+// recorded (trust on first use), a changed one is refused; off: not checked.
+enum class HostKeyPolicy { strict, accept_new, off };
+std::string_view to_string(HostKeyPolicy policy);
+
 struct SshHostOptions {
   std::string name;     // n1, ...
   std::string address;  // what peers and clients use, and where we connect
@@ -28,6 +34,8 @@ struct SshHostOptions {
   std::optional<bool> sudo;        // unset: `sudo -n` exactly when user is not root
   std::chrono::milliseconds connect_timeout{10'000};
   int max_sessions = 4;  // sessions opened at most, for concurrent commands
+  HostKeyPolicy host_key = HostKeyPolicy::strict;
+  std::filesystem::path known_hosts;  // empty: the user's (~/.ssh/known_hosts)
 };
 
 class SshHost : public Host {
@@ -43,6 +51,10 @@ class SshHost : public Host {
   // "n2 (10.0.0.2:22)"
   const std::string& label() const { return label_; }
   bool uses_sudo() const { return sudo_; }
+  // After connect(): how the host key was taken: "verified", "recorded" (accept-new, first
+  // contact) or "not verified" (off).
+  std::string host_key_outcome() const;
+  const SshHostOptions& options() const { return options_; }
 
   // run(): a command killed by signal N reports "exited with 128+N" (it is seen
   // through the remote shell); commands run under `timeout -s KILL` on the host.
@@ -68,10 +80,11 @@ class SshHost : public Host {
   SshHostOptions options_;
   std::string label_;
   bool sudo_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable session_available_;
   std::vector<std::unique_ptr<Session>> idle_;
   int open_sessions_ = 0;
+  std::string host_key_outcome_;  // of the first session
 };
 
 // Quotes text for a POSIX shell: 'it'\''s'.
