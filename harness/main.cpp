@@ -9,6 +9,7 @@
 
 #include "chaosbench/harness/bench_command.h"
 #include "chaosbench/harness/check_command.h"
+#include "chaosbench/harness/cleanup_command.h"
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/hosts_file.h"
 #include "chaosbench/harness/control/sandbox_session.h"
@@ -53,6 +54,9 @@ int main(int argc, char** argv) {
 
   BenchOptions bench;
   CLI::App* bench_app = add_bench_command(app, bench);
+
+  CleanupOptions cleanup;
+  CLI::App* cleanup_app = add_cleanup_command(app, cleanup);
 
   try {
     app.parse(argc, argv);
@@ -108,6 +112,7 @@ int main(int argc, char** argv) {
 
   try {
     if (check_app->parsed()) return run_check_command(check, std::cout, std::cerr);
+    if (cleanup_app->parsed()) return run_cleanup_command(cleanup, std::cout, std::cerr);
     if (report_app->parsed()) return run_report_command(report, std::cout, std::cerr);
     if (bench_app->parsed()) return run_bench_command(bench, harness_executable(argv[0]), std::cout, std::cerr);
     if (suite_merge_app->parsed()) return run_suite_merge_command(suite_merge, std::cout, std::cerr);

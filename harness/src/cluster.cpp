@@ -397,15 +397,19 @@ std::vector<std::string> Cluster::remove_node_directories() {
   return failures;
 }
 
+// The node's link proxy and faultfs stay too: it reaches its peers through
+// the one and sees its data only through the other.
 void Cluster::leave_running() {
   for (auto& node : nodes_) {
     std::lock_guard lock(node->mutex);
-    if (!node->daemon) continue;
-    if (!node->daemon->detach()) {
-      throw control::ControlError(fmt::format("{}: cannot leave {} running: this host ends with the controller",
-                                              node->host->name(), node->daemon->describe()));
+    for (std::unique_ptr<control::Daemon>* daemon : {&node->daemon, &node->link_proxy, &node->faultfs}) {
+      if (!*daemon) continue;
+      if (!(*daemon)->detach()) {
+        throw control::ControlError(fmt::format("{}: cannot leave {} running: this host ends with the controller",
+                                                node->host->name(), (*daemon)->describe()));
+      }
+      daemon->reset();
     }
-    node->daemon.reset();
   }
 }
 

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -351,6 +352,57 @@ TEST(SshRun, LinkToxicsOverSshGoThroughALinkProxyOnEachHost) {
   }
   EXPECT_GE(windows, 2);
   EXPECT_TRUE(processes_mentioning(remote.string() + "/").empty()) << "a linkproxy or refnode survived the run";
+}
+
+// harness cleanup removes what a --leave-db-running run left (nodes, link
+// proxies, the run directory, the nemesis's chains), keeps runs newer than
+// --older-than, and a second pass finds nothing.
+TEST(SshRun, CleanupRemovesWhatARunLeftAndIsIdempotent) {
+  SSH_CLUSTER(cluster);
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  const fs::path store = cluster->directory->path / "store-cleanup";
+  const fs::path remote = cluster->directory->path / "remote-cleanup";
+  auto result = run_harness({"--hosts", hosts.string(), "--target", "raft", "--nemesis", "partition,delay",
+                             "--nemesis-interval", "2s", "--time-limit", "5s", "--seed", "5", "--store", store.string(),
+                             "--remote-dir", remote.string(), "--leave-db-running"});
+  ASSERT_EQ(result.status.exit_code, 0) << describe(result);
+  const fs::path run = remote / "raft-register" / fs::canonical(store / "latest").filename();
+  const auto left = processes_mentioning(run.string() + "/");
+  EXPECT_GE(left.size(), 6u) << "three nodes and three link proxies left running";
+  const auto cleanup = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {kHarness, "cleanup", "--hosts", hosts.string(), "--remote-dir", remote.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return control::run_local({argv, {}, {}, {}}, 60s, "test");
+  };
+  auto kept = cleanup({"--older-than", "1h"});
+  ASSERT_EQ(kept.status.exit_code, 0) << describe(kept);
+  for (const char* node : {"n1", "n2", "n3"}) {
+    EXPECT_NE(kept.out.find(fmt::format("harness cleanup: {}: nothing to clean (1 newer run(s) kept)", node)),
+              std::string::npos)
+        << kept.out;
+  }
+  EXPECT_TRUE(fs::exists(run));
+  auto cleaned = cleanup({});
+  ASSERT_EQ(cleaned.status.exit_code, 0) << describe(cleaned);
+  // The three hosts share this machine's filesystem: whichever comes first kills and removes.
+  EXPECT_NE(cleaned.out.find("killed "), std::string::npos) << cleaned.out;
+  EXPECT_NE(cleaned.out.find("removed iptables chain(s) chaosbench"), std::string::npos) << cleaned.out;
+  std::this_thread::sleep_for(500ms);
+  std::string survivors;
+  for (int pid : processes_mentioning(run.string() + "/"))
+    survivors += read_text(fmt::format("/proc/{}/cmdline", pid)) + "\n";
+  EXPECT_EQ(survivors, "") << cleaned.out;
+  EXPECT_FALSE(fs::exists(run));
+  EXPECT_TRUE(fs::exists(remote / "bin" / "refnode")) << "the installed programs stay";
+  auto again = cleanup({});
+  ASSERT_EQ(again.status.exit_code, 0) << describe(again);
+  for (const char* node : {"n1", "n2", "n3"}) {
+    EXPECT_NE(again.out.find(fmt::format("harness cleanup: {}: nothing to clean\n", node)), std::string::npos)
+        << again.out;
+  }
+  auto bad = cleanup({"--older-than", "soon"});
+  EXPECT_EQ(bad.status.exit_code, 3);
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
 }
 
 // A host that cannot run faultfs fails the run before any node starts, in one line naming it.

@@ -1,0 +1,149 @@
+#include "chaosbench/harness/cleanup_command.h"
+
+#include <filesystem>
+#include <ostream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "chaosbench/harness/control/control_error.h"
+#include "chaosbench/harness/control/hosts_file.h"
+#include "chaosbench/harness/duration.h"
+#include "chaosbench/harness/exit_code.h"
+
+namespace chaosbench::harness {
+
+namespace {
+
+// One pass over a host, as one shell script: $1 the remote directory, $2 the
+// age in minutes below which a run is kept. Runs are DIR/<test>/<timestamp>/
+// (DIR/bin holds the installed programs and stays). A pid file's process is
+// killed (its group first) only if its command line names the run's
+// directory: a recycled PID of something else is left alone. faultfs's
+// mounts live in namespaces of their own and end with it. The chains go only
+// when no run is left (a kept run may be live and use them). Prints
+// "<processes killed> <runs removed> <runs kept> <chains removed...>".
+constexpr const char* kCleanupScript = R"sh(
+dir="$1"; minutes="$2"; killed=0; removed=0; kept=0
+for run in "$dir"/*/*/; do
+  [ -d "$run" ] || continue
+  case "$run" in "$dir"/bin/*) continue ;; esac
+  if [ "$minutes" -gt 0 ] && [ -z "$(find "$run" -maxdepth 0 -mmin +"$minutes")" ]; then
+    kept=$((kept + 1)); continue
+  fi
+  for pidfile in "$run"*/*.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile" 2>/dev/null)
+    case "$pid" in ''|*[!0-9]*) continue ;; esac
+    if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$run"; then
+      # (dash's kill takes no "--": -PID is the group)
+      if kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
+    fi
+  done
+  rm -rf "$run" && removed=$((removed + 1))
+  rmdir "$(dirname "$run")" 2>/dev/null
+done
+chains=""
+if [ "$kept" -eq 0 ] && command -v iptables >/dev/null 2>&1; then
+  for chain in chaosbench chaosbench-tracking; do
+    if iptables -n -L "$chain" >/dev/null 2>&1; then
+      while iptables -D INPUT -j "$chain" 2>/dev/null; do :; done
+      iptables -F "$chain" && iptables -X "$chain" && chains="$chains $chain"
+    fi
+  done
+fi
+echo "$killed $removed $kept$chains"
+)sh";
+
+std::string describe_cleanup(const std::string& host, const std::string& output) {
+  std::istringstream fields(output);
+  int killed = 0, removed = 0, kept = 0;
+  fields >> killed >> removed >> kept;
+  std::string chains, chain;
+  while (fields >> chain) chains += (chains.empty() ? "" : ", ") + chain;
+  if (killed == 0 && removed == 0 && chains.empty())
+    return fmt::format("{}: nothing to clean{}", host, kept > 0 ? fmt::format(" ({} newer run(s) kept)", kept) : "");
+  std::string line = fmt::format("{}: killed {} process(es), removed {} run director{}", host, killed, removed,
+                                 removed == 1 ? "y" : "ies");
+  if (!chains.empty()) line += fmt::format(", removed iptables chain(s) {}", chains);
+  if (kept > 0) line += fmt::format("; kept {} newer run(s) and the chains", kept);
+  return line;
+}
+
+}  // namespace
+
+CLI::App* add_cleanup_command(CLI::App& app, CleanupOptions& options) {
+  CLI::App* cleanup = app.add_subcommand(
+      "cleanup",
+      "Remove what earlier runs left on SSH hosts: their processes (node, faultfs, linkproxy), run directories "
+      "and, when no run is left, the nemesis's iptables chains. Idempotent (docs/ssh.md)");
+  cleanup->add_option("--hosts", options.hosts_file, "The hosts file (as for harness run --hosts)")->required();
+  cleanup->add_option("--remote-dir", options.remote_directory, "The runs' directory on each host")
+      ->capture_default_str();
+  cleanup->add_option("--older-than", options.older_than,
+                      "Only runs whose directory is older than this (e.g. 2h); 0: every run")
+      ->capture_default_str();
+  return cleanup;
+}
+
+int run_cleanup_command(const CleanupOptions& options, std::ostream& out, std::ostream& errors) {
+  std::chrono::milliseconds older_than{0};
+  std::vector<control::SshHostOptions> host_options;
+  try {
+    older_than = parse_duration(options.older_than);
+    if (!std::filesystem::path(options.remote_directory).is_absolute() || options.remote_directory == "/")
+      throw std::invalid_argument(
+          fmt::format("--remote-dir: '{}' must be an absolute directory other than /", options.remote_directory));
+    host_options = control::read_hosts_file(options.hosts_file);
+  } catch (const std::exception& error) {
+    errors << "harness cleanup: " << error.what() << "\n";
+    return kExitHarnessFailed;
+  }
+  std::vector<std::shared_ptr<control::SshHost>> hosts;
+  try {
+    hosts = control::connect_all(host_options);
+  } catch (const control::ControlError& error) {
+    errors << "harness cleanup: --hosts " << options.hosts_file << ": " << error.what() << "\n";
+    return kExitHarnessFailed;
+  }
+  // A minute at least once an age is given: find -mmin counts whole minutes.
+  const long long minutes =
+      older_than.count() == 0 ? 0 : std::max<long long>(1, (older_than.count() + 59'999) / 60'000);
+  std::vector<std::string> lines(hosts.size()), failures(hosts.size());
+  {
+    std::vector<std::jthread> workers;
+    for (std::size_t index = 0; index < hosts.size(); ++index) {
+      workers.emplace_back([&, index] {
+        try {
+          const auto result = hosts[index]->run(
+              control::Command({"sh", "-c", kCleanupScript, "cleanup", options.remote_directory,
+                                std::to_string(minutes)})
+                  .with_timeout(std::chrono::seconds(120)));
+          if (!result.succeeded()) {
+            failures[index] = fmt::format("{}: the cleanup {}: {}", hosts[index]->label(), result.status.describe(),
+                                          control::one_line(result.err));
+          } else {
+            lines[index] = describe_cleanup(hosts[index]->name(), result.out);
+          }
+        } catch (const std::exception& error) {
+          failures[index] = error.what();
+        }
+      });
+    }
+  }
+  int exit_code = 0;
+  for (std::size_t index = 0; index < hosts.size(); ++index) {
+    if (!failures[index].empty()) {
+      errors << "harness cleanup: " << failures[index] << "\n";
+      exit_code = kExitHarnessFailed;
+    } else {
+      out << "harness cleanup: " << lines[index] << "\n";
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace chaosbench::harness
