@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/hosts_file.h"
@@ -83,8 +83,9 @@ CLI::App* add_cleanup_command(CLI::App& app, CleanupOptions& options) {
   cleanup->add_option("--hosts", options.hosts_file, "The hosts file (as for harness run --hosts)")->required();
   cleanup->add_option("--remote-dir", options.remote_directory, "The runs' directory on each host")
       ->capture_default_str();
-  cleanup->add_option("--older-than", options.older_than,
-                      "Only runs whose directory is older than this (e.g. 2h); 0: every run")
+  cleanup
+      ->add_option("--older-than", options.older_than,
+                   "Only runs whose directory is older than this (e.g. 2h); 0: every run")
       ->capture_default_str();
   return cleanup;
 }
@@ -118,10 +119,9 @@ int run_cleanup_command(const CleanupOptions& options, std::ostream& out, std::o
     for (std::size_t index = 0; index < hosts.size(); ++index) {
       workers.emplace_back([&, index] {
         try {
-          const auto result = hosts[index]->run(
-              control::Command({"sh", "-c", kCleanupScript, "cleanup", options.remote_directory,
-                                std::to_string(minutes)})
-                  .with_timeout(std::chrono::seconds(120)));
+          const auto result = hosts[index]->run(control::Command({"sh", "-c", kCleanupScript, "cleanup",
+                                                                  options.remote_directory, std::to_string(minutes)})
+                                                    .with_timeout(std::chrono::seconds(120)));
           if (!result.succeeded()) {
             failures[index] = fmt::format("{}: the cleanup {}: {}", hosts[index]->label(), result.status.describe(),
                                           control::one_line(result.err));

@@ -261,7 +261,7 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
   const auto target = targets::adapters::make_target(given.target, given.target_arguments);  // checks the name
   if (given.nemesis == "random") {
     // Swarm testing: the seed draws the fault configuration (swarm.h), replacing these four flags.
-    const SwarmDraw draw = draw_swarm(plan.seed, target->has_failpoints());
+    const SwarmDraw draw = draw_swarm(plan.seed, target->has_failpoints(), target->peer_port().has_value());
     drawn.nemesis = draw.nemesis;
     drawn.kill_targets = draw.kill_targets;
     drawn.partition_shapes = draw.partition_shapes;

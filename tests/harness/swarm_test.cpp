@@ -16,8 +16,8 @@ TEST(Swarm, TheSeedAloneDecidesTheDrawAndSeedsVaryIt) {
   std::set<std::string> nemeses, targets, intervals;
   std::set<std::string> kinds_seen;
   for (std::uint64_t seed = 1; seed <= 200; ++seed) {
-    const SwarmDraw draw = draw_swarm(seed, false);
-    EXPECT_EQ(draw.flags(), draw_swarm(seed, false).flags());
+    const SwarmDraw draw = draw_swarm(seed, false, false);
+    EXPECT_EQ(draw.flags(), draw_swarm(seed, false, false).flags());
     EXPECT_FALSE(draw.nemesis.empty());
     for (nemesis::FaultKind kind : nemesis::parse_fault_list(draw.nemesis)) {
       kinds_seen.insert(std::string(nemesis::to_string(kind)));
@@ -35,9 +35,22 @@ TEST(Swarm, TheSeedAloneDecidesTheDrawAndSeedsVaryIt) {
   EXPECT_EQ(kinds_seen, (std::set<std::string>{"partition", "kill", "pause", "clock", "loss", "delay"}));
   bool failpoint = false;
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
-    failpoint = failpoint || draw_swarm(seed, true).nemesis.find("failpoint") != std::string::npos;
+    failpoint = failpoint || draw_swarm(seed, true, false).nemesis.find("failpoint") != std::string::npos;
   }
   EXPECT_TRUE(failpoint) << "a target with failpoints gets them drawn";
+  // Link toxics where the peers can be proxied, drawn after the rest: the other draws keep their seed's values.
+  std::set<std::string> toxics_seen;
+  for (std::uint64_t seed = 1; seed <= 100; ++seed) {
+    const SwarmDraw plain = draw_swarm(seed, true, false), proxied = draw_swarm(seed, true, true);
+    EXPECT_EQ(proxied.kill_targets, plain.kill_targets);
+    EXPECT_EQ(proxied.partition_shapes, plain.partition_shapes);
+    EXPECT_EQ(proxied.nemesis_interval, plain.nemesis_interval);
+    EXPECT_EQ(proxied.nemesis.rfind(plain.nemesis, 0), 0u) << proxied.nemesis << " extends " << plain.nemesis;
+    for (nemesis::FaultKind kind : nemesis::parse_fault_list(proxied.nemesis)) {
+      if (nemesis::is_link_toxic(kind)) toxics_seen.insert(std::string(nemesis::to_string(kind)));
+    }
+  }
+  EXPECT_EQ(toxics_seen.size(), 6u) << "every link toxic is drawn on some seed";
 }
 
 TEST(Swarm, PlanRunAppliesTheDrawAndRecordsIt) {
@@ -45,7 +58,7 @@ TEST(Swarm, PlanRunAppliesTheDrawAndRecordsIt) {
   options.nemesis = "random";
   options.seed = 42;
   const RunPlan plan = plan_run(options, std::string(CHAOSBENCH_BINARY_DIR) + "/bin/harness");
-  const SwarmDraw draw = draw_swarm(42, true);  // refnode raft has failpoints
+  const SwarmDraw draw = draw_swarm(42, true, true);  // refnode raft has failpoints and proxiable peers
   EXPECT_EQ(plan.swarm_flags, draw.flags());
   EXPECT_EQ(plan.options.nemesis, draw.nemesis);
   EXPECT_EQ(plan.faults, nemesis::parse_fault_list(draw.nemesis));

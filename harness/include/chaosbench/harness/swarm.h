@@ -20,8 +20,9 @@ struct SwarmDraw {
 };
 
 // Kinds drawn from: partition, kill, pause, clock, loss, delay, and failpoint
-// where the target has failpoints (each with probability 1/2, at least one).
+// where the target has failpoints (each with probability 1/2, at least one);
+// where its peers can be proxied, each link toxic too (probability 1/4).
 // Storage faults and the scripted scenarios are never drawn.
-SwarmDraw draw_swarm(std::uint64_t seed, bool target_has_failpoints);
+SwarmDraw draw_swarm(std::uint64_t seed, bool target_has_failpoints, bool target_has_link_proxies);
 
 }  // namespace chaosbench::harness
