@@ -295,6 +295,22 @@ std::string Cluster::install_refnode() {
   return install_executable(options_.refnode, options_.remote_refnode);
 }
 
+void Cluster::check_programs() {
+  if (!remote()) return;
+  for (const auto& node : nodes_) {
+    for (const auto& required : target_->required_programs(options_.refnode)) {
+      // A .jar is run by java: it needs to be readable, not executable.
+      const std::string test = required.program.extension() == ".jar" ? "-r" : "-x";
+      const auto result = node->host->run(control::Command({"test", test, required.program.string()}));
+      if (!result.succeeded()) {
+        throw control::ControlError(fmt::format(
+            "{}: {} is not installed there{}", node->host->name(), required.program.string(),
+            required.debian_package.empty() ? "" : fmt::format(" (Debian package {})", required.debian_package)));
+      }
+    }
+  }
+}
+
 std::string Cluster::install_faultfs() {
   if (!remote() || options_.faultfs.empty()) return "";
   const std::string summary = install_executable(options_.faultfs, options_.remote_faultfs);

@@ -387,7 +387,9 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
     throw std::invalid_argument(fmt::format("--test-name: '{}' is not a plain directory name", plan.test_name));
   }
   plan.refnode = options.refnode.empty() ? harness_executable.parent_path() / "refnode" : fs::path(options.refnode);
-  targets::adapters::check_required_programs(*target, plan.refnode);  // names the missing binary and its package
+  // Over SSH the system's own programs are looked for on the hosts (Cluster::check_programs).
+  if (options.hosts_file.empty() || target->peer_port())
+    targets::adapters::check_required_programs(*target, plan.refnode);  // names the missing binary and its package
   plan.refnode = fs::absolute(plan.refnode);
   const auto storage_fault = std::find_if(plan.faults.begin(), plan.faults.end(), nemesis::is_storage_fault);
   if (storage_fault != plan.faults.end()) {
@@ -441,15 +443,6 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
       throw std::invalid_argument(
           fmt::format("--nodes: {} does not match the {} host{} of {} (leave --nodes out to use them all)",
                       options.nodes, plan.hosts.size(), plan.hosts.size() == 1 ? "" : "s", options.hosts_file));
-    }
-    // Over SSH only the reference nodes are deployed: real systems would need
-    // their packages installed and configured on the hosts.
-    for (const auto& program : target->required_programs(plan.refnode)) {
-      if (!program.debian_package.empty() || program.program != plan.refnode) {
-        throw std::invalid_argument(
-            fmt::format("--hosts: target '{}' is not supported over SSH yet (it runs {}); only refnode targets are",
-                        options.target, program.program.string()));
-      }
     }
     if (!fs::path(options.remote_directory).is_absolute() || options.remote_directory == "/") {
       throw std::invalid_argument(
@@ -591,7 +584,11 @@ class TestRun {
     write_json_file(run_directory_ / "test.json", test);
 
     if (!session_) {
-      out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
+      if (cluster_->target().peer_port()) {
+        out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
+      } else {
+        cluster_->check_programs();
+      }
       if (!plan_.faultfs.empty())
         out_ << fmt::format("harness: faultfs {}\n", cluster_->install_faultfs()) << std::flush;
       if (!plan_.linkproxy.empty())

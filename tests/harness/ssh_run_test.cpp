@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -403,6 +404,65 @@ TEST(SshRun, CleanupRemovesWhatARunLeftAndIsIdempotent) {
   auto bad = cleanup({"--older-than", "soon"});
   EXPECT_EQ(bad.status.exit_code, 3);
   EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+}
+
+// The real systems over SSH, from the hosts' own Debian packages, under
+// partitions and kills: the same verdicts as in the sandbox (docs/real-systems.md).
+class SshRealSystem : public testing::TestWithParam<std::string> {};
+
+TEST_P(SshRealSystem, RunsOverSshUnderPartitionsAndKillsWithTheSandboxVerdict) {
+  SSH_CLUSTER(cluster);
+  const std::string target = GetParam();
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  const fs::path store = cluster->directory->path / ("store-" + target);
+  const fs::path remote = cluster->directory->path / ("remote-" + target);
+  auto result = run_harness(
+      {"--hosts", hosts.string(), "--target", target, "--nemesis", "partition,kill", "--nemesis-interval", "4s",
+       "--time-limit", "16s", "--seed", "1", "--store", store.string(), "--remote-dir", remote.string()},
+      240s);
+  std::cout << result.out << result.err;
+  ASSERT_EQ(result.status.exit_code, 0) << describe(result);
+  const fs::path run = fs::canonical(store / "latest");
+  const auto results = nlohmann::json::parse(read_text(run / "results.json"));
+  EXPECT_EQ(results["verdict"], "valid");
+  EXPECT_GE(results["faults_started"].value("partition", 0), 1) << results.dump();
+  EXPECT_GE(results["faults_started"].value("kill", 0), 1) << results.dump();
+  EXPECT_GE(results["operations"].value("ok", 0), 40) << results.dump();
+  for (int index = 1; index <= kNodes; ++index)
+    EXPECT_GT(fs::file_size(run / "nodes" / fmt::format("n{}", index) / "log"), 0u);
+  std::string survivors;
+  for (int pid : processes_mentioning(remote.string() + "/"))
+    survivors += read_text(fmt::format("/proc/{}/cmdline", pid)) + "\n";
+  EXPECT_EQ(survivors, "") << "a node survived the run";
+}
+
+INSTANTIATE_TEST_SUITE_P(RealSystems, SshRealSystem, testing::Values("etcd", "zookeeper", "redis"),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// The real-systems suite's partition and kill entries, every seed, over SSH:
+// each must meet its sandbox expectation (valid, or invalid where the system
+// is known to lose writes or serve stale reads). Minutes long, so skipped
+// unless CHAOSBENCH_SSH_SUITE=1 (figures in docs/ssh.md).
+TEST(SshRun, TheRealSystemsSuiteGivesTheSandboxVerdictsOverSsh) {
+  if (std::getenv("CHAOSBENCH_SSH_SUITE") == nullptr) GTEST_SKIP() << "set CHAOSBENCH_SSH_SUITE=1 (minutes long)";
+  SSH_CLUSTER(cluster);
+  const fs::path hosts = cluster->write_hosts_file("hosts.toml");
+  const fs::path suite = fs::path(CHAOSBENCH_SOURCE_DIR) / "suites" / "real-systems.toml";
+  for (const char* entry : {"etcd-linearizable", "etcd-serializable-stale", "zookeeper-sync-reads",
+                            "zookeeper-local-reads-stale", "redis-failover-loses-writes"}) {
+    SCOPED_TRACE(entry);
+    const fs::path store = cluster->directory->path / fmt::format("suite-{}", entry);
+    auto result =
+        control::run_local({{kHarness, "suite", suite.string(), "--filter", entry, "--store", store.string(),
+                             "--run-arg=--hosts=" + hosts.string(),
+                             "--run-arg=--remote-dir=" + (cluster->directory->path / "remote-suite").string()},
+                            {},
+                            {},
+                            {}},
+                           900s, "test");
+    std::cout << result.out << result.err;
+    EXPECT_EQ(result.status.exit_code, 0) << describe(result);
+  }
 }
 
 // A host that cannot run faultfs fails the run before any node starts, in one line naming it.

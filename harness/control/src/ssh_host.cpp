@@ -452,7 +452,9 @@ class SshDaemon : public Daemon {
  private:
   bool alive_locked() {
     if (exit_status_) return false;
-    return host_.run_shell(fmt::format("kill -0 {}", pid_), 10s, "kill -0 " + describe()).succeeded();
+    // The group, not the wrapper shell: a SIGTERM ends the shell at once while
+    // the program may take seconds to shut down (etcd hands over leadership).
+    return host_.run_shell(fmt::format("kill -0 -{}", pid_), 10s, "kill -0 " + describe()).succeeded();
   }
 
   // The wrapper's record, or (killed with its wrapper) the last signal we sent;

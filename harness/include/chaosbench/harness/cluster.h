@@ -76,6 +76,9 @@ class Cluster : public nemesis::NemesisTarget {
   // host unless an identical copy (same SHA-256) is there. Returns a one-line
   // summary ("uploaded to n1; identical copy on n2, n3"). Throws ControlError.
   std::string install_refnode();
+  // Remote hosts, real systems: every program the target runs is on every
+  // host (ControlError naming the host, the program and its Debian package).
+  void check_programs();
   // Remote hosts with faultfs only: installs it at remote_faultfs the same way,
   // then checks that each host can run it (/dev/fuse, libfuse3, unshare and
   // nsenter): a host that cannot is a ControlError naming what is missing.
