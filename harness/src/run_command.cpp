@@ -54,6 +54,13 @@ using nlohmann::json;
 
 namespace {
 
+// The target runs our own refnode (the reference nodes), not a system from its Debian package.
+bool runs_refnode(const targets::adapters::Target& target, const fs::path& refnode) {
+  const auto programs = target.required_programs(refnode);
+  return std::any_of(programs.begin(), programs.end(),
+                     [](const targets::adapters::RequiredProgram& program) { return program.debian_package.empty(); });
+}
+
 std::chrono::milliseconds flag_duration(const std::string& flag, const std::string& text) {
   try {
     return parse_duration(text);
@@ -388,7 +395,7 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
   }
   plan.refnode = options.refnode.empty() ? harness_executable.parent_path() / "refnode" : fs::path(options.refnode);
   // Over SSH the system's own programs are looked for on the hosts (Cluster::check_programs).
-  if (options.hosts_file.empty() || target->peer_port())
+  if (options.hosts_file.empty() || runs_refnode(*target, plan.refnode))
     targets::adapters::check_required_programs(*target, plan.refnode);  // names the missing binary and its package
   plan.refnode = fs::absolute(plan.refnode);
   const auto storage_fault = std::find_if(plan.faults.begin(), plan.faults.end(), nemesis::is_storage_fault);
@@ -584,7 +591,7 @@ class TestRun {
     write_json_file(run_directory_ / "test.json", test);
 
     if (!session_) {
-      if (cluster_->target().peer_port()) {
+      if (runs_refnode(cluster_->target(), plan_.refnode)) {
         out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
       } else {
         cluster_->check_programs();
