@@ -132,7 +132,10 @@ void Cluster::start_locked(Node& node) {
   // Mounted after the first files are written: what the controller put there
   // is on the disk (durable) before the node runs, as an installer's would be.
   if (!options_.faultfs.empty() && !node.faultfs) mount_faultfs_locked(node);
-  if (link_proxies_ && !node.link_proxy) start_link_proxy_locked(node);
+  if (link_proxies_ && !node.link_proxy) {
+    node.link_proxy = start_controlled_locked(node, node.link_proxy_spec, node.link_proxy_spec.argv.front(),
+                                              node.link_proxy_socket, "linkproxy", "linkproxy did not start");
+  }
   if (remote() && node.faultfs) {
     // The mount exists only in faultfs's namespaces: the node runs in them.
     control::DaemonSpec joined = node.spec;
@@ -175,60 +178,45 @@ void Cluster::mount_faultfs_locked(Node& node) {
        (node.node_directory / "faultfs-state").string(), "--control", node.faultfs_socket.string(), "--seed",
        std::to_string(options_.faultfs_seed + node_index(node)), "--metadata", options_.faultfs_metadata});
   spec.log_file = node.node_directory / "faultfs.log";
-  node.faultfs = node.host->start_daemon(spec);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (true) {
-    const auto reply = node.host->run(
-        control::Command({faultfs_program().string(), "control", node.faultfs_socket.string(), R"({"op":"status"})"})
-            .with_timeout(std::chrono::seconds(5)));
-    if (reply.succeeded()) return;
-    if (!node.faultfs->alive() || std::chrono::steady_clock::now() >= deadline) {
-      std::string log;
-      try {
-        log = control::one_line(node.host->read_file(spec.log_file));
-      } catch (const control::ControlError& error) {
-        log = fmt::format("(its log cannot be read: {})", error.what());
-      }
-      node.faultfs.reset();
-      throw control::ControlError(fmt::format("{}: faultfs did not mount over {}: {}", name,
-                                              node.data_directory.string(), log.empty() ? "no output" : log));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  node.faultfs = start_controlled_locked(node, spec, faultfs_program(), node.faultfs_socket, "faultfs",
+                                         fmt::format("faultfs did not mount over {}", node.data_directory.string()));
 }
 
-void Cluster::start_link_proxy_locked(Node& node) {
-  node.link_proxy = node.host->start_daemon(node.link_proxy_spec);
+std::unique_ptr<control::Daemon> Cluster::start_controlled_locked(Node& node, const control::DaemonSpec& spec,
+                                                                  const std::filesystem::path& program,
+                                                                  const std::filesystem::path& socket,
+                                                                  const std::string& what, const std::string& failure) {
+  auto daemon = node.host->start_daemon(spec);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (true) {
     try {
-      ask_control(node, node.link_proxy_spec.argv.front(), node.link_proxy_socket, json{{"op", "status"}}, "linkproxy");
-      return;
+      ask_control(node, program, socket, json{{"op", "status"}}, what, std::chrono::seconds(5));
+      return daemon;
     } catch (const control::ControlError& error) {
-      if (node.link_proxy->alive() && std::chrono::steady_clock::now() < deadline) {
+      if (daemon->alive() && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
       }
       std::string log;
       try {
-        log = control::one_line(node.host->read_file(node.link_proxy_spec.log_file));
+        log = control::one_line(node.host->read_file(spec.log_file));
       } catch (const control::ControlError& read_error) {
         log = fmt::format("(its log cannot be read: {})", read_error.what());
       }
-      node.link_proxy.reset();
       throw control::ControlError(
-          fmt::format("{}: linkproxy did not start: {}", node.host->name(), log.empty() ? error.what() : log));
+          fmt::format("{}: {}: {}", node.host->name(), failure, log.empty() ? error.what() : log));
     }
   }
 }
 
-void Cluster::stop_link_proxies() {
+void Cluster::stop_helpers(std::unique_ptr<control::Daemon> Node::*helper) {
   for (auto& node : nodes_) {
     std::lock_guard lock(node->mutex);
-    if (!node->link_proxy) continue;
-    node->link_proxy->signal(control::Signal::term);
-    if (!node->link_proxy->wait_for(std::chrono::seconds(5))) node->link_proxy->signal(control::Signal::kill);
-    node->link_proxy.reset();
+    auto& daemon = (*node).*helper;
+    if (!daemon) continue;
+    daemon->signal(control::Signal::term);  // faultfs unmounts and exits, linkproxy closes its links
+    if (!daemon->wait_for(std::chrono::seconds(5))) daemon->signal(control::Signal::kill);
+    daemon.reset();
   }
 }
 
@@ -243,9 +231,9 @@ json Cluster::link_toxics(const std::string& name, const json& request) {
 }
 
 json Cluster::ask_control(Node& node, const std::filesystem::path& program, const std::filesystem::path& socket,
-                          const json& request, const std::string& what) {
-  const auto result = node.host->run(control::Command({program.string(), "control", socket.string(), request.dump()})
-                                         .with_timeout(std::chrono::seconds(30)));
+                          const json& request, const std::string& what, std::chrono::milliseconds timeout) {
+  const auto result = node.host->run(
+      control::Command({program.string(), "control", socket.string(), request.dump()}).with_timeout(timeout));
   const auto reply = json::parse(result.out, nullptr, false);
   if (!result.succeeded() || !reply.is_object() || !reply.value("ok", false)) {
     const std::string reason = reply.is_object() && reply.contains("error") ? reply["error"].get<std::string>()
@@ -254,16 +242,6 @@ json Cluster::ask_control(Node& node, const std::filesystem::path& program, cons
         fmt::format("{}: {} {}: {}", node.host->name(), what, request.value("op", "?"), reason));
   }
   return reply.value("value", json());
-}
-
-void Cluster::unmount_faultfs() {
-  for (auto& node : nodes_) {
-    std::lock_guard lock(node->mutex);
-    if (!node->faultfs) continue;
-    node->faultfs->signal(control::Signal::term);  // faultfs unmounts and exits
-    if (!node->faultfs->wait_for(std::chrono::seconds(5))) node->faultfs->signal(control::Signal::kill);
-    node->faultfs.reset();
-  }
 }
 
 nlohmann::json Cluster::storage_fault(const std::string& name, const nlohmann::json& request) {
@@ -529,8 +507,8 @@ void Cluster::stop_all(std::chrono::milliseconds grace) {
     }
     node->daemon.reset();
   }
-  stop_link_proxies();
-  unmount_faultfs();
+  stop_helpers(&Node::link_proxy);
+  stop_helpers(&Node::faultfs);  // last: the data directories hold their files again
 }
 
 std::vector<NodeEndpoint> Cluster::endpoints() const {

@@ -156,12 +156,19 @@ class Cluster : public nemesis::NemesisTarget {
   void start_locked(Node& node);
   void mount_faultfs_locked(Node& node);
   std::uint64_t node_index(const Node& node) const;
-  void unmount_faultfs();
-  void start_link_proxy_locked(Node& node);
-  void stop_link_proxies();
+  // Starts a helper of node (faultfs, linkproxy) and waits up to 10 s for its
+  // control socket to answer `status`; otherwise throws ControlError
+  // "<node>: <failure>: <its log's last line, or why it did not answer>".
+  std::unique_ptr<control::Daemon> start_controlled_locked(Node& node, const control::DaemonSpec& spec,
+                                                           const std::filesystem::path& program,
+                                                           const std::filesystem::path& socket, const std::string& what,
+                                                           const std::string& failure);
+  // SIGTERM to every node's `helper` daemon, SIGKILL after 5 s.
+  void stop_helpers(std::unique_ptr<control::Daemon> Node::*helper);
   // One request to a control socket through `program control SOCKET REQUEST` on the node's host.
   nlohmann::json ask_control(Node& node, const std::filesystem::path& program, const std::filesystem::path& socket,
-                             const nlohmann::json& request, const std::string& what);
+                             const nlohmann::json& request, const std::string& what,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool remote() const { return !options_.remote_nodes_directory.empty(); }
   // Puts `local` at `remote_path` on every host unless an identical copy is there.
   std::string install_executable(const std::filesystem::path& local, const std::filesystem::path& remote_path);
