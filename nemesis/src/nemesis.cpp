@@ -374,7 +374,7 @@ void Nemesis::apply_links() {
   const std::vector<std::string> nodes = target_.node_names();
   std::vector<std::string> failures;
   for (const auto& proxy : nodes) {
-    std::map<std::string, std::vector<std::string>> links_by_toxics;  // merged toxics (dumped) -> links
+    std::map<json, std::vector<std::string>> links_by_toxics;  // merged toxics -> links
     for (const auto& peer : nodes) {
       if (peer == proxy) continue;
       json merged = json::object();
@@ -390,12 +390,11 @@ void Nemesis::apply_links() {
           }
         }
       }
-      links_by_toxics[merged.dump()].push_back(peer);
+      links_by_toxics[merged].push_back(peer);
     }
     for (const auto& [toxics, links] : links_by_toxics) {
       try {
-        target_.link_toxics(
-            proxy, json{{"op", "set"}, {"links", links}, {"direction", "both"}, {"toxics", json::parse(toxics)}});
+        target_.link_toxics(proxy, json{{"op", "set"}, {"links", links}, {"direction", "both"}, {"toxics", toxics}});
       } catch (const control::ControlError& error) {
         failures.push_back(error.what());
       }
