@@ -1,6 +1,5 @@
 #include "chaosbench/harness/cleanup_command.h"
 
-#include <filesystem>
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -11,6 +10,7 @@
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/hosts_file.h"
+#include "chaosbench/harness/control/network_faults.h"
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 
@@ -19,7 +19,7 @@ namespace chaosbench::harness {
 namespace {
 
 // One pass over a host, as one shell script: $1 the remote directory, $2 the
-// age in minutes below which a run is kept. Runs are DIR/<test>/<timestamp>/
+// age in minutes below which a run is kept, $3... the nemesis's chains. Runs are DIR/<test>/<timestamp>/
 // (DIR/bin holds the installed programs and stays). A pid file's process is
 // killed (its group first) only if its command line names the run's
 // directory: a recycled PID of something else is left alone. faultfs's
@@ -27,7 +27,7 @@ namespace {
 // when no run is left (a kept run may be live and use them). Prints
 // "<processes killed> <runs removed> <runs kept> <chains removed...>".
 constexpr const char* kCleanupScript = R"sh(
-dir="$1"; minutes="$2"; killed=0; removed=0; kept=0
+dir="$1"; minutes="$2"; shift 2; killed=0; removed=0; kept=0
 for run in "$dir"/*/*/; do
   [ -d "$run" ] || continue
   case "$run" in "$dir"/bin/*) continue ;; esac
@@ -48,7 +48,7 @@ for run in "$dir"/*/*/; do
 done
 chains=""
 if [ "$kept" -eq 0 ] && command -v iptables >/dev/null 2>&1; then
-  for chain in chaosbench chaosbench-tracking; do
+  for chain in "$@"; do
     if iptables -n -L "$chain" >/dev/null 2>&1; then
       while iptables -D INPUT -j "$chain" 2>/dev/null; do :; done
       iptables -F "$chain" && iptables -X "$chain" && chains="$chains $chain"
@@ -95,9 +95,7 @@ int run_cleanup_command(const CleanupOptions& options, std::ostream& out, std::o
   std::vector<control::SshHostOptions> host_options;
   try {
     older_than = parse_duration(options.older_than);
-    if (!std::filesystem::path(options.remote_directory).is_absolute() || options.remote_directory == "/")
-      throw std::invalid_argument(
-          fmt::format("--remote-dir: '{}' must be an absolute directory other than /", options.remote_directory));
+    check_remote_directory(options.remote_directory);
     host_options = control::read_hosts_file(options.hosts_file);
   } catch (const std::exception& error) {
     errors << "harness cleanup: " << error.what() << "\n";
@@ -119,9 +117,10 @@ int run_cleanup_command(const CleanupOptions& options, std::ostream& out, std::o
     for (std::size_t index = 0; index < hosts.size(); ++index) {
       workers.emplace_back([&, index] {
         try {
-          const auto result = hosts[index]->run(control::Command({"sh", "-c", kCleanupScript, "cleanup",
-                                                                  options.remote_directory, std::to_string(minutes)})
-                                                    .with_timeout(std::chrono::seconds(120)));
+          const auto result = hosts[index]->run(
+              control::Command({"sh", "-c", kCleanupScript, "cleanup", options.remote_directory,
+                                std::to_string(minutes), control::kFirewallChain, control::kTrackingChain})
+                  .with_timeout(std::chrono::seconds(120)));
           if (!result.succeeded()) {
             failures[index] = fmt::format("{}: the cleanup {}: {}", hosts[index]->label(), result.status.describe(),
                                           control::one_line(result.err));

@@ -451,10 +451,7 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
           fmt::format("--nodes: {} does not match the {} host{} of {} (leave --nodes out to use them all)",
                       options.nodes, plan.hosts.size(), plan.hosts.size() == 1 ? "" : "s", options.hosts_file));
     }
-    if (!fs::path(options.remote_directory).is_absolute() || options.remote_directory == "/") {
-      throw std::invalid_argument(
-          fmt::format("--remote-dir: '{}' must be an absolute directory other than /", options.remote_directory));
-    }
+    check_remote_directory(options.remote_directory);
   } else if (options.leave_db_running) {
     throw std::invalid_argument("--leave-db-running: only with --hosts (the local sandbox ends with the run)");
   }
@@ -1164,6 +1161,12 @@ std::string rerun_command(const std::vector<std::string>& command_line, std::uin
     command += (command.empty() ? "" : " ") + quoted(argument);
   }
   return fmt::format("{}{}--seed {}", command, command.empty() ? "" : " ", seed);
+}
+
+void check_remote_directory(const std::string& directory) {
+  if (!fs::path(directory).is_absolute() || directory == "/")
+    throw std::invalid_argument(
+        fmt::format("--remote-dir: '{}' must be an absolute directory other than /", directory));
 }
 
 CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {

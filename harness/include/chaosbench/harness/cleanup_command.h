@@ -11,6 +11,8 @@
 #include <iosfwd>
 #include <string>
 
+#include "chaosbench/harness/run_command.h"
+
 namespace CLI {
 class App;
 }  // namespace CLI
@@ -19,7 +21,7 @@ namespace chaosbench::harness {
 
 struct CleanupOptions {
   std::string hosts_file;
-  std::string remote_directory = "/tmp/chaosbench";
+  std::string remote_directory = RunOptions{}.remote_directory;  // harness run's default
   std::string older_than = "0";  // only runs whose directory is older (a duration); 0: every run
 };
 

@@ -137,6 +137,10 @@ int run_test(const RunPlan& plan, const control::SandboxSession& session, std::o
 int run_test(const RunPlan& plan, const std::vector<std::shared_ptr<control::SshHost>>& hosts, std::ostream& out,
              std::ostream& errors);
 
+// --remote-dir (harness run, harness cleanup): an absolute directory other than /;
+// else std::invalid_argument naming the flag.
+void check_remote_directory(const std::string& directory);
+
 // Adds the `run` subcommand and its flags to `app`; parsing fills `options` (--seed goes to `seed`: the caller sets
 // options.seed only when it was given).
 CLI::App* add_run_command(CLI::App& app, RunOptions& options, std::uint64_t& seed);
