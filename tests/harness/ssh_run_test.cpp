@@ -153,6 +153,17 @@ control::CommandResult run_harness(const std::vector<std::string>& arguments, st
   return control::run_local({argv, {}, {}, {}}, timeout, "test");
 }
 
+// The nemesis's info ops (what each start and stop did) in a run's history.
+std::vector<nlohmann::json> nemesis_infos(const fs::path& run) {
+  std::vector<nlohmann::json> infos;
+  std::istringstream history(read_text(run / "history.jsonl"));
+  for (std::string line; std::getline(history, line);) {
+    auto op = nlohmann::json::parse(line);
+    if (op["process"] == "nemesis" && op["type"] == "info") infos.push_back(std::move(op));
+  }
+  return infos;
+}
+
 // The command lines (one per line) of the processes that mention `text`: what survived, for a message.
 std::string commands_mentioning(const std::string& text) {
   std::string commands;
@@ -319,13 +330,11 @@ TEST(SshRun, PowerLossOverSshLosesExactlyTheUnsyncedWritesAndLeavesNoFaultfs) {
     }
     // Each power loss cut every node's WAL back to what was synced, and said so.
     int power_losses = 0;
-    std::istringstream history(read_text(run / "history.jsonl"));
-    for (std::string line; std::getline(history, line);) {
-      const auto op = nlohmann::json::parse(line);
-      if (op["process"] != "nemesis" || op["type"] != "info" || op["f"] != "start-power-loss") continue;
+    for (const auto& op : nemesis_infos(run)) {
+      if (op["f"] != "start-power-loss") continue;
       ++power_losses;
-      EXPECT_FALSE(op["value"].contains("error")) << line;
-      EXPECT_EQ(op["value"]["effects"].size(), 3u) << line;
+      EXPECT_FALSE(op["value"].contains("error")) << op.dump();
+      EXPECT_EQ(op["value"]["effects"].size(), 3u) << op.dump();
     }
     EXPECT_GE(power_losses, 2);
     std::string sudo_logs;
@@ -356,11 +365,8 @@ TEST(SshRun, LinkToxicsOverSshGoThroughALinkProxyOnEachHost) {
       << result.out;
   const fs::path run = fs::canonical(store / "latest");
   int windows = 0;
-  std::istringstream history(read_text(run / "history.jsonl"));
-  for (std::string line; std::getline(history, line);) {
-    const auto op = nlohmann::json::parse(line);
-    if (op["process"] != "nemesis" || op["type"] != "info") continue;
-    EXPECT_FALSE(op["value"].contains("error")) << line;
+  for (const auto& op : nemesis_infos(run)) {
+    EXPECT_FALSE(op["value"].contains("error")) << op.dump();
     if (op["f"] == "start-delay" || op["f"] == "start-blackhole") ++windows;
   }
   EXPECT_GE(windows, 2);
