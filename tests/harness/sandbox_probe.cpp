@@ -198,7 +198,7 @@ json scenario_network(const control::SandboxSession& session, const std::filesys
   result["one_way"] = {{"n1->n2", reachable(n1, n2)}, {"n2->n1", reachable(n2, n1)}, {"n3->n2", reachable(n3, n2)}};
   control::heal_network(n2);
   result["one_way_healed"] = {{"n1->n2", reachable(n1, n2)}};
-  result["tracking_rules_n2"] = n2.run_checked({"iptables", "-S", control::kTrackingChain}).out;
+  result["tracking_rules_n2"] = n2.run_checked({"iptables", "-S", control::tracking_chain(n2)}).out;
 
   control::drop_random_traffic(n3, 1.0);
   result["loss_rules_n3"] = control::firewall_rules(n3);

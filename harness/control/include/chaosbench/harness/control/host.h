@@ -107,6 +107,16 @@ class Host {
   // partial file); parents created.
   virtual void write_file(const std::filesystem::path& path, std::string_view contents) = 0;
   virtual std::string read_file(const std::filesystem::path& path) = 0;
+
+  // The iptables chain network_faults.h keeps this host's rules in (and
+  // "<chain>-tracking"): "chaosbench" unless set. A run on SSH hosts names one
+  // of its own, so that runs sharing a host never touch each other's rules.
+  // Set it before the host is used from several threads.
+  const std::string& firewall_chain() const { return firewall_chain_; }
+  void set_firewall_chain(std::string chain) { firewall_chain_ = std::move(chain); }
+
+ private:
+  std::string firewall_chain_ = "chaosbench";
 };
 
 }  // namespace chaosbench::harness::control

@@ -1,7 +1,8 @@
 // Network faults on a host, applied through Host::run (so they act inside a
 // sandbox node's namespace or on an SSH host): iptables DROP rules for
-// partitions and random loss, all in one chain "chaosbench" jumped to first from
-// INPUT so heal_network() removes exactly what was added; tc netem for delay.
+// partitions and random loss, all in the host's chain (Host::firewall_chain,
+// "chaosbench" by default) jumped to first from INPUT, so heal_network()
+// removes exactly what was added; tc netem for delay.
 // Errors: CommandFailed; FaultUnsupported when the kernel lacks the feature.
 #pragma once
 
@@ -14,8 +15,17 @@
 
 namespace chaosbench::harness::control {
 
+// The chains of a host whose chain was never set (Host::firewall_chain).
 inline constexpr const char* kFirewallChain = "chaosbench";
 inline constexpr const char* kTrackingChain = "chaosbench-tracking";
+
+// The tracking chain that goes with a host's chain: "<chain>-tracking".
+std::string tracking_chain(const Host& host);
+
+// A chain name of a run's own, "chaosbench-" and 8 hex digits of a hash of
+// scope (e.g. the node's directory on the host): at most 28 characters with
+// its tracking chain, iptables' limit.
+std::string run_chain_name(const std::string& scope);
 
 // The kernel (or host) cannot apply this fault, e.g. no netem qdisc. The run
 // can warn and go on.
@@ -37,7 +47,7 @@ void drop_traffic_from(Host& host, const std::vector<std::string>& addresses);
 void drop_connections_opened_by(Host& host, const std::vector<std::string>& addresses);
 
 // Makes the kernel track host's connections from now on (a counting conntrack
-// rule in its own chain "chaosbench-tracking", which heal_network leaves).
+// rule in its own chain tracking_chain(host), which heal_network leaves).
 // Idempotent; run before the nodes start when a run may cut links one way.
 void track_connections(Host& host);
 
@@ -46,6 +56,10 @@ void drop_random_traffic(Host& host, double probability);
 
 // Removes every rule added above (the chain stays, empty).
 void heal_network(Host& host);
+
+// Removes both chains of the host and their jumps from INPUT, where they
+// exist: what a run on a shared (SSH) host does at its end. Idempotent.
+void remove_chains(Host& host);
 
 // Delays every packet leaving device by delay (tc netem, root qdisc). Throws
 // FaultUnsupported if the kernel has no netem (as on these machines).
