@@ -10,7 +10,6 @@
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/hosts_file.h"
-#include "chaosbench/harness/control/network_faults.h"
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 
@@ -19,15 +18,24 @@ namespace chaosbench::harness {
 namespace {
 
 // One pass over a host, as one shell script: $1 the remote directory, $2 the
-// age in minutes below which a run is kept, $3... the nemesis's chains. Runs are DIR/<test>/<timestamp>/
+// age in minutes below which a run is kept. Runs are DIR/<test>/<timestamp>/
 // (DIR/bin holds the installed programs and stays). A pid file's process is
 // killed (its group first) only if its command line names the run's
 // directory: a recycled PID of something else is left alone. faultfs's
-// mounts live in namespaces of their own and end with it. The chains go only
-// when no run is left (a kept run may be live and use them). Prints
+// mounts live in namespaces of their own and end with it. A removed run's
+// chains (its nodes' `chains` files, host_lease.h) go with it; once no run is
+// left, so does every chain named as the nemesis names them ("chaosbench",
+// "chaosbench-<8 hex>", each with "-tracking"), which a run killed before its
+// supervisor started may have left. Prints
 // "<processes killed> <runs removed> <runs kept> <chains removed...>".
 constexpr const char* kCleanupScript = R"sh(
-dir="$1"; minutes="$2"; shift 2; killed=0; removed=0; kept=0
+dir="$1"; minutes="$2"; killed=0; removed=0; kept=0; chains=""
+remove_chain() {
+  command -v iptables >/dev/null 2>&1 || return 0
+  iptables -w 5 -n -L "$1" >/dev/null 2>&1 || return 0
+  while iptables -w 5 -D INPUT -j "$1" 2>/dev/null; do :; done
+  iptables -w 5 -F "$1" && iptables -w 5 -X "$1" && chains="$chains $1"
+}
 for run in "$dir"/*/*/; do
   [ -d "$run" ] || continue
   case "$run" in "$dir"/bin/*) continue ;; esac
@@ -43,16 +51,16 @@ for run in "$dir"/*/*/; do
       if kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
     fi
   done
+  for chainfile in "$run"*/chains; do
+    [ -f "$chainfile" ] || continue
+    while read -r chain; do [ -n "$chain" ] && remove_chain "$chain"; done < "$chainfile"
+  done
   rm -rf "$run" && removed=$((removed + 1))
   rmdir "$(dirname "$run")" 2>/dev/null
 done
-chains=""
 if [ "$kept" -eq 0 ] && command -v iptables >/dev/null 2>&1; then
-  for chain in "$@"; do
-    if iptables -n -L "$chain" >/dev/null 2>&1; then
-      while iptables -D INPUT -j "$chain" 2>/dev/null; do :; done
-      iptables -F "$chain" && iptables -X "$chain" && chains="$chains $chain"
-    fi
+  for chain in $(iptables -w 5 -S 2>/dev/null | sed -n 's/^-N \(chaosbench\(-[0-9a-f]\{8\}\)\{0,1\}\(-tracking\)\{0,1\}\)$/\1/p'); do
+    remove_chain "$chain"
   done
 fi
 echo "$killed $removed $kept$chains"
@@ -117,10 +125,9 @@ int run_cleanup_command(const CleanupOptions& options, std::ostream& out, std::o
     for (std::size_t index = 0; index < hosts.size(); ++index) {
       workers.emplace_back([&, index] {
         try {
-          const auto result = hosts[index]->run(
-              control::Command({"sh", "-c", kCleanupScript, "cleanup", options.remote_directory,
-                                std::to_string(minutes), control::kFirewallChain, control::kTrackingChain})
-                  .with_timeout(std::chrono::seconds(120)));
+          const auto result = hosts[index]->run(control::Command({"sh", "-c", kCleanupScript, "cleanup",
+                                                                  options.remote_directory, std::to_string(minutes)})
+                                                    .with_timeout(std::chrono::seconds(120)));
           if (!result.succeeded()) {
             failures[index] = fmt::format("{}: the cleanup {}: {}", hosts[index]->label(), result.status.describe(),
                                           control::one_line(result.err));

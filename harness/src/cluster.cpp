@@ -118,6 +118,8 @@ Cluster::~Cluster() {
   }
 }
 
+std::shared_ptr<control::Host> Cluster::shared_host(const std::string& name) const { return node(name).host; }
+
 Cluster::Node& Cluster::node(const std::string& name) const {
   for (const auto& node : nodes_) {
     if (node->host->name() == name) return *node;
@@ -357,15 +359,39 @@ std::vector<std::string> Cluster::collect_logs() {
   std::vector<std::string> failures;
   if (!remote()) return failures;
   for (const auto& node : nodes_) {
-    const std::filesystem::path local = options_.nodes_directory / node->host->name() / "log";
-    try {
-      const std::string text = node->host->read_file(node->spec.log_file);
-      std::filesystem::create_directories(local.parent_path());
-      std::ofstream output(local, std::ios::binary);
+    const std::string& name = node->host->name();
+    const std::filesystem::path local_directory = options_.nodes_directory / name;
+    const auto keep = [&](const std::string& file_name, const std::string& text) {
+      std::filesystem::create_directories(local_directory);
+      std::ofstream output(local_directory / file_name, std::ios::binary);
       output << text;
-      if (!output) throw control::ControlError(fmt::format("cannot write {}", local.string()));
+      if (!output) throw control::ControlError(fmt::format("cannot write {}", (local_directory / file_name).string()));
+    };
+    // The node's log, its companions' (Redis Sentinels), its helpers' and the
+    // host's supervisor's, under the names they have on the host.
+    std::vector<std::filesystem::path> logs = {node->spec.log_file};
+    for (const auto& spec : node->companion_specs) logs.push_back(spec.log_file);
+    if (!options_.faultfs.empty()) logs.push_back(node->node_directory / "faultfs.log");
+    if (link_proxies_) logs.push_back(node->link_proxy_spec.log_file);
+    logs.push_back(node->node_directory / "supervisor.log");
+    for (const auto& log : logs) {
+      try {
+        keep(log.filename().string(), node->host->read_file(log));
+      } catch (const std::exception& error) {
+        if (log.filename() == "supervisor.log") continue;  // only runs with a lease have one
+        failures.push_back(fmt::format("{}: {} not copied: {}", name, log.filename().string(), error.what()));
+      }
+    }
+    // What the data directory held at the end (size, time, path), as a listing.
+    try {
+      const auto listing = node->host->run(control::Command(
+          {"find", node->data_directory.string(), "-printf", "%M %10s %TY-%Tm-%Td %TH:%TM:%.2TS %P\\n"}));
+      if (listing.succeeded())
+        keep("data-listing", listing.out);
+      else
+        failures.push_back(fmt::format("{}: data listing not made: {}", name, control::one_line(listing.err)));
     } catch (const std::exception& error) {
-      failures.push_back(fmt::format("{}: log not copied: {}", node->host->name(), error.what()));
+      failures.push_back(fmt::format("{}: data listing not made: {}", name, error.what()));
     }
   }
   return failures;

@@ -32,6 +32,7 @@
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
 #include "chaosbench/harness/history_recorder.h"
+#include "chaosbench/harness/host_lease.h"
 #include "chaosbench/harness/liveness.h"
 #include "chaosbench/harness/online_checker.h"
 #include "chaosbench/harness/progress_line.h"
@@ -172,6 +173,7 @@ json options_json(const RunPlan& plan) {
       {"hosts_file", options.hosts_file},
       {"remote_directory", options.hosts_file.empty() ? "" : options.remote_directory},
       {"leave_db_running", options.leave_db_running},
+      {"host_lease", options.hosts_file.empty() ? "" : options.host_lease},
       {"check_online", options.check_online || options.stop_on_invalid},
       {"stop_on_invalid", options.stop_on_invalid}};
 }
@@ -356,6 +358,9 @@ RunPlan plan_run(const RunOptions& given, const fs::path& harness_executable) {
   plan.recovery_limit = flag_duration("--recovery-limit", options.recovery_limit);
   plan.log_patterns = compile_log_patterns(log_pattern_texts(options));
   plan.check_time_limit = flag_duration("--check-time-limit", options.check_time_limit);
+  plan.host_lease = flag_duration("--host-lease", options.host_lease);
+  if (plan.host_lease < std::chrono::seconds(1))
+    throw std::invalid_argument(fmt::format("--host-lease: {} is less than 1s", options.host_lease));
   if (plan.time_limit.count() <= 0) throw std::invalid_argument("--time-limit: must be more than 0");
   if (plan.nemesis_interval.count() <= 0 && !plan.faults.empty()) {
     throw std::invalid_argument("--nemesis-interval: must be more than 0");
@@ -559,6 +564,9 @@ class TestRun {
       cluster_options_.remote_refnode = remote / "bin" / "refnode";
       cluster_options_.remote_faultfs = remote / "bin" / "faultfs";
       cluster_options_.remote_linkproxy = remote / "bin" / "linkproxy";
+      for (const auto& host : hosts)
+        host->set_firewall_chain(
+            control::run_chain_name((cluster_options_.remote_nodes_directory / host->name()).string()));
     }
     cluster_options_.refnode = plan_.refnode;
     cluster_options_.nodes_directory = run_directory_ / "nodes";
@@ -588,6 +596,10 @@ class TestRun {
     write_json_file(run_directory_ / "test.json", test);
 
     if (!session_) {
+      std::vector<LeasedNode> leased;
+      for (const std::string& node : cluster_->node_names())
+        leased.push_back({cluster_->shared_host(node), cluster_options_.remote_nodes_directory / node});
+      host_lease_ = std::make_unique<HostLease>(std::move(leased), plan_.host_lease);
       if (runs_refnode(cluster_->target(), plan_.refnode)) {
         out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
       } else {
@@ -851,6 +863,16 @@ class TestRun {
     if (online_checker_) online_checker_->finish();  // its last pass sees what the offline check will
   }
 
+  // A host whose supervisor found the controller's lease lapsed has lost the
+  // run's processes there: the run cannot be judged.
+  void report_lapses() {
+    if (!host_lease_) return;
+    for (const std::string& lapse : host_lease_->take_lapses()) {
+      errors_ << "harness: " << lapse << "\n";
+      harness_failed_ = true;
+    }
+  }
+
   // Nodes stopped (or left running), logs collected, the sandbox torn down.
   void teardown() {
     signals_.set_handler([this](int) {
@@ -859,16 +881,27 @@ class TestRun {
                              (run_directory_ / "history.jsonl").string());
       std::_Exit(kExitHarnessFailed);
     });
+    report_lapses();
     if (options_.leave_db_running) {
+      if (host_lease_) host_lease_->end();  // the user keeps what runs
       cluster_->leave_running();
       out_ << fmt::format("harness: nodes left running (--leave-db-running) under {}\n",
                           cluster_options_.remote_nodes_directory.string());
     } else {
       cluster_->stop_all();
+      if (host_lease_) host_lease_->end();
     }
     if (!session_) {
       for (const std::string& failure : cluster_->collect_logs()) errors_ << "harness: warning: " << failure << "\n";
       if (!options_.leave_db_running) {
+        // This run's own chains, emptied by the heal (a shared host keeps no trace of it).
+        for (const std::string& node : cluster_->node_names()) {
+          try {
+            control::remove_chains(cluster_->host(node));
+          } catch (const control::ControlError& error) {
+            errors_ << "harness: warning: " << error.what() << "\n";
+          }
+        }
         for (const std::string& failure : cluster_->remove_node_directories()) {
           errors_ << "harness: warning: " << failure << "\n";
         }
@@ -1107,6 +1140,7 @@ class TestRun {
   std::unique_ptr<control::Sandbox> sandbox_;
   ClusterOptions cluster_options_;
   std::unique_ptr<Cluster> cluster_;
+  std::unique_ptr<HostLease> host_lease_;  // SSH hosts; after the cluster: ended before it goes
   std::unique_ptr<workloads::Workload> workload_;
   std::unique_ptr<HistoryRecorder> recorder_;
   std::unique_ptr<OnlineChecker> online_checker_;  // after the recorder, whose listener it is
@@ -1329,6 +1363,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& run, std::uint64_t& seed) {
                     "then heal, tear down and check as usual");
   run_app->add_flag("--leave-db-running", run.leave_db_running,
                     "With --hosts: leave the nodes running and their directories on the hosts after the run");
+  run_app
+      ->add_option("--host-lease", run.host_lease,
+                   "With --hosts: a supervisor on each host ends the run's processes, iptables chains and mounts "
+                   "there when the controller has not renewed its lease for this long (it died or lost the host)")
+      ->capture_default_str();
   run_app
       ->add_option("--checker", run.checker_names,
                    "Checker to run on the history, repeatable (default: the workload's: linearizable for register "

@@ -87,8 +87,10 @@ class Cluster : public nemesis::NemesisTarget {
   std::string install_linkproxy();
   // The first port of the node's link proxy: it forwards 127.0.0.1:(this + j) to node j.
   static constexpr std::uint16_t kLinkProxyBasePort = 17000;
-  // Remote hosts only: copies every node's log into nodes_directory/<n>/log.
-  // Returns one line per log that could not be copied (empty: all copied).
+  // Remote hosts only: copies every node's log into nodes_directory/<n>/log,
+  // its companions', faultfs's, linkproxy's and the lease supervisor's logs
+  // beside it, and a listing of its data directory as <n>/data-listing.
+  // Returns one line per file that could not be copied (empty: all copied).
   std::vector<std::string> collect_logs();
   // Remote hosts only: removes every node's directory (data and log) on its host,
   // then the run directory if it is empty. Returns one line per failure.
@@ -118,6 +120,7 @@ class Cluster : public nemesis::NemesisTarget {
 
   std::vector<std::string> node_names() const override;
   control::Host& host(const std::string& node) override;
+  std::shared_ptr<control::Host> shared_host(const std::string& node) const;
   void kill(const std::string& node) override;
   void restart(const std::string& node) override;
   void pause(const std::string& node) override;

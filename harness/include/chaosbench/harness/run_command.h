@@ -77,6 +77,7 @@ struct RunOptions {
   bool nodes_from_hosts = false;  // --nodes not given: as many nodes as the hosts file lists
   std::string remote_directory = "/tmp/chaosbench";  // on SSH hosts: bin/refnode, <test>/<timestamp>/<n>/
   bool leave_db_running = false;  // SSH hosts: leave the nodes running and their directories in place
+  std::string host_lease = "5s";  // SSH hosts: the controller's lease (host_lease.h)
   std::string progress = "auto";  // the live progress line: auto (on a terminal), always, never
   bool check_online = false;      // check while the run goes (the checkers online_mode() allows)
   bool stop_on_invalid = false;   // end the run at the first anomaly the online check proves
@@ -102,7 +103,7 @@ struct RunPlan {
   std::vector<std::string> checker_names;                       // named, or the workload's defaults
   std::optional<checkers::ConsistencyModel> consistency_model;  // nullopt: the workload's
   std::chrono::milliseconds nemesis_interval{0}, time_limit{0}, operation_timeout{0}, recovery_time{0},
-      recovery_limit{0}, check_time_limit{0};
+      recovery_limit{0}, check_time_limit{0}, host_lease{0};
   std::filesystem::path refnode;
   std::filesystem::path faultfs;  // set when a storage fault is asked for
   // Set when a link toxic (or delay, on a target whose peers can be proxied) is asked for.
