@@ -12,13 +12,14 @@
 #include "chaosbench/harness/control/hosts_file.h"
 #include "chaosbench/harness/duration.h"
 #include "chaosbench/harness/exit_code.h"
+#include "chaosbench/harness/remote_shell_functions.h"
 
 namespace chaosbench::harness {
 
 namespace {
 
-// One pass over a host, as one shell script: $1 the remote directory, $2 the
-// age in minutes below which a run is kept. Runs are DIR/<test>/<timestamp>/
+// One pass over a host, as one shell script (after remote_shell_functions.h's):
+// $1 the remote directory, $2 the age in minutes below which a run is kept. Runs are DIR/<test>/<timestamp>/
 // (DIR/bin holds the installed programs and stays). A pid file's process is
 // killed (its group first) only if its command line names the run's
 // directory: a recycled PID of something else is left alone. faultfs's
@@ -29,13 +30,7 @@ namespace {
 // supervisor started may have left. Prints
 // "<processes killed> <runs removed> <runs kept> <chains removed...>".
 constexpr const char* kCleanupScript = R"sh(
-dir="$1"; minutes="$2"; killed=0; removed=0; kept=0; chains=""
-remove_chain() {
-  command -v iptables >/dev/null 2>&1 || return 0
-  iptables -w 5 -n -L "$1" >/dev/null 2>&1 || return 0
-  while iptables -w 5 -D INPUT -j "$1" 2>/dev/null; do :; done
-  iptables -w 5 -F "$1" && iptables -w 5 -X "$1" && chains="$chains $1"
-}
+dir="$1"; minutes="$2"; killed=0; removed=0; kept=0
 for run in "$dir"/*/*/; do
   [ -d "$run" ] || continue
   case "$run" in "$dir"/bin/*) continue ;; esac
@@ -43,13 +38,7 @@ for run in "$dir"/*/*/; do
     kept=$((kept + 1)); continue
   fi
   for pidfile in "$run"*/*.pid; do
-    [ -f "$pidfile" ] || continue
-    pid=$(cat "$pidfile" 2>/dev/null)
-    case "$pid" in ''|*[!0-9]*) continue ;; esac
-    if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$run"; then
-      # (dash's kill takes no "--": -PID is the group)
-      if kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
-    fi
+    [ -f "$pidfile" ] && kill_pid_file "$pidfile" "$run" && killed=$((killed + 1))
   done
   for chainfile in "$run"*/chains; do
     [ -f "$chainfile" ] || continue
@@ -63,7 +52,7 @@ if [ "$kept" -eq 0 ] && command -v iptables >/dev/null 2>&1; then
     remove_chain "$chain"
   done
 fi
-echo "$killed $removed $kept$chains"
+echo "$killed $removed $kept$removed_chains"
 )sh";
 
 std::string describe_cleanup(const std::string& host, const std::string& output) {
@@ -125,9 +114,10 @@ int run_cleanup_command(const CleanupOptions& options, std::ostream& out, std::o
     for (std::size_t index = 0; index < hosts.size(); ++index) {
       workers.emplace_back([&, index] {
         try {
-          const auto result = hosts[index]->run(control::Command({"sh", "-c", kCleanupScript, "cleanup",
-                                                                  options.remote_directory, std::to_string(minutes)})
-                                                    .with_timeout(std::chrono::seconds(120)));
+          const auto result =
+              hosts[index]->run(control::Command({"sh", "-c", with_remote_shell_functions(kCleanupScript), "cleanup",
+                                                  options.remote_directory, std::to_string(minutes)})
+                                    .with_timeout(std::chrono::seconds(120)));
           if (!result.succeeded()) {
             failures[index] = fmt::format("{}: the cleanup {}: {}", hosts[index]->label(), result.status.describe(),
                                           control::one_line(result.err));

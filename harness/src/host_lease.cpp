@@ -4,6 +4,7 @@
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/network_faults.h"
+#include "chaosbench/harness/remote_shell_functions.h"
 
 namespace chaosbench::harness {
 
@@ -11,10 +12,11 @@ namespace {
 
 constexpr std::chrono::milliseconds kTick{200};  // how often a supervisor reads its lease
 
-// Written by dash as well as bash. The lease is judged by change, not by
-// time stamps: a clock that jumps on the host (or the controller) cannot end it.
-// A process is killed only if its command line names the directory (its
-// daemon wrapper writes <log>.exit there): a recycled PID is left alone.
+// Run by dash as well as bash, after remote_shell_functions.h's functions. The
+// lease is judged by change, not by time stamps: a clock that jumps on the
+// host (or the controller) cannot end it. A process is killed only if its
+// command line names the directory (its daemon wrapper writes <log>.exit
+// there): a recycled PID is left alone.
 constexpr const char* kSupervisorScript = R"sh(
 dir="$1"; ticks="$2"; shift 2
 printf '%s\n' "$@" > "$dir/chains"
@@ -28,28 +30,15 @@ while [ "$quiet" -lt "$ticks" ]; do
 done
 killed=0
 for pidfile in "$dir"/*.pid; do
-  [ -f "$pidfile" ] || continue
-  [ "$pidfile" = "$dir/supervisor.log.pid" ] && continue
-  read -r pid 2>/dev/null < "$pidfile" || continue
-  case "$pid" in ''|*[!0-9]*) continue ;; esac
-  if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$dir/"; then
-    # (dash's kill takes no "--": -PID is the group)
-    if kill -KILL -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
-  fi
+  [ -f "$pidfile" ] && [ "$pidfile" != "$dir/supervisor.log.pid" ] && kill_pid_file "$pidfile" "$dir/" &&
+    killed=$((killed + 1))
 done
-removed=""
-if command -v iptables >/dev/null 2>&1; then
-  for chain in "$@"; do
-    iptables -w 5 -n -L "$chain" >/dev/null 2>&1 || continue
-    while iptables -w 5 -D INPUT -j "$chain" 2>/dev/null; do :; done
-    iptables -w 5 -F "$chain" && iptables -w 5 -X "$chain" && removed="$removed $chain"
-  done
-fi
+for chain in "$@"; do remove_chain "$chain"; done
 unmounted=0
 for mount in $(awk -v dir="$dir/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo); do
   if fusermount3 -u -z "$mount" 2>/dev/null || umount -l "$mount" 2>/dev/null; then unmounted=$((unmounted + 1)); fi
 done
-echo "no renewal for $ticks ticks of 200 ms: killed $killed process group(s), removed chain(s)${removed:- none}, unmounted $unmounted" > "$dir/lapsed"
+echo "no renewal for $ticks ticks of 200 ms: killed $killed process group(s), removed chain(s)${removed_chains:- none}, unmounted $unmounted" > "$dir/lapsed"
 cat "$dir/lapsed"
 )sh";
 
@@ -59,8 +48,6 @@ constexpr const char* kRenewScript =
     R"sh(echo "$1" > "$2/lease.new" && mv -f "$2/lease.new" "$2/lease" && [ ! -e "$2/lapsed" ])sh";
 
 }  // namespace
-
-const char* HostLease::supervisor_script() { return kSupervisorScript; }
 
 HostLease::HostLease(std::vector<LeasedNode> nodes, std::chrono::milliseconds lease) : lease_(lease) {
   const long long ticks = std::max<long long>(1, (lease.count() + kTick.count() - 1) / kTick.count());
@@ -74,7 +61,7 @@ HostLease::HostLease(std::vector<LeasedNode> nodes, std::chrono::milliseconds le
       control::DaemonSpec spec;
       spec.argv = {"sh",
                    "-c",
-                   kSupervisorScript,
+                   with_remote_shell_functions(kSupervisorScript),
                    "supervisor",
                    directory,
                    std::to_string(ticks),

@@ -41,9 +41,6 @@ class HostLease {
   // last call ("n2: the controller's lease lapsed: ..."): its processes are gone.
   std::vector<std::string> take_lapses();
 
-  // The supervisor script: $1 the directory, $2 the lease in 200 ms ticks, $3... the chains.
-  static const char* supervisor_script();
-
  private:
   struct Supervised {
     LeasedNode node;
