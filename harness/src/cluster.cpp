@@ -4,14 +4,19 @@
 
 #include <deque>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "chaosbench/harness/control/control_error.h"
 #include "chaosbench/harness/control/process.h"
 #include "chaosbench/harness/control/ssh_host.h"
+#include "chaosbench/targets/adapters/target_registry.h"
 #include "chaosbench/targets/protocol/blocking_client.h"
 
 namespace chaosbench::harness {
@@ -275,18 +280,143 @@ std::string Cluster::install_refnode() {
   return install_executable(options_.refnode, options_.remote_refnode);
 }
 
-void Cluster::check_programs() {
+namespace {
+
+// The programs that hosts files may name: every real system's, by file name.
+std::set<std::string> nameable_programs() {
+  std::set<std::string> names;
+  for (const std::string& target : targets::adapters::target_names()) {
+    for (const auto& required : targets::adapters::make_target(target, {})->required_programs({})) {
+      if (!required.debian_package.empty()) names.insert(required.program.filename().string());
+    }
+  }
+  return names;
+}
+
+bool program_is_there(control::Host& host, const std::filesystem::path& program) {
+  // A .jar is run by java: it needs to be readable, not executable.
+  const std::string test = program.extension() == ".jar" ? "-r" : "-x";
+  return host.run(control::Command({"test", test, program.string()})).succeeded();
+}
+
+// apt-get install, idempotent; once more after `apt-get update` when it fails
+// (a fresh machine's package lists may be empty); then, on a host booted with
+// systemd, the services the packages started are stopped and disabled. Returns
+// "" or apt's (or systemctl's) last error line.
+std::string install_packages(control::Host& host, const std::set<std::string>& packages,
+                             const std::set<std::string>& services) {
+  std::string names, service_names;
+  for (const auto& package : packages) names += " " + control::shell_quote(package);
+  for (const auto& service : services) service_names += " " + control::shell_quote(service);
+  const std::string install = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends" + names;
+  std::string script = "command -v apt-get >/dev/null || { echo 'there is no apt-get' >&2; exit 1; }; { " + install +
+                       " || { DEBIAN_FRONTEND=noninteractive apt-get update && " + install + "; }; }";
+  if (!service_names.empty())
+    script += " && if [ -d /run/systemd/system ]; then systemctl disable --now" + service_names + "; fi";
+  const auto result =
+      host.run(control::Command({"sh", "-c", script + " || exit 1"}).with_timeout(std::chrono::minutes(15)));
+  if (result.succeeded()) return "";
+  std::string error_line, last_line;
+  std::istringstream lines(result.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    last_line = line;
+    if (line.rfind("E: ", 0) == 0) error_line = line;
+  }
+  if (!error_line.empty()) return error_line;
+  return last_line.empty() ? fmt::format("exit {}", result.status.exit_code) : last_line;
+}
+
+// Replaces every occurrence of `from` (a program's usual path) in argv's words with `to`.
+void replace_program(std::vector<std::string>& argv, const std::string& from, const std::string& to) {
+  for (std::string& word : argv) {
+    for (std::size_t at = word.find(from); at != std::string::npos; at = word.find(from, at + to.size()))
+      word.replace(at, from.size(), to);
+  }
+}
+
+}  // namespace
+
+void Cluster::check_programs(std::ostream& out) {
   if (!remote()) return;
+  const auto required_programs = target_->required_programs(options_.refnode);
+  const std::set<std::string> nameable = nameable_programs();
+  std::map<std::string, std::set<std::string>> packages_to_install, services_to_stop;  // node -> names
+  std::vector<std::string> named;                                                      // "n1 etcd=/opt/etcd"
   for (const auto& node : nodes_) {
-    for (const auto& required : target_->required_programs(options_.refnode)) {
-      // A .jar is run by java: it needs to be readable, not executable.
-      const std::string test = required.program.extension() == ".jar" ? "-r" : "-x";
-      const auto result = node->host->run(control::Command({"test", test, required.program.string()}));
-      if (!result.succeeded()) {
-        throw control::ControlError(fmt::format(
-            "{}: {} is not installed there{}", node->host->name(), required.program.string(),
-            required.debian_package.empty() ? "" : fmt::format(" (Debian package {})", required.debian_package)));
+    const control::HostSoftware software = node->host->software();
+    const std::string& host = node->host->name();
+    for (const auto& [name, path] : software.program_paths) {
+      if (!nameable.count(name))
+        throw control::ControlError(
+            fmt::format("{}: programs.{} in the hosts file is not a program of any target (they are: {})", host, name,
+                        fmt::join(nameable, ", ")));
+    }
+    for (const auto& required : required_programs) {
+      const std::string name = required.program.filename().string();
+      const auto given = software.program_paths.find(name);
+      if (given != software.program_paths.end() && !required.debian_package.empty()) {
+        if (!program_is_there(*node->host, given->second))
+          throw control::ControlError(fmt::format("{}: {} (programs.{} in the hosts file) is not there or not {}", host,
+                                                  given->second.string(), name,
+                                                  given->second.extension() == ".jar" ? "readable" : "executable"));
+        replace_program(node->spec.argv, required.program.string(), given->second.string());
+        for (auto& companion : node->companion_specs)
+          replace_program(companion.argv, required.program.string(), given->second.string());
+        named.push_back(fmt::format("{} {}={}", host, name, given->second.string()));
+        continue;
       }
+      if (program_is_there(*node->host, required.program)) continue;
+      if (required.debian_package.empty() || !software.install_packages)
+        throw control::ControlError(fmt::format(
+            "{}: {} is not installed there{}", host, required.program.string(),
+            required.debian_package.empty()
+                ? ""
+                : fmt::format(" (Debian package {}; install_packages = false in the hosts file: install it, or give "
+                              "its path as programs.{})",
+                              required.debian_package, name)));
+      packages_to_install[host].insert(required.debian_package);
+      if (!required.debian_service.empty()) services_to_stop[host].insert(required.debian_service);
+    }
+  }
+  if (!named.empty())
+    out << fmt::format("harness: programs from the hosts file: {}\n", fmt::join(named, ", ")) << std::flush;
+  if (packages_to_install.empty()) return;
+
+  std::vector<std::string> installing;
+  for (const auto& [host, packages] : packages_to_install)
+    installing.push_back(fmt::format("{} ({})", host, fmt::join(packages, ", ")));
+  out << fmt::format("harness: installing with apt-get: {}\n", fmt::join(installing, "; ")) << std::flush;
+  // In parallel: on five fresh machines a JVM takes a minute each.
+  std::map<std::string, std::string> failures;
+  std::mutex failures_mutex;
+  {
+    std::vector<std::jthread> installers;
+    for (const auto& [host, packages] : packages_to_install) {
+      installers.emplace_back([&, host = host, packages = packages, services = services_to_stop[host]] {
+        std::string failure;
+        try {
+          failure = install_packages(*node(host).host, packages, services);
+        } catch (const control::ControlError& error) {
+          failure = error.what();
+        }
+        std::lock_guard lock(failures_mutex);
+        if (!failure.empty()) failures[host] = failure;
+      });
+    }
+  }
+  for (const auto& [host, failure] : failures) {
+    throw control::ControlError(
+        fmt::format("{}: apt-get install {} failed there: {} (install it, or give its path in the hosts file's "
+                    "programs)",
+                    host, fmt::join(packages_to_install[host], " "), failure));
+  }
+  for (const auto& [host, packages] : packages_to_install) {
+    for (const auto& required : required_programs) {
+      if (!required.debian_package.empty() && packages.count(required.debian_package) &&
+          !program_is_there(*node(host).host, required.program))
+        throw control::ControlError(fmt::format("{}: apt-get installed {} but {} is still missing there", host,
+                                                required.debian_package, required.program.string()));
     }
   }
 }

@@ -603,7 +603,7 @@ class TestRun {
       if (runs_refnode(cluster_->target(), plan_.refnode)) {
         out_ << fmt::format("harness: refnode {}\n", cluster_->install_refnode()) << std::flush;
       } else {
-        cluster_->check_programs();
+        cluster_->check_programs(out_);
       }
       if (!plan_.faultfs.empty())
         out_ << fmt::format("harness: faultfs {}\n", cluster_->install_faultfs()) << std::flush;

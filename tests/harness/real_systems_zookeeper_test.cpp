@@ -124,7 +124,7 @@ class ZookeeperTargetWithJarAt : public adapters::ZookeeperTarget {
  public:
   explicit ZookeeperTargetWithJarAt(fs::path jar) : adapters::ZookeeperTarget({}), jar_(std::move(jar)) {}
   std::vector<adapters::RequiredProgram> required_programs(const fs::path&) const override {
-    return {{jar_, "zookeeper"}};
+    return {{jar_, "zookeeper", ""}};
   }
 
  private:

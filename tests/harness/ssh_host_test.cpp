@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -451,11 +452,15 @@ TEST(HostsFile, ParsesHostsWithDefaults) {
   auto hosts = control::parse_hosts_file(R"(
 host_key = "accept-new"
 known_hosts = "known"
+[programs]
+etcd = "/opt/etcd/etcd"
+redis-server = "/opt/redis/redis-server"
 [[host]]
 name = "n1"
 address = "10.0.0.1"
 user = "admin"
 key = "keys/id_ed25519"
+programs = { etcd = "/srv/etcd-3.5/etcd" }
 
 [[host]]
 name = "n2"
@@ -466,6 +471,7 @@ agent = false
 sudo = false
 connect_timeout_ms = 500
 host_key = "off"
+install_packages = false
 )",
                                          "/etc/cb/hosts.toml");
   ASSERT_EQ(hosts.size(), 2u);
@@ -486,6 +492,14 @@ host_key = "off"
   EXPECT_EQ(hosts[0].host_key, control::HostKeyPolicy::accept_new) << "the top-level default";
   EXPECT_EQ(hosts[0].known_hosts, fs::path("/etc/cb/known"));
   EXPECT_EQ(hosts[1].host_key, control::HostKeyPolicy::off) << "a host's own key wins";
+  // A host's programs are merged over the top level's; packages are installed unless a host says no.
+  EXPECT_EQ(
+      hosts[0].software.program_paths,
+      (std::map<std::string, fs::path>{{"etcd", "/srv/etcd-3.5/etcd"}, {"redis-server", "/opt/redis/redis-server"}}));
+  EXPECT_EQ(hosts[1].software.program_paths,
+            (std::map<std::string, fs::path>{{"etcd", "/opt/etcd/etcd"}, {"redis-server", "/opt/redis/redis-server"}}));
+  EXPECT_TRUE(hosts[0].software.install_packages);
+  EXPECT_FALSE(hosts[1].software.install_packages);
   EXPECT_EQ(control::parse_hosts_file("[[host]]\nname = \"n1\"\naddress = \"a\"\n", "h.toml")[0].host_key,
             control::HostKeyPolicy::strict)
       << "host keys are verified unless a file says otherwise";
@@ -513,7 +527,7 @@ TEST(HostsFile, BadInputIsOneLineNamingFileLineAndKey) {
             "hosts.toml:4: host[0].agent: expected true or false");
   EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\nusr = \"x\"\n"),
             "hosts.toml:4: host[0].usr: unknown key (name, address, port, user, key, password, agent, sudo, "
-            "connect_timeout_ms, host_key, known_hosts)");
+            "connect_timeout_ms, host_key, known_hosts, install_packages, programs)");
   EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\nhost_key = \"yes\"\n"),
             "hosts.toml:4: host[0].host_key: expected \"strict\", \"accept-new\" or \"off\"");
   EXPECT_EQ(parse_error("host_key = \"tofu\"\n[[host]]\nname = \"n1\"\naddress = \"a\"\n"),
@@ -521,7 +535,16 @@ TEST(HostsFile, BadInputIsOneLineNamingFileLineAndKey) {
   EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\n[[host]]\nname = \"n1\"\naddress = \"b\"\n"),
             "hosts.toml:4: host[1].name: duplicate host name 'n1'");
   EXPECT_EQ(parse_error("nodes = 3\n"),
-            "hosts.toml:1: key 'nodes': unknown top-level key (only host_key, known_hosts and [[host]] tables)");
+            "hosts.toml:1: key 'nodes': unknown top-level key (only host_key, known_hosts, install_packages, "
+            "[programs] and [[host]] tables)");
+  EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\nprograms = { etcd = \"bin/etcd\" }\n"),
+            "hosts.toml:4: host[0].programs.etcd: expected an absolute path on the host");
+  EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\nprograms = \"/opt\"\n"),
+            "hosts.toml:4: host[0].programs: expected a table of program = \"/path/on/the/host\"");
+  EXPECT_EQ(parse_error("[programs]\n\"bin/etcd\" = \"/opt/etcd\"\n[[host]]\nname = \"n1\"\naddress = \"a\"\n"),
+            "hosts.toml:2: programs.bin/etcd: a program's name is its usual file name, without '/'");
+  EXPECT_EQ(parse_error("[[host]]\nname = \"n1\"\naddress = \"a\"\ninstall_packages = 1\n"),
+            "hosts.toml:4: host[0].install_packages: expected true or false");
   EXPECT_EQ(parse_error(""), "hosts.toml:1: key 'host': expected one or more [[host]] tables");
   std::string syntax = parse_error("[[host]\n");
   EXPECT_EQ(syntax.rfind("hosts.toml:1: ", 0), 0u) << syntax;

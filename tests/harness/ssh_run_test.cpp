@@ -60,8 +60,14 @@ struct SshCluster {
           {{SUDO_BROKER_PATH, "serve", socket.string()}, {}, node_directory / "broker.log", {}, {}}));
       sshd_fixture::write_stand_in_sudo(node_directory / "bin", node_directory / "sudo.log",
                                         fmt::format("{} run {}", SUDO_BROKER_PATH, socket.string()));
-      daemons.push_back(
-          sshd_fixture::start_sshd(*node, directory->path, node_directory / "bin", node_directory / "sshd.log"));
+      // Commands without sudo see sshd's mount namespace, where /usr/bin/etcd is an
+      // empty file until the stand-in apt-get fills it (the installing test); with
+      // sudo they run in the node's namespaces through the broker and see the real one.
+      const bool has_etcd = fs::exists("/usr/bin/etcd");
+      if (has_etcd) write_stand_in_apt_get(node_directory);
+      daemons.push_back(sshd_fixture::start_sshd(
+          *node, directory->path, node_directory / "bin", node_directory / "sshd.log",
+          has_etcd ? fmt::format("mount --bind {} /usr/bin/etcd && ", (node_directory / "etcd-slot").string()) : ""));
       control::SshHost probe(host_options(node->name(), node->address(), directory->path / "user_key"));
       sshd_fixture::wait_for_sshd(probe, *daemons.back(), node_directory / "sshd.log");
       // Root through the broker, in the node's network namespace.
@@ -69,6 +75,31 @@ struct SshCluster {
       if (identity.out.rfind("0\n", 0) != 0 || identity.out.find(node->address() + "/") == std::string::npos)
         throw std::runtime_error("sudo through the broker is not root in " + node->name() + ": " + identity.out);
     }
+  }
+
+  // node_directory/bin/apt-get: appends "DEBIAN_FRONTEND=... ARGS" to apt-get.log;
+  // `update` succeeds; `install` fails as apt does for an unknown package while
+  // node_directory/apt-fails exists, else installs etcd-server by copying the
+  // real etcd (a copy in package/) into /usr/bin/etcd, that is into etcd-slot.
+  void write_stand_in_apt_get(const fs::path& node_directory) const {
+    const fs::path package = directory->path / "package";
+    if (!fs::exists(package / "etcd")) {
+      fs::create_directories(package);
+      fs::copy_file("/usr/bin/etcd", package / "etcd");
+    }
+    sshd_fixture::write_text(node_directory / "etcd-slot", "");
+    ::chmod((node_directory / "etcd-slot").c_str(), 0644);
+    fs::create_directories(node_directory / "bin");
+    sshd_fixture::write_text(node_directory / "bin" / "apt-get",
+                             fmt::format(R"sh(#!/bin/sh
+echo "DEBIAN_FRONTEND=$DEBIAN_FRONTEND $*" >> {0}/apt-get.log
+[ "$1" = update ] && exit 0
+[ -e {0}/apt-fails ] && {{ echo 'E: Unable to locate package etcd-server' >&2; exit 100; }}
+for package; do [ "$package" = etcd-server ] && cat {1}/etcd > /usr/bin/etcd && chmod 755 /usr/bin/etcd; done
+exit 0
+)sh",
+                                         node_directory.string(), package.string()));
+    ::chmod((node_directory / "bin" / "apt-get").c_str(), 0755);
   }
 
   static control::SshHostOptions host_options(const std::string& name, const std::string& address,
@@ -84,10 +115,13 @@ struct SshCluster {
     return options;
   }
 
-  // A hosts file for n1..n3; `changes` replaces or adds TOML lines of one host.
+  // A hosts file for n1..n3; `changes` replaces or adds TOML lines of one host
+  // ("*": of every host); `top_level` is TOML put before the hosts.
   fs::path write_hosts_file(const std::string& file_name, const std::string& changed_host = "",
-                            const std::map<std::string, std::string>& changes = {}) const {
-    std::string text = "# written by ssh_run_test\nhost_key = \"accept-new\"\nknown_hosts = \"known_hosts\"\n";
+                            const std::map<std::string, std::string>& changes = {},
+                            const std::string& top_level = "") const {
+    std::string text =
+        "# written by ssh_run_test\nhost_key = \"accept-new\"\nknown_hosts = \"known_hosts\"\n" + top_level;
     for (const auto& node : sandbox->hosts()) {
       std::map<std::string, std::string> keys = {{"name", fmt::format("\"{}\"", node->name())},
                                                  {"address", fmt::format("\"{}\"", node->address())},
@@ -95,7 +129,7 @@ struct SshCluster {
                                                  {"key", "\"user_key\""},
                                                  {"agent", "false"},
                                                  {"connect_timeout_ms", "2000"}};
-      if (node->name() == changed_host) {
+      if (node->name() == changed_host || changed_host == "*") {
         for (const auto& [key, value] : changes) keys[key] = value;
       }
       text += "[[host]]\n";
@@ -640,6 +674,118 @@ TEST_P(SshRealSystem, RunsOverSshUnderPartitionsAndKillsWithTheSandboxVerdict) {
 // ZooKeeper (a JVM, the slowest to start) is left to the suite test below, for the CI's time.
 INSTANTIATE_TEST_SUITE_P(RealSystems, SshRealSystem, testing::Values("etcd", "redis"),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// A host without the system's package gets it from apt-get, in parallel on
+// every host, once; a host that says install_packages = false, or whose
+// apt-get fails, ends the run in one line naming it. Without sudo the hosts'
+// commands see sshd's mount namespace, where /usr/bin/etcd is empty until the
+// stand-in apt-get installs etcd-server (SshCluster::write_stand_in_apt_get).
+TEST(SshRun, AMissingPackageIsInstalledWithAptGetUnlessTheHostSaysNo) {
+  SSH_CLUSTER(cluster);
+  if (!fs::exists("/usr/bin/etcd")) GTEST_SKIP() << "/usr/bin/etcd is missing (Debian package etcd-server)";
+  const fs::path& directory = cluster->directory->path;
+  const auto run_etcd = [&](const fs::path& hosts, const std::string& name) {
+    return run_harness(
+        {"--hosts", hosts.string(), "--target", "etcd", "--time-limit", "4s", "--store",
+         (directory / ("store-" + name)).string(), "--remote-dir", (directory / ("remote-" + name)).string()},
+        120s);
+  };
+  const std::map<std::string, std::string> without_sudo = {{"sudo", "false"}};
+
+  auto refused = run_etcd(cluster->write_hosts_file("no-install.toml", "*", without_sudo, "install_packages = false\n"),
+                          "no-install");
+  EXPECT_EQ(refused.status.exit_code, 3) << describe(refused);
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  EXPECT_NE(refused.err.find("n1: /usr/bin/etcd is not installed there (Debian package etcd-server; "
+                             "install_packages = false in the hosts file: install it, or give its path as "
+                             "programs.etcd)"),
+            std::string::npos)
+      << refused.err;
+
+  const fs::path hosts = cluster->write_hosts_file("install.toml", "*", without_sudo);
+  for (int index = 1; index <= kNodes; ++index)
+    sshd_fixture::write_text(directory / fmt::format("n{}", index) / "apt-fails", "");
+  auto failed = run_etcd(hosts, "apt-fails");
+  EXPECT_EQ(failed.status.exit_code, 3) << describe(failed);
+  EXPECT_EQ(std::count(failed.err.begin(), failed.err.end(), '\n'), 1) << failed.err;
+  EXPECT_NE(failed.err.find("n1: apt-get install etcd-server failed there: E: Unable to locate package etcd-server"),
+            std::string::npos)
+      << failed.err;
+  EXPECT_NE(read_text(directory / "n1" / "apt-get.log").find("DEBIAN_FRONTEND=noninteractive update"),
+            std::string::npos)
+      << "no apt-get update before the second try";
+
+  for (int index = 1; index <= kNodes; ++index) fs::remove(directory / fmt::format("n{}", index) / "apt-fails");
+  auto installed = run_etcd(hosts, "installed");
+  EXPECT_EQ(installed.status.exit_code, 0) << describe(installed);
+  EXPECT_NE(
+      installed.out.find("harness: installing with apt-get: n1 (etcd-server); n2 (etcd-server); n3 (etcd-server)"),
+      std::string::npos)
+      << installed.out;
+  for (int index = 1; index <= kNodes; ++index) {
+    EXPECT_NE(read_text(directory / fmt::format("n{}", index) / "apt-get.log")
+                  .find("DEBIAN_FRONTEND=noninteractive install -y --no-install-recommends etcd-server"),
+              std::string::npos);
+  }
+
+  auto again = run_etcd(hosts, "again");
+  EXPECT_EQ(again.status.exit_code, 0) << describe(again);
+  EXPECT_EQ(again.out.find("installing"), std::string::npos) << "installed twice: " << again.out;
+}
+
+// A program's path given in the hosts file is the one the nodes run; a wrong
+// path or an unknown program's name ends the run in one line naming the host.
+TEST(SshRun, AProgramPathFromTheHostsFileIsTheOneTheNodesRun) {
+  SSH_CLUSTER(cluster);
+  if (!fs::exists("/usr/bin/etcd")) GTEST_SKIP() << "/usr/bin/etcd is missing (Debian package etcd-server)";
+  const fs::path& directory = cluster->directory->path;
+  const fs::path wrapper = directory / "opt" / "etcd-wrapper.sh";
+  const fs::path started = directory / "opt" / "started";
+  fs::create_directories(wrapper.parent_path());
+  sshd_fixture::write_text(wrapper,
+                           fmt::format("#!/bin/sh\necho \"$*\" >> {}\nexec /usr/bin/etcd \"$@\"\n", started.string()));
+  ::chmod(wrapper.c_str(), 0755);
+  ::chmod(wrapper.parent_path().c_str(), 0755);
+  const auto run_etcd = [&](const fs::path& hosts, const std::string& name) {
+    return run_harness({"--hosts", hosts.string(), "--target", "etcd", "--nemesis", "kill", "--nemesis-interval", "3s",
+                        "--time-limit", "8s", "--store", (directory / ("store-" + name)).string(), "--remote-dir",
+                        (directory / ("remote-" + name)).string()},
+                       120s);
+  };
+
+  auto result = run_etcd(
+      cluster->write_hosts_file("programs.toml", "", {}, fmt::format("[programs]\netcd = \"{}\"\n", wrapper.string())),
+      "programs");
+  EXPECT_EQ(result.status.exit_code, 0) << describe(result);
+  EXPECT_NE(result.out.find(fmt::format("harness: programs from the hosts file: n1 etcd={}", wrapper.string())),
+            std::string::npos)
+      << result.out;
+  const std::string starts = read_text(started);
+  const auto results =
+      nlohmann::json::parse(read_text(fs::canonical(directory / "store-programs" / "latest") / "results.json"));
+  const int kills = results["faults_started"].value("kill", 0);
+  EXPECT_GE(kills, 1) << results.dump();
+  EXPECT_GE(std::count(starts.begin(), starts.end(), '\n'), kNodes + 1) << "every start, restarts included: " << starts;
+  for (int index = 1; index <= kNodes; ++index)
+    EXPECT_NE(starts.find(fmt::format("--name n{}", index)), std::string::npos) << starts;
+
+  auto wrong =
+      run_etcd(cluster->write_hosts_file("wrong-path.toml", "n2", {{"programs", "{ etcd = \"/nonexistent/etcd\" }"}}),
+               "wrong-path");
+  EXPECT_EQ(wrong.status.exit_code, 3) << describe(wrong);
+  EXPECT_EQ(std::count(wrong.err.begin(), wrong.err.end(), '\n'), 1) << wrong.err;
+  EXPECT_NE(wrong.err.find("n2: /nonexistent/etcd (programs.etcd in the hosts file) is not there or not executable"),
+            std::string::npos)
+      << wrong.err;
+
+  auto unknown =
+      run_etcd(cluster->write_hosts_file("unknown-program.toml", "", {}, "[programs]\netcdd = \"/opt/etcd\"\n"),
+               "unknown-program");
+  EXPECT_EQ(unknown.status.exit_code, 3) << describe(unknown);
+  EXPECT_NE(unknown.err.find("n1: programs.etcdd in the hosts file is not a program of any target (they are: "),
+            std::string::npos)
+      << unknown.err;
+}
 
 // The real-systems suite's partition and kill entries, every seed, over SSH:
 // each must meet its sandbox expectation (valid, or invalid where the system

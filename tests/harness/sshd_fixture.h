@@ -76,19 +76,21 @@ inline void write_stand_in_sudo(const std::filesystem::path& bin_directory, cons
 
 // Starts sshd on node (listening on address:22) with directory's files, /etc's
 // passwd, group and shadow replaced by them and bin_directory mounted on
-// /usr/local/bin (first on sshd's PATH) in a private mount namespace.
+// /usr/local/bin (first on sshd's PATH) in a private mount namespace, after
+// the shell commands `more_mounts` (empty, or ending in "&& ").
 inline std::unique_ptr<chaosbench::harness::control::Daemon> start_sshd(chaosbench::harness::control::Host& node,
                                                                         const std::filesystem::path& directory,
                                                                         const std::filesystem::path& bin_directory,
-                                                                        const std::filesystem::path& log_file) {
+                                                                        const std::filesystem::path& log_file,
+                                                                        const std::string& more_mounts = "") {
   // sshd runs without capabilities: let it bind port 22 in the node's namespace.
   node.run_checked({"sysctl", "-q", "-w", "net.ipv4.ip_unprivileged_port_start=0"});
   std::string inner = fmt::format(
       "mount --bind {0}/passwd /etc/passwd && mount --bind {0}/group /etc/group && "
-      "mount --bind {0}/shadow /etc/shadow && mount --bind {2} /usr/local/bin && "
+      "mount --bind {0}/shadow /etc/shadow && mount --bind {2} /usr/local/bin && {3}"
       "exec unshare --user --map-user=1000 --map-group=1000 /usr/sbin/sshd -D -e -f {0}/sshd_config -o "
       "ListenAddress={1}",
-      directory.string(), node.address(), bin_directory.string());
+      directory.string(), node.address(), bin_directory.string(), more_mounts);
   return node.start_daemon(
       {{"unshare", "--mount", "--propagation", "private", "sh", "-c", inner}, {}, log_file, {}, {}});
 }

@@ -50,16 +50,39 @@ class HostsFileReader {
     return std::nullopt;
   }
 
+  // A `programs` table: program name (the usual path's file name) -> absolute path on the host.
+  // where is "host[i].programs" or "programs"; merged over (replacing) `paths`.
+  void programs_of(const toml::node& node, const std::string& where,
+                   std::map<std::string, std::filesystem::path>& paths) const {
+    const auto line = [&](const toml::node& at) { return at.source().begin.line; };
+    const auto* table = node.as_table();
+    if (table == nullptr)
+      throw HostsFileError(fmt::format("{}:{}: {}: expected a table of program = \"/path/on/the/host\"", file_.string(),
+                                       line(node), where));
+    for (const auto& [name_node, value] : *table) {
+      const std::string name(name_node.str());
+      const auto* path = value.as_string();
+      if (name.empty() || name.find('/') != std::string::npos)
+        throw HostsFileError(fmt::format("{}:{}: {}.{}: a program's name is its usual file name, without '/'",
+                                         file_.string(), line(value), where, name));
+      if (path == nullptr || !std::filesystem::path(path->get()).is_absolute())
+        throw HostsFileError(fmt::format("{}:{}: {}.{}: expected an absolute path on the host", file_.string(),
+                                         line(value), where, name));
+      paths[name] = path->get();
+    }
+  }
+
   std::filesystem::path path_of(const std::string& text) const {
     std::filesystem::path path = text;
     return path.is_relative() ? file_.parent_path() / path : path;
   }
 
-  // `defaults` carries the top-level host_key and known_hosts.
+  // `defaults` carries the top-level host_key, known_hosts, install_packages and programs.
   SshHostOptions host_of(const toml::table& table, int index, const SshHostOptions& defaults) const {
     SshHostOptions host;
     host.host_key = defaults.host_key;
     host.known_hosts = defaults.known_hosts;
+    host.software = defaults.software;
     for (const auto& [key_node, value] : table) {
       const std::string key(key_node.str());
       if (key == "name") {
@@ -90,10 +113,14 @@ class HostsFileReader {
         host.host_key = *policy;
       } else if (key == "known_hosts") {
         host.known_hosts = path_of(string_of(value, index, key));
+      } else if (key == "install_packages") {
+        host.software.install_packages = boolean_of(value, index, key);
+      } else if (key == "programs") {
+        programs_of(value, fmt::format("host[{}].programs", index), host.software.program_paths);
       } else {
         fail(value, index, key,
              "unknown key (name, address, port, user, key, password, agent, sudo, connect_timeout_ms, host_key, "
-             "known_hosts)");
+             "known_hosts, install_packages, programs)");
       }
     }
     if (host.name.empty()) fail(table, index, "name", "missing: every [[host]] needs a name");
@@ -127,10 +154,17 @@ std::vector<SshHostOptions> parse_hosts_file(std::string_view text, const std::f
       defaults.host_key = *policy;
     } else if (key_node.str() == "known_hosts" && value.is_string()) {
       defaults.known_hosts = reader.path_of(value.as_string()->get());
+    } else if (key_node.str() == "install_packages") {
+      if (!value.is_boolean())
+        throw HostsFileError(fmt::format("{}:{}: install_packages: expected true or false", file_name.string(), line));
+      defaults.software.install_packages = value.as_boolean()->get();
+    } else if (key_node.str() == "programs") {
+      reader.programs_of(value, "programs", defaults.software.program_paths);
     } else {
-      throw HostsFileError(
-          fmt::format("{}:{}: key '{}': unknown top-level key (only host_key, known_hosts and [[host]] tables)",
-                      file_name.string(), line, key_node.str()));
+      throw HostsFileError(fmt::format(
+          "{}:{}: key '{}': unknown top-level key (only host_key, known_hosts, install_packages, [programs] and "
+          "[[host]] tables)",
+          file_name.string(), line, key_node.str()));
     }
   }
   const toml::array* entries = document["host"].as_array();

@@ -230,7 +230,7 @@ const std::string& EtcdTarget::name() const {
 }
 
 std::vector<RequiredProgram> EtcdTarget::required_programs(const std::filesystem::path&) const {
-  return {{"/usr/bin/etcd", "etcd-server"}};
+  return {{"/usr/bin/etcd", "etcd-server", "etcd"}};
 }
 
 NodeLaunch EtcdTarget::launch(const NodeContext& node) const {

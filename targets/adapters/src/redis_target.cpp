@@ -492,7 +492,8 @@ const std::string& RedisTarget::name() const {
 }
 
 std::vector<RequiredProgram> RedisTarget::required_programs(const std::filesystem::path&) const {
-  return {{"/usr/bin/redis-server", "redis-server"}, {"/usr/bin/redis-sentinel", "redis-sentinel"}};
+  return {{"/usr/bin/redis-server", "redis-server", "redis-server"},
+          {"/usr/bin/redis-sentinel", "redis-sentinel", "redis-sentinel"}};
 }
 
 NodeLaunch RedisTarget::launch(const NodeContext& node) const {

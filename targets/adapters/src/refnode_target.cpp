@@ -13,7 +13,7 @@ std::set<std::string> RefnodeTarget::supported_operations() const {
 }
 
 std::vector<RequiredProgram> RefnodeTarget::required_programs(const std::filesystem::path& refnode) const {
-  return {{refnode, ""}};
+  return {{refnode, "", ""}};
 }
 
 NodeLaunch RefnodeTarget::launch(const NodeContext& node) const {

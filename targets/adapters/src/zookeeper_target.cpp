@@ -488,7 +488,7 @@ const std::string& ZookeeperTarget::name() const {
 }
 
 std::vector<RequiredProgram> ZookeeperTarget::required_programs(const std::filesystem::path&) const {
-  return {{kJava, "default-jre-headless"}, {kServerJar, "zookeeper"}, {kLoggerJar, "libslf4j-java"}};
+  return {{kJava, "default-jre-headless", ""}, {kServerJar, "zookeeper", ""}, {kLoggerJar, "libslf4j-java", ""}};
 }
 
 NodeLaunch ZookeeperTarget::launch(const NodeContext& node) const {

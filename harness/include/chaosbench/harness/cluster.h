@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -77,8 +78,12 @@ class Cluster : public nemesis::NemesisTarget {
   // summary ("uploaded to n1; identical copy on n2, n3"). Throws ControlError.
   std::string install_refnode();
   // Remote hosts, real systems: every program the target runs is on every
-  // host (ControlError naming the host, the program and its Debian package).
-  void check_programs();
+  // host: at the path the hosts file gives (then used in the node's command
+  // lines), or at its usual path, or installed there with apt-get (in parallel,
+  // unless the host says install_packages = false). Says on `out` what it
+  // installed and which paths it took; ControlError naming the host, the
+  // program and its Debian package otherwise.
+  void check_programs(std::ostream& out);
   // Remote hosts with faultfs only: installs it at remote_faultfs the same way,
   // then checks that each host can run it (/dev/fuse, libfuse3, unshare and
   // nsenter): a host that cannot is a ControlError naming what is missing.

@@ -86,11 +86,22 @@ class Daemon {
   virtual bool detach() { return false; }
 };
 
+// What a host's owner says about the software on it (the hosts file): where a
+// program a target needs is when not at its usual path, keyed by the usual
+// path's file name ("etcd", "redis-server", "zookeeper.jar"), and whether a
+// missing Debian package may be installed there with apt-get.
+struct HostSoftware {
+  std::map<std::string, std::filesystem::path> program_paths;
+  bool install_packages = true;
+};
+
 class Host {
  public:
   virtual ~Host() = default;
   virtual const std::string& name() const = 0;
   virtual const std::string& address() const = 0;  // where peers and clients reach it
+  // The local sandbox: no paths and no installing (the controller's own machine).
+  virtual HostSoftware software() const { return {{}, false}; }
 
   // Runs to completion and returns the status and output, whatever the exit
   // code. Throws ControlError if it cannot start (e.g. missing binary) and

@@ -1,6 +1,7 @@
 // Hosts files: the SSH hosts of a run, as TOML `[[host]]` tables (name, address,
 // port, user, key, password, agent, sudo, connect_timeout_ms, host_key,
-// known_hosts; the last two also at the top level, for every host). Bad input is a
+// known_hosts, install_packages, programs; the last four also at the top level,
+// for every host, a host's programs merged over the top level's). Bad input is a
 // HostsFileError "FILE:LINE: host[i].key: what is wrong"; connect_all checks every
 // host before anything starts and names each one that cannot be reached.
 #pragma once

@@ -1,7 +1,7 @@
 // SshHost: a Host reached over SSH (libssh): key file, agent or password auth,
 // commands under `sudo -n` when the user is not root, uploads over SFTP. Thread-safe
 // (a small pool of authenticated sessions); every failure is a ControlError naming
-// the host as "name (address:port)". Host keys are not verified (test machines).
+// the host as "name (address:port)". Host keys are checked against a known_hosts file (HostKeyPolicy).
 #pragma once
 
 #include <chrono>
@@ -36,6 +36,7 @@ struct SshHostOptions {
   int max_sessions = 4;  // sessions opened at most, for concurrent commands
   HostKeyPolicy host_key = HostKeyPolicy::strict;
   std::filesystem::path known_hosts;  // empty: the user's (~/.ssh/known_hosts)
+  HostSoftware software;
 };
 
 class SshHost : public Host {
@@ -60,6 +61,7 @@ class SshHost : public Host {
   // through the remote shell); commands run under `timeout -s KILL` on the host.
   const std::string& name() const override { return options_.name; }
   const std::string& address() const override { return options_.address; }
+  HostSoftware software() const override { return options_.software; }
   CommandResult run(const Command& command) override;
   std::unique_ptr<Daemon> start_daemon(const DaemonSpec& spec) override;
   void copy_to(const std::filesystem::path& local_file, const std::filesystem::path& path) override;

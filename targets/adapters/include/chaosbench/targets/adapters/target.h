@@ -62,10 +62,13 @@ struct NodeLaunch {
   std::vector<CompanionLaunch> companions;
 };
 
-// A program the target runs, and the Debian package that provides it.
+// A program the target runs, the Debian package that provides it, and the
+// service that package starts on the system's ports (stopped and disabled
+// where the harness installs the package, so that the run's own nodes get them).
 struct RequiredProgram {
   std::filesystem::path program;
   std::string debian_package;  // empty: built by this project
+  std::string debian_service;  // empty: the package starts none
 };
 
 // Every client-protocol op that changes or reads data: read, write, cas, append, add, delete, txn.
