@@ -176,7 +176,13 @@ TEST(LinkProxy, PassesBytesBothWaysUnchanged) {
   EXPECT_EQ(read_bytes(socket, message.size(), 10s), message);
   sender.join();
   EXPECT_LT(round_trip(socket, "ping"), 100ms);
-  const auto status = proxy.ask(R"({"op":"status"})")["value"]["links"]["n2"];
+  // The proxy counts a write when it completes, which can be just after the
+  // client has read its bytes: wait (briefly) for the counters to catch up.
+  auto status = proxy.ask(R"({"op":"status"})")["value"]["links"]["n2"];
+  for (const auto deadline = Clock::now() + 2s; status["bytes_downstream"] != 200'004 && Clock::now() < deadline;) {
+    std::this_thread::sleep_for(1ms);
+    status = proxy.ask(R"({"op":"status"})")["value"]["links"]["n2"];
+  }
   EXPECT_EQ(status["accepted"], 1);
   EXPECT_EQ(status["bytes_upstream"], 200'004);
   EXPECT_EQ(status["bytes_downstream"], 200'004);
