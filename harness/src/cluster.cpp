@@ -405,7 +405,8 @@ void Cluster::check_programs(std::ostream& out) {
       });
     }
   }
-  for (const auto& [host, failure] : failures) {
+  if (!failures.empty()) {  // the first host in name order
+    const auto& [host, failure] = *failures.begin();
     throw control::ControlError(
         fmt::format("{}: apt-get install {} failed there: {} (install it, or give its path in the hosts file's "
                     "programs)",
