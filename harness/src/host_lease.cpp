@@ -18,7 +18,7 @@ constexpr std::chrono::milliseconds kTick{200};  // how often a supervisor reads
 // command line names the directory (its daemon wrapper writes <log>.exit
 // there): a recycled PID is left alone.
 constexpr const char* kSupervisorScript = R"sh(
-dir="$1"; ticks="$2"; shift 2
+dir="$1"; ticks="$2"; tick_ms="$3"; shift 3
 printf '%s\n' "$@" > "$dir/chains"
 last=""; quiet=0
 while [ "$quiet" -lt "$ticks" ]; do
@@ -26,7 +26,7 @@ while [ "$quiet" -lt "$ticks" ]; do
   [ -e "$dir/lease" ] || { echo "the lease file is gone: the run has ended here"; exit 0; }
   read -r now 2>/dev/null < "$dir/lease" || now=""
   if [ "$now" != "$last" ]; then last="$now"; quiet=0; else quiet=$((quiet + 1)); fi
-  sleep 0.2
+  sleep "$(printf '%d.%03d' $((tick_ms / 1000)) $((tick_ms % 1000)))"
 done
 killed=0
 for pidfile in "$dir"/*.pid; do
@@ -38,7 +38,7 @@ unmounted=0
 for mount in $(awk -v dir="$dir/" 'index($5, dir) == 1 { print $5 }' /proc/self/mountinfo); do
   if fusermount3 -u -z "$mount" 2>/dev/null || umount -l "$mount" 2>/dev/null; then unmounted=$((unmounted + 1)); fi
 done
-echo "no renewal for $ticks ticks of 200 ms: killed $killed process group(s), removed chain(s)${removed_chains:- none}, unmounted $unmounted" > "$dir/lapsed"
+echo "no renewal for $ticks ticks of $tick_ms ms: killed $killed process group(s), removed chain(s)${removed_chains:- none}, unmounted $unmounted" > "$dir/lapsed"
 cat "$dir/lapsed"
 )sh";
 
@@ -65,6 +65,7 @@ HostLease::HostLease(std::vector<LeasedNode> nodes, std::chrono::milliseconds le
                    "supervisor",
                    directory,
                    std::to_string(ticks),
+                   std::to_string(kTick.count()),
                    host.firewall_chain(),
                    control::tracking_chain(host)};
       spec.log_file = supervised->node.directory / "supervisor.log";
